@@ -1,0 +1,205 @@
+package io.streamvision.imaging;
+
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorModel;
+import java.awt.image.IndexColorModel;
+import java.awt.image.Raster;
+import java.awt.color.ColorSpace;
+import java.io.ByteArrayInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.util.Iterator;
+
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReadParam;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * Decodes encoded images to 8-bit grey or RGB pixels. The format is sniffed from the bytes,
+ * never taken from a file name or media type; the dimensions are read from the header and
+ * checked against {@link ImageLimits} before any pixel buffer is allocated, which is what
+ * stops decompression bombs. Transparent pixels are composited over a stated background.
+ *
+ * <p>Thread-safe: each call uses its own ImageIO reader.
+ */
+public final class ImageDecoder {
+
+    static {
+        ImageIO.setUseCache(false);
+    }
+
+    private final ImageLimits limits;
+    private final int background;
+
+    /**
+     * @param limits caps on bytes and dimensions
+     * @param background grey level (0–255) that transparent pixels are composited over
+     */
+    public ImageDecoder(ImageLimits limits, int background) {
+        this.limits = limits;
+        this.background = background;
+    }
+
+    /** Image formats recognised from their first bytes. */
+    public enum Format { JPEG, PNG, GIF, BMP, WEBP, UNKNOWN }
+
+    /** Recognises the format from magic bytes. */
+    public static Format sniff(byte[] data) {
+        if (data.length >= 3 && (data[0] & 0xFF) == 0xFF && (data[1] & 0xFF) == 0xD8 && (data[2] & 0xFF) == 0xFF) {
+            return Format.JPEG;
+        }
+        if (data.length >= 8 && (data[0] & 0xFF) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
+            return Format.PNG;
+        }
+        if (data.length >= 6 && data[0] == 'G' && data[1] == 'I' && data[2] == 'F' && data[3] == '8') {
+            return Format.GIF;
+        }
+        if (data.length >= 2 && data[0] == 'B' && data[1] == 'M') {
+            return Format.BMP;
+        }
+        if (data.length >= 12 && data[0] == 'R' && data[1] == 'I' && data[2] == 'F' && data[3] == 'F'
+                && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
+            return Format.WEBP;
+        }
+        return Format.UNKNOWN;
+    }
+
+    /** Decodes one image (the first frame of animated ones). */
+    public RgbImage decode(byte[] data) throws ImageRejectedException {
+        if (data == null || data.length == 0) {
+            throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "image is empty (0 bytes)");
+        }
+        if (data.length > limits.maxBytes()) {
+            throw new ImageRejectedException(ReasonCode.TOO_LARGE,
+                    "image is " + data.length + " bytes, over the limit of " + limits.maxBytes());
+        }
+        Format format = sniff(data);
+        if (format == Format.UNKNOWN) {
+            throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
+                    "not a JPEG, PNG, GIF, BMP or WebP image (first bytes " + hex(data) + ")");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
+                        format + " images cannot be decoded by this build");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                int width;
+                int height;
+                try {
+                    width = reader.getWidth(0);
+                    height = reader.getHeight(0);
+                } catch (IOException | RuntimeException e) {
+                    throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE,
+                            format + " header cannot be read: " + e.getMessage(), e);
+                }
+                checkDimensions(width, height);
+                ImageReadParam param = reader.getDefaultReadParam();
+                BufferedImage image = reader.read(0, param);
+                return toPixels(image);
+            } finally {
+                reader.dispose();
+            }
+        } catch (ImageRejectedException e) {
+            throw e;
+        } catch (EOFException e) {
+            throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data ends early", e);
+        } catch (IOException | RuntimeException e) {
+            String message = String.valueOf(e.getMessage());
+            ReasonCode reason = message.contains("end of") || message.contains("EOF") || message.contains("Premature")
+                    || message.contains("truncated") ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE;
+            throw new ImageRejectedException(reason, format + " data cannot be decoded: " + message, e);
+        }
+    }
+
+    private void checkDimensions(int width, int height) throws ImageRejectedException {
+        if (width <= 0 || height <= 0) {
+            throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, "image header gives " + width + "x" + height);
+        }
+        if (width > limits.maxWidth() || height > limits.maxHeight() || (long) width * height > limits.maxPixels()) {
+            throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "image is " + width + "x" + height
+                    + ", over the limit of " + limits.maxWidth() + "x" + limits.maxHeight() + " and "
+                    + limits.maxPixels() + " pixels");
+        }
+    }
+
+    /** Reads samples straight from the raster, so grey stays grey without a colour-space round trip. */
+    private RgbImage toPixels(BufferedImage image) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        ColorModel cm = image.getColorModel();
+        Raster raster = image.getRaster();
+        int spaceType = cm.getColorSpace().getType();
+        boolean direct = !(cm instanceof IndexColorModel)
+                && (spaceType == ColorSpace.TYPE_GRAY || spaceType == ColorSpace.TYPE_RGB)
+                && raster.getNumBands() <= 4;
+        if (direct && spaceType == ColorSpace.TYPE_GRAY) {
+            int shift = Math.max(0, cm.getComponentSize(0) - 8);
+            boolean alpha = cm.hasAlpha();
+            int alphaShift = alpha ? Math.max(0, cm.getComponentSize(raster.getNumBands() - 1) - 8) : 0;
+            byte[] out = new byte[w * h];
+            int[] grey = new int[w];
+            int[] a = alpha ? new int[w] : null;
+            for (int y = 0; y < h; y++) {
+                raster.getSamples(0, y, w, 1, 0, grey);
+                if (alpha) {
+                    raster.getSamples(0, y, w, 1, raster.getNumBands() - 1, a);
+                }
+                for (int x = 0; x < w; x++) {
+                    int v = grey[x] >> shift;
+                    out[y * w + x] = (byte) (alpha ? blend(v, a[x] >> alphaShift) : v);
+                }
+            }
+            return new RgbImage(w, h, 1, out);
+        }
+        byte[] out = new byte[w * h * 3];
+        if (direct) {
+            int shift = Math.max(0, cm.getComponentSize(0) - 8);
+            boolean alpha = cm.hasAlpha();
+            int[] px = new int[raster.getNumBands()];
+            for (int y = 0; y < h; y++) {
+                for (int x = 0; x < w; x++) {
+                    raster.getPixel(x, y, px);
+                    int o = (y * w + x) * 3;
+                    int av = alpha ? px[3] >> shift : 255;
+                    for (int c = 0; c < 3; c++) {
+                        int v = px[c] >> shift;
+                        out[o + c] = (byte) (alpha ? blend(v, av) : v);
+                    }
+                }
+            }
+        } else {
+            int[] row = new int[w];
+            for (int y = 0; y < h; y++) {
+                image.getRGB(0, y, w, 1, row, 0, w);
+                for (int x = 0; x < w; x++) {
+                    int argb = row[x];
+                    int av = argb >>> 24;
+                    int o = (y * w + x) * 3;
+                    out[o] = (byte) blend((argb >> 16) & 0xFF, av);
+                    out[o + 1] = (byte) blend((argb >> 8) & 0xFF, av);
+                    out[o + 2] = (byte) blend(argb & 0xFF, av);
+                }
+            }
+        }
+        return new RgbImage(w, h, 3, out);
+    }
+
+    private int blend(int value, int alpha) {
+        return (value * alpha + background * (255 - alpha) + 127) / 255;
+    }
+
+    private static String hex(byte[] data) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < Math.min(8, data.length); i++) {
+            sb.append(String.format("%02x", data[i] & 0xFF));
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,95 @@
+package io.streamvision.kafka;
+
+import java.nio.charset.StandardCharsets;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+
+import com.google.protobuf.ByteString;
+
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * Builds dead-letter records: one {@link DeadLetter} per rejected input, keyed like the input,
+ * with the input's headers kept and the reason repeated in headers for cheap filtering.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class DeadLetters {
+
+    private final String topic;
+    private final int payloadCapBytes;
+
+    /**
+     * @param topic dead-letter topic name
+     * @param payloadCapBytes how much of the original payload to keep
+     */
+    public DeadLetters(String topic, int payloadCapBytes) {
+        this.topic = topic;
+        this.payloadCapBytes = payloadCapBytes;
+    }
+
+    /** The dead-letter topic. */
+    public String topic() {
+        return topic;
+    }
+
+    /** Describes a rejected input record. */
+    public DeadLetter describe(String stage, ReasonCode reason, String message, String sourceTopic, int partition,
+                               long offset, byte[] key, Headers headers, byte[] payload) {
+        DeadLetter.Builder letter = DeadLetter.newBuilder()
+                .setStage(stage)
+                .setReason(reason)
+                .setMessage(message == null ? reason.name() : message)
+                .setOriginalTopic(sourceTopic == null ? "" : sourceTopic)
+                .setOriginalPartition(partition)
+                .setOriginalOffset(offset)
+                .setRejectedAtMs(System.currentTimeMillis());
+        if (key != null) {
+            letter.setOriginalKey(ByteString.copyFrom(key));
+        }
+        String requestId = headers == null ? null : RecordHeaders.text(headers, RecordHeaders.REQUEST_ID);
+        if (requestId == null && key != null) {
+            requestId = new String(key, StandardCharsets.UTF_8);
+        }
+        if (requestId != null) {
+            letter.setRequestId(requestId);
+        }
+        if (headers != null) {
+            for (Header header : headers) {
+                letter.addOriginalHeadersBuilder()
+                        .setKey(header.key())
+                        .setValue(header.value() == null ? ByteString.EMPTY : ByteString.copyFrom(header.value()));
+            }
+        }
+        if (payload != null) {
+            int kept = Math.min(payload.length, payloadCapBytes);
+            letter.setOriginalPayload(ByteString.copyFrom(payload, 0, kept))
+                    .setPayloadTruncated(kept < payload.length)
+                    .setOriginalSizeBytes(payload.length);
+        }
+        return letter.build();
+    }
+
+    /** A dead-letter producer record for a consumed record. */
+    public ProducerRecord<byte[], byte[]> forRecord(ConsumerRecord<byte[], byte[]> record, String stage,
+                                                   ReasonCode reason, String message) {
+        DeadLetter letter = describe(stage, reason, message, record.topic(), record.partition(), record.offset(),
+                record.key(), record.headers(), record.value());
+        return toRecord(letter, record.key(), record.headers());
+    }
+
+    /** Wraps a dead letter as a producer record keyed like the input, with its headers. */
+    public ProducerRecord<byte[], byte[]> toRecord(DeadLetter letter, byte[] key, Headers originalHeaders) {
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, key, letter.toByteArray());
+        if (originalHeaders != null) {
+            RecordHeaders.propagate(originalHeaders, out.headers());
+        }
+        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, letter.getReason().name());
+        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, letter.getStage());
+        return out;
+    }
+}

@@ -1,0 +1,78 @@
+package io.streamvision.model;
+
+import java.util.List;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+
+/**
+ * One model version's {@code config.json} from the model repository (format documented in
+ * {@code models/README.md}). Immutable.
+ *
+ * @param name model name, equal to its folder name
+ * @param version version number, equal to its folder name
+ * @param platform backend, {@code onnxruntime_onnx}
+ * @param file ONNX file name inside the version folder
+ * @param task {@code classification}, {@code caption-encoder} or {@code caption-decoder}
+ * @param inputs input tensors in model order
+ * @param outputs output tensors in model order, each with a role
+ * @param labels class labels for classification and presence outputs
+ * @param batching dynamic batching defaults
+ * @param execution execution provider wishes
+ * @param sha256 checksum of the ONNX file
+ * @param vocab for decoders: vocabulary file name
+ * @param encoder for decoders: name of the encoder model that makes their features
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+public record ModelConfig(String name, int version, String platform, String file, String task,
+                          List<TensorSpec> inputs, List<TensorSpec> outputs, List<String> labels,
+                          Batching batching, Execution execution, String sha256, String vocab, String encoder) {
+
+    /** Tensor description; image fields are set on image inputs only. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record TensorSpec(String name, String datatype, long[] shape, String layout, String colour,
+                             Resize resize, Double scale, float[] mean, float[] std, Boolean acceptsUint8,
+                             String role) {
+
+        /** True when this input is an image (it has a resize policy). */
+        public boolean isImage() {
+            return resize != null;
+        }
+
+        /** Channels of an image input: 1 for GRAY, 3 otherwise. */
+        public int channels() {
+            return "GRAY".equalsIgnoreCase(colour) ? 1 : 3;
+        }
+    }
+
+    /** How an image is brought to the input size. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Resize(String policy, int width, int height, Integer shorterSide, Integer padValue) {
+    }
+
+    /** Dynamic batching defaults. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Batching(int maxBatchSize, long maxQueueDelayUs, int maxQueueSize) {
+    }
+
+    /** Execution provider wishes: {@code cpu}, {@code cuda} or {@code auto}. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Execution(String provider, boolean requireCuda) {
+    }
+
+    /** The first image input, or null when the model takes no image. */
+    public TensorSpec imageInput() {
+        return inputs == null ? null : inputs.stream().filter(TensorSpec::isImage).findFirst().orElse(null);
+    }
+
+    /** The first output with the given role, or null. */
+    public TensorSpec output(String role) {
+        return outputs == null ? null : outputs.stream().filter(o -> role.equals(o.role())).findFirst().orElse(null);
+    }
+}

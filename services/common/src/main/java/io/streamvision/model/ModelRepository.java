@@ -1,0 +1,104 @@
+package io.streamvision.model;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Reads a model repository laid out as {@code <root>/<name>/<version>/config.json} (in the
+ * spirit of Triton's). Each call reads the disk afresh, so new versions show up without a
+ * restart. Thread-safe.
+ */
+public final class ModelRepository {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path root;
+
+    public ModelRepository(Path root) {
+        this.root = root;
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    /** Folder of one model version. */
+    public Path versionDir(String name, int version) {
+        return root.resolve(name).resolve(Integer.toString(version));
+    }
+
+    /** Model names present in the repository, sorted. */
+    public List<String> modelNames() {
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> dirs = Files.list(root)) {
+            return dirs.filter(Files::isDirectory)
+                    .filter(dir -> !versions(dir.getFileName().toString()).isEmpty())
+                    .map(dir -> dir.getFileName().toString())
+                    .sorted()
+                    .toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list model repository " + root, e);
+        }
+    }
+
+    /** Numbered versions of a model that have a config, ascending. */
+    public List<Integer> versions(String name) {
+        Path dir = root.resolve(name);
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> entries = Files.list(dir)) {
+            List<Integer> versions = new ArrayList<>();
+            entries.filter(p -> p.getFileName().toString().matches("[0-9]+"))
+                    .filter(p -> Files.isRegularFile(p.resolve("config.json")))
+                    .forEach(p -> versions.add(Integer.parseInt(p.getFileName().toString())));
+            versions.sort(Comparator.naturalOrder());
+            return versions;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot list versions of model " + name + " in " + root, e);
+        }
+    }
+
+    /** Reads one version's config, checking that its name and version match its folders. */
+    public ModelConfig config(String name, int version) {
+        Path file = versionDir(name, version).resolve("config.json");
+        try {
+            ModelConfig config = JSON.readValue(file.toFile(), ModelConfig.class);
+            if (!name.equals(config.name()) || version != config.version()) {
+                throw new IllegalArgumentException("Model config " + file + " says " + config.name() + " version "
+                        + config.version() + " but lives in " + name + "/" + version);
+            }
+            return config;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read model config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The newest version's config of a model, if the model exists. */
+    public Optional<ModelConfig> latest(String name) {
+        List<Integer> versions = versions(name);
+        return versions.isEmpty() ? Optional.empty() : Optional.of(config(name, versions.get(versions.size() - 1)));
+    }
+
+    /** The newest config of every model, by name. */
+    public Map<String, ModelConfig> latestConfigs() {
+        Map<String, ModelConfig> configs = new TreeMap<>();
+        for (String name : modelNames()) {
+            latest(name).ifPresent(c -> configs.put(name, c));
+        }
+        return configs;
+    }
+}

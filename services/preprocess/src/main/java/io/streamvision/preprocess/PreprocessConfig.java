@@ -1,0 +1,47 @@
+package io.streamvision.preprocess;
+
+import java.util.List;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Settings of the preprocess service ({@code vision.preprocess.*}). */
+@ConfigMapping(prefix = "vision.preprocess")
+public interface PreprocessConfig {
+
+    /** Model repository root ({@code <dir>/<model>/<version>/config.json}). */
+    @WithDefault("models")
+    String modelsDir();
+
+    /** How often the model repository is re-read, in seconds. */
+    @WithDefault("30")
+    int modelsRefreshSeconds();
+
+    /** Models used when a request names none. */
+    @WithDefault("fashion-cnn")
+    List<String> defaultModels();
+
+    /** Largest encoded image accepted, in bytes. */
+    @WithDefault("20971520")
+    int maxImageBytes();
+
+    /** Widest image accepted, in pixels. */
+    @WithDefault("8192")
+    int maxImageWidth();
+
+    /** Tallest image accepted, in pixels. */
+    @WithDefault("8192")
+    int maxImageHeight();
+
+    /** Largest width × height accepted. */
+    @WithDefault("40000000")
+    long maxImagePixels();
+
+    /** Grey level (0–255) that transparent pixels are composited over. */
+    @WithDefault("0")
+    int alphaBackground();
+
+    /** Send UINT8 tensors to models whose config accepts them. */
+    @WithDefault("true")
+    boolean preferUint8();
+}

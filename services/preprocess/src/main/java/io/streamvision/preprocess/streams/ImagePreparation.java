@@ -1,0 +1,138 @@
+package io.streamvision.preprocess.streams;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+import org.apache.kafka.common.header.Headers;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.InferParameter;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * Turns one {@code vision.images.v1} record into its outputs: a tensor record per requested
+ * model, or dead letters for what cannot be done. Every input yields at least one output, and
+ * each rejection exactly one dead letter. Thread-safe (stateless apart from the catalog).
+ */
+public final class ImagePreparation {
+
+    /** Stage names written into dead letters. */
+    static final String STAGE_PARSE = "preprocess/parse";
+    static final String STAGE_DECODE = "preprocess/decode";
+    static final String STAGE_PREPARE = "preprocess/prepare";
+
+    private final Topics topics;
+    private final DeadLetters deadLetters;
+    private final ModelCatalog catalog;
+    private final ImageDecoder decoder;
+    private final List<String> defaultModels;
+    private final boolean preferUint8;
+
+    public ImagePreparation(Topics topics, DeadLetters deadLetters, ModelCatalog catalog, ImageDecoder decoder,
+                            List<String> defaultModels, boolean preferUint8) {
+        this.topics = topics;
+        this.deadLetters = deadLetters;
+        this.catalog = catalog;
+        this.decoder = decoder;
+        this.defaultModels = defaultModels;
+        this.preferUint8 = preferUint8;
+    }
+
+    /** Where the input came from, for dead letters. */
+    public record Source(String topic, int partition, long offset, byte[] key, Headers headers) {
+    }
+
+    /** The request id: the message's, else the key, else the record's coordinates. */
+    public static String requestId(ImageRequest request, Source source) {
+        if (request != null && !request.getRequestId().isEmpty()) {
+            return request.getRequestId();
+        }
+        if (source.key() != null && source.key().length > 0) {
+            return new String(source.key(), StandardCharsets.UTF_8);
+        }
+        return source.topic() + "-" + source.partition() + "-" + source.offset();
+    }
+
+    /** All outputs for one input record. */
+    public List<Routed> apply(byte[] value, Source source) {
+        ImageRequest request;
+        try {
+            request = ImageRequest.parseFrom(value == null ? new byte[0] : value);
+        } catch (InvalidProtocolBufferException e) {
+            return List.of(reject(source, value, STAGE_PARSE, ReasonCode.DESERIALIZATION_FAILED,
+                    "record is not a vision.v1.ImageRequest: " + e.getMessage()));
+        }
+        if (request.getImage().isEmpty()) {
+            return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST,
+                    "ImageRequest.image is empty"));
+        }
+        List<String> models = request.getModelsCount() == 0 ? defaultModels : request.getModelsList();
+        RgbImage image;
+        try {
+            image = decoder.decode(request.getImage().toByteArray());
+        } catch (ImageRejectedException e) {
+            return List.of(reject(source, value, STAGE_DECODE, e.reason(), e.getMessage()));
+        }
+        String requestId = requestId(request, source);
+        List<Routed> out = new ArrayList<>(models.size());
+        for (String model : models) {
+            Optional<ModelConfig> config = catalog.latest(model);
+            if (config.isEmpty()) {
+                out.add(reject(source, value, STAGE_PREPARE, ReasonCode.UNKNOWN_MODEL,
+                        "model '" + model + "' is not in the model repository (known: " + catalog.all().keySet() + ")"));
+                continue;
+            }
+            ModelConfig.TensorSpec input = config.get().imageInput();
+            if (input == null) {
+                out.add(reject(source, value, STAGE_PREPARE, ReasonCode.BAD_REQUEST,
+                        "model '" + model + "' does not take an image input"));
+                continue;
+            }
+            try {
+                TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
+                out.add(Routed.tensor(topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
+            } catch (ImageRejectedException e) {
+                out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    private static byte[] inferRequest(String requestId, ImageRequest request, ModelConfig config,
+                                       TensorPreparer.PreparedTensor tensor) {
+        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder()
+                .setModelName(config.name())
+                .setModelVersion(Integer.toString(config.version()))
+                .setId(requestId);
+        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
+                .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
+        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        if (request.getTopK() > 0) {
+            infer.putParameters("top_k", InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
+        }
+        request.getAttributesMap().forEach((k, v) ->
+                infer.putParameters("attr." + k, InferParameter.newBuilder().setStringParam(v).build()));
+        return infer.build().toByteArray();
+    }
+
+    private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {
+        DeadLetter letter = deadLetters.describe(stage, reason, message, source.topic(), source.partition(),
+                source.offset(), source.key(), source.headers(), value);
+        return Routed.deadLetter(deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
+    }
+}

@@ -1,0 +1,109 @@
+package io.streamvision.preprocess.streams;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topics;
+
+/**
+ * The preprocess topology:
+ *
+ * <pre>
+ * vision.images.v1 ─► prepare-tensors ─► route ─┬─► vision.tensors.&lt;model&gt;.v1 (ModelInferRequest)
+ *                                               └─► vision.dlq.v1 (DeadLetter)
+ * </pre>
+ *
+ * Records are read as bytes and parsed inside the topology, so a record that is not an
+ * ImageRequest becomes a dead letter in the same exactly-once transaction as everything else
+ * (see docs/adr/0002). Outputs are keyed by request id and keep the input's headers, with
+ * {@code x-request-id} set.
+ */
+public final class PreprocessTopology {
+
+    static final String SOURCE = "images-source";
+    static final String PREPARE = "prepare-tensors";
+
+    /** Writes a routed output's bytes; routed values are never read back. */
+    private static final Serde<Routed> ROUTED_VALUE = Serdes.serdeFrom(
+            (org.apache.kafka.common.serialization.Serializer<Routed>) (topic, routed) -> routed.value(),
+            (topic, data) -> {
+                throw new UnsupportedOperationException("routed values are write-only");
+            });
+
+    private PreprocessTopology() {
+    }
+
+    /** Adds the topology to a builder. */
+    public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation) {
+        Serde<byte[]> bytes = Serdes.ByteArray();
+        KStream<byte[], Routed> routed = builder
+                .stream(topics.images(), Consumed.with(bytes, bytes).withName(SOURCE))
+                .process(() -> new PrepareProcessor(preparation), Named.as(PREPARE));
+        routed.split(Named.as("route-"))
+                .branch((key, value) -> value.deadLetter(), Branched.withConsumer(dlq -> dlq
+                        .mapValues(Routed::value, Named.as("dead-letter-bytes"))
+                        .to(topics.deadLetters(), Produced.with(bytes, bytes).withName("dead-letters-sink")),
+                        "dead-letters"))
+                .defaultBranch(Branched.withConsumer(tensors -> tensors
+                        .to((key, value, context) -> value.topic(),
+                                Produced.with(bytes, ROUTED_VALUE)
+                                        .withName("tensors-sink")),
+                        "tensors"));
+    }
+
+    /** Parses, decodes and prepares one record; forwards one record per output. */
+    static final class PrepareProcessor implements Processor<byte[], byte[], byte[], Routed> {
+
+        private final ImagePreparation preparation;
+        private ProcessorContext<byte[], Routed> context;
+
+        PrepareProcessor(ImagePreparation preparation) {
+            this.preparation = preparation;
+        }
+
+        @Override
+        public void init(ProcessorContext<byte[], Routed> context) {
+            this.context = context;
+        }
+
+        @Override
+        public void process(Record<byte[], byte[]> record) {
+            RecordMetadata meta = context.recordMetadata().orElseThrow();
+            ImagePreparation.Source source = new ImagePreparation.Source(meta.topic(), meta.partition(), meta.offset(),
+                    record.key(), record.headers());
+            List<Routed> outputs = preparation.apply(record.value(), source);
+            for (Routed output : outputs) {
+                Record<byte[], Routed> out = record.withValue(output).withHeaders(
+                        new org.apache.kafka.common.header.internals.RecordHeaders(record.headers().toArray()));
+                String requestId = RecordHeaders.text(out.headers(), RecordHeaders.REQUEST_ID);
+                if (requestId == null) {
+                    requestId = record.key() != null && record.key().length > 0
+                            ? new String(record.key(), StandardCharsets.UTF_8)
+                            : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+                    RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
+                }
+                if (output.deadLetter()) {
+                    RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());
+                    RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, output.stage());
+                } else {
+                    out = out.withKey(requestId.getBytes(StandardCharsets.UTF_8));
+                }
+                context.forward(out);
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.streamvision.preprocess.streams;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import io.quarkus.runtime.StartupEvent;
+import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.TopicProvisioner;
+import io.streamvision.preprocess.PreprocessConfig;
+
+/** Creates the image, dead-letter and default tensor topics at start-up when asked to. */
+@ApplicationScoped
+public class TopicSetup {
+
+    void onStart(@Observes StartupEvent event, KafkaTopicsConfig kafka, PreprocessConfig config,
+                 @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+        if (!kafka.createTopics()) {
+            return;
+        }
+        List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters()));
+        config.defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
+        TopicProvisioner.ensure(bootstrapServers, names, kafka.partitions(), kafka.replicationFactor());
+    }
+}

@@ -1,0 +1,35 @@
+package io.streamvision.preprocess.streams;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.PreprocessConfig;
+
+/** Builds the preprocess topology from configuration; Quarkus runs it. */
+@ApplicationScoped
+public class TopologyProducer {
+
+    @Produces
+    public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka) {
+        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
+                Duration.ofSeconds(config.modelsRefreshSeconds()));
+        ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.maxImageBytes(), config.maxImageWidth(),
+                config.maxImageHeight(), config.maxImagePixels()), config.alphaBackground());
+        ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog, decoder,
+                config.defaultModels(), config.preferUint8());
+        StreamsBuilder builder = new StreamsBuilder();
+        PreprocessTopology.build(builder, kafka.topics(), preparation);
+        return builder.build();
+    }
+}

@@ -1,0 +1,88 @@
+package io.streamvision.testing;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import org.apache.kafka.common.test.KafkaClusterTestKit;
+import org.apache.kafka.common.test.TestKitNodes;
+
+/**
+ * A single-node Apache Kafka broker in KRaft mode (combined broker and controller) running
+ * inside the test JVM, built on Kafka's own cluster test kit. It listens on 127.0.0.1 on an
+ * ephemeral port and keeps its logs in a temporary directory deleted on close.
+ *
+ * <p>Thread-safe once started.
+ */
+public final class InJvmKraftBroker implements TestBroker {
+
+    /** Broker settings for a one-node cluster that still supports transactions. */
+    static final Map<String, Object> SINGLE_NODE_SETTINGS = Map.ofEntries(
+            Map.entry("offsets.topic.replication.factor", "1"),
+            Map.entry("offsets.topic.num.partitions", "4"),
+            Map.entry("transaction.state.log.replication.factor", "1"),
+            Map.entry("transaction.state.log.min.isr", "1"),
+            Map.entry("transaction.state.log.num.partitions", "4"),
+            Map.entry("share.coordinator.state.topic.replication.factor", "1"),
+            Map.entry("share.coordinator.state.topic.min.isr", "1"),
+            Map.entry("group.initial.rebalance.delay.ms", "0"),
+            Map.entry("auto.create.topics.enable", "true"),
+            Map.entry("num.partitions", "2"),
+            Map.entry("default.replication.factor", "1"),
+            Map.entry("min.insync.replicas", "1"),
+            // Large enough for batches of tensors; the services check sizes themselves.
+            Map.entry("message.max.bytes", String.valueOf(16 * 1024 * 1024)));
+
+    private final KafkaClusterTestKit cluster;
+    private final Path dataDir;
+
+    private InJvmKraftBroker(KafkaClusterTestKit cluster, Path dataDir) {
+        this.cluster = cluster;
+        this.dataDir = dataDir;
+    }
+
+    /** Formats storage, starts the broker and waits until it accepts clients. */
+    public static InJvmKraftBroker start() {
+        try {
+            Path dataDir = Files.createTempDirectory("vision-kafka-");
+            TestKitNodes nodes = new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .setBaseDirectory(dataDir)
+                    .build();
+            KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes).setDeleteOnClose(true);
+            SINGLE_NODE_SETTINGS.forEach(builder::setConfigProp);
+            KafkaClusterTestKit cluster = builder.build();
+            cluster.format();
+            cluster.startup();
+            cluster.waitForReadyBrokers();
+            return new InJvmKraftBroker(cluster, dataDir);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while starting the in-JVM Kafka broker", e);
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not start the in-JVM Kafka broker: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String bootstrapServers() {
+        return cluster.bootstrapServers();
+    }
+
+    @Override
+    public String describe() {
+        return "in-JVM Apache Kafka " + org.apache.kafka.common.utils.AppInfoParser.getVersion()
+                + " (KRaft, 1 node, data in " + dataDir + ") at " + bootstrapServers();
+    }
+
+    @Override
+    public void close() {
+        try {
+            cluster.close();
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not stop the in-JVM Kafka broker", e);
+        }
+    }
+}
