@@ -1,0 +1,80 @@
+package io.streamvision.runtime;
+
+import java.util.List;
+import java.util.Map;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.streamvision.model.ModelConfig;
+
+/**
+ * One loaded model version: its config and its ONNX Runtime session. {@link OrtSession#run}
+ * is thread-safe, so one instance serves every caller. Closing it releases native memory;
+ * callers that may race with an unload hold a {@link #retain() reference}.
+ */
+public final class LoadedModel implements AutoCloseable {
+
+    private final ModelConfig config;
+    private final OrtSession session;
+    private final String provider;
+    private final java.util.concurrent.atomic.AtomicInteger references = new java.util.concurrent.atomic.AtomicInteger(1);
+
+    LoadedModel(ModelConfig config, OrtSession session, String provider) {
+        this.config = config;
+        this.session = session;
+        this.provider = provider;
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public int version() {
+        return config.version();
+    }
+
+    /** Execution provider the session runs on: {@code cpu} or {@code cuda}. */
+    public String provider() {
+        return provider;
+    }
+
+    /** Runs the model; the caller closes the result. */
+    public OrtSession.Result run(Map<String, OnnxTensor> inputs, List<String> outputs) throws OrtException {
+        return session.run(inputs, new java.util.LinkedHashSet<>(outputs));
+    }
+
+    /** Takes a reference that keeps the session open until {@link #release()}; false when already closed. */
+    public boolean retain() {
+        while (true) {
+            int n = references.get();
+            if (n <= 0) {
+                return false;
+            }
+            if (references.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /** Gives back a reference; the last one closes the session. */
+    public void release() {
+        if (references.decrementAndGet() == 0) {
+            try {
+                session.close();
+            } catch (OrtException e) {
+                throw new IllegalStateException("Could not close session of " + name() + " v" + version(), e);
+            }
+        }
+    }
+
+    /** Drops the owner's reference; the session closes once in-flight callers are done. */
+    @Override
+    public void close() {
+        release();
+    }
+}

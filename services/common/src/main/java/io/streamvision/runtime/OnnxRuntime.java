@@ -1,0 +1,221 @@
+package io.streamvision.runtime;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.jboss.logging.Logger;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import ai.onnxruntime.providers.OrtCUDAProviderOptions;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelConfig.TensorSpec;
+import io.streamvision.model.ModelRepository;
+
+/**
+ * Creates ONNX Runtime sessions from the model repository. There is one
+ * {@link OrtEnvironment} per process; each model version gets one session, checked against its
+ * config (every tensor's name, datatype and shape) and warmed up before it is handed out.
+ *
+ * <p>Thread-safe.
+ */
+public final class OnnxRuntime {
+
+    private static final Logger LOG = Logger.getLogger(OnnxRuntime.class);
+    private static final AtomicBoolean CUDA_FALLBACK_WARNED = new AtomicBoolean();
+
+    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
+    private final ModelRepository repository;
+    private final ExecutionSettings settings;
+
+    public OnnxRuntime(ModelRepository repository, ExecutionSettings settings) {
+        this.repository = repository;
+        this.settings = settings;
+    }
+
+    public OrtEnvironment environment() {
+        return env;
+    }
+
+    public ModelRepository repository() {
+        return repository;
+    }
+
+    /** True when this build of ONNX Runtime has the CUDA execution provider. */
+    public static boolean cudaAvailable() {
+        return OrtEnvironment.getAvailableProviders().contains(OrtProvider.CUDA);
+    }
+
+    /** Loads, checks and warms up one model version. */
+    public LoadedModel load(String name, int version) {
+        ModelConfig config = repository.config(name, version);
+        Path file = repository.versionDir(name, version).resolve(config.file() == null ? "model.onnx" : config.file());
+        if (!Files.isRegularFile(file)) {
+            throw new ModelLoadException("Model " + name + " v" + version + ": ONNX file " + file + " is missing");
+        }
+        String provider = chooseProvider(config);
+        OrtSession session;
+        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
+            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (settings.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(settings.intraOpThreads());
+            }
+            if (settings.interOpThreads() > 0) {
+                options.setInterOpNumThreads(settings.interOpThreads());
+            }
+            if ("cuda".equals(provider)) {
+                try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.cudaDeviceId())) {
+                    if (settings.cudaMemoryLimitBytes() > 0) {
+                        cuda.add("gpu_mem_limit", Long.toString(settings.cudaMemoryLimitBytes()));
+                    }
+                    cuda.add("cudnn_conv_algo_search", settings.cudnnExhaustiveSearch() ? "EXHAUSTIVE" : "HEURISTIC");
+                    options.addCUDA(cuda);
+                }
+            }
+            session = env.createSession(file.toString(), options);
+        } catch (OrtException e) {
+            throw new ModelLoadException("Model " + name + " v" + version + ": ONNX Runtime cannot load " + file
+                    + ": " + e.getMessage(), e);
+        }
+        try {
+            check(config, session);
+            LoadedModel model = new LoadedModel(config, session, provider);
+            warmUp(model);
+            return model;
+        } catch (RuntimeException e) {
+            closeQuietly(session);
+            throw e;
+        }
+    }
+
+    private String chooseProvider(ModelConfig config) {
+        String wanted = settings.provider();
+        boolean require = config.execution() != null && config.execution().requireCuda();
+        if (config.execution() != null && config.execution().provider() != null
+                && !"auto".equals(config.execution().provider())) {
+            wanted = config.execution().provider();
+        }
+        wanted = wanted == null ? "auto" : wanted.toLowerCase(Locale.ROOT);
+        boolean cuda = cudaAvailable();
+        if (require && !cuda) {
+            throw new ModelLoadException("Model " + config.name() + " v" + config.version()
+                    + " requires CUDA, but this build of ONNX Runtime has no CUDA execution provider"
+                    + " (build with -Pgpu and run on a machine with an NVIDIA GPU)");
+        }
+        switch (wanted) {
+            case "cpu":
+                return "cpu";
+            case "cuda":
+            case "auto":
+                if (cuda) {
+                    return "cuda";
+                }
+                if (CUDA_FALLBACK_WARNED.compareAndSet(false, true)) {
+                    LOG.warnf("Execution provider '%s' asked for, but ONNX Runtime has no CUDA provider here;"
+                            + " running on CPU", wanted);
+                }
+                return "cpu";
+            default:
+                throw new ModelLoadException("Model " + config.name() + ": unknown execution provider '" + wanted
+                        + "' (use cpu, cuda or auto)");
+        }
+    }
+
+    /** Checks the config against the ONNX file's own metadata. */
+    static void check(ModelConfig config, OrtSession session) {
+        try {
+            checkTensors(config, "input", config.inputs(), session.getInputInfo());
+            checkTensors(config, "output", config.outputs(), session.getOutputInfo());
+        } catch (OrtException e) {
+            throw new ModelLoadException("Model " + config.name() + ": cannot read ONNX metadata: " + e.getMessage(), e);
+        }
+    }
+
+    private static void checkTensors(ModelConfig config, String kind, List<TensorSpec> specs, Map<String, NodeInfo> actual) {
+        String model = "Model " + config.name() + " v" + config.version();
+        if (specs == null || specs.isEmpty()) {
+            throw new ModelLoadException(model + ": config lists no " + kind + "s; the ONNX file has " + actual.keySet());
+        }
+        for (TensorSpec spec : specs) {
+            NodeInfo node = actual.get(spec.name());
+            if (node == null) {
+                throw new ModelLoadException(model + ": config " + kind + " '" + spec.name()
+                        + "' is not in the ONNX file, which has " + kind + "s " + actual.keySet());
+            }
+            TensorInfo info = (TensorInfo) node.getInfo();
+            String onnxType = Datatypes.fromOnnx(info.type);
+            if (!onnxType.equals(spec.datatype())) {
+                throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' is " + onnxType
+                        + " in the ONNX file but " + spec.datatype() + " in the config");
+            }
+            long[] shape = info.getShape();
+            long[] wanted = spec.shape();
+            if (wanted == null || shape.length != wanted.length) {
+                throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' has shape "
+                        + java.util.Arrays.toString(shape) + " in the ONNX file but "
+                        + java.util.Arrays.toString(wanted) + " in the config");
+            }
+            for (int d = 0; d < shape.length; d++) {
+                boolean dynamic = shape[d] < 0;
+                if (dynamic != (wanted[d] < 0) || (!dynamic && shape[d] != wanted[d])) {
+                    throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' dimension " + d
+                            + " is " + (dynamic ? "dynamic" : shape[d]) + " in the ONNX file but " + wanted[d]
+                            + " in the config (shapes " + java.util.Arrays.toString(shape) + " vs "
+                            + java.util.Arrays.toString(wanted) + ")");
+                }
+            }
+        }
+    }
+
+    /** Runs one all-zero batch of one, so the first real request does not pay for lazy set-up. */
+    private void warmUp(LoadedModel model) {
+        List<OnnxTensor> tensors = new ArrayList<>();
+        try {
+            Map<String, OnnxTensor> inputs = new java.util.LinkedHashMap<>();
+            for (TensorSpec spec : model.config().inputs()) {
+                long[] shape = spec.shape().clone();
+                for (int d = 0; d < shape.length; d++) {
+                    if (shape[d] < 0) {
+                        shape[d] = 1;
+                    }
+                }
+                OnnxTensor tensor = Tensors.zeros(env, spec.datatype(), shape);
+                tensors.add(tensor);
+                inputs.put(spec.name(), tensor);
+            }
+            List<String> outputs = model.config().outputs().stream().map(TensorSpec::name).toList();
+            try (OrtSession.Result ignored = model.run(inputs, outputs)) {
+                LOG.debugf("Warmed up %s v%d", model.name(), model.version());
+            }
+        } catch (OrtException e) {
+            throw new ModelLoadException("Model " + model.name() + " v" + model.version() + ": warm-up run failed: "
+                    + e.getMessage(), e);
+        } finally {
+            tensors.forEach(OnnxTensor::close);
+        }
+    }
+
+    private static void closeQuietly(OrtSession session) {
+        try {
+            session.close();
+        } catch (OrtException e) {
+            LOG.debug("Closing a rejected session failed", e);
+        }
+    }
+
+    /** The Java element type ONNX Runtime uses for an OIP datatype. */
+    static OnnxJavaType javaType(String datatype) {
+        return Datatypes.toOnnx(datatype);
+    }
+}

@@ -1,0 +1,188 @@
+package io.streamvision.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.protobuf.ByteString;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+
+/** Every committed model loads, matches its config, and the engine gives ONNX Runtime's own answers. */
+class ModelRepositoryConformanceTest {
+
+    static final Path MODELS = Path.of(System.getProperty("vision.models.dir", "../../models"));
+
+    static ModelRepository repository() {
+        return new ModelRepository(MODELS);
+    }
+
+    @Test
+    void repositoryHoldsTheDemoModels() {
+        List<String> names = repository().modelNames();
+        assertTrue(names.contains("lenet"), "models/ has lenet: " + names);
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyModelLoadsMatchesItsConfigAndAgreesWithOnnxRuntime() {
+        ModelRepository repository = repository();
+        OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
+        return repository.modelNames().stream().map(name -> DynamicTest.dynamicTest(name, () -> {
+            ModelConfig config = repository.latest(name).orElseThrow();
+            Path file = repository.versionDir(name, config.version()).resolve(config.file());
+            String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+            assertEquals(config.sha256(), sha, name + ": sha256 in config.json matches model.onnx");
+            try (LoadedModel model = runtime.load(name, config.version())) {
+                compareWithDirectRun(runtime, model, 3);
+            }
+        }));
+    }
+
+    /** Runs a random batch through the engine (one request per row) and through the session directly. */
+    private static void compareWithDirectRun(OnnxRuntime runtime, LoadedModel model, int rows) throws Exception {
+        Random random = new Random(42);
+        List<ModelInferRequest> requests = new ArrayList<>();
+        Map<String, ByteBuffer> stacked = new LinkedHashMap<>();
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (ModelConfig.TensorSpec spec : model.config().inputs()) {
+            long[] shape = spec.shape().clone();
+            shape[0] = rows;
+            long perRow = 1;
+            for (int d = 1; d < shape.length; d++) {
+                perRow *= shape[d];
+            }
+            shapes.put(spec.name(), shape);
+            stacked.put(spec.name(), ByteBuffer.allocate((int) (perRow * rows * Datatypes.size(spec.datatype())))
+                    .order(ByteOrder.LITTLE_ENDIAN));
+        }
+        for (int r = 0; r < rows; r++) {
+            ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model.name()).setId("r" + r);
+            for (ModelConfig.TensorSpec spec : model.config().inputs()) {
+                long[] shape = shapes.get(spec.name()).clone();
+                shape[0] = 1;
+                long n = 1;
+                for (long d : shape) {
+                    n *= d;
+                }
+                ByteBuffer row = ByteBuffer.allocate((int) (n * Datatypes.size(spec.datatype()))).order(ByteOrder.LITTLE_ENDIAN);
+                for (long i = 0; i < n; i++) {
+                    if (spec.datatype().equals("INT64")) {
+                        row.putLong(random.nextInt(4));
+                    } else {
+                        row.putFloat((float) random.nextGaussian());
+                    }
+                }
+                row.flip();
+                stacked.get(spec.name()).put(row.duplicate());
+                request.addInputsBuilder().setName(spec.name()).setDatatype(spec.datatype());
+                for (long d : shape) {
+                    request.getInputsBuilder(request.getInputsCount() - 1).addShape(d);
+                }
+                request.addRawInputContents(ByteString.copyFrom(row));
+            }
+            requests.add(request.build());
+        }
+        List<InferenceEngine.Outcome> outcomes = new InferenceEngine(runtime).infer(model, requests);
+        Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
+        for (ModelConfig.TensorSpec spec : model.config().inputs()) {
+            ByteBuffer data = stacked.get(spec.name());
+            data.flip();
+            inputs.put(spec.name(), Tensors.fromRaw(runtime.environment(), spec.datatype(), shapes.get(spec.name()), data));
+        }
+        List<String> outputNames = model.config().outputs().stream().map(ModelConfig.TensorSpec::name).toList();
+        try (OrtSession.Result direct = model.run(inputs, outputNames)) {
+            for (int r = 0; r < rows; r++) {
+                InferenceEngine.Outcome outcome = outcomes.get(r);
+                assertTrue(outcome.ok(), () -> model.name() + ": " + outcome.error().getMessage());
+                ModelInferResponse response = outcome.response();
+                assertEquals("r" + r, response.getId());
+                for (int o = 0; o < outputNames.size(); o++) {
+                    float[] all = ((OnnxTensor) direct.get(o)).getFloatBuffer().array();
+                    int width = all.length / rows;
+                    float[] expected = java.util.Arrays.copyOfRange(all, r * width, (r + 1) * width);
+                    float[] actual = new float[width];
+                    response.getRawOutputContents(o).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                            .asFloatBuffer().get(actual);
+                    assertArrayEquals(expected, actual, 1e-5f, model.name() + " output " + outputNames.get(o) + " row " + r);
+                }
+            }
+        } finally {
+            inputs.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    @Test
+    void configThatDisagreesWithTheOnnxFileFailsNamingModelAndTensor(@TempDir Path temp) throws Exception {
+        Path version = temp.resolve("lenet/1");
+        Files.createDirectories(version);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
+        Files.writeString(version.resolve("config.json"), config.replaceFirst("\"logits\"", "\"scores\""));
+        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
+        assertTrue(e.getMessage().contains("lenet") && e.getMessage().contains("'scores'"), e.getMessage());
+
+        Files.writeString(version.resolve("config.json"), config.replaceFirst("28,\\s*28", "32, 32"));
+        e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
+        assertTrue(e.getMessage().contains("'image'") && e.getMessage().contains("dimension"), e.getMessage());
+    }
+
+    @Test
+    void newVersionReplacesTheOldOnlyWhenItLoads(@TempDir Path temp) throws Exception {
+        Path v1 = temp.resolve("lenet/1");
+        Files.createDirectories(v1);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), v1.resolve("model.onnx"));
+        Files.copy(MODELS.resolve("lenet/1/config.json"), v1.resolve("config.json"));
+        ModelRegistry registry = new ModelRegistry(new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU),
+                List.of("lenet"));
+        assertEquals(1, registry.refresh());
+        LoadedModel inFlight = registry.acquire("lenet", "").orElseThrow();
+
+        Path broken = temp.resolve("lenet/2");
+        Files.createDirectories(broken);
+        Files.writeString(broken.resolve("model.onnx"), "not an onnx file");
+        Files.writeString(broken.resolve("config.json"),
+                Files.readString(v1.resolve("config.json")).replace("\"version\": 1", "\"version\": 2"));
+        assertEquals(0, registry.refresh());
+        assertEquals(1, registry.serving().get("lenet").version(), "v1 keeps serving when v2 fails");
+        assertTrue(registry.failures().containsKey("lenet/2"));
+
+        Path good = temp.resolve("lenet/3");
+        Files.createDirectories(good);
+        Files.copy(v1.resolve("model.onnx"), good.resolve("model.onnx"));
+        Files.writeString(good.resolve("config.json"),
+                Files.readString(v1.resolve("config.json")).replace("\"version\": 1", "\"version\": 3"));
+        assertEquals(1, registry.refresh());
+        assertEquals(3, registry.serving().get("lenet").version());
+        assertTrue(inFlight.retain(), "a request holding v1 can still use it after v3 took over");
+        inFlight.release();
+        inFlight.release();
+        assertFalse(inFlight.retain(), "v1 closes once its last user is done");
+        registry.close();
+    }
+}

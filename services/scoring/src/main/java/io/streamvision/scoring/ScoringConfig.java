@@ -1,0 +1,87 @@
+package io.streamvision.scoring;
+
+import java.util.List;
+import java.util.Optional;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Settings of the scoring service ({@code vision.scoring.*}). */
+@ConfigMapping(prefix = "vision.scoring")
+public interface ScoringConfig {
+
+    /** Model repository root. */
+    @WithDefault("models")
+    String modelsDir();
+
+    /** Models to serve; empty serves every model in the repository. */
+    Optional<List<String>> models();
+
+    /** How often the repository is checked for new versions, in seconds. */
+    @WithDefault("15")
+    int modelsPollSeconds();
+
+    /** Labels in each classification when the request does not say. */
+    @WithDefault("5")
+    int topK();
+
+    /** ONNX Runtime execution settings. */
+    Execution execution();
+
+    /** The Kafka loop. */
+    Kafka kafka();
+
+    /** ONNX Runtime execution settings ({@code vision.scoring.execution.*}). */
+    interface Execution {
+        /** cpu, cuda or auto. */
+        @WithDefault("auto")
+        String provider();
+
+        /** CUDA device ordinal. */
+        @WithDefault("0")
+        int cudaDeviceId();
+
+        /** GPU memory arena limit in bytes; 0 for no limit. */
+        @WithDefault("0")
+        long cudaMemoryLimitBytes();
+
+        /** Exhaustive cuDNN convolution search. */
+        @WithDefault("false")
+        boolean cudnnExhaustiveSearch();
+
+        /** Threads inside one operator; 0 for ONNX Runtime's default. */
+        @WithDefault("0")
+        int intraOpThreads();
+
+        /** Threads across operators; 0 for ONNX Runtime's default. */
+        @WithDefault("0")
+        int interOpThreads();
+    }
+
+    /** The transactional Kafka loop ({@code vision.scoring.kafka.*}). */
+    interface Kafka {
+        /** Run the loop at all (off for a gRPC-only deployment). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Consumer group. */
+        @WithDefault("vision-scoring")
+        String groupId();
+
+        /** Transactional id; must be stable per instance (e.g. the pod name) so a restart fences its predecessor. */
+        @WithDefault("vision-scoring-0")
+        String transactionalId();
+
+        /** Records per poll, and so the largest Kafka batch. */
+        @WithDefault("64")
+        int maxPollRecords();
+
+        /** Poll timeout in milliseconds. */
+        @WithDefault("200")
+        int pollTimeoutMs();
+
+        /** Largest record the loop produces; larger outputs become TOO_LARGE dead letters. */
+        @WithDefault("1048576")
+        int maxRequestBytes();
+    }
+}

@@ -1,0 +1,186 @@
+package io.streamvision.scoring.grpc;
+
+import java.util.List;
+import java.util.Optional;
+
+import jakarta.inject.Inject;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.inference.ModelMetadataRequest;
+import io.streamvision.proto.inference.ModelMetadataResponse;
+import io.streamvision.proto.inference.ModelReadyRequest;
+import io.streamvision.proto.inference.ModelReadyResponse;
+import io.streamvision.proto.inference.ModelStreamInferResponse;
+import io.streamvision.proto.inference.ServerLiveRequest;
+import io.streamvision.proto.inference.ServerLiveResponse;
+import io.streamvision.proto.inference.ServerMetadataRequest;
+import io.streamvision.proto.inference.ServerMetadataResponse;
+import io.streamvision.proto.inference.ServerReadyRequest;
+import io.streamvision.proto.inference.ServerReadyResponse;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.InferenceException;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.scoring.runtime.ScoringModels;
+
+/**
+ * The Open Inference Protocol ({@code inference.GRPCInferenceService}) over gRPC, wire
+ * compatible with Triton and KServe clients. Errors are gRPC statuses whose message names the
+ * tensor and what is wrong.
+ */
+@GrpcService
+@Blocking
+public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+
+    static final String SERVER_NAME = "streamvision-scoring";
+    static final String SERVER_VERSION = "0.1.0";
+
+    @Inject
+    ScoringModels models;
+
+    @Override
+    public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> response) {
+        response.onNext(ServerLiveResponse.newBuilder().setLive(true).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> response) {
+        response.onNext(ServerReadyResponse.newBuilder()
+                .setReady(models.registry() != null && models.registry().allLoaded()).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> response) {
+        response.onNext(ServerMetadataResponse.newBuilder().setName(SERVER_NAME).setVersion(SERVER_VERSION)
+                .addExtensions("model_repository").build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> response) {
+        Optional<LoadedModel> model = models.registry().acquire(request.getName(), request.getVersion());
+        model.ifPresent(LoadedModel::release);
+        response.onNext(ModelReadyResponse.newBuilder().setReady(model.isPresent()).build());
+        response.onCompleted();
+    }
+
+    @Override
+    public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> response) {
+        Optional<LoadedModel> acquired = models.registry().acquire(request.getName(), request.getVersion());
+        if (acquired.isEmpty()) {
+            response.onError(notFound(request.getName(), request.getVersion()));
+            return;
+        }
+        LoadedModel model = acquired.get();
+        try {
+            ModelConfig config = model.config();
+            ModelMetadataResponse.Builder meta = ModelMetadataResponse.newBuilder().setName(config.name())
+                    .addVersions(Integer.toString(config.version())).setPlatform(config.platform());
+            config.inputs().forEach(t -> meta.addInputs(tensor(t)));
+            config.outputs().forEach(t -> meta.addOutputs(tensor(t)));
+            response.onNext(meta.build());
+            response.onCompleted();
+        } finally {
+            model.release();
+        }
+    }
+
+    private static ModelMetadataResponse.TensorMetadata tensor(ModelConfig.TensorSpec spec) {
+        ModelMetadataResponse.TensorMetadata.Builder t = ModelMetadataResponse.TensorMetadata.newBuilder()
+                .setName(spec.name()).setDatatype(spec.datatype());
+        for (long d : spec.shape()) {
+            t.addShape(d);
+        }
+        return t.build();
+    }
+
+    @Override
+    public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> response) {
+        try {
+            response.onNext(infer(request));
+            response.onCompleted();
+        } catch (InferenceException e) {
+            response.onError(status(e));
+        }
+    }
+
+    @Override
+    public StreamObserver<ModelInferRequest> modelStreamInfer(StreamObserver<ModelStreamInferResponse> response) {
+        return new StreamObserver<>() {
+            @Override
+            public void onNext(ModelInferRequest request) {
+                ModelStreamInferResponse.Builder out = ModelStreamInferResponse.newBuilder();
+                try {
+                    out.setInferResponse(infer(request));
+                } catch (InferenceException e) {
+                    out.setErrorMessage(e.kind() + ": " + e.getMessage());
+                }
+                synchronized (response) {
+                    response.onNext(out.build());
+                }
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                // The client went away; nothing to answer.
+            }
+
+            @Override
+            public void onCompleted() {
+                synchronized (response) {
+                    response.onCompleted();
+                }
+            }
+        };
+    }
+
+    /** Runs one request on the served model. */
+    ModelInferResponse infer(ModelInferRequest request) throws InferenceException {
+        if (models.registry() == null) {
+            throw new InferenceException(InferenceException.Kind.UNAVAILABLE, null, "models are still loading");
+        }
+        Optional<LoadedModel> acquired = models.registry().acquire(request.getModelName(), request.getModelVersion());
+        if (acquired.isEmpty()) {
+            throw new InferenceException(InferenceException.Kind.NOT_FOUND, null,
+                    notFoundMessage(request.getModelName(), request.getModelVersion()));
+        }
+        LoadedModel model = acquired.get();
+        try {
+            InferenceEngine.Outcome outcome = models.engine().infer(model, List.of(request)).get(0);
+            if (!outcome.ok()) {
+                throw outcome.error();
+            }
+            return outcome.response();
+        } finally {
+            model.release();
+        }
+    }
+
+    private String notFoundMessage(String name, String version) {
+        return (version.isEmpty() ? "model '" + name + "'" : "model '" + name + "' version " + version)
+                + " is not served; serving " + models.registry().serving().keySet();
+    }
+
+    private RuntimeException notFound(String name, String version) {
+        return Status.NOT_FOUND.withDescription(notFoundMessage(name, version)).asRuntimeException();
+    }
+
+    static RuntimeException status(InferenceException e) {
+        Status status = switch (e.kind()) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case INTERNAL -> Status.INTERNAL;
+        };
+        return status.withDescription(e.getMessage()).asRuntimeException();
+    }
+}

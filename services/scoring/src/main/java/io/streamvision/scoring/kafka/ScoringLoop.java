@@ -1,0 +1,179 @@
+package io.streamvision.scoring.kafka;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.quarkus.runtime.StartupEvent;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.TopicProvisioner;
+import io.streamvision.kafka.Topics;
+import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.scoring.runtime.ScoringModels;
+
+/**
+ * The Kafka path of the scoring service: reads every {@code vision.tensors.<model>.v1} topic
+ * (OIP {@code ModelInferRequest} records), scores each poll's records in one batch per model,
+ * and writes top-k {@code Classification}s to {@code vision.scores.v1} and, for models with a
+ * features output, an OIP {@code ModelInferResponse} holding only the features to
+ * {@code vision.features.v1}. Records that cannot be scored go to {@code vision.dlq.v1}.
+ * Consume, infer and produce happen in one Kafka transaction per poll.
+ */
+@ApplicationScoped
+public class ScoringLoop {
+
+    static final String STAGE = "scoring/score";
+
+    @Inject
+    ScoringConfig config;
+
+    @Inject
+    KafkaTopicsConfig kafka;
+
+    @Inject
+    ScoringModels models;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    private TransactionalLoop loop;
+
+    void onStart(@Observes StartupEvent event) {
+        if (!config.kafka().enabled()) {
+            return;
+        }
+        Topics topics = kafka.topics();
+        if (kafka.createTopics()) {
+            List<String> names = new ArrayList<>(List.of(topics.scores(), topics.features(), topics.deadLetters()));
+            models.registry().serving().keySet().forEach(model -> names.add(topics.tensors(model)));
+            TopicProvisioner.ensure(bootstrapServers, names, kafka.partitions(), kafka.replicationFactor());
+        }
+        ScoringConfig.Kafka k = config.kafka();
+        loop = new TransactionalLoop(new TransactionalLoop.Settings("scoring", bootstrapServers, k.groupId(),
+                k.transactionalId(), topics.tensorTopicPattern(), k.maxPollRecords(),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), Map.of(), Map.of()),
+                this::handle, kafka.deadLetters());
+        loop.start();
+    }
+
+    /** Loop state, for readiness; empty when the loop is disabled. */
+    public Optional<TransactionalLoop> loop() {
+        return Optional.ofNullable(loop);
+    }
+
+    void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) {
+        Topics topics = kafka.topics();
+        DeadLetters deadLetters = kafka.deadLetters();
+        Map<String, List<ConsumerRecord<byte[], byte[]>>> byModel = new LinkedHashMap<>();
+        Map<ConsumerRecord<byte[], byte[]>, ModelInferRequest> parsed = new java.util.HashMap<>();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            try {
+                ModelInferRequest request = ModelInferRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
+                if (request.getModelName().isEmpty()) {
+                    out.add(deadLetters.forRecord(record, STAGE, ReasonCode.BAD_REQUEST,
+                            "ModelInferRequest.model_name is empty"));
+                    continue;
+                }
+                parsed.put(record, request);
+                byModel.computeIfAbsent(request.getModelName() + "\u0000" + request.getModelVersion(),
+                        x -> new ArrayList<>()).add(record);
+            } catch (InvalidProtocolBufferException e) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not an inference.ModelInferRequest: " + e.getMessage()));
+            }
+        }
+        for (List<ConsumerRecord<byte[], byte[]>> group : byModel.values()) {
+            ModelInferRequest first = parsed.get(group.get(0));
+            Optional<LoadedModel> acquired = models.registry().acquire(first.getModelName(), first.getModelVersion());
+            if (acquired.isEmpty()) {
+                String what = first.getModelVersion().isEmpty() ? "model '" + first.getModelName() + "'"
+                        : "model '" + first.getModelName() + "' version " + first.getModelVersion();
+                for (ConsumerRecord<byte[], byte[]> record : group) {
+                    out.add(deadLetters.forRecord(record, STAGE, ReasonCode.UNKNOWN_MODEL, what
+                            + " is not served (serving " + models.registry().serving().keySet() + ")"));
+                }
+                continue;
+            }
+            LoadedModel model = acquired.get();
+            try {
+                List<ModelInferRequest> requests = group.stream().map(parsed::get).toList();
+                List<InferenceEngine.Outcome> outcomes = models.engine().infer(model, requests);
+                for (int i = 0; i < group.size(); i++) {
+                    ConsumerRecord<byte[], byte[]> record = group.get(i);
+                    InferenceEngine.Outcome outcome = outcomes.get(i);
+                    if (!outcome.ok()) {
+                        out.add(deadLetters.forRecord(record, STAGE, outcome.error().reason(),
+                                outcome.error().getMessage()));
+                        continue;
+                    }
+                    emit(model, requests.get(i), outcome.response(), record, topics, out);
+                }
+            } finally {
+                model.release();
+            }
+        }
+    }
+
+    private void emit(LoadedModel model, ModelInferRequest request, ModelInferResponse response,
+                      ConsumerRecord<byte[], byte[]> record, Topics topics, List<ProducerRecord<byte[], byte[]>> out) {
+        byte[] key = response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
+        int k = request.containsParameters("top_k") ? (int) request.getParametersOrThrow("top_k").getInt64Param()
+                : config.topK();
+        Classification classification = Classifications.fromResponse(model.config(), response, k);
+        if (classification != null) {
+            out.add(withHeaders(new ProducerRecord<>(topics.scores(), key, classification.toByteArray()), record, response));
+        }
+        var features = model.config().output("features");
+        if (features != null) {
+            ModelInferResponse.Builder only = response.toBuilder().clearOutputs().clearRawOutputContents();
+            only.putAllParameters(request.getParametersMap());
+            for (int i = 0; i < response.getOutputsCount(); i++) {
+                if (response.getOutputs(i).getName().equals(features.name())) {
+                    only.addOutputs(response.getOutputs(i)).addRawOutputContents(response.getRawOutputContents(i));
+                }
+            }
+            out.add(withHeaders(new ProducerRecord<>(topics.features(), key, only.build().toByteArray()), record, response));
+        }
+    }
+
+    private static ProducerRecord<byte[], byte[]> withHeaders(ProducerRecord<byte[], byte[]> out,
+                                                             ConsumerRecord<byte[], byte[]> in, ModelInferResponse response) {
+        RecordHeaders.propagate(in.headers(), out.headers());
+        if (out.headers().lastHeader(RecordHeaders.REQUEST_ID) == null && !response.getId().isEmpty()) {
+            RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, response.getId());
+        }
+        return out;
+    }
+
+    @PreDestroy
+    void stop() {
+        if (loop != null) {
+            loop.close();
+        }
+    }
+}

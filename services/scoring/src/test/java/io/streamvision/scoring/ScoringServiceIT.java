@@ -1,0 +1,148 @@
+package io.streamvision.scoring;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.inference.ModelMetadataRequest;
+import io.streamvision.proto.inference.ModelMetadataResponse;
+import io.streamvision.proto.inference.ServerLiveRequest;
+import io.streamvision.proto.inference.ServerReadyRequest;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+
+@QuarkusTest
+@QuarkusTestResource(KafkaBrokerTestResource.class)
+class ScoringServiceIT {
+
+    private static final Topics TOPICS = new Topics(".it-scoring");
+
+    @GrpcClient("inference")
+    GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+    static ModelInferRequest image(String id, String model, float fill) {
+        ByteBuffer pixels = ByteBuffer.allocate(28 * 28 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 28 * 28; i++) {
+            pixels.putFloat(i % 28 < 14 ? fill : -fill);
+        }
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model).setId(id);
+        request.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 1L, 28L, 28L));
+        return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
+    }
+
+    @Test
+    void readyAndServesTheInferenceProtocolOverGrpc() {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        assertTrue(inference.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
+        assertTrue(inference.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
+
+        ModelMetadataResponse meta = inference.modelMetadata(ModelMetadataRequest.newBuilder().setName("lenet").build());
+        assertEquals("image", meta.getInputs(0).getName());
+        assertEquals(List.of(-1L, 1L, 28L, 28L), meta.getInputs(0).getShapeList());
+
+        ModelInferResponse response = inference.modelInfer(image("g-1", "lenet", 0.5f));
+        assertEquals("g-1", response.getId());
+        assertEquals(List.of(1L, 10L), response.getOutputs(0).getShapeList());
+
+        StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class,
+                () -> inference.modelInfer(image("g-2", "no-such-model", 0.5f)));
+        assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
+
+        ModelInferRequest wrongShape = image("g-3", "lenet", 0.5f).toBuilder()
+                .setInputs(0, image("x", "lenet", 0f).getInputs(0).toBuilder().setShape(3, 27)).build();
+        StatusRuntimeException invalid = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(wrongShape));
+        assertEquals(Status.Code.INVALID_ARGUMENT, invalid.getStatus().getCode());
+        assertTrue(invalid.getStatus().getDescription().contains("'image'"), invalid.getStatus().getDescription());
+    }
+
+    @Test
+    void scoresTensorRecordsAndDeadLettersWhatCannotBeScored() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        String bootstrap = TestBrokers.bootstrapServers();
+        System.out.println("[scoring IT] talking to Kafka at " + bootstrap);
+        ModelInferRequest nan = image("k-nan", "lenet", Float.NaN);
+        TestClients.send(bootstrap, List.of(
+                record(TOPICS.tensors("lenet"), "k-1", image("k-1", "lenet", 0.8f).toByteArray()),
+                record(TOPICS.tensors("fashion-cnn"), "k-2", image("k-2", "fashion-cnn", 0.3f).toByteArray()),
+                record(TOPICS.tensors("lenet"), "k-bad", "not a protobuf".getBytes(StandardCharsets.UTF_8)),
+                record(TOPICS.tensors("lenet"), "k-unknown", image("k-unknown", "nope", 0.1f).toByteArray()),
+                record(TOPICS.tensors("lenet"), "k-nan", nan.toByteArray())));
+
+        List<ConsumerRecord<byte[], byte[]>> scores =
+                TestClients.read(bootstrap, TOPICS.scores(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, Classification> byId = scores.stream().map(r -> parse(r.value()))
+                .collect(Collectors.toMap(Classification::getRequestId, Function.identity()));
+        assertEquals(2, scores.size());
+        assertEquals(5, byId.get("k-1").getLabelsCount());
+        assertEquals("fashion-cnn", byId.get("k-2").getModelName());
+
+        ModelInferResponse direct = inference.modelInfer(image("k-1", "lenet", 0.8f));
+        float[] logits = new float[10];
+        direct.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
+        int best = 0;
+        for (int i = 1; i < 10; i++) {
+            best = logits[i] > logits[best] ? i : best;
+        }
+        assertEquals(best, byId.get("k-1").getLabels(0).getIndex(), "Kafka and gRPC paths agree on the top label");
+
+        List<ConsumerRecord<byte[], byte[]>> dlq =
+                TestClients.read(bootstrap, TOPICS.deadLetters(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
+                .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
+        assertEquals(Map.of("k-bad", ReasonCode.DESERIALIZATION_FAILED, "k-unknown", ReasonCode.UNKNOWN_MODEL,
+                "k-nan", ReasonCode.NON_FINITE_VALUES), reasons);
+    }
+
+    private static ProducerRecord<byte[], byte[]> record(String topic, String key, byte[] value) {
+        return new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    private static Classification parse(byte[] value) {
+        try {
+            return Classification.parseFrom(value);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static DeadLetter deadLetter(byte[] value) {
+        try {
+            return DeadLetter.parseFrom(value);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
