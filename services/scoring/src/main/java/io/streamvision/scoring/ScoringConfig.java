@@ -25,6 +25,12 @@ public interface ScoringConfig {
     @WithDefault("5")
     int topK();
 
+    /**
+     * Models besides caption encoders whose feature vectors are published to
+     * vision.features.v1 (e.g. for similarity search); caption encoders always publish.
+     */
+    Optional<List<String>> emitFeatures();
+
     /** ONNX Runtime execution settings. */
     Execution execution();
 

@@ -149,7 +149,7 @@ public class ScoringLoop {
             out.add(withHeaders(new ProducerRecord<>(topics.scores(), key, classification.toByteArray()), record, response));
         }
         var features = model.config().output("features");
-        if (features != null) {
+        if (features != null && emitsFeatures(model)) {
             ModelInferResponse.Builder only = response.toBuilder().clearOutputs().clearRawOutputContents();
             only.putAllParameters(request.getParametersMap());
             for (int i = 0; i < response.getOutputsCount(); i++) {
@@ -159,6 +159,12 @@ public class ScoringLoop {
             }
             out.add(withHeaders(new ProducerRecord<>(topics.features(), key, only.build().toByteArray()), record, response));
         }
+    }
+
+    /** Caption encoders always publish features; other models only when listed in the config. */
+    private boolean emitsFeatures(LoadedModel model) {
+        return "caption-encoder".equals(model.config().task())
+                || config.emitFeatures().map(list -> list.contains(model.name())).orElse(false);
     }
 
     private static ProducerRecord<byte[], byte[]> withHeaders(ProducerRecord<byte[], byte[]> out,

@@ -1,0 +1,63 @@
+package io.streamvision.captioning;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+
+/** Settings of the captioning service ({@code vision.captioning.*}). */
+@ConfigMapping(prefix = "vision.captioning")
+public interface CaptioningConfig {
+
+    /** Model repository root. */
+    @WithDefault("models")
+    String modelsDir();
+
+    /** The decoder-step model (its config names the encoder whose features it reads). */
+    @WithDefault("caption-decoder")
+    String decoder();
+
+    /** Beam width; 1 means greedy search. */
+    @WithDefault("3")
+    int beamWidth();
+
+    /** Longest caption in tokens; 0 takes the vocabulary file's max_length. */
+    @WithDefault("0")
+    int maxTokens();
+
+    /** Hypotheses are ranked by log-probability / length^alpha; 0 ranks by log-probability. */
+    @WithDefault("0.0")
+    double lengthPenaltyAlpha();
+
+    /** Alternatives reported besides the best caption (beam search only). */
+    @WithDefault("2")
+    int alternatives();
+
+    /** The transactional Kafka loop. */
+    Kafka kafka();
+
+    /** The transactional Kafka loop ({@code vision.captioning.kafka.*}). */
+    interface Kafka {
+        /** Run the loop at all. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Consumer group. */
+        @WithDefault("vision-captioning")
+        String groupId();
+
+        /** Transactional id; stable per instance so a restart fences its predecessor. */
+        @WithDefault("vision-captioning-0")
+        String transactionalId();
+
+        /** Records per poll: captions of one poll are decoded as one batch. */
+        @WithDefault("32")
+        int maxPollRecords();
+
+        /** Poll timeout in milliseconds. */
+        @WithDefault("200")
+        int pollTimeoutMs();
+
+        /** Largest record produced. */
+        @WithDefault("1048576")
+        int maxRequestBytes();
+    }
+}

@@ -1,0 +1,147 @@
+package io.streamvision.captioning.kafka;
+
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.quarkus.runtime.StartupEvent;
+import io.streamvision.captioning.CaptioningConfig;
+import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.TopicProvisioner;
+import io.streamvision.kafka.Topics;
+import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * The Kafka path of the captioning service: reads {@code vision.features.v1} (OIP
+ * {@code ModelInferResponse} records holding an encoder's features), captions each poll's
+ * records in one batched search, and writes {@code vision.v1.Caption} records to
+ * {@code vision.captions.v1}. Records it cannot caption go to {@code vision.dlq.v1}.
+ * Consume, decode and produce happen in one Kafka transaction per poll.
+ */
+@ApplicationScoped
+public class CaptioningLoop {
+
+    static final String STAGE = "captioning/decode";
+
+    @Inject
+    CaptioningConfig config;
+
+    @Inject
+    KafkaTopicsConfig kafka;
+
+    @Inject
+    CaptionModels models;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    private TransactionalLoop loop;
+
+    void onStart(@Observes StartupEvent event) {
+        if (!config.kafka().enabled()) {
+            return;
+        }
+        Topics topics = kafka.topics();
+        if (kafka.createTopics()) {
+            TopicProvisioner.ensure(bootstrapServers, List.of(topics.features(), topics.captions(), topics.deadLetters()),
+                    kafka.partitions(), kafka.replicationFactor());
+        }
+        CaptioningConfig.Kafka k = config.kafka();
+        loop = new TransactionalLoop(new TransactionalLoop.Settings("captioning", bootstrapServers, k.groupId(),
+                k.transactionalId(), java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topics.features())),
+                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), Map.of(), Map.of()),
+                this::handle, kafka.deadLetters());
+        loop.start();
+    }
+
+    public Optional<TransactionalLoop> loop() {
+        return Optional.ofNullable(loop);
+    }
+
+    void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) throws Exception {
+        DeadLetters deadLetters = kafka.deadLetters();
+        List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
+        List<String> ids = new ArrayList<>();
+        List<float[]> features = new ArrayList<>();
+        String encoder = models.encoderName();
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            ModelInferResponse response;
+            try {
+                response = ModelInferResponse.parseFrom(record.value() == null ? new byte[0] : record.value());
+            } catch (InvalidProtocolBufferException e) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not an inference.ModelInferResponse: " + e.getMessage()));
+                continue;
+            }
+            if (encoder == null || !encoder.equals(response.getModelName())) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.UNKNOWN_MODEL, "features come from model '"
+                        + response.getModelName() + "', but the caption decoder reads features of '" + encoder + "'"));
+                continue;
+            }
+            if (response.getRawOutputContentsCount() != 1 || response.getOutputsCount() != 1
+                    || !"FP32".equals(response.getOutputs(0).getDatatype())) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.INVALID_TENSOR,
+                        "expected exactly one FP32 features output with raw contents"));
+                continue;
+            }
+            var floats = response.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                    .asFloatBuffer();
+            float[] vector = new float[floats.remaining()];
+            floats.get(vector);
+            accepted.add(record);
+            ids.add(response.getId().isEmpty() && record.key() != null
+                    ? new String(record.key(), StandardCharsets.UTF_8) : response.getId());
+            features.add(vector);
+        }
+        if (accepted.isEmpty()) {
+            return;
+        }
+        List<Caption> captions;
+        try {
+            captions = models.caption(ids, features);
+        } catch (IllegalArgumentException e) {
+            for (ConsumerRecord<byte[], byte[]> record : accepted) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.INVALID_TENSOR, e.getMessage()));
+            }
+            return;
+        }
+        for (int i = 0; i < accepted.size(); i++) {
+            ConsumerRecord<byte[], byte[]> in = accepted.get(i);
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(kafka.topics().captions(),
+                    ids.get(i).getBytes(StandardCharsets.UTF_8), captions.get(i).toByteArray());
+            RecordHeaders.propagate(in.headers(), record.headers());
+            if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
+                RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));
+            }
+            out.add(record);
+        }
+    }
+
+    @PreDestroy
+    void stop() {
+        if (loop != null) {
+            loop.close();
+        }
+    }
+}

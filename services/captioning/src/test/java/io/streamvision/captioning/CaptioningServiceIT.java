@@ -1,0 +1,101 @@
+package io.streamvision.captioning;
+
+import static io.restassured.RestAssured.given;
+import static org.hamcrest.Matchers.equalTo;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+
+@QuarkusTest
+@QuarkusTestResource(KafkaBrokerTestResource.class)
+class CaptioningServiceIT {
+
+    private static final Topics TOPICS = new Topics(".it-captioning");
+
+    private static ModelInferResponse features(String id, String model, JsonNode values) {
+        ByteBuffer raw = ByteBuffer.allocate(values.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
+        values.forEach(v -> raw.putFloat((float) v.asDouble()));
+        ModelInferResponse.Builder response = ModelInferResponse.newBuilder().setId(id).setModelName(model)
+                .setModelVersion("1");
+        response.addOutputsBuilder().setName("features").setDatatype("FP32").addShape(1).addShape(values.size());
+        return response.addRawOutputContents(ByteString.copyFrom(raw.array())).build();
+    }
+
+    @Test
+    void captionsFeatureRecordsWithBeamSearchAndDeadLettersTheRest() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        String bootstrap = TestBrokers.bootstrapServers();
+        System.out.println("[captioning IT] talking to Kafka at " + bootstrap);
+        JsonNode fixture = new ObjectMapper().readTree(
+                Path.of("../../models/caption-decoder/1/fixtures/greedy.json").toFile());
+        JsonNode scenes = fixture.get("fixtures");
+        TestClients.send(bootstrap, List.of(
+                record("c-0", features("c-0", "caption-encoder", scenes.get(0).get("features")).toByteArray()),
+                record("c-1", features("c-1", "caption-encoder", scenes.get(1).get("features")).toByteArray()),
+                record("c-wrong", features("c-wrong", "lenet", scenes.get(0).get("features")).toByteArray()),
+                record("c-bad", "garbage".getBytes(StandardCharsets.UTF_8))));
+
+        List<ConsumerRecord<byte[], byte[]>> captions =
+                TestClients.read(bootstrap, TOPICS.captions(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, Caption> byId = captions.stream().map(r -> parse(r.value()))
+                .collect(Collectors.toMap(Caption::getRequestId, c -> c));
+        assertEquals(2, captions.size());
+        assertEquals(scenes.get(0).get("beam").get("caption").asText(), byId.get("c-0").getText());
+        assertEquals(scenes.get(1).get("beam").get("caption").asText(), byId.get("c-1").getText());
+        assertEquals("beam", byId.get("c-0").getSearch());
+
+        List<ConsumerRecord<byte[], byte[]>> dlq =
+                TestClients.read(bootstrap, TOPICS.deadLetters(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
+                .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
+        assertEquals(Map.of("c-wrong", ReasonCode.UNKNOWN_MODEL, "c-bad", ReasonCode.DESERIALIZATION_FAILED), reasons);
+    }
+
+    private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
+        return new ProducerRecord<>(TOPICS.features(), key.getBytes(StandardCharsets.UTF_8), value);
+    }
+
+    private static Caption parse(byte[] value) {
+        try {
+            return Caption.parseFrom(value);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static DeadLetter deadLetter(byte[] value) {
+        try {
+            return DeadLetter.parseFrom(value);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+}
