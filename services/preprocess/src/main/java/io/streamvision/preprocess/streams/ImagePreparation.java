@@ -105,7 +105,7 @@ public final class ImagePreparation {
             }
             try {
                 TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
-                out.add(Routed.tensor(topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
+                out.add(Routed.tensor(requestId, topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }
@@ -133,6 +133,6 @@ public final class ImagePreparation {
     private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {
         DeadLetter letter = deadLetters.describe(stage, reason, message, source.topic(), source.partition(),
                 source.offset(), source.key(), source.headers(), value);
-        return Routed.deadLetter(deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
+        return Routed.deadLetter(letter.getRequestId(), deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
     }
 }

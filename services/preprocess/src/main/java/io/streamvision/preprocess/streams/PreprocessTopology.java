@@ -89,13 +89,9 @@ public final class PreprocessTopology {
             for (Routed output : outputs) {
                 Record<byte[], Routed> out = record.withValue(output).withHeaders(
                         new org.apache.kafka.common.header.internals.RecordHeaders(record.headers().toArray()));
-                String requestId = RecordHeaders.text(out.headers(), RecordHeaders.REQUEST_ID);
-                if (requestId == null) {
-                    requestId = record.key() != null && record.key().length > 0
-                            ? new String(record.key(), StandardCharsets.UTF_8)
-                            : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
-                    RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
-                }
+                String requestId = output.requestId() != null && !output.requestId().isEmpty() ? output.requestId()
+                        : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+                RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
                 if (output.deadLetter()) {
                     RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());
                     RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, output.stage());

@@ -1,0 +1,172 @@
+package io.streamvision.preprocess.streams;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Properties;
+
+import javax.imageio.ImageIO;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import com.google.protobuf.ByteString;
+
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+class PreprocessTopologyTest {
+
+    private final Topics topics = new Topics("");
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> images;
+    private TestOutputTopic<byte[], byte[]> tensors;
+    private TestOutputTopic<byte[], byte[]> deadLetters;
+
+    @BeforeEach
+    void setUp() {
+        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")),
+                Duration.ofMinutes(1));
+        ImagePreparation preparation = new ImagePreparation(topics, new DeadLetters(topics.deadLetters(), 64), catalog,
+                new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0), List.of("tiny-gray"), true);
+        StreamsBuilder builder = new StreamsBuilder();
+        PreprocessTopology.build(builder, topics, preparation);
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "preprocess-topology-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(builder.build(), props);
+        images = driver.createInputTopic(topics.images(), new ByteArraySerializer(), new ByteArraySerializer());
+        tensors = driver.createOutputTopic(topics.tensors("tiny-gray"), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(topics.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void tearDown() {
+        driver.close();
+    }
+
+    static byte[] png(int width, int height, int value) throws Exception {
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                image.getRaster().setSample(x, y, 0, value);
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", out);
+        return out.toByteArray();
+    }
+
+    static byte[] noisePng(int width, int height) throws Exception {
+        java.util.Random random = new java.util.Random(7);
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                image.getRaster().setSample(x, y, 0, random.nextInt(256));
+            }
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", out);
+        return out.toByteArray();
+    }
+
+    private static byte[] key(String k) {
+        return k.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void turnsAnImageIntoANormalisedTensorKeyedByRequestId() throws Exception {
+        ImageRequest request = ImageRequest.newBuilder().setRequestId("r-1").setImage(ByteString.copyFrom(png(56, 56, 255)))
+                .build();
+        images.pipeInput(new TestRecord<>(key("ignored-key"), request.toByteArray()));
+        TestRecord<byte[], byte[]> out = tensors.readRecord();
+        assertEquals("r-1", new String(out.key(), StandardCharsets.UTF_8));
+        ModelInferRequest infer = ModelInferRequest.parseFrom(out.value());
+        assertEquals("tiny-gray", infer.getModelName());
+        assertEquals(List.of(1L, 1L, 28L, 28L), infer.getInputs(0).getShapeList());
+        float[] values = new float[28 * 28];
+        infer.getRawInputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        float expected = (1.0f - 0.5f) / 0.25f;
+        assertTrue(Arrays.stream(toDoubles(values)).allMatch(v -> Math.abs(v - expected) < 1e-5), "white is (1-mean)/std");
+        assertTrue(tensors.isEmpty() && deadLetters.isEmpty());
+    }
+
+    @Test
+    void rejectsTruncatedPngToDeadLetterTopicWithItsKeyAndHeaders() throws Exception {
+        byte[] full = noisePng(64, 64);
+        byte[] truncated = Arrays.copyOf(full, full.length / 2);
+        ImageRequest request = ImageRequest.newBuilder().setImage(ByteString.copyFrom(truncated)).build();
+        TestRecord<byte[], byte[]> in = new TestRecord<>(key("t-1"), request.toByteArray());
+        in.headers().add("traceparent", "00-abc-def-01".getBytes(StandardCharsets.UTF_8));
+        images.pipeInput(in);
+        TestRecord<byte[], byte[]> out = deadLetters.readRecord();
+        DeadLetter letter = DeadLetter.parseFrom(out.value());
+        assertTrue(letter.getReason() == ReasonCode.TRUNCATED || letter.getReason() == ReasonCode.CORRUPT_IMAGE,
+                letter.getReason() + ": " + letter.getMessage());
+        assertEquals("t-1", letter.getOriginalKey().toStringUtf8());
+        assertEquals("preprocess/decode", letter.getStage());
+        assertTrue(letter.getPayloadTruncated(), "payload is cut at the configured cap");
+        assertEquals(64, letter.getOriginalPayload().size());
+        assertEquals("00-abc-def-01", RecordHeaders.text(out.headers(), "traceparent"));
+        assertEquals(letter.getReason().name(), RecordHeaders.text(out.headers(), RecordHeaders.DLQ_REASON));
+        assertTrue(tensors.isEmpty());
+    }
+
+    @Test
+    void rejectsUnknownModelsAndOversizedImagesButServesTheRest() throws Exception {
+        ImageRequest twoModels = ImageRequest.newBuilder().setRequestId("m-1").setImage(ByteString.copyFrom(png(30, 30, 10)))
+                .addModels("tiny-gray").addModels("no-such-model").build();
+        images.pipeInput(key("m-1"), twoModels.toByteArray());
+        assertEquals(1, tensors.readRecordsToList().size(), "the known model still gets its tensor");
+        DeadLetter unknown = DeadLetter.parseFrom(deadLetters.readValue());
+        assertEquals(ReasonCode.UNKNOWN_MODEL, unknown.getReason());
+        assertTrue(unknown.getMessage().contains("no-such-model"));
+
+        ImageRequest huge = ImageRequest.newBuilder().setImage(ByteString.copyFrom(png(5000, 10, 1))).build();
+        images.pipeInput(key("h-1"), huge.toByteArray());
+        assertEquals(ReasonCode.DIMENSIONS_EXCEEDED, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+
+        images.pipeInput(key("e-1"), ImageRequest.newBuilder().setRequestId("e-1").build().toByteArray());
+        assertEquals(ReasonCode.BAD_REQUEST, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+
+        images.pipeInput(key("x-1"), ImageRequest.newBuilder().setImage(ByteString.copyFromUtf8("hello, not an image"))
+                .build().toByteArray());
+        assertEquals(ReasonCode.UNSUPPORTED_FORMAT, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertTrue(deadLetters.isEmpty());
+    }
+
+    private static double[] toDoubles(float[] values) {
+        double[] d = new double[values.length];
+        for (int i = 0; i < values.length; i++) {
+            d[i] = values[i];
+        }
+        return d;
+    }
+
+}
