@@ -147,21 +147,11 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         if (models.registry() == null) {
             throw new InferenceException(InferenceException.Kind.UNAVAILABLE, null, "models are still loading");
         }
-        Optional<LoadedModel> acquired = models.registry().acquire(request.getModelName(), request.getModelVersion());
-        if (acquired.isEmpty()) {
-            throw new InferenceException(InferenceException.Kind.NOT_FOUND, null,
-                    notFoundMessage(request.getModelName(), request.getModelVersion()));
+        InferenceEngine.Outcome outcome = models.batcher().submit(request).join();
+        if (!outcome.ok()) {
+            throw outcome.error();
         }
-        LoadedModel model = acquired.get();
-        try {
-            InferenceEngine.Outcome outcome = models.engine().infer(model, List.of(request)).get(0);
-            if (!outcome.ok()) {
-                throw outcome.error();
-            }
-            return outcome.response();
-        } finally {
-            model.release();
-        }
+        return outcome.response();
     }
 
     private String notFoundMessage(String name, String version) {

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -20,6 +21,7 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import io.quarkus.runtime.StartupEvent;
+import io.streamvision.model.ModelConfig;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.kafka.RecordHeaders;
@@ -107,48 +109,37 @@ public class ScoringLoop {
                         "record is not an inference.ModelInferRequest: " + e.getMessage()));
             }
         }
+        List<ConsumerRecord<byte[], byte[]>> submitted = new ArrayList<>();
+        List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
         for (List<ConsumerRecord<byte[], byte[]>> group : byModel.values()) {
-            ModelInferRequest first = parsed.get(group.get(0));
-            Optional<LoadedModel> acquired = models.registry().acquire(first.getModelName(), first.getModelVersion());
-            if (acquired.isEmpty()) {
-                String what = first.getModelVersion().isEmpty() ? "model '" + first.getModelName() + "'"
-                        : "model '" + first.getModelName() + "' version " + first.getModelVersion();
-                for (ConsumerRecord<byte[], byte[]> record : group) {
-                    out.add(deadLetters.forRecord(record, STAGE, ReasonCode.UNKNOWN_MODEL, what
-                            + " is not served (serving " + models.registry().serving().keySet() + ")"));
-                }
+            for (ConsumerRecord<byte[], byte[]> record : group) {
+                submitted.add(record);
+                futures.add(models.batcher().submitWaiting(parsed.get(record)));
+            }
+        }
+        for (int i = 0; i < submitted.size(); i++) {
+            ConsumerRecord<byte[], byte[]> record = submitted.get(i);
+            InferenceEngine.Outcome outcome = futures.get(i).join();
+            if (!outcome.ok()) {
+                out.add(deadLetters.forRecord(record, STAGE, outcome.error().reason(), outcome.error().getMessage()));
                 continue;
             }
-            LoadedModel model = acquired.get();
-            try {
-                List<ModelInferRequest> requests = group.stream().map(parsed::get).toList();
-                List<InferenceEngine.Outcome> outcomes = models.engine().infer(model, requests);
-                for (int i = 0; i < group.size(); i++) {
-                    ConsumerRecord<byte[], byte[]> record = group.get(i);
-                    InferenceEngine.Outcome outcome = outcomes.get(i);
-                    if (!outcome.ok()) {
-                        out.add(deadLetters.forRecord(record, STAGE, outcome.error().reason(),
-                                outcome.error().getMessage()));
-                        continue;
-                    }
-                    emit(model, requests.get(i), outcome.response(), record, topics, out);
-                }
-            } finally {
-                model.release();
-            }
+            ModelInferRequest request = parsed.get(record);
+            LoadedModel model = models.registry().serving().get(request.getModelName());
+            emit(model.config(), request, outcome.response(), record, topics, out);
         }
     }
 
-    private void emit(LoadedModel model, ModelInferRequest request, ModelInferResponse response,
+    private void emit(ModelConfig model, ModelInferRequest request, ModelInferResponse response,
                       ConsumerRecord<byte[], byte[]> record, Topics topics, List<ProducerRecord<byte[], byte[]>> out) {
         byte[] key = response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
         int k = request.containsParameters("top_k") ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
-        Classification classification = Classifications.fromResponse(model.config(), response, k);
+        Classification classification = Classifications.fromResponse(model, response, k);
         if (classification != null) {
             out.add(withHeaders(new ProducerRecord<>(topics.scores(), key, classification.toByteArray()), record, response));
         }
-        var features = model.config().output("features");
+        var features = model.output("features");
         if (features != null && emitsFeatures(model)) {
             ModelInferResponse.Builder only = response.toBuilder().clearOutputs().clearRawOutputContents();
             only.putAllParameters(request.getParametersMap());
@@ -162,8 +153,8 @@ public class ScoringLoop {
     }
 
     /** Caption encoders always publish features; other models only when listed in the config. */
-    private boolean emitsFeatures(LoadedModel model) {
-        return "caption-encoder".equals(model.config().task())
+    private boolean emitsFeatures(ModelConfig model) {
+        return "caption-encoder".equals(model.task())
                 || config.emitFeatures().map(list -> list.contains(model.name())).orElse(false);
     }
 

@@ -16,6 +16,8 @@ import org.jboss.logging.Logger;
 
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.model.ModelRepository;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ModelRegistry;
@@ -34,8 +36,12 @@ public class ScoringModels {
     @Inject
     ScoringConfig config;
 
+    @Inject
+    MeterRegistry meters;
+
     private ModelRegistry registry;
     private InferenceEngine engine;
+    private DynamicBatcher batcher;
     private ScheduledExecutorService poller;
 
     /** Loads the models when the application starts rather than on first use. */
@@ -51,6 +57,7 @@ public class ScoringModels {
                         e.cudnnExhaustiveSearch(), e.intraOpThreads(), e.interOpThreads()));
         registry = new ModelRegistry(runtime, config.models().orElse(List.of()));
         engine = new InferenceEngine(runtime);
+        batcher = new DynamicBatcher(registry, engine, meters, DynamicBatcher.fromConfigs(registry));
         int loaded = registry.refresh();
         LOG.infof("Loaded %d model(s) from %s: %s", loaded, config.modelsDir(), registry.serving().keySet());
         poller = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -78,10 +85,18 @@ public class ScoringModels {
         return engine;
     }
 
+    /** The per-model dynamic batchers every caller goes through. */
+    public DynamicBatcher batcher() {
+        return batcher;
+    }
+
     @PreDestroy
     void stop() {
         if (poller != null) {
             poller.shutdownNow();
+        }
+        if (batcher != null) {
+            batcher.close();
         }
         if (registry != null) {
             registry.close();

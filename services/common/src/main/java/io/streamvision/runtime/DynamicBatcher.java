@@ -1,0 +1,280 @@
+package io.streamvision.runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+import org.jboss.logging.Logger;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * One dynamic batcher per model, shared by every caller (the Kafka loop and gRPC). Requests
+ * queue per model; a worker thread per model takes the first waiting request, lets others join
+ * until the batch holds {@code maxBatchSize} rows or the first has waited
+ * {@code maxQueueDelayMicros}, runs the batch once on the model's serving version, and completes
+ * each request with exactly its own rows. When {@code maxQueueSize} requests wait, {@link #submit}
+ * refuses with {@code RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room
+ * (back-pressure for the Kafka loop).
+ *
+ * <p>Metrics per model and version, after Triton's {@code nv_inference_*}:
+ * {@code vision_inference_request_success_total}, {@code vision_inference_request_failure_total},
+ * {@code vision_inference_count_total} (rows), {@code vision_inference_exec_count_total}
+ * (batches; count / exec_count is the average batch size), {@code vision_inference_queue_duration}
+ * and {@code vision_inference_compute_duration} timers.
+ *
+ * <p>Thread-safe.
+ */
+public final class DynamicBatcher implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(DynamicBatcher.class);
+
+    private final ModelRegistry registry;
+    private final InferenceEngine engine;
+    private final MeterRegistry meters;
+    private final Function<String, Optional<BatchingSettings>> settingsFor;
+    private final Map<String, ModelQueue> queues = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param settingsFor batching limits of a model, empty when the model is not served
+     */
+    public DynamicBatcher(ModelRegistry registry, InferenceEngine engine, MeterRegistry meters,
+                          Function<String, Optional<BatchingSettings>> settingsFor) {
+        this.registry = registry;
+        this.engine = engine;
+        this.meters = meters;
+        this.settingsFor = settingsFor;
+    }
+
+    /** Batching limits from each served model's config. */
+    public static Function<String, Optional<BatchingSettings>> fromConfigs(ModelRegistry registry) {
+        return name -> Optional.ofNullable(registry.serving().get(name)).map(m -> BatchingSettings.of(m.config()));
+    }
+
+    /** Queues a request; fails at once with RESOURCE_EXHAUSTED when the model's queue is full. */
+    public CompletableFuture<InferenceEngine.Outcome> submit(ModelInferRequest request) {
+        return enqueue(request, false);
+    }
+
+    /** Queues a request, waiting for room when the model's queue is full. */
+    public CompletableFuture<InferenceEngine.Outcome> submitWaiting(ModelInferRequest request) {
+        return enqueue(request, true);
+    }
+
+    private CompletableFuture<InferenceEngine.Outcome> enqueue(ModelInferRequest request, boolean wait) {
+        String name = request.getModelName();
+        Optional<BatchingSettings> settings = settingsFor.apply(name);
+        if (settings.isEmpty() || closed) {
+            String message = "model '" + name + "' is not served; serving " + registry.serving().keySet();
+            return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
+                    new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
+        }
+        ModelQueue queue = queues.computeIfAbsent(name, n -> new ModelQueue(n, settings.get()));
+        return queue.add(request, wait);
+    }
+
+    /** Requests waiting for a model, for metrics and tests. */
+    public int queued(String model) {
+        ModelQueue queue = queues.get(model);
+        return queue == null ? 0 : queue.size();
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        queues.values().forEach(ModelQueue::stop);
+    }
+
+    /** A waiting request. */
+    private record Pending(ModelInferRequest request, long rows, long enqueuedNanos,
+                           CompletableFuture<InferenceEngine.Outcome> result) {
+    }
+
+    /** The queue and worker of one model. */
+    private final class ModelQueue implements Runnable {
+        private final String model;
+        private final BatchingSettings settings;
+        private final ReentrantLock lock = new ReentrantLock();
+        private final Condition notEmpty = lock.newCondition();
+        private final Condition notFull = lock.newCondition();
+        private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+        private final Thread worker;
+        private volatile boolean running = true;
+
+        ModelQueue(String model, BatchingSettings settings) {
+            this.model = model;
+            this.settings = settings;
+            this.worker = new Thread(this, "batcher-" + model);
+            this.worker.setDaemon(true);
+            this.worker.start();
+        }
+
+        int size() {
+            lock.lock();
+            try {
+                return pending.size();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        CompletableFuture<InferenceEngine.Outcome> add(ModelInferRequest request, boolean wait) {
+            long rows = request.getInputsCount() > 0 && request.getInputs(0).getShapeCount() > 0
+                    ? Math.max(1, request.getInputs(0).getShape(0)) : 1;
+            CompletableFuture<InferenceEngine.Outcome> result = new CompletableFuture<>();
+            lock.lock();
+            try {
+                while (pending.size() >= settings.maxQueueSize()) {
+                    if (!wait) {
+                        counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED").increment();
+                        return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
+                                new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED,
+                                        ReasonCode.INFERENCE_FAILED, "model '" + model + "' has "
+                                        + pending.size() + " requests queued, the limit; retry later")));
+                    }
+                    notFull.awaitUninterruptibly();
+                }
+                pending.add(new Pending(request, rows, System.nanoTime(), result));
+                notEmpty.signal();
+            } finally {
+                lock.unlock();
+            }
+            return result;
+        }
+
+        @Override
+        public void run() {
+            while (running) {
+                List<Pending> batch;
+                try {
+                    batch = nextBatch();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (!batch.isEmpty()) {
+                    execute(batch);
+                }
+            }
+        }
+
+        /** Waits for a first request, then for others until the batch is full or the delay is up. */
+        private List<Pending> nextBatch() throws InterruptedException {
+            List<Pending> batch = new ArrayList<>();
+            lock.lock();
+            try {
+                while (pending.isEmpty()) {
+                    if (!running) {
+                        return batch;
+                    }
+                    notEmpty.await(100, TimeUnit.MILLISECONDS);
+                }
+                long deadline = pending.peek().enqueuedNanos() + settings.maxQueueDelayMicros() * 1000;
+                long rows = 0;
+                while (true) {
+                    while (!pending.isEmpty() && (batch.isEmpty() || rows + pending.peek().rows() <= settings.maxBatchSize())) {
+                        Pending next = pending.poll();
+                        rows += next.rows();
+                        batch.add(next);
+                    }
+                    long left = deadline - System.nanoTime();
+                    if (rows >= settings.maxBatchSize() || left <= 0 || !pending.isEmpty()) {
+                        break;
+                    }
+                    notEmpty.awaitNanos(left);
+                }
+                notFull.signalAll();
+            } finally {
+                lock.unlock();
+            }
+            return batch;
+        }
+
+        private void execute(List<Pending> batch) {
+            long start = System.nanoTime();
+            Optional<LoadedModel> acquired = registry.acquire(model, "");
+            if (acquired.isEmpty()) {
+                InferenceException gone = new InferenceException(InferenceException.Kind.UNAVAILABLE,
+                        ReasonCode.UNKNOWN_MODEL, "model '" + model + "' is not loaded");
+                batch.forEach(p -> p.result().complete(new InferenceEngine.Outcome(null, gone)));
+                return;
+            }
+            LoadedModel loaded = acquired.get();
+            String version = Integer.toString(loaded.version());
+            try {
+                List<ModelInferRequest> requests = new ArrayList<>(batch.size());
+                List<Pending> runnable = new ArrayList<>(batch.size());
+                for (Pending p : batch) {
+                    String wanted = p.request().getModelVersion();
+                    if (!wanted.isEmpty() && !wanted.equals(version)) {
+                        p.result().complete(new InferenceEngine.Outcome(null, new InferenceException(
+                                InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, "model '" + model
+                                + "' version " + wanted + " is not served; serving version " + version)));
+                        counter("vision_inference_request_failure", version, "NOT_FOUND").increment();
+                        continue;
+                    }
+                    timer("vision_inference_queue_duration", version).record(start - p.enqueuedNanos(),
+                            TimeUnit.NANOSECONDS);
+                    requests.add(p.request());
+                    runnable.add(p);
+                }
+                if (runnable.isEmpty()) {
+                    return;
+                }
+                long computeStart = System.nanoTime();
+                List<InferenceEngine.Outcome> outcomes = engine.infer(loaded, requests);
+                timer("vision_inference_compute_duration", version).record(System.nanoTime() - computeStart,
+                        TimeUnit.NANOSECONDS);
+                counter("vision_inference_exec_count", version, null).increment();
+                long rows = 0;
+                for (int i = 0; i < runnable.size(); i++) {
+                    InferenceEngine.Outcome outcome = outcomes.get(i);
+                    if (outcome.ok()) {
+                        rows += runnable.get(i).rows();
+                        counter("vision_inference_request_success", version, null).increment();
+                    } else {
+                        counter("vision_inference_request_failure", version, outcome.error().kind().name()).increment();
+                    }
+                    runnable.get(i).result().complete(outcome);
+                }
+                counter("vision_inference_count", version, null).increment(rows);
+            } catch (RuntimeException e) {
+                LOG.errorf(e, "Batch of %d for %s failed", batch.size(), model);
+                InferenceException failure = new InferenceException(InferenceException.Kind.INTERNAL,
+                        ReasonCode.INFERENCE_FAILED, "model '" + model + "' failed: " + e.getMessage());
+                batch.forEach(p -> p.result().complete(new InferenceEngine.Outcome(null, failure)));
+            } finally {
+                loaded.release();
+            }
+        }
+
+        private Counter counter(String name, String version, String reason) {
+            Counter.Builder builder = Counter.builder(name).tag("model", model).tag("version", version);
+            if (reason != null) {
+                builder.tag("reason", reason);
+            }
+            return builder.register(meters);
+        }
+
+        private Timer timer(String name, String version) {
+            return Timer.builder(name).tag("model", model).tag("version", version)
+                    .publishPercentiles(0.5, 0.99).register(meters);
+        }
+
+        void stop() {
+            running = false;
+            worker.interrupt();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.streamvision.scoring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TopicCollector;
+
+/**
+ * Exactly once across a crash: the packaged scoring service runs as a separate process, is
+ * killed with SIGKILL part-way through 2,000 records, and is started again with the same
+ * transactional id. Every input must then have exactly one output in read_committed.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class ScoringKillRecoveryProcessIT {
+
+    static final int RECORDS = 2000;
+    static final String SUFFIX = ".it-kill";
+
+    private Process start(TestBroker broker, Path log) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath().toString();
+        List<String> command = List.of(java,
+                "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
+                "-Dvision.kafka.topic-suffix=" + SUFFIX,
+                "-Dvision.scoring.models-dir=" + models,
+                "-Dvision.scoring.models=lenet",
+                "-Dvision.scoring.kafka.transactional-id=vision-scoring-kill-test",
+                "-Dvision.scoring.kafka.group-id=vision-scoring-kill-test",
+                "-Dvision.scoring.kafka.max-poll-records=16",
+                "-Dquarkus.http.port=0",
+                "-Dquarkus.grpc.server.port=0",
+                "-jar", "target/quarkus-app/quarkus-run.jar");
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
+    @Test
+    void everyInputHasExactlyOneOutputAfterAKillDashNine() throws Exception {
+        assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
+        TestBroker broker = io.streamvision.testing.TestBrokers.shared();
+        System.out.println("[kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
+        Topics topics = new Topics(SUFFIX);
+        Path log1 = Path.of("target/kill-test-first-run.log");
+        Path log2 = Path.of("target/kill-test-second-run.log");
+
+        try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores());
+             TopicCollector deadLetters = new TopicCollector(broker.bootstrapServers(), topics.deadLetters())) {
+            Process first = start(broker, log1);
+            int atKill;
+            try (KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+                for (int i = 0; i < RECORDS; i++) {
+                    String id = "rec-" + i;
+                    producer.send(new ProducerRecord<>(topics.tensors("lenet"), id.getBytes(StandardCharsets.UTF_8),
+                            ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray())).get();
+                    if (i == 200) {
+                        // Kill once part of the stream is scored, not all of it.
+                        scores.awaitAtLeast(100, Duration.ofSeconds(120));
+                    }
+                    if (i == 400) {
+                        atKill = scores.records().size();
+                        first.destroyForcibly().waitFor();
+                        System.out.printf("[kill -9 IT] killed the first process (SIGKILL) with %d outputs committed"
+                                + " and %d inputs sent%n", atKill, i + 1);
+                        assertTrue(atKill > 0 && atKill < RECORDS, "killed part-way; see " + log1);
+                    }
+                }
+            }
+            Process second = start(broker, log2);
+            try {
+                scores.awaitAtLeast(RECORDS, Duration.ofSeconds(120));
+                Thread.sleep(3000);
+                Map<String, Integer> counts = new HashMap<>();
+                for (ConsumerRecord<byte[], byte[]> record : scores.records()) {
+                    counts.merge(Classification.parseFrom(record.value()).getRequestId(), 1, Integer::sum);
+                }
+                List<String> missing = new ArrayList<>();
+                List<String> duplicated = new ArrayList<>();
+                for (int i = 0; i < RECORDS; i++) {
+                    int n = counts.getOrDefault("rec-" + i, 0);
+                    if (n == 0) {
+                        missing.add("rec-" + i);
+                    } else if (n > 1) {
+                        duplicated.add("rec-" + i);
+                    }
+                }
+                System.out.printf("[kill -9 IT] %d outputs for %d inputs, %d missing, %d duplicated, %d dead letters%n",
+                        scores.records().size(), RECORDS, missing.size(), duplicated.size(), deadLetters.records().size());
+                assertEquals(List.of(), missing.subList(0, Math.min(10, missing.size())), "no input is lost");
+                assertEquals(List.of(), duplicated.subList(0, Math.min(10, duplicated.size())), "no input is scored twice");
+                assertEquals(RECORDS, scores.records().size());
+                assertEquals(0, deadLetters.records().size());
+            } finally {
+                second.destroy();
+                second.waitFor();
+            }
+        }
+    }
+}
