@@ -36,6 +36,8 @@ import io.streamvision.proto.inference.ModelMetadataResponse;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.ClassifyRequest;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.testing.KafkaBrokerTestResource;
@@ -85,6 +87,53 @@ class ScoringServiceIT {
         StatusRuntimeException invalid = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(wrongShape));
         assertEquals(Status.Code.INVALID_ARGUMENT, invalid.getStatus().getCode());
         assertTrue(invalid.getStatus().getDescription().contains("'image'"), invalid.getStatus().getDescription());
+    }
+
+    @GrpcClient("inference")
+    VisionServiceGrpc.VisionServiceBlockingStub vision;
+
+    @Test
+    void classifyGivesTheSameAnswerAsModelInferOnTheSharedPreprocessing() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(90, 60,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        java.util.Random random = new java.util.Random(3);
+        for (int y = 0; y < 60; y++) {
+            for (int x = 0; x < 90; x++) {
+                image.setRGB(x, y, x > 30 && x < 60 ? 0xE0E0E0 + random.nextInt(16) : random.nextInt(32));
+            }
+        }
+        java.io.ByteArrayOutputStream jpeg = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(image, "jpg", jpeg);
+        byte[] bytes = jpeg.toByteArray();
+
+        Classification classified = vision.classify(ClassifyRequest.newBuilder().setRequestId("c-1")
+                .setModelName("lenet").setImage(ByteString.copyFrom(bytes)).setTopK(3).build()).getClassification();
+        assertEquals("c-1", classified.getRequestId());
+        assertEquals(3, classified.getLabelsCount());
+
+        io.streamvision.model.ModelConfig config = new io.streamvision.model.ModelRepository(
+                java.nio.file.Path.of("../../models")).latest("lenet").orElseThrow();
+        var tensor = io.streamvision.imaging.TensorPreparer.prepare(
+                new io.streamvision.imaging.ImageDecoder(io.streamvision.imaging.ImageLimits.DEFAULT, 0).decode(bytes),
+                config.imageInput(), true);
+        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName("lenet").setId("c-1");
+        infer.addInputsBuilder().setName("image").setDatatype(tensor.datatype())
+                .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
+        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        Classification expected = io.streamvision.runtime.Classifications.fromResponse(config,
+                inference.modelInfer(infer.build()), 3);
+        assertEquals(expected.getLabelsList(), classified.getLabelsList());
+
+        StatusRuntimeException notAnImage = assertThrows(StatusRuntimeException.class, () -> vision.classify(
+                ClassifyRequest.newBuilder().setModelName("lenet").setImage(ByteString.copyFromUtf8("plain text")).build()));
+        assertEquals(Status.Code.INVALID_ARGUMENT, notAnImage.getStatus().getCode());
+        assertTrue(notAnImage.getStatus().getDescription().startsWith("UNSUPPORTED_FORMAT"));
+
+        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.contains("vision_inference_exec_count_total{model=\"lenet\""), "Triton-style metrics exported");
+        assertTrue(metrics.contains("vision_inference_request_success_total"), "success counter exported");
     }
 
     @Test

@@ -1,0 +1,99 @@
+package io.streamvision.scoring.grpc;
+
+import java.util.Arrays;
+
+import jakarta.inject.Inject;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.ClassifyRequest;
+import io.streamvision.proto.vision.v1.ClassifyResponse;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.scoring.runtime.ScoringModels;
+
+/**
+ * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels out. Decoding,
+ * resizing and normalising use the same shared code as the preprocess service, and the tensor
+ * goes through the same dynamic batcher as the Kafka path, so both paths give identical
+ * answers for the same image.
+ */
+@GrpcService
+@Blocking
+public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+
+    @Inject
+    ScoringModels models;
+
+    @Inject
+    ScoringConfig config;
+
+    private volatile ImageDecoder decoder;
+
+    private ImageDecoder decoder() {
+        if (decoder == null) {
+            ScoringConfig.Images i = config.images();
+            decoder = new ImageDecoder(new ImageLimits(i.maxBytes(), i.maxWidth(), i.maxHeight(), i.maxPixels()),
+                    i.alphaBackground());
+        }
+        return decoder;
+    }
+
+    @Override
+    public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> response) {
+        LoadedModel model = models.registry().serving().get(request.getModelName());
+        if (model == null) {
+            response.onError(Status.NOT_FOUND.withDescription("model '" + request.getModelName()
+                    + "' is not served; serving " + models.registry().serving().keySet()).asRuntimeException());
+            return;
+        }
+        ModelConfig modelConfig = model.config();
+        ModelConfig.TensorSpec input = modelConfig.imageInput();
+        if (input == null || (modelConfig.output("logits") == null && modelConfig.output("probabilities") == null)) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription("model '" + request.getModelName()
+                    + "' is not an image classifier").asRuntimeException());
+            return;
+        }
+        TensorPreparer.PreparedTensor tensor;
+        try {
+            RgbImage image = decoder().decode(request.getImage().toByteArray());
+            tensor = TensorPreparer.prepare(image, input, true);
+        } catch (ImageRejectedException e) {
+            Status status = switch (e.reason()) {
+                case TOO_LARGE, DIMENSIONS_EXCEEDED -> Status.RESOURCE_EXHAUSTED;
+                default -> Status.INVALID_ARGUMENT;
+            };
+            response.onError(status.withDescription(e.reason() + ": " + e.getMessage()).asRuntimeException());
+            return;
+        }
+        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName(request.getModelName())
+                .setModelVersion(request.getModelVersion()).setId(request.getRequestId());
+        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
+                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
+        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        InferenceEngine.Outcome outcome = models.batcher().submit(infer.build()).join();
+        if (!outcome.ok()) {
+            response.onError(InferenceGrpcService.status(outcome.error()));
+            return;
+        }
+        int k = request.getTopK() > 0 ? request.getTopK() : config.topK();
+        Classification classification = Classifications.fromResponse(modelConfig, outcome.response(), k);
+        response.onNext(ClassifyResponse.newBuilder().setClassification(classification).build());
+        response.onCompleted();
+    }
+}

@@ -1,0 +1,263 @@
+package io.streamvision.scoring.bench;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import com.google.protobuf.ByteString;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ServerReadyRequest;
+import io.streamvision.runtime.Tensors;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TopicCollector;
+
+/**
+ * Scoring throughput, every path beside its ceiling in one run:
+ * raw {@code OrtSession.run} in this JVM; gRPC ModelInfer against the packaged service at
+ * concurrency 1 and 8 (images/s, p50, p99); the Kafka path end to end (tensor records in, scores
+ * out, through the transactional loop and the dynamic batcher). Prints a Markdown table.
+ *
+ * <pre>
+ * bench/scoring.sh --model fashion-cnn --batch 8
+ * bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --batch 4
+ * </pre>
+ */
+public final class ScoringBenchmark {
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> options = new LinkedHashMap<>();
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
+        }
+        int batch = Integer.parseInt(options.getOrDefault("batch", "8"));
+        double seconds = Double.parseDouble(options.getOrDefault("seconds", "10"));
+        int kafkaImages = Integer.parseInt(options.getOrDefault("kafka-images", "2000"));
+        Path repo;
+        String model;
+        if (options.containsKey("onnx")) {
+            Path onnx = Path.of(options.get("onnx"));
+            model = options.getOrDefault("name", onnx.getParent().getFileName().toString());
+            repo = ZooRepository.wrap(onnx, model);
+        } else {
+            model = options.getOrDefault("model", "fashion-cnn");
+            repo = Path.of(options.getOrDefault("models-dir", "models")).toAbsolutePath();
+        }
+        Path onnxFile = repo.resolve(model).resolve("1").resolve("model.onnx");
+        int threads = Runtime.getRuntime().availableProcessors();
+        System.out.printf("Model %s, batch %d, %d s per measurement, %d cores%n", model, batch, (int) seconds, threads);
+
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        String inputName;
+        long[] rowShape;
+        try (OrtSession session = env.createSession(onnxFile.toString(), new OrtSession.SessionOptions())) {
+            Map.Entry<String, NodeInfo> input = session.getInputInfo().entrySet().iterator().next();
+            inputName = input.getKey();
+            rowShape = ((TensorInfo) input.getValue().getInfo()).getShape().clone();
+            rowShape[0] = 1;
+        }
+        long rowElements = Arrays.stream(rowShape).reduce(1, (a, b) -> a * b);
+        Result ceiling = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
+
+        TestBroker broker = TestBrokers.startNew();
+        Process service = null;
+        Path log = Files.createTempFile("scoring-bench-", ".log");
+        try {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            service = new ProcessBuilder(java, "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
+                    "-Dvision.kafka.topic-suffix=.bench", "-Dvision.scoring.models-dir=" + repo,
+                    "-Dvision.scoring.models=" + model, "-Dquarkus.http.port=0", "-Dquarkus.grpc.server.port=18001",
+                    "-Dvision.scoring.kafka.transactional-id=bench", "-Dvision.scoring.kafka.max-poll-records=" + 64,
+                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar"))
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18001).usePlaintext()
+                    .maxInboundMessageSize(64 * 1024 * 1024).build();
+            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+            waitReady(stub, service, log);
+            ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements);
+            Result grpc1 = grpc(stub, request, 1, batch, seconds);
+            Result grpc8 = grpc(stub, request, 8, batch, seconds);
+            Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages);
+            channel.shutdownNow();
+
+            System.out.println();
+            System.out.println("| path | images/s | p50 ms | p99 ms | share of ceiling |");
+            System.out.println("|---|---:|---:|---:|---:|");
+            print("raw OrtSession.run, batch " + batch + " (ceiling)", ceiling, ceiling);
+            print("gRPC ModelInfer, batch " + batch + ", concurrency 1", grpc1, ceiling);
+            print("gRPC ModelInfer, batch " + batch + ", concurrency 8", grpc8, ceiling);
+            print("Kafka end to end, " + kafkaImages + " single-image records", kafka, ceiling);
+        } finally {
+            if (service != null) {
+                service.destroy();
+                service.waitFor();
+            }
+            broker.close();
+        }
+        System.exit(0);
+    }
+
+    record Result(double imagesPerSecond, double p50Ms, double p99Ms) {
+    }
+
+    static void print(String name, Result r, Result ceiling) {
+        System.out.printf(Locale.ROOT, "| %s | %.0f | %s | %s | %.0f%% |%n", name, r.imagesPerSecond(),
+                Double.isNaN(r.p50Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p50Ms()),
+                Double.isNaN(r.p99Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p99Ms()),
+                100 * r.imagesPerSecond() / ceiling.imagesPerSecond());
+    }
+
+    static Result rawOrt(OrtEnvironment env, Path onnx, String input, long[] rowShape, int batch, double seconds)
+            throws Exception {
+        long[] shape = rowShape.clone();
+        shape[0] = batch;
+        long n = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
+        ByteBuffer buffer = Tensors.direct((int) n * 4);
+        Random random = new Random(1);
+        for (long i = 0; i < n; i++) {
+            buffer.putFloat((float) random.nextGaussian());
+        }
+        buffer.flip();
+        List<Double> latencies = new ArrayList<>();
+        try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
+             OnnxTensor tensor = Tensors.create(env, "FP32", shape, buffer)) {
+            for (int i = 0; i < 3; i++) {
+                session.run(Map.of(input, tensor)).close();
+            }
+            long end = System.nanoTime() + (long) (seconds * 1e9);
+            long start = System.nanoTime();
+            int runs = 0;
+            while (System.nanoTime() < end) {
+                long t = System.nanoTime();
+                session.run(Map.of(input, tensor)).close();
+                latencies.add((System.nanoTime() - t) / 1e6);
+                runs++;
+            }
+            return new Result(runs * (double) batch / ((System.nanoTime() - start) / 1e9), percentile(latencies, 50),
+                    percentile(latencies, 99));
+        }
+    }
+
+    static ModelInferRequest request(String model, String input, long[] rowShape, int rows, long rowElements) {
+        Random random = new Random(2);
+        ByteBuffer data = ByteBuffer.allocate((int) (rowElements * rows * 4)).order(ByteOrder.LITTLE_ENDIAN);
+        for (long i = 0; i < rowElements * rows; i++) {
+            data.putFloat((float) random.nextGaussian());
+        }
+        long[] shape = rowShape.clone();
+        shape[0] = rows;
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
+        request.addInputsBuilder().setName(input).setDatatype("FP32").addAllShape(Arrays.stream(shape).boxed().toList());
+        return request.addRawInputContents(ByteString.copyFrom(data.array())).build();
+    }
+
+    static void waitReady(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub, Process service, Path log)
+            throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!service.isAlive()) {
+                throw new IllegalStateException("scoring service exited; see " + log);
+            }
+            try {
+                if (stub.withDeadlineAfter(2, java.util.concurrent.TimeUnit.SECONDS)
+                        .serverReady(ServerReadyRequest.getDefaultInstance()).getReady()) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // not up yet
+            }
+            Thread.sleep(250);
+        }
+        throw new IllegalStateException("scoring service not ready in 120 s; see " + log);
+    }
+
+    static Result grpc(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub, ModelInferRequest request,
+                       int concurrency, int batch, double seconds) throws Exception {
+        for (int i = 0; i < 3; i++) {
+            stub.modelInfer(request);
+        }
+        ExecutorService pool = Executors.newFixedThreadPool(concurrency);
+        List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
+        long start = System.nanoTime();
+        long end = start + (long) (seconds * 1e9);
+        List<Future<Integer>> workers = new ArrayList<>();
+        for (int c = 0; c < concurrency; c++) {
+            workers.add(pool.submit(() -> {
+                int done = 0;
+                while (System.nanoTime() < end) {
+                    long t = System.nanoTime();
+                    stub.modelInfer(request);
+                    latencies.add((System.nanoTime() - t) / 1e6);
+                    done++;
+                }
+                return done;
+            }));
+        }
+        int total = 0;
+        for (Future<Integer> w : workers) {
+            total += w.get();
+        }
+        pool.shutdown();
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        return new Result(total * (double) batch / elapsed, percentile(latencies, 50), percentile(latencies, 99));
+    }
+
+    static Result kafka(TestBroker broker, String model, String input, long[] rowShape, long rowElements, int images)
+            throws Exception {
+        Topics topics = new Topics(".bench");
+        ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
+        try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores());
+             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            long start = System.nanoTime();
+            for (int i = 0; i < images; i++) {
+                String id = "b-" + i;
+                producer.send(new ProducerRecord<>(topics.tensors(model), id.getBytes(StandardCharsets.UTF_8),
+                        one.toBuilder().setId(id).build().toByteArray()));
+            }
+            producer.flush();
+            int got = scores.awaitAtLeast(images, Duration.ofSeconds(600));
+            double elapsed = (System.nanoTime() - start) / 1e9;
+            if (got < images) {
+                throw new IllegalStateException("only " + got + " of " + images + " scores arrived");
+            }
+            return new Result(images / elapsed, Double.NaN, Double.NaN);
+        }
+    }
+
+    static double percentile(List<Double> values, int p) {
+        List<Double> sorted = new ArrayList<>(values);
+        Collections.sort(sorted);
+        if (sorted.isEmpty()) {
+            return Double.NaN;
+        }
+        return sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(p / 100.0 * sorted.size()) - 1));
+    }
+}

@@ -1,0 +1,69 @@
+package io.streamvision.scoring.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.streamvision.runtime.Datatypes;
+
+/**
+ * Wraps a bare ONNX file (for example a reference-zoo model) as a one-model repository in a
+ * temporary folder, with a config written from the file's own metadata, so the services can
+ * serve it.
+ */
+public final class ZooRepository {
+
+    private ZooRepository() {
+    }
+
+    /** A repository folder holding {@code <name>/1/model.onnx} and its generated config. */
+    public static Path wrap(Path onnx, String name) throws Exception {
+        Path repo = Files.createTempDirectory("zoo-repo-");
+        Path version = Files.createDirectories(repo.resolve(name).resolve("1"));
+        Files.createSymbolicLink(version.resolve("model.onnx"), onnx.toAbsolutePath());
+        Map<String, Object> config = new LinkedHashMap<>();
+        config.put("name", name);
+        config.put("version", 1);
+        config.put("platform", "onnxruntime_onnx");
+        config.put("file", "model.onnx");
+        config.put("task", "classification");
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions())) {
+            config.put("inputs", tensors(session.getInputInfo(), null));
+            config.put("outputs", tensors(session.getOutputInfo(), "logits"));
+        }
+        config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 2000, "max_queue_size", 1024));
+        config.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(version.resolve("config.json").toFile(), config);
+        return repo;
+    }
+
+    private static List<Map<String, Object>> tensors(Map<String, NodeInfo> infos, String role) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        boolean first = true;
+        for (NodeInfo node : infos.values()) {
+            TensorInfo info = (TensorInfo) node.getInfo();
+            Map<String, Object> t = new LinkedHashMap<>();
+            t.put("name", node.getName());
+            t.put("datatype", Datatypes.fromOnnx(info.type));
+            t.put("shape", info.getShape());
+            if (role != null && first) {
+                t.put("role", role);
+            }
+            first = false;
+            out.add(t);
+        }
+        return out;
+    }
+}
