@@ -92,6 +92,95 @@ class ScoringServiceIT {
     @GrpcClient("inference")
     VisionServiceGrpc.VisionServiceBlockingStub vision;
 
+    @GrpcClient("inference")
+    io.grpc.Channel channel;
+
+    static float[] logits(ModelInferResponse response) {
+        float[] out = new float[10];
+        response.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        return out;
+    }
+
+    /** IEEE 754 binary16 of a float (round to nearest even is not needed for these test values). */
+    static short toHalf(float value) {
+        int bits = Float.floatToIntBits(value);
+        int sign = (bits >>> 16) & 0x8000;
+        int exponent = ((bits >>> 23) & 0xFF) - 127 + 15;
+        int mantissa = (bits >>> 13) & 0x3FF;
+        if (value == 0f) {
+            return (short) sign;
+        }
+        return (short) (sign | (exponent << 10) | mantissa);
+    }
+
+    @Test
+    void acceptsTypedFp16AndStreamedRequestsAndRejectsAmbiguousOnes() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        ModelInferRequest raw = image("t-1", "lenet", 0.5f);
+        float[] expected = logits(inference.modelInfer(raw));
+
+        ModelInferRequest.Builder typed = raw.toBuilder().clearRawInputContents();
+        var contents = typed.getInputsBuilder(0).getContentsBuilder();
+        java.nio.FloatBuffer pixels = raw.getRawInputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        while (pixels.hasRemaining()) {
+            contents.addFp32Contents(pixels.get());
+        }
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, logits(inference.modelInfer(typed.build())), 1e-6f,
+                "typed fp32_contents give the same answer as raw contents");
+
+        ByteBuffer half = ByteBuffer.allocate(28 * 28 * 2).order(ByteOrder.LITTLE_ENDIAN);
+        pixels.rewind();
+        while (pixels.hasRemaining()) {
+            half.putShort(toHalf(pixels.get()));
+        }
+        ModelInferRequest fp16 = raw.toBuilder().setInputs(0, raw.getInputs(0).toBuilder().setDatatype("FP16"))
+                .setRawInputContents(0, ByteString.copyFrom(half.array())).build();
+        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, logits(inference.modelInfer(fp16)), 1e-3f,
+                "FP16 raw input (±0.5 is exact in binary16) is widened to FP32");
+
+        ModelInferRequest both = typed.build().toBuilder().addRawInputContents(raw.getRawInputContents(0)).build();
+        StatusRuntimeException ambiguous = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(both));
+        assertEquals(Status.Code.INVALID_ARGUMENT, ambiguous.getStatus().getCode());
+        assertTrue(ambiguous.getStatus().getDescription().contains("both"), ambiguous.getStatus().getDescription());
+
+        ModelInferRequest shortBytes = raw.toBuilder()
+                .setRawInputContents(0, raw.getRawInputContents(0).substring(0, 100)).build();
+        StatusRuntimeException size = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(shortBytes));
+        assertTrue(size.getStatus().getDescription().contains("bytes"), size.getStatus().getDescription());
+
+        java.util.concurrent.LinkedBlockingQueue<io.streamvision.proto.inference.ModelStreamInferResponse> answers =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+        var stream = GRPCInferenceServiceGrpc.newStub(channel).modelStreamInfer(new io.grpc.stub.StreamObserver<>() {
+            @Override
+            public void onNext(io.streamvision.proto.inference.ModelStreamInferResponse value) {
+                answers.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+                done.countDown();
+            }
+
+            @Override
+            public void onCompleted() {
+                done.countDown();
+            }
+        });
+        stream.onNext(image("s-1", "lenet", 0.1f));
+        stream.onNext(image("s-2", "no-such-model", 0.1f));
+        stream.onNext(image("s-3", "lenet", 0.2f));
+        stream.onCompleted();
+        assertTrue(done.await(30, java.util.concurrent.TimeUnit.SECONDS));
+        List<io.streamvision.proto.inference.ModelStreamInferResponse> all = new java.util.ArrayList<>(answers);
+        assertEquals(3, all.size());
+        assertEquals(List.of("s-1", "s-3"), all.stream().filter(a -> a.getErrorMessage().isEmpty())
+                .map(a -> a.getInferResponse().getId()).toList());
+        assertTrue(all.stream().anyMatch(a -> a.getErrorMessage().startsWith("NOT_FOUND")), "the bad request errors alone");
+    }
+
     @Test
     void classifyGivesTheSameAnswerAsModelInferOnTheSharedPreprocessing() throws Exception {
         Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->

@@ -30,6 +30,12 @@ public final class ZooRepository {
     /** A repository folder holding {@code <name>/1/model.onnx} and its generated config. */
     public static Path wrap(Path onnx, String name) throws Exception {
         Path repo = Files.createTempDirectory("zoo-repo-");
+        add(repo, onnx, name);
+        return repo;
+    }
+
+    /** Adds {@code <name>/1/} for an ONNX file to a repository folder. */
+    public static void add(Path repo, Path onnx, String name) throws Exception {
         Path version = Files.createDirectories(repo.resolve(name).resolve("1"));
         Files.createSymbolicLink(version.resolve("model.onnx"), onnx.toAbsolutePath());
         Map<String, Object> config = new LinkedHashMap<>();
@@ -46,7 +52,6 @@ public final class ZooRepository {
         config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 2000, "max_queue_size", 1024));
         config.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(version.resolve("config.json").toFile(), config);
-        return repo;
     }
 
     private static List<Map<String, Object>> tensors(Map<String, NodeInfo> infos, String role) {
