@@ -8,7 +8,9 @@ import java.awt.color.ColorSpace;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.List;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
@@ -29,6 +31,7 @@ public final class ImageDecoder {
 
     static {
         ImageIO.setUseCache(false);
+        ImageIO.scanForPlugins();
     }
 
     private final ImageLimits limits;
@@ -81,6 +84,10 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
                     "not a JPEG, PNG, GIF, BMP or WebP image (first bytes " + hex(data) + ")");
         }
+        int[] declared = declaredSize(format, data);
+        if (declared != null) {
+            checkDimensions(declared[0], declared[1]);
+        }
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
@@ -96,26 +103,93 @@ public final class ImageDecoder {
                     width = reader.getWidth(0);
                     height = reader.getHeight(0);
                 } catch (IOException | RuntimeException e) {
-                    throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE,
-                            format + " header cannot be read: " + e.getMessage(), e);
+                    ReasonCode reason = failureReason(format, data, e);
+                    throw new ImageRejectedException(reason, format + " header cannot be read: " + e, e);
                 }
                 checkDimensions(width, height);
                 ImageReadParam param = reader.getDefaultReadParam();
+                List<String> warnings = new ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 BufferedImage image = reader.read(0, param);
-                return toPixels(image);
+                if (!warnings.isEmpty()) {
+                    // The JPEG decoder fills missing data with grey and only warns: treat that as a rejection.
+                    String all = String.join("; ", warnings);
+                    boolean truncated = all.contains("Premature end") || all.toLowerCase().contains("truncat");
+                    throw new ImageRejectedException(truncated ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE,
+                            format + " data is " + (truncated ? "truncated" : "corrupt") + ": " + all);
+                }
+                RgbImage pixels = toPixels(image);
+                return format == Format.JPEG ? ExifOrientation.apply(pixels, ExifOrientation.read(data)) : pixels;
             } finally {
                 reader.dispose();
             }
         } catch (ImageRejectedException e) {
             throw e;
-        } catch (EOFException e) {
-            throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data ends early", e);
         } catch (IOException | RuntimeException e) {
-            String message = String.valueOf(e.getMessage());
-            ReasonCode reason = message.contains("end of") || message.contains("EOF") || message.contains("Premature")
-                    || message.contains("truncated") ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE;
-            throw new ImageRejectedException(reason, format + " data cannot be decoded: " + message, e);
+            ReasonCode reason = failureReason(format, data, e);
+            throw new ImageRejectedException(reason, format + " data cannot be decoded ("
+                    + (reason == ReasonCode.TRUNCATED ? "it ends early" : "corrupt") + "): " + e, e);
         }
+    }
+
+    /**
+     * Width and height as the file's own header states them, read straight from the bytes
+     * for formats whose header is at a fixed place (PNG, GIF, BMP); null for the others, whose
+     * readers report the size before decoding.
+     */
+    static int[] declaredSize(Format format, byte[] d) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(d);
+        switch (format) {
+            case PNG:
+                return d.length >= 24 ? new int[] {b.getInt(16), b.getInt(20)} : null;
+            case GIF:
+                b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                return d.length >= 10 ? new int[] {b.getShort(6) & 0xFFFF, b.getShort(8) & 0xFFFF} : null;
+            case BMP:
+                b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                return d.length >= 26 && b.getInt(14) >= 40 ? new int[] {Math.abs(b.getInt(18)), Math.abs(b.getInt(22))}
+                        : null;
+            default:
+                return null;
+        }
+    }
+
+    /**
+     * Why decoding failed: for formats with an end marker, its absence means TRUNCATED and its
+     * presence CORRUPT_IMAGE; for the others, the decoder running out of data means TRUNCATED.
+     */
+    private static ReasonCode failureReason(Format format, byte[] data, Throwable e) {
+        boolean marked = format == Format.JPEG || format == Format.PNG || format == Format.GIF || format == Format.WEBP;
+        boolean truncated = marked ? !hasEndMarker(format, data) : endsEarly(e);
+        return truncated ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE;
+    }
+
+    /** Whether the data ends the way a complete file of its format does. */
+    static boolean hasEndMarker(Format format, byte[] d) {
+        int n = d.length;
+        return switch (format) {
+            case JPEG -> n >= 4 && (d[n - 2] & 0xFF) == 0xFF && (d[n - 1] & 0xFF) == 0xD9;
+            case PNG -> n >= 12 && d[n - 8] == 'I' && d[n - 7] == 'E' && d[n - 6] == 'N' && d[n - 5] == 'D';
+            case GIF -> n >= 14 && d[n - 1] == 0x3B;
+            case WEBP -> n >= 12 && (java.nio.ByteBuffer.wrap(d, 4, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt()
+                    + 8L) <= n;
+            default -> true;
+        };
+    }
+
+    /** True when a decoder failure comes from running out of data. */
+    private static boolean endsEarly(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof EOFException) {
+                return true;
+            }
+            String m = String.valueOf(t.getMessage()).toLowerCase();
+            if (m.contains("end of") || m.contains("eof") || m.contains("premature") || m.contains("truncat")
+                    || m.contains("unexpected end")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void checkDimensions(int width, int height) throws ImageRejectedException {
