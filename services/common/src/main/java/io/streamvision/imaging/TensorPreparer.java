@@ -52,8 +52,9 @@ public final class TensorPreparer {
                     throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "resize to shorter side " + shorter
                             + " gives " + rw + "x" + rh + ", smaller than the crop " + w + "x" + h);
                 }
-                int top = (int) Math.round((rh - h) / 2.0);
-                int left = (int) Math.round((rw - w) / 2.0);
+                // Round half to even, as torchvision's CenterCrop (Python's round) does.
+                int top = (int) Math.rint((rh - h) / 2.0);
+                int left = (int) Math.rint((rw - w) / 2.0);
                 return resized.crop(left, top, w, h);
             }
             case "letterbox": {
