@@ -19,6 +19,10 @@ public interface CaptioningConfig {
     @WithDefault("3")
     int beamWidth();
 
+    /** Shortest caption in words: the end token cannot be chosen before (0: no minimum, as the reference). */
+    @WithDefault("0")
+    int minTokens();
+
     /** Longest caption in tokens; 0 takes the vocabulary file's max_length. */
     @WithDefault("0")
     int maxTokens();

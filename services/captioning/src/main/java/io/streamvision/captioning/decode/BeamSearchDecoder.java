@@ -106,6 +106,15 @@ public final class BeamSearchDecoder {
      * @param alpha length penalty for the final ranking, logP / (length + 1)^alpha; 0 = none
      */
     public List<Result> decode(List<float[]> features, int beamWidth, int maxTokens, double alpha) throws OrtException {
+        return decode(features, beamWidth, 0, maxTokens, alpha);
+    }
+
+    /**
+     * Decodes a batch of images, never ending a caption before {@code minTokens} words (the end
+     * token is masked until then).
+     */
+    public List<Result> decode(List<float[]> features, int beamWidth, int minTokens, int maxTokens, double alpha)
+            throws OrtException {
         int n = features.size();
         int k = Math.max(1, beamWidth);
         for (int i = 0; i < n; i++) {
@@ -154,6 +163,9 @@ public final class BeamSearchDecoder {
                 int first = r;
                 for (; r < rows && live.get(r).image() == image; r++) {
                     double[] logp = logSoftmax(logits, r * vocabSize, vocabSize);
+                    if (step < minTokens) {
+                        logp[vocab.end()] = Double.NEGATIVE_INFINITY;
+                    }
                     for (int v : topIndices(logp, k)) {
                         candidates.add(new double[] {live.get(r).score() + logp[v], r, v});
                     }

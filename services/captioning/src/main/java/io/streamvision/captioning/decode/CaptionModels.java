@@ -74,8 +74,8 @@ public class CaptionModels {
         try {
             BeamSearchDecoder decoder = new BeamSearchDecoder(runtime.environment(), model, vocabulary);
             int maxTokens = config.maxTokens() > 0 ? config.maxTokens() : vocabulary.maxLength();
-            List<BeamSearchDecoder.Result> results = decoder.decode(features, config.beamWidth(), maxTokens,
-                    config.lengthPenaltyAlpha());
+            List<BeamSearchDecoder.Result> results = decoder.decode(features, config.beamWidth(), config.minTokens(),
+                    maxTokens, config.lengthPenaltyAlpha());
             List<Caption> captions = new java.util.ArrayList<>(results.size());
             for (int i = 0; i < results.size(); i++) {
                 BeamSearchDecoder.Result result = results.get(i);

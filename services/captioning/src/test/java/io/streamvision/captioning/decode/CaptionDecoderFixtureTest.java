@@ -84,6 +84,25 @@ class CaptionDecoderFixtureTest {
     }
 
     @Test
+    void beamOfOneIsGreedyAndMinimumLengthHoldsBackTheEnd() throws Exception {
+        BeamSearchDecoder search = new BeamSearchDecoder(runtime.environment(), decoder, vocab);
+        List<float[]> features = features();
+        List<BeamSearchDecoder.Result> greedy = search.decode(features, 1, vocab.maxLength(), 0.0);
+        List<BeamSearchDecoder.Result> beamOne = search.decode(features, 1, 0, vocab.maxLength(), 0.0);
+        for (int i = 0; i < features.size(); i++) {
+            assertEquals(greedy.get(i).best().tokens(), beamOne.get(i).best().tokens());
+        }
+        List<BeamSearchDecoder.Result> longer = search.decode(features, 3, 5, vocab.maxLength(), 0.0);
+        for (BeamSearchDecoder.Result result : longer) {
+            for (BeamSearchDecoder.Hypothesis h : result.ranked()) {
+                assertTrue(h.tokens().size() >= 5, "no caption ends before 5 words: " + h.tokens());
+            }
+        }
+        List<BeamSearchDecoder.Result> capped = search.decode(features, 3, 0, 3, 0.0);
+        capped.forEach(r -> r.ranked().forEach(h -> assertTrue(h.tokens().size() <= 3, "at most 3 tokens")));
+    }
+
+    @Test
     void beamSearchMatchesTheReferenceHypotheses() throws Exception {
         int width = fixture.get("beam_search").get("width").asInt();
         BeamSearchDecoder search = new BeamSearchDecoder(runtime.environment(), decoder, vocab);
