@@ -153,6 +153,25 @@ class ModelRepositoryConformanceTest {
     }
 
     @Test
+    void modelThatRequiresCudaRefusesToLoadWithoutIt(@TempDir Path temp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeFalse(OnnxRuntime.cudaAvailable(),
+                "this build has the CUDA provider; the refusal can only be seen on a CPU build");
+        Path version = temp.resolve("lenet/1");
+        Files.createDirectories(version);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
+                .replace("\"require_cuda\": false", "\"require_cuda\": true"));
+        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
+        assertTrue(e.getMessage().contains("requires CUDA"), e.getMessage());
+
+        OnnxRuntime auto = new OnnxRuntime(repository(), new ExecutionSettings("auto", 0, 0, false, 1, 1));
+        try (LoadedModel model = auto.load("lenet", 1)) {
+            assertEquals("cpu", model.provider(), "auto falls back to CPU without CUDA");
+        }
+    }
+
+    @Test
     void newVersionReplacesTheOldOnlyWhenItLoads(@TempDir Path temp) throws Exception {
         Path v1 = temp.resolve("lenet/1");
         Files.createDirectories(v1);
