@@ -40,23 +40,43 @@ public final class Resampler {
             return src;
         }
         Kernel kernel = Kernel.bilinear(inSize, outSize);
-        int outWidth = horizontal ? outSize : width;
-        int outHeight = horizontal ? height : outSize;
-        float[] dst = new float[outWidth * outHeight * channels];
-        for (int y = 0; y < outHeight; y++) {
+        return horizontal ? horizontal(src, width, height, channels, outSize, kernel)
+                : vertical(src, width, channels, outSize, kernel);
+    }
+
+    private static float[] horizontal(float[] src, int width, int height, int c, int outWidth, Kernel kernel) {
+        float[] dst = new float[outWidth * height * c];
+        for (int y = 0; y < height; y++) {
+            int rowIn = y * width * c;
+            int rowOut = y * outWidth * c;
             for (int x = 0; x < outWidth; x++) {
-                int o = horizontal ? x : y;
-                int start = kernel.start[o];
-                int count = kernel.count[o];
-                int wBase = o * kernel.stride;
-                for (int ch = 0; ch < channels; ch++) {
+                int first = rowIn + kernel.start[x] * c;
+                int count = kernel.count[x];
+                int w0 = x * kernel.stride;
+                for (int ch = 0; ch < c; ch++) {
                     float acc = 0f;
-                    for (int k = 0; k < count; k++) {
-                        int sx = horizontal ? start + k : x;
-                        int sy = horizontal ? y : start + k;
-                        acc += src[(sy * width + sx) * channels + ch] * kernel.weights[wBase + k];
+                    for (int k = 0, i = first + ch; k < count; k++, i += c) {
+                        acc += src[i] * kernel.weights[w0 + k];
                     }
-                    dst[(y * outWidth + x) * channels + ch] = acc;
+                    dst[rowOut + x * c + ch] = acc;
+                }
+            }
+        }
+        return dst;
+    }
+
+    /** Whole rows at a time, so the inner loop streams through memory. */
+    private static float[] vertical(float[] src, int width, int c, int outHeight, Kernel kernel) {
+        int rowLen = width * c;
+        float[] dst = new float[outHeight * rowLen];
+        for (int y = 0; y < outHeight; y++) {
+            int out = y * rowLen;
+            int w0 = y * kernel.stride;
+            for (int k = 0; k < kernel.count[y]; k++) {
+                float w = kernel.weights[w0 + k];
+                int in = (kernel.start[y] + k) * rowLen;
+                for (int i = 0; i < rowLen; i++) {
+                    dst[out + i] += src[in + i] * w;
                 }
             }
         }

@@ -98,25 +98,36 @@ public final class TensorPreparer {
         ByteBuffer out = ByteBuffer.allocate(uint8 ? n : n * 4).order(ByteOrder.LITTLE_ENDIAN);
         byte[] px = sized.pixels();
         double scale = spec.scale() == null ? 255.0 : spec.scale();
-        for (int i = 0; i < n; i++) {
-            int channel;
-            int pixel;
-            if (nhwc) {
-                pixel = i / c;
-                channel = i % c;
-            } else {
-                channel = i / (w * h);
-                pixel = i % (w * h);
+        // value = pixel * gain + offset, per channel: (pixel / scale - mean) / std
+        float[] gain = new float[c];
+        float[] offset = new float[c];
+        for (int ch = 0; ch < c; ch++) {
+            float mean = spec.mean() == null ? 0f : spec.mean()[Math.min(ch, spec.mean().length - 1)];
+            float std = spec.std() == null ? 1f : spec.std()[Math.min(ch, spec.std().length - 1)];
+            gain[ch] = (float) (1.0 / (scale * std));
+            offset[ch] = -mean / std;
+        }
+        int plane = w * h;
+        if (uint8) {
+            byte[] dst = out.array();
+            for (int ch = 0; ch < c; ch++) {
+                int source = bgr ? c - 1 - ch : ch;
+                for (int p = 0; p < plane; p++) {
+                    dst[nhwc ? p * c + ch : ch * plane + p] = px[p * c + source];
+                }
             }
-            int sourceChannel = bgr ? c - 1 - channel : channel;
-            int v = px[pixel * c + sourceChannel] & 0xFF;
-            if (uint8) {
-                out.put((byte) v);
-            } else {
-                float mean = spec.mean() == null ? 0f : spec.mean()[Math.min(channel, spec.mean().length - 1)];
-                float std = spec.std() == null ? 1f : spec.std()[Math.min(channel, spec.std().length - 1)];
-                out.putFloat((float) ((v / scale - mean) / std));
+        } else {
+            java.nio.FloatBuffer floats = out.asFloatBuffer();
+            float[] values = new float[n];
+            for (int ch = 0; ch < c; ch++) {
+                int source = bgr ? c - 1 - ch : ch;
+                float g = gain[ch];
+                float o = offset[ch];
+                for (int p = 0; p < plane; p++) {
+                    values[nhwc ? p * c + ch : ch * plane + p] = (px[p * c + source] & 0xFF) * g + o;
+                }
             }
+            floats.put(values);
         }
         return new PreparedTensor(spec.name(), uint8 ? "UINT8" : "FP32", shape, out.array());
     }
