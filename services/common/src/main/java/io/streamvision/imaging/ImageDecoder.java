@@ -111,12 +111,15 @@ public final class ImageDecoder {
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 BufferedImage image = reader.read(0, param);
-                if (!warnings.isEmpty()) {
-                    // The JPEG decoder fills missing data with grey and only warns: treat that as a rejection.
-                    String all = String.join("; ", warnings);
-                    boolean truncated = all.contains("Premature end") || all.toLowerCase().contains("truncat");
-                    throw new ImageRejectedException(truncated ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE,
-                            format + " data is " + (truncated ? "truncated" : "corrupt") + ": " + all);
+                String all = String.join("; ", warnings);
+                String lower = all.toLowerCase(java.util.Locale.ROOT);
+                // The JPEG decoder fills missing or broken data with grey and only warns: reject
+                // those. Other warnings (e.g. CMYK without an ICC profile) leave usable pixels.
+                if (lower.contains("premature end") || lower.contains("truncat")) {
+                    throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data is truncated: " + all);
+                }
+                if (lower.contains("corrupt")) {
+                    throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, format + " data is corrupt: " + all);
                 }
                 RgbImage pixels = toPixels(image);
                 return format == Format.JPEG ? ExifOrientation.apply(pixels, ExifOrientation.read(data)) : pixels;
