@@ -38,6 +38,24 @@ public interface CaptioningConfig {
     /** The transactional Kafka loop. */
     Kafka kafka();
 
+    /** The results topology. */
+    Results results();
+
+    /** The results topology ({@code vision.captioning.results.*}). */
+    interface Results {
+        /** Classifiers whose labels a complete result needs besides the caption. */
+        @WithDefault("fashion-cnn")
+        java.util.List<String> classifiers();
+
+        /** How long after its first part a result waits for the others, in milliseconds. */
+        @WithDefault("30000")
+        long windowMs();
+
+        /** How often pending results are checked against the window, in milliseconds. */
+        @WithDefault("1000")
+        long punctuateMs();
+    }
+
     /** The transactional Kafka loop ({@code vision.captioning.kafka.*}). */
     interface Kafka {
         /** Run the loop at all. */

@@ -77,6 +77,15 @@ class CaptioningServiceIT {
         Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
                 .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
         assertEquals(Map.of("c-wrong", ReasonCode.UNKNOWN_MODEL, "c-bad", ReasonCode.DESERIALIZATION_FAILED), reasons);
+
+        // No classifier answered, so the results topology emits partial results when the window closes.
+        List<ConsumerRecord<byte[], byte[]>> results =
+                TestClients.read(bootstrap, TOPICS.results(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, io.streamvision.proto.vision.v1.ImageResult> resultById = results.stream()
+                .map(r -> result(r.value())).collect(Collectors.toMap(r -> r.getRequestId(), r -> r));
+        assertEquals(java.util.Set.of("c-0", "c-1"), resultById.keySet());
+        assertEquals(byId.get("c-0").getText(), resultById.get("c-0").getCaption().getText());
+        assertEquals("no labels of fashion-cnn within 3000 ms", resultById.get("c-0").getMissingReason());
     }
 
     private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
@@ -86,6 +95,14 @@ class CaptioningServiceIT {
     private static Caption parse(byte[] value) {
         try {
             return Caption.parseFrom(value);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static io.streamvision.proto.vision.v1.ImageResult result(byte[] value) {
+        try {
+            return io.streamvision.proto.vision.v1.ImageResult.parseFrom(value);
         } catch (Exception e) {
             throw new AssertionError(e);
         }

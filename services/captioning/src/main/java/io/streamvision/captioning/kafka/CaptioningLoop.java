@@ -64,7 +64,8 @@ public class CaptioningLoop {
         }
         Topics topics = kafka.topics();
         if (kafka.createTopics()) {
-            TopicProvisioner.ensure(bootstrapServers, List.of(topics.features(), topics.captions(), topics.deadLetters()),
+            TopicProvisioner.ensure(bootstrapServers, List.of(topics.features(), topics.captions(), topics.deadLetters(),
+                            topics.scores(), topics.results()),
                     kafka.partitions(), kafka.replicationFactor());
         }
         CaptioningConfig.Kafka k = config.kafka();

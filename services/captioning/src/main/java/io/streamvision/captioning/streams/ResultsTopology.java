@@ -1,0 +1,229 @@
+package io.streamvision.captioning.streams;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageResult;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+/**
+ * The results topology: joins scores and captions by request id into one
+ * {@code vision.v1.ImageResult} per image.
+ *
+ * <pre>
+ * vision.scores.v1 ──┐
+ *                    ├─► join-parts (store: pending-results) ─► vision.results.v1
+ * vision.captions.v1 ┘            └─► vision.dlq.v1 (records that do not parse)
+ * </pre>
+ *
+ * A result is emitted as soon as the caption and the labels of every configured classifier
+ * are there; when the window closes first (wall-clock punctuation), the partial result is
+ * emitted with the reason instead of being dropped. Parts arriving after their result was
+ * emitted are ignored for one more window. Both topics are keyed by request id, so parts of one
+ * image share a partition.
+ */
+public final class ResultsTopology {
+
+    static final String STORE = "pending-results";
+    private static final String SCORE = "s";
+    private static final String CAPTION = "c";
+
+    private ResultsTopology() {
+    }
+
+    /** Adds the topology to a builder. */
+    public static void build(StreamsBuilder builder, Topics topics, DeadLetters deadLetters, Set<String> classifiers,
+                             Duration window, Duration punctuate) {
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
+                Serdes.ByteArray()));
+        KStream<byte[], byte[]> scores = builder.stream(topics.scores(),
+                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("scores-source"))
+                .mapValues(v -> tag(SCORE, v), Named.as("tag-scores"));
+        KStream<byte[], byte[]> captions = builder.stream(topics.captions(),
+                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source"))
+                .mapValues(v -> tag(CAPTION, v), Named.as("tag-captions"));
+        KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
+                .process(() -> new JoinProcessor(classifiers, window, punctuate, deadLetters), Named.as("join-parts"), STORE);
+        out.filter((k, v) -> !v.deadLetter(), Named.as("results"))
+                .mapValues(Out::value, Named.as("result-bytes"))
+                .to(topics.results(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("results-sink"));
+        out.filter((k, v) -> v.deadLetter(), Named.as("unreadable"))
+                .mapValues(Out::value, Named.as("dead-letter-bytes"))
+                .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("dead-letters-sink"));
+    }
+
+    /** An output of the join: a result or a dead letter. */
+    record Out(byte[] value, boolean deadLetter) {
+    }
+
+    private static byte[] tag(String kind, byte[] value) {
+        byte[] tagged = new byte[(value == null ? 0 : value.length) + 1];
+        tagged[0] = (byte) kind.charAt(0);
+        if (value != null) {
+            System.arraycopy(value, 0, tagged, 1, value.length);
+        }
+        return tagged;
+    }
+
+    /** Collects the parts of each image in a store and emits each image's result once. */
+    static final class JoinProcessor implements Processor<byte[], byte[], String, Out> {
+
+        private final Set<String> classifiers;
+        private final long windowMs;
+        private final Duration punctuate;
+        private final DeadLetters deadLetters;
+        private ProcessorContext<String, Out> context;
+        private KeyValueStore<String, byte[]> store;
+
+        JoinProcessor(Set<String> classifiers, Duration window, Duration punctuate, DeadLetters deadLetters) {
+            this.classifiers = classifiers;
+            this.windowMs = window.toMillis();
+            this.punctuate = punctuate;
+            this.deadLetters = deadLetters;
+        }
+
+        @Override
+        public void init(ProcessorContext<String, Out> context) {
+            this.context = context;
+            this.store = context.getStateStore(STORE);
+            context.schedule(punctuate, PunctuationType.WALL_CLOCK_TIME, this::expire);
+        }
+
+        @Override
+        public void process(Record<byte[], byte[]> record) {
+            byte[] tagged = record.value();
+            String kind = tagged.length == 0 ? "?" : String.valueOf((char) tagged[0]);
+            byte[] value = java.util.Arrays.copyOfRange(tagged, Math.min(1, tagged.length), tagged.length);
+            ImageResult.Builder result;
+            String requestId;
+            try {
+                if (kind.equals(SCORE)) {
+                    Classification c = Classification.parseFrom(value);
+                    requestId = c.getRequestId();
+                    result = pending(requestId, record.timestamp());
+                    if (result == null) {
+                        return;
+                    }
+                    result.addClassifications(c).putModelVersions(c.getModelName(), c.getModelVersion());
+                } else {
+                    Caption c = Caption.parseFrom(value);
+                    requestId = c.getRequestId();
+                    result = pending(requestId, record.timestamp());
+                    if (result == null) {
+                        return;
+                    }
+                    result.setCaption(c).putModelVersions(c.getDecoderModel(), c.getDecoderVersion());
+                }
+            } catch (InvalidProtocolBufferException e) {
+                var meta = context.recordMetadata().orElseThrow();
+                DeadLetter letter = deadLetters.describe("captioning/results", ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not a " + (kind.equals(SCORE) ? "vision.v1.Classification" : "vision.v1.Caption")
+                                + ": " + e.getMessage(), meta.topic(), meta.partition(), meta.offset(), record.key(),
+                        record.headers(), value);
+                String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
+                context.forward(record.withKey(key).withValue(new Out(letter.toByteArray(), true)));
+                return;
+            }
+            result.setLastPartAtMs(Math.max(result.getLastPartAtMs(), record.timestamp()));
+            if (isComplete(result)) {
+                emit(requestId, result.setComplete(true), record.timestamp());
+            } else {
+                store.put(requestId, result.build().toByteArray());
+            }
+        }
+
+        /** The pending result of a request, a new one, or null when it was already emitted. */
+        private ImageResult.Builder pending(String requestId, long timestamp) throws InvalidProtocolBufferException {
+            byte[] stored = store.get(requestId);
+            if (stored == null) {
+                return ImageResult.newBuilder().setRequestId(requestId).setFirstPartAtMs(timestamp);
+            }
+            ImageResult result = ImageResult.parseFrom(stored);
+            return result.getEmittedAtMs() > 0 ? null : result.toBuilder();
+        }
+
+        private boolean isComplete(ImageResult.Builder result) {
+            if (!result.hasCaption()) {
+                return false;
+            }
+            List<String> seen = result.getClassificationsList().stream().map(Classification::getModelName).toList();
+            return seen.containsAll(classifiers);
+        }
+
+        private void emit(String requestId, ImageResult.Builder result, long timestamp) {
+            long now = System.currentTimeMillis();
+            ImageResult done = result.setEmittedAtMs(now).build();
+            context.forward(new Record<>(requestId, new Out(done.toByteArray(), false), timestamp));
+            // Keep a marker for one more window so that late parts do not start a second result.
+            store.put(requestId, ImageResult.newBuilder().setRequestId(requestId).setEmittedAtMs(now)
+                    .setFirstPartAtMs(done.getFirstPartAtMs()).build().toByteArray());
+        }
+
+        private void expire(long now) {
+            List<KeyValue<String, byte[]>> due = new ArrayList<>();
+            try (KeyValueIterator<String, byte[]> all = store.all()) {
+                while (all.hasNext()) {
+                    due.add(all.next());
+                }
+            }
+            for (KeyValue<String, byte[]> entry : due) {
+                ImageResult result;
+                try {
+                    result = ImageResult.parseFrom(entry.value);
+                } catch (InvalidProtocolBufferException e) {
+                    store.delete(entry.key);
+                    continue;
+                }
+                if (result.getEmittedAtMs() > 0) {
+                    if (now - result.getEmittedAtMs() > windowMs) {
+                        store.delete(entry.key);
+                    }
+                    continue;
+                }
+                if (now - result.getFirstPartAtMs() >= windowMs) {
+                    emit(entry.key, result.toBuilder().setComplete(false).setMissingReason(missing(result)),
+                            result.getLastPartAtMs());
+                }
+            }
+        }
+
+        private String missing(ImageResult result) {
+            List<String> parts = new ArrayList<>();
+            if (!result.hasCaption()) {
+                parts.add("caption");
+            }
+            List<String> seen = result.getClassificationsList().stream().map(Classification::getModelName).toList();
+            for (String classifier : classifiers) {
+                if (!seen.contains(classifier)) {
+                    parts.add("labels of " + classifier);
+                }
+            }
+            return "no " + String.join(", no ", parts) + " within " + windowMs + " ms";
+        }
+    }
+}

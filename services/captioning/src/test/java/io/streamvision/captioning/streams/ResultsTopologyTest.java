@@ -1,0 +1,116 @@
+package io.streamvision.captioning.streams;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+import java.util.Set;
+
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageResult;
+import io.streamvision.proto.vision.v1.Label;
+import io.streamvision.proto.vision.v1.ReasonCode;
+
+class ResultsTopologyTest {
+
+    private final Topics topics = new Topics("");
+    private TopologyTestDriver driver;
+    private TestInputTopic<byte[], byte[]> scores;
+    private TestInputTopic<byte[], byte[]> captions;
+    private TestOutputTopic<String, byte[]> results;
+    private TestOutputTopic<String, byte[]> deadLetters;
+
+    @BeforeEach
+    void setUp() {
+        StreamsBuilder builder = new StreamsBuilder();
+        ResultsTopology.build(builder, topics, new DeadLetters(topics.deadLetters(), 1024), Set.of("fashion-cnn"),
+                Duration.ofSeconds(30), Duration.ofSeconds(1));
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "results-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        driver = new TopologyTestDriver(builder.build(), props, Instant.ofEpochMilli(1_000_000));
+        scores = driver.createInputTopic(topics.scores(), new ByteArraySerializer(), new ByteArraySerializer());
+        captions = driver.createInputTopic(topics.captions(), new ByteArraySerializer(), new ByteArraySerializer());
+        results = driver.createOutputTopic(topics.results(), new StringDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(topics.deadLetters(), new StringDeserializer(), new ByteArrayDeserializer());
+    }
+
+    @AfterEach
+    void tearDown() {
+        driver.close();
+    }
+
+    private static byte[] key(String id) {
+        return id.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static Classification labels(String id, String model) {
+        return Classification.newBuilder().setRequestId(id).setModelName(model).setModelVersion("1")
+                .addLabels(Label.newBuilder().setLabel("Bag").setIndex(8).setProbability(0.9f)).build();
+    }
+
+    private static Caption caption(String id) {
+        return Caption.newBuilder().setRequestId(id).setText("a red bag").setDecoderModel("caption-decoder")
+                .setDecoderVersion("1").build();
+    }
+
+    @Test
+    void joinsCaptionAndLabelsIntoOneCompleteResult() throws Exception {
+        scores.pipeInput(key("a"), labels("a", "lenet").toByteArray());
+        assertTrue(results.isEmpty(), "not complete without the caption and fashion-cnn");
+        captions.pipeInput(key("a"), caption("a").toByteArray());
+        assertTrue(results.isEmpty(), "fashion-cnn labels still missing");
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        ImageResult result = ImageResult.parseFrom(results.readValue());
+        assertTrue(result.getComplete());
+        assertEquals("a red bag", result.getCaption().getText());
+        assertEquals(2, result.getClassificationsCount());
+        assertEquals("1", result.getModelVersionsOrThrow("caption-decoder"));
+
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        assertTrue(results.isEmpty(), "a late duplicate part does not make a second result");
+    }
+
+    @Test
+    void emitsThePartialResultWithItsReasonWhenTheWindowCloses() throws Exception {
+        captions.pipeInput(key("b"), caption("b").toByteArray());
+        driver.advanceWallClockTime(Duration.ofSeconds(10));
+        assertTrue(results.isEmpty());
+        driver.advanceWallClockTime(Duration.ofSeconds(25));
+        ImageResult result = ImageResult.parseFrom(results.readValue());
+        assertFalse(result.getComplete());
+        assertEquals("no labels of fashion-cnn within 30000 ms", result.getMissingReason());
+        assertEquals("a red bag", result.getCaption().getText());
+        assertTrue(results.isEmpty(), "exactly one result per image");
+    }
+
+    @Test
+    void unreadablePartsBecomeDeadLetters() throws Exception {
+        scores.pipeInput(key("c"), new byte[] {(byte) 0xFF, 0x00, 0x13});
+        DeadLetter letter = DeadLetter.parseFrom(deadLetters.readValue());
+        assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
+        assertEquals("c", letter.getOriginalKey().toStringUtf8());
+        assertTrue(results.isEmpty());
+    }
+}
