@@ -21,6 +21,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
@@ -37,20 +38,17 @@ class ScoringKillRecoveryProcessIT {
     static final String SUFFIX = ".it-kill";
 
     private Process start(TestBroker broker, Path log) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath().toString();
-        List<String> command = List.of(java,
-                "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
-                "-Dvision.kafka.topic-suffix=" + SUFFIX,
-                "-Dvision.scoring.models-dir=" + models,
-                "-Dvision.scoring.models=lenet",
-                "-Dvision.scoring.kafka.transactional-id=vision-scoring-kill-test",
-                "-Dvision.scoring.kafka.group-id=vision-scoring-kill-test",
-                "-Dvision.scoring.kafka.max-poll-records=16",
-                "-Dquarkus.http.port=0",
-                "-Dquarkus.grpc.server.port=0",
-                "-jar", "target/quarkus-app/quarkus-run.jar");
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), Map.of(
+                "kafka.bootstrap.servers", broker.bootstrapServers(),
+                "vision.kafka.topic-suffix", SUFFIX,
+                "vision.scoring.models-dir", models,
+                "vision.scoring.models", "lenet",
+                "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
+                "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
+                "vision.scoring.kafka.max-poll-records", "16",
+                "quarkus.http.port", "0",
+                "quarkus.grpc.server.port", "0"), log);
     }
 
     @Test
