@@ -94,7 +94,7 @@ public final class ScoringBenchmark {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             service = new ProcessBuilder(java, "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
                     "-Dvision.kafka.topic-suffix=.bench", "-Dvision.scoring.models-dir=" + repo,
-                    "-Dvision.scoring.models=" + model, "-Dquarkus.http.port=0", "-Dquarkus.grpc.server.port=18001",
+                    "-Dvision.scoring.models=" + model, "-Dquarkus.http.port=18002", "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench", "-Dvision.scoring.kafka.max-poll-records=" + 64,
                     "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar"))
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -107,6 +107,7 @@ public final class ScoringBenchmark {
             Result grpc8 = grpc(stub, request, 8, batch, seconds);
             Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages);
             channel.shutdownNow();
+            printServerTimes(model);
 
             System.out.println();
             System.out.println("| path | images/s | p50 ms | p99 ms | share of ceiling |");
@@ -133,6 +134,36 @@ public final class ScoringBenchmark {
                 Double.isNaN(r.p50Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p50Ms()),
                 Double.isNaN(r.p99Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p99Ms()),
                 100 * r.imagesPerSecond() / ceiling.imagesPerSecond());
+    }
+
+    /** Where the service spent its time: mean queue wait, mean compute and mean batch size, from /q/metrics. */
+    static void printServerTimes(String model) {
+        try {
+            var client = java.net.http.HttpClient.newHttpClient();
+            String metrics = client.send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:18002/q/metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            double queueSum = metric(metrics, "vision_inference_queue_duration_seconds_sum");
+            double queueCount = metric(metrics, "vision_inference_queue_duration_seconds_count");
+            double computeSum = metric(metrics, "vision_inference_compute_duration_seconds_sum");
+            double execs = metric(metrics, "vision_inference_exec_count_total");
+            double rows = metric(metrics, "vision_inference_count_total");
+            System.out.printf(Locale.ROOT, "service side (%s, all paths): mean queue wait %.2f ms, mean compute %.2f ms"
+                    + " per batch, mean batch %.1f images%n", model, 1000 * queueSum / queueCount,
+                    1000 * computeSum / execs, rows / execs);
+        } catch (Exception e) {
+            System.out.println("service metrics unavailable: " + e.getMessage());
+        }
+    }
+
+    private static double metric(String text, String name) {
+        double total = 0;
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
+                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return total;
     }
 
     static Result rawOrt(OrtEnvironment env, Path onnx, String input, long[] rowShape, int batch, double seconds)
