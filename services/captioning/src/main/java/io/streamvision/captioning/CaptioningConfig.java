@@ -15,6 +15,17 @@ public interface CaptioningConfig {
     @WithDefault("caption-decoder")
     String decoder();
 
+    /** Image limits of the Caption and Describe calls ({@code vision.captioning.images.*}). */
+    io.streamvision.imaging.ImageLimitsConfig images();
+
+    /** Classifier whose labels Describe returns when the request names none. */
+    @WithDefault("fashion-cnn")
+    String describeClassifier();
+
+    /** Labels Describe returns when the request does not say. */
+    @WithDefault("5")
+    int topK();
+
     /** Beam width; 1 means greedy search. */
     @WithDefault("3")
     int beamWidth();

@@ -35,30 +35,7 @@ public interface ScoringConfig {
     Execution execution();
 
     /** Image limits of the Classify call ({@code vision.scoring.images.*}). */
-    Images images();
-
-    /** Image limits of the Classify call. */
-    interface Images {
-        /** Largest encoded image accepted, in bytes. */
-        @WithDefault("20971520")
-        int maxBytes();
-
-        /** Widest image accepted, in pixels. */
-        @WithDefault("8192")
-        int maxWidth();
-
-        /** Tallest image accepted, in pixels. */
-        @WithDefault("8192")
-        int maxHeight();
-
-        /** Largest width × height accepted. */
-        @WithDefault("40000000")
-        long maxPixels();
-
-        /** Grey level transparent pixels are composited over (the same as preprocess). */
-        @WithDefault("0")
-        int alphaBackground();
-    }
+    io.streamvision.imaging.ImageLimitsConfig images();
 
     /** The Kafka loop. */
     Kafka kafka();

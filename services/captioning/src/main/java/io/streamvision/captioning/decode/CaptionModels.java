@@ -69,12 +69,23 @@ public class CaptionModels {
 
     /** Captions for a batch of feature vectors, with the configured search. */
     public List<Caption> caption(List<String> requestIds, List<float[]> features) throws Exception {
+        return caption(requestIds, features, config.beamWidth());
+    }
+
+    /** The encoder's config (its image input spec), read from the repository. */
+    public ModelConfig encoderConfig() {
+        String encoder = encoderName();
+        return encoder == null ? null : runtime.repository().latest(encoder).orElse(null);
+    }
+
+    /** Captions for a batch of feature vectors with a given beam width. */
+    public List<Caption> caption(List<String> requestIds, List<float[]> features, int beamWidth) throws Exception {
         LoadedModel model = registry.acquire(config.decoder(), "").orElseThrow(
                 () -> new IllegalStateException("caption decoder " + config.decoder() + " is not loaded"));
         try {
             BeamSearchDecoder decoder = new BeamSearchDecoder(runtime.environment(), model, vocabulary);
             int maxTokens = config.maxTokens() > 0 ? config.maxTokens() : vocabulary.maxLength();
-            List<BeamSearchDecoder.Result> results = decoder.decode(features, config.beamWidth(), config.minTokens(),
+            List<BeamSearchDecoder.Result> results = decoder.decode(features, beamWidth, config.minTokens(),
                     maxTokens, config.lengthPenaltyAlpha());
             List<Caption> captions = new java.util.ArrayList<>(results.size());
             for (int i = 0; i < results.size(); i++) {
@@ -87,8 +98,8 @@ public class CaptionModels {
                         .setEncoderModel(model.config().encoder() == null ? "" : model.config().encoder())
                         .setDecoderModel(model.name())
                         .setDecoderVersion(Integer.toString(model.version()))
-                        .setSearch(config.beamWidth() > 1 ? "beam" : "greedy")
-                        .setBeamWidth(Math.max(1, config.beamWidth()));
+                        .setSearch(beamWidth > 1 ? "beam" : "greedy")
+                        .setBeamWidth(Math.max(1, beamWidth));
                 for (int a = 1; a < result.ranked().size() && a <= config.alternatives(); a++) {
                     BeamSearchDecoder.Hypothesis h = result.ranked().get(a);
                     caption.addAlternatives(CaptionHypothesis.newBuilder().setText(vocabulary.text(h.tokens()))

@@ -11,7 +11,6 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.streamvision.imaging.ImageDecoder;
-import io.streamvision.imaging.ImageLimits;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.RgbImage;
 import io.streamvision.imaging.TensorPreparer;
@@ -47,9 +46,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     private ImageDecoder decoder() {
         if (decoder == null) {
-            ScoringConfig.Images i = config.images();
-            decoder = new ImageDecoder(new ImageLimits(i.maxBytes(), i.maxWidth(), i.maxHeight(), i.maxPixels()),
-                    i.alphaBackground());
+            decoder = config.images().decoder();
         }
         return decoder;
     }

@@ -1,0 +1,137 @@
+package io.streamvision.captioning.grpc;
+
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.List;
+
+import jakarta.inject.Inject;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.grpc.GrpcService;
+import io.smallrye.common.annotation.Blocking;
+import io.streamvision.captioning.CaptioningConfig;
+import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.CaptionRequest;
+import io.streamvision.proto.vision.v1.CaptionResponse;
+import io.streamvision.proto.vision.v1.ClassifyRequest;
+import io.streamvision.proto.vision.v1.DescribeRequest;
+import io.streamvision.proto.vision.v1.DescribeResponse;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+
+/**
+ * {@code vision.v1.VisionService/Caption} and {@code Describe}: the image is decoded and
+ * prepared here with the shared library (the same code as the preprocess service), the caption
+ * encoder runs in the scoring service over the Open Inference Protocol, and the decoder runs
+ * here. Describe also asks the scoring service's Classify for labels. The caller's deadline
+ * travels with the calls to the scoring service.
+ */
+@GrpcService
+@Blocking
+public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+
+    @Inject
+    CaptionModels models;
+
+    @Inject
+    CaptioningConfig config;
+
+    @GrpcClient("scoring")
+    GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+    @GrpcClient("scoring")
+    VisionServiceGrpc.VisionServiceBlockingStub scoringVision;
+
+    private volatile ImageDecoder decoder;
+
+    @Override
+    public void caption(CaptionRequest request, StreamObserver<CaptionResponse> response) {
+        try {
+            Caption caption = caption(request.getRequestId(), request.getImage(), request.getBeamWidth());
+            response.onNext(CaptionResponse.newBuilder().setCaption(caption).build());
+            response.onCompleted();
+        } catch (StatusRuntimeException e) {
+            response.onError(e);
+        }
+    }
+
+    @Override
+    public void describe(DescribeRequest request, StreamObserver<DescribeResponse> response) {
+        try {
+            Caption caption = caption(request.getRequestId(), request.getImage(), request.getBeamWidth());
+            String classifier = request.getClassifier().isEmpty() ? config.describeClassifier() : request.getClassifier();
+            var classification = scoringVision.classify(ClassifyRequest.newBuilder().setRequestId(request.getRequestId())
+                    .setImage(request.getImage()).setModelName(classifier)
+                    .setTopK(request.getTopK() > 0 ? request.getTopK() : config.topK()).build()).getClassification();
+            response.onNext(DescribeResponse.newBuilder().setCaption(caption).setClassification(classification).build());
+            response.onCompleted();
+        } catch (StatusRuntimeException e) {
+            response.onError(e.getStatus().withDescription("scoring service: " + e.getStatus().getDescription())
+                    .asRuntimeException());
+        }
+    }
+
+    private Caption caption(String requestId, ByteString image, int beamWidth) {
+        if (!models.ready()) {
+            throw Status.UNAVAILABLE.withDescription("the caption decoder is still loading").asRuntimeException();
+        }
+        ModelConfig encoder = models.encoderConfig();
+        if (encoder == null || encoder.imageInput() == null) {
+            throw Status.FAILED_PRECONDITION.withDescription("the caption encoder '" + models.encoderName()
+                    + "' is not in the model repository").asRuntimeException();
+        }
+        TensorPreparer.PreparedTensor tensor;
+        try {
+            tensor = TensorPreparer.prepare(decoder().decode(image.toByteArray()), encoder.imageInput(), true);
+        } catch (ImageRejectedException e) {
+            Status status = switch (e.reason()) {
+                case TOO_LARGE, DIMENSIONS_EXCEEDED -> Status.RESOURCE_EXHAUSTED;
+                default -> Status.INVALID_ARGUMENT;
+            };
+            throw status.withDescription(e.reason() + ": " + e.getMessage()).asRuntimeException();
+        }
+        String featuresOutput = encoder.output("features").name();
+        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName(encoder.name()).setId(requestId);
+        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
+                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
+        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        infer.addOutputsBuilder().setName(featuresOutput);
+        ModelInferResponse features;
+        try {
+            features = inference.modelInfer(infer.build());
+        } catch (StatusRuntimeException e) {
+            throw e.getStatus().withDescription("scoring service, model " + encoder.name() + ": "
+                    + e.getStatus().getDescription()).asRuntimeException();
+        }
+        FloatBuffer floats = features.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer();
+        float[] vector = new float[floats.remaining()];
+        floats.get(vector);
+        try {
+            int width = beamWidth > 0 ? beamWidth : config.beamWidth();
+            return models.caption(List.of(requestId), List.of(vector), width).get(0);
+        } catch (Exception e) {
+            throw Status.INTERNAL.withDescription("decoding failed: " + e.getMessage()).asRuntimeException();
+        }
+    }
+
+    private ImageDecoder decoder() {
+        if (decoder == null) {
+            decoder = config.images().decoder();
+        }
+        return decoder;
+    }
+}

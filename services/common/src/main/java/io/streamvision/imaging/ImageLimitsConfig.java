@@ -1,0 +1,35 @@
+package io.streamvision.imaging;
+
+import io.smallrye.config.WithDefault;
+
+/**
+ * Image limits as a configuration group, shared by every service that decodes images
+ * (nested under each service's prefix, e.g. {@code vision.scoring.images.*}).
+ */
+public interface ImageLimitsConfig {
+
+    /** Largest encoded image accepted, in bytes. */
+    @WithDefault("20971520")
+    int maxBytes();
+
+    /** Widest image accepted, in pixels. */
+    @WithDefault("8192")
+    int maxWidth();
+
+    /** Tallest image accepted, in pixels. */
+    @WithDefault("8192")
+    int maxHeight();
+
+    /** Largest width × height accepted. */
+    @WithDefault("40000000")
+    long maxPixels();
+
+    /** Grey level transparent pixels are composited over (the same as preprocess). */
+    @WithDefault("0")
+    int alphaBackground();
+
+    /** A decoder with these limits. */
+    default ImageDecoder decoder() {
+        return new ImageDecoder(new ImageLimits(maxBytes(), maxWidth(), maxHeight(), maxPixels()), alphaBackground());
+    }
+}
