@@ -206,6 +206,11 @@ public final class ImageDecoder {
         }
     }
 
+    /** Pixels of an already decoded image (e.g. a video frame), no alpha expected. */
+    public static RgbImage pixels(BufferedImage image) {
+        return new ImageDecoder(ImageLimits.DEFAULT, 0).toPixels(image);
+    }
+
     /** Reads samples straight from the raster, so grey stays grey without a colour-space round trip. */
     private RgbImage toPixels(BufferedImage image) {
         int w = image.getWidth();

@@ -15,6 +15,8 @@ public final class Topics {
     public static final String IMAGES = "vision.images.v1";
     /** Video requests, keyed by video id. */
     public static final String VIDEOS = "vision.videos.v1";
+    /** Video progress events ({@code vision.v1.VideoSampled}), keyed by video id. */
+    public static final String VIDEO_EVENTS = "vision.video-events.v1";
     /** Top-k classifications ({@code vision.v1.Classification}), keyed by request id. */
     public static final String SCORES = "vision.scores.v1";
     /** Feature vectors for captioning, keyed by request id. */
@@ -49,6 +51,10 @@ public final class Topics {
 
     public String videos() {
         return VIDEOS + suffix;
+    }
+
+    public String videoEvents() {
+        return VIDEO_EVENTS + suffix;
     }
 
     public String scores() {

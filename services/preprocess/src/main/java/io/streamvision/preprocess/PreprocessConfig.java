@@ -44,4 +44,34 @@ public interface PreprocessConfig {
     /** Send UINT8 tensors to models whose config accepts them. */
     @WithDefault("true")
     boolean preferUint8();
+
+    /** Video sampling limits ({@code vision.preprocess.video.*}). */
+    Video video();
+
+    /** Video sampling limits. */
+    interface Video {
+        /** Read vision.videos.v1 at all. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Longest video accepted, in seconds. */
+        @WithDefault("3600")
+        double maxDurationSeconds();
+
+        /** Widest frame accepted, in pixels. */
+        @WithDefault("4096")
+        int maxWidth();
+
+        /** Tallest frame accepted, in pixels. */
+        @WithDefault("2160")
+        int maxHeight();
+
+        /** Most frames sampled from one video. */
+        @WithDefault("10000")
+        int maxSampledFrames();
+
+        /** Largest video carried inline in a request, in bytes. */
+        @WithDefault("8388608")
+        int maxInlineBytes();
+    }
 }

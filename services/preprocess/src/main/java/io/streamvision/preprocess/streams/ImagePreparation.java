@@ -105,7 +105,7 @@ public final class ImagePreparation {
             }
             try {
                 TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
-                out.add(Routed.tensor(requestId, topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
+                out.add(Routed.output(requestId, topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }
@@ -115,6 +115,18 @@ public final class ImagePreparation {
 
     private static byte[] inferRequest(String requestId, ImageRequest request, ModelConfig config,
                                        TensorPreparer.PreparedTensor tensor) {
+        ModelInferRequest.Builder infer = inferRequest(requestId, config, tensor);
+        if (request.getTopK() > 0) {
+            infer.putParameters("top_k", InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
+        }
+        request.getAttributesMap().forEach((k, v) ->
+                infer.putParameters("attr." + k, InferParameter.newBuilder().setStringParam(v).build()));
+        return infer.build().toByteArray();
+    }
+
+    /** An OIP request carrying one prepared tensor as raw contents. */
+    static ModelInferRequest.Builder inferRequest(String requestId, ModelConfig config,
+                                                  TensorPreparer.PreparedTensor tensor) {
         ModelInferRequest.Builder infer = ModelInferRequest.newBuilder()
                 .setModelName(config.name())
                 .setModelVersion(Integer.toString(config.version()))
@@ -122,12 +134,7 @@ public final class ImagePreparation {
         infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
                 .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
         infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
-        if (request.getTopK() > 0) {
-            infer.putParameters("top_k", InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
-        }
-        request.getAttributesMap().forEach((k, v) ->
-                infer.putParameters("attr." + k, InferParameter.newBuilder().setStringParam(v).build()));
-        return infer.build().toByteArray();
+        return infer;
     }
 
     private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {

@@ -1,7 +1,6 @@
 package io.streamvision.preprocess.streams;
 
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -23,8 +22,10 @@ import io.streamvision.kafka.Topics;
  * The preprocess topology:
  *
  * <pre>
- * vision.images.v1 ─► prepare-tensors ─► route ─┬─► vision.tensors.&lt;model&gt;.v1 (ModelInferRequest)
- *                                               └─► vision.dlq.v1 (DeadLetter)
+ * vision.images.v1 ─► prepare-tensors ───────┐
+ *                                              ├─► route ─┬─► vision.tensors.&lt;model&gt;.v1 (ModelInferRequest)
+ * vision.videos.v1 ─► sample-video-frames ────┘          ├─► vision.video-events.v1 (VideoSampled)
+ *                                                         └─► vision.dlq.v1 (DeadLetter)
  * </pre>
  *
  * Records are read as bytes and parsed inside the topology, so a record that is not an
@@ -49,29 +50,48 @@ public final class PreprocessTopology {
 
     /** Adds the topology to a builder. */
     public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation) {
+        build(builder, topics, preparation, null);
+    }
+
+    /** Adds the topology to a builder, with the video branch when {@code videos} is given. */
+    public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation,
+                             VideoPreparation videos) {
         Serde<byte[]> bytes = Serdes.ByteArray();
         KStream<byte[], Routed> routed = builder
                 .stream(topics.images(), Consumed.with(bytes, bytes).withName(SOURCE))
-                .process(() -> new PrepareProcessor(preparation), Named.as(PREPARE));
+                .process(() -> new PrepareProcessor((value, source, sink) -> preparation.apply(value, source)
+                        .forEach(sink)), Named.as(PREPARE));
+        if (videos != null) {
+            routed = routed.merge(builder
+                    .stream(topics.videos(), Consumed.with(bytes, bytes).withName("videos-source"))
+                    .process(() -> new PrepareProcessor(videos::apply), Named.as("sample-video-frames")),
+                    Named.as("images-and-frames"));
+        }
         routed.split(Named.as("route-"))
                 .branch((key, value) -> value.deadLetter(), Branched.withConsumer(dlq -> dlq
                         .mapValues(Routed::value, Named.as("dead-letter-bytes"))
                         .to(topics.deadLetters(), Produced.with(bytes, bytes).withName("dead-letters-sink")),
                         "dead-letters"))
-                .defaultBranch(Branched.withConsumer(tensors -> tensors
+                .defaultBranch(Branched.withConsumer(outputs -> outputs
                         .to((key, value, context) -> value.topic(),
                                 Produced.with(bytes, ROUTED_VALUE)
                                         .withName("tensors-sink")),
                         "tensors"));
     }
 
+    /** One preparation step: all outputs of one input record, handed to a sink in order. */
+    @FunctionalInterface
+    interface Preparation {
+        void apply(byte[] value, ImagePreparation.Source source, java.util.function.Consumer<Routed> sink);
+    }
+
     /** Parses, decodes and prepares one record; forwards one record per output. */
     static final class PrepareProcessor implements Processor<byte[], byte[], byte[], Routed> {
 
-        private final ImagePreparation preparation;
+        private final Preparation preparation;
         private ProcessorContext<byte[], Routed> context;
 
-        PrepareProcessor(ImagePreparation preparation) {
+        PrepareProcessor(Preparation preparation) {
             this.preparation = preparation;
         }
 
@@ -85,8 +105,7 @@ public final class PreprocessTopology {
             RecordMetadata meta = context.recordMetadata().orElseThrow();
             ImagePreparation.Source source = new ImagePreparation.Source(meta.topic(), meta.partition(), meta.offset(),
                     record.key(), record.headers());
-            List<Routed> outputs = preparation.apply(record.value(), source);
-            for (Routed output : outputs) {
+            preparation.apply(record.value(), source, output -> {
                 Record<byte[], Routed> out = record.withValue(output).withHeaders(
                         new org.apache.kafka.common.header.internals.RecordHeaders(record.headers().toArray()));
                 String requestId = output.requestId() != null && !output.requestId().isEmpty() ? output.requestId()
@@ -99,7 +118,7 @@ public final class PreprocessTopology {
                     out = out.withKey(requestId.getBytes(StandardCharsets.UTF_8));
                 }
                 context.forward(out);
-            }
+            });
         }
     }
 }

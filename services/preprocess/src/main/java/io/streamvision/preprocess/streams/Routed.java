@@ -12,7 +12,8 @@ package io.streamvision.preprocess.streams;
  */
 public record Routed(String requestId, String topic, byte[] value, boolean deadLetter, String reason, String stage) {
 
-    static Routed tensor(String requestId, String topic, byte[] value) {
+    /** A record for a topic other than the dead-letter topic (tensors, video events). */
+    static Routed output(String requestId, String topic, byte[] value) {
         return new Routed(requestId, topic, value, false, null, null);
     }
 

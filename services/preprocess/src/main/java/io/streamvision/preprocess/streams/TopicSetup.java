@@ -22,7 +22,8 @@ public class TopicSetup {
         if (!kafka.createTopics()) {
             return;
         }
-        List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters()));
+        List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters(),
+                kafka.topics().videos(), kafka.topics().videoEvents()));
         config.defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
         TopicProvisioner.ensure(bootstrapServers, names, kafka.partitions(), kafka.replicationFactor());
     }

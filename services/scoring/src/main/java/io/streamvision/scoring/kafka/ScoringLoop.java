@@ -28,6 +28,7 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Classification;
@@ -136,6 +137,14 @@ public class ScoringLoop {
         int k = request.containsParameters("top_k") ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
         Classification classification = Classifications.fromResponse(model, response, k);
+        if (classification != null && request.containsParameters("video_id")) {
+            classification = classification.toBuilder()
+                    .setVideoId(request.getParametersOrThrow("video_id").getStringParam())
+                    .setFrameIndex(request.getParametersOrDefault("frame_index", InferParameter.getDefaultInstance())
+                            .getInt64Param())
+                    .setPtsMs(request.getParametersOrDefault("pts_ms", InferParameter.getDefaultInstance()).getInt64Param())
+                    .build();
+        }
         if (classification != null) {
             out.add(withHeaders(new ProducerRecord<>(topics.scores(), key, classification.toByteArray()), record, response));
         }
