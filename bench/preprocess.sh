@@ -2,6 +2,7 @@
 # Preprocessing throughput per core: JPEG 640x480 -> 224x224 normalised tensor, the services'
 # Java code beside OpenCV-Python doing the same steps, in one run. The OpenCV side needs
 # Debian's python3-opencv (apt-get install python3-opencv); it is skipped, saying so, without it.
+# Video: JavaCV's FFmpeg beside the ffmpeg command line (Debian ffmpeg), both one thread.
 #   bench/preprocess.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +37,18 @@ if /usr/bin/python3 -c "import cv2" 2> /dev/null; then
   /usr/bin/python3 bench/opencv_reference.py "$work/photo-640x480.jpg" "$seconds"
 else
   echo "skipped: python3-opencv is not installed (apt-get install python3-opencv)"
+fi
+
+echo "== Video: the sample MP4 (H.264 320x240, 500 frames), every frame decoded"
+mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
+  -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/samples/video.mp4 $seconds"
+if command -v ffmpeg > /dev/null; then
+  runs=0; t0=$(date +%s%N)
+  while (( ($(date +%s%N) - t0) / 1000000 < ${seconds%.*} * 1000 )); do
+    ffmpeg -v error -threads 1 -i samples/video.mp4 -f null - ; runs=$((runs + 1))
+  done
+  elapsed_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "ffmpeg -threads 1 -i samples/video.mp4 -f null -: $(( runs * 500 * 1000 / elapsed_ms )) frames/s"
+else
+  echo "ffmpeg reference skipped: ffmpeg is not installed (apt-get install ffmpeg)"
 fi

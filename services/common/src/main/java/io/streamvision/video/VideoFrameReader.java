@@ -45,9 +45,18 @@ public final class VideoFrameReader {
     }
 
     private final VideoLimits limits;
+    private final int decoderThreads;
 
     public VideoFrameReader(VideoLimits limits) {
+        this(limits, 0);
+    }
+
+    /**
+     * @param decoderThreads FFmpeg decoder threads; 0 lets FFmpeg choose
+     */
+    public VideoFrameReader(VideoLimits limits, int decoderThreads) {
         this.limits = limits;
+        this.decoderThreads = decoderThreads;
     }
 
     /**
@@ -71,6 +80,9 @@ public final class VideoFrameReader {
             grabber = new FFmpegFrameGrabber(source(uri));
         } else {
             throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
+        }
+        if (decoderThreads > 0) {
+            grabber.setVideoOption("threads", Integer.toString(decoderThreads));
         }
         try (grabber; Java2DFrameConverter converter = new Java2DFrameConverter()) {
             try {
