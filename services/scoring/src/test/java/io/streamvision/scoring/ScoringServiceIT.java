@@ -63,6 +63,17 @@ class ScoringServiceIT {
         return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
     }
 
+    /** A 96x96 RGB scene tensor for the caption encoder. */
+    static ModelInferRequest sceneTensor(String id) {
+        ByteBuffer pixels = ByteBuffer.allocate(3 * 96 * 96 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < 3 * 96 * 96; i++) {
+            pixels.putFloat((i / 96) % 2 == 0 ? 1f : -0.3f);
+        }
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("caption-encoder").setId(id);
+        request.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 3L, 96L, 96L));
+        return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
+    }
+
     @Test
     void readyAndServesTheInferenceProtocolOverGrpc() {
         Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
@@ -234,18 +245,26 @@ class ScoringServiceIT {
         ModelInferRequest nan = image("k-nan", "lenet", Float.NaN);
         TestClients.send(bootstrap, List.of(
                 record(TOPICS.tensors("lenet"), "k-1", image("k-1", "lenet", 0.8f).toByteArray()),
-                record(TOPICS.tensors("fashion-cnn"), "k-2", image("k-2", "fashion-cnn", 0.3f).toByteArray()),
+                record(TOPICS.tensors("caption-encoder"), "k-2", sceneTensor("k-2").toByteArray()),
                 record(TOPICS.tensors("lenet"), "k-bad", "not a protobuf".getBytes(StandardCharsets.UTF_8)),
                 record(TOPICS.tensors("lenet"), "k-unknown", image("k-unknown", "nope", 0.1f).toByteArray()),
                 record(TOPICS.tensors("lenet"), "k-nan", nan.toByteArray())));
 
         List<ConsumerRecord<byte[], byte[]>> scores =
-                TestClients.read(bootstrap, TOPICS.scores(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+                TestClients.read(bootstrap, TOPICS.scores(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
         Map<String, Classification> byId = scores.stream().map(r -> parse(r.value()))
                 .collect(Collectors.toMap(Classification::getRequestId, Function.identity()));
-        assertEquals(2, scores.size());
+        assertEquals(1, scores.size(), "the caption encoder has no labels, so only lenet scores");
         assertEquals(5, byId.get("k-1").getLabelsCount());
-        assertEquals("fashion-cnn", byId.get("k-2").getModelName());
+
+        List<ConsumerRecord<byte[], byte[]>> features =
+                TestClients.read(bootstrap, TOPICS.features(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        assertEquals(1, features.size(), "lenet publishes no features by default; the caption encoder does");
+        ModelInferResponse encoded = ModelInferResponse.parseFrom(features.get(0).value());
+        assertEquals("k-2", encoded.getId());
+        assertEquals("caption-encoder", encoded.getModelName());
+        assertEquals(1, encoded.getOutputsCount(), "only the features output travels");
+        assertEquals(encoded.getOutputs(0).getShape(1) * 4, encoded.getRawOutputContents(0).size());
 
         ModelInferResponse direct = inference.modelInfer(image("k-1", "lenet", 0.8f));
         float[] logits = new float[10];
