@@ -153,6 +153,38 @@ class ModelRepositoryConformanceTest {
     }
 
     @Test
+    void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
+        Path version = temp.resolve("lenet/1");
+        Files.createDirectories(version);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
+                .replace("\"accepts_uint8\": false", "\"accepts_uint8\": true"));
+        ModelRepository repository = new ModelRepository(temp);
+        OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
+        ModelConfig config = repository.config("lenet", 1);
+        assertTrue(config.imageInput().acceptsUint8());
+        io.streamvision.imaging.RgbImage image = new io.streamvision.imaging.RgbImage(40, 30, 1, new byte[40 * 30]);
+        new Random(9).nextBytes(image.pixels());
+        List<ModelInferRequest> requests = new ArrayList<>();
+        for (boolean uint8 : new boolean[] {true, false}) {
+            var tensor = io.streamvision.imaging.TensorPreparer.prepare(image, config.imageInput(), uint8);
+            assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
+            ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("lenet").setId("u");
+            request.addInputsBuilder().setName("image").setDatatype(tensor.datatype())
+                    .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
+            requests.add(request.addRawInputContents(ByteString.copyFrom(tensor.data())).build());
+        }
+        assertEquals(4 * requests.get(0).getRawInputContents(0).size(), requests.get(1).getRawInputContents(0).size(),
+                "UINT8 is a quarter of the bytes");
+        try (LoadedModel model = runtime.load("lenet", 1)) {
+            List<InferenceEngine.Outcome> outcomes = new InferenceEngine(runtime).infer(model, requests);
+            assertTrue(outcomes.get(0).ok() && outcomes.get(1).ok());
+            assertArrayEquals(DynamicBatcherTest.logits(outcomes.get(1)), DynamicBatcherTest.logits(outcomes.get(0)),
+                    1e-4f, "UINT8 normalised in the engine equals FP32 normalised in preprocessing");
+        }
+    }
+
+    @Test
     void modelThatRequiresCudaRefusesToLoadWithoutIt(@TempDir Path temp) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeFalse(OnnxRuntime.cudaAvailable(),
                 "this build has the CUDA provider; the refusal can only be seen on a CPU build");
