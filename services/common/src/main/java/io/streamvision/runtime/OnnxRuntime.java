@@ -167,8 +167,9 @@ public final class OnnxRuntime {
                         + java.util.Arrays.toString(wanted) + " in the config");
             }
             for (int d = 0; d < shape.length; d++) {
+                // The config may pin a dimension the ONNX file leaves symbolic, not contradict a fixed one.
                 boolean dynamic = shape[d] < 0;
-                if (dynamic != (wanted[d] < 0) || (!dynamic && shape[d] != wanted[d])) {
+                if (!dynamic && shape[d] != wanted[d]) {
                     throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' dimension " + d
                             + " is " + (dynamic ? "dynamic" : shape[d]) + " in the ONNX file but " + wanted[d]
                             + " in the config (shapes " + java.util.Arrays.toString(shape) + " vs "
