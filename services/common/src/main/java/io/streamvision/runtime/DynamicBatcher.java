@@ -60,7 +60,7 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** Batching limits from each served model's config. */
     public static Function<String, Optional<BatchingSettings>> fromConfigs(ModelRegistry registry) {
-        return name -> Optional.ofNullable(registry.serving().get(name)).map(m -> BatchingSettings.of(m.config()));
+        return name -> Optional.ofNullable(registry.current(name)).map(m -> BatchingSettings.of(m.config()));
     }
 
     /** Queues a request; fails at once with RESOURCE_EXHAUSTED when the model's queue is full. */

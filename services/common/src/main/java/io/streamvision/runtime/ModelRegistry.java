@@ -94,7 +94,12 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    /** Served models by name (not retained: for metadata only). */
+    /** The serving version of one model, or null (not retained: for its config only). */
+    public LoadedModel current(String name) {
+        return serving.get(name);
+    }
+
+    /** Served models by name, copied (not retained: for metadata only). */
     public Map<String, LoadedModel> serving() {
         return Map.copyOf(serving);
     }

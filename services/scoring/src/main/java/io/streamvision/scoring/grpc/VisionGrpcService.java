@@ -53,7 +53,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Override
     public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> response) {
-        LoadedModel model = models.registry().serving().get(request.getModelName());
+        LoadedModel model = models.registry().current(request.getModelName());
         if (model == null) {
             response.onError(Status.NOT_FOUND.withDescription("model '" + request.getModelName()
                     + "' is not served; serving " + models.registry().serving().keySet()).asRuntimeException());

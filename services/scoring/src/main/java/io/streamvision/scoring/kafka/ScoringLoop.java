@@ -126,7 +126,7 @@ public class ScoringLoop {
                 continue;
             }
             ModelInferRequest request = parsed.get(record);
-            LoadedModel model = models.registry().serving().get(request.getModelName());
+            LoadedModel model = models.registry().current(request.getModelName());
             emit(model.config(), request, outcome.response(), record, topics, out);
         }
     }
