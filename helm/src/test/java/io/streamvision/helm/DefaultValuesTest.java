@@ -1,0 +1,210 @@
+package io.streamvision.helm;
+
+import static io.streamvision.helm.Chart.COMPONENTS;
+import static io.streamvision.helm.Chart.chart;
+import static io.streamvision.helm.Chart.fullname;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/** The chart rendered with its own values.yaml. */
+class DefaultValuesTest {
+
+    private static Manifests manifests;
+
+    @BeforeAll
+    static void render() {
+        manifests = chart().render();
+    }
+
+    @Test
+    void rendersADeploymentServiceAndConfigMapPerServiceAndNothingElse() {
+        assertEquals(Map.of("ConfigMap", 3, "Deployment", 3, "Service", 3, "ServiceAccount", 1), manifests.kindCounts());
+        for (String component : COMPONENTS) {
+            manifests.get("Deployment", fullname(component));
+            manifests.get("Service", fullname(component));
+            manifests.get("ConfigMap", fullname(component));
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"preprocess, 8081, 0", "scoring, 8082, 8001", "captioning, 8083, 8003"})
+    void containersAndServicesExposeTheServicePorts(String component, int http, int grpc) {
+        assertEquals(http, manifests.containerPort(component, "http"));
+        assertEquals(String.valueOf(http), manifests.config(component).get("QUARKUS_HTTP_PORT"));
+
+        List<String> servicePorts = new ArrayList<>();
+        for (JsonNode port : manifests.get("Service", fullname(component)).at("/spec/ports")) {
+            servicePorts.add(port.path("name").asText() + ":" + port.path("port").asInt() + "->"
+                    + port.path("targetPort").asText() + "/" + port.path("appProtocol").asText());
+        }
+        if (grpc == 0) {
+            assertTrue(manifests.container(component).path("ports").findValuesAsText("name").stream().noneMatch("grpc"::equals));
+            assertFalse(manifests.config(component).containsKey("QUARKUS_GRPC_SERVER_PORT"));
+            assertEquals(List.of("http:" + http + "->http/http"), servicePorts);
+        } else {
+            assertEquals(grpc, manifests.containerPort(component, "grpc"));
+            assertEquals(String.valueOf(grpc), manifests.config(component).get("QUARKUS_GRPC_SERVER_PORT"));
+            assertEquals(List.of("http:" + http + "->http/http", "grpc:" + grpc + "->grpc/grpc"), servicePorts);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preprocess", "scoring", "captioning"})
+    void probesUseQuarkusHealthOnTheHttpPort(String component) {
+        JsonNode container = manifests.container(component);
+        assertEquals("/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
+        assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
+        assertEquals("/q/health/started", container.at("/startupProbe/httpGet/path").asText());
+        for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
+            assertEquals("http", container.at("/" + probe + "/httpGet/port").asText(), probe);
+            assertTrue(container.at("/" + probe + "/periodSeconds").asInt() > 0, probe);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preprocess", "scoring", "captioning"})
+    void configMapCarriesTheBrokerAndTheModelsDirectory(String component) {
+        Map<String, String> config = manifests.config(component);
+        assertEquals(Chart.defaultValue("/kafka/bootstrapServers").asText(), config.get("KAFKA_BOOTSTRAP_SERVERS"));
+        assertEquals("PLAINTEXT", config.get("KAFKA_SECURITY_PROTOCOL"));
+        assertEquals("/models", config.get("VISION_MODELS_DIR"));
+        assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
+
+        JsonNode container = manifests.container(component);
+        assertEquals(fullname(component), container.at("/envFrom/0/configMapRef/name").asText());
+        JsonNode models = manifests.volumeMount(component, "models");
+        assertEquals("/models", models.path("mountPath").asText());
+        assertTrue(models.path("readOnly").asBoolean());
+    }
+
+    @Test
+    void captioningCallsTheScoringServiceOnItsGrpcPort() {
+        Map<String, String> config = manifests.config("captioning");
+        JsonNode scoring = manifests.get("Service", fullname("scoring"));
+
+        assertEquals(scoring.at("/metadata/name").asText(), config.get("QUARKUS_GRPC_CLIENTS_SCORING_HOST"));
+        assertEquals("8001", config.get("QUARKUS_GRPC_CLIENTS_SCORING_PORT"));
+        assertEquals("grpc", scoring.at("/spec/ports/1/name").asText());
+        assertEquals(8001, scoring.at("/spec/ports/1/port").asInt());
+    }
+
+    @Test
+    void eachServiceSelectsExactlyItsOwnDeploymentsPods() {
+        for (String component : COMPONENTS) {
+            JsonNode selector = manifests.get("Service", fullname(component)).at("/spec/selector");
+            for (String other : COMPONENTS) {
+                JsonNode podLabels = manifests.deployment(other).at("/spec/template/metadata/labels");
+                assertEquals(component.equals(other), Manifests.selects(selector, podLabels),
+                        "Service " + component + " selecting pods of " + other);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preprocess", "scoring", "captioning"})
+    void deploymentSelectorMatchesItsPodTemplate(String component) {
+        JsonNode deployment = manifests.deployment(component);
+        Manifests.assertSelects(deployment.at("/spec/selector/matchLabels"), deployment.at("/spec/template/metadata/labels"),
+                component);
+        assertEquals(component, deployment.at("/spec/template/metadata/labels/app.kubernetes.io~1component").asText());
+        assertEquals(1, deployment.at("/spec/replicas").asInt());
+    }
+
+    @Test
+    void runsOnCpuWithoutAutoscalersByDefault() {
+        for (String component : COMPONENTS) {
+            JsonNode container = manifests.container(component);
+            assertTrue(container.at("/resources/limits/nvidia.com~1gpu").isMissingNode(), component);
+            assertTrue(manifests.podSpec(component).path("runtimeClassName").isMissingNode(), component);
+            assertEquals("docker.io/streamvision/" + component + ":" + Chart.appVersion(), container.path("image").asText());
+            assertFalse(manifests.config(component).containsKey("VISION_SCORING_EXECUTION_PROVIDER"), component);
+        }
+        for (String kind : List.of("HorizontalPodAutoscaler", "ScaledObject", "TriggerAuthentication",
+                "PodDisruptionBudget", "ServiceMonitor")) {
+            assertEquals(List.of(), manifests.ofKind(kind), kind);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"preprocess", "scoring", "captioning"})
+    void containersRunHardenedWithAWritableTmp(String component) {
+        JsonNode pod = manifests.podSpec(component);
+        JsonNode security = manifests.container(component).path("securityContext");
+        assertTrue(pod.at("/securityContext/runAsNonRoot").asBoolean());
+        assertEquals(185, pod.at("/securityContext/runAsUser").asInt());
+        assertTrue(security.path("runAsNonRoot").asBoolean());
+        assertTrue(security.path("readOnlyRootFilesystem").asBoolean());
+        assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true));
+        assertEquals("ALL", security.at("/capabilities/drop/0").asText());
+        assertEquals(1, security.at("/capabilities/drop").size());
+        assertEquals("/tmp", manifests.volumeMount(component, "tmp").path("mountPath").asText());
+        assertTrue(manifests.volume(component, "tmp").has("emptyDir"));
+        String serviceAccount = manifests.get("ServiceAccount", Chart.RELEASE + "-streamvision").at("/metadata/name").asText();
+        assertEquals(serviceAccount, pod.path("serviceAccountName").asText());
+        assertFalse(pod.path("automountServiceAccountToken").asBoolean(true));
+    }
+
+    @Test
+    void changingAServicesConfigRollsOnlyItsPods() {
+        Manifests changed = chart().set("scoring.config.vision\\.scoring\\.top-k", 3).render();
+
+        assertEquals("3", changed.config("scoring").get("VISION_SCORING_TOP_K"));
+        assertNotEquals(checksum(manifests, "scoring"), checksum(changed, "scoring"));
+        assertEquals(checksum(manifests, "preprocess"), checksum(changed, "preprocess"));
+        assertEquals(checksum(manifests, "captioning"), checksum(changed, "captioning"));
+    }
+
+    @Test
+    void sharedConfigReachesEveryServiceAndAServicesOwnConfigWins() {
+        Manifests rendered = chart()
+                .set("config.quarkus\\.log\\.level", "DEBUG")
+                .set("captioning.config.quarkus\\.log\\.level", "WARN")
+                .set("preprocess.config.kafka-streams\\.num\\.stream\\.threads", 4)
+                .render();
+
+        assertEquals("DEBUG", rendered.config("preprocess").get("QUARKUS_LOG_LEVEL"));
+        assertEquals("DEBUG", rendered.config("scoring").get("QUARKUS_LOG_LEVEL"));
+        assertEquals("WARN", rendered.config("captioning").get("QUARKUS_LOG_LEVEL"));
+        assertEquals("4", rendered.config("preprocess").get("KAFKA_STREAMS_NUM_STREAM_THREADS"));
+    }
+
+    @Test
+    void imageComesFromSplitValues() {
+        Manifests rendered = chart()
+                .set("image.registry", "registry.example.com")
+                .set("image.tag", "1.0.0")
+                .set("scoring.image.tag", "1.0.1")
+                .set("captioning.image.digest", "sha256:" + "a".repeat(64))
+                .set("preprocess.image.pullPolicy", "Always")
+                .set("imagePullSecrets[0].name", "regcred")
+                .render();
+
+        assertEquals("registry.example.com/streamvision/preprocess:1.0.0", rendered.container("preprocess").path("image").asText());
+        assertEquals("Always", rendered.container("preprocess").path("imagePullPolicy").asText());
+        assertEquals("registry.example.com/streamvision/scoring:1.0.1", rendered.container("scoring").path("image").asText());
+        assertEquals("IfNotPresent", rendered.container("scoring").path("imagePullPolicy").asText());
+        assertEquals("registry.example.com/streamvision/captioning@sha256:" + "a".repeat(64),
+                rendered.container("captioning").path("image").asText());
+        for (String component : COMPONENTS) {
+            assertEquals("regcred", rendered.podSpec(component).at("/imagePullSecrets/0/name").asText());
+        }
+    }
+
+    private static String checksum(Manifests m, String component) {
+        return m.deployment(component).at("/spec/template/metadata/annotations/checksum~1config").asText();
+    }
+}
