@@ -52,6 +52,24 @@ public interface CaptioningConfig {
     /** The results topology. */
     Results results();
 
+    /** The per-video label timelines. */
+    Videos videos();
+
+    /** Per-video summaries ({@code vision.captioning.videos.*}). */
+    interface Videos {
+        /** A progress update goes out every this many newly scored frames (0: only the final summary). */
+        @WithDefault("100")
+        long progressEveryFrames();
+
+        /** A video with no new part for this long ends as FAILED with what it has, in milliseconds. */
+        @WithDefault("120000")
+        long stallTimeoutMs();
+
+        /** How long a finished video stays queryable, in milliseconds. */
+        @WithDefault("86400000")
+        long retentionMs();
+    }
+
     /** The results topology ({@code vision.captioning.results.*}). */
     interface Results {
         /** Classifiers whose labels a complete result needs besides the caption. */

@@ -19,6 +19,19 @@ public final class TensorPreparer {
 
     /** A single-image tensor (batch dimension 1), ready for raw contents. */
     public record PreparedTensor(String name, String datatype, long[] shape, byte[] data) {
+
+        /** An OIP request for {@code config}'s model carrying this tensor as raw contents. */
+        public io.streamvision.proto.inference.ModelInferRequest.Builder toInferRequest(String requestId,
+                                                                                       io.streamvision.model.ModelConfig config) {
+            var infer = io.streamvision.proto.inference.ModelInferRequest.newBuilder()
+                    .setModelName(config.name())
+                    .setModelVersion(Integer.toString(config.version()))
+                    .setId(requestId);
+            infer.addInputsBuilder().setName(name).setDatatype(datatype)
+                    .addAllShape(java.util.Arrays.stream(shape).boxed().toList());
+            infer.addRawInputContents(com.google.protobuf.ByteString.copyFrom(data));
+            return infer;
+        }
     }
 
     private TensorPreparer() {

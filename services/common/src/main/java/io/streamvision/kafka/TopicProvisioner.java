@@ -28,8 +28,19 @@ public final class TopicProvisioner {
 
     /** Creates the missing topics among {@code names}; waits up to 60 s for the broker. */
     public static void ensure(String bootstrapServers, Collection<String> names, int partitions, short replication) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000))) {
+        ensure(bootstrapServers, Map.of(), names, partitions, replication);
+    }
+
+    /**
+     * As {@link #ensure(String, Collection, int, short)}, connecting with {@code connection}
+     * (security protocol, SASL, TLS; see {@link KafkaConnection}).
+     */
+    public static void ensure(String bootstrapServers, Map<String, Object> connection, Collection<String> names,
+                              int partitions, short replication) {
+        Map<String, Object> config = new java.util.HashMap<>(connection);
+        config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
+        try (Admin admin = Admin.create(config)) {
             Set<String> existing = admin.listTopics().names().get(60, TimeUnit.SECONDS);
             List<NewTopic> missing = new ArrayList<>();
             for (String name : names) {

@@ -17,6 +17,7 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.captioning.videos.VideoSummaries;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
@@ -30,6 +31,8 @@ import io.streamvision.proto.vision.v1.CaptionResponse;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.DescribeRequest;
 import io.streamvision.proto.vision.v1.DescribeResponse;
+import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
+import io.streamvision.proto.vision.v1.GetVideoSummaryResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 
 /**
@@ -37,7 +40,8 @@ import io.streamvision.proto.vision.v1.VisionServiceGrpc;
  * prepared here with the shared library (the same code as the preprocess service), the caption
  * encoder runs in the scoring service over the Open Inference Protocol, and the decoder runs
  * here. Describe also asks the scoring service's Classify for labels. The caller's deadline
- * travels with the calls to the scoring service.
+ * travels with the calls to the scoring service. GetVideoSummary answers from the video
+ * summaries store (see {@link VideoSummaries}).
  */
 @GrpcService
 @Blocking
@@ -55,7 +59,30 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
     @GrpcClient("scoring")
     VisionServiceGrpc.VisionServiceBlockingStub scoringVision;
 
+    @Inject
+    VideoSummaries videoSummaries;
+
     private volatile ImageDecoder decoder;
+
+    @Override
+    public void getVideoSummary(GetVideoSummaryRequest request, StreamObserver<GetVideoSummaryResponse> response) {
+        if (request.getVideoId().isEmpty()) {
+            response.onError(Status.INVALID_ARGUMENT.withDescription("video_id is empty").asRuntimeException());
+            return;
+        }
+        try {
+            var summary = videoSummaries.find(request.getVideoId());
+            if (summary.isEmpty()) {
+                response.onError(Status.NOT_FOUND.withDescription("no video '" + request.getVideoId()
+                        + "': none of its frames has been aggregated").asRuntimeException());
+                return;
+            }
+            response.onNext(GetVideoSummaryResponse.newBuilder().setSummary(summary.get()).build());
+            response.onCompleted();
+        } catch (VideoSummaries.UnavailableException e) {
+            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+        }
+    }
 
     @Override
     public void caption(CaptionRequest request, StreamObserver<CaptionResponse> response) {

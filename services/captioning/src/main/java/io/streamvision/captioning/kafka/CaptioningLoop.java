@@ -13,6 +13,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.smallrye.common.annotation.Identifier;
+
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -25,6 +27,7 @@ import io.streamvision.captioning.decode.CaptionModels;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.KafkaConnection;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
@@ -56,6 +59,11 @@ public class CaptioningLoop {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
+    /** Every kafka.* setting (Quarkus' default-kafka-broker map); the loop takes the security ones. */
+    @Inject
+    @Identifier("default-kafka-broker")
+    Map<String, Object> kafkaConfig;
+
     private TransactionalLoop loop;
 
     void onStart(@Observes StartupEvent event) {
@@ -64,14 +72,16 @@ public class CaptioningLoop {
         }
         Topics topics = kafka.topics();
         if (kafka.createTopics()) {
-            TopicProvisioner.ensure(bootstrapServers, List.of(topics.features(), topics.captions(), topics.deadLetters(),
-                            topics.scores(), topics.results()),
+            TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), List.of(topics.features(), topics.captions(), topics.deadLetters(),
+                            topics.scores(), topics.results(), topics.videoEvents(),
+                            topics.videoSummaries()),
                     kafka.partitions(), kafka.replicationFactor());
         }
         CaptioningConfig.Kafka k = config.kafka();
         loop = new TransactionalLoop(new TransactionalLoop.Settings("captioning", bootstrapServers, k.groupId(),
                 k.transactionalId(), java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topics.features())),
-                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), Map.of(), Map.of()),
+                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), KafkaConnection.settings(kafkaConfig),
+                KafkaConnection.settings(kafkaConfig)),
                 this::handle, kafka.deadLetters());
         loop.start();
     }

@@ -45,7 +45,7 @@ import io.streamvision.proto.vision.v1.ReasonCode;
  * are there; when the window closes first (wall-clock punctuation), the partial result is
  * emitted with the reason instead of being dropped. Parts arriving after their result was
  * emitted are ignored for one more window. Both topics are keyed by request id, so parts of one
- * image share a partition.
+ * image share a partition. Scores of video frames are left to {@code VideoSummaryTopology}.
  */
 public final class ResultsTopology {
 
@@ -56,14 +56,24 @@ public final class ResultsTopology {
     private ResultsTopology() {
     }
 
-    /** Adds the topology to a builder. */
+    /** Adds the topology to a builder, with its own source of {@code vision.scores.v1}. */
     public static void build(StreamsBuilder builder, Topics topics, DeadLetters deadLetters, Set<String> classifiers,
                              Duration window, Duration punctuate) {
+        build(builder, scoresSource(builder, topics), topics, deadLetters, classifiers, window, punctuate);
+    }
+
+    /** The {@code vision.scores.v1} source, for the topologies that share it. */
+    public static KStream<byte[], byte[]> scoresSource(StreamsBuilder builder, Topics topics) {
+        return builder.stream(topics.scores(), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray())
+                .withName("scores-source"));
+    }
+
+    /** Adds the topology to a builder, reading {@code scoresSource}. */
+    public static void build(StreamsBuilder builder, KStream<byte[], byte[]> scoresSource, Topics topics,
+                             DeadLetters deadLetters, Set<String> classifiers, Duration window, Duration punctuate) {
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
                 Serdes.ByteArray()));
-        KStream<byte[], byte[]> scores = builder.stream(topics.scores(),
-                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("scores-source"))
-                .mapValues(v -> tag(SCORE, v), Named.as("tag-scores"));
+        KStream<byte[], byte[]> scores = scoresSource.mapValues(v -> tag(SCORE, v), Named.as("tag-scores"));
         KStream<byte[], byte[]> captions = builder.stream(topics.captions(),
                 Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source"))
                 .mapValues(v -> tag(CAPTION, v), Named.as("tag-captions"));
@@ -124,6 +134,9 @@ public final class ResultsTopology {
             try {
                 if (kind.equals(SCORE)) {
                     Classification c = Classification.parseFrom(value);
+                    if (!c.getVideoId().isEmpty()) {
+                        return;   // a video frame: the video summaries aggregate those
+                    }
                     requestId = c.getRequestId();
                     result = pending(requestId, record.timestamp());
                     if (result == null) {

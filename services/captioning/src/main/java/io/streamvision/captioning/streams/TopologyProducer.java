@@ -8,19 +8,27 @@ import jakarta.enterprise.inject.Produces;
 
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.KStream;
 
 import io.streamvision.captioning.CaptioningConfig;
+import io.streamvision.captioning.videos.VideoSummaryTopology;
 import io.streamvision.kafka.KafkaTopicsConfig;
 
-/** Builds the results topology from configuration; Quarkus runs it. */
+/** Builds the results and video-summary topologies from configuration; Quarkus runs them. */
 @ApplicationScoped
 public class TopologyProducer {
 
     @Produces
     public Topology topology(CaptioningConfig config, KafkaTopicsConfig kafka) {
         StreamsBuilder builder = new StreamsBuilder();
-        ResultsTopology.build(builder, kafka.topics(), kafka.deadLetters(), Set.copyOf(config.results().classifiers()),
-                Duration.ofMillis(config.results().windowMs()), Duration.ofMillis(config.results().punctuateMs()));
+        KStream<byte[], byte[]> scores = ResultsTopology.scoresSource(builder, kafka.topics());
+        ResultsTopology.build(builder, scores, kafka.topics(), kafka.deadLetters(),
+                Set.copyOf(config.results().classifiers()), Duration.ofMillis(config.results().windowMs()),
+                Duration.ofMillis(config.results().punctuateMs()));
+        CaptioningConfig.Videos videos = config.videos();
+        VideoSummaryTopology.build(builder, scores, kafka.topics(), new VideoSummaryTopology.Settings(
+                videos.progressEveryFrames(), Duration.ofMillis(videos.stallTimeoutMs()),
+                Duration.ofMillis(videos.retentionMs()), Duration.ofMillis(config.results().punctuateMs())));
         return builder.build();
     }
 }

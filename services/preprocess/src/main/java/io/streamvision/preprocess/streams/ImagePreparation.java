@@ -115,26 +115,13 @@ public final class ImagePreparation {
 
     private static byte[] inferRequest(String requestId, ImageRequest request, ModelConfig config,
                                        TensorPreparer.PreparedTensor tensor) {
-        ModelInferRequest.Builder infer = inferRequest(requestId, config, tensor);
+        ModelInferRequest.Builder infer = tensor.toInferRequest(requestId, config);
         if (request.getTopK() > 0) {
             infer.putParameters("top_k", InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
         }
         request.getAttributesMap().forEach((k, v) ->
                 infer.putParameters("attr." + k, InferParameter.newBuilder().setStringParam(v).build()));
         return infer.build().toByteArray();
-    }
-
-    /** An OIP request carrying one prepared tensor as raw contents. */
-    static ModelInferRequest.Builder inferRequest(String requestId, ModelConfig config,
-                                                  TensorPreparer.PreparedTensor tensor) {
-        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder()
-                .setModelName(config.name())
-                .setModelVersion(Integer.toString(config.version()))
-                .setId(requestId);
-        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
-                .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
-        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
-        return infer;
     }
 
     private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {

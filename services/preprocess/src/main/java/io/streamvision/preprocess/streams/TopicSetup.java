@@ -2,14 +2,18 @@ package io.streamvision.preprocess.streams;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
+
+import io.smallrye.common.annotation.Identifier;
 
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.KafkaConnection;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.preprocess.PreprocessConfig;
 
@@ -18,13 +22,14 @@ import io.streamvision.preprocess.PreprocessConfig;
 public class TopicSetup {
 
     void onStart(@Observes StartupEvent event, KafkaTopicsConfig kafka, PreprocessConfig config,
-                 @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers) {
+                 @ConfigProperty(name = "kafka.bootstrap.servers") String bootstrapServers,
+                 @Identifier("default-kafka-broker") Map<String, Object> kafkaConfig) {
         if (!kafka.createTopics()) {
             return;
         }
         List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters(),
                 kafka.topics().videos(), kafka.topics().videoEvents()));
         config.defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
-        TopicProvisioner.ensure(bootstrapServers, names, kafka.partitions(), kafka.replicationFactor());
+        TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), names, kafka.partitions(), kafka.replicationFactor());
     }
 }

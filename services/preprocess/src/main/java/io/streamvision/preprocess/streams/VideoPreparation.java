@@ -29,7 +29,8 @@ import io.streamvision.video.VideoLimits;
  * parameters {@code video_id}, {@code frame_index} and {@code pts_ms}. When the video is done a
  * {@code VideoSampled} record goes to {@code vision.video-events.v1} saying how many frames were
  * sampled. A video that cannot be read yields exactly one dead letter (frames sampled before a
- * mid-stream failure stay, and the dead letter says how far it got). Outputs are handed to the
+ * mid-stream failure stay, and the dead letter says how far it got) and a {@code VideoSampled}
+ * marked failed, so the per-video summary can end with the reason. Outputs are handed to the
  * sink as they are made, so long videos do not pile up in memory. Thread-safe.
  */
 public final class VideoPreparation {
@@ -70,8 +71,10 @@ public final class VideoPreparation {
         for (String name : request.getModelsCount() == 0 ? defaultModels : request.getModelsList()) {
             ModelConfig config = catalog.latest(name).orElse(null);
             if (config == null || config.imageInput() == null) {
-                sink.accept(reject(source, value, ReasonCode.UNKNOWN_MODEL, "model '" + name
-                        + "' is not an image model in the repository (known: " + catalog.all().keySet() + ")"));
+                String message = "model '" + name + "' is not an image model in the repository (known: "
+                        + catalog.all().keySet() + ")";
+                sink.accept(reject(source, value, ReasonCode.UNKNOWN_MODEL, message));
+                sink.accept(failed(videoId, List.of(), 0, ReasonCode.UNKNOWN_MODEL, message));
                 return;
             }
             models.add(config);
@@ -84,8 +87,8 @@ public final class VideoPreparation {
                         for (ModelConfig model : models) {
                             TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(frame.image(),
                                     model.imageInput(), preferUint8);
-                            ModelInferRequest.Builder infer = ImagePreparation.inferRequest(
-                                    videoId + "/" + frame.frameIndex(), model, tensor)
+                            ModelInferRequest.Builder infer = tensor.toInferRequest(
+                                    videoId + "/" + frame.frameIndex(), model)
                                     .putParameters("video_id", InferParameter.newBuilder().setStringParam(videoId).build())
                                     .putParameters("frame_index", InferParameter.newBuilder()
                                             .setInt64Param(frame.frameIndex()).build())
@@ -104,7 +107,16 @@ public final class VideoPreparation {
             String message = sampled[0] == 0 ? e.getMessage()
                     : e.getMessage() + " (" + sampled[0] + " frames were sampled before the failure)";
             sink.accept(reject(source, value, e.reason(), message));
+            sink.accept(failed(videoId, models, sampled[0], e.reason(), message));
         }
+    }
+
+    /** The end-of-video event of a video that failed after {@code sampled} frames. */
+    private Routed failed(String videoId, List<ModelConfig> models, long sampled, ReasonCode reason, String message) {
+        VideoSampled done = VideoSampled.newBuilder().setVideoId(videoId).setFramesSampled(sampled)
+                .addAllModels(models.stream().map(ModelConfig::name).toList()).setFailed(true)
+                .setFailureReason(reason).setFailureMessage(message).build();
+        return Routed.output(videoId, topics.videoEvents(), done.toByteArray());
     }
 
     private Routed reject(ImagePreparation.Source source, byte[] value, ReasonCode reason, String message) {

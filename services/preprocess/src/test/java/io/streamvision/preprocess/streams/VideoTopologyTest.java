@@ -1,6 +1,7 @@
 package io.streamvision.preprocess.streams;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -93,21 +94,37 @@ class VideoTopologyTest {
     }
 
     @Test
-    void brokenVideosAndBadRequestsBecomeOneDeadLetterEach() throws Exception {
+    void brokenVideosAndBadRequestsBecomeOneDeadLetterAndOneFailedEventEach() throws Exception {
         byte[] broken = Files.readAllBytes(Path.of("src/test/resources/bad-inputs/broken-moov.mp4"));
         videos.pipeInput("b-1".getBytes(StandardCharsets.UTF_8),
                 VideoRequest.newBuilder().setVideo(ByteString.copyFrom(broken)).build().toByteArray());
         assertEquals(ReasonCode.VIDEO_DECODE_FAILED, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertFailedEvent("b-1", ReasonCode.VIDEO_DECODE_FAILED);
 
         videos.pipeInput("b-2".getBytes(StandardCharsets.UTF_8), VideoRequest.newBuilder().build().toByteArray());
         assertEquals(ReasonCode.BAD_REQUEST, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertFailedEvent("b-2", ReasonCode.BAD_REQUEST);
 
+        // Not a request at all: there is no video to report on, only the dead letter.
         videos.pipeInput("b-3".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xFF, 1, 2});
         assertEquals(ReasonCode.DESERIALIZATION_FAILED, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertTrue(events.isEmpty());
 
         videos.pipeInput("b-4".getBytes(StandardCharsets.UTF_8), VideoRequest.newBuilder()
                 .setUri(VIDEO.toAbsolutePath().toUri().toString()).addModels("nope").build().toByteArray());
         assertEquals(ReasonCode.UNKNOWN_MODEL, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertFailedEvent("b-4", ReasonCode.UNKNOWN_MODEL);
         assertTrue(deadLetters.isEmpty() && tensors.isEmpty() && events.isEmpty());
+    }
+
+    private void assertFailedEvent(String videoId, ReasonCode reason) throws Exception {
+        var record = events.readRecord();
+        VideoSampled event = VideoSampled.parseFrom(record.value());
+        assertEquals(videoId, new String(record.key(), StandardCharsets.UTF_8));
+        assertEquals(videoId, event.getVideoId());
+        assertTrue(event.getFailed(), "failed flag");
+        assertEquals(reason, event.getFailureReason());
+        assertEquals(0, event.getFramesSampled());
+        assertFalse(event.getFailureMessage().isEmpty());
     }
 }

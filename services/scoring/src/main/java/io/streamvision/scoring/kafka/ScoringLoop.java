@@ -14,6 +14,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
+import io.smallrye.common.annotation.Identifier;
+
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -25,6 +27,7 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.KafkaConnection;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
@@ -64,6 +67,11 @@ public class ScoringLoop {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
+    /** Every kafka.* setting (Quarkus' default-kafka-broker map); the loop takes the security ones. */
+    @Inject
+    @Identifier("default-kafka-broker")
+    Map<String, Object> kafkaConfig;
+
     private TransactionalLoop loop;
 
     void onStart(@Observes StartupEvent event) {
@@ -74,12 +82,13 @@ public class ScoringLoop {
         if (kafka.createTopics()) {
             List<String> names = new ArrayList<>(List.of(topics.scores(), topics.features(), topics.deadLetters()));
             models.registry().serving().keySet().forEach(model -> names.add(topics.tensors(model)));
-            TopicProvisioner.ensure(bootstrapServers, names, kafka.partitions(), kafka.replicationFactor());
+            TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), names, kafka.partitions(), kafka.replicationFactor());
         }
         ScoringConfig.Kafka k = config.kafka();
         loop = new TransactionalLoop(new TransactionalLoop.Settings("scoring", bootstrapServers, k.groupId(),
                 k.transactionalId(), topics.tensorTopicPattern(), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), Map.of(), Map.of()),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), KafkaConnection.settings(kafkaConfig),
+                KafkaConnection.settings(kafkaConfig)),
                 this::handle, kafka.deadLetters());
         loop.start();
     }

@@ -1,0 +1,119 @@
+package io.streamvision.captioning.videos;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Optional;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.KeyQueryMetadata;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.HostInfo;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.proto.vision.v1.VideoAggregate;
+import io.streamvision.proto.vision.v1.VideoSummary;
+
+/**
+ * Answers "what is the summary of video X" from the video-summaries store with Kafka Streams
+ * interactive queries: the instance that owns the video's partition answers from its local
+ * store; any other instance asks the owner over HTTP ({@code GET /videos/{id}?local=true}, as
+ * protobuf) at the endpoint the owner advertises as {@code application.server}. Thread-safe.
+ */
+@ApplicationScoped
+public class VideoSummaries {
+
+    /** The store is not queryable right now (starting, rebalancing, owner unreachable). */
+    public static final class UnavailableException extends RuntimeException {
+        public UnavailableException(String message) {
+            super(message);
+        }
+    }
+
+    public static final String PROTOBUF = "application/x-protobuf";
+
+    @Inject
+    KafkaStreams streams;
+
+    @ConfigProperty(name = "quarkus.kafka-streams.application-server")
+    String applicationServer;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /** The summary of a video from whichever instance owns it; empty when no part of it was aggregated. */
+    public Optional<VideoSummary> find(String videoId) {
+        KeyQueryMetadata meta;
+        try {
+            meta = streams.queryMetadataForKey(VideoSummaryTopology.STORE, videoId, Serdes.String().serializer());
+        } catch (IllegalStateException e) {
+            throw new UnavailableException("video summaries are not queryable yet: " + e.getMessage());
+        }
+        if (meta == null || meta == KeyQueryMetadata.NOT_AVAILABLE) {
+            throw new UnavailableException("video summaries are not queryable yet (the streams application is "
+                    + streams.state() + ")");
+        }
+        HostInfo owner = meta.activeHost();
+        return isSelf(owner) ? findLocal(videoId) : fetch(owner, videoId);
+    }
+
+    /** The summary from this instance's store only. */
+    public Optional<VideoSummary> findLocal(String videoId) {
+        byte[] stored;
+        try {
+            ReadOnlyKeyValueStore<String, byte[]> store = streams.store(StoreQueryParameters.fromNameAndType(
+                    VideoSummaryTopology.STORE, QueryableStoreTypes.<String, byte[]>keyValueStore()));
+            stored = store.get(videoId);
+        } catch (InvalidStateStoreException e) {
+            throw new UnavailableException("the video-summaries store is not ready here: " + e.getMessage());
+        }
+        if (stored == null) {
+            return Optional.empty();
+        }
+        try {
+            VideoAggregate agg = VideoAggregate.parseFrom(stored);
+            return Optional.of(VideoTimelines.summarize(agg, VideoTimelines.state(agg)));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("unreadable aggregate for video " + videoId, e);
+        }
+    }
+
+    private boolean isSelf(HostInfo owner) {
+        HostInfo self = HostInfo.buildFromEndpoint(applicationServer);
+        return self.host().equals(owner.host()) && self.port() == owner.port();
+    }
+
+    private Optional<VideoSummary> fetch(HostInfo owner, String videoId) {
+        URI uri = URI.create("http://" + owner.host() + ":" + owner.port() + "/videos/"
+                + URLEncoder.encode(videoId, StandardCharsets.UTF_8).replace("+", "%20") + "?local=true");
+        try {
+            HttpResponse<byte[]> response = http.send(HttpRequest.newBuilder(uri).header("Accept", PROTOBUF)
+                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+            if (response.statusCode() == 404) {
+                return Optional.empty();
+            }
+            if (response.statusCode() != 200) {
+                throw new UnavailableException("the owner of video " + videoId + " (" + owner + ") answered HTTP "
+                        + response.statusCode());
+            }
+            return Optional.of(VideoSummary.parseFrom(response.body()));
+        } catch (java.io.IOException e) {
+            throw new UnavailableException("cannot reach the owner of video " + videoId + " at " + owner + ": " + e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new UnavailableException("interrupted while asking " + owner);
+        }
+    }
+}

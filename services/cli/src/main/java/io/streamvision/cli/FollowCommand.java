@@ -1,0 +1,77 @@
+package io.streamvision.cli;
+
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code vision follow}: prints the records of a vision topic as they arrive. */
+@Command(name = "follow", mixinStandardHelpOptions = true,
+        description = "Print records of a topic as they arrive, decoded: results, captions, scores, "
+                + "video-summaries, video-events, dlq, images, videos, features, or a full topic name.")
+public class FollowCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Parameters(index = "0", paramLabel = "TOPIC", description = "Short name (e.g. results) or full topic name.")
+    String topic;
+
+    @Option(names = "--from-beginning", description = "Start at the oldest record instead of the newest.")
+    boolean fromBeginning;
+
+    @Option(names = { "-n", "--max-records" }, defaultValue = "0", description = "Stop after this many records (0: never).")
+    long maxRecords;
+
+    @Option(names = "--timeout-s", defaultValue = "0",
+            description = "Stop after this many seconds without a new record (0: never).")
+    long idleTimeoutS;
+
+    @Option(names = "--json", description = "Print each record as JSON (with key, partition and offset).")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        String base = RecordPrinter.ALIASES.getOrDefault(topic, topic);
+        String name = RecordPrinter.ALIASES.containsKey(topic) ? base + kafka.topics().suffix() : topic;
+        String suffix = kafka.topics().suffix();
+        RecordPrinter printer = RecordPrinter.forTopic(!suffix.isEmpty() && base.endsWith(suffix)
+                ? base.substring(0, base.length() - suffix.length()) : base);
+        kafka.checkReachable(10_000);
+        PrintWriter out = spec.commandLine().getOut();
+        long seen = 0;
+        long lastRecord = System.nanoTime();
+        try (TopicReader reader = new TopicReader(kafka.client(), List.of(name), fromBeginning)) {
+            while (maxRecords == 0 || seen < maxRecords) {
+                for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(500))) {
+                    String key = r.key() == null ? "" : new String(r.key(), StandardCharsets.UTF_8);
+                    out.println(json ? "{\"key\":\"" + key.replace("\"", "\\\"") + "\",\"partition\":" + r.partition()
+                            + ",\"offset\":" + r.offset() + ",\"value\":" + printer.json(r.value()) + "}"
+                            : key + "  " + printer.line(r.value()));
+                    out.flush();
+                    lastRecord = System.nanoTime();
+                    if (++seen == maxRecords) {
+                        break;
+                    }
+                }
+                if (idleTimeoutS > 0 && System.nanoTime() - lastRecord > idleTimeoutS * 1_000_000_000L) {
+                    break;
+                }
+            }
+        }
+        return ExitCodes.OK;
+    }
+}

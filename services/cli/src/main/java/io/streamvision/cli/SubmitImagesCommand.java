@@ -1,0 +1,132 @@
+package io.streamvision.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ImageResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vision submit-images}: streams images into {@code vision.images.v1} and, unless
+ * {@code --no-wait}, prints the result of each (caption and labels from
+ * {@code vision.results.v1}, or its dead letter) as it arrives.
+ */
+@Command(name = "submit-images", mixinStandardHelpOptions = true,
+        description = "Send images through the Kafka pipeline (preprocess -> scoring -> captioning) and print "
+                + "their results.")
+public class SubmitImagesCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "Image files, or directories of them.")
+    List<Path> inputs;
+
+    @Option(names = { "-m", "--models" }, split = ",", description = "Models to run (default: the preprocess service's defaults).")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = { "-k", "--top-k" }, defaultValue = "3", description = "Labels per image (default: ${DEFAULT-VALUE}).")
+    int topK;
+
+    @Option(names = "--no-wait", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Wait for the results (default) or only send.")
+    boolean waitForResults;
+
+    @Option(names = "--timeout-s", defaultValue = "120", description = "Longest wait for all results (default: ${DEFAULT-VALUE}).")
+    long timeoutS;
+
+    @Option(names = "--json", description = "Print each result as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        List<Path> files = Inputs.expand(inputs, Inputs.IMAGE_EXTENSIONS, "image");
+        kafka.checkReachable(10_000);
+        Topics topics = kafka.topics();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        Map<String, Path> pending = new LinkedHashMap<>();
+        TopicReader reader = waitForResults
+                ? new TopicReader(kafka.client(), List.of(topics.results(), topics.deadLetters()), false) : null;
+        try (reader; KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
+            for (Path file : files) {
+                String id = stem(file) + "-" + run;
+                ImageRequest request = ImageRequest.newBuilder().setRequestId(id)
+                        .setImage(ByteString.copyFrom(Inputs.read(file))).addAllModels(models).setTopK(topK)
+                        .setSourceUri(file.toAbsolutePath().toUri().toString()).build();
+                producer.send(Producers.record(topics.images(), id, request.toByteArray()));
+                pending.put(id, file);
+            }
+            producer.flush();
+            err.printf("sent %d image(s) to %s%n", files.size(), topics.images());
+            if (reader == null) {
+                return ExitCodes.OK;
+            }
+            int failed = 0;
+            long deadline = System.nanoTime() + timeoutS * 1_000_000_000L;
+            while (!pending.isEmpty() && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(250))) {
+                    failed += report(r, topics, pending, out, err);
+                }
+            }
+            if (!pending.isEmpty()) {
+                err.printf("timed out after %d s: no result for %d image(s): %s%n", timeoutS, pending.size(),
+                        pending.values());
+                return ExitCodes.TIMED_OUT;
+            }
+            return failed == 0 ? ExitCodes.OK : ExitCodes.SOME_FAILED;
+        }
+    }
+
+    private int report(ConsumerRecord<byte[], byte[]> r, Topics topics, Map<String, Path> pending, PrintWriter out,
+                       PrintWriter err) throws InvalidProtocolBufferException {
+        if (r.topic().equals(topics.deadLetters())) {
+            DeadLetter letter = DeadLetter.parseFrom(r.value());
+            Path file = pending.remove(letter.getRequestId());
+            if (file != null) {
+                err.printf("%s: %s at %s: %s%n", file, letter.getReason(), letter.getStage(), letter.getMessage());
+                return 1;
+            }
+            return 0;
+        }
+        ImageResult result = ImageResult.parseFrom(r.value());
+        Path file = pending.remove(result.getRequestId());
+        if (file != null) {
+            out.println(json ? RecordPrinter.forTopic(Topics.RESULTS).json(r.value())
+                    : file.getFileName() + "  " + RecordPrinter.forTopic(Topics.RESULTS).line(r.value()));
+            out.flush();
+        }
+        return 0;
+    }
+
+    private static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+}

@@ -1,0 +1,293 @@
+package io.streamvision.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.LabelSegment;
+import io.streamvision.proto.vision.v1.ModelTimeline;
+import io.streamvision.proto.vision.v1.VideoRequest;
+import io.streamvision.proto.vision.v1.VideoSampled;
+import io.streamvision.proto.vision.v1.VideoSummary;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vision submit-videos}: sends videos to {@code vision.videos.v1}, shows a progress bar
+ * per video and overall (frames scored, frames/s, ETA) from {@code vision.scores.v1} and
+ * {@code vision.video-events.v1}, and prints each video's final summary from
+ * {@code vision.video-summaries.v1}.
+ */
+@Command(name = "submit-videos", mixinStandardHelpOptions = true,
+        description = "Classify the frames of videos through Kafka and print their label timelines.")
+public class SubmitVideosCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    KafkaOptions kafka;
+
+    @Parameters(arity = "1..*", paramLabel = "VIDEO|DIR", description = "Video files, or directories of them.")
+    List<Path> inputs;
+
+    @Option(names = "--fps", description = "Sample frames at about this rate.")
+    Double fps;
+
+    @Option(names = "--every", description = "Sample every N-th frame (default 1 when --fps is not given).")
+    Integer every;
+
+    @Option(names = { "-m", "--models" }, split = ",", description = "Frame classifiers (default: the preprocess service's video defaults).")
+    List<String> models = new ArrayList<>();
+
+    @Option(names = "--repeat", defaultValue = "1", description = "Submit each video this many times (load tests).")
+    int repeat;
+
+    @Option(names = "--inline-max-bytes", defaultValue = "900000",
+            description = "Videos up to this size travel inside the record; larger ones as a file: URI the "
+                    + "preprocess service must be able to read (default: ${DEFAULT-VALUE}).")
+    long inlineMaxBytes;
+
+    @Option(names = "--timeout-s", defaultValue = "600", description = "Longest wait for all summaries (default: ${DEFAULT-VALUE}).")
+    long timeoutS;
+
+    @Option(names = "--json", description = "Print each final summary as JSON.")
+    boolean json;
+
+    @Option(names = "--no-progress", description = "Do not draw progress bars.")
+    boolean noProgress;
+
+    /** What the command knows about one submitted video. */
+    static final class Tracked {
+        final String id;
+        final Path file;
+        final Set<String> scored = new HashSet<>();
+        long sampled = -1;
+        int models = 1;
+        VideoSummary summary;
+        String deadLetter;
+
+        Tracked(String id, Path file) {
+            this.id = id;
+            this.file = file;
+        }
+
+        long frames() {
+            return scored.size() / Math.max(1, models);
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (fps != null && every != null) {
+            throw new CliException(ExitCodes.USAGE, "give --fps or --every, not both");
+        }
+        List<Path> files = Inputs.expand(inputs, Inputs.VIDEO_EXTENSIONS, "video");
+        kafka.checkReachable(10_000);
+        Topics topics = kafka.topics();
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        Map<String, Tracked> videos = new LinkedHashMap<>();
+        List<String> watched = List.of(topics.scores(), topics.videoEvents(), topics.videoSummaries(),
+                topics.deadLetters());
+        long start = System.nanoTime();
+        try (TopicReader reader = new TopicReader(kafka.client(), watched, false);
+             KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
+            for (int copy = 0; copy < repeat; copy++) {
+                for (Path file : files) {
+                    String id = stem(file) + "-" + run + (repeat > 1 ? "-" + copy : "");
+                    videos.put(id, new Tracked(id, file));
+                    producer.send(Producers.record(topics.videos(), id, request(id, file).toByteArray()));
+                }
+            }
+            producer.flush();
+            err.printf("sent %d video(s) to %s%n", videos.size(), topics.videos());
+            Progress progress = new Progress(err, !noProgress, start);
+            long deadline = start + timeoutS * 1_000_000_000L;
+            while (videos.values().stream().anyMatch(v -> v.summary == null)
+                    && System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
+                    track(r, topics, videos);
+                }
+                progress.draw(videos.values());
+            }
+            progress.finish(videos.values());
+        }
+        int failed = 0;
+        int missing = 0;
+        for (Tracked v : videos.values()) {
+            if (v.summary != null) {
+                out.println(json ? RecordPrinter.forTopic(Topics.VIDEO_SUMMARIES).json(v.summary.toByteArray())
+                        : describe(v.file.getFileName() + " (" + v.id + ")", v.summary));
+                failed += v.summary.getState() == VideoSummary.State.COMPLETE ? 0 : 1;
+            } else {
+                err.println(v.file + " (" + v.id + "): no summary within " + timeoutS + " s (" + v.frames()
+                        + " frames scored" + (v.deadLetter == null ? "" : "; dead letter: " + v.deadLetter) + ")");
+                missing++;
+            }
+        }
+        out.flush();
+        return missing > 0 ? ExitCodes.TIMED_OUT : failed > 0 ? ExitCodes.SOME_FAILED : ExitCodes.OK;
+    }
+
+    private VideoRequest request(String id, Path file) throws java.io.IOException {
+        VideoRequest.Builder b = VideoRequest.newBuilder().setVideoId(id).addAllModels(models)
+                .putAttributes("file", file.getFileName().toString());
+        if (fps != null) {
+            b.setTargetFps(fps);
+        } else {
+            b.setEveryNFrames(every == null ? 1 : every);
+        }
+        if (Files.size(file) <= inlineMaxBytes) {
+            b.setVideo(ByteString.copyFrom(Inputs.read(file)));
+        } else {
+            b.setUri(file.toAbsolutePath().toUri().toString());
+        }
+        return b.build();
+    }
+
+    private static void track(ConsumerRecord<byte[], byte[]> r, Topics topics, Map<String, Tracked> videos)
+            throws InvalidProtocolBufferException {
+        if (r.topic().equals(topics.scores())) {
+            Classification c = Classification.parseFrom(r.value());
+            Tracked v = videos.get(c.getVideoId());
+            if (v != null) {
+                v.scored.add(c.getModelName() + "/" + c.getFrameIndex());
+            }
+        } else if (r.topic().equals(topics.videoEvents())) {
+            VideoSampled s = VideoSampled.parseFrom(r.value());
+            Tracked v = videos.get(s.getVideoId());
+            if (v != null) {
+                v.sampled = s.getFramesSampled();
+                v.models = Math.max(1, s.getModelsCount());
+            }
+        } else if (r.topic().equals(topics.videoSummaries())) {
+            VideoSummary s = VideoSummary.parseFrom(r.value());
+            Tracked v = videos.get(s.getVideoId());
+            if (v != null && s.getFinal()) {
+                v.summary = s;
+            }
+        } else {
+            DeadLetter d = DeadLetter.parseFrom(r.value());
+            Tracked v = videos.get(d.getRequestId());
+            if (v != null && v.deadLetter == null) {
+                // The FAILED summary follows; the dead letter is reported if it does not.
+                v.deadLetter = d.getReason() + " at " + d.getStage() + ": " + d.getMessage();
+            }
+        }
+    }
+
+    /** A table row of the final summary with the timeline of its first model. */
+    static String describe(String name, VideoSummary s) {
+        StringBuilder b = new StringBuilder(name).append(": ").append(s.getState());
+        if (s.getState() == VideoSummary.State.FAILED) {
+            b.append(" (").append(s.getFailureReason()).append(": ").append(s.getFailureMessage()).append(')');
+        }
+        for (ModelTimeline t : s.getTimelinesList()) {
+            b.append(String.format("%n  %s v%s: %d of %d frames scored, %.1f s of video, processed in %.1f s",
+                    t.getModelName(), t.getModelVersion(), t.getFramesScored(), s.getFramesSampled(),
+                    s.getDurationMs() / 1000.0, s.getProcessingMs() / 1000.0));
+            b.append(String.format("%n    top labels: %s", t.getTopLabelsList().stream()
+                    .limit(3).map(l -> String.format("%s %.0f%%", l.getLabel(), 100 * l.getShare()))
+                    .collect(Collectors.joining(", "))));
+            for (LabelSegment seg : t.getSegmentsList()) {
+                b.append(String.format("%n    %7.2f-%7.2f s  %-12s %4d frames  mean %.2f", seg.getStartMs() / 1000.0,
+                        seg.getEndMs() / 1000.0, seg.getLabel(), seg.getFrames(), seg.getMeanConfidence()));
+            }
+        }
+        return b.toString();
+    }
+
+    private static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    /** Progress bars on the error stream: redrawn in place on a terminal, a line every 5 s otherwise. */
+    static final class Progress {
+        private final PrintWriter err;
+        private final boolean enabled;
+        private final boolean terminal = System.console() != null;
+        private final long start;
+        private long lastDraw;
+        private int lines;
+
+        Progress(PrintWriter err, boolean enabled, long start) {
+            this.err = err;
+            this.enabled = enabled;
+            this.start = start;
+        }
+
+        void draw(java.util.Collection<Tracked> videos) {
+            long now = System.nanoTime();
+            if (!enabled || now - lastDraw < (terminal ? 250_000_000L : 5_000_000_000L)) {
+                return;
+            }
+            lastDraw = now;
+            List<String> rows = new ArrayList<>();
+            double seconds = Math.max(1e-3, (now - start) / 1e9);
+            long done = 0;
+            long total = 0;
+            boolean totalKnown = true;
+            for (Tracked v : videos) {
+                done += v.frames();
+                total += Math.max(v.sampled, v.frames());
+                totalKnown &= v.sampled >= 0;
+            }
+            if (terminal && videos.size() <= 20) {
+                for (Tracked v : videos) {
+                    rows.add(row(v.id, v.frames(), v.sampled, v.summary != null ? v.summary.getState().name() : null,
+                            seconds));
+                }
+            }
+            rows.add(row("all " + videos.size() + " videos", done, totalKnown ? total : -1, null, seconds));
+            if (terminal && lines > 0) {
+                err.print("\033[" + lines + "F");
+            }
+            rows.forEach(r -> err.println(terminal ? r + "\033[K" : r));
+            err.flush();
+            lines = rows.size();
+        }
+
+        private static String row(String name, long done, long total, String state, double seconds) {
+            double rate = done / seconds;
+            int width = 30;
+            int filled = total > 0 ? (int) Math.min(width, width * done / total) : 0;
+            String bar = "#".repeat(filled) + ".".repeat(width - filled);
+            String eta = state != null ? state.toLowerCase()
+                    : total >= 0 && rate > 0 ? String.format("ETA %.0f s", (total - done) / rate) : "ETA ?";
+            return String.format("%-28s [%s] %6d/%s frames %7.1f f/s  %s", name.length() > 28 ? name.substring(0, 28)
+                    : name, bar, done, total >= 0 ? Long.toString(total) : "?", rate, eta);
+        }
+
+        void finish(java.util.Collection<Tracked> videos) {
+            lastDraw = 0;
+            draw(videos);
+        }
+    }
+}
