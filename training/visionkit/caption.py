@@ -181,13 +181,16 @@ def targets(items_list) -> dict[str, torch.Tensor]:
 
 @dataclass
 class Recipe:
-    epochs: int = 9
+    epochs: int = 10
     scenes_per_epoch: int = 40000
     batch_size: int = 64
     max_lr: float = 3e-3
     weight_decay: float = 0.05
     presence_weight: float = 0.5
     cell_weight: float = 1.0
+    #: Knowledge distillation from fashion-cnn (trained before this stage) into the cell class head.
+    distill_weight: float = 1.0
+    distill_temperature: float = 4.0
     seed: int = 3
     train_scene_seed: int = 1000
     width: int = 32
@@ -203,9 +206,43 @@ class CaptionModel(nn.Module):
         self.decoder = CaptionDecoder(feature_dim=self.encoder.feature_dim)
 
 
+@torch.no_grad()
+def teacher_log_probs(temperature: float) -> torch.Tensor:
+    """fashion-cnn's log-softmax(logits / T) for every training item [60000,10].
+
+    The caption stage distils the classifier into the encoder's cell class head: each item in
+    a training scene is the tinted, resized copy of a Fashion-MNIST training image whose
+    softened class distribution fashion-cnn gives. Needs the fashion-cnn stage's checkpoint.
+    """
+    from . import classifier, data
+    from .common import work_path
+    import os
+    path = work_path("checkpoints", "fashion-cnn.pt")
+    if not os.path.exists(path):
+        raise SystemExit("the caption stage distils fashion-cnn: run the fashion-cnn stage first "
+                         "(training/make-models.sh fashion-cnn caption)")
+    teacher = classifier.build("fashion-cnn")
+    teacher.load_state_dict(torch.load(path))
+    mean, std = data.normalisation()
+    logits, _ = classifier.predict(teacher, data.load("train").images, mean, std)
+    return F.log_softmax(torch.from_numpy(logits) / temperature, dim=1)
+
+
+def distillation_loss(cell_class: torch.Tensor, items_list, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """KL(teacher || student) at temperature T on the occupied cells, scaled by T^2 (Hinton et al.)."""
+    source = torch.full((len(items_list), 4), -1, dtype=torch.long)
+    for b, items in enumerate(items_list):
+        for it in items:
+            source[b, it.cell] = it.source_index
+    occupied = source >= 0
+    student = F.log_softmax(cell_class[occupied][:, :10] / temperature, dim=1)
+    return temperature ** 2 * F.kl_div(student, teacher[source[occupied]], log_target=True, reduction="batchmean")
+
+
 def train(recipe: Recipe, mean, std) -> tuple[CaptionModel, dict]:
     """Train encoder and decoder jointly on freshly generated training scenes each epoch."""
     setup_torch(recipe.seed)
+    teacher = teacher_log_probs(recipe.distill_temperature) if recipe.distill_weight > 0 else None
     model = CaptionModel(recipe.width)
     gen = scenes.SceneGenerator("train", recipe.train_scene_seed, augment=True)
     steps_per_epoch = math.ceil(recipe.scenes_per_epoch / recipe.batch_size)
@@ -231,6 +268,9 @@ def train(recipe: Recipe, mean, std) -> tuple[CaptionModel, dict]:
             cell_loss = (F.cross_entropy(cell_class.flatten(0, 1), t["cell_class"].flatten())
                          + F.cross_entropy(cell_colour.flatten(0, 1), t["cell_colour"].flatten()))
             loss = cap_loss + recipe.presence_weight * pres_loss + recipe.cell_weight * cell_loss
+            if teacher is not None:
+                loss = loss + recipe.distill_weight * distillation_loss(cell_class, items[sl], teacher,
+                                                                        recipe.distill_temperature)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

@@ -145,6 +145,15 @@ def measure(model: caption.CaptionModel, mean, std):
         by_n[n] = {k: sub[k] for k in ("scenes", "exact_match", "class_accuracy", "colour_accuracy",
                                         "item_set_accuracy")}
     cap["by_item_count"] = by_n
+    # Beam search (the reference, one scene at a time) on the same scenes.
+    beam_ids = [caption.beam_search(model.decoder, feats[i:i + 1], width=BEAM_WIDTH)[0]["tokens"]
+                for i in range(TEST_SCENES)]
+    beam = metrics.caption_metrics([caption.decode(ids) for ids in beam_ids], items_list)
+    cap["beam"] = {"width": BEAM_WIDTH, **{k: beam[k] for k in (
+        "scenes", "bleu4", "exact_match", "class_accuracy", "colour_accuracy", "item_set_accuracy",
+        "well_formed")}}
+    log(f"[caption] beam {BEAM_WIDTH}: " + ", ".join(f"{k}={cap['beam'][k]:.4f}" for k in (
+        "bleu4", "exact_match", "class_accuracy", "item_set_accuracy")))
     log("[caption] " + ", ".join(f"{k}={cap[k]:.4f}" for k in ("bleu4", "exact_match", "colour_accuracy",
                                                               "class_accuracy", "item_set_accuracy",
                                                               "class_accuracy_order_free",
@@ -211,6 +220,11 @@ def caption_stage(recipe: caption.Recipe | None = None) -> dict:
               "fixture": fixture, "fashion_cnn_accuracy": fcnn_acc,
               "sha256": {"encoder": enc_cfg["sha256"], "decoder": dec_cfg["sha256"]}}
     write_json(work_path("metrics", "caption.json"), result)
+    # Machine-readable figures beside the decoder, for service-level evaluations to compare with.
+    keys = ("scenes", "bleu4", "exact_match", "class_accuracy", "colour_accuracy", "item_set_accuracy", "well_formed")
+    write_json(os.path.join(os.path.dirname(paths["decoder"]), "metrics.json"), {
+        "measured_on": f"{TEST_SCENES} held-out test scenes (SceneGenerator('test', {TEST_SEED})), PyTorch",
+        "greedy": {k: cap[k] for k in keys}, f"beam{BEAM_WIDTH}": cap["beam"]})
     from .caption_cards import encoder_card, decoder_card
     cards.write_card("caption-encoder", encoder_card(result, enc_cfg))
     cards.write_card("caption-decoder", decoder_card(result, dec_cfg))
