@@ -26,10 +26,11 @@ def run_stage(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make-models", description=__doc__)
-    parser.add_argument("stages", nargs="*", choices=STAGES + ["all", "cards"], default=["all"],
+    parser.add_argument("stages", nargs="*", choices=STAGES + ["all", "cards"],
                         help="stages to run (default: all); 'cards' only rewrites the model cards "
                              "from the metrics saved by the last run")
     args = parser.parse_args()
+    args.stages = args.stages or ["all"]
     stages = STAGES if "all" in args.stages else [s for s in STAGES + ["cards"] if s in args.stages]
     timings: dict[str, float] = {}
     start = time.perf_counter()
