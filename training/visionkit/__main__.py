@@ -26,11 +26,14 @@ def run_stage(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make-models", description=__doc__)
-    parser.add_argument("stages", nargs="*", choices=STAGES + ["all", "cards"],
+    parser.add_argument("stages", nargs="*", metavar="STAGE",
                         help="stages to run (default: all); 'cards' only rewrites the model cards "
                              "from the metrics saved by the last run")
     args = parser.parse_args()
     args.stages = args.stages or ["all"]
+    unknown = [s for s in args.stages if s not in STAGES + ["all", "cards"]]
+    if unknown:
+        parser.error(f"unknown stage(s) {unknown}; choose from {STAGES + ['all', 'cards']}")
     stages = STAGES if "all" in args.stages else [s for s in STAGES + ["cards"] if s in args.stages]
     timings: dict[str, float] = {}
     start = time.perf_counter()
