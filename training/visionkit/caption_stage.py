@@ -172,6 +172,8 @@ def caption_stage(recipe: caption.Recipe | None = None) -> dict:
 
     # ---- export
     paths = {"encoder": cards.model_path("caption-encoder"), "decoder": cards.model_path("caption-decoder")}
+    # The decoder's PyTorch weights ship beside its ONNX graph, for PyTorch reference benchmarks.
+    torch.save(model.decoder.state_dict(), os.path.join(os.path.dirname(paths["decoder"]), "decoder.pt"))
     enc_check = export.export(model.encoder, (torch.zeros(2, 3, 96, 96),), paths["encoder"], ["image"],
                               ["features", "presence"])
     hid = model.decoder.hidden

@@ -50,7 +50,7 @@ public class FollowCommand implements Callable<Integer> {
         String suffix = kafka.topics().suffix();
         RecordPrinter printer = RecordPrinter.forTopic(!suffix.isEmpty() && base.endsWith(suffix)
                 ? base.substring(0, base.length() - suffix.length()) : base);
-        kafka.checkReachable(10_000);
+        kafka.checkReachable();
         PrintWriter out = spec.commandLine().getOut();
         long seen = 0;
         long lastRecord = System.nanoTime();

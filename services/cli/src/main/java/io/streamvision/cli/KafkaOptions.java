@@ -25,6 +25,10 @@ public class KafkaOptions {
             description = "Suffix of every topic name, as the services' vision.kafka.topic-suffix.")
     String topicSuffix;
 
+    @Option(names = "--kafka-timeout-ms", defaultValue = "10000",
+            description = "How long to wait for the broker before giving up (default: ${DEFAULT-VALUE}).")
+    long timeoutMs;
+
     @Option(names = "--kafka-config", paramLabel = "FILE",
             description = "Kafka client properties file (security.protocol, sasl.*, ssl.*, ...).")
     Path configFile;
@@ -54,8 +58,8 @@ public class KafkaOptions {
         return p;
     }
 
-    /** Fails with {@link ExitCodes#UNREACHABLE} unless the cluster answers within the timeout. */
-    public void checkReachable(long timeoutMs) {
+    /** Fails with {@link ExitCodes#UNREACHABLE} unless the cluster answers within {@code --kafka-timeout-ms}. */
+    public void checkReachable() {
         Properties p = client();
         p.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, (int) timeoutMs);
         p.put(CommonClientConfigs.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeoutMs);

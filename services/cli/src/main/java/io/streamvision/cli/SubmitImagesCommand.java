@@ -52,9 +52,8 @@ public class SubmitImagesCommand implements Callable<Integer> {
     @Option(names = { "-k", "--top-k" }, defaultValue = "3", description = "Labels per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
-    @Option(names = "--no-wait", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "Wait for the results (default) or only send.")
-    boolean waitForResults;
+    @Option(names = "--no-wait", description = "Only send the images; do not wait for their results.")
+    boolean noWait;
 
     @Option(names = "--timeout-s", defaultValue = "120", description = "Longest wait for all results (default: ${DEFAULT-VALUE}).")
     long timeoutS;
@@ -65,13 +64,13 @@ public class SubmitImagesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Path> files = Inputs.expand(inputs, Inputs.IMAGE_EXTENSIONS, "image");
-        kafka.checkReachable(10_000);
+        kafka.checkReachable();
         Topics topics = kafka.topics();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         String run = UUID.randomUUID().toString().substring(0, 8);
         Map<String, Path> pending = new LinkedHashMap<>();
-        TopicReader reader = waitForResults
+        TopicReader reader = !noWait
                 ? new TopicReader(kafka.client(), List.of(topics.results(), topics.deadLetters()), false) : null;
         try (reader; KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
             for (Path file : files) {

@@ -106,7 +106,7 @@ public class SubmitVideosCommand implements Callable<Integer> {
             throw new CliException(ExitCodes.USAGE, "give --fps or --every, not both");
         }
         List<Path> files = Inputs.expand(inputs, Inputs.VIDEO_EXTENSIONS, "video");
-        kafka.checkReachable(10_000);
+        kafka.checkReachable();
         Topics topics = kafka.topics();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -137,6 +137,10 @@ public class SubmitVideosCommand implements Callable<Integer> {
             }
             progress.finish(videos.values());
         }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long scored = videos.values().stream().mapToLong(Tracked::frames).sum();
+        err.printf("%d video(s), %d frames scored in %.1f s: %.1f frames/s end to end%n", videos.size(), scored,
+                seconds, scored / seconds);
         int failed = 0;
         int missing = 0;
         for (Tracked v : videos.values()) {

@@ -17,8 +17,8 @@ public interface PreprocessConfig {
     @WithDefault("30")
     int modelsRefreshSeconds();
 
-    /** Models used when a request names none. */
-    @WithDefault("fashion-cnn")
+    /** Models an image goes to when its request names none: labels and the caption encoder. */
+    @WithDefault("fashion-cnn,caption-encoder")
     List<String> defaultModels();
 
     /** Largest encoded image accepted, in bytes. */
@@ -53,6 +53,10 @@ public interface PreprocessConfig {
         /** Read vision.videos.v1 at all. */
         @WithDefault("true")
         boolean enabled();
+
+        /** Models a video's frames go to when its request names none (frame classifiers). */
+        @WithDefault("fashion-cnn")
+        List<String> defaultModels();
 
         /** Longest video accepted, in seconds. */
         @WithDefault("3600")

@@ -27,9 +27,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.streamvision.captioning.streams.ResultsTopology;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
@@ -38,7 +35,6 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.LabelSegment;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSummary;
@@ -169,21 +165,8 @@ class VideoSummaryTopologyTest {
         assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
         assertEquals(end.getFramesSampled(), summary.getFramesSampled());
 
-        JsonNode schedule = new ObjectMapper().readTree(ROOT.resolve("samples/video-schedule.json").toFile());
-        JsonNode segments = schedule.get("segments");
-        long intervalMs = Math.round(1000.0 * EVERY / schedule.get("fps").asDouble());
-        List<LabelSegment> timeline = summary.getTimelines(0).getSegmentsList();
-        assertEquals(segments.size(), timeline.size(), "one segment per scheduled item: " + timeline);
-        for (int i = 0; i < segments.size(); i++) {
-            JsonNode expected = segments.get(i);
-            LabelSegment got = timeline.get(i);
-            assertEquals(expected.get("class_name").asText(), got.getLabel(), "segment " + i);
-            assertTrue(Math.abs(got.getStartMs() - expected.get("start_s").asDouble() * 1000) <= intervalMs,
-                    "segment " + i + " starts at " + got.getStartMs() + " ms");
-            assertTrue(Math.abs(got.getEndMs() - expected.get("end_s").asDouble() * 1000) <= intervalMs,
-                    "segment " + i + " ends at " + got.getEndMs() + " ms");
-            assertTrue(got.getMeanConfidence() > 0.5f);
-        }
+        ScheduleCheck.assertMatches(ROOT.resolve("samples/video-schedule.json"), EVERY,
+                summary.getTimelines(0).getSegmentsList());
         // Frame scores never become image results.
         assertTrue(results.isEmpty());
         // Parts arriving after the final summary change nothing.

@@ -30,6 +30,7 @@ public class TopicSetup {
         List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters(),
                 kafka.topics().videos(), kafka.topics().videoEvents()));
         config.defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
+        config.video().defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
         TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), names, kafka.partitions(), kafka.replicationFactor());
     }
 }

@@ -32,7 +32,7 @@ public class TopologyProducer {
         PreprocessConfig.Video v = config.video();
         VideoPreparation videos = v.enabled() ? new VideoPreparation(kafka.topics(), kafka.deadLetters(), catalog,
                 new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
-                        v.maxInlineBytes()), config.defaultModels(), config.preferUint8()) : null;
+                        v.maxInlineBytes()), v.defaultModels(), config.preferUint8()) : null;
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, kafka.topics(), preparation, videos);
         return builder.build();

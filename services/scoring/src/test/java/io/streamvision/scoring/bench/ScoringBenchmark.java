@@ -49,6 +49,7 @@ import io.streamvision.testing.TopicCollector;
  * <pre>
  * bench/scoring.sh --model fashion-cnn --batch 8
  * bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --batch 4
+ * bench/scoring.sh --model fashion-cnn --batch 32 --ceiling-only true   # raw ONNX Runtime only
  * </pre>
  */
 public final class ScoringBenchmark {
@@ -86,6 +87,11 @@ public final class ScoringBenchmark {
         }
         long rowElements = Arrays.stream(rowShape).reduce(1, (a, b) -> a * b);
         Result ceiling = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
+        if (options.containsKey("ceiling-only")) {
+            System.out.printf("raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n", model, batch,
+                    ceiling.imagesPerSecond(), ceiling.p50Ms());
+            return;
+        }
 
         TestBroker broker = TestBrokers.startNew();
         Process service = null;

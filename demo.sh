@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The whole system on this machine: builds what is missing, starts a local Kafka broker and the
+# three services as separate processes, streams the sample images and the sample video through
+# Kafka, makes one Classify and one Caption call over gRPC, prints a report and stops
+# everything it started.
+#
+#   ./demo.sh          run the demo and clean up
+#   ./demo.sh --keep   leave the broker and the services running and print their addresses
+#
+# Needs a JDK 17+ and Maven; nothing else (Kafka and FFmpeg come from Maven Central).
+set -euo pipefail
+cd "$(dirname "$0")"
+keep=false
+[[ "${1:-}" == "--keep" ]] && keep=true
+
+start_time=$SECONDS
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+vision() { java -jar services/cli/target/vision.jar "$@"; }
+
+jars=(services/preprocess/target/quarkus-app/quarkus-run.jar services/scoring/target/quarkus-app/quarkus-run.jar
+      services/captioning/target/quarkus-app/quarkus-run.jar services/cli/target/vision.jar)
+missing=false
+for jar in "${jars[@]}"; do [[ -f "$jar" ]] || missing=true; done
+if $missing; then
+  say "Building (first run: Maven downloads the dependencies)"
+  mvn -B -q install -DskipTests
+fi
+
+started_kafka=false
+cleanup() {
+  if ! $keep; then
+    say "Stopping"
+    deploy/local/services.sh stop || true
+    if $started_kafka; then deploy/local/kafka.sh stop || true; fi
+  fi
+}
+trap cleanup EXIT
+
+say "Starting Kafka (KRaft, single node) on localhost:9092"
+if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
+  deploy/local/kafka.sh start
+  started_kafka=true
+else
+  echo "already running"
+fi
+
+say "Starting preprocess, scoring and captioning"
+deploy/local/services.sh start
+
+say "Images through Kafka: vision.images.v1 -> preprocess -> scoring -> captioning -> vision.results.v1"
+vision submit-images samples/items samples/scenes/scene-0{0,1,2,3,4}.png --timeout-s 180
+
+say "Video through Kafka: samples/video.mp4, every 5th frame -> vision.video-summaries.v1"
+vision submit-videos samples/video.mp4 --every 5 --timeout-s 300
+
+say "gRPC: Classify on the scoring service, Caption (beam 3) on the captioning service"
+vision classify samples/items/7-sneaker-test9.png samples/large-item-1023x769.jpg
+vision caption --beam 3 samples/scenes/scene-05.png samples/large-scene-637x411.png
+
+say "Done in $((SECONDS - start_time)) s"
+if $keep; then
+  cat <<INFO
+Left running:
+  Kafka       localhost:9092            (deploy/local/kafka.sh stop)
+  preprocess  http://localhost:8081
+  scoring     http://localhost:8082     gRPC localhost:8001 (OIP + vision.v1.VisionService/Classify)
+  captioning  http://localhost:8083     gRPC localhost:8003 (Caption, Describe, GetVideoSummary)
+  video summaries: curl localhost:8083/videos/<video id>
+  follow results:  java -jar services/cli/target/vision.jar follow results
+Stop the services with deploy/local/services.sh stop.
+INFO
+fi

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The three services as separate local processes, against the local broker (deploy/local/kafka.sh).
+#
+#   deploy/local/services.sh start [SERVICE...]   start (default: preprocess scoring captioning), wait until ready
+#   deploy/local/services.sh stop [SERVICE...]    stop the processes this script started
+#   deploy/local/services.sh status               pids, ports and readiness
+#
+# Needs the packaged services (mvn -B install -DskipTests). Logs and pids: deploy/local/.run/.
+# Environment: KAFKA_BOOTSTRAP_SERVERS (localhost:9092), VISION_MODELS_DIR (models/),
+# JAVA_OPTS (extra JVM options for every service), VISION_READY_TIMEOUT_S (180).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+run=${VISION_RUN_DIR:-$here/.run}
+all=(preprocess scoring captioning)
+export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}
+export VISION_MODELS_DIR=${VISION_MODELS_DIR:-$root/models}
+
+http_port() {
+  case "$1" in preprocess) echo 8081 ;; scoring) echo 8082 ;; captioning) echo 8083 ;; esac
+}
+
+grpc_port() {
+  case "$1" in scoring) echo 8001 ;; captioning) echo 8003 ;; *) echo "" ;; esac
+}
+
+# HTTP status of GET http://127.0.0.1:PORT/PATH with bash only (no curl needed).
+http_status() {
+  local port=$1 path=$2 line
+  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || { echo 000; return; }
+  printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$path" >&3
+  IFS=' ' read -r -t 5 _ line _ <&3 || line=000
+  exec 3<&- 3>&-
+  echo "${line:-000}"
+}
+
+running_pid() {
+  local pid_file="$run/$1.pid" pid
+  [[ -f "$pid_file" ]] || return 1
+  pid=$(cat "$pid_file")
+  if kill -0 "$pid" 2>/dev/null && grep -q "quarkus-run.jar" "/proc/$pid/cmdline" 2>/dev/null; then
+    echo "$pid"
+    return 0
+  fi
+  return 1
+}
+
+start() {
+  mkdir -p "$run"
+  local svc jar
+  for svc in "$@"; do
+    jar="$root/services/$svc/target/quarkus-app/quarkus-run.jar"
+    if [[ ! -f "$jar" ]]; then
+      echo "$svc is not built: run 'mvn -B install -DskipTests' first" >&2
+      exit 1
+    fi
+    if pid=$(running_pid "$svc"); then
+      echo "$svc already runs (pid $pid)"
+      continue
+    fi
+    # shellcheck disable=SC2086
+    nohup java ${JAVA_OPTS:-} -jar "$jar" > "$run/$svc.log" 2>&1 &
+    echo $! > "$run/$svc.pid"
+  done
+  local deadline=$((SECONDS + ${VISION_READY_TIMEOUT_S:-180}))
+  for svc in "$@"; do
+    until [[ $(http_status "$(http_port "$svc")" /q/health/ready) == 200 ]]; do
+      if ! running_pid "$svc" >/dev/null; then
+        echo "$svc exited during start-up; last lines of $run/$svc.log:" >&2
+        tail -20 "$run/$svc.log" >&2
+        exit 1
+      fi
+      if (( SECONDS > deadline )); then
+        echo "$svc not ready after ${VISION_READY_TIMEOUT_S:-180} s; last lines of $run/$svc.log:" >&2
+        tail -20 "$run/$svc.log" >&2
+        exit 1
+      fi
+      sleep 1
+    done
+    echo "$svc ready: http://localhost:$(http_port "$svc")$( [[ -n $(grpc_port "$svc") ]] && echo ", gRPC localhost:$(grpc_port "$svc")")"
+  done
+}
+
+stop() {
+  local svc pid
+  for svc in "$@"; do
+    if pid=$(running_pid "$svc"); then
+      kill "$pid"
+      for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true
+      echo "$svc stopped"
+    fi
+    rm -f "$run/$svc.pid"
+  done
+}
+
+status() {
+  local svc pid
+  for svc in "${all[@]}"; do
+    if pid=$(running_pid "$svc"); then
+      echo "$svc: pid $pid, http :$(http_port "$svc") ready=$(http_status "$(http_port "$svc")" /q/health/ready)"
+    else
+      echo "$svc: not running"
+    fi
+  done
+}
+
+cmd=${1:-status}
+shift || true
+services=("$@")
+[[ ${#services[@]} -gt 0 ]] || services=("${all[@]}")
+case "$cmd" in
+  start) start "${services[@]}" ;;
+  stop) stop "${services[@]}" ;;
+  status) status ;;
+  *) echo "usage: $0 start|stop|status [SERVICE...]" >&2; exit 2 ;;
+esac

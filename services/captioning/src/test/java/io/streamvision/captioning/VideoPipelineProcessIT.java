@@ -1,0 +1,223 @@
+package io.streamvision.captioning;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import com.google.protobuf.ByteString;
+
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.streamvision.captioning.videos.ScheduleCheck;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.VideoRequest;
+import io.streamvision.proto.vision.v1.VideoSummary;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.ServiceProcess;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TopicCollector;
+
+/**
+ * Video frames end to end through the packaged services as separate processes: preprocess
+ * decodes the sample MP4, scoring classifies the frames with fashion-cnn, and two captioning
+ * instances (one Kafka Streams application) aggregate them. The final summary's timeline
+ * matches the video's schedule, and both instances answer GET /videos/{id} and gRPC
+ * GetVideoSummary with it although only one of them holds the video.
+ */
+@ExtendWith(KafkaBrokerExtension.class)
+class VideoPipelineProcessIT {
+
+    private static final String SUFFIX = ".it-videos";
+    private static final int EVERY = 5;
+
+    @Test
+    void sampleVideoTimelineMatchesScheduleAndIsQueryableOnEitherInstance() throws Exception {
+        TestBroker broker = TestBrokers.shared();
+        Path models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath();
+        Path root = models.getParent();
+        Topics topics = new Topics(SUFFIX);
+        List<Process> processes = new ArrayList<>();
+        Map<String, String> common = Map.of("kafka.bootstrap.servers", broker.bootstrapServers(),
+                "vision.kafka.topic-suffix", SUFFIX, "vision.kafka.partitions", "4");
+        try {
+            processes.add(start("../preprocess/target/quarkus-app/quarkus-run.jar", common, Map.of(
+                    "vision.preprocess.models-dir", models.toString(), "quarkus.http.port", "18111",
+                    "quarkus.kafka-streams.application-id", "it-videos-preprocess"), "videos-preprocess"));
+            processes.add(start("../scoring/target/quarkus-app/quarkus-run.jar", common, Map.of(
+                    "vision.scoring.models-dir", models.toString(), "vision.scoring.models", "fashion-cnn",
+                    "vision.scoring.kafka.group-id", "it-videos-scoring",
+                    "vision.scoring.kafka.transactional-id", "it-videos-scoring-0",
+                    "quarkus.http.port", "18112", "quarkus.grpc.server.port", "18113"), "videos-scoring"));
+            for (int i = 0; i < 2; i++) {
+                int http = 18120 + i;
+                processes.add(start("target/quarkus-app/quarkus-run.jar", common, Map.of(
+                        "vision.captioning.models-dir", models.toString(),
+                        "vision.captioning.kafka.group-id", "it-videos-captioning",
+                        "vision.captioning.kafka.transactional-id", "it-videos-captioning-" + i,
+                        "quarkus.kafka-streams.application-id", "it-videos-results",
+                        "quarkus.kafka-streams.application-server", "localhost:" + http,
+                        "quarkus.http.port", Integer.toString(http), "quarkus.grpc.server.port",
+                        Integer.toString(18130 + i), "quarkus.grpc.clients.scoring.port", "18113"),
+                        "videos-captioning-" + i));
+            }
+            for (int port : new int[] {18111, 18112, 18120, 18121}) {
+                awaitReady(port);
+            }
+            try (TopicCollector summaries = new TopicCollector(broker.bootstrapServers(), topics.videoSummaries());
+                 TopicCollector deadLetters = new TopicCollector(broker.bootstrapServers(), topics.deadLetters());
+                 KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+                byte[] video = Files.readAllBytes(root.resolve("samples/video.mp4"));
+                send(producer, topics, VideoRequest.newBuilder().setVideoId("sample-1")
+                        .setVideo(ByteString.copyFrom(video)).setEveryNFrames(EVERY).build());
+                send(producer, topics, VideoRequest.newBuilder().setVideoId("broken-1")
+                        .setVideo(ByteString.copyFrom(java.util.Arrays.copyOf(video, video.length / 3)))
+                        .setEveryNFrames(EVERY).build());
+
+                VideoSummary sample = awaitFinal(summaries, "sample-1");
+                System.out.printf("[video IT] sample-1: %s, %d of %d frames, %d segments, processed in %d ms%n",
+                        sample.getState(), sample.getTimelines(0).getFramesScored(), sample.getFramesSampled(),
+                        sample.getTimelines(0).getSegmentsCount(), sample.getProcessingMs());
+                assertEquals(VideoSummary.State.COMPLETE, sample.getState());
+                assertEquals(100, sample.getFramesSampled());
+                ScheduleCheck.assertMatches(root.resolve("samples/video-schedule.json"), EVERY,
+                        sample.getTimelines(0).getSegmentsList());
+                long finals = summaries.records().stream()
+                        .filter(r -> "sample-1".equals(new String(r.key(), StandardCharsets.UTF_8)))
+                        .filter(r -> parse(r).getFinal()).count();
+                assertEquals(1, finals, "one final summary");
+
+                VideoSummary broken = awaitFinal(summaries, "broken-1");
+                assertEquals(VideoSummary.State.FAILED, broken.getState());
+                assertTrue(broken.getFramesSampled() < 100, "stopped part-way: " + broken.getFramesSampled());
+                assertTrue(deadLetters.records().stream().map(VideoPipelineProcessIT::deadLetter)
+                        .anyMatch(d -> d.getRequestId().equals("broken-1")
+                                && d.getReason() == ReasonCode.VIDEO_DECODE_FAILED), "dead letter of broken-1");
+
+                // Either instance answers; exactly one holds the video in its own store.
+                HttpClient http = HttpClient.newHttpClient();
+                int localHits = 0;
+                for (int port : new int[] {18120, 18121}) {
+                    VideoSummary viaRest = VideoSummary.parseFrom(http.send(HttpRequest.newBuilder(
+                            URI.create("http://localhost:" + port + "/videos/sample-1"))
+                            .header("Accept", "application/x-protobuf").build(),
+                            HttpResponse.BodyHandlers.ofByteArray()).body());
+                    assertEquals(sample.getTimelines(0).getSegmentsList(), viaRest.getTimelines(0).getSegmentsList());
+                    assertEquals(VideoSummary.State.COMPLETE, viaRest.getState());
+                    String json = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                            + "/videos/sample-1")).build(), HttpResponse.BodyHandlers.ofString()).body();
+                    assertTrue(json.contains("\"state\": \"COMPLETE\""), json);
+                    localHits += http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                            + "/videos/sample-1?local=true")).build(), HttpResponse.BodyHandlers.ofString())
+                            .statusCode() == 200 ? 1 : 0;
+                    assertEquals(404, http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                            + "/videos/no-such-video")).build(), HttpResponse.BodyHandlers.ofString()).statusCode());
+                    ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", port + 10).usePlaintext()
+                            .build();
+                    try {
+                        VideoSummary viaGrpc = VisionServiceGrpc.newBlockingStub(channel)
+                                .getVideoSummary(GetVideoSummaryRequest.newBuilder().setVideoId("sample-1").build())
+                                .getSummary();
+                        assertEquals(sample.getTimelines(0).getSegmentsList(), viaGrpc.getTimelines(0).getSegmentsList());
+                    } finally {
+                        channel.shutdownNow();
+                    }
+                }
+                assertEquals(1, localHits, "exactly one instance owns the video");
+            }
+        } finally {
+            for (Process p : processes) {
+                p.destroy();
+            }
+            for (Process p : processes) {
+                p.waitFor();
+            }
+        }
+    }
+
+    private static Process start(String jar, Map<String, String> common, Map<String, String> own, String log)
+            throws Exception {
+        Map<String, String> properties = new HashMap<>(common);
+        properties.putAll(own);
+        return ServiceProcess.start(Path.of(jar), properties, Path.of("target/" + log + ".log"));
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, Topics topics, VideoRequest request)
+            throws Exception {
+        producer.send(new ProducerRecord<>(topics.videos(), request.getVideoId().getBytes(StandardCharsets.UTF_8),
+                request.toByteArray())).get();
+    }
+
+    private static VideoSummary parse(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            return VideoSummary.parseFrom(record.value());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static DeadLetter deadLetter(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            return DeadLetter.parseFrom(record.value());
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static VideoSummary awaitFinal(TopicCollector summaries, String videoId) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
+        while (System.nanoTime() < deadline) {
+            Optional<VideoSummary> done = summaries.records().stream()
+                    .filter(r -> videoId.equals(new String(r.key(), StandardCharsets.UTF_8)))
+                    .map(VideoPipelineProcessIT::parse).filter(VideoSummary::getFinal).findFirst();
+            if (done.isPresent()) {
+                return done.get();
+            }
+            Thread.sleep(250);
+        }
+        throw new AssertionError("no final summary of " + videoId + " within 240 s");
+    }
+
+    private static void awaitReady(int port) throws Exception {
+        HttpClient http = HttpClient.newHttpClient();
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        while (true) {
+            try {
+                if (http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready")).build(),
+                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (java.io.IOException e) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("service on port " + port + " not ready within 180 s");
+            }
+            Thread.sleep(500);
+        }
+    }
+}
