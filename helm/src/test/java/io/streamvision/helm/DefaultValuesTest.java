@@ -103,6 +103,26 @@ class DefaultValuesTest {
     }
 
     @Test
+    void captioningAdvertisesItsPodAddressForInteractiveQueries() {
+        JsonNode env = manifests.container("captioning").path("env");
+        String podIp = null;
+        String advertised = null;
+        for (JsonNode e : env) {
+            if (e.path("name").asText().equals("POD_IP")) {
+                podIp = e.at("/valueFrom/fieldRef/fieldPath").asText();
+            }
+            if (e.path("name").asText().equals("VISION_ADVERTISED_ENDPOINT")) {
+                advertised = e.path("value").asText();
+            }
+        }
+        assertEquals("status.podIP", podIp);
+        assertEquals("$(POD_IP):8083", advertised);
+        for (JsonNode e : manifests.container("scoring").path("env")) {
+            assertTrue(!e.path("name").asText().equals("VISION_ADVERTISED_ENDPOINT"), "only captioning queries");
+        }
+    }
+
+    @Test
     void eachServiceSelectsExactlyItsOwnDeploymentsPods() {
         for (String component : COMPONENTS) {
             JsonNode selector = manifests.get("Service", fullname(component)).at("/spec/selector");

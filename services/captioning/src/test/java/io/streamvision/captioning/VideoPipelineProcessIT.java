@@ -81,6 +81,7 @@ class VideoPipelineProcessIT {
                         "vision.captioning.kafka.transactional-id", "it-videos-captioning-" + i,
                         "quarkus.kafka-streams.application-id", "it-videos-results",
                         "quarkus.kafka-streams.application-server", "localhost:" + http,
+                        "kafka-streams.state.dir", Path.of("target/streams-state-" + i).toAbsolutePath().toString(),
                         "quarkus.http.port", Integer.toString(http), "quarkus.grpc.server.port",
                         Integer.toString(18130 + i), "quarkus.grpc.clients.scoring.port", "18113"),
                         "videos-captioning-" + i));
