@@ -81,7 +81,7 @@ class VideoPipelineProcessIT {
                         "vision.captioning.kafka.transactional-id", "it-videos-captioning-" + i,
                         "quarkus.kafka-streams.application-id", "it-videos-results",
                         "quarkus.kafka-streams.application-server", "localhost:" + http,
-                        "kafka-streams.state.dir", Path.of("target/streams-state-" + i).toAbsolutePath().toString(),
+                        "kafka-streams.state.dir", Files.createTempDirectory("video-it-state-" + i).toString(),
                         "quarkus.http.port", Integer.toString(http), "quarkus.grpc.server.port",
                         Integer.toString(18130 + i), "quarkus.grpc.clients.scoring.port", "18113"),
                         "videos-captioning-" + i));
@@ -95,11 +95,20 @@ class VideoPipelineProcessIT {
                 byte[] video = Files.readAllBytes(root.resolve("samples/video.mp4"));
                 send(producer, topics, VideoRequest.newBuilder().setVideoId("sample-1")
                         .setVideo(ByteString.copyFrom(video)).setEveryNFrames(EVERY).build());
+                byte[] broken = Files.readAllBytes(Path.of("../preprocess/src/test/resources/bad-inputs/broken-moov.mp4"));
                 send(producer, topics, VideoRequest.newBuilder().setVideoId("broken-1")
-                        .setVideo(ByteString.copyFrom(java.util.Arrays.copyOf(video, video.length / 3)))
-                        .setEveryNFrames(EVERY).build());
+                        .setVideo(ByteString.copyFrom(broken)).setEveryNFrames(EVERY).build());
 
-                VideoSummary sample = awaitFinal(summaries, "sample-1");
+                VideoSummary sample;
+                try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores())) {
+                    try {
+                        sample = awaitFinal(summaries, "sample-1");
+                    } catch (AssertionError e) {
+                        throw new AssertionError(e.getMessage() + " (" + scores.records().size() + " scores, "
+                                + summaries.records().size() + " summaries, " + deadLetters.records().size()
+                                + " dead letters seen)", e);
+                    }
+                }
                 System.out.printf("[video IT] sample-1: %s, %d of %d frames, %d segments, processed in %d ms%n",
                         sample.getState(), sample.getTimelines(0).getFramesScored(), sample.getFramesSampled(),
                         sample.getTimelines(0).getSegmentsCount(), sample.getProcessingMs());
@@ -112,9 +121,11 @@ class VideoPipelineProcessIT {
                         .filter(r -> parse(r).getFinal()).count();
                 assertEquals(1, finals, "one final summary");
 
-                VideoSummary broken = awaitFinal(summaries, "broken-1");
-                assertEquals(VideoSummary.State.FAILED, broken.getState());
-                assertTrue(broken.getFramesSampled() < 100, "stopped part-way: " + broken.getFramesSampled());
+                VideoSummary failed = awaitFinal(summaries, "broken-1");
+                assertEquals(VideoSummary.State.FAILED, failed.getState());
+                assertEquals(ReasonCode.VIDEO_DECODE_FAILED, failed.getFailureReason());
+                assertEquals(0, failed.getFramesSampled(), "no frame could be read");
+                assertTrue(failed.getFailureMessage().length() > 0);
                 assertTrue(deadLetters.records().stream().map(VideoPipelineProcessIT::deadLetter)
                         .anyMatch(d -> d.getRequestId().equals("broken-1")
                                 && d.getReason() == ReasonCode.VIDEO_DECODE_FAILED), "dead letter of broken-1");
