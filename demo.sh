@@ -48,7 +48,10 @@ say "Starting preprocess, scoring and captioning"
 deploy/local/services.sh start
 
 say "Images through Kafka: vision.images.v1 -> preprocess -> scoring -> captioning -> vision.results.v1"
-vision submit-images samples/items samples/scenes/scene-0{0,1,2,3,4}.png --timeout-s 180
+echo "Each result joins a caption (the caption model describes scenes of up to four articles) and"
+echo "fashion-cnn's labels (it classifies one article): scenes get meaningful captions, items meaningful labels."
+vision submit-images samples/scenes/scene-0{0,1,2,3,4}.png samples/items/{1-trouser-test2,7-sneaker-test9,8-bag-test18}.png \
+  --timeout-s 180
 
 say "Video through Kafka: samples/video.mp4, every 5th frame -> vision.video-summaries.v1"
 vision submit-videos samples/video.mp4 --every 5 --timeout-s 300

@@ -7,12 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 args=("$@")
-echo "| decoder | search | images per call | captions/s | p50 ms per call | p99 ms per call | tokens per caption | threads |"
+echo "| decoder | search | images per call | captions/s | p50 ms per call | p99 ms per call | words per caption | threads |"
 echo "|---|---|---|---|---|---|---|---|"
 mvn -B -q -pl services/captioning -am install -DskipTests -Dquarkus.build.skip=true >/dev/null
 mvn -B -q -pl services/captioning exec:java -Dexec.classpathScope=test \
   -Dexec.mainClass=io.streamvision.captioning.bench.CaptionBenchmark \
-  -Dexec.args="--models-dir $PWD/models ${args[*]}" 2>/dev/null | grep '^|'
+  -Dexec.args="--models-dir $PWD/models ${args[*]}" -Dstyle.color=never 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' | grep '^|'
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   (cd training && OPENBLAS_NUM_THREADS=1 /usr/bin/python3 -m visionkit.bench_decoder "${args[@]}")
 else

@@ -28,7 +28,7 @@ grpc_port() {
 # HTTP status of GET http://127.0.0.1:PORT/PATH with bash only (no curl needed).
 http_status() {
   local port=$1 path=$2 line
-  exec 3<>"/dev/tcp/127.0.0.1/$port" 2>/dev/null || { echo 000; return; }
+  { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || { echo 000; return; }
   printf 'GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n' "$path" >&3
   IFS=' ' read -r -t 5 _ line _ <&3 || line=000
   exec 3<&- 3>&-

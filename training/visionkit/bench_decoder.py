@@ -107,7 +107,7 @@ def main() -> None:
             t0 = time.perf_counter()
             out = fn(inputs)
             lat.append(time.perf_counter() - t0)
-            tokens += sum(len(t) for t in out)
+            tokens += sum(len(t) - (1 if t and t[-1] == caption.END else 0) for t in out)   # words, as Java counts
         elapsed = time.perf_counter() - start
         lat.sort()
         pct = lambda q: lat[min(len(lat) - 1, int(np.ceil(q * len(lat))) - 1)] * 1000
