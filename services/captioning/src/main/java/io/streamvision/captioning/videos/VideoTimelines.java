@@ -33,11 +33,6 @@ public final class VideoTimelines {
         return perModel.isEmpty() ? 0 : perModel.values().stream().mapToLong(Long::longValue).min().orElse(0);
     }
 
-    /** Frames scored, counting every model (for progress). */
-    public static long scoresSeen(VideoAggregate aggregate) {
-        return aggregate.getFramesCount();
-    }
-
     /** True when the end-of-video event is there and every model has scored every sampled frame. */
     public static boolean complete(VideoAggregate aggregate) {
         if (!aggregate.hasEnd()) {

@@ -7,7 +7,6 @@ import java.util.Optional;
 
 import org.apache.kafka.common.header.Headers;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import io.streamvision.imaging.ImageDecoder;
