@@ -63,6 +63,13 @@ public final class Inputs {
         }
     }
 
+    /** The file name without its extension (the start of request and video ids). */
+    public static String stem(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
     static String extension(Path p) {
         String name = p.getFileName().toString();
         int dot = name.lastIndexOf('.');

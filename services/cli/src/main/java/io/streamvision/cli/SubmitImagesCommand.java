@@ -74,7 +74,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
                 ? new TopicReader(kafka.client(), List.of(topics.results(), topics.deadLetters()), false) : null;
         try (reader; KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
             for (Path file : files) {
-                String id = stem(file) + "-" + run;
+                String id = Inputs.stem(file) + "-" + run;
                 ImageRequest request = ImageRequest.newBuilder().setRequestId(id)
                         .setImage(ByteString.copyFrom(Inputs.read(file))).addAllModels(models).setTopK(topK)
                         .setSourceUri(file.toAbsolutePath().toUri().toString()).build();
@@ -121,11 +121,5 @@ public class SubmitImagesCommand implements Callable<Integer> {
             out.flush();
         }
         return 0;
-    }
-
-    private static String stem(Path file) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 ? name.substring(0, dot) : name;
     }
 }

@@ -119,7 +119,7 @@ public class SubmitVideosCommand implements Callable<Integer> {
              KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
             for (int copy = 0; copy < repeat; copy++) {
                 for (Path file : files) {
-                    String id = stem(file) + "-" + run + (repeat > 1 ? "-" + copy : "");
+                    String id = Inputs.stem(file) + "-" + run + (repeat > 1 ? "-" + copy : "");
                     videos.put(id, new Tracked(id, file));
                     producer.send(Producers.record(topics.videos(), id, request(id, file).toByteArray()));
                 }
@@ -224,12 +224,6 @@ public class SubmitVideosCommand implements Callable<Integer> {
             }
         }
         return b.toString();
-    }
-
-    private static String stem(Path file) {
-        String name = file.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        return dot > 0 ? name.substring(0, dot) : name;
     }
 
     /** Progress bars on the error stream: redrawn in place on a terminal, a line every 5 s otherwise. */
