@@ -130,7 +130,7 @@ def measure(model: caption.CaptionModel, mean, std):
     generated = [caption.decode(ids) for ids in greedy_ids]
     cap = metrics.caption_metrics(generated, items_list)
     cap["presence"] = presence_metrics(pres, items_list)
-    # Recognition alone: the training-only cell heads read on the quadrant of each item.
+    # Recognition alone: the cell class head read on the quadrant of each item.
     cells, hits = [], 0
     for i in range(0, TEST_SCENES, 500):
         cells.append(model.encoder.cell_class(model.encoder.cells(caption.to_tensor(images[i:i + 500], mean, std))))
