@@ -136,11 +136,13 @@ def _recipe(m: dict) -> str:
     hist = "\n".join(f"| {h['epoch']} | {'yes' if h.get('decoder', True) else 'no'} | {cell(h['caption'])} | "
                      f"{h['presence']} | {h['cell']} | {cell(h['token_acc'], cards.pct)} | {h['seconds']} |"
                      for h in m["history"])
+    phases = (f"the first {enc} train the encoder alone, the other {r['epochs'] - enc} encoder and decoder jointly, "
+              "end to end" if enc else "all train encoder and decoder jointly, end to end")
     return f"""\
 Encoder and decoder are trained from random initialisation:
 
 - {r['epochs']} epochs of {r['scenes_per_epoch']:,} freshly generated training scenes, batch size {r['batch_size']};
-  the first {enc} train the encoder alone, the other {r['epochs'] - enc} encoder and decoder jointly, end to end
+  {phases}
 - dropout 0.2 on the cell vectors (training only)
 - loss = caption cross-entropy (teacher forcing, padding ignored; joint epochs only)
   + {r['presence_weight']} x presence BCE (multi-label, 10 classes)
