@@ -85,14 +85,33 @@ class MetricsTest(unittest.TestCase):
 class DecoderTest(unittest.TestCase):
     def test_step_arithmetic_matches_the_fused_lstm(self):
         torch.manual_seed(0)
-        dec = caption.CaptionDecoder()
-        feats = torch.randn(3, 512)
+        dec = caption.CaptionDecoder(feature_dim=caption.CaptionEncoder().feature_dim)
+        feats = torch.randn(3, dec.project.in_features)
         toks = torch.tensor([[caption.START, 5, 9], [caption.START, 6, 7], [caption.START, 4, 4]])
         full = dec(toks, feats)
         h = c = torch.zeros(3, dec.hidden)
         for t in range(3):
             logits, h, c = dec.step(toks[:, t], feats, h, c)
             self.assertTrue(torch.allclose(logits, full[:, t], atol=1e-5))
+
+
+class EncoderTest(unittest.TestCase):
+    def test_features_end_each_cell_block_with_the_head_probabilities(self):
+        torch.manual_seed(0)
+        enc = caption.CaptionEncoder().eval()
+        image = torch.randn(2, 3, 96, 96)
+        with torch.no_grad():
+            features, presence = enc(image)
+            cells = enc.cells(image)
+            block = enc.cell_dim + enc.cell_classes + enc.cell_colours
+            self.assertEqual(features.shape, (2, 4 * block))
+            self.assertEqual(presence.shape, (2, 10))
+            per_cell = features.view(2, 4, block)
+            self.assertTrue(torch.allclose(per_cell[:, :, :enc.cell_dim], cells))
+            classes = per_cell[:, :, enc.cell_dim:enc.cell_dim + enc.cell_classes]
+            self.assertTrue(torch.allclose(classes, torch.softmax(enc.cell_class(cells), -1)))
+            colours = per_cell[:, :, enc.cell_dim + enc.cell_classes:]
+            self.assertTrue(torch.allclose(colours.sum(-1), torch.ones(2, 4)))
 
 
 @unittest.skipUnless(os.path.isdir(MODELS_DIR) and glob.glob(os.path.join(MODELS_DIR, "*", "1", "config.json")),
