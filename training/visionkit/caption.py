@@ -3,8 +3,8 @@
 The encoder maps a 96x96 RGB scene to a feature vector (per quadrant: a cell vector and the
 encoder's class and colour probabilities) and multi-label presence logits. The decoder is
 an LSTM whose input at every step is the concatenation of the previous token's embedding
-and a projection of the image features ("par-inject"). The encoder trains alone for a few
-epochs, then both train jointly with teacher forcing.
+and a projection of the image features ("par-inject"). Both train jointly with teacher
+forcing (``Recipe.encoder_epochs`` can let the encoder train alone first).
 """
 from __future__ import annotations
 
