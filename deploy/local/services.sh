@@ -7,7 +7,9 @@
 #
 # Needs the packaged services (mvn -B install -DskipTests). Logs and pids: deploy/local/.run/.
 # Environment: KAFKA_BOOTSTRAP_SERVERS (localhost:9092), VISION_MODELS_DIR (models/),
-# JAVA_OPTS (extra JVM options for every service), VISION_READY_TIMEOUT_S (180).
+# JAVA_OPTS (extra JVM options for every service), VISION_READY_TIMEOUT_S (180),
+# VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS (directories file: videos may come from; default
+# media/ and samples/ of this checkout).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -16,6 +18,8 @@ run=${VISION_RUN_DIR:-$here/.run}
 all=(preprocess scoring captioning)
 export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}
 export VISION_MODELS_DIR=${VISION_MODELS_DIR:-$root/models}
+export VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=${VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS:-$root/media,$root/samples}
+export VISION_PREPROCESS_VIDEO_WORK_DIR=${VISION_PREPROCESS_VIDEO_WORK_DIR:-$run/preprocess-work}
 
 http_port() {
   case "$1" in preprocess) echo 8081 ;; scoring) echo 8082 ;; captioning) echo 8083 ;; esac

@@ -15,7 +15,9 @@ public final class Topics {
     public static final String IMAGES = "vision.images.v1";
     /** Video requests, keyed by video id. */
     public static final String VIDEOS = "vision.videos.v1";
-    /** Video progress events ({@code vision.v1.VideoSampled}), keyed by video id. */
+    /** Video segments to decode ({@code vision.v1.VideoSegment}), keyed by "video id/segment index". */
+    public static final String VIDEO_SEGMENTS = "vision.video-segments.v1";
+    /** Per-segment video events ({@code vision.v1.VideoSampled}), keyed by video id. */
     public static final String VIDEO_EVENTS = "vision.video-events.v1";
     /** Top-k classifications ({@code vision.v1.Classification}), keyed by request id. */
     public static final String SCORES = "vision.scores.v1";
@@ -51,6 +53,10 @@ public final class Topics {
 
     public String videos() {
         return VIDEOS + suffix;
+    }
+
+    public String videoSegments() {
+        return VIDEO_SEGMENTS + suffix;
     }
 
     public String videoEvents() {

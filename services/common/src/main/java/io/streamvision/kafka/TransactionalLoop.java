@@ -78,6 +78,7 @@ public final class TransactionalLoop implements AutoCloseable {
     private volatile long batches;
     private volatile long recordsIn;
     private volatile long recordsOut;
+    private volatile int assignedPartitions;
     private KafkaConsumer<byte[], byte[]> consumer;
     private Thread thread;
 
@@ -106,6 +107,11 @@ public final class TransactionalLoop implements AutoCloseable {
     /** Records consumed and committed so far. */
     public long recordsIn() {
         return recordsIn;
+    }
+
+    /** Partitions the consumer holds now (0 before the first assignment). */
+    public int assignedPartitions() {
+        return assignedPartitions;
     }
 
     /** Records produced and committed so far. */
@@ -145,7 +151,22 @@ public final class TransactionalLoop implements AutoCloseable {
                      new ByteArraySerializer())) {
             consumer = c;
             producer.initTransactions();
-            consumer.subscribe(settings.topics());
+            consumer.subscribe(settings.topics(), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                    assignedPartitions = Math.max(0, assignedPartitions - partitions.size());
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                    assignedPartitions = c.assignment().size();
+                }
+
+                @Override
+                public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+                    assignedPartitions = 0;
+                }
+            });
             state = State.RUNNING;
             LOG.infof("%s: consuming %s as group %s with transactional id %s", settings.name(),
                     settings.topics().pattern(), settings.groupId(), settings.transactionalId());

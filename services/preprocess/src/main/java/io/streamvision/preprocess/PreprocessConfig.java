@@ -1,9 +1,11 @@
 package io.streamvision.preprocess;
 
 import java.util.List;
+import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.streamvision.video.VideoFrameReader;
 
 /** Settings of the preprocess service ({@code vision.preprocess.*}). */
 @ConfigMapping(prefix = "vision.preprocess")
@@ -48,7 +50,7 @@ public interface PreprocessConfig {
     /** Video sampling limits ({@code vision.preprocess.video.*}). */
     Video video();
 
-    /** Video sampling limits. */
+    /** Video planning, decoding and limits. */
     interface Video {
         /** Read vision.videos.v1 at all. */
         @WithDefault("true")
@@ -58,8 +60,12 @@ public interface PreprocessConfig {
         @WithDefault("fashion-cnn")
         List<String> defaultModels();
 
-        /** Longest video accepted, in seconds. */
-        @WithDefault("3600")
+        /** Length of one segment, the unit of work committed on its own, in seconds. */
+        @WithDefault("30")
+        double segmentSeconds();
+
+        /** Longest video accepted, in seconds (24 h). */
+        @WithDefault("86400")
         double maxDurationSeconds();
 
         /** Widest frame accepted, in pixels. */
@@ -70,12 +76,75 @@ public interface PreprocessConfig {
         @WithDefault("2160")
         int maxHeight();
 
-        /** Most frames sampled from one video. */
-        @WithDefault("10000")
+        /** Most frames sampled from one video (24 h at 1 fps is 86,400). */
+        @WithDefault("100000")
         int maxSampledFrames();
 
-        /** Largest video carried inline in a request, in bytes. */
+        /** Largest video carried inline in a request, in bytes (must fit the broker's message size). */
         @WithDefault("8388608")
         int maxInlineBytes();
+
+        /** FFmpeg decoder threads per segment; 0 lets FFmpeg choose (one per core). */
+        @WithDefault("1")
+        int decoderThreads();
+
+        /** Container formats FFmpeg may open (FFmpeg demuxer names; playlists are left out on purpose). */
+        @WithDefault(VideoFrameReader.DEFAULT_FORMATS)
+        String formats();
+
+        /** Directory for inline videos written to disk while they are decoded. */
+        @WithDefault("work/videos")
+        String workDir();
+
+        /** Where video requests may point ({@code vision.preprocess.video.sources.*}). */
+        Sources sources();
+
+        /** The planner and segment loops ({@code vision.preprocess.video.kafka.*}). */
+        Kafka kafka();
+    }
+
+    /** The allow-list of video sources. */
+    interface Sources {
+        /** Directories that file: URIs and paths may point into (symlinks are followed, then checked). */
+        @WithDefault("media")
+        List<String> fileRoots();
+
+        /** URL prefixes ({@code https://host[:port]/path/}) that http(s) sources may start with; none by default. */
+        Optional<List<String>> urlPrefixes();
+
+        /** Redirects followed for an allowed URL; every hop must be on the list too. */
+        @WithDefault("3")
+        int maxRedirects();
+    }
+
+    /** Kafka settings of the video loops. */
+    interface Kafka {
+        /** Consumer group of the planner; the segment loop uses this with "-segments" appended. */
+        @WithDefault("vision-preprocess-videos")
+        String groupId();
+
+        /** Transactional id prefix, stable per instance: the loops append "-planner" and "-segments". */
+        @WithDefault("vision-preprocess-0")
+        String transactionalId();
+
+        /** Partitions of vision.video-segments.v1 when the service creates it: the most instances that decode one video together. */
+        @WithDefault("12")
+        int segmentPartitions();
+
+        /** Requests planned per poll. */
+        @WithDefault("16")
+        int maxPollRecords();
+
+        /** Poll timeout in milliseconds. */
+        @WithDefault("200")
+        int pollTimeoutMs();
+
+        /** Largest record produced (frame tensors, segments, events). */
+        @WithDefault("16777216")
+        int maxRequestBytes();
+
+        /** Kafka transaction timeout of the loops, in milliseconds. */
+        @WithDefault("60000")
+        int transactionTimeoutMs();
     }
 }

@@ -7,24 +7,33 @@ import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 
 /**
- * Video decoding throughput with one decoder thread: every frame decoded and turned into
- * pixels (what the preprocess service does before resizing), repeated for a few seconds.
- * Arguments: video file, seconds.
+ * Video decoding throughput with one decoder thread, as the preprocess service decodes: every
+ * frame decoded, the sampled ones converted to RGB pixels. Arguments: video file, seconds to
+ * repeat for (at least one pass), and the sampling rate in frames per second (0: every frame).
  */
 public final class VideoBenchmark {
 
     public static void main(String[] args) throws Exception {
         Path video = Path.of(args[0]);
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 10;
-        VideoFrameReader reader = new VideoFrameReader(VideoLimits.DEFAULT, 1);
-        reader.read(video.toUri().toString(), null, 1, 0, f -> { });
-        long frames = 0;
+        double fps = args.length > 2 ? Double.parseDouble(args[2]) : 0;
+        VideoFrameReader reader = new VideoFrameReader(new VideoLimits(86_400, 8192, 8192, 10_000_000,
+                8 * 1024 * 1024), 1, VideoFrameReader.DEFAULT_FORMATS);
+        VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(1, fps);
+        long decoded = 0;
+        long sampled = 0;
+        int passes = 0;
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
-        while (System.nanoTime() < end) {
-            frames += reader.read(video.toUri().toString(), null, 1, 0, f -> { }).framesDecoded();
-        }
-        double fps = frames / ((System.nanoTime() - start) / 1e9);
-        System.out.printf(Locale.ROOT, "java (JavaCV FFmpeg, 1 thread, frames to pixels): %.0f frames/s%n", fps);
+        do {
+            VideoFrameReader.Summary s = reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE, f -> { });
+            decoded += s.framesDecoded();
+            sampled += s.framesSampled();
+            passes++;
+        } while (System.nanoTime() < end);
+        double elapsed = (System.nanoTime() - start) / 1e9;
+        System.out.printf(Locale.ROOT, "java (FFmpeg API, 1 thread, %s to RGB): %.0f frames/s decoded, %.1f s per pass,"
+                        + " %d frames sampled per pass%n", fps > 0 ? "sampled frames at " + fps + " fps" : "every frame",
+                decoded / elapsed, elapsed / passes, sampled / passes);
     }
 }

@@ -22,11 +22,13 @@ import io.streamvision.kafka.Topics;
  * The preprocess topology:
  *
  * <pre>
- * vision.images.v1 ─► prepare-tensors ───────┐
- *                                              ├─► route ─┬─► vision.tensors.&lt;model&gt;.v1 (ModelInferRequest)
- * vision.videos.v1 ─► sample-video-frames ────┘          ├─► vision.video-events.v1 (VideoSampled)
- *                                                         └─► vision.dlq.v1 (DeadLetter)
+ * vision.images.v1 ─► prepare-tensors ─► route ─┬─► vision.tensors.&lt;model&gt;.v1 (ModelInferRequest)
+ *                                                └─► vision.dlq.v1 (DeadLetter)
  * </pre>
+ *
+ * Videos are not part of it: they are planned and decoded segment by segment on loops of
+ * their own ({@code io.streamvision.preprocess.videos}), so images never wait behind a video
+ * (see docs/adr/0005).
  *
  * Records are read as bytes and parsed inside the topology, so a record that is not an
  * ImageRequest becomes a dead letter in the same exactly-once transaction as everything else
@@ -50,23 +52,11 @@ public final class PreprocessTopology {
 
     /** Adds the topology to a builder. */
     public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation) {
-        build(builder, topics, preparation, null);
-    }
-
-    /** Adds the topology to a builder, with the video branch when {@code videos} is given. */
-    public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation,
-                             VideoPreparation videos) {
         Serde<byte[]> bytes = Serdes.ByteArray();
         KStream<byte[], Routed> routed = builder
                 .stream(topics.images(), Consumed.with(bytes, bytes).withName(SOURCE))
                 .process(() -> new PrepareProcessor((value, source, sink) -> preparation.apply(value, source)
                         .forEach(sink)), Named.as(PREPARE));
-        if (videos != null) {
-            routed = routed.merge(builder
-                    .stream(topics.videos(), Consumed.with(bytes, bytes).withName("videos-source"))
-                    .process(() -> new PrepareProcessor(videos::apply), Named.as("sample-video-frames")),
-                    Named.as("images-and-frames"));
-        }
         routed.split(Named.as("route-"))
                 .branch((key, value) -> value.deadLetter(), Branched.withConsumer(dlq -> dlq
                         .mapValues(Routed::value, Named.as("dead-letter-bytes"))

@@ -17,7 +17,7 @@ import io.streamvision.kafka.KafkaConnection;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.preprocess.PreprocessConfig;
 
-/** Creates the image, dead-letter and default tensor topics at start-up when asked to. */
+/** Creates the image, dead-letter and default tensor topics at start-up when asked to (video topics: VideoLoops). */
 @ApplicationScoped
 public class TopicSetup {
 
@@ -27,10 +27,8 @@ public class TopicSetup {
         if (!kafka.createTopics()) {
             return;
         }
-        List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters(),
-                kafka.topics().videos(), kafka.topics().videoEvents()));
+        List<String> names = new ArrayList<>(List.of(kafka.topics().images(), kafka.topics().deadLetters()));
         config.defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
-        config.video().defaultModels().forEach(model -> names.add(kafka.topics().tensors(model)));
         TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), names, kafka.partitions(), kafka.replicationFactor());
     }
 }

@@ -15,7 +15,6 @@ import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.preprocess.PreprocessConfig;
-import io.streamvision.video.VideoLimits;
 
 /** Builds the preprocess topology from configuration; Quarkus runs it. */
 @ApplicationScoped
@@ -29,12 +28,8 @@ public class TopologyProducer {
                 config.maxImageHeight(), config.maxImagePixels()), config.alphaBackground());
         ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog, decoder,
                 config.defaultModels(), config.preferUint8());
-        PreprocessConfig.Video v = config.video();
-        VideoPreparation videos = v.enabled() ? new VideoPreparation(kafka.topics(), kafka.deadLetters(), catalog,
-                new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
-                        v.maxInlineBytes()), v.defaultModels(), config.preferUint8()) : null;
         StreamsBuilder builder = new StreamsBuilder();
-        PreprocessTopology.build(builder, kafka.topics(), preparation, videos);
+        PreprocessTopology.build(builder, kafka.topics(), preparation);
         return builder.build();
     }
 }

@@ -142,7 +142,11 @@ public class ScoringLoop {
 
     private void emit(ModelConfig model, ModelInferRequest request, ModelInferResponse response,
                       ConsumerRecord<byte[], byte[]> record, Topics topics, List<ProducerRecord<byte[], byte[]>> out) {
-        byte[] key = response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
+        // Frames of a video keep the video id as their key, so the per-video aggregation finds
+        // them in the partition of the video's events without a repartition topic.
+        byte[] key = request.containsParameters("video_id")
+                ? request.getParametersOrThrow("video_id").getStringParam().getBytes(StandardCharsets.UTF_8)
+                : response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
         int k = request.containsParameters("top_k") ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
         Classification classification = Classifications.fromResponse(model, response, k);

@@ -1,0 +1,166 @@
+package io.streamvision.preprocess.videos;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+
+import io.smallrye.common.annotation.Identifier;
+
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
+
+import io.quarkus.runtime.StartupEvent;
+import io.streamvision.kafka.KafkaConnection;
+import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.TopicProvisioner;
+import io.streamvision.kafka.Topics;
+import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.PreprocessConfig;
+import io.streamvision.video.VideoFrameReader;
+import io.streamvision.video.VideoLimits;
+import io.streamvision.video.VideoSources;
+
+/**
+ * The video side of the preprocess service, apart from the image topology so that long videos
+ * never hold up images: two transactional loops on their own threads.
+ * <ul>
+ *   <li>the planner reads {@code vision.videos.v1} and writes segment work records to
+ *       {@code vision.video-segments.v1} ({@link VideoPlanner});</li>
+ *   <li>the segment loop takes one segment per transaction and writes its frame tensors and its
+ *       {@code vision.video-events.v1} event ({@link SegmentDecoder}). Its consumer group spreads
+ *       the segments of one video over every instance.</li>
+ * </ul>
+ * Also the readiness check of both loops. Thread-safe.
+ */
+@ApplicationScoped
+@Readiness
+public class VideoLoops implements HealthCheck {
+
+    @Inject
+    PreprocessConfig config;
+
+    @Inject
+    KafkaTopicsConfig kafka;
+
+    @ConfigProperty(name = "kafka.bootstrap.servers")
+    String bootstrapServers;
+
+    @Inject
+    @Identifier("default-kafka-broker")
+    Map<String, Object> kafkaConfig;
+
+    private TransactionalLoop planner;
+    private TransactionalLoop segments;
+    private SegmentDecoder decoder;
+
+    void onStart(@Observes StartupEvent event) {
+        PreprocessConfig.Video v = config.video();
+        if (!v.enabled()) {
+            return;
+        }
+        Topics topics = kafka.topics();
+        Map<String, Object> connection = KafkaConnection.settings(kafkaConfig);
+        if (kafka.createTopics()) {
+            TopicProvisioner.ensure(bootstrapServers, connection, List.of(topics.videos(), topics.videoEvents(),
+                    topics.deadLetters()), kafka.partitions(), kafka.replicationFactor());
+            TopicProvisioner.ensure(bootstrapServers, connection, List.of(topics.videoSegments()),
+                    Math.max(kafka.partitions(), v.kafka().segmentPartitions()), kafka.replicationFactor());
+            List<String> tensors = new ArrayList<>();
+            v.defaultModels().forEach(model -> tensors.add(topics.tensors(model)));
+            TopicProvisioner.ensure(bootstrapServers, connection, tensors, kafka.partitions(), kafka.replicationFactor());
+        }
+        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
+                Duration.ofSeconds(config.modelsRefreshSeconds()));
+        VideoLimits limits = new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
+                v.maxInlineBytes());
+        VideoFrameReader reader = new VideoFrameReader(limits, v.decoderThreads(), v.formats());
+        VideoSources sources = new VideoSources(v.sources().fileRoots().stream().map(Path::of).toList(),
+                v.sources().urlPrefixes().orElse(List.of()), v.sources().maxRedirects());
+        Path workDir = Path.of(v.workDir());
+        long segmentMs = Math.max(1000, Math.round(v.segmentSeconds() * 1000));
+        VideoPlanner plan = new VideoPlanner(topics, kafka.deadLetters(), catalog, sources, reader, limits,
+                v.defaultModels(), segmentMs, workDir);
+        decoder = new SegmentDecoder(topics, kafka.deadLetters(), catalog, sources, reader,
+                new InlineVideos(bootstrapServers, connection, reader, workDir, Duration.ofSeconds(30)),
+                config.preferUint8());
+
+        PreprocessConfig.Kafka k = v.kafka();
+        Map<String, Object> producer = new HashMap<>(connection);
+        producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
+        Map<String, Object> consumer = new HashMap<>(connection);
+        consumer.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
+        consumer.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+        planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", bootstrapServers, k.groupId(),
+                k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())), k.maxPollRecords(),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), withLargeFetches(consumer), producer),
+                plan::handle, kafka.deadLetters());
+        Map<String, Object> segmentConsumer = new HashMap<>(consumer);
+        // One segment per poll: a poll is one transaction, and a slow segment must not get the
+        // instance thrown out of the group while the next ones wait in the same poll.
+        segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        segments = new TransactionalLoop(new TransactionalLoop.Settings("video-segments", bootstrapServers,
+                k.groupId() + "-segments", k.transactionalId() + "-segments",
+                Pattern.compile(Pattern.quote(topics.videoSegments())), 1, Duration.ofMillis(k.pollTimeoutMs()),
+                k.maxRequestBytes(), segmentConsumer, producer), decoder::handle, kafka.deadLetters());
+        planner.start();
+        segments.start();
+    }
+
+    private static Map<String, Object> withLargeFetches(Map<String, Object> consumer) {
+        Map<String, Object> out = new HashMap<>(consumer);
+        out.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024);
+        out.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
+        return out;
+    }
+
+    /** The planner loop, when videos are enabled. */
+    public Optional<TransactionalLoop> planner() {
+        return Optional.ofNullable(planner);
+    }
+
+    /** The segment loop, when videos are enabled. */
+    public Optional<TransactionalLoop> segments() {
+        return Optional.ofNullable(segments);
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        boolean ready = planner().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true)
+                && segments().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true);
+        return HealthCheckResponse.named("videos").status(ready)
+                .withData("planner", planner().map(l -> l.state().name()).orElse("DISABLED"))
+                .withData("segments", segments().map(l -> l.state().name()).orElse("DISABLED"))
+                .withData("segments-committed", segments().map(TransactionalLoop::batches).orElse(0L))
+                .withData("segment-partitions", segments().map(TransactionalLoop::assignedPartitions).orElse(0))
+                .build();
+    }
+
+    @PreDestroy
+    void stop() {
+        if (planner != null) {
+            planner.close();
+        }
+        if (segments != null) {
+            segments.close();
+        }
+        if (decoder != null) {
+            decoder.close();
+        }
+    }
+}

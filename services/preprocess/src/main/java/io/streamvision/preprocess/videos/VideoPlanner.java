@@ -1,0 +1,173 @@
+package io.streamvision.preprocess.videos;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.SourceRecord;
+import io.streamvision.proto.vision.v1.VideoRequest;
+import io.streamvision.proto.vision.v1.VideoSampled;
+import io.streamvision.proto.vision.v1.VideoSegment;
+import io.streamvision.video.VideoFrameReader;
+import io.streamvision.video.VideoLimits;
+import io.streamvision.video.VideoSources;
+
+/**
+ * Plans videos: for each {@code vision.videos.v1} request it checks the models and the source
+ * (allow-list, container, limits) without decoding, and writes one {@code VideoSegment} work
+ * record per segment of {@code segmentMs} to {@code vision.video-segments.v1}. The work per
+ * request is bounded (opening the container), whatever the video's length. A request that
+ * cannot be planned yields one dead letter and one failed {@code VideoSampled} (segment 0,
+ * final) so the video's summary ends with the reason.
+ *
+ * <p>Runs on one transactional loop thread; not thread-safe.
+ */
+public final class VideoPlanner {
+
+    static final String STAGE = "preprocess/video";
+
+    private final Topics topics;
+    private final DeadLetters deadLetters;
+    private final ModelCatalog catalog;
+    private final VideoSources sources;
+    private final VideoFrameReader reader;
+    private final VideoLimits limits;
+    private final List<String> defaultModels;
+    private final long segmentMs;
+    private final Path workDir;
+
+    public VideoPlanner(Topics topics, DeadLetters deadLetters, ModelCatalog catalog, VideoSources sources,
+                        VideoFrameReader reader, VideoLimits limits, List<String> defaultModels, long segmentMs,
+                        Path workDir) {
+        this.topics = topics;
+        this.deadLetters = deadLetters;
+        this.catalog = catalog;
+        this.sources = sources;
+        this.reader = reader;
+        this.limits = limits;
+        this.defaultModels = defaultModels;
+        this.segmentMs = segmentMs;
+        this.workDir = workDir;
+    }
+
+    /** Plans every request of a poll. */
+    public void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) {
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            plan(record, out);
+        }
+    }
+
+    private void plan(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+        VideoRequest request;
+        try {
+            request = VideoRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
+        } catch (InvalidProtocolBufferException e) {
+            out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                    "record is not a vision.v1.VideoRequest: " + e.getMessage()));
+            return;
+        }
+        String videoId = videoId(request, record);
+        List<String> models = new ArrayList<>();
+        try {
+            for (String name : request.getModelsCount() == 0 ? defaultModels : request.getModelsList()) {
+                ModelConfig config = catalog.latest(name).orElse(null);
+                if (config == null || config.imageInput() == null) {
+                    throw new ImageRejectedException(ReasonCode.UNKNOWN_MODEL, "model '" + name
+                            + "' is not an image model in the repository (known: " + catalog.all().keySet() + ")");
+                }
+                models.add(config.name());
+            }
+            VideoFrameReader.Probe probe = probe(request);
+            VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(request.getEveryNFrames(),
+                    request.getTargetFps());
+            if (probe.durationKnown()) {
+                long expected = sampling.expectedFrames(probe.durationMillis(), probe.frameRate());
+                if (expected > limits.maxSampledFrames()) {
+                    throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "about " + expected
+                            + " frames would be sampled from " + probe.durationMillis() / 1000 + " s, over the limit of "
+                            + limits.maxSampledFrames() + "; sample less often");
+                }
+            }
+            long segments = probe.durationKnown() ? Math.max(1, (probe.durationMillis() + segmentMs - 1) / segmentMs) : 1;
+            VideoRequest withoutBytes = request.toBuilder().clearVideo().setVideoId(videoId).build();
+            for (int i = 0; i < segments; i++) {
+                VideoSegment.Builder segment = VideoSegment.newBuilder().setVideoId(videoId).setIndex(i)
+                        .setStartMs(i * segmentMs).setEndMs((i + 1) * segmentMs).setLastPlanned(i == segments - 1)
+                        .setRequest(withoutBytes).addAllModels(models).setFrameRate(probe.frameRate())
+                        .setDurationMs(Math.max(0, probe.durationMillis())).setWidth(probe.width())
+                        .setHeight(probe.height()).setSegmentMs(segmentMs);
+                if (!request.getVideo().isEmpty()) {
+                    segment.setInlineSource(SourceRecord.newBuilder().setTopic(record.topic())
+                            .setPartition(record.partition()).setOffset(record.offset()));
+                }
+                out.add(segmentRecord(segment.build(), record));
+            }
+        } catch (ImageRejectedException e) {
+            out.add(deadLetters.forRecord(record, STAGE, e.reason(), e.getMessage()));
+            out.add(event(VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(0).setFinalSegment(true)
+                    .addAllModels(models).setFailed(true).setFailureReason(e.reason())
+                    .setFailureMessage(e.getMessage()).build(), record));
+        }
+    }
+
+    private VideoFrameReader.Probe probe(VideoRequest request) throws ImageRejectedException {
+        if (!request.getVideo().isEmpty()) {
+            Path file = reader.spill(request.getVideo().toByteArray(), workDir);
+            try {
+                return reader.probe(file.toString(), "file");
+            } finally {
+                VideoFrameReader.deleteQuietly(file);
+            }
+        }
+        if (request.getUri().isBlank()) {
+            throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
+        }
+        VideoSources.Resolved source = sources.resolve(request.getUri());
+        return reader.probe(source.location(), VideoSources.protocolWhitelist(source));
+    }
+
+    /** The video id: the request's, else the record key, else the record's coordinates. */
+    static String videoId(VideoRequest request, ConsumerRecord<byte[], byte[]> record) {
+        if (!request.getVideoId().isEmpty()) {
+            return request.getVideoId();
+        }
+        if (record.key() != null && record.key().length > 0) {
+            return new String(record.key(), StandardCharsets.UTF_8);
+        }
+        return record.topic() + "-" + record.partition() + "-" + record.offset();
+    }
+
+    private ProducerRecord<byte[], byte[]> segmentRecord(VideoSegment segment, ConsumerRecord<byte[], byte[]> in) {
+        byte[] key = (segment.getVideoId() + "/" + segment.getIndex()).getBytes(StandardCharsets.UTF_8);
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.videoSegments(), key, segment.toByteArray());
+        headers(in, out, segment.getVideoId());
+        return out;
+    }
+
+    private ProducerRecord<byte[], byte[]> event(VideoSampled event, ConsumerRecord<byte[], byte[]> in) {
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.videoEvents(),
+                event.getVideoId().getBytes(StandardCharsets.UTF_8), event.toByteArray());
+        headers(in, out, event.getVideoId());
+        return out;
+    }
+
+    static void headers(ConsumerRecord<byte[], byte[]> in, ProducerRecord<byte[], byte[]> out, String videoId) {
+        RecordHeaders.propagate(in.headers(), out.headers());
+        if (out.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
+            RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, videoId);
+        }
+    }
+}
