@@ -1,12 +1,85 @@
 #!/usr/bin/env bash
-# Bulk video classification at scale: N copies of the sample video (default 50) submitted at
-# once through the running pipeline (Kafka -> preprocess -> scoring -> video summaries), frames/s
-# end to end, beside the decode-only rate (FFmpeg through JavaCV, this machine) and the
-# scoring-only rate (raw ONNX Runtime, fashion-cnn) measured in the same run.
+# Bulk video classification at scale, two modes:
 #   bench/videos.sh [copies] [every-n-frames]
+#     N copies of the sample video (default 50) submitted at once through the running pipeline
+#     (Kafka -> preprocess -> scoring -> video summaries), frames/s end to end, beside the
+#     decode-only rate (FFmpeg through JavaCPP, this machine) and the scoring-only rate (raw ONNX
+#     Runtime, fashion-cnn) measured in the same run.
+#   bench/videos.sh --long [seconds]
+#     one long 320x240 video (default 3600 s, written at run time into media/) sampled at 1 fps:
+#     end-to-end wall time with one and with two preprocess instances, beside ffmpeg's
+#     decode-only time of the same file (`ffmpeg -threads 1 -i X -f null -`) and the service's
+#     own decoder alone; image latency (p50/p99) with the pipeline idle and while the video runs.
 # Starts the local broker and the services when they are not running, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "--long" ]]; then
+  seconds=${2:-3600}
+  [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests
+  vision() { java -jar services/cli/target/vision.jar "$@"; }
+  mkdir -p media
+  video=media/long-${seconds}s-320x240.mp4
+  if [[ ! -f $video ]]; then
+    if command -v ffmpeg > /dev/null; then
+      ffmpeg -loglevel error -f lavfi -i "testsrc2=size=320x240:rate=25" -t "$seconds" -c:v libx264 -preset ultrafast "$video"
+    else
+      java -cp "$(ls services/preprocess/target/quarkus-app/lib/main/*.jar | tr '\n' ':')" \
+        io.streamvision.video.SyntheticVideos "$video" "$seconds" 320 240 25 MP4
+    fi
+  fi
+  echo "== $video: $(du -h "$video" | cut -f1), $seconds s at 25 fps"
+  if command -v ffmpeg > /dev/null; then
+    start=$(date +%s.%N)
+    ffmpeg -loglevel error -threads 1 -i "$video" -f null -
+    echo "ffmpeg -threads 1 -i X -f null - (decode only, every frame): $(awk "BEGIN{print $(date +%s.%N) - $start}") s"
+  else
+    echo "ffmpeg: not installed (apt-get install ffmpeg); its decode-only reference is skipped"
+  fi
+  mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
+    -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1"
+  started_kafka=false
+  if ! deploy/local/kafka.sh status > /dev/null 2>&1; then deploy/local/kafka.sh start; started_kafka=true; fi
+  second=""
+  cleanup() {
+    [[ -n "$second" ]] && kill "$second" 2> /dev/null || true
+    deploy/local/services.sh stop > /dev/null || true
+    if $started_kafka; then deploy/local/kafka.sh stop > /dev/null || true; fi
+  }
+  trap cleanup EXIT
+  deploy/local/services.sh start preprocess scoring captioning
+  latency() {   # rounds of the 14 sample items; prints the latency lines
+    for _ in $(seq 1 "$1"); do
+      vision submit-images samples/items 2>&1 > /dev/null | grep latency || true
+      sleep 1
+    done
+  }
+  echo "== Image latency, pipeline idle (5 rounds of samples/items)"
+  latency 5
+  run_long() {   # $1: label
+    local start end pid
+    start=$(date +%s.%N)
+    vision submit-videos --fps 1 --no-progress --timeout-s 7200 "$video" > "${TMPDIR:-/tmp}/long-video-$1.txt" 2>&1 &
+    pid=$!
+    echo "== Image latency while the long video runs ($1)"
+    while kill -0 "$pid" 2> /dev/null; do latency 1; done
+    wait "$pid" || true
+    end=$(date +%s.%N)
+    echo "== $1: long video end to end (1 fps): $(awk "BEGIN{print $end - $start}") s"
+    tail -3 "${TMPDIR:-/tmp}/long-video-$1.txt"
+  }
+  run_long "one preprocess instance"
+  # A second preprocess instance: same groups, its own transactional id and port.
+  HOSTNAME=bench-2 VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=$PWD/media,$PWD/samples \
+    VISION_MODELS_DIR=$PWD/models nohup java -Dquarkus.http.port=8091 \
+    -Dvision.preprocess.video.work-dir="${TMPDIR:-/tmp}/preprocess-2-work" \
+    -jar services/preprocess/target/quarkus-app/quarkus-run.jar > deploy/local/.run/preprocess-2.log 2>&1 &
+  second=$!
+  until curl -fs localhost:8091/q/health/ready 2> /dev/null | grep -Eq '"segment-partitions": ?[1-9]'; do sleep 1; done
+  sleep 5
+  run_long "two preprocess instances"
+  echo "segments decoded by the second instance: $(curl -fs localhost:8091/q/health/ready | grep -Eo '"segments-committed": ?[0-9]*')"
+  exit 0
+fi
 copies=${1:-50}
 every=${2:-5}
 [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests

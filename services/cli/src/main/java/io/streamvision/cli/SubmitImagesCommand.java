@@ -80,6 +80,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
                         .setSourceUri(file.toAbsolutePath().toUri().toString()).build();
                 producer.send(Producers.record(topics.images(), id, request.toByteArray()));
                 pending.put(id, file);
+                sentAt.put(id, System.nanoTime());
             }
             producer.flush();
             err.printf("sent %d image(s) to %s%n", files.size(), topics.images());
@@ -98,9 +99,24 @@ public class SubmitImagesCommand implements Callable<Integer> {
                         pending.values());
                 return ExitCodes.TIMED_OUT;
             }
+            printLatencies(err);
             return failed == 0 ? ExitCodes.OK : ExitCodes.SOME_FAILED;
         }
     }
+
+    /** Send-to-result latency of the results seen, one line on stderr. */
+    private void printLatencies(PrintWriter err) {
+        if (latenciesMs.isEmpty()) {
+            return;
+        }
+        List<Long> sorted = latenciesMs.stream().sorted().toList();
+        err.printf("latency (sent to result): p50 %d ms, p99 %d ms, max %d ms over %d results%n",
+                sorted.get(sorted.size() / 2), sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(sorted.size() * 0.99) - 1)),
+                sorted.get(sorted.size() - 1), sorted.size());
+    }
+
+    private final Map<String, Long> sentAt = new java.util.HashMap<>();
+    private final List<Long> latenciesMs = new ArrayList<>();
 
     private int report(ConsumerRecord<byte[], byte[]> r, Topics topics, Map<String, Path> pending, PrintWriter out,
                        PrintWriter err) throws InvalidProtocolBufferException {
@@ -116,6 +132,10 @@ public class SubmitImagesCommand implements Callable<Integer> {
         ImageResult result = ImageResult.parseFrom(r.value());
         Path file = pending.remove(result.getRequestId());
         if (file != null) {
+            Long sent = sentAt.remove(result.getRequestId());
+            if (sent != null) {
+                latenciesMs.add((System.nanoTime() - sent) / 1_000_000);
+            }
             out.println(json ? RecordPrinter.forTopic(Topics.RESULTS).json(r.value())
                     : file.getFileName() + "  " + RecordPrinter.forTopic(Topics.RESULTS).line(r.value()));
             out.flush();

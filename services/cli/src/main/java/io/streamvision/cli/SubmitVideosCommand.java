@@ -86,6 +86,9 @@ public class SubmitVideosCommand implements Callable<Integer> {
         final Path file;
         final Set<String> scored = new HashSet<>();
         long sampled = -1;
+        /** Frames sampled per segment, from the per-segment events; the last segment once known. */
+        final java.util.Map<Integer, Long> segments = new java.util.HashMap<>();
+        int finalSegment = -1;
         int models = 1;
         VideoSummary summary;
         String deadLetter;
@@ -186,7 +189,14 @@ public class SubmitVideosCommand implements Callable<Integer> {
             VideoSampled s = VideoSampled.parseFrom(r.value());
             Tracked v = videos.get(s.getVideoId());
             if (v != null) {
-                v.sampled = s.getFramesSampled();
+                v.segments.put(s.getSegmentIndex(), s.getFramesSampled());
+                if (s.getFinalSegment()) {
+                    v.finalSegment = v.finalSegment < 0 ? s.getSegmentIndex() : Math.min(v.finalSegment, s.getSegmentIndex());
+                }
+                // The total is known once every segment up to the final one reported.
+                boolean all = v.finalSegment >= 0 && java.util.stream.IntStream.rangeClosed(0, v.finalSegment)
+                        .allMatch(v.segments::containsKey);
+                v.sampled = all ? v.segments.values().stream().mapToLong(Long::longValue).sum() : -1;
                 v.models = Math.max(1, s.getModelsCount());
             }
         } else if (r.topic().equals(topics.videoSummaries())) {

@@ -92,7 +92,7 @@ public interface PreprocessConfig {
         @WithDefault(VideoFrameReader.DEFAULT_FORMATS)
         String formats();
 
-        /** Directory for inline videos written to disk while they are decoded. */
+        /** Directory for inline videos written to disk while they are decoded (application.properties: under java.io.tmpdir). */
         @WithDefault("work/videos")
         String workDir();
 
