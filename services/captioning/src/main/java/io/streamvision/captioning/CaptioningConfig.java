@@ -68,6 +68,14 @@ public interface CaptioningConfig {
         /** How long a finished video stays queryable, in milliseconds. */
         @WithDefault("86400000")
         long retentionMs();
+
+        /**
+         * Most segments one model's timeline lists. With more label changes, runs shorter than
+         * frames / (max-segments - 1) are merged into their neighbours and the timeline says so
+         * ({@code segments_merged}); this bounds the size of a summary whatever the video's length.
+         */
+        @WithDefault("1000")
+        int maxSegments();
     }
 
     /** The results topology ({@code vision.captioning.results.*}). */

@@ -15,7 +15,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -31,6 +33,7 @@ import io.streamvision.captioning.videos.ScheduleCheck;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
+import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VideoSummary;
@@ -41,6 +44,7 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
+import io.streamvision.video.SyntheticVideos;
 
 /**
  * Video frames end to end through the packaged services as separate processes: preprocess
@@ -65,11 +69,16 @@ class VideoPipelineProcessIT {
         Map<String, String> common = Map.of("kafka.bootstrap.servers", broker.bootstrapServers(),
                 "vision.kafka.topic-suffix", SUFFIX, "vision.kafka.partitions", "4");
         try {
-            processes.add(start("../preprocess/target/quarkus-app/quarkus-run.jar", common, Map.of(
-                    "vision.preprocess.models-dir", models.toString(), "quarkus.http.port", "18111",
-                    "quarkus.kafka-streams.application-id", "it-videos-preprocess"), "videos-preprocess"));
+            Path media = Path.of("target/it-media").toAbsolutePath();
+            Files.createDirectories(media);
+            Path longVideo = media.resolve("six-minutes.mp4");
+            if (!Files.exists(longVideo)) {
+                SyntheticVideos.write(longVideo, SyntheticVideos.Container.MP4, 160, 120, 25, 360, 2);
+            }
+            processes.add(start("../preprocess/target/quarkus-app/quarkus-run.jar", common, preprocess(models, media, 1),
+                    "videos-preprocess"));
             processes.add(start("../scoring/target/quarkus-app/quarkus-run.jar", common, Map.of(
-                    "vision.scoring.models-dir", models.toString(), "vision.scoring.models", "fashion-cnn",
+                    "vision.scoring.models-dir", models.toString(), "vision.scoring.models", "fashion-cnn,caption-encoder",
                     "vision.scoring.kafka.group-id", "it-videos-scoring",
                     "vision.scoring.kafka.transactional-id", "it-videos-scoring-0",
                     "quarkus.http.port", "18112", "quarkus.grpc.server.port", "18113"), "videos-scoring"));
@@ -160,6 +169,9 @@ class VideoPipelineProcessIT {
                     }
                 }
                 assertEquals(1, localHits, "exactly one instance owns the video");
+
+                longVideoWhileImagesFlowThenOnTwoPreprocessInstances(broker, topics, models, media, longVideo,
+                        summaries, producer, processes);
             }
         } finally {
             for (Process p : processes) {
@@ -169,6 +181,92 @@ class VideoPipelineProcessIT {
                 p.waitFor();
             }
         }
+    }
+
+    private static Map<String, String> preprocess(Path models, Path media, int instance) {
+        return Map.of("vision.preprocess.models-dir", models.toString(),
+                "quarkus.http.port", Integer.toString(instance == 1 ? 18111 : 18114),
+                "quarkus.kafka-streams.application-id", "it-videos-preprocess",
+                "vision.preprocess.video.segment-seconds", "5",
+                "vision.preprocess.video.sources.file-roots", media.toString(),
+                "vision.preprocess.video.kafka.transactional-id", "it-videos-preprocess-" + instance);
+    }
+
+    /**
+     * A 6-minute video written at test time, by file URI at 1 fps (72 segments of 5 s): COMPLETE
+     * with every sampled frame once while images sent meanwhile get their results; then the same
+     * video again with a second preprocess instance: both instances decode segments of it, and
+     * the timeline is the same.
+     */
+    private void longVideoWhileImagesFlowThenOnTwoPreprocessInstances(TestBroker broker, Topics topics, Path models,
+            Path media, Path longVideo, TopicCollector summaries, KafkaProducer<byte[], byte[]> producer,
+            List<Process> processes) throws Exception {
+        try (TopicCollector results = new TopicCollector(broker.bootstrapServers(), topics.results())) {
+            send(producer, topics, VideoRequest.newBuilder().setVideoId("long-1").setUri(longVideo.toUri().toString())
+                    .setTargetFps(1).build());
+            List<Path> items;
+            try (var files = Files.list(Path.of("../../samples/items"))) {
+                items = files.filter(f -> f.toString().endsWith(".png") || f.toString().endsWith(".jpg")).sorted()
+                        .toList();
+            }
+            for (Path item : items) {
+                String id = "during-long-" + item.getFileName();
+                producer.send(new ProducerRecord<>(topics.images(), id.getBytes(StandardCharsets.UTF_8),
+                        ImageRequest.newBuilder().setRequestId(id).setImage(ByteString.copyFrom(Files.readAllBytes(item)))
+                                .build().toByteArray())).get();
+            }
+            VideoSummary first = awaitFinal(summaries, "long-1");
+            long seen = summaries.records().stream().filter(r -> "long-1".equals(new String(r.key(),
+                    StandardCharsets.UTF_8))).count();
+            System.out.printf("[video IT] long-1: %s, %d of %d frames, %d label segments, %d summary records%n",
+                    first.getState(), first.getTimelines(0).getFramesScored(), first.getFramesSampled(),
+                    first.getTimelines(0).getSegmentsCount(), seen);
+            assertEquals(VideoSummary.State.COMPLETE, first.getState());
+            assertEquals(360, first.getFramesSampled(), "1 fps over 6 minutes");
+            assertEquals(360, first.getTimelines(0).getFramesScored(), "every sampled frame scored once");
+            results.awaitAtLeast(items.size(), Duration.ofSeconds(120));
+            Set<String> answered = new HashSet<>();
+            results.records().forEach(r -> answered.add(new String(r.key(), StandardCharsets.UTF_8)));
+            for (Path item : items) {
+                assertTrue(answered.contains("during-long-" + item.getFileName()),
+                        "image sent during the long video has a result: " + item.getFileName());
+            }
+        }
+
+        processes.add(start("../preprocess/target/quarkus-app/quarkus-run.jar",
+                Map.of("kafka.bootstrap.servers", broker.bootstrapServers(), "vision.kafka.topic-suffix", SUFFIX,
+                        "vision.kafka.partitions", "4"), preprocess(models, media, 2), "videos-preprocess-2"));
+        awaitReady(18114);
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while ((healthValue(18111, "segment-partitions") <= 0 || healthValue(18114, "segment-partitions") <= 0)
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        long before1 = healthValue(18111, "segments-committed");
+        send(producer, topics, VideoRequest.newBuilder().setVideoId("long-2").setUri(longVideo.toUri().toString())
+                .setTargetFps(1).build());
+        VideoSummary second = awaitFinal(summaries, "long-2");
+        long by1 = healthValue(18111, "segments-committed") - before1;
+        long by2 = healthValue(18114, "segments-committed");
+        System.out.printf("[video IT] long-2 on two preprocess instances: %d and %d of 72 segments%n", by1, by2);
+        assertTrue(by1 > 0 && by2 > 0, "both instances decoded segments of the video: " + by1 + " and " + by2);
+        assertEquals(VideoSummary.State.COMPLETE, second.getState());
+        VideoSummary first = awaitFinal(summaries, "long-1");
+        assertEquals(first.getFramesSampled(), second.getFramesSampled());
+        assertEquals(first.getTimelines(0).getSegmentsList(), second.getTimelines(0).getSegmentsList(),
+                "the same timeline as with one instance");
+    }
+
+    private static long healthValue(int port, String key) throws Exception {
+        String body;
+        try {
+            body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
+                    + "/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (java.io.IOException e) {
+            return -1;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\"\\s*:\\s*(\\d+)").matcher(body);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
     private static Process start(String jar, Map<String, String> common, Map<String, String> own, String log)

@@ -26,9 +26,10 @@ public class TopologyProducer {
                 Set.copyOf(config.results().classifiers()), Duration.ofMillis(config.results().windowMs()),
                 Duration.ofMillis(config.results().punctuateMs()));
         CaptioningConfig.Videos videos = config.videos();
-        VideoSummaryTopology.build(builder, scores, kafka.topics(), new VideoSummaryTopology.Settings(
-                videos.progressEveryFrames(), Duration.ofMillis(videos.stallTimeoutMs()),
-                Duration.ofMillis(videos.retentionMs()), Duration.ofMillis(config.results().punctuateMs())));
+        VideoSummaryTopology.build(builder, scores, kafka.topics(), kafka.deadLetters(),
+                new VideoSummaryTopology.Settings(videos.progressEveryFrames(),
+                        Duration.ofMillis(videos.stallTimeoutMs()), Duration.ofMillis(videos.retentionMs()),
+                        Duration.ofMillis(config.results().punctuateMs()), videos.maxSegments()));
         return builder.build();
     }
 }

@@ -24,14 +24,17 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
+import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.proto.vision.v1.VideoAggregate;
 import io.streamvision.proto.vision.v1.VideoSummary;
 
 /**
- * Answers "what is the summary of video X" from the video-summaries store with Kafka Streams
- * interactive queries: the instance that owns the video's partition answers from its local
- * store; any other instance asks the owner over HTTP ({@code GET /videos/{id}?local=true}, as
- * protobuf) at the endpoint the owner advertises as {@code application.server}. Thread-safe.
+ * Answers "what is the summary of video X" from the video stores with Kafka Streams interactive
+ * queries: the instance that owns the video's partition answers from its local stores (the
+ * header in video-summaries; for a finished video, the timeline built from its frames in
+ * video-frames); any other instance asks the owner over HTTP
+ * ({@code GET /videos/{id}?local=true}, as protobuf) at the endpoint the owner advertises as
+ * {@code application.server}. Thread-safe.
  */
 @ApplicationScoped
 public class VideoSummaries {
@@ -47,6 +50,9 @@ public class VideoSummaries {
 
     @Inject
     KafkaStreams streams;
+
+    @Inject
+    CaptioningConfig config;
 
     @ConfigProperty(name = "quarkus.kafka-streams.application-server")
     String applicationServer;
@@ -69,24 +75,39 @@ public class VideoSummaries {
         return isSelf(owner) ? findLocal(videoId) : fetch(owner, videoId);
     }
 
-    /** The summary from this instance's store only. */
+    /**
+     * The summary from this instance's stores only: counts only while the video is in progress,
+     * the full timeline (read from its frames) once it is final.
+     */
     public Optional<VideoSummary> findLocal(String videoId) {
         byte[] stored;
+        ReadOnlyKeyValueStore<String, byte[]> frames;
         try {
-            ReadOnlyKeyValueStore<String, byte[]> store = streams.store(StoreQueryParameters.fromNameAndType(
+            ReadOnlyKeyValueStore<String, byte[]> headers = streams.store(StoreQueryParameters.fromNameAndType(
                     VideoSummaryTopology.STORE, QueryableStoreTypes.<String, byte[]>keyValueStore()));
-            stored = store.get(videoId);
+            stored = headers.get(videoId);
+            if (stored == null) {
+                return Optional.empty();
+            }
+            frames = streams.store(StoreQueryParameters.fromNameAndType(VideoSummaryTopology.FRAMES_STORE,
+                    QueryableStoreTypes.<String, byte[]>keyValueStore()));
         } catch (InvalidStateStoreException e) {
-            throw new UnavailableException("the video-summaries store is not ready here: " + e.getMessage());
+            throw new UnavailableException("the video stores are not ready here: " + e.getMessage());
         }
-        if (stored == null) {
-            return Optional.empty();
-        }
+        VideoAggregate agg;
         try {
-            VideoAggregate agg = VideoAggregate.parseFrom(stored);
-            return Optional.of(VideoTimelines.summarize(agg, VideoTimelines.state(agg)));
+            agg = VideoAggregate.parseFrom(stored);
         } catch (InvalidProtocolBufferException e) {
             throw new IllegalStateException("unreadable aggregate for video " + videoId, e);
+        }
+        if (!agg.getFinalEmitted()) {
+            return Optional.of(VideoTimelines.progress(agg));
+        }
+        try {
+            return Optional.of(VideoTimelines.summarize(agg, VideoTimelines.state(agg),
+                    VideoSummaryTopology.frameSource(frames, videoId), config.videos().maxSegments()));
+        } catch (InvalidStateStoreException e) {
+            throw new UnavailableException("the video-frames store is not ready here: " + e.getMessage());
         }
     }
 

@@ -1,233 +1,461 @@
 package io.streamvision.captioning.videos;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
 import org.apache.kafka.streams.state.Stores;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.FrameScore;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoAggregate;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSummary;
 
 /**
- * Per-video label timelines: aggregates frame scores by video id into
+ * Per-video label timelines: aggregates the frame scores and segment events of each video into
  * {@code vision.video-summaries.v1}.
  *
  * <pre>
- * vision.scores.v1 (frames) ─► by-video ─┐
- *                                        ├─► video-parts (repartition) ─► aggregate-videos ─► vision.video-summaries.v1
- * vision.video-events.v1 ────────────────┘                               (store: video-summaries)
+ * vision.scores.v1 (frames, keyed by video id) ──┐
+ *                                                ├─► aggregate-videos ─► vision.video-summaries.v1
+ * vision.video-events.v1 (keyed by video id) ────┘   (stores:          └► vision.dlq.v1
+ *                                                     video-summaries, video-frames)
  * </pre>
  *
- * Frames may arrive in any order and interleaved with other videos; each (model, frame) counts
- * once. The final summary (COMPLETE, or FAILED when the preprocess service reported a failure
- * or frames stopped arriving for the stall timeout) is emitted exactly once, when the
- * end-of-video event and every sampled frame have arrived; progress updates go out every
- * {@code progressEveryFrames} frames before that. The store keeps each video for the
- * retention period after its final summary, for interactive queries.
+ * Both topics are keyed by video id, so a video's frames and segment events meet in one task
+ * without a repartition. Scores with an empty {@code video_id} are image scores and are left to
+ * the results topology. The video id is the record key; a record whose key and {@code video_id}
+ * disagree, a frame score without a model or with a negative frame index, and a video event
+ * that does not parse or names an impossible segment become dead letters.
+ *
+ * <p>State per video: a small header in {@value #STORE} (video id -> {@code VideoAggregate}:
+ * per-model frame counts, the segments seen as a bitset, sums over the segments, failure and
+ * emit bookkeeping; its size does not depend on the number of frames), and one record per
+ * scored frame in {@value #FRAMES_STORE} (video id, NUL, model, NUL, 19-digit frame index ->
+ * {@code FrameScore}), so a frame costs one get and one put on each store. Each (model, frame)
+ * and each segment counts once; frames and events may come in any order.
+ *
+ * <p>A video is fully sampled when the events of segments 0..k are there and segment k said it
+ * was the final one. The final summary (COMPLETE; FAILED when a segment failed or nothing changed
+ * for the stall timeout) goes out exactly once, when the video is fully sampled and every model
+ * scored every sampled frame, built by one scan of the video's frames per model. Progress
+ * updates, every {@code progressEveryFrames} newly scored frames, carry counts only. Summaries
+ * carry the {@code x-request-id} and {@code traceparent} headers of the record that completed
+ * them (none when the stall sweep ends a video). A finished video stays queryable for the
+ * retention period; then its header and frames are deleted, at most {@value #PURGE_BATCH} frames
+ * per sweep so that no punctuation grows with the size of a video.
+ *
+ * <p>Built once at start-up; the processor instances it creates are each used by one stream
+ * thread.
  */
 public final class VideoSummaryTopology {
 
-    /** The queryable store: video id -> {@code VideoAggregate}. */
+    /** The queryable header store: video id -> {@code VideoAggregate}. */
     public static final String STORE = "video-summaries";
-    private static final byte FRAME = 'f';
-    private static final byte END = 'e';
+    /** The scored frames: {@link #frameKey} -> {@code FrameScore}. */
+    public static final String FRAMES_STORE = "video-frames";
+    /** Dead-letter stage of video events. */
+    public static final String EVENTS_STAGE = "captioning/video-events";
+    /** Dead-letter stage of frame scores the aggregation cannot take. */
+    public static final String FRAMES_STAGE = "captioning/video-frames";
+    /**
+     * Segment indices a video may use: bounds the header's bitset to 16 KiB, enough for 24 h of
+     * video at 1 s segments (24 h at the default 30 s segments take 360 bytes).
+     */
+    static final int MAX_SEGMENT_INDEX = 1 << 17;
+    /** Frame records of expired videos deleted per sweep. */
+    static final int PURGE_BATCH = 10_000;
 
-    /** Settings of the aggregation. */
-    public record Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate) {
+    private static final char SEP = '\u0000';
+    private static final int INDEX_DIGITS = 19;
+    private static final StringSerializer KEYS = new StringSerializer();
+
+    /**
+     * Settings of the aggregation; {@code maxSegments} is the most segments one timeline lists
+     * (at least 1).
+     */
+    public record Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate,
+                           int maxSegments) {
+        public Settings {
+            if (maxSegments < 1) {
+                throw new IllegalArgumentException("max-segments must be at least 1, not " + maxSegments);
+            }
+        }
     }
 
     private VideoSummaryTopology() {
     }
 
     /** Adds the topology; {@code scores} is the stream of {@code vision.scores.v1}. */
-    public static void build(StreamsBuilder builder, KStream<byte[], byte[]> scores, Topics topics, Settings settings) {
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
-                Serdes.ByteArray()));
-        KStream<String, byte[]> frames = scores.flatMap((key, value) -> {
-            String videoId = videoIdOf(value);
-            return videoId == null ? List.<KeyValue<String, byte[]>>of() : List.of(KeyValue.pair(videoId, tag(FRAME, value)));
-        }, Named.as("frames-by-video"));
-        KStream<String, byte[]> ends = builder.stream(topics.videoEvents(),
+    public static void build(StreamsBuilder builder, KStream<byte[], byte[]> scores, Topics topics,
+                             DeadLetters deadLetters, Settings settings) {
+        builder.addStateStore(headerStore());
+        builder.addStateStore(framesStore());
+        KStream<byte[], Part> frames = scores.mapValues(v -> new Part(false, v), Named.as("video-frame-parts"));
+        KStream<byte[], Part> events = builder.stream(topics.videoEvents(),
                         Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("video-events-source"))
-                .flatMap((key, value) -> {
-                    try {
-                        VideoSampled event = VideoSampled.parseFrom(value);
-                        return event.getVideoId().isEmpty() ? List.<KeyValue<String, byte[]>>of()
-                                : List.of(KeyValue.pair(event.getVideoId(), tag(END, value)));
-                    } catch (InvalidProtocolBufferException e) {
-                        return List.<KeyValue<String, byte[]>>of();
+                .mapValues(v -> new Part(true, v), Named.as("video-event-parts"));
+        frames.merge(events, Named.as("video-parts"))
+                .process(() -> new Aggregator(settings, deadLetters), Named.as("aggregate-videos"), STORE, FRAMES_STORE)
+                .split(Named.as("video-"))
+                .branch((key, out) -> out.deadLetter(), Branched.withConsumer(s -> s
+                        .mapValues(Out::value, Named.as("video-dead-letter-bytes"))
+                        .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray())
+                                .withName("video-dead-letters-sink")), "dead-letter-records"))
+                .defaultBranch(Branched.withConsumer(s -> s
+                        .mapValues(Out::value, Named.as("video-summary-bytes"))
+                        .to(topics.videoSummaries(), Produced.with(Serdes.String(), Serdes.ByteArray())
+                                .withName("video-summaries-sink")), "summary-records"));
+    }
+
+    /**
+     * The header store, cached: the header changes with every frame and its changelog needs only
+     * the latest value per commit.
+     */
+    static StoreBuilder<KeyValueStore<String, byte[]>> headerStore() {
+        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(), Serdes.ByteArray())
+                .withCachingEnabled();
+    }
+
+    /** The frames store: each key is written once, so a cache would only hold memory. */
+    static StoreBuilder<KeyValueStore<String, byte[]>> framesStore() {
+        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(FRAMES_STORE), Serdes.String(),
+                Serdes.ByteArray());
+    }
+
+    /** The key of one scored frame in {@value #FRAMES_STORE}; keys sort by video, model, frame index. */
+    public static String frameKey(String videoId, String model, long frameIndex) {
+        String index = Long.toString(frameIndex);
+        return videoId + SEP + model + SEP + "0".repeat(INDEX_DIGITS - index.length()) + index;
+    }
+
+    /** The frames of one video, read from a {@value #FRAMES_STORE} store (local or queried). */
+    public static VideoTimelines.FrameSource frameSource(ReadOnlyKeyValueStore<String, byte[]> frames,
+                                                         String videoId) {
+        return (model, sink) -> {
+            String prefix = videoId + SEP + model + SEP;
+            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, KEYS)) {
+                while (it.hasNext()) {
+                    KeyValue<String, byte[]> entry = it.next();
+                    if (entry.key.length() != prefix.length() + INDEX_DIGITS) {
+                        continue;   // a frame of another video whose id begins with this prefix
                     }
-                }, Named.as("ends-by-video"));
-        frames.merge(ends, Named.as("video-parts-merged"))
-                .repartition(Repartitioned.with(Serdes.String(), Serdes.ByteArray()).withName("video-parts"))
-                .process(() -> new Aggregator(settings), Named.as("aggregate-videos"), STORE)
-                .to(topics.videoSummaries(), Produced.with(Serdes.String(), Serdes.ByteArray())
-                        .withName("video-summaries-sink"));
+                    try {
+                        sink.accept(FrameScore.parseFrom(entry.value));
+                    } catch (InvalidProtocolBufferException e) {
+                        throw new IllegalStateException("unreadable frame " + entry.key.replace(SEP, '/'), e);
+                    }
+                }
+            }
+        };
     }
 
-    /** The video id of a frame score, or null for an image score or a record that does not parse. */
-    static String videoIdOf(byte[] value) {
-        try {
-            String id = Classification.parseFrom(value).getVideoId();
-            return id.isEmpty() ? null : id;
-        } catch (InvalidProtocolBufferException e) {
-            return null;   // the results topology dead-letters unreadable scores
-        }
+    /** True when a frame key that starts with {@code videoId + NUL} is one of that video's. */
+    private static boolean isFrameOf(String key, int prefixLength) {
+        int sep = key.indexOf(SEP, prefixLength);
+        return sep > prefixLength && key.length() - sep - 1 == INDEX_DIGITS && key.indexOf(SEP, sep + 1) < 0;
     }
 
-    private static byte[] tag(byte kind, byte[] value) {
-        byte[] tagged = new byte[value.length + 1];
-        tagged[0] = kind;
-        System.arraycopy(value, 0, tagged, 1, value.length);
-        return tagged;
+    /** A frame score or a video event, as the merged input of the aggregator. */
+    record Part(boolean event, byte[] value) {
     }
 
-    /** Keeps one aggregate per video and emits its progress and final summaries. */
-    static final class Aggregator implements Processor<String, byte[], String, byte[]> {
+    /** An output of the aggregator: a summary or a dead letter. */
+    record Out(byte[] value, boolean deadLetter) {
+    }
+
+    /** Keeps each video's header and frames and emits its progress and final summaries. */
+    static final class Aggregator implements Processor<byte[], Part, String, Out> {
 
         private final Settings settings;
-        private ProcessorContext<String, byte[]> context;
-        private KeyValueStore<String, byte[]> store;
+        private final DeadLetters deadLetters;
+        private ProcessorContext<String, Out> context;
+        private KeyValueStore<String, byte[]> headers;
+        private KeyValueStore<String, byte[]> frames;
 
-        Aggregator(Settings settings) {
+        Aggregator(Settings settings, DeadLetters deadLetters) {
             this.settings = settings;
+            this.deadLetters = deadLetters;
         }
 
         @Override
-        public void init(ProcessorContext<String, byte[]> context) {
+        public void init(ProcessorContext<String, Out> context) {
             this.context = context;
-            this.store = context.getStateStore(STORE);
+            this.headers = context.getStateStore(STORE);
+            this.frames = context.getStateStore(FRAMES_STORE);
             context.schedule(settings.punctuate(), PunctuationType.WALL_CLOCK_TIME, this::sweep);
         }
 
         @Override
-        public void process(Record<String, byte[]> record) {
-            byte[] tagged = record.value();
-            byte[] value = java.util.Arrays.copyOfRange(tagged, 1, tagged.length);
-            VideoAggregate.Builder agg = load(record.key());
-            if (agg.getFinalEmitted()) {
-                return;   // late or repeated parts of a finished video
+        public void process(Record<byte[], Part> record) {
+            if (record.value().event()) {
+                onEvent(record);
+            } else {
+                onScore(record);
             }
+        }
+
+        private void onScore(Record<byte[], Part> record) {
+            Classification c;
             try {
-                if (tagged[0] == FRAME) {
-                    Classification c = Classification.parseFrom(value);
-                    if (!addFrame(agg, c)) {
-                        return;
-                    }
-                    long ts = record.timestamp();
-                    agg.setFirstScoreAtMs(agg.getFirstScoreAtMs() == 0 ? ts : Math.min(agg.getFirstScoreAtMs(), ts))
-                            .setLastScoreAtMs(Math.max(agg.getLastScoreAtMs(), ts));
-                } else {
-                    agg.setEnd(VideoSampled.parseFrom(value));
-                }
+                c = Classification.parseFrom(record.value().value() == null ? new byte[0] : record.value().value());
             } catch (InvalidProtocolBufferException e) {
-                return;   // filtered before the repartition; cannot happen for records written by this topology
+                return;   // the results topology dead-letters unreadable scores
             }
-            agg.setUpdatedAtMs(context.currentSystemTimeMs());
-            if (VideoTimelines.complete(agg.build())) {
-                emitFinal(agg, record.timestamp());
-            } else if (settings.progressEveryFrames() > 0
-                    && agg.getFramesCount() - agg.getReportedFrames() >= settings.progressEveryFrames()) {
-                agg.setReportedFrames(agg.getFramesCount());
-                emit(agg.build(), VideoSummary.State.IN_PROGRESS, record.timestamp());
+            if (c.getVideoId().isEmpty()) {
+                return;   // an image score
             }
-            store.put(record.key(), agg.build().toByteArray());
-        }
-
-        private VideoAggregate.Builder load(String videoId) {
-            byte[] stored = store.get(videoId);
-            if (stored != null) {
-                try {
-                    return VideoAggregate.parseFrom(stored).toBuilder();
-                } catch (InvalidProtocolBufferException e) {
-                    // a corrupt entry is replaced by a fresh aggregate
-                }
+            String videoId = videoIdOf(record.key(), c.getVideoId());
+            if (videoId == null) {
+                deadLetter(record, FRAMES_STAGE, ReasonCode.BAD_REQUEST, "frame score keyed '" + keyText(record.key())
+                        + "' belongs to video '" + c.getVideoId() + "': frame scores are keyed by video id");
+                return;
             }
-            return VideoAggregate.newBuilder().setVideoId(videoId);
-        }
-
-        /** Adds the frame unless this (model, frame) is already there; returns whether it was added. */
-        private static boolean addFrame(VideoAggregate.Builder agg, Classification c) {
-            for (FrameScore f : agg.getFramesList()) {
-                if (f.getFrameIndex() == c.getFrameIndex() && f.getModelName().equals(c.getModelName())) {
-                    return false;
-                }
+            String model = c.getModelName();
+            if (model.isEmpty() || model.indexOf(SEP) >= 0 || c.getFrameIndex() < 0) {
+                deadLetter(record, FRAMES_STAGE, ReasonCode.BAD_REQUEST, "frame score of video '" + videoId
+                        + "' has model '" + model.replace(SEP, ' ') + "' and frame index " + c.getFrameIndex());
+                return;
             }
-            FrameScore.Builder f = FrameScore.newBuilder().setModelName(c.getModelName())
-                    .setFrameIndex(c.getFrameIndex()).setPtsMs(c.getPtsMs());
+            VideoAggregate.Builder agg = load(videoId);
+            if (agg.getFinalEmitted()) {
+                return;   // a late or repeated frame of a finished video
+            }
+            String key = frameKey(videoId, model, c.getFrameIndex());
+            if (frames.get(key) != null) {
+                return;   // this model scored this frame before
+            }
+            FrameScore.Builder f = FrameScore.newBuilder().setModelName(model).setFrameIndex(c.getFrameIndex())
+                    .setPtsMs(c.getPtsMs());
             if (c.getLabelsCount() > 0) {
                 f.setIndex(c.getLabels(0).getIndex()).setLabel(c.getLabels(0).getLabel())
                         .setProbability(c.getLabels(0).getProbability());
             } else {
                 f.setIndex(-1).setLabel("");
             }
-            agg.addFrames(f).putModelVersions(c.getModelName(), c.getModelVersion());
-            return true;
-        }
-
-        private void emitFinal(VideoAggregate.Builder agg, long timestamp) {
-            agg.setFinalEmitted(true).setFinalAtMs(context.currentSystemTimeMs()).setReportedFrames(agg.getFramesCount());
-            emit(agg.build(), VideoTimelines.state(agg.build()), timestamp);
-        }
-
-        private void emit(VideoAggregate agg, VideoSummary.State state, long timestamp) {
-            context.forward(new Record<>(agg.getVideoId(), VideoTimelines.summarize(agg, state).toByteArray(), timestamp));
-        }
-
-        /** Ends stalled videos and forgets finished ones after the retention period. */
-        private void sweep(long now) {
-            List<KeyValue<String, byte[]>> all = new ArrayList<>();
-            try (KeyValueIterator<String, byte[]> it = store.all()) {
-                it.forEachRemaining(all::add);
+            frames.put(key, f.build().toByteArray());
+            agg.putFramesScored(model, agg.getFramesScoredOrDefault(model, 0L) + 1);
+            if (!c.getModelVersion().equals(agg.getModelVersionsOrDefault(model, null))) {
+                agg.putModelVersions(model, c.getModelVersion());
             }
-            for (KeyValue<String, byte[]> entry : all) {
-                VideoAggregate agg;
+            long ts = record.timestamp();
+            agg.setFirstScoreAtMs(agg.getFirstScoreAtMs() == 0 ? ts : Math.min(agg.getFirstScoreAtMs(), ts))
+                    .setLastScoreAtMs(Math.max(agg.getLastScoreAtMs(), ts));
+            changed(agg, record);
+        }
+
+        private void onEvent(Record<byte[], Part> record) {
+            byte[] value = record.value().value();
+            VideoSampled event;
+            try {
+                if (value == null) {
+                    throw new InvalidProtocolBufferException("the record has no value");
+                }
+                event = VideoSampled.parseFrom(value);
+            } catch (InvalidProtocolBufferException e) {
+                deadLetter(record, EVENTS_STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not a vision.v1.VideoSampled: " + e.getMessage());
+                return;
+            }
+            String videoId = videoIdOf(record.key(), event.getVideoId());
+            int segment = event.getSegmentIndex();
+            if (videoId == null || videoId.isEmpty()) {
+                deadLetter(record, EVENTS_STAGE, ReasonCode.BAD_REQUEST, "video event keyed '"
+                        + keyText(record.key()) + "' names video '" + event.getVideoId() + "'");
+                return;
+            }
+            if (segment < 0 || segment >= MAX_SEGMENT_INDEX) {
+                deadLetter(record, EVENTS_STAGE, ReasonCode.BAD_REQUEST, "video event of '" + videoId
+                        + "' names segment " + segment + "; segments are numbered 0 to " + (MAX_SEGMENT_INDEX - 1));
+                return;
+            }
+            VideoAggregate.Builder agg = load(videoId);
+            if (agg.getFinalEmitted() || VideoTimelines.segmentDone(agg.getSegmentsDone(), segment)) {
+                return;   // a late or repeated event
+            }
+            agg.setSegmentsDone(VideoTimelines.withSegment(agg.getSegmentsDone(), segment))
+                    .setSegmentsDoneCount(agg.getSegmentsDoneCount() + 1)
+                    .setFramesSampled(agg.getFramesSampled() + event.getFramesSampled())
+                    .setFramesDecoded(agg.getFramesDecoded() + event.getFramesDecoded())
+                    .setDurationMs(Math.max(agg.getDurationMs(), event.getDurationMs()));
+            if (event.getFrameRate() > 0) {
+                agg.setFrameRate(event.getFrameRate());
+            }
+            if (event.getWidth() > 0 && event.getHeight() > 0) {
+                agg.setWidth(event.getWidth()).setHeight(event.getHeight());
+            }
+            for (String model : event.getModelsList()) {
+                if (!agg.getModelsList().contains(model)) {
+                    agg.addModels(model);
+                }
+            }
+            if (event.getFinalSegment() && (!agg.hasFinalSegment() || segment < agg.getFinalSegment())) {
+                agg.setFinalSegment(segment);
+            }
+            if (event.getFailed()) {
+                if (agg.getFailedSegments() == 0) {
+                    agg.setFailureReason(event.getFailureReason()).setFailureMessage(event.getFailureMessage());
+                }
+                agg.setFailedSegments(agg.getFailedSegments() + 1);
+            }
+            changed(agg, record);
+        }
+
+        /** Emits what the change calls for and stores the header. */
+        private void changed(VideoAggregate.Builder agg, Record<byte[], Part> cause) {
+            agg.setUpdatedAtMs(context.currentSystemTimeMs());
+            Headers out = new org.apache.kafka.common.header.internals.RecordHeaders();
+            RecordHeaders.propagate(cause.headers(), out);
+            if (VideoTimelines.complete(agg)) {
+                emitFinal(agg, cause.timestamp(), out);
+            } else if (settings.progressEveryFrames() > 0
+                    && VideoTimelines.scoredPairs(agg) - agg.getReportedFrames() >= settings.progressEveryFrames()) {
+                agg.setReportedFrames(VideoTimelines.scoredPairs(agg));
+                context.forward(new Record<>(agg.getVideoId(),
+                        new Out(VideoTimelines.progress(agg).toByteArray(), false), cause.timestamp(), out));
+            }
+            headers.put(agg.getVideoId(), agg.build().toByteArray());
+        }
+
+        private VideoAggregate.Builder load(String videoId) {
+            byte[] stored = headers.get(videoId);
+            if (stored != null) {
                 try {
-                    agg = VideoAggregate.parseFrom(entry.value);
+                    return VideoAggregate.parseFrom(stored).toBuilder();
                 } catch (InvalidProtocolBufferException e) {
-                    store.delete(entry.key);
-                    continue;
+                    // a corrupt entry is replaced by a fresh header
                 }
-                if (agg.getFinalEmitted()) {
-                    if (now - agg.getFinalAtMs() > settings.retention().toMillis()) {
-                        store.delete(entry.key);
+            }
+            return VideoAggregate.newBuilder().setVideoId(videoId);
+        }
+
+        private void emitFinal(VideoAggregate.Builder agg, long timestamp, Headers out) {
+            agg.setFinalEmitted(true).setFinalAtMs(context.currentSystemTimeMs())
+                    .setReportedFrames(VideoTimelines.scoredPairs(agg));
+            VideoSummary summary = VideoTimelines.summarize(agg, VideoTimelines.state(agg),
+                    frameSource(frames, agg.getVideoId()), settings.maxSegments());
+            context.forward(new Record<>(agg.getVideoId(), new Out(summary.toByteArray(), false), timestamp, out));
+        }
+
+        private void deadLetter(Record<byte[], Part> record, String stage, ReasonCode reason, String message) {
+            RecordMetadata meta = context.recordMetadata().orElseThrow();
+            DeadLetter letter = deadLetters.describe(stage, reason, message, meta.topic(), meta.partition(),
+                    meta.offset(), record.key(), record.headers(), record.value().value());
+            ProducerRecord<byte[], byte[]> out = deadLetters.toRecord(letter, record.key(), record.headers());
+            context.forward(new Record<>(keyText(record.key()), new Out(out.value(), true), record.timestamp(),
+                    out.headers()));
+        }
+
+        /**
+         * Ends videos that stopped changing for the stall timeout and deletes finished ones after
+         * the retention period. Reads only the headers; frames are read to build a final summary
+         * and deleted in batches.
+         */
+        private void sweep(long now) {
+            List<VideoAggregate> stalled = new ArrayList<>();
+            List<String> expired = new ArrayList<>();
+            try (KeyValueIterator<String, byte[]> it = headers.all()) {
+                while (it.hasNext()) {
+                    KeyValue<String, byte[]> entry = it.next();
+                    VideoAggregate agg;
+                    try {
+                        agg = VideoAggregate.parseFrom(entry.value);
+                    } catch (InvalidProtocolBufferException e) {
+                        expired.add(entry.key);
+                        continue;
                     }
-                } else if (now - agg.getUpdatedAtMs() > settings.stallTimeout().toMillis()) {
-                    VideoAggregate.Builder b = agg.toBuilder().setStalledMessage(stalledMessage(agg));
-                    emitFinal(b, agg.getLastScoreAtMs());
-                    store.put(entry.key, b.build().toByteArray());
+                    if (agg.getFinalEmitted()) {
+                        if (now - agg.getFinalAtMs() > settings.retention().toMillis()) {
+                            expired.add(entry.key);
+                        }
+                    } else if (now - agg.getUpdatedAtMs() > settings.stallTimeout().toMillis()) {
+                        stalled.add(agg);
+                    }
                 }
+            }
+            for (VideoAggregate agg : stalled) {
+                VideoAggregate.Builder b = agg.toBuilder()
+                        .setStalledMessage(VideoTimelines.stalledMessage(agg, settings.stallTimeout().toMillis()));
+                emitFinal(b, agg.getLastScoreAtMs(), new org.apache.kafka.common.header.internals.RecordHeaders());
+                headers.put(agg.getVideoId(), b.build().toByteArray());
+            }
+            int budget = PURGE_BATCH;
+            for (String videoId : expired) {
+                if (budget == 0) {
+                    break;   // the next sweep goes on
+                }
+                Purged purged = purgeFrames(videoId, budget);
+                if (purged.finished()) {
+                    headers.delete(videoId);
+                }
+                budget -= purged.deleted();
             }
         }
 
-        private String stalledMessage(VideoAggregate agg) {
-            long scored = VideoTimelines.framesScored(agg);
-            return agg.hasEnd()
-                    ? (agg.getEnd().getFramesSampled() - scored) + " of " + agg.getEnd().getFramesSampled()
-                            + " sampled frames were not scored within " + settings.stallTimeout().toMillis() + " ms"
-                    : "no end-of-video event within " + settings.stallTimeout().toMillis() + " ms of the last frame ("
-                            + scored + " frames scored)";
+        /** Deletes up to {@code limit} frames of a video. */
+        private Purged purgeFrames(String videoId, int limit) {
+            String prefix = videoId + SEP;
+            List<String> keys = new ArrayList<>();
+            boolean more = false;
+            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, KEYS)) {
+                while (it.hasNext() && !more) {
+                    String key = it.next().key;
+                    if (isFrameOf(key, prefix.length())) {
+                        more = keys.size() == limit;
+                        if (!more) {
+                            keys.add(key);
+                        }
+                    }
+                }
+            }
+            keys.forEach(frames::delete);
+            return new Purged(keys.size(), !more);
         }
+    }
+
+    /** Frames deleted in one sweep, and whether they were the video's last. */
+    private record Purged(int deleted, boolean finished) {
+    }
+
+    /** The video id of a record: its key; the value's video id when the key is absent; null when they disagree. */
+    private static String videoIdOf(byte[] key, String fromValue) {
+        if (key == null || key.length == 0) {
+            return fromValue;
+        }
+        String id = new String(key, StandardCharsets.UTF_8);
+        return fromValue.isEmpty() || fromValue.equals(id) ? id : null;
+    }
+
+    private static String keyText(byte[] key) {
+        return key == null ? "" : new String(key, StandardCharsets.UTF_8);
     }
 }

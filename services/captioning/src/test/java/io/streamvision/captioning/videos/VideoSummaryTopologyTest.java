@@ -2,6 +2,8 @@ package io.streamvision.captioning.videos;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -10,10 +12,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -21,7 +27,12 @@ import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,7 +46,13 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.FrameScore;
+import io.streamvision.proto.vision.v1.Label;
+import io.streamvision.proto.vision.v1.LabelSegment;
+import io.streamvision.proto.vision.v1.ModelTimeline;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.VideoAggregate;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSummary;
 import io.streamvision.runtime.Classifications;
@@ -48,15 +65,22 @@ import io.streamvision.video.VideoLimits;
 
 /**
  * The video-summary topology on real frame scores: the sample MP4 decoded every 5th frame and
- * classified with fashion-cnn (the same library code the services run), fed in shuffled order
- * and interleaved with another video.
+ * classified with fashion-cnn (the same library code the services run), cut into segments by
+ * presentation time with one event per segment, fed in shuffled order and interleaved with
+ * another video; and on synthetic scores for the limits (header size, work per frame, timeline
+ * size).
  */
 class VideoSummaryTopologyTest {
 
     private static final Path ROOT = Path.of(System.getProperty("vision.models.dir", "../../models")).getParent();
     private static final int EVERY = 5;
+    private static final int SEGMENTS = 4;
+    private static final String MODEL = "fashion-cnn";
+    private static final VideoSummaryTopology.Settings DEFAULTS = new VideoSummaryTopology.Settings(40,
+            Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000);
+
     private static List<Classification> frames;
-    private static VideoSampled end;
+    private static VideoFrameReader.Summary decoded;
 
     private final Topics topics = new Topics("");
     private TopologyTestDriver driver;
@@ -64,54 +88,66 @@ class VideoSummaryTopologyTest {
     private TestInputTopic<byte[], byte[]> events;
     private TestOutputTopic<String, byte[]> summaries;
     private TestOutputTopic<String, byte[]> results;
+    private TestOutputTopic<String, byte[]> deadLetters;
 
     /** Scores every 5th frame of samples/video.mp4 with fashion-cnn, as the pipeline would. */
     @BeforeAll
     static void scoreSampleVideo() throws Exception {
         ModelRepository repository = new ModelRepository(ROOT.resolve("models"));
         OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
-        ModelConfig config = repository.latest("fashion-cnn").orElseThrow();
-        LoadedModel model = runtime.load("fashion-cnn", config.version());
+        ModelConfig config = repository.latest(MODEL).orElseThrow();
+        LoadedModel model = runtime.load(MODEL, config.version());
         InferenceEngine engine = new InferenceEngine(runtime);
         List<ModelInferRequest> requests = new ArrayList<>();
         List<long[]> positions = new ArrayList<>();
-        VideoFrameReader.Summary summary = new VideoFrameReader(VideoLimits.DEFAULT).read(
+        decoded = new VideoFrameReader(VideoLimits.DEFAULT).read(
                 ROOT.resolve("samples/video.mp4").toUri().toString(), new byte[0], EVERY, 0, frame -> {
                     requests.add(TensorPreparer.prepare(frame.image(), config.imageInput(), false)
-                            .toInferRequest("sample/" + frame.frameIndex(), config).build());
+                            .toInferRequest("sample", config).build());
                     positions.add(new long[] {frame.frameIndex(), frame.ptsMillis()});
                 });
         List<Classification> out = new ArrayList<>();
         List<InferenceEngine.Outcome> outcomes = engine.infer(model, requests);
         for (int i = 0; i < outcomes.size(); i++) {
             out.add(Classifications.fromResponse(config, outcomes.get(i).response(), 3).toBuilder()
-                    .setRequestId("sample/" + positions.get(i)[0]).setVideoId("sample")
+                    .setRequestId("sample").setVideoId("sample")
                     .setFrameIndex(positions.get(i)[0]).setPtsMs(positions.get(i)[1]).build());
         }
         model.release();
         frames = out;
-        end = VideoSampled.newBuilder().setVideoId("sample").setFramesSampled(summary.framesSampled())
-                .setFramesDecoded(summary.framesDecoded()).setDurationMs(summary.durationMillis())
-                .setFrameRate(summary.frameRate()).addModels("fashion-cnn").build();
     }
 
     @BeforeEach
     void setUp() {
-        StreamsBuilder builder = new StreamsBuilder();
-        var source = ResultsTopology.scoresSource(builder, topics);
-        ResultsTopology.build(builder, source, topics, new DeadLetters(topics.deadLetters(), 1024),
-                java.util.Set.of("fashion-cnn"), Duration.ofSeconds(30), Duration.ofSeconds(1));
-        VideoSummaryTopology.build(builder, source, topics, new VideoSummaryTopology.Settings(40,
-                Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1)));
+        start(DEFAULTS);
+    }
+
+    private void start(VideoSummaryTopology.Settings settings) {
+        if (driver != null) {
+            driver.close();
+        }
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "videos-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(builder.build(), props, Instant.ofEpochMilli(1_000_000));
+        driver = new TopologyTestDriver(topology(settings), props, Instant.ofEpochMilli(1_000_000));
         scores = driver.createInputTopic(topics.scores(), new ByteArraySerializer(), new ByteArraySerializer());
         events = driver.createInputTopic(topics.videoEvents(), new ByteArraySerializer(), new ByteArraySerializer());
         summaries = driver.createOutputTopic(topics.videoSummaries(), new StringDeserializer(),
                 new ByteArrayDeserializer());
         results = driver.createOutputTopic(topics.results(), new StringDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(topics.deadLetters(), new StringDeserializer(),
+                new ByteArrayDeserializer());
+    }
+
+    /** The results and video topologies on one scores source, as TopologyProducer wires them. */
+    private Topology topology(VideoSummaryTopology.Settings settings) {
+        StreamsBuilder builder = new StreamsBuilder();
+        DeadLetters letters = new DeadLetters(topics.deadLetters(), 1024);
+        var source = ResultsTopology.scoresSource(builder, topics);
+        ResultsTopology.build(builder, source, topics, letters, Set.of(MODEL), Duration.ofSeconds(30),
+                Duration.ofSeconds(1));
+        VideoSummaryTopology.build(builder, source, topics, letters, settings);
+        return builder.build();
     }
 
     @AfterEach
@@ -119,72 +155,265 @@ class VideoSummaryTopologyTest {
         driver.close();
     }
 
+    // --- inputs ---------------------------------------------------------------------------------
+
+    /** Frame scores are keyed by video id. */
     private void pipe(Classification c) {
-        scores.pipeInput(c.getRequestId().getBytes(StandardCharsets.UTF_8), c.toByteArray());
+        pipe(c, new RecordHeaders());
+    }
+
+    private void pipe(Classification c, Headers headers) {
+        scores.pipeInput(new TestRecord<>(c.getVideoId().getBytes(StandardCharsets.UTF_8), c.toByteArray(), headers));
     }
 
     private void pipe(VideoSampled e) {
-        events.pipeInput(e.getVideoId().getBytes(StandardCharsets.UTF_8), e.toByteArray());
+        pipe(e, new RecordHeaders());
     }
 
-    private List<VideoSummary> summariesOf(String videoId) throws Exception {
-        List<VideoSummary> out = new ArrayList<>();
-        for (var r : summaries.readRecordsToList()) {
-            if (r.key().equals(videoId)) {
-                out.add(VideoSummary.parseFrom(r.value()));
-            }
+    private void pipe(VideoSampled e, Headers headers) {
+        events.pipeInput(new TestRecord<>(e.getVideoId().getBytes(StandardCharsets.UTF_8), e.toByteArray(), headers));
+    }
+
+    private static Classification copy(Classification c, String videoId) {
+        return c.toBuilder().setVideoId(videoId).setRequestId(videoId).build();
+    }
+
+    private static List<Classification> copies(List<Classification> in, String videoId) {
+        return in.stream().map(c -> copy(c, videoId)).toList();
+    }
+
+    /** The segment a frame of the sample falls in: SEGMENTS equal stretches of presentation time. */
+    private static int segmentOf(Classification c) {
+        return (int) Math.min(SEGMENTS - 1, c.getPtsMs() * SEGMENTS / decoded.durationMillis());
+    }
+
+    private static List<Classification> framesOfSegment(int segment) {
+        return frames.stream().filter(c -> segmentOf(c) == segment).toList();
+    }
+
+    /** One event per segment of the sample, as the preprocess service writes them. */
+    private static List<VideoSampled> segmentEvents(String videoId) {
+        List<VideoSampled> out = new ArrayList<>();
+        long duration = decoded.durationMillis();
+        for (int s = 0; s < SEGMENTS; s++) {
+            long decodedHere = decoded.framesDecoded() * (s + 1) / SEGMENTS - decoded.framesDecoded() * s / SEGMENTS;
+            out.add(VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(s)
+                    .setFinalSegment(s == SEGMENTS - 1).setSegmentStartMs(duration * s / SEGMENTS)
+                    .setSegmentEndMs(duration * (s + 1) / SEGMENTS).setFramesSampled(framesOfSegment(s).size())
+                    .setFramesDecoded(decodedHere).setDurationMs(duration).setFrameRate(decoded.frameRate())
+                    .setWidth(decoded.width()).setHeight(decoded.height()).addModels(MODEL).build());
         }
         return out;
     }
 
-    private static Classification copy(Classification c, String videoId) {
-        return c.toBuilder().setVideoId(videoId).setRequestId(videoId + "/" + c.getFrameIndex()).build();
+    /** A synthetic frame score: frame {@code i} every 40 ms, top label {@code label}. */
+    private static Classification synthetic(String videoId, long i, int label) {
+        return Classification.newBuilder().setRequestId(videoId).setVideoId(videoId).setModelName(MODEL)
+                .setModelVersion("1").setFrameIndex(i).setPtsMs(i * 40)
+                .addLabels(Label.newBuilder().setLabel("class-" + label).setIndex(label).setProbability(0.9f))
+                .build();
     }
+
+    private static VideoSampled finalSegment(String videoId, int index, long framesSampled) {
+        return VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(index).setFinalSegment(true)
+                .setFramesSampled(framesSampled).setFramesDecoded(framesSampled).setFrameRate(25)
+                .addModels(MODEL).build();
+    }
+
+    private static String traceparent(int span) {
+        return String.format("00-4bf92f3577b34da6a3ce929d0e0e4736-%016x-01", span);
+    }
+
+    private static Headers traced(String requestId, int span) {
+        Headers headers = new RecordHeaders();
+        headers.add("x-request-id", requestId.getBytes(StandardCharsets.UTF_8));
+        headers.add("traceparent", traceparent(span).getBytes(StandardCharsets.UTF_8));
+        return headers;
+    }
+
+    // --- outputs --------------------------------------------------------------------------------
+
+    private List<TestRecord<String, byte[]>> recordsOf(String videoId) {
+        return summaries.readRecordsToList().stream().filter(r -> r.key().equals(videoId)).toList();
+    }
+
+    private List<VideoSummary> summariesOf(String videoId) throws Exception {
+        List<VideoSummary> out = new ArrayList<>();
+        for (var r : recordsOf(videoId)) {
+            out.add(VideoSummary.parseFrom(r.value()));
+        }
+        return out;
+    }
+
+    private static List<VideoSummary> finals(List<VideoSummary> all) {
+        return all.stream().filter(VideoSummary::getFinal).toList();
+    }
+
+    private VideoAggregate header(String videoId) throws Exception {
+        byte[] stored = driver.<String, byte[]>getKeyValueStore(VideoSummaryTopology.STORE).get(videoId);
+        return stored == null ? null : VideoAggregate.parseFrom(stored);
+    }
+
+    private int framesStored(String videoId) {
+        int n = 0;
+        KeyValueStore<String, byte[]> store = driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE);
+        try (KeyValueIterator<String, byte[]> it = store.prefixScan(videoId + '\u0000',
+                new org.apache.kafka.common.serialization.StringSerializer())) {
+            while (it.hasNext()) {
+                it.next();
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static String header(TestRecord<String, byte[]> r, String key) {
+        var h = r.headers().lastHeader(key);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    // --- the sample video -----------------------------------------------------------------------
 
     @Test
     void timelineOfTheSampleVideoMatchesItsScheduleWithinOneSamplingInterval() throws Exception {
-        List<Classification> shuffled = new ArrayList<>(frames);
-        Collections.shuffle(shuffled, new Random(7));
-        List<Classification> other = frames.subList(0, 30).stream().map(c -> copy(c, "other")).toList();
-        pipe(end);   // the end-of-video event may come before the last frames
-        for (int i = 0; i < shuffled.size(); i++) {
-            pipe(shuffled.get(i));
+        List<Object> parts = new ArrayList<>(frames);
+        parts.addAll(segmentEvents("sample"));
+        Collections.shuffle(parts, new Random(7));
+        List<Classification> other = copies(frames.subList(0, 30), "other");
+        for (int i = 0; i < parts.size(); i++) {
+            if (parts.get(i) instanceof Classification c) {
+                pipe(c);
+            } else {
+                pipe((VideoSampled) parts.get(i));
+            }
             if (i < other.size()) {
                 pipe(other.get(i));
             }
-            if (i == 10) {
-                pipe(shuffled.get(3));   // a repeated frame counts once
-            }
         }
         List<VideoSummary> all = summariesOf("sample");
-        List<VideoSummary> finals = all.stream().filter(VideoSummary::getFinal).toList();
+        List<VideoSummary> finals = finals(all);
         assertEquals(1, finals.size(), "exactly one final summary");
         assertTrue(all.size() > 1 && !all.get(0).getFinal(), "progress updates before the final summary");
+        VideoSummary progress = all.get(0);
+        assertEquals(0, progress.getTimelines(0).getSegmentsCount(), "progress updates carry counts only");
+        assertEquals(40, progress.getTimelines(0).getFramesScored());
+
         VideoSummary summary = finals.get(0);
         assertEquals(VideoSummary.State.COMPLETE, summary.getState());
         assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
-        assertEquals(end.getFramesSampled(), summary.getFramesSampled());
-
-        ScheduleCheck.assertMatches(ROOT.resolve("samples/video-schedule.json"), EVERY,
-                summary.getTimelines(0).getSegmentsList());
+        assertEquals(decoded.framesSampled(), summary.getFramesSampled(), "sum over the segments");
+        assertEquals(decoded.framesDecoded(), summary.getFramesDecoded());
+        assertEquals(SEGMENTS, summary.getSegments());
+        assertEquals(SEGMENTS, summary.getSegmentsSampled());
+        ModelTimeline timeline = summary.getTimelines(0);
+        assertEquals(timeline.getSegmentsCount(), timeline.getRuns());
+        assertFalse(timeline.getSegmentsMerged());
+        ScheduleCheck.assertMatches(ROOT.resolve("samples/video-schedule.json"), EVERY, timeline.getSegmentsList());
         // Frame scores never become image results.
         assertTrue(results.isEmpty());
         // Parts arriving after the final summary change nothing.
         pipe(frames.get(0));
-        pipe(end);
+        pipe(segmentEvents("sample").get(0));
         assertTrue(summariesOf("sample").isEmpty());
-        // The interleaved video is still open (no end event): progress only.
+        // The interleaved video is still open (no segment event): progress only.
         assertTrue(summariesOf("other").stream().noneMatch(VideoSummary::getFinal));
     }
 
     @Test
-    void videoThatFailsPartWaySaysSoAndHowFarItGot() throws Exception {
-        List<Classification> firstTwenty = frames.subList(0, 20).stream().map(c -> copy(c, "broken")).toList();
-        firstTwenty.forEach(this::pipe);
-        pipe(VideoSampled.newBuilder().setVideoId("broken").setFramesSampled(20).addModels("fashion-cnn")
+    void finalSummaryRebuiltFromTheStoresForQueriesEqualsTheEmittedOne() throws Exception {
+        frames.forEach(this::pipe);
+        segmentEvents("sample").forEach(this::pipe);
+        VideoSummary emitted = finals(summariesOf("sample")).get(0);
+        VideoAggregate header = header("sample");
+        VideoSummary rebuilt = VideoTimelines.summarize(header, VideoTimelines.state(header),
+                VideoSummaryTopology.frameSource(driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE),
+                        "sample"), DEFAULTS.maxSegments());
+        assertEquals(emitted, rebuilt);
+    }
+
+    @Test
+    void completesOnlyOnceEverySegmentEventAndEveryFrameArrived() throws Exception {
+        List<VideoSampled> segments = segmentEvents("sample");
+        Classification last = frames.get(frames.size() - 1);
+        frames.stream().filter(c -> c != last).forEach(this::pipe);
+        segments.stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
+        assertTrue(finals(summariesOf("sample")).isEmpty(), "segment 2 and one frame missing");
+        VideoAggregate progress = header("sample");
+        assertEquals(SEGMENTS - 1, progress.getSegmentsDoneCount());
+        assertEquals(VideoSummary.State.IN_PROGRESS, VideoTimelines.state(progress));
+        assertEquals(SEGMENTS - 1, VideoTimelines.progress(progress).getSegmentsSampled());
+        assertEquals(SEGMENTS, VideoTimelines.progress(progress).getSegments());
+
+        pipe(segments.get(2));
+        assertTrue(finals(summariesOf("sample")).isEmpty(), "one frame missing");
+        pipe(last);
+        List<VideoSummary> finals = finals(summariesOf("sample"));
+        assertEquals(1, finals.size());
+        assertEquals(VideoSummary.State.COMPLETE, finals.get(0).getState());
+    }
+
+    @Test
+    void missingMiddleSegmentKeepsTheVideoOpenUntilTheStallTimeoutNamesIt() throws Exception {
+        frames.forEach(this::pipe);   // every frame, even those of segment 2
+        segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
+        assertTrue(finals(summariesOf("sample")).isEmpty());
+        assertEquals(VideoSummary.State.IN_PROGRESS, VideoTimelines.state(header("sample")));
+        driver.advanceWallClockTime(Duration.ofSeconds(61));
+        List<TestRecord<String, byte[]>> records = recordsOf("sample");
+        assertEquals(1, records.size());
+        VideoSummary summary = VideoSummary.parseFrom(records.get(0).value());
+        assertTrue(summary.getFinal());
+        assertEquals(VideoSummary.State.FAILED, summary.getState());
+        assertEquals("segments 2 (1 of 4) were not sampled within 60000 ms (" + (frames.size()
+                - framesOfSegment(2).size()) + " frames sampled, " + frames.size() + " scored)",
+                summary.getFailureMessage());
+        assertEquals(SEGMENTS - 1, summary.getSegmentsSampled());
+        assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
+        assertNull(header(records.get(0), "traceparent"), "a sweep has no input record");
+    }
+
+    @Test
+    void failedSegmentEndsTheVideoFailedWithTheFirstFailureAndHowManySegmentsFailed() throws Exception {
+        List<Classification> ofTwo = framesOfSegment(2);
+        int sentBeforeFailure = ofTwo.size() / 2;
+        List<VideoSampled> segments = new ArrayList<>(segmentEvents("sample"));
+        segments.set(2, segments.get(2).toBuilder().setFramesSampled(sentBeforeFailure).setFailed(true)
+                .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED).setFailureMessage("corrupt packet at 11.2 s").build());
+        frames.stream().filter(c -> segmentOf(c) != 2 || ofTwo.indexOf(c) < sentBeforeFailure).forEach(this::pipe);
+        segments.forEach(this::pipe);
+        List<VideoSummary> finals = finals(summariesOf("sample"));
+        assertEquals(1, finals.size());
+        VideoSummary summary = finals.get(0);
+        assertEquals(VideoSummary.State.FAILED, summary.getState());
+        assertEquals(ReasonCode.VIDEO_DECODE_FAILED, summary.getFailureReason());
+        assertEquals("corrupt packet at 11.2 s (1 of 4 segments failed)", summary.getFailureMessage());
+        assertEquals(frames.size() - (ofTwo.size() - sentBeforeFailure), summary.getFramesSampled());
+        assertEquals(summary.getFramesSampled(), summary.getTimelines(0).getFramesScored());
+    }
+
+    @Test
+    void refusedVideoEndsFailedAtOnceFromItsOneEvent() throws Exception {
+        pipe(VideoSampled.newBuilder().setVideoId("refused").setSegmentIndex(0).setFinalSegment(true)
                 .setFailed(true).setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
+                .setFailureMessage("moov atom not found").addModels(MODEL).build());
+        List<VideoSummary> finals = finals(summariesOf("refused"));
+        assertEquals(1, finals.size());
+        VideoSummary summary = finals.get(0);
+        assertEquals(VideoSummary.State.FAILED, summary.getState());
+        assertEquals(ReasonCode.VIDEO_DECODE_FAILED, summary.getFailureReason());
+        assertTrue(summary.getFailureMessage().startsWith("moov atom not found"), summary.getFailureMessage());
+        assertEquals(0, summary.getFramesSampled());
+        assertEquals(1, summary.getSegments());
+        assertEquals(0, summary.getTimelines(0).getFramesScored());
+    }
+
+    @Test
+    void videoThatFailsPartWaySaysSoAndHowFarItGot() throws Exception {
+        copies(frames.subList(0, 20), "broken").forEach(this::pipe);
+        pipe(VideoSampled.newBuilder().setVideoId("broken").setSegmentIndex(0).setFinalSegment(true)
+                .setFramesSampled(20).addModels(MODEL).setFailed(true).setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
                 .setFailureMessage("corrupt packet (20 frames were sampled before the failure)").build());
-        List<VideoSummary> finals = summariesOf("broken").stream().filter(VideoSummary::getFinal).toList();
+        List<VideoSummary> finals = finals(summariesOf("broken"));
         assertEquals(1, finals.size());
         VideoSummary summary = finals.get(0);
         assertEquals(VideoSummary.State.FAILED, summary.getState());
@@ -196,16 +425,254 @@ class VideoSummaryTopologyTest {
 
     @Test
     void videoWhoseFramesStopArrivingEndsAsFailedAfterTheStallTimeout() throws Exception {
-        frames.subList(0, 10).stream().map(c -> copy(c, "stalled")).forEach(this::pipe);
-        pipe(end.toBuilder().setVideoId("stalled").build());
+        copies(frames.subList(0, 10), "stalled").forEach(this::pipe);
+        segmentEvents("stalled").forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofSeconds(30));
         assertTrue(summariesOf("stalled").stream().noneMatch(VideoSummary::getFinal));
         driver.advanceWallClockTime(Duration.ofSeconds(61));
-        List<VideoSummary> finals = summariesOf("stalled").stream().filter(VideoSummary::getFinal).toList();
+        List<VideoSummary> finals = finals(summariesOf("stalled"));
         assertEquals(1, finals.size());
         assertEquals(VideoSummary.State.FAILED, finals.get(0).getState());
-        assertTrue(finals.get(0).getFailureMessage().contains("were not scored"), finals.get(0).getFailureMessage());
+        assertEquals((frames.size() - 10) + " of " + frames.size() + " sampled frames were not scored within 60000 ms",
+                finals.get(0).getFailureMessage());
         assertEquals(10, finals.get(0).getTimelines(0).getFramesScored());
     }
 
+    @Test
+    void repeatedFramesAndSegmentEventsCountOnce() throws Exception {
+        List<Object> parts = new ArrayList<>();
+        for (int copy = 0; copy < 2; copy++) {
+            parts.addAll(frames);
+            parts.addAll(segmentEvents("sample"));
+        }
+        Collections.shuffle(parts, new Random(11));
+        for (Object part : parts) {
+            if (part instanceof Classification c) {
+                pipe(c);
+            } else {
+                pipe((VideoSampled) part);
+            }
+        }
+        List<VideoSummary> finals = finals(summariesOf("sample"));
+        assertEquals(1, finals.size());
+        VideoSummary summary = finals.get(0);
+        assertEquals(VideoSummary.State.COMPLETE, summary.getState());
+        assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
+        assertEquals(decoded.framesSampled(), summary.getFramesSampled());
+        assertEquals(SEGMENTS, summary.getSegmentsSampled());
+        assertEquals(frames.size(), framesStored("sample"));
+    }
+
+    // --- limits -----------------------------------------------------------------------------------
+
+    @Test
+    void headerStaysSmallAfterTwentyThousandFramesOverSixHundredSegments() throws Exception {
+        int total = 20_000;
+        int segmentCount = 600;
+        try (AggregatorHarness aggregator = new AggregatorHarness(DEFAULTS, topics)) {
+            for (int s = 0; s < segmentCount; s++) {
+                long from = (long) total * s / segmentCount;
+                long to = (long) total * (s + 1) / segmentCount;
+                for (long i = from; i < to; i++) {
+                    if (i != total - 1) {
+                        aggregator.score(synthetic("long", i, (int) (i / 500) % 10));
+                    }
+                }
+                aggregator.event(VideoSampled.newBuilder().setVideoId("long").setSegmentIndex(s)
+                        .setFinalSegment(s == segmentCount - 1).setFramesSampled(to - from).setFramesDecoded(to - from)
+                        .setDurationMs(total * 40L).setFrameRate(25).setWidth(1920).setHeight(1080).addModels(MODEL)
+                        .build());
+            }
+            int open = aggregator.header("long").length;
+            assertTrue(finals(aggregator.summaries()).isEmpty(), "the last frame is still missing");
+            aggregator.score(synthetic("long", total - 1, ((total - 1) / 500) % 10));
+            int done = aggregator.header("long").length;
+            System.out.printf("[video header] %d frames over %d segments: header %d bytes open, %d bytes final%n",
+                    total, segmentCount, open, done);
+            assertTrue(open < 2048, open + " bytes");
+            assertTrue(done < 2048, done + " bytes");
+            VideoSummary summary = finals(aggregator.summaries()).get(0);
+            assertEquals(VideoSummary.State.COMPLETE, summary.getState());
+            assertEquals(total, summary.getTimelines(0).getFramesScored());
+            assertEquals(segmentCount, summary.getSegments());
+            assertEquals(total / 500, summary.getTimelines(0).getSegmentsCount());
+        }
+    }
+
+    @Test
+    void aggregatesFiftyThousandFramesWithTheSameWorkPerFrameThroughout() throws Exception {
+        int total = 50_000;
+        long[] blockMs = new long[total / 10_000];
+        try (AggregatorHarness aggregator = new AggregatorHarness(DEFAULTS, topics)) {
+            for (int i = 0; i < 10_000; i++) {
+                aggregator.score(synthetic("warm-up", i, (i / 250) % 10));   // JIT and RocksDB warm-up
+            }
+            aggregator.summaries();
+            for (int block = 0; block < blockMs.length; block++) {
+                long t0 = System.nanoTime();
+                for (int i = block * 10_000; i < (block + 1) * 10_000; i++) {
+                    aggregator.score(synthetic("bulk", i, (i / 250) % 10));
+                }
+                blockMs[block] = (System.nanoTime() - t0) / 1_000_000;
+            }
+            assertEquals(total / DEFAULTS.progressEveryFrames(), aggregator.summaries().size(), "progress updates");
+            long t0 = System.nanoTime();
+            aggregator.event(finalSegment("bulk", 0, total));
+            long finalMs = (System.nanoTime() - t0) / 1_000_000;
+            System.out.printf("[video aggregation] %d frames, ms per 10k frames: %s; final summary %d ms%n", total,
+                    java.util.Arrays.toString(blockMs), finalMs);
+            VideoSummary summary = finals(aggregator.summaries()).get(0);
+            assertEquals(VideoSummary.State.COMPLETE, summary.getState());
+            assertEquals(total, summary.getTimelines(0).getFramesScored());
+            assertEquals(total / 250, summary.getTimelines(0).getRuns());
+        }
+    }
+
+    @Test
+    void timelineOfFiveThousandAlternatingLabelsListsAtMostMaxSegments() throws Exception {
+        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(0, Duration.ofSeconds(60),
+                Duration.ofHours(1), Duration.ofSeconds(1), 100);
+        try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
+            for (int i = 0; i < 5000; i++) {
+                aggregator.score(synthetic("flicker", i, i % 2));
+            }
+            aggregator.event(finalSegment("flicker", 0, 5000));
+            List<VideoSummary> all = aggregator.summaries();
+            assertEquals(1, all.size(), "progress updates are off");
+            ModelTimeline timeline = all.get(0).getTimelines(0);
+            assertTrue(timeline.getSegmentsCount() <= 100, timeline.getSegmentsCount() + " segments");
+            assertEquals(5000, timeline.getRuns());
+            assertTrue(timeline.getSegmentsMerged());
+            assertEquals(5000, timeline.getSegmentsList().stream().mapToLong(LabelSegment::getFrames).sum());
+        }
+    }
+
+    @Test
+    void mergingFoldsShortRunsIntoTheSegmentBeforeThem() {
+        // 60 runs of 200 frames (labels 0, 1, 0, ...), a one-frame blip of label 2 after each but the last:
+        // 119 runs, minRun = ceil(12059 / 99) = 122, so each blip joins the run before it.
+        List<FrameScore> in = new ArrayList<>();
+        long frame = 0;
+        for (int run = 0; run < 60; run++) {
+            for (int k = 0; k < 200; k++) {
+                in.add(score(frame++, run % 2, 0.8f));
+            }
+            if (run < 59) {
+                in.add(score(frame++, 2, 0.3f));
+            }
+        }
+        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, 100);
+        assertEquals(119, t.getRuns());
+        assertTrue(t.getSegmentsMerged());
+        assertEquals(60, t.getSegmentsCount());
+        for (int run = 0; run < 60; run++) {
+            LabelSegment s = t.getSegments(run);
+            assertEquals(run % 2, s.getIndex(), "segment " + run);
+            assertEquals(run < 59 ? 201 : 200, s.getFrames(), "segment " + run);
+            assertEquals(0.8f, s.getMeanConfidence(), 1e-4, "the mean over the frames of the segment's label");
+            assertEquals(run * 201L, s.getFirstFrameIndex());
+        }
+        // The first run merges forward: a leading blip joins the first long run.
+        List<FrameScore> leading = new ArrayList<>();
+        leading.add(score(0, 2, 0.3f));
+        for (int i = 1; i < in.size(); i++) {
+            leading.add(in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
+        }
+        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, 100);
+        assertEquals(0, t2.getSegments(0).getIndex());
+        assertEquals(0, t2.getSegments(0).getFirstFrameIndex());
+        assertTrue(t2.getSegmentsCount() <= 100);
+        // Without more runs than segments, nothing merges.
+        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, 119);
+        assertFalse(t3.getSegmentsMerged());
+        assertEquals(119, t3.getSegmentsCount());
+    }
+
+    private static FrameScore score(long frame, int label, float p) {
+        return FrameScore.newBuilder().setModelName(MODEL).setFrameIndex(frame).setPtsMs(frame * 40)
+                .setIndex(label).setLabel("class-" + label).setProbability(p).build();
+    }
+
+    // --- records ----------------------------------------------------------------------------------
+
+    @Test
+    void unparseableVideoEventBecomesOneDeadLetter() throws Exception {
+        Headers headers = traced("bad-video", 1);
+        events.pipeInput(new TestRecord<>("bad-video".getBytes(StandardCharsets.UTF_8),
+                new byte[] {0x0a, 0x7f, 0x01}, headers));
+        List<TestRecord<String, byte[]>> letters = deadLetters.readRecordsToList();
+        assertEquals(1, letters.size());
+        DeadLetter letter = DeadLetter.parseFrom(letters.get(0).value());
+        assertEquals(VideoSummaryTopology.EVENTS_STAGE, letter.getStage());
+        assertEquals("captioning/video-events", letter.getStage());
+        assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
+        assertEquals(topics.videoEvents(), letter.getOriginalTopic());
+        assertEquals("bad-video", letter.getOriginalKey().toStringUtf8());
+        assertEquals("bad-video", letter.getRequestId());
+        assertEquals("bad-video", letters.get(0).key());
+        assertEquals("DESERIALIZATION_FAILED", header(letters.get(0), "x-dlq-reason"));
+        assertEquals(traceparent(1), header(letters.get(0), "traceparent"));
+        assertTrue(summaries.isEmpty());
+    }
+
+    @Test
+    void frameScoreKeyedByAnotherIdThanItsVideoBecomesADeadLetter() throws Exception {
+        Classification frame = frames.get(0);
+        scores.pipeInput("sample/0".getBytes(StandardCharsets.UTF_8), frame.toByteArray());
+        List<TestRecord<String, byte[]>> letters = deadLetters.readRecordsToList();
+        assertEquals(1, letters.size());
+        DeadLetter letter = DeadLetter.parseFrom(letters.get(0).value());
+        assertEquals(VideoSummaryTopology.FRAMES_STAGE, letter.getStage());
+        assertEquals(ReasonCode.BAD_REQUEST, letter.getReason());
+        assertTrue(letter.getMessage().contains("keyed by video id"), letter.getMessage());
+        assertNull(header("sample/0"), "no aggregate for the wrong key");
+        assertNull(header("sample"));
+    }
+
+    @Test
+    void summariesCarryTheRequestIdAndTraceOfTheRecordThatTriggeredThem() throws Exception {
+        List<Classification> some = copies(frames.subList(0, 60), "traced");
+        for (int i = 0; i < some.size(); i++) {
+            pipe(some.get(i), traced("traced", 100 + i));
+        }
+        pipe(finalSegment("traced", 0, some.size()), traced("traced", 999));
+        List<TestRecord<String, byte[]>> records = recordsOf("traced");
+        assertEquals(2, records.size(), "one progress update (40 frames), one final summary");
+        assertEquals("traced", header(records.get(0), "x-request-id"));
+        assertEquals(traceparent(100 + 39), header(records.get(0), "traceparent"),
+                "the 40th frame sent the progress update");
+        assertTrue(VideoSummary.parseFrom(records.get(1).value()).getFinal());
+        assertEquals("traced", header(records.get(1), "x-request-id"));
+        assertEquals(traceparent(999), header(records.get(1), "traceparent"), "the segment event completed the video");
+    }
+
+    @Test
+    void finishedVideoIsForgottenWithItsFramesAfterTheRetentionPeriod() throws Exception {
+        frames.forEach(this::pipe);
+        segmentEvents("sample").forEach(this::pipe);
+        copies(frames.subList(0, 5), "sample2").forEach(this::pipe);
+        assertEquals(frames.size(), framesStored("sample"));
+        driver.advanceWallClockTime(Duration.ofMinutes(30));
+        assertNotNull(header("sample"), "still queryable within the retention period");
+        driver.advanceWallClockTime(Duration.ofMinutes(31));
+        assertNull(header("sample"));
+        assertEquals(0, framesStored("sample"));
+        assertEquals(5, framesStored("sample2"), "another video's frames stay");
+    }
+
+    @Test
+    void framesAndEventsMeetInOneSubTopologyWithoutARepartition() {
+        TopologyDescription description = topology(DEFAULTS).describe();
+        assertFalse(description.toString().contains("repartition"), description.toString());
+        TopologyDescription.Subtopology aggregation = description.subtopologies().stream()
+                .filter(s -> s.nodes().stream().anyMatch(n -> n.name().equals("aggregate-videos")))
+                .findFirst().orElseThrow();
+        Set<String> sources = new HashSet<>();
+        aggregation.nodes().stream().filter(n -> n instanceof TopologyDescription.Source)
+                .forEach(n -> sources.addAll(((TopologyDescription.Source) n).topicSet()));
+        assertTrue(sources.containsAll(Set.of(topics.scores(), topics.videoEvents())), sources.toString());
+        TopologyDescription.Processor aggregate = (TopologyDescription.Processor) aggregation.nodes().stream()
+                .filter(n -> n.name().equals("aggregate-videos")).findFirst().orElseThrow();
+        assertEquals(Set.of(VideoSummaryTopology.STORE, VideoSummaryTopology.FRAMES_STORE), aggregate.stores());
+    }
 }

@@ -1,0 +1,112 @@
+package io.streamvision.captioning.videos;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.processor.TaskId;
+import org.apache.kafka.streams.processor.api.MockProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.VideoSampled;
+import io.streamvision.proto.vision.v1.VideoSummary;
+
+/**
+ * The video aggregator alone, on a mock processor context with the topology's RocksDB stores
+ * (changelog and cache off), for inputs of tens of thousands of records: TopologyTestDriver
+ * flushes every store after every record, which measures the disk rather than the aggregator.
+ * Not thread-safe.
+ */
+final class AggregatorHarness implements AutoCloseable {
+
+    private final Topics topics;
+    private final Path stateDir;
+    private final MockProcessorContext<String, VideoSummaryTopology.Out> context;
+    private final KeyValueStore<String, byte[]> headers;
+    private final KeyValueStore<String, byte[]> frames;
+    private final VideoSummaryTopology.Aggregator aggregator;
+    private long offset;
+
+    AggregatorHarness(VideoSummaryTopology.Settings settings, Topics topics) {
+        this.topics = topics;
+        try {
+            stateDir = Files.createTempDirectory("video-aggregator");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "video-aggregator-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        context = new MockProcessorContext<>(props, new TaskId(0, 0), stateDir.toFile());
+        context.setCurrentSystemTimeMs(1_000_000);
+        headers = VideoSummaryTopology.headerStore().withLoggingDisabled().withCachingDisabled().build();
+        frames = VideoSummaryTopology.framesStore().withLoggingDisabled().build();
+        headers.init(context.getStateStoreContext(), headers);
+        frames.init(context.getStateStoreContext(), frames);
+        context.addStateStore(headers);
+        context.addStateStore(frames);
+        aggregator = new VideoSummaryTopology.Aggregator(settings, new DeadLetters(topics.deadLetters(), 1024));
+        aggregator.init(context);
+    }
+
+    /** A frame score, keyed by its video id. */
+    void score(Classification c) {
+        context.setRecordMetadata(topics.scores(), 0, offset++);
+        aggregator.process(new Record<>(c.getVideoId().getBytes(StandardCharsets.UTF_8),
+                new VideoSummaryTopology.Part(false, c.toByteArray()), offset));
+    }
+
+    /** A segment event, keyed by its video id. */
+    void event(VideoSampled e) {
+        context.setRecordMetadata(topics.videoEvents(), 0, offset++);
+        aggregator.process(new Record<>(e.getVideoId().getBytes(StandardCharsets.UTF_8),
+                new VideoSummaryTopology.Part(true, e.toByteArray()), offset));
+    }
+
+    /** The stored header of a video, byte for byte, or null. */
+    byte[] header(String videoId) {
+        return headers.get(videoId);
+    }
+
+    /** The summaries forwarded since the last call, in order. */
+    List<VideoSummary> summaries() {
+        List<VideoSummary> out = new ArrayList<>();
+        for (var forward : context.forwarded()) {
+            VideoSummaryTopology.Out value = forward.record().value();
+            if (!value.deadLetter()) {
+                try {
+                    out.add(VideoSummary.parseFrom(value.value()));
+                } catch (InvalidProtocolBufferException e) {
+                    throw new AssertionError(e);
+                }
+            }
+        }
+        context.resetForwards();
+        return out;
+    }
+
+    @Override
+    public void close() throws IOException {
+        headers.close();
+        frames.close();
+        try (Stream<Path> files = Files.walk(stateDir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
