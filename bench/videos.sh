@@ -55,19 +55,22 @@ if [[ "${1:-}" == "--long" ]]; then
   }
   echo "== Image latency, pipeline idle (5 rounds of samples/items)"
   latency 5
-  run_long() {   # $1: label
+  run_long() {   # $1: label, $2: "images" to send images while the video runs
     local start end pid
     start=$(date +%s.%N)
     vision submit-videos --fps 1 --no-progress --timeout-s 7200 "$video" > "${TMPDIR:-/tmp}/long-video-$1.txt" 2>&1 &
     pid=$!
-    echo "== Image latency while the long video runs ($1)"
-    while kill -0 "$pid" 2> /dev/null; do latency 1; done
+    if [[ "${2:-}" == images ]]; then
+      echo "== Image latency while the long video runs ($1)"
+      while kill -0 "$pid" 2> /dev/null; do latency 1; done
+    fi
     wait "$pid" || true
     end=$(date +%s.%N)
-    echo "== $1: long video end to end (1 fps): $(awk "BEGIN{print $end - $start}") s"
+    echo "== $1${2:+, images meanwhile}: long video end to end (1 fps): $(awk "BEGIN{print $end - $start}") s"
     tail -3 "${TMPDIR:-/tmp}/long-video-$1.txt"
   }
   run_long "one preprocess instance"
+  run_long "one preprocess instance" images
   # A second preprocess instance: same groups, its own transactional id and port.
   HOSTNAME=bench-2 VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=$PWD/media,$PWD/samples \
     VISION_MODELS_DIR=$PWD/models nohup java -Dquarkus.http.port=8091 \
@@ -77,6 +80,7 @@ if [[ "${1:-}" == "--long" ]]; then
   until curl -fs localhost:8091/q/health/ready 2> /dev/null | grep -Eq '"segment-partitions": ?[1-9]'; do sleep 1; done
   sleep 5
   run_long "two preprocess instances"
+  run_long "two preprocess instances" images
   echo "segments decoded by the second instance: $(curl -fs localhost:8091/q/health/ready | grep -Eo '"segments-committed": ?[0-9]*')"
   exit 0
 fi

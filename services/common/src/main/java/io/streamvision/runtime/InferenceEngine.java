@@ -62,13 +62,34 @@ public final class InferenceEngine {
                 outcomes[i] = new Outcome(null, e);
             }
         }
-        if (!good.isEmpty()) {
-            List<Outcome> ran = run(model, good);
+        // Triton's rule: only requests whose inputs have the same non-batch dimensions share a
+        // batch; a model with a variable dimension runs one batch per shape.
+        Map<List<Long>, List<Integer>> byShape = new LinkedHashMap<>();
+        for (int j = 0; j < good.size(); j++) {
+            byShape.computeIfAbsent(shapeKey(model, good.get(j).request()), k -> new ArrayList<>()).add(j);
+        }
+        for (List<Integer> group : byShape.values()) {
+            List<Checked> batch = group.stream().map(good::get).toList();
+            List<Outcome> ran = run(model, batch);
             for (int j = 0; j < ran.size(); j++) {
-                outcomes[goodIndex.get(j)] = ran.get(j);
+                outcomes[goodIndex.get(group.get(j))] = ran.get(j);
             }
         }
         return Arrays.asList(outcomes);
+    }
+
+    /** The non-batch dimensions of every input, in the model's input order. */
+    private static List<Long> shapeKey(LoadedModel model, ModelInferRequest request) {
+        List<Long> key = new ArrayList<>();
+        for (TensorSpec spec : model.config().inputs()) {
+            for (InferInputTensor input : request.getInputsList()) {
+                if (input.getName().equals(spec.name())) {
+                    key.addAll(input.getShapeList().subList(Math.min(1, input.getShapeCount()), input.getShapeCount()));
+                    key.add(-1L);   // separates the inputs
+                }
+            }
+        }
+        return key;
     }
 
     private Checked check(LoadedModel model, ModelInferRequest request) throws InferenceException {

@@ -64,6 +64,7 @@ public final class OnnxRuntime {
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("Model " + name + " v" + version + ": ONNX file " + file + " is missing");
         }
+        verifyDigest(name, version, file, config.sha256());
         String provider = chooseProvider(config);
         OrtSession session;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
@@ -204,6 +205,33 @@ public final class OnnxRuntime {
                     + e.getMessage(), e);
         } finally {
             tensors.forEach(OnnxTensor::close);
+        }
+    }
+
+    /**
+     * Refuses a model file whose SHA-256 differs from the one its config.json names; a config
+     * without a digest loads with a warning, since nothing says what the file should be.
+     */
+    static void verifyDigest(String name, int version, Path file, String expected) {
+        if (expected == null || expected.isBlank()) {
+            LOG.warnf("Model %s v%d: config.json has no sha256; %s is loaded unverified", name, version, file);
+            return;
+        }
+        String actual;
+        try (var in = Files.newInputStream(file)) {
+            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+            actual = java.util.HexFormat.of().formatHex(digest.digest());
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            throw new ModelLoadException("Model " + name + " v" + version + ": cannot read " + file + " to check its sha256: "
+                    + e.getMessage(), e);
+        }
+        if (!actual.equalsIgnoreCase(expected.trim())) {
+            throw new ModelLoadException("Model " + name + " v" + version + ": " + file + " has sha256 " + actual
+                    + " but config.json expects " + expected.trim() + "; refusing to load it");
         }
     }
 

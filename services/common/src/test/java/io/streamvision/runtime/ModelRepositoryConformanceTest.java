@@ -153,6 +153,30 @@ class ModelRepositoryConformanceTest {
     }
 
     @Test
+    void refusesAModelWhoseFileDoesNotMatchTheSha256OfItsConfig(@TempDir Path temp) throws Exception {
+        Path version = temp.resolve("lenet/1");
+        Files.createDirectories(version);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
+        String expected = "0".repeat(64);
+        Files.writeString(version.resolve("config.json"), config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"",
+                "\"sha256\": \"" + expected + "\""));
+        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
+        String actual = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(version.resolve("model.onnx"))));
+        assertTrue(e.getMessage().contains(version.resolve("model.onnx").toString()), e.getMessage());
+        assertTrue(e.getMessage().contains(expected) && e.getMessage().contains(actual), e.getMessage());
+
+        // Without a digest the model loads (with a warning); with the right one too.
+        Files.writeString(version.resolve("config.json"), config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"",
+                "\"sha256\": \"\""));
+        runtime.load("lenet", 1).close();
+        Files.writeString(version.resolve("config.json"), config);
+        runtime.load("lenet", 1).close();
+    }
+
+    @Test
     void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
         Path version = temp.resolve("lenet/1");
         Files.createDirectories(version);

@@ -1,0 +1,142 @@
+package io.streamvision.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedOutputStream;
+
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+
+/**
+ * Triton's equal-shape rule: a model with variable height and width (a global mean, written as
+ * an ONNX graph at test time) gets requests of different sizes in one call; each is answered
+ * with the mean of its own pixels, because requests of different shapes never share a batch.
+ */
+class VariableShapeBatchingTest {
+
+    @TempDir
+    Path repo;
+
+    @Test
+    void requestsOfDifferentShapesNeverShareABatchAndAreEachAnsweredCorrectly() throws Exception {
+        Path version = repo.resolve("mean/1");
+        Files.createDirectories(version);
+        Files.write(version.resolve("model.onnx"), globalMeanModel());
+        Files.writeString(version.resolve("config.json"), """
+                {"name": "mean", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                 "task": "embedding",
+                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1, -1, -1], "layout": "NCHW"}],
+                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1], "role": "features"}],
+                 "batching": {"max_batch_size": 8, "max_queue_delay_us": 0, "max_queue_size": 16}}
+                """);
+        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(repo), ExecutionSettings.CPU);
+        try (LoadedModel model = runtime.load("mean", 1)) {
+            InferenceEngine engine = new InferenceEngine(runtime);
+            List<ModelInferRequest> requests = List.of(image("a", 2, 3, 1f), image("b", 4, 4, 2f), image("c", 2, 3, 3f),
+                    image("d", 5, 1, 4f));
+            List<InferenceEngine.Outcome> outcomes = engine.infer(model, requests);
+            float[] expected = {1f, 2f, 3f, 4f};
+            for (int i = 0; i < requests.size(); i++) {
+                assertNull(outcomes.get(i).error(), requests.get(i).getId());
+                ByteBuffer y = outcomes.get(i).response().getRawOutputContents(0).asReadOnlyByteBuffer()
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                assertEquals(expected[i], y.getFloat(), 1e-6, requests.get(i).getId() + ": the mean of its own pixels");
+                assertEquals(requests.get(i).getId(), outcomes.get(i).response().getId());
+            }
+        }
+    }
+
+    /** One image of the given size, every pixel {@code value}. */
+    private static ModelInferRequest image(String id, int height, int width, float value) {
+        ByteBuffer data = ByteBuffer.allocate(height * width * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < height * width; i++) {
+            data.putFloat(value);
+        }
+        ModelInferRequest.Builder r = ModelInferRequest.newBuilder().setModelName("mean").setId(id);
+        r.addInputsBuilder().setName("x").setDatatype("FP32").addAllShape(List.of(1L, 1L, (long) height, (long) width));
+        r.addRawInputContents(ByteString.copyFrom(data.array()));
+        return r.build();
+    }
+
+    /** ONNX model y = ReduceMean(x, axes=[2, 3], keepdims=0), x: [N, 1, H, W] with symbolic N, H, W. */
+    static byte[] globalMeanModel() throws Exception {
+        byte[] node = message(o -> {
+            o.writeString(1, "x");
+            o.writeString(2, "y");
+            o.writeString(4, "ReduceMean");
+            o.writeByteArray(5, message(a -> {
+                a.writeString(1, "axes");
+                a.writeInt64(8, 2);
+                a.writeInt64(8, 3);
+                a.writeEnum(20, 7);   // INTS
+            }));
+            o.writeByteArray(5, message(a -> {
+                a.writeString(1, "keepdims");
+                a.writeInt64(3, 0);
+                a.writeEnum(20, 2);   // INT
+            }));
+        });
+        byte[] graph = message(g -> {
+            g.writeByteArray(1, node);
+            g.writeString(2, "global-mean");
+            g.writeByteArray(11, valueInfo("x", new Object[] {"N", 1L, "H", "W"}));
+            g.writeByteArray(12, valueInfo("y", new Object[] {"N", 1L}));
+        });
+        return message(m -> {
+            m.writeInt64(1, 7);   // IR version
+            m.writeByteArray(7, graph);
+            m.writeByteArray(8, message(op -> {
+                op.writeString(1, "");
+                op.writeInt64(2, 13);
+            }));
+        });
+    }
+
+    private static byte[] valueInfo(String name, Object[] dims) throws Exception {
+        byte[] shape = message(s -> {
+            for (Object d : dims) {
+                s.writeByteArray(1, message(dim -> {
+                    if (d instanceof Long v) {
+                        dim.writeInt64(1, v);
+                    } else {
+                        dim.writeString(2, (String) d);
+                    }
+                }));
+            }
+        });
+        byte[] tensorType = message(t -> {
+            t.writeInt32(1, 1);   // FLOAT
+            t.writeByteArray(2, shape);
+        });
+        byte[] type = message(t -> t.writeByteArray(1, tensorType));
+        return message(v -> {
+            v.writeString(1, name);
+            v.writeByteArray(2, type);
+        });
+    }
+
+    @FunctionalInterface
+    private interface Writer {
+        void write(CodedOutputStream out) throws Exception;
+    }
+
+    private static byte[] message(Writer writer) throws Exception {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        CodedOutputStream out = CodedOutputStream.newInstance(bytes);
+        writer.write(out);
+        out.flush();
+        return bytes.toByteArray();
+    }
+}
