@@ -2,7 +2,7 @@
 # Preprocessing throughput per core: JPEG 640x480 -> 224x224 normalised tensor, the services'
 # Java code beside OpenCV-Python doing the same steps, in one run. The OpenCV side needs
 # Debian's python3-opencv (apt-get install python3-opencv); it is skipped, saying so, without it.
-# Video: JavaCV's FFmpeg beside the ffmpeg command line (Debian ffmpeg), both one thread.
+# Video: the service's decoder (FFmpeg's API through JavaCPP) beside the ffmpeg command line (Debian ffmpeg), both one thread.
 #   bench/preprocess.sh [seconds]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -104,7 +104,7 @@ java -jar services/cli/target/vision.jar submit-videos --every "$every" --repeat
 echo "summaries: ${TMPDIR:-/tmp}/video-summaries.jsonl ($(grep -c '"COMPLETE"' "${TMPDIR:-/tmp}/video-summaries.jsonl") COMPLETE)"
 deploy/local/services.sh stop > /dev/null
 
-echo "== Decode only: JavaCV FFmpeg, every frame of the sample video (the pipeline decodes every frame too)"
+echo "== Decode only: the service's FFmpeg decoder, every frame of the sample video (the pipeline decodes every frame too)"
 mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
   -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/samples/video.mp4 10"
 echo "== Scoring only: raw ONNX Runtime, fashion-cnn, batch 64"
