@@ -258,15 +258,7 @@ class VideoPipelineProcessIT {
     }
 
     private static long healthValue(int port, String key) throws Exception {
-        String body;
-        try {
-            body = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:" + port
-                    + "/q/health/ready")).build(), HttpResponse.BodyHandlers.ofString()).body();
-        } catch (java.io.IOException e) {
-            return -1;
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + key + "\"\\s*:\\s*(\\d+)").matcher(body);
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
+        return ServiceProcess.readinessValue(port, key);
     }
 
     private static Process start(String jar, Map<String, String> common, Map<String, String> own, String log)
@@ -313,21 +305,6 @@ class VideoPipelineProcessIT {
     }
 
     private static void awaitReady(int port) throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
-        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-        while (true) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
-                    return;
-                }
-            } catch (java.io.IOException e) {
-                // not listening yet
-            }
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("service on port " + port + " not ready within 180 s");
-            }
-            Thread.sleep(500);
-        }
+        ServiceProcess.awaitReady(port, Duration.ofSeconds(180));
     }
 }

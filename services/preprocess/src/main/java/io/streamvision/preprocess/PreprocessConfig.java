@@ -146,5 +146,15 @@ public interface PreprocessConfig {
         /** Kafka transaction timeout of the loops, in milliseconds. */
         @WithDefault("60000")
         int transactionTimeoutMs();
+        /** Consumer session timeout: a member that died without leaving is replaced after this, in milliseconds. */
+        @WithDefault("10000")
+        int sessionTimeoutMs();
+
+        /** Consumer heartbeat interval, in milliseconds (a third of the session or less). */
+        @WithDefault("3000")
+        int heartbeatIntervalMs();
+
+        /** Static group membership ({@code group.instance.id}; the loops append -planner and -segments); set only to a name that survives restarts. */
+        java.util.Optional<String> groupInstanceId();
     }
 }

@@ -92,5 +92,15 @@ public interface ScoringConfig {
         /** Largest record the loop produces; larger outputs become TOO_LARGE dead letters. */
         @WithDefault("1048576")
         int maxRequestBytes();
+        /** Consumer session timeout: a member that died without leaving is replaced after this, in milliseconds. */
+        @WithDefault("10000")
+        int sessionTimeoutMs();
+
+        /** Consumer heartbeat interval, in milliseconds (a third of the session or less). */
+        @WithDefault("3000")
+        int heartbeatIntervalMs();
+
+        /** Static group membership ({@code group.instance.id}); set only to a name that survives restarts. */
+        java.util.Optional<String> groupInstanceId();
     }
 }

@@ -82,8 +82,16 @@ class ScoringKillRecoveryProcessIT {
                     }
                 }
             }
+            Thread.sleep(1000);
+            int beforeRestart = scores.records().size();
+            long restartedAt = System.nanoTime();
             Process second = start(broker, log2);
             try {
+                scores.awaitAtLeast(beforeRestart + 1, Duration.ofSeconds(120));
+                double resumedS = (System.nanoTime() - restartedAt) / 1e9;
+                System.out.printf("[kill -9 IT] the restarted instance committed its first output %.1f s after its"
+                        + " process started (JVM start, group rejoin, transactional fencing)%n", resumedS);
+                assertTrue(resumedS < 60, "the restarted instance resumes: " + resumedS + " s");
                 scores.awaitAtLeast(RECORDS, Duration.ofSeconds(120));
                 Thread.sleep(3000);
                 Map<String, Integer> counts = new HashMap<>();

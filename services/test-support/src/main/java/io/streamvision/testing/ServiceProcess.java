@@ -8,7 +8,7 @@ import java.util.Map;
 /**
  * Starts a packaged Quarkus service ({@code target/quarkus-app/quarkus-run.jar}) as a separate
  * JVM with the given system properties, its output in a log file, so tests can kill it with
- * SIGKILL and start it again.
+ * SIGKILL and start it again; and reads its readiness endpoint.
  */
 public final class ServiceProcess {
 
@@ -24,4 +24,39 @@ public final class ServiceProcess {
         command.add(jar.toString());
         return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
+
+    /** Waits until {@code GET /q/health/ready} on the port answers 200. */
+    public static void awaitReady(int port, java.time.Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (readiness(port).status() != 200) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("service on port " + port + " not ready within " + timeout.toSeconds()
+                        + " s: " + readiness(port).body());
+            }
+            Thread.sleep(250);
+        }
+    }
+
+    /** A number from the readiness checks' data ({@code "key": 12}), or -1 when absent or unreachable. */
+    public static long readinessValue(int port, String key) throws Exception {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + java.util.regex.Pattern.quote(key)
+                + "\"\\s*:\\s*(\\d+)").matcher(readiness(port).body());
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    private record Answer(int status, String body) {
+    }
+
+    private static Answer readiness(int port) throws InterruptedException {
+        try {
+            var response = HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:" + port
+                    + "/q/health/ready")).timeout(java.time.Duration.ofSeconds(5)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return new Answer(response.statusCode(), response.body());
+        } catch (java.io.IOException e) {
+            return new Answer(-1, "");
+        }
+    }
+
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
 }

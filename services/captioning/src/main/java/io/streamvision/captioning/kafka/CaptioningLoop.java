@@ -80,11 +80,18 @@ public class CaptioningLoop {
         CaptioningConfig.Kafka k = config.kafka();
         loop = new TransactionalLoop(new TransactionalLoop.Settings("captioning", bootstrapServers, k.groupId(),
                 k.transactionalId(), java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topics.features())),
-                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), KafkaConnection.settings(kafkaConfig),
+                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), consumerSettings(k),
                 KafkaConnection.settings(kafkaConfig)),
                 this::handle, kafka.deadLetters());
         loop.start();
     }
+
+    private Map<String, Object> consumerSettings(CaptioningConfig.Kafka k) {
+        Map<String, Object> consumer = new java.util.HashMap<>(KafkaConnection.settings(kafkaConfig));
+        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), k.groupInstanceId()));
+        return consumer;
+    }
+
 
     public Optional<TransactionalLoop> loop() {
         return Optional.ofNullable(loop);

@@ -104,13 +104,13 @@ public class VideoLoops implements HealthCheck {
         Map<String, Object> producer = new HashMap<>(connection);
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
         Map<String, Object> consumer = new HashMap<>(connection);
-        consumer.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 15_000);
-        consumer.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 3_000);
+        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), Optional.empty()));
         planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", bootstrapServers, k.groupId(),
                 k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), withLargeFetches(consumer), producer),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), withLargeFetches(withInstanceId(consumer, k,
+                "-planner")), producer),
                 plan::handle, kafka.deadLetters());
-        Map<String, Object> segmentConsumer = new HashMap<>(consumer);
+        Map<String, Object> segmentConsumer = withInstanceId(consumer, k, "-segments");
         // One segment per poll: a poll is one transaction, and a slow segment must not get the
         // instance thrown out of the group while the next ones wait in the same poll.
         segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
@@ -120,6 +120,14 @@ public class VideoLoops implements HealthCheck {
                 k.maxRequestBytes(), segmentConsumer, producer), decoder::handle, kafka.deadLetters());
         planner.start();
         segments.start();
+    }
+
+    private static Map<String, Object> withInstanceId(Map<String, Object> consumer, PreprocessConfig.Kafka k,
+                                                      String loop) {
+        Map<String, Object> out = new HashMap<>(consumer);
+        k.groupInstanceId().filter(id -> !id.isBlank()).ifPresent(id -> out.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
+                id + loop));
+        return out;
     }
 
     private static Map<String, Object> withLargeFetches(Map<String, Object> consumer) {

@@ -3,10 +3,6 @@ package io.streamvision.preprocess.videos;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -67,7 +61,6 @@ class LongVideoProcessIT {
     private static Path video;
 
     private final List<Process> processes = new ArrayList<>();
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @BeforeAll
     static void writeVideo() throws Exception {
@@ -110,31 +103,12 @@ class LongVideoProcessIT {
         return p;
     }
 
-    private String health(int port) throws Exception {
-        try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready"))
-                    .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
-        } catch (java.io.IOException e) {
-            return "";
-        }
+    private static long healthValue(int port, String key) throws Exception {
+        return ServiceProcess.readinessValue(port, key);
     }
 
-    /** A number from the readiness data of the video loops. */
-    private long healthValue(int port, String key) throws Exception {
-        Matcher m = Pattern.compile("\"" + key + "\"\\s*:\\s*(\\d+)").matcher(health(port));
-        return m.find() ? Long.parseLong(m.group(1)) : -1;
-    }
-
-    private void awaitReady(int port) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            String body = health(port);
-            if (body.contains("\"status\": \"UP\"") || body.contains("\"status\":\"UP\"")) {
-                return;
-            }
-            Thread.sleep(250);
-        }
-        throw new AssertionError("preprocess on port " + port + " not ready: " + health(port));
+    private static void awaitReady(int port) throws Exception {
+        ServiceProcess.awaitReady(port, Duration.ofSeconds(120));
     }
 
     private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value)

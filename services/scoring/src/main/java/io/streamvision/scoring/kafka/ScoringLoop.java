@@ -87,10 +87,16 @@ public class ScoringLoop {
         ScoringConfig.Kafka k = config.kafka();
         loop = new TransactionalLoop(new TransactionalLoop.Settings("scoring", bootstrapServers, k.groupId(),
                 k.transactionalId(), topics.tensorTopicPattern(), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), KafkaConnection.settings(kafkaConfig),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), consumerSettings(k),
                 KafkaConnection.settings(kafkaConfig)),
                 this::handle, kafka.deadLetters());
         loop.start();
+    }
+
+    private Map<String, Object> consumerSettings(ScoringConfig.Kafka k) {
+        Map<String, Object> consumer = new java.util.HashMap<>(KafkaConnection.settings(kafkaConfig));
+        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), k.groupInstanceId()));
+        return consumer;
     }
 
     /** Loop state, for readiness; empty when the loop is disabled. */
