@@ -61,6 +61,9 @@ class CaptioningServiceIT {
                 record("c-0", features("c-0", "caption-encoder", scenes.get(0).get("features")).toByteArray()),
                 record("c-1", features("c-1", "caption-encoder", scenes.get(1).get("features")).toByteArray()),
                 record("c-wrong", features("c-wrong", "lenet", scenes.get(0).get("features")).toByteArray()),
+                // A vector of the wrong width in the same poll must fail alone, not take the poll with it.
+                record("c-short", features("c-short", "caption-encoder", new ObjectMapper().createArrayNode()
+                        .add(0.5).add(0.25).add(0.125)).toByteArray()),
                 record("c-bad", "garbage".getBytes(StandardCharsets.UTF_8))));
 
         List<ConsumerRecord<byte[], byte[]>> captions =
@@ -73,10 +76,11 @@ class CaptioningServiceIT {
         assertEquals("beam", byId.get("c-0").getSearch());
 
         List<ConsumerRecord<byte[], byte[]>> dlq =
-                TestClients.read(bootstrap, TOPICS.deadLetters(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+                TestClients.read(bootstrap, TOPICS.deadLetters(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
         Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
                 .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
-        assertEquals(Map.of("c-wrong", ReasonCode.UNKNOWN_MODEL, "c-bad", ReasonCode.DESERIALIZATION_FAILED), reasons);
+        assertEquals(Map.of("c-wrong", ReasonCode.UNKNOWN_MODEL, "c-bad", ReasonCode.DESERIALIZATION_FAILED,
+                "c-short", ReasonCode.INVALID_TENSOR), reasons);
 
         // No classifier answered, so the results topology emits partial results when the window closes.
         List<ConsumerRecord<byte[], byte[]>> results =

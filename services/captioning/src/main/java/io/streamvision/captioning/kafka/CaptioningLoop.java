@@ -139,12 +139,21 @@ public class CaptioningLoop {
         try {
             captions = models.caption(ids, features);
         } catch (IllegalArgumentException e) {
-            for (ConsumerRecord<byte[], byte[]> record : accepted) {
-                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.INVALID_TENSOR, e.getMessage()));
+            // One vector the decoder refuses must fail alone: decode the poll's vectors one by one.
+            captions = new ArrayList<>(accepted.size());
+            for (int i = 0; i < accepted.size(); i++) {
+                try {
+                    captions.add(models.caption(List.of(ids.get(i)), List.of(features.get(i))).get(0));
+                } catch (IllegalArgumentException one) {
+                    out.add(deadLetters.forRecord(accepted.get(i), STAGE, ReasonCode.INVALID_TENSOR, one.getMessage()));
+                    captions.add(null);
+                }
             }
-            return;
         }
         for (int i = 0; i < accepted.size(); i++) {
+            if (captions.get(i) == null) {
+                continue;
+            }
             ConsumerRecord<byte[], byte[]> in = accepted.get(i);
             ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(kafka.topics().captions(),
                     ids.get(i).getBytes(StandardCharsets.UTF_8), captions.get(i).toByteArray());

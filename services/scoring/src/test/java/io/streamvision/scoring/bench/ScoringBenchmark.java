@@ -98,12 +98,18 @@ public final class ScoringBenchmark {
         Path log = Files.createTempFile("scoring-bench-", ".log");
         try {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            service = new ProcessBuilder(java, "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
+            List<String> command = new ArrayList<>(List.of(java));
+            // Extra JVM options for the service, e.g. a JFR recording to find where its time goes.
+            String extra = System.getenv().getOrDefault("SCORING_JAVA_OPTS", "").trim();
+            if (!extra.isEmpty()) {
+                command.addAll(List.of(extra.split("\\s+")));
+            }
+            command.addAll(List.of("-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
                     "-Dvision.kafka.topic-suffix=.bench", "-Dvision.scoring.models-dir=" + repo,
                     "-Dvision.scoring.models=" + model, "-Dquarkus.http.port=18002", "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench", "-Dvision.scoring.kafka.max-poll-records=" + 64,
-                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar"))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
+            service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18001).usePlaintext()
                     .maxInboundMessageSize(64 * 1024 * 1024).build();
             GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
