@@ -30,6 +30,7 @@ public class CaptioningReadiness implements HealthCheck {
                 .withData("decoder-loaded", models.ready())
                 .withData("load-failures", models.registry() == null ? "{}" : models.registry().failures().toString())
                 .withData("kafka-loop", loop.loop().map(l -> l.state().name()).orElse("DISABLED"))
+                .withData("kafka-loop-failure", loop.loop().map(TransactionalLoop::failure).orElse(""))
                 .build();
     }
 }

@@ -39,8 +39,11 @@ import io.streamvision.proto.vision.v1.ReasonCode;
  * <p>Failure handling: a record the handler rejects becomes one dead letter; an output bigger
  * than {@code max.request.size} is replaced by a {@code TOO_LARGE} dead letter before it is
  * produced; a batch whose handler throws is aborted, rewound and retried one record at a time
- * so that a single bad record cannot stop the loop ({@code INFERENCE_FAILED}). Being fenced by
- * a newer instance with the same transactional id stops the loop.
+ * so that a single bad record cannot stop the loop ({@code INFERENCE_FAILED}). A transaction that
+ * fails is aborted and its batch rewound and retried, with a doubling backoff; after
+ * {@code maxCommitAttempts} failures in a row the loop stops as FAILED (readiness goes DOWN) and
+ * {@link #failure()} says why. Being fenced by a newer instance with the same transactional id
+ * stops the loop as FAILED too.
  *
  * <p>Runs on its own thread; {@link #state()} may be read from any thread.
  */
@@ -63,10 +66,32 @@ public final class TransactionalLoop implements AutoCloseable {
                 throws Exception;
     }
 
-    /** What the loop needs to run. */
+    /**
+     * What the loop needs to run.
+     *
+     * @param maxCommitAttempts transactions of one batch that may fail in a row before the loop
+     *                          gives up and reports FAILED
+     * @param commitBackoff wait after the first failed commit; doubled after each further one, up to 10 s
+     */
     public record Settings(String name, String bootstrapServers, String groupId, String transactionalId,
                            Pattern topics, int maxPollRecords, Duration pollTimeout, int maxRequestBytes,
-                           Map<String, Object> extraConsumerProps, Map<String, Object> extraProducerProps) {
+                           Map<String, Object> extraConsumerProps, Map<String, Object> extraProducerProps,
+                           int maxCommitAttempts, Duration commitBackoff) {
+
+        /** Settings with 10 commit attempts, 100 ms apart at first. */
+        public Settings(String name, String bootstrapServers, String groupId, String transactionalId, Pattern topics,
+                        int maxPollRecords, Duration pollTimeout, int maxRequestBytes,
+                        Map<String, Object> extraConsumerProps, Map<String, Object> extraProducerProps) {
+            this(name, bootstrapServers, groupId, transactionalId, topics, maxPollRecords, pollTimeout, maxRequestBytes,
+                    extraConsumerProps, extraProducerProps, 10, Duration.ofMillis(100));
+        }
+    }
+
+    /** The loop gave up after commits that failed in a row. */
+    static final class CommitsFailedException extends RuntimeException {
+        CommitsFailedException(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     private final Settings settings;
@@ -79,6 +104,8 @@ public final class TransactionalLoop implements AutoCloseable {
     private volatile long recordsIn;
     private volatile long recordsOut;
     private volatile int assignedPartitions;
+    private volatile String failure;
+    private int failedCommits;
     private KafkaConsumer<byte[], byte[]> consumer;
     private Thread thread;
 
@@ -107,6 +134,11 @@ public final class TransactionalLoop implements AutoCloseable {
     /** Records consumed and committed so far. */
     public long recordsIn() {
         return recordsIn;
+    }
+
+    /** Why the loop is FAILED, or null. */
+    public String failure() {
+        return failure;
     }
 
     /** Partitions the consumer holds now (0 before the first assignment). */
@@ -183,10 +215,15 @@ public final class TransactionalLoop implements AutoCloseable {
         } catch (WakeupException e) {
             state = State.STOPPED;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
-            LOG.errorf("%s: fenced by a newer instance with transactional id %s; stopping", settings.name(),
-                    settings.transactionalId());
+            failure = "fenced by a newer instance with transactional id " + settings.transactionalId();
+            LOG.errorf("%s: %s; stopping", settings.name(), failure);
+            state = State.FAILED;
+        } catch (CommitsFailedException e) {
+            failure = e.getMessage();
+            LOG.errorf(e.getCause(), "%s: %s; stopping, readiness goes DOWN", settings.name(), failure);
             state = State.FAILED;
         } catch (RuntimeException e) {
+            failure = "loop failed: " + e;
             LOG.errorf(e, "%s: loop failed", settings.name());
             state = State.FAILED;
         } finally {
@@ -227,12 +264,26 @@ public final class TransactionalLoop implements AutoCloseable {
             batches++;
             recordsIn += batch.size();
             recordsOut += out.size();
+            failedCommits = 0;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             throw e;
         } catch (KafkaException e) {
-            LOG.warnf(e, "%s: transaction failed; aborting and rewinding %d records", settings.name(), batch.size());
+            failedCommits++;
+            LOG.warnf(e, "%s: transaction failed (%d of %d attempts); aborting and rewinding %d records",
+                    settings.name(), failedCommits, settings.maxCommitAttempts(), batch.size());
             producer.abortTransaction();
             rewind(batch);
+            if (failedCommits >= settings.maxCommitAttempts()) {
+                throw new CommitsFailedException(failedCommits + " transactions in a row failed, the last with: "
+                        + e.getMessage(), e);
+            }
+            long backoff = Math.min(10_000, settings.commitBackoff().toMillis() << Math.min(16, failedCommits - 1));
+            try {
+                Thread.sleep(backoff);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                running = false;
+            }
         }
     }
 

@@ -32,6 +32,7 @@ public class ScoringReadiness implements HealthCheck {
                 .withData("models", models.registry() == null ? "[]" : models.registry().serving().keySet().toString())
                 .withData("load-failures", models.registry() == null ? "{}" : models.registry().failures().toString())
                 .withData("kafka-loop", loopState)
+                .withData("kafka-loop-failure", loop.loop().map(TransactionalLoop::failure).orElse(""))
                 .build();
     }
 }

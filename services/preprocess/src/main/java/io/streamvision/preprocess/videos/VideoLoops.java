@@ -154,6 +154,8 @@ public class VideoLoops implements HealthCheck {
         return HealthCheckResponse.named("videos").status(ready)
                 .withData("planner", planner().map(l -> l.state().name()).orElse("DISABLED"))
                 .withData("segments", segments().map(l -> l.state().name()).orElse("DISABLED"))
+                .withData("planner-failure", planner().map(TransactionalLoop::failure).orElse(""))
+                .withData("segments-failure", segments().map(TransactionalLoop::failure).orElse(""))
                 .withData("segments-committed", segments().map(TransactionalLoop::batches).orElse(0L))
                 .withData("segment-partitions", segments().map(TransactionalLoop::assignedPartitions).orElse(0))
                 .build();
