@@ -44,4 +44,46 @@ public final class RecordHeaders {
         headers.remove(key);
         headers.add(key, value.getBytes(StandardCharsets.UTF_8));
     }
+
+    /**
+     * The request id and trace context of {@code headers} as bytes, for a processor that keeps
+     * them in a state store until it emits (length-prefixed key and value pairs).
+     */
+    public static byte[] encodePropagated(Headers headers) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        try {
+            for (String key : PROPAGATED) {
+                Header header = headers.lastHeader(key);
+                if (header != null && header.value() != null) {
+                    out.writeUTF(key);
+                    out.writeInt(header.value().length);
+                    out.write(header.value());
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Headers made from {@link #encodePropagated} bytes; empty headers for null or unreadable bytes. */
+    public static Headers decodePropagated(byte[] encoded) {
+        Headers headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+        if (encoded == null) {
+            return headers;
+        }
+        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(encoded));
+        try {
+            while (in.available() > 0) {
+                String key = in.readUTF();
+                byte[] value = new byte[in.readInt()];
+                in.readFully(value);
+                headers.add(key, value);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            return new org.apache.kafka.common.header.internals.RecordHeaders();
+        }
+        return headers;
+    }
 }

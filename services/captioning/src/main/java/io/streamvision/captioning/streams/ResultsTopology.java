@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
+import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -24,6 +25,7 @@ import org.apache.kafka.streams.state.Stores;
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
@@ -50,6 +52,8 @@ import io.streamvision.proto.vision.v1.ReasonCode;
 public final class ResultsTopology {
 
     static final String STORE = "pending-results";
+    /** Request id and trace headers of each pending result's first part, so every result carries them. */
+    static final String HEADERS_STORE = "pending-results-headers";
     private static final String SCORE = "s";
     private static final String CAPTION = "c";
 
@@ -73,12 +77,14 @@ public final class ResultsTopology {
                              DeadLetters deadLetters, Set<String> classifiers, Duration window, Duration punctuate) {
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
                 Serdes.ByteArray()));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HEADERS_STORE),
+                Serdes.String(), Serdes.ByteArray()));
         KStream<byte[], byte[]> scores = scoresSource.mapValues(v -> tag(SCORE, v), Named.as("tag-scores"));
         KStream<byte[], byte[]> captions = builder.stream(topics.captions(),
                 Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source"))
                 .mapValues(v -> tag(CAPTION, v), Named.as("tag-captions"));
         KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
-                .process(() -> new JoinProcessor(classifiers, window, punctuate, deadLetters), Named.as("join-parts"), STORE);
+                .process(() -> new JoinProcessor(classifiers, window, punctuate, deadLetters), Named.as("join-parts"), STORE, HEADERS_STORE);
         out.filter((k, v) -> !v.deadLetter(), Named.as("results"))
                 .mapValues(Out::value, Named.as("result-bytes"))
                 .to(topics.results(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("results-sink"));
@@ -109,6 +115,7 @@ public final class ResultsTopology {
         private final DeadLetters deadLetters;
         private ProcessorContext<String, Out> context;
         private KeyValueStore<String, byte[]> store;
+        private KeyValueStore<String, byte[]> headers;
 
         JoinProcessor(Set<String> classifiers, Duration window, Duration punctuate, DeadLetters deadLetters) {
             this.classifiers = classifiers;
@@ -121,6 +128,7 @@ public final class ResultsTopology {
         public void init(ProcessorContext<String, Out> context) {
             this.context = context;
             this.store = context.getStateStore(STORE);
+            this.headers = context.getStateStore(HEADERS_STORE);
             context.schedule(punctuate, PunctuationType.WALL_CLOCK_TIME, this::expire);
         }
 
@@ -162,6 +170,9 @@ public final class ResultsTopology {
                 context.forward(record.withKey(key).withValue(new Out(letter.toByteArray(), true)));
                 return;
             }
+            if (headers.get(requestId) == null) {
+                headers.put(requestId, RecordHeaders.encodePropagated(record.headers()));
+            }
             result.setLastPartAtMs(Math.max(result.getLastPartAtMs(), record.timestamp()));
             if (isComplete(result)) {
                 emit(requestId, result.setComplete(true), record.timestamp());
@@ -191,7 +202,12 @@ public final class ResultsTopology {
         private void emit(String requestId, ImageResult.Builder result, long timestamp) {
             long now = System.currentTimeMillis();
             ImageResult done = result.setEmittedAtMs(now).build();
-            context.forward(new Record<>(requestId, new Out(done.toByteArray(), false), timestamp));
+            Headers carried = RecordHeaders.decodePropagated(headers.get(requestId));
+            if (carried.lastHeader(RecordHeaders.REQUEST_ID) == null) {
+                RecordHeaders.put(carried, RecordHeaders.REQUEST_ID, requestId);
+            }
+            headers.delete(requestId);
+            context.forward(new Record<>(requestId, new Out(done.toByteArray(), false), timestamp, carried));
             // Keep a marker for one more window so that late parts do not start a second result.
             store.put(requestId, ImageResult.newBuilder().setRequestId(requestId).setEmittedAtMs(now)
                     .setFirstPartAtMs(done.getFirstPartAtMs()).build().toByteArray());

@@ -93,6 +93,33 @@ class ResultsTopologyTest {
     }
 
     @Test
+    void everyResultCarriesTheRequestIdAndTraceOfItsInputs() throws Exception {
+        String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        org.apache.kafka.common.header.internals.RecordHeaders headers =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        headers.add("traceparent", trace.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        headers.add("x-request-id", "a".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        captions.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(key("a"), caption("a").toByteArray(), headers));
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        var complete = results.readRecord();
+        assertEquals(trace, new String(complete.headers().lastHeader("traceparent").value()));
+        assertEquals("a", new String(complete.headers().lastHeader("x-request-id").value()));
+
+        // A partial result, emitted by the window's punctuation, carries them too.
+        org.apache.kafka.common.header.internals.RecordHeaders other =
+                new org.apache.kafka.common.header.internals.RecordHeaders();
+        other.add("traceparent", trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        captions.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(key("b"), caption("b").toByteArray(), other));
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        var partial = results.readRecord();
+        assertEquals("b", partial.key());
+        assertEquals(trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8"),
+                new String(partial.headers().lastHeader("traceparent").value()));
+        assertEquals("b", new String(partial.headers().lastHeader("x-request-id").value()));
+    }
+
+    @Test
     void emitsThePartialResultWithItsReasonWhenTheWindowCloses() throws Exception {
         captions.pipeInput(key("b"), caption("b").toByteArray());
         driver.advanceWallClockTime(Duration.ofSeconds(10));
