@@ -8,7 +8,6 @@ import jakarta.inject.Inject;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
-import io.smallrye.common.annotation.Blocking;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
@@ -32,10 +31,10 @@ import io.streamvision.scoring.runtime.ScoringModels;
 /**
  * The Open Inference Protocol ({@code inference.GRPCInferenceService}) over gRPC, wire
  * compatible with Triton and KServe clients. Errors are gRPC statuses whose message names the
- * tensor and what is wrong.
+ * tensor and what is wrong. Every method runs on the gRPC event loop without blocking: inference
+ * requests go to the model's batcher and are answered when their batch is done.
  */
 @GrpcService
-@Blocking
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
     static final String SERVER_NAME = "streamvision-scoring";
@@ -104,27 +103,42 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Override
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> response) {
-        try {
-            response.onNext(infer(request));
-            response.onCompleted();
-        } catch (InferenceException e) {
-            response.onError(status(e));
-        }
+        infer(request).whenComplete((outcome, failure) -> {
+            if (failure != null) {
+                response.onError(Status.INTERNAL.withDescription(String.valueOf(failure.getMessage())).asRuntimeException());
+            } else if (!outcome.ok()) {
+                response.onError(status(outcome.error()));
+            } else {
+                response.onNext(outcome.response());
+                response.onCompleted();
+            }
+        });
     }
 
     @Override
     public StreamObserver<ModelInferRequest> modelStreamInfer(StreamObserver<ModelStreamInferResponse> response) {
         return new StreamObserver<>() {
+            /** Completes when every request received so far has been answered. */
+            private java.util.concurrent.CompletableFuture<?> answered = java.util.concurrent.CompletableFuture
+                    .completedFuture(null);
+
             @Override
             public void onNext(ModelInferRequest request) {
-                ModelStreamInferResponse.Builder out = ModelStreamInferResponse.newBuilder();
-                try {
-                    out.setInferResponse(infer(request));
-                } catch (InferenceException e) {
-                    out.setErrorMessage(e.kind() + ": " + e.getMessage());
-                }
-                synchronized (response) {
-                    response.onNext(out.build());
+                java.util.concurrent.CompletableFuture<?> answer = infer(request).whenComplete((outcome, failure) -> {
+                    ModelStreamInferResponse.Builder out = ModelStreamInferResponse.newBuilder();
+                    if (failure != null) {
+                        out.setErrorMessage("INTERNAL: " + failure.getMessage());
+                    } else if (!outcome.ok()) {
+                        out.setErrorMessage(outcome.error().kind() + ": " + outcome.error().getMessage());
+                    } else {
+                        out.setInferResponse(outcome.response());
+                    }
+                    synchronized (response) {
+                        response.onNext(out.build());
+                    }
+                });
+                synchronized (this) {
+                    answered = java.util.concurrent.CompletableFuture.allOf(answered, answer);
                 }
             }
 
@@ -135,23 +149,30 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
             @Override
             public void onCompleted() {
-                synchronized (response) {
-                    response.onCompleted();
+                java.util.concurrent.CompletableFuture<?> all;
+                synchronized (this) {
+                    all = answered;
                 }
+                // The stream ends after the answers to every request, which come from the batcher.
+                all.whenComplete((ignored, failure) -> {
+                    synchronized (response) {
+                        response.onCompleted();
+                    }
+                });
             }
         };
     }
 
-    /** Runs one request on the served model. */
-    ModelInferResponse infer(ModelInferRequest request) throws InferenceException {
+    /**
+     * Queues one request for the served model's batcher. The call returns at once and the answer
+     * is sent from the batcher's thread, so no gRPC or worker thread waits for the batch.
+     */
+    java.util.concurrent.CompletableFuture<InferenceEngine.Outcome> infer(ModelInferRequest request) {
         if (models.registry() == null) {
-            throw new InferenceException(InferenceException.Kind.UNAVAILABLE, null, "models are still loading");
+            return java.util.concurrent.CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
+                    new InferenceException(InferenceException.Kind.UNAVAILABLE, null, "models are still loading")));
         }
-        InferenceEngine.Outcome outcome = models.batcher().submit(request).join();
-        if (!outcome.ok()) {
-            throw outcome.error();
-        }
-        return outcome.response();
+        return models.batcher().submit(request);
     }
 
     private String notFoundMessage(String name, String version) {
