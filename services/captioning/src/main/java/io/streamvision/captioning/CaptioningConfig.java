@@ -61,9 +61,16 @@ public interface CaptioningConfig {
         @WithDefault("100")
         long progressEveryFrames();
 
-        /** A video with no new part for this long ends as FAILED with what it has, in milliseconds. */
+        /** A fully sampled video whose frame scores stop coming for this long ends as FAILED, in milliseconds. */
         @WithDefault("120000")
         long stallTimeoutMs();
+
+        /**
+         * A video still waiting for segment events ends as FAILED after this long without any new
+         * part, in milliseconds. Long: segments of many videos queue behind each other.
+         */
+        @WithDefault("21600000")
+        long samplingStallTimeoutMs();
 
         /** How long a finished video stays queryable, in milliseconds. */
         @WithDefault("86400000")

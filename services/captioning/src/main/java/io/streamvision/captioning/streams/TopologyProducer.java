@@ -29,7 +29,8 @@ public class TopologyProducer {
         VideoSummaryTopology.build(builder, scores, kafka.topics(), kafka.deadLetters(),
                 new VideoSummaryTopology.Settings(videos.progressEveryFrames(),
                         Duration.ofMillis(videos.stallTimeoutMs()), Duration.ofMillis(videos.retentionMs()),
-                        Duration.ofMillis(config.results().punctuateMs()), videos.maxSegments()));
+                        Duration.ofMillis(config.results().punctuateMs()), videos.maxSegments(),
+                        Duration.ofMillis(videos.samplingStallTimeoutMs())));
         return builder.build();
     }
 }

@@ -101,14 +101,22 @@ public final class VideoSummaryTopology {
 
     /**
      * Settings of the aggregation; {@code maxSegments} is the most segments one timeline lists
-     * (at least 1).
+     * (at least 1). {@code stallTimeout} ends a fully sampled video whose frame scores stopped
+     * coming; {@code samplingStallTimeout} ends a video still waiting for segments, which can
+     * queue behind other videos' segments for a long time without anything being wrong.
      */
     public record Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate,
-                           int maxSegments) {
+                           int maxSegments, Duration samplingStallTimeout) {
         public Settings {
             if (maxSegments < 1) {
                 throw new IllegalArgumentException("max-segments must be at least 1, not " + maxSegments);
             }
+        }
+
+        /** Settings with one stall timeout for both cases. */
+        public Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate,
+                        int maxSegments) {
+            this(progressEveryFrames, stallTimeout, retention, punctuate, maxSegments, stallTimeout);
         }
     }
 
@@ -380,6 +388,10 @@ public final class VideoSummaryTopology {
          * the retention period. Reads only the headers; frames are read to build a final summary
          * and deleted in batches.
          */
+        private Duration stallLimit(VideoAggregate agg) {
+            return VideoTimelines.fullySampled(agg) ? settings.stallTimeout() : settings.samplingStallTimeout();
+        }
+
         private void sweep(long now) {
             List<VideoAggregate> stalled = new ArrayList<>();
             List<String> expired = new ArrayList<>();
@@ -397,14 +409,14 @@ public final class VideoSummaryTopology {
                         if (now - agg.getFinalAtMs() > settings.retention().toMillis()) {
                             expired.add(entry.key);
                         }
-                    } else if (now - agg.getUpdatedAtMs() > settings.stallTimeout().toMillis()) {
+                    } else if (now - agg.getUpdatedAtMs() > stallLimit(agg).toMillis()) {
                         stalled.add(agg);
                     }
                 }
             }
             for (VideoAggregate agg : stalled) {
                 VideoAggregate.Builder b = agg.toBuilder()
-                        .setStalledMessage(VideoTimelines.stalledMessage(agg, settings.stallTimeout().toMillis()));
+                        .setStalledMessage(VideoTimelines.stalledMessage(agg, stallLimit(agg).toMillis()));
                 emitFinal(b, agg.getLastScoreAtMs(), new org.apache.kafka.common.header.internals.RecordHeaders());
                 headers.put(agg.getVideoId(), b.build().toByteArray());
             }

@@ -373,6 +373,34 @@ class VideoSummaryTopologyTest {
     }
 
     @Test
+    void videoWaitingForSegmentsQueuedBehindOthersIsNotFailedByTheScoringStallTimeout() throws Exception {
+        start(new VideoSummaryTopology.Settings(40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
+                1000, Duration.ofHours(6)));
+        frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
+        segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
+        driver.advanceWallClockTime(Duration.ofMinutes(30));
+        assertTrue(finals(summariesOf("sample")).isEmpty(), "segment 2 may still be waiting in the segment topic");
+        // It comes after half an hour; the video completes.
+        framesOfSegment(2).forEach(this::pipe);
+        segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() == 2).forEach(this::pipe);
+        List<VideoSummary> finals = finals(summariesOf("sample"));
+        assertEquals(1, finals.size());
+        assertEquals(VideoSummary.State.COMPLETE, finals.get(0).getState());
+    }
+
+    @Test
+    void fullySampledVideoWhoseScoresStopEndsAfterTheShortStallTimeout() throws Exception {
+        start(new VideoSummaryTopology.Settings(40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
+                1000, Duration.ofHours(6)));
+        frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
+        segmentEvents("sample").forEach(this::pipe);
+        driver.advanceWallClockTime(Duration.ofSeconds(61));
+        List<VideoSummary> finals = finals(summariesOf("sample"));
+        assertEquals(1, finals.size(), "every segment was sampled; the missing scores are a real stall");
+        assertEquals(VideoSummary.State.FAILED, finals.get(0).getState());
+    }
+
+    @Test
     void failedSegmentEndsTheVideoFailedWithTheFirstFailureAndHowManySegmentsFailed() throws Exception {
         List<Classification> ofTwo = framesOfSegment(2);
         int sentBeforeFailure = ofTwo.size() / 2;
