@@ -160,9 +160,10 @@ public final class VideoFrameReader {
         if (uri == null || uri.isBlank()) {
             throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
         }
-        String location = uri.startsWith("file:") ? Path.of(java.net.URI.create(uri)).toString() : uri;
-        return read(location, location.startsWith("http") ? "http,https,tcp,tls" : "file", sampling, 0,
-                Long.MAX_VALUE, sink);
+        VideoSources.Resolved source = uri.startsWith("file:")
+                ? new VideoSources.Resolved(Path.of(java.net.URI.create(uri)).toString(), false)
+                : new VideoSources.Resolved(uri, true);
+        return read(source.location(), VideoSources.protocolWhitelist(source), sampling, 0, Long.MAX_VALUE, sink);
     }
 
     /**

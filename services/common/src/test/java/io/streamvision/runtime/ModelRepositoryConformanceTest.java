@@ -138,9 +138,7 @@ class ModelRepositoryConformanceTest {
 
     @Test
     void configThatDisagreesWithTheOnnxFileFailsNamingModelAndTensor(@TempDir Path temp) throws Exception {
-        Path version = temp.resolve("lenet/1");
-        Files.createDirectories(version);
-        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Path version = lenetCopy(temp);
         String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
         Files.writeString(version.resolve("config.json"), config.replaceFirst("\"logits\"", "\"scores\""));
         OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
@@ -154,9 +152,7 @@ class ModelRepositoryConformanceTest {
 
     @Test
     void refusesAModelWhoseFileDoesNotMatchTheSha256OfItsConfig(@TempDir Path temp) throws Exception {
-        Path version = temp.resolve("lenet/1");
-        Files.createDirectories(version);
-        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Path version = lenetCopy(temp);
         String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
         String expected = "0".repeat(64);
         Files.writeString(version.resolve("config.json"), config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"",
@@ -178,9 +174,7 @@ class ModelRepositoryConformanceTest {
 
     @Test
     void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
-        Path version = temp.resolve("lenet/1");
-        Files.createDirectories(version);
-        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Path version = lenetCopy(temp);
         Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
                 .replace("\"accepts_uint8\": false", "\"accepts_uint8\": true"));
         ModelRepository repository = new ModelRepository(temp);
@@ -212,9 +206,7 @@ class ModelRepositoryConformanceTest {
     void modelThatRequiresCudaRefusesToLoadWithoutIt(@TempDir Path temp) throws Exception {
         org.junit.jupiter.api.Assumptions.assumeFalse(OnnxRuntime.cudaAvailable(),
                 "this build has the CUDA provider; the refusal can only be seen on a CPU build");
-        Path version = temp.resolve("lenet/1");
-        Files.createDirectories(version);
-        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        Path version = lenetCopy(temp);
         Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
                 .replace("\"require_cuda\": false", "\"require_cuda\": true"));
         OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
@@ -259,5 +251,13 @@ class ModelRepositoryConformanceTest {
         inFlight.release();
         assertFalse(inFlight.retain(), "v1 closes once its last user is done");
         registry.close();
+    }
+
+    /** A repository in {@code temp} with lenet's ONNX file as version 1 and no config yet. */
+    private static Path lenetCopy(Path temp) throws java.io.IOException {
+        Path version = temp.resolve("lenet/1");
+        Files.createDirectories(version);
+        Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));
+        return version;
     }
 }

@@ -92,8 +92,8 @@ public interface PreprocessConfig {
         @WithDefault(VideoFrameReader.DEFAULT_FORMATS)
         String formats();
 
-        /** Directory for inline videos written to disk while they are decoded (application.properties: under java.io.tmpdir). */
-        @WithDefault("work/videos")
+        /** Directory for inline videos written to disk while they are decoded. */
+        @WithDefault("${java.io.tmpdir}/streamvision-videos")
         String workDir();
 
         /** Where video requests may point ({@code vision.preprocess.video.sources.*}). */

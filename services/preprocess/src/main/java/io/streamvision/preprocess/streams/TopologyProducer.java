@@ -16,14 +16,20 @@ import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.preprocess.PreprocessConfig;
 
-/** Builds the preprocess topology from configuration; Quarkus runs it. */
+/** Builds the preprocess topology and the model catalog from configuration; Quarkus runs the topology. */
 @ApplicationScoped
 public class TopologyProducer {
 
+    /** The one view of the model repository that images and videos share. */
     @Produces
-    public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka) {
-        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
+    @jakarta.inject.Singleton
+    public ModelCatalog catalog(PreprocessConfig config) {
+        return new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
                 Duration.ofSeconds(config.modelsRefreshSeconds()));
+    }
+
+    @Produces
+    public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka, ModelCatalog catalog) {
         ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.maxImageBytes(), config.maxImageWidth(),
                 config.maxImageHeight(), config.maxImagePixels()), config.alphaBackground());
         ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog, decoder,

@@ -30,7 +30,6 @@ import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.model.ModelCatalog;
-import io.streamvision.model.ModelRepository;
 import io.streamvision.preprocess.PreprocessConfig;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
@@ -57,6 +56,9 @@ public class VideoLoops implements HealthCheck {
 
     @Inject
     KafkaTopicsConfig kafka;
+
+    @Inject
+    ModelCatalog catalog;
 
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
@@ -85,8 +87,6 @@ public class VideoLoops implements HealthCheck {
             v.defaultModels().forEach(model -> tensors.add(topics.tensors(model)));
             TopicProvisioner.ensure(bootstrapServers, connection, tensors, kafka.partitions(), kafka.replicationFactor());
         }
-        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
-                Duration.ofSeconds(config.modelsRefreshSeconds()));
         VideoLimits limits = new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
                 v.maxInlineBytes());
         VideoFrameReader reader = new VideoFrameReader(limits, v.decoderThreads(), v.formats());
@@ -103,14 +103,13 @@ public class VideoLoops implements HealthCheck {
         PreprocessConfig.Kafka k = v.kafka();
         Map<String, Object> producer = new HashMap<>(connection);
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
-        Map<String, Object> consumer = new HashMap<>(connection);
-        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), Optional.empty()));
+
         planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", bootstrapServers, k.groupId(),
                 k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), withLargeFetches(withInstanceId(consumer, k,
-                "-planner")), producer),
+                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(),
+                withLargeFetches(consumer(connection, k, "-planner")), producer),
                 plan::handle, kafka.deadLetters());
-        Map<String, Object> segmentConsumer = withInstanceId(consumer, k, "-segments");
+        Map<String, Object> segmentConsumer = consumer(connection, k, "-segments");
         // One segment per poll: a poll is one transaction, and a slow segment must not get the
         // instance thrown out of the group while the next ones wait in the same poll.
         segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
@@ -122,11 +121,11 @@ public class VideoLoops implements HealthCheck {
         segments.start();
     }
 
-    private static Map<String, Object> withInstanceId(Map<String, Object> consumer, PreprocessConfig.Kafka k,
-                                                      String loop) {
-        Map<String, Object> out = new HashMap<>(consumer);
-        k.groupInstanceId().filter(id -> !id.isBlank()).ifPresent(id -> out.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG,
-                id + loop));
+    /** A loop's consumer settings; with static membership, each loop has its own instance id. */
+    private static Map<String, Object> consumer(Map<String, Object> connection, PreprocessConfig.Kafka k, String loop) {
+        Map<String, Object> out = new HashMap<>(connection);
+        out.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(),
+                k.groupInstanceId().map(id -> id + loop)));
         return out;
     }
 
