@@ -21,7 +21,9 @@ final class Producers {
         p.putAll(client);
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.ACKS_CONFIG, "all");
-        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(8 << 20));
+        // Up to the 16 MiB records the services' topics take, so an image over the services'
+        // 15 MiB limit still arrives and is answered TOO_LARGE.
+        p.putIfAbsent(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, String.valueOf(16 << 20));
         p.putIfAbsent(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }

@@ -1,16 +1,27 @@
 package io.streamvision.imaging;
 
-import java.awt.image.BufferedImage;
-import java.awt.image.ColorModel;
-import java.awt.image.IndexColorModel;
-import java.awt.image.Raster;
 import java.awt.color.ColorSpace;
+import java.awt.Transparency;
+import java.awt.color.ICC_ColorSpace;
+import java.awt.color.ICC_Profile;
+import java.awt.image.BufferedImage;
+import java.awt.image.ColorConvertOp;
+import java.awt.image.ColorModel;
+import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBuffer;
+import java.awt.image.DataBufferByte;
+import java.awt.image.IndexColorModel;
+import java.awt.image.PixelInterleavedSampleModel;
+import java.awt.image.Raster;
+import java.awt.image.WritableRaster;
 import java.io.ByteArrayInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
 
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
@@ -20,7 +31,7 @@ import javax.imageio.stream.ImageInputStream;
 import io.streamvision.proto.vision.v1.ReasonCode;
 
 /**
- * Decodes encoded images to 8-bit grey or RGB pixels. The format is sniffed from the bytes,
+ * Decodes encoded images to 8-bit grey or RGB pixels, as PIL decodes them. The format is sniffed from the bytes
  * never taken from a file name or media type; the dimensions are read from the header and
  * checked against {@link ImageLimits} before any pixel buffer is allocated, which is what
  * stops decompression bombs. Transparent pixels are composited over a stated background.
@@ -46,32 +57,23 @@ public final class ImageDecoder {
         this.background = background;
     }
 
-    /** Image formats recognised from their first bytes. */
-    public enum Format { JPEG, PNG, GIF, BMP, WEBP, UNKNOWN }
-
-    /** Recognises the format from magic bytes. */
-    public static Format sniff(byte[] data) {
-        if (data.length >= 3 && (data[0] & 0xFF) == 0xFF && (data[1] & 0xFF) == 0xD8 && (data[2] & 0xFF) == 0xFF) {
-            return Format.JPEG;
-        }
-        if (data.length >= 8 && (data[0] & 0xFF) == 0x89 && data[1] == 'P' && data[2] == 'N' && data[3] == 'G') {
-            return Format.PNG;
-        }
-        if (data.length >= 6 && data[0] == 'G' && data[1] == 'I' && data[2] == 'F' && data[3] == '8') {
-            return Format.GIF;
-        }
-        if (data.length >= 2 && data[0] == 'B' && data[1] == 'M') {
-            return Format.BMP;
-        }
-        if (data.length >= 12 && data[0] == 'R' && data[1] == 'I' && data[2] == 'F' && data[3] == 'F'
-                && data[8] == 'W' && data[9] == 'E' && data[10] == 'B' && data[11] == 'P') {
-            return Format.WEBP;
-        }
-        return Format.UNKNOWN;
+    /** Recognises the format from magic bytes (kept for callers; see {@link ImageFormat#sniff}). */
+    public static ImageFormat sniff(byte[] data) {
+        return ImageFormat.sniff(data);
     }
 
-    /** Decodes one image (the first frame of animated ones). */
+    /** Decodes one image as PIL does (embedded colour profiles ignored). */
     public RgbImage decode(byte[] data) throws ImageRejectedException {
+        return decode(data, ColourManagement.NONE);
+    }
+
+    /**
+     * Decodes one image: the first frame of animated ones, the first page of multi-page TIFFs,
+     * the composite of PSDs and the largest entry of ICO/CUR files (as PIL opens them).
+     *
+     * @param colours what to do with an embedded colour profile
+     */
+    public RgbImage decode(byte[] data, ColourManagement colours) throws ImageRejectedException {
         if (data == null || data.length == 0) {
             throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "image is empty (0 bytes)");
         }
@@ -79,29 +81,27 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ReasonCode.TOO_LARGE,
                     "image is " + data.length + " bytes, over the limit of " + limits.maxBytes());
         }
-        Format format = sniff(data);
-        if (format == Format.UNKNOWN) {
+        ImageFormat format = ImageFormat.sniff(data);
+        if (format == ImageFormat.UNKNOWN) {
             throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
-                    "not a JPEG, PNG, GIF, BMP or WebP image (first bytes " + hex(data) + ")");
+                    "not a " + ImageFormat.SUPPORTED + " image (first bytes " + hex(data) + ")");
         }
-        int[] declared = declaredSize(format, data);
+        int[] declared = format.declaredSize(data);
         if (declared != null) {
             checkDimensions(declared[0], declared[1]);
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(data))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
-                        format + " images cannot be decoded by this build");
-            }
-            ImageReader reader = readers.next();
+        byte[] input = colours == ColourManagement.NONE ? EmbeddedProfiles.strip(format, data) : data;
+        try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(input))) {
+            ImageReader reader = reader(in, format);
             try {
-                reader.setInput(in, true, true);
+                reader.setInput(in, format != ImageFormat.ICO, true);
+                int index;
                 int width;
                 int height;
                 try {
-                    width = reader.getWidth(0);
-                    height = reader.getHeight(0);
+                    index = format == ImageFormat.ICO ? largestEntry(reader) : 0;
+                    width = reader.getWidth(index);
+                    height = reader.getHeight(index);
                 } catch (IOException | RuntimeException e) {
                     ReasonCode reason = failureReason(format, data, e);
                     throw new ImageRejectedException(reason, format + " header cannot be read: " + e, e);
@@ -110,19 +110,24 @@ public final class ImageDecoder {
                 ImageReadParam param = reader.getDefaultReadParam();
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
-                BufferedImage image = reader.read(0, param);
+                BufferedImage image = reader.read(index, param);
                 String all = String.join("; ", warnings);
-                String lower = all.toLowerCase(java.util.Locale.ROOT);
-                // The JPEG decoder fills missing or broken data with grey and only warns: reject
-                // those. Other warnings (e.g. CMYK without an ICC profile) leave usable pixels.
-                if (lower.contains("premature end") || lower.contains("truncat")) {
+                String lower = all.toLowerCase(Locale.ROOT);
+                // Decoders fill data that is missing with grey and only warn. A file that really
+                // ends early is refused; other warnings (extraneous bytes before a marker, a bad
+                // Huffman code, CMYK without a profile) leave an image PIL and browsers show.
+                if ((lower.contains("premature end") || lower.contains("truncat")) && !format.endsComplete(data)) {
                     throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data is truncated: " + all);
                 }
-                if (lower.contains("corrupt")) {
-                    throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, format + " data is corrupt: " + all);
+                RgbImage pixels = toPixels(colours == ColourManagement.SRGB ? toSrgb(image) : image, colours);
+                if (colours == ColourManagement.SRGB && format == ImageFormat.PNG && pixels.channels() == 3) {
+                    // The JDK's PNG reader returns the stored samples and leaves iCCP unapplied.
+                    Optional<ICC_Profile> profile = EmbeddedProfiles.png(data);
+                    if (profile.isPresent()) {
+                        pixels = toSrgb(pixels, profile.get());
+                    }
                 }
-                RgbImage pixels = toPixels(image);
-                return format == Format.JPEG ? ExifOrientation.apply(pixels, ExifOrientation.read(data)) : pixels;
+                return format == ImageFormat.JPEG ? ExifOrientation.apply(pixels, ExifOrientation.read(data)) : pixels;
             } finally {
                 reader.dispose();
             }
@@ -136,48 +141,57 @@ public final class ImageDecoder {
     }
 
     /**
-     * Width and height as the file's own header states them, read straight from the bytes
-     * for formats whose header is at a fixed place (PNG, GIF, BMP); null for the others, whose
-     * readers report the size before decoding.
+     * The reader for a format: TwelveMonkeys' where it has one (the most lenient and complete),
+     * then the JDK's, then any other (jai-imageio's JPEG 2000), so the choice does not depend on
+     * class-path order.
      */
-    static int[] declaredSize(Format format, byte[] d) {
-        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(d);
-        switch (format) {
-            case PNG:
-                return d.length >= 24 ? new int[] {b.getInt(16), b.getInt(20)} : null;
-            case GIF:
-                b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                return d.length >= 10 ? new int[] {b.getShort(6) & 0xFFFF, b.getShort(8) & 0xFFFF} : null;
-            case BMP:
-                b.order(java.nio.ByteOrder.LITTLE_ENDIAN);
-                return d.length >= 26 && b.getInt(14) >= 40 ? new int[] {Math.abs(b.getInt(18)), Math.abs(b.getInt(22))}
-                        : null;
-            default:
-                return null;
+    private static ImageReader reader(ImageInputStream in, ImageFormat format) throws ImageRejectedException {
+        Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+        ImageReader best = null;
+        int bestRank = Integer.MAX_VALUE;
+        while (readers.hasNext()) {
+            ImageReader candidate = readers.next();
+            String name = candidate.getClass().getName();
+            int rank = name.startsWith("com.twelvemonkeys.") ? 0 : name.startsWith("com.sun.imageio.") ? 1 : 2;
+            if (rank < bestRank) {
+                if (best != null) {
+                    best.dispose();
+                }
+                best = candidate;
+                bestRank = rank;
+            } else {
+                candidate.dispose();
+            }
         }
+        if (best == null) {
+            throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, format
+                    + " signature found, but no reader accepts the header");
+        }
+        return best;
+    }
+
+    /** The index of the largest image in an icon file: the one PIL opens. */
+    private int largestEntry(ImageReader reader) throws IOException, ImageRejectedException {
+        int count = reader.getNumImages(true);
+        int best = 0;
+        long bestArea = -1;
+        for (int i = 0; i < count; i++) {
+            long area = (long) reader.getWidth(i) * reader.getHeight(i);
+            if (area > bestArea) {
+                best = i;
+                bestArea = area;
+            }
+        }
+        return best;
     }
 
     /**
      * Why decoding failed: for formats with an end marker, its absence means TRUNCATED and its
      * presence CORRUPT_IMAGE; for the others, the decoder running out of data means TRUNCATED.
      */
-    private static ReasonCode failureReason(Format format, byte[] data, Throwable e) {
-        boolean marked = format == Format.JPEG || format == Format.PNG || format == Format.GIF || format == Format.WEBP;
-        boolean truncated = marked ? !hasEndMarker(format, data) : endsEarly(e);
+    private static ReasonCode failureReason(ImageFormat format, byte[] data, Throwable e) {
+        boolean truncated = format.hasEndMarker() ? !format.endsComplete(data) : endsEarly(e);
         return truncated ? ReasonCode.TRUNCATED : ReasonCode.CORRUPT_IMAGE;
-    }
-
-    /** Whether the data ends the way a complete file of its format does. */
-    static boolean hasEndMarker(Format format, byte[] d) {
-        int n = d.length;
-        return switch (format) {
-            case JPEG -> n >= 4 && (d[n - 2] & 0xFF) == 0xFF && (d[n - 1] & 0xFF) == 0xD9;
-            case PNG -> n >= 12 && d[n - 8] == 'I' && d[n - 7] == 'E' && d[n - 6] == 'N' && d[n - 5] == 'D';
-            case GIF -> n >= 14 && d[n - 1] == 0x3B;
-            case WEBP -> n >= 12 && (java.nio.ByteBuffer.wrap(d, 4, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt()
-                    + 8L) <= n;
-            default -> true;
-        };
     }
 
     /** True when a decoder failure comes from running out of data. */
@@ -186,7 +200,7 @@ public final class ImageDecoder {
             if (t instanceof EOFException) {
                 return true;
             }
-            String m = String.valueOf(t.getMessage()).toLowerCase();
+            String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
             if (m.contains("end of") || m.contains("eof") || m.contains("premature") || m.contains("truncat")
                     || m.contains("unexpected end")) {
                 return true;
@@ -208,19 +222,61 @@ public final class ImageDecoder {
 
     /** Pixels of an already decoded image (e.g. a video frame), no alpha expected. */
     public static RgbImage pixels(BufferedImage image) {
-        return new ImageDecoder(ImageLimits.DEFAULT, 0).toPixels(image);
+        return new ImageDecoder(ImageLimits.DEFAULT, 0).toPixels(image, ColourManagement.NONE);
+    }
+
+    /**
+     * The image converted from its embedded RGB profile to sRGB (LittleCMS through
+     * {@link ColorConvertOp}); unchanged when it is already sRGB, grey, CMYK (whose readers
+     * apply the profile themselves) or has no profile.
+     */
+    private static BufferedImage toSrgb(BufferedImage image) {
+        ColorSpace space = image.getColorModel().getColorSpace();
+        if (!(space instanceof ICC_ColorSpace) || space.isCS_sRGB() || space.getType() != ColorSpace.TYPE_RGB) {
+            return image;
+        }
+        int type = image.getColorModel().hasAlpha() ? BufferedImage.TYPE_INT_ARGB : BufferedImage.TYPE_INT_RGB;
+        BufferedImage out = new BufferedImage(image.getWidth(), image.getHeight(), type);
+        new ColorConvertOp(null).filter(image, out);
+        return out;
+    }
+
+    /** RGB pixels in {@code profile} converted to sRGB; unchanged when the profile is not RGB or is sRGB. */
+    private static RgbImage toSrgb(RgbImage pixels, ICC_Profile profile) {
+        ColorSpace space = new ICC_ColorSpace(profile);
+        if (space.getType() != ColorSpace.TYPE_RGB || space.isCS_sRGB()) {
+            return pixels;
+        }
+        int w = pixels.width();
+        int h = pixels.height();
+        WritableRaster raster = Raster.createInterleavedRaster(new DataBufferByte(pixels.pixels(), pixels.pixels().length),
+                w, h, w * 3, 3, new int[] {0, 1, 2}, null);
+        ColorModel model = new ComponentColorModel(space, false, false, Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
+        BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_3BYTE_BGR);
+        new ColorConvertOp(null).filter(new BufferedImage(model, raster, false, null), out);
+        return pixels(out);
     }
 
     /** Reads samples straight from the raster, so grey stays grey without a colour-space round trip. */
-    private RgbImage toPixels(BufferedImage image) {
+    private RgbImage toPixels(BufferedImage image, ColourManagement colours) {
         int w = image.getWidth();
         int h = image.getHeight();
         ColorModel cm = image.getColorModel();
         Raster raster = image.getRaster();
         int spaceType = cm.getColorSpace().getType();
-        boolean direct = !(cm instanceof IndexColorModel)
-                && (spaceType == ColorSpace.TYPE_GRAY || spaceType == ColorSpace.TYPE_RGB)
+        boolean indexed = cm instanceof IndexColorModel;
+        if (!indexed && spaceType == ColorSpace.TYPE_CMYK && raster.getNumBands() >= 4
+                && (colours == ColourManagement.NONE || !(cm.getColorSpace() instanceof ICC_ColorSpace))) {
+            return cmykToRgb(raster, cm.getComponentSize(0));
+        }
+        boolean direct = !indexed && (spaceType == ColorSpace.TYPE_GRAY || spaceType == ColorSpace.TYPE_RGB)
                 && raster.getNumBands() <= 4;
+        if (direct && raster.getDataBuffer() instanceof DataBufferByte bytes
+                && raster.getSampleModel() instanceof PixelInterleavedSampleModel model
+                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
+                && bytes.getNumBanks() == 1) {
+            return interleavedBytes(bytes.getData(), model, w, h, spaceType == ColorSpace.TYPE_GRAY, cm.hasAlpha());
+        }
         if (direct && spaceType == ColorSpace.TYPE_GRAY) {
             int shift = Math.max(0, cm.getComponentSize(0) - 8);
             boolean alpha = cm.hasAlpha();
@@ -267,6 +323,53 @@ public final class ImageDecoder {
                     out[o] = (byte) blend((argb >> 16) & 0xFF, av);
                     out[o + 1] = (byte) blend((argb >> 8) & 0xFF, av);
                     out[o + 2] = (byte) blend(argb & 0xFF, av);
+                }
+            }
+        }
+        return new RgbImage(w, h, 3, out);
+    }
+
+    /** 8-bit interleaved samples (RGB, BGR, grey, with or without alpha) copied without per-pixel calls. */
+    private RgbImage interleavedBytes(byte[] data, PixelInterleavedSampleModel model, int w, int h, boolean grey,
+                                      boolean alpha) {
+        int[] offsets = model.getBandOffsets();
+        int stride = model.getPixelStride();
+        int scan = model.getScanlineStride();
+        int channels = grey ? 1 : 3;
+        byte[] out = new byte[w * h * channels];
+        int a = alpha ? offsets[offsets.length - 1] : -1;
+        for (int y = 0, o = 0; y < h; y++) {
+            int row = y * scan;
+            for (int x = 0; x < w; x++) {
+                int p = row + x * stride;
+                int av = alpha ? data[p + a] & 0xFF : 255;
+                for (int c = 0; c < channels; c++, o++) {
+                    int v = data[p + offsets[c]] & 0xFF;
+                    out[o] = (byte) (av == 255 ? v : blend(v, av));
+                }
+            }
+        }
+        return new RgbImage(w, h, channels, out);
+    }
+
+    /**
+     * CMYK samples to RGB by PIL's formula, {@code R = (255 − K) − C·(255 − K)/255} with its
+     * rounding, which is what {@code Image.convert("RGB")} gives for CMYK JPEGs and TIFFs.
+     */
+    private static RgbImage cmykToRgb(Raster raster, int bits) {
+        int w = raster.getWidth();
+        int h = raster.getHeight();
+        int shift = Math.max(0, bits - 8);
+        byte[] out = new byte[w * h * 3];
+        int[] px = new int[raster.getNumBands()];
+        for (int y = 0, o = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                raster.getPixel(raster.getMinX() + x, raster.getMinY() + y, px);
+                int nk = 255 - (px[3] >> shift);
+                for (int c = 0; c < 3; c++, o++) {
+                    int t = (px[c] >> shift) * nk + 128;
+                    int v = nk - (((t >> 8) + t) >> 8);
+                    out[o] = (byte) Math.max(0, Math.min(255, v));
                 }
             }
         }

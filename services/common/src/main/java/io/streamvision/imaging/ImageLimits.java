@@ -10,6 +10,6 @@ package io.streamvision.imaging;
  */
 public record ImageLimits(int maxBytes, int maxWidth, int maxHeight, long maxPixels) {
 
-    /** 20 MB, 8192 × 8192, 40 megapixels. */
-    public static final ImageLimits DEFAULT = new ImageLimits(20 * 1024 * 1024, 8192, 8192, 40_000_000L);
+    /** 15 MiB, 8192 × 8192, 40 megapixels (the services' defaults). */
+    public static final ImageLimits DEFAULT = new ImageLimits(15 * 1024 * 1024, 8192, 8192, 40_000_000L);
 }

@@ -8,8 +8,12 @@ import io.smallrye.config.WithDefault;
  */
 public interface ImageLimitsConfig {
 
-    /** Largest encoded image accepted, in bytes. */
-    @WithDefault("20971520")
+    /**
+     * Largest encoded image accepted, in bytes: 15 MiB, so that an image over it still fits a
+     * 16 MiB Kafka record ({@link io.streamvision.kafka.TopicProvisioner#MAX_MESSAGE_BYTES}) and
+     * reaches the service, which answers {@code TOO_LARGE}.
+     */
+    @WithDefault("15728640")
     int maxBytes();
 
     /** Widest image accepted, in pixels. */

@@ -60,15 +60,15 @@ public final class TensorPreparer {
                     rh = shorter;
                     rw = (int) ((long) shorter * iw / ih);
                 }
-                RgbImage resized = Resampler.resize(coloured, rw, rh);
                 if (rw < w || rh < h) {
                     throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "resize to shorter side " + shorter
                             + " gives " + rw + "x" + rh + ", smaller than the crop " + w + "x" + h);
                 }
-                // Round half to even, as torchvision's CenterCrop (Python's round) does.
+                // Round half to even, as torchvision's CenterCrop (Python's round) does; only the
+                // rows and columns the crop keeps are resampled.
                 int top = (int) Math.rint((rh - h) / 2.0);
                 int left = (int) Math.rint((rw - w) / 2.0);
-                return resized.crop(left, top, w, h);
+                return Resampler.resizeRegion(coloured, rw, rh, left, top, w, h);
             }
             case "letterbox": {
                 double scale = Math.min((double) w / coloured.width(), (double) h / coloured.height());

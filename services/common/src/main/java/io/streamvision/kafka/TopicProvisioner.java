@@ -17,9 +17,14 @@ import org.jboss.logging.Logger;
 /**
  * Creates the topics a service reads and writes when they are missing, with the configured
  * partition count and replication factor, so that a fresh cluster works without a separate
- * set-up step. Existing topics are left as they are. Thread-safe (stateless).
+ * set-up step. Topics are created with {@code max.message.bytes} = {@value #MAX_MESSAGE_BYTES}, so
+ * records of that size (large images, frame tensors) are accepted even by a broker that keeps
+ * Kafka's 1 MiB default. Existing topics are left as they are. Thread-safe (stateless).
  */
 public final class TopicProvisioner {
+
+    /** Largest record every topic the services create accepts: 16 MiB. */
+    public static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
     private static final Logger LOG = Logger.getLogger(TopicProvisioner.class);
 
@@ -45,7 +50,8 @@ public final class TopicProvisioner {
             List<NewTopic> missing = new ArrayList<>();
             for (String name : names) {
                 if (!existing.contains(name)) {
-                    missing.add(new NewTopic(name, partitions, replication));
+                    missing.add(new NewTopic(name, partitions, replication)
+                            .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
                 }
             }
             if (missing.isEmpty()) {

@@ -2,6 +2,8 @@ package io.streamvision.model;
 
 import java.util.List;
 
+import io.streamvision.imaging.ColourManagement;
+
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
@@ -35,11 +37,16 @@ public record ModelConfig(String name, int version, String platform, String file
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record TensorSpec(String name, String datatype, long[] shape, String layout, String colour,
                              Resize resize, Double scale, float[] mean, float[] std, Boolean acceptsUint8,
-                             String role) {
+                             String role, String colourManagement) {
 
         /** True when this input is an image (it has a resize policy). */
         public boolean isImage() {
             return resize != null;
+        }
+
+        /** What an image's embedded colour profile does to this input ({@code colour_management}). */
+        public ColourManagement colours() {
+            return ColourManagement.parse(colourManagement);
         }
 
         /** Channels of an image input: 1 for GRAY, 3 otherwise. */

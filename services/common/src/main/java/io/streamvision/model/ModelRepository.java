@@ -81,6 +81,14 @@ public final class ModelRepository {
                 throw new IllegalArgumentException("Model config " + file + " says " + config.name() + " version "
                         + config.version() + " but lives in " + name + "/" + version);
             }
+            for (ModelConfig.TensorSpec input : config.inputs() == null ? List.<ModelConfig.TensorSpec>of() : config.inputs()) {
+                try {
+                    input.colours();
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("Model config " + file + ", input " + input.name() + ": "
+                            + e.getMessage(), e);
+                }
+            }
             return config;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read model config " + file + ": " + e.getMessage(), e);

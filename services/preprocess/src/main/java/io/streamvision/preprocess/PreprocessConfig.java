@@ -23,8 +23,11 @@ public interface PreprocessConfig {
     @WithDefault("fashion-cnn,caption-encoder")
     List<String> defaultModels();
 
-    /** Largest encoded image accepted, in bytes. */
-    @WithDefault("20971520")
+    /**
+     * Largest encoded image accepted, in bytes: 15 MiB, 1 MiB under the 16 MiB records the topics
+     * carry, so a larger image still arrives and gets {@code TOO_LARGE}.
+     */
+    @WithDefault("15728640")
     int maxImageBytes();
 
     /** Widest image accepted, in pixels. */

@@ -78,4 +78,37 @@ class PreprocessServiceIT {
         assertEquals(TOPICS.images(), letter.getOriginalTopic());
         assertTrue(letter.getMessage().contains("ImageRequest"), letter.getMessage());
     }
+
+    /**
+     * An image over the default 15 MiB limit but inside the 16 MiB record the topics take goes
+     * through the real broker and comes back as the service's own TOO_LARGE answer.
+     */
+    @Test
+    void answersAnImageOverTheDefaultLimitWithTooLarge() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        String bootstrap = TestBrokers.bootstrapServers();
+        BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
+        ByteArrayOutputStream png = new ByteArrayOutputStream();
+        ImageIO.write(image, "png", png);
+        byte[] big = java.util.Arrays.copyOf(png.toByteArray(), 15 * 1024 * 1024 + 200 * 1024);
+        ImageRequest request = ImageRequest.newBuilder().setRequestId("big-1").setImage(ByteString.copyFrom(big)).build();
+        assertTrue(request.getSerializedSize() < 16 * 1024 * 1024, "the request fits one record");
+        TestClients.send(bootstrap, List.of(new ProducerRecord<>(TOPICS.images(),
+                "big-1".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
+        DeadLetter letter = null;
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (letter == null && System.nanoTime() < end) {
+            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(bootstrap, TOPICS.deadLetters(), 100,
+                    Duration.ofSeconds(5), Duration.ZERO)) {
+                DeadLetter candidate = DeadLetter.parseFrom(r.value());
+                if (candidate.getOriginalKey().toStringUtf8().equals("big-1")) {
+                    letter = candidate;
+                }
+            }
+        }
+        assertTrue(letter != null, "a dead letter for the oversized image");
+        assertEquals(ReasonCode.TOO_LARGE, letter.getReason());
+        assertTrue(letter.getMessage().contains("15728640"), letter.getMessage());
+    }
 }

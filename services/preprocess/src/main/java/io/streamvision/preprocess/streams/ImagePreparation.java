@@ -2,13 +2,17 @@ package io.streamvision.preprocess.streams;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 import org.apache.kafka.common.header.Headers;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
+import io.streamvision.imaging.ColourManagement;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.RgbImage;
@@ -81,9 +85,14 @@ public final class ImagePreparation {
                     "ImageRequest.image is empty"));
         }
         List<String> models = request.getModelsCount() == 0 ? defaultModels : request.getModelsList();
-        RgbImage image;
+        // Decoded once per colour-management mode the requested models use (almost always one).
+        byte[] encoded = request.getImage().toByteArray();
+        Map<ColourManagement, RgbImage> decoded = new EnumMap<>(ColourManagement.class);
+        ColourManagement first = models.stream().map(catalog::latest).flatMap(Optional::stream)
+                .map(ModelConfig::imageInput).filter(Objects::nonNull).map(ModelConfig.TensorSpec::colours)
+                .findFirst().orElse(ColourManagement.NONE);
         try {
-            image = decoder.decode(request.getImage().toByteArray());
+            decoded.put(first, decoder.decode(encoded, first));
         } catch (ImageRejectedException e) {
             return List.of(reject(source, value, STAGE_DECODE, e.reason(), e.getMessage()));
         }
@@ -103,6 +112,12 @@ public final class ImagePreparation {
                 continue;
             }
             try {
+                ColourManagement colours = input.colours();
+                RgbImage image = decoded.get(colours);
+                if (image == null) {
+                    image = decoder.decode(encoded, colours);
+                    decoded.put(colours, image);
+                }
                 TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
                 out.add(Routed.output(requestId, topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
             } catch (ImageRejectedException e) {

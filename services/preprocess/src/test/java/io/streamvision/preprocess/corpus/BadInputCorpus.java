@@ -40,7 +40,7 @@ public final class BadInputCorpus {
         add(files, expected, "page.html.png", "<html><body>hi</body></html>".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
         add(files, expected, "drawing.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
         add(files, expected, "document.pdf", "%PDF-1.4\n%âãÏÓ\n1 0 obj\n".getBytes(StandardCharsets.ISO_8859_1), "UNSUPPORTED_FORMAT");
-        add(files, expected, "image.tiff", new byte[] {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0}, "UNSUPPORTED_FORMAT");
+        add(files, expected, "image.tiff", new byte[] {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0}, "CORRUPT_IMAGE");
         add(files, expected, "random.bin", random(4096, 11), "UNSUPPORTED_FORMAT");
         add(files, expected, "broken-moov.mp4", brokenMp4(), "UNSUPPORTED_FORMAT");
         add(files, expected, "zip.png", new byte[] {'P', 'K', 3, 4, 20, 0, 0, 0}, "UNSUPPORTED_FORMAT");

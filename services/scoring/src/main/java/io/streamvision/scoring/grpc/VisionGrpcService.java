@@ -68,7 +68,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         }
         TensorPreparer.PreparedTensor tensor;
         try {
-            RgbImage image = decoder().decode(request.getImage().toByteArray());
+            RgbImage image = decoder().decode(request.getImage().toByteArray(), input.colours());
             tensor = TensorPreparer.prepare(image, input, true);
         } catch (ImageRejectedException e) {
             Status status = switch (e.reason()) {
