@@ -3,7 +3,6 @@ package io.streamvision.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -14,10 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedOutputStream;
 
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.testing.OnnxGraphs;
 
 /**
  * Triton's equal-shape rule: a model with variable height and width (a global mean, written as
@@ -71,72 +70,10 @@ class VariableShapeBatchingTest {
     }
 
     /** ONNX model y = ReduceMean(x, axes=[2, 3], keepdims=0), x: [N, 1, H, W] with symbolic N, H, W. */
-    static byte[] globalMeanModel() throws Exception {
-        byte[] node = message(o -> {
-            o.writeString(1, "x");
-            o.writeString(2, "y");
-            o.writeString(4, "ReduceMean");
-            o.writeByteArray(5, message(a -> {
-                a.writeString(1, "axes");
-                a.writeInt64(8, 2);
-                a.writeInt64(8, 3);
-                a.writeEnum(20, 7);   // INTS
-            }));
-            o.writeByteArray(5, message(a -> {
-                a.writeString(1, "keepdims");
-                a.writeInt64(3, 0);
-                a.writeEnum(20, 2);   // INT
-            }));
-        });
-        byte[] graph = message(g -> {
-            g.writeByteArray(1, node);
-            g.writeString(2, "global-mean");
-            g.writeByteArray(11, valueInfo("x", new Object[] {"N", 1L, "H", "W"}));
-            g.writeByteArray(12, valueInfo("y", new Object[] {"N", 1L}));
-        });
-        return message(m -> {
-            m.writeInt64(1, 7);   // IR version
-            m.writeByteArray(7, graph);
-            m.writeByteArray(8, message(op -> {
-                op.writeString(1, "");
-                op.writeInt64(2, 13);
-            }));
-        });
-    }
-
-    private static byte[] valueInfo(String name, Object[] dims) throws Exception {
-        byte[] shape = message(s -> {
-            for (Object d : dims) {
-                s.writeByteArray(1, message(dim -> {
-                    if (d instanceof Long v) {
-                        dim.writeInt64(1, v);
-                    } else {
-                        dim.writeString(2, (String) d);
-                    }
-                }));
-            }
-        });
-        byte[] tensorType = message(t -> {
-            t.writeInt32(1, 1);   // FLOAT
-            t.writeByteArray(2, shape);
-        });
-        byte[] type = message(t -> t.writeByteArray(1, tensorType));
-        return message(v -> {
-            v.writeString(1, name);
-            v.writeByteArray(2, type);
-        });
-    }
-
-    @FunctionalInterface
-    private interface Writer {
-        void write(CodedOutputStream out) throws Exception;
-    }
-
-    private static byte[] message(Writer writer) throws Exception {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        CodedOutputStream out = CodedOutputStream.newInstance(bytes);
-        writer.write(out);
-        out.flush();
-        return bytes.toByteArray();
+    static byte[] globalMeanModel() {
+        byte[] node = OnnxGraphs.node("ReduceMean", List.of("x"), List.of("y"),
+                OnnxGraphs.intsAttribute("axes", 2, 3), OnnxGraphs.intAttribute("keepdims", 0));
+        return OnnxGraphs.model(OnnxGraphs.graph("global-mean", List.of(node), List.of(),
+                List.of(OnnxGraphs.floatValue("x", "N", 1L, "H", "W")), List.of(OnnxGraphs.floatValue("y", "N", 1L))), 13);
     }
 }

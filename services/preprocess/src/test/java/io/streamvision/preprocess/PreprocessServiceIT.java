@@ -8,8 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import javax.imageio.ImageIO;
 
@@ -18,6 +23,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 
 import io.quarkus.test.common.QuarkusTestResource;
@@ -30,6 +37,7 @@ import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.testing.KafkaBrokerTestResource;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TensorPixels;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -110,5 +118,60 @@ class PreprocessServiceIT {
         assertTrue(letter != null, "a dead letter for the oversized image");
         assertEquals(ReasonCode.TOO_LARGE, letter.getReason());
         assertTrue(letter.getMessage().contains("15728640"), letter.getMessage());
+    }
+
+    /**
+     * Real photographs (training/photo_fixtures.py) through the broker and the service agree with
+     * torchvision's ImageNet recipe on PIL's decode within mean 0.5/255 and max 2/255, for a model
+     * that ignores embedded profiles (the default) and one that asks for sRGB.
+     */
+    @Test
+    void preparesRealPhotographsAsTorchvisionDoes() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        String bootstrap = TestBrokers.bootstrapServers();
+        Path photos = Path.of("../common/src/test/resources/photos");
+        JsonNode cases = new ObjectMapper().readTree(photos.resolve("cases.json").toFile()).get("cases");
+        Map<String, String> references = new HashMap<>();
+        List<ProducerRecord<byte[], byte[]>> requests = new ArrayList<>();
+        for (JsonNode c : cases) {
+            String file = c.get("file").asText();
+            references.put(file + "/" + c.get("colour_management").asText(), c.get("reference").asText());
+            if (c.get("colour_management").asText().equals("none")) {
+                ImageRequest request = ImageRequest.newBuilder().setRequestId("photo-" + file)
+                        .setImage(ByteString.copyFrom(Files.readAllBytes(photos.resolve(file))))
+                        .addModels("imagenet-photo").addModels("imagenet-photo-srgb").build();
+                requests.add(new ProducerRecord<>(TOPICS.images(), ("photo-" + file).getBytes(StandardCharsets.UTF_8),
+                        request.toByteArray()));
+            }
+        }
+        TestClients.send(bootstrap, requests);
+        float[] mean = {0.485f, 0.456f, 0.406f};
+        float[] std = {0.229f, 0.224f, 0.225f};
+        for (String model : List.of("imagenet-photo", "imagenet-photo-srgb")) {
+            List<ConsumerRecord<byte[], byte[]>> tensors = TestClients.read(bootstrap, TOPICS.tensors(model),
+                    requests.size(), Duration.ofSeconds(60), Duration.ZERO);
+            assertEquals(requests.size(), tensors.size(), "one tensor per photo for " + model);
+            for (ConsumerRecord<byte[], byte[]> record : tensors) {
+                ModelInferRequest infer = ModelInferRequest.parseFrom(record.value());
+                String file = infer.getId().substring("photo-".length());
+                String mode = model.endsWith("srgb") && references.containsKey(file + "/srgb") ? "srgb" : "none";
+                BufferedImage reference = ImageIO.read(photos.resolve(references.get(file + "/" + mode)).toFile());
+                byte[] rgb = new byte[224 * 224 * 3];
+                for (int y = 0, i = 0; y < 224; y++) {
+                    for (int x = 0; x < 224; x++) {
+                        int p = reference.getRGB(x, y);
+                        rgb[i++] = (byte) (p >> 16);
+                        rgb[i++] = (byte) (p >> 8);
+                        rgb[i++] = (byte) p;
+                    }
+                }
+                double[] diff = TensorPixels.difference(infer.getRawInputContents(0).toByteArray(), rgb, 224 * 224,
+                        mean, std);
+                System.out.printf("[photo via Kafka] %-20s %-20s mean |diff| %.3f/255, max %.2f/255%n", file, model,
+                        diff[0], diff[1]);
+                assertTrue(diff[0] <= 0.5 && diff[1] <= 2.0, file + " for " + model + ": " + diff[0] + " / " + diff[1]);
+            }
+        }
     }
 }
