@@ -26,7 +26,11 @@ import java.util.Optional;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.stream.ImageInputStream;
+
+import org.w3c.dom.Element;
+import org.w3c.dom.Node;
 
 import io.streamvision.proto.vision.v1.ReasonCode;
 
@@ -99,7 +103,7 @@ public final class ImageDecoder {
                 int width;
                 int height;
                 try {
-                    index = format == ImageFormat.ICO ? largestEntry(reader) : 0;
+                    index = format == ImageFormat.ICO ? largestEntry(reader, data) : 0;
                     width = reader.getWidth(index);
                     height = reader.getHeight(index);
                 } catch (IOException | RuntimeException e) {
@@ -119,7 +123,12 @@ public final class ImageDecoder {
                 if ((lower.contains("premature end") || lower.contains("truncat")) && !format.endsComplete(data)) {
                     throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data is truncated: " + all);
                 }
-                RgbImage pixels = toPixels(colours == ColourManagement.SRGB ? toSrgb(image) : image, colours);
+                boolean premultiplied = image.isAlphaPremultiplied()
+                        || (format == ImageFormat.TIFF && image.getColorModel().hasAlpha() && associatedAlpha(reader, index));
+                RgbImage pixels = toPixels(colours == ColourManagement.SRGB ? toSrgb(image) : image, colours, premultiplied);
+                if (format == ImageFormat.GIF) {
+                    pixels = onLogicalScreen(pixels, image, reader, index, declared);
+                }
                 if (colours == ColourManagement.SRGB && format == ImageFormat.PNG && pixels.channels() == 3) {
                     // The JDK's PNG reader returns the stored samples and leaves iCCP unapplied.
                     Optional<ICC_Profile> profile = EmbeddedProfiles.png(data);
@@ -133,7 +142,8 @@ public final class ImageDecoder {
             }
         } catch (ImageRejectedException e) {
             throw e;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | ThreadDeath e) {
+            // jai-imageio's JPEG 2000 reader signals a damaged codestream with ThreadDeath.
             ReasonCode reason = failureReason(format, data, e);
             throw new ImageRejectedException(reason, format + " data cannot be decoded ("
                     + (reason == ReasonCode.TRUNCATED ? "it ends early" : "corrupt") + "): " + e, e);
@@ -170,19 +180,79 @@ public final class ImageDecoder {
         return best;
     }
 
-    /** The index of the largest image in an icon file: the one PIL opens. */
-    private int largestEntry(ImageReader reader) throws IOException, ImageRejectedException {
+    /**
+     * The index of the entry PIL opens in an icon file: the largest, and among entries of that
+     * size the one with the most bits per pixel (from the directory; a 0 count is derived from
+     * the palette size, or 256 without one, as PIL does).
+     */
+    private static int largestEntry(ImageReader reader, byte[] d) throws IOException {
         int count = reader.getNumImages(true);
         int best = 0;
         long bestArea = -1;
+        int bestBits = -1;
         for (int i = 0; i < count; i++) {
             long area = (long) reader.getWidth(i) * reader.getHeight(i);
-            if (area > bestArea) {
+            int entry = 6 + 16 * i;
+            int bits = 256;
+            if (entry + 16 <= d.length) {
+                int declared = (d[entry + 6] & 0xFF) | (d[entry + 7] & 0xFF) << 8;
+                int colours = d[entry + 2] & 0xFF;
+                bits = declared != 0 ? declared : colours > 1 ? 32 - Integer.numberOfLeadingZeros(colours - 1) : 256;
+            }
+            // PIL sorts by depth, then size, and takes the last: ties go to the later entry.
+            if (area > bestArea || (area == bestArea && bits >= bestBits)) {
                 best = i;
                 bestArea = area;
+                bestBits = bits;
             }
         }
         return best;
+    }
+
+    /**
+     * A GIF frame placed on its logical screen, as PIL opens it: a first frame smaller than the
+     * screen or offset into it is surrounded by palette entry 0 (the transparent entry, which
+     * becomes the background, when the frame has one).
+     */
+    private RgbImage onLogicalScreen(RgbImage frame, BufferedImage image, ImageReader reader, int index,
+                                     int[] screen) throws IOException {
+        int left = 0;
+        int top = 0;
+        IIOMetadata metadata = reader.getImageMetadata(index);
+        if (metadata != null && metadata.isStandardMetadataFormatSupported()) {
+            Node tree = metadata.getAsTree("javax_imageio_gif_image_1.0");
+            for (Node n = tree.getFirstChild(); n != null; n = n.getNextSibling()) {
+                if (n.getNodeName().equals("ImageDescriptor")) {
+                    left = Integer.parseInt(((Element) n).getAttribute("imageLeftPosition"));
+                    top = Integer.parseInt(((Element) n).getAttribute("imageTopPosition"));
+                }
+            }
+        }
+        if (screen == null || (left == 0 && top == 0 && frame.width() == screen[0] && frame.height() == screen[1])) {
+            return frame;
+        }
+        int w = screen[0];
+        int h = screen[1];
+        RgbImage rgb = frame.toRgb();
+        int fill = 0;
+        if (image.getColorModel() instanceof IndexColorModel palette) {
+            int argb = palette.getRGB(palette.getTransparentPixel() >= 0 ? palette.getTransparentPixel() : 0);
+            int a = argb >>> 24;
+            fill = blend((argb >> 16) & 0xFF, a) << 16 | blend((argb >> 8) & 0xFF, a) << 8 | blend(argb & 0xFF, a);
+        }
+        byte[] out = new byte[w * h * 3];
+        for (int i = 0; i < w * h; i++) {
+            out[i * 3] = (byte) (fill >> 16);
+            out[i * 3 + 1] = (byte) (fill >> 8);
+            out[i * 3 + 2] = (byte) fill;
+        }
+        int copyWidth = Math.min(rgb.width(), w - left);
+        for (int y = 0; y < rgb.height() && top + y < h; y++) {
+            if (copyWidth > 0) {
+                System.arraycopy(rgb.pixels(), y * rgb.width() * 3, out, ((top + y) * w + left) * 3, copyWidth * 3);
+            }
+        }
+        return new RgbImage(w, h, 3, out);
     }
 
     /**
@@ -222,7 +292,40 @@ public final class ImageDecoder {
 
     /** Pixels of an already decoded image (e.g. a video frame), no alpha expected. */
     public static RgbImage pixels(BufferedImage image) {
-        return new ImageDecoder(ImageLimits.DEFAULT, 0).toPixels(image, ColourManagement.NONE);
+        return new ImageDecoder(ImageLimits.DEFAULT, 0).toPixels(image, ColourManagement.NONE, false);
+    }
+
+    /**
+     * Whether a TIFF's extra sample is associated (premultiplied) alpha, ExtraSamples = 1, which
+     * the reader does not mark on the image it returns.
+     */
+    private static boolean associatedAlpha(ImageReader reader, int index) {
+        try {
+            IIOMetadata metadata = reader.getImageMetadata(index);
+            String format = metadata == null ? null : metadata.getNativeMetadataFormatName();
+            return format != null && extraSamples(metadata.getAsTree(format)) == 1;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** The first value of TIFF field 338 (ExtraSamples) in a native metadata tree, or -1. */
+    private static int extraSamples(Node node) {
+        if (node instanceof Element e && "TIFFField".equals(e.getNodeName()) && "338".equals(e.getAttribute("number"))) {
+            for (Node n = e.getFirstChild(); n != null; n = n.getFirstChild()) {
+                if (n instanceof Element v && v.hasAttribute("value")) {
+                    return Integer.parseInt(v.getAttribute("value"));
+                }
+            }
+            return -1;
+        }
+        for (Node n = node.getFirstChild(); n != null; n = n.getNextSibling()) {
+            int found = extraSamples(n);
+            if (found >= 0) {
+                return found;
+            }
+        }
+        return -1;
     }
 
     /**
@@ -258,7 +361,7 @@ public final class ImageDecoder {
     }
 
     /** Reads samples straight from the raster, so grey stays grey without a colour-space round trip. */
-    private RgbImage toPixels(BufferedImage image, ColourManagement colours) {
+    private RgbImage toPixels(BufferedImage image, ColourManagement colours, boolean premultiplied) {
         int w = image.getWidth();
         int h = image.getHeight();
         ColorModel cm = image.getColorModel();
@@ -275,12 +378,13 @@ public final class ImageDecoder {
                 && raster.getSampleModel() instanceof PixelInterleavedSampleModel model
                 && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
                 && bytes.getNumBanks() == 1) {
-            return interleavedBytes(bytes.getData(), model, w, h, spaceType == ColorSpace.TYPE_GRAY, cm.hasAlpha());
+            return interleavedBytes(bytes.getData(), model, w, h, spaceType == ColorSpace.TYPE_GRAY, cm.hasAlpha(),
+                    premultiplied);
         }
         if (direct && spaceType == ColorSpace.TYPE_GRAY) {
-            int shift = Math.max(0, cm.getComponentSize(0) - 8);
+            int bits = cm.getComponentSize(0);
             boolean alpha = cm.hasAlpha();
-            int alphaShift = alpha ? Math.max(0, cm.getComponentSize(raster.getNumBands() - 1) - 8) : 0;
+            int alphaBits = alpha ? cm.getComponentSize(raster.getNumBands() - 1) : 8;
             byte[] out = new byte[w * h];
             int[] grey = new int[w];
             int[] a = alpha ? new int[w] : null;
@@ -290,24 +394,24 @@ public final class ImageDecoder {
                     raster.getSamples(0, y, w, 1, raster.getNumBands() - 1, a);
                 }
                 for (int x = 0; x < w; x++) {
-                    int v = grey[x] >> shift;
-                    out[y * w + x] = (byte) (alpha ? blend(v, a[x] >> alphaShift) : v);
+                    int v = to8(grey[x], bits);
+                    out[y * w + x] = (byte) (alpha ? blend(v, to8(a[x], alphaBits)) : v);
                 }
             }
             return new RgbImage(w, h, 1, out);
         }
         byte[] out = new byte[w * h * 3];
         if (direct) {
-            int shift = Math.max(0, cm.getComponentSize(0) - 8);
+            int[] bits = cm.getComponentSize();
             boolean alpha = cm.hasAlpha();
             int[] px = new int[raster.getNumBands()];
             for (int y = 0; y < h; y++) {
                 for (int x = 0; x < w; x++) {
                     raster.getPixel(x, y, px);
                     int o = (y * w + x) * 3;
-                    int av = alpha ? px[3] >> shift : 255;
+                    int av = alpha ? to8(px[3], bits[3]) : 255;
                     for (int c = 0; c < 3; c++) {
-                        int v = px[c] >> shift;
+                        int v = to8(px[c], bits[c]);
                         out[o + c] = (byte) (alpha ? blend(v, av) : v);
                     }
                 }
@@ -331,7 +435,7 @@ public final class ImageDecoder {
 
     /** 8-bit interleaved samples (RGB, BGR, grey, with or without alpha) copied without per-pixel calls. */
     private RgbImage interleavedBytes(byte[] data, PixelInterleavedSampleModel model, int w, int h, boolean grey,
-                                      boolean alpha) {
+                                      boolean alpha, boolean premultiplied) {
         int[] offsets = model.getBandOffsets();
         int stride = model.getPixelStride();
         int scan = model.getScanlineStride();
@@ -345,7 +449,7 @@ public final class ImageDecoder {
                 int av = alpha ? data[p + a] & 0xFF : 255;
                 for (int c = 0; c < channels; c++, o++) {
                     int v = data[p + offsets[c]] & 0xFF;
-                    out[o] = (byte) (av == 255 ? v : blend(v, av));
+                    out[o] = (byte) (av == 255 ? v : premultiplied ? over(v, av) : blend(v, av));
                 }
             }
         }
@@ -374,6 +478,22 @@ public final class ImageDecoder {
             }
         }
         return new RgbImage(w, h, 3, out);
+    }
+
+    /**
+     * A sample of {@code bits} bits as 8 bits, as PIL unpacks them: the high byte of wider
+     * samples, {@code v · 255 / (2^bits − 1)} (truncated) for narrower ones (5/6-bit RGB).
+     */
+    private static int to8(int v, int bits) {
+        if (bits > 8) {
+            return v >> (bits - 8);
+        }
+        return bits == 8 ? v : v * 255 / ((1 << bits) - 1);
+    }
+
+    /** A premultiplied sample composited over the background. */
+    private int over(int premultipliedValue, int alpha) {
+        return Math.min(255, premultipliedValue + (background * (255 - alpha) + 127) / 255);
     }
 
     private int blend(int value, int alpha) {
