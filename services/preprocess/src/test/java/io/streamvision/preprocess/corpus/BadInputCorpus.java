@@ -61,6 +61,13 @@ public final class BadInputCorpus {
         add(files, expected, "truncated.gif", Arrays.copyOf(gif, gif.length / 2), "TRUNCATED");
         add(files, expected, "header-only.gif", Arrays.copyOf(gif, 6), "TRUNCATED");
         add(files, expected, "huge.bmp", bmpHeader(100_000, 100_000), "DIMENSIONS_EXCEEDED");
+        // Bombs in the formats added beside the JDK's: each header claims a huge image, refused
+        // before a pixel buffer is allocated.
+        add(files, expected, "huge.ppm", "P6\n100000 100000\n255\n".getBytes(StandardCharsets.US_ASCII),
+                "DIMENSIONS_EXCEEDED");
+        add(files, expected, "huge.tiff", tiffHeader(60_000, 60_000), "DIMENSIONS_EXCEEDED");
+        add(files, expected, "huge.psd", psdHeader(30_000, 30_000), "DIMENSIONS_EXCEEDED");
+        add(files, expected, "huge.tga", tgaHeader(65_535, 65_535), "DIMENSIONS_EXCEEDED");
         add(files, expected, "truncated.bmp", Arrays.copyOf(bmp, bmp.length / 2), "TRUNCATED");
         add(files, expected, "header-only.webp", webpHeaderOnly(), "TRUNCATED");
         add(files, expected, "padded-over-limit.jpg", concat(jpeg, new byte[600 * 1024]), "TOO_LARGE");
@@ -194,6 +201,33 @@ public final class BadInputCorpus {
         b.put((byte) 'B').put((byte) 'M').putInt(54).putInt(0).putInt(54);
         b.putInt(40).putInt(width).putInt(height).putShort((short) 1).putShort((short) 24).putInt(0).putInt(0)
                 .putInt(2835).putInt(2835).putInt(0).putInt(0);
+        return b.array();
+    }
+
+    /** A little-endian TIFF whose one IFD claims an 8-bit grey image of the given size, with no strips. */
+    static byte[] tiffHeader(int width, int height) {
+        ByteBuffer b = ByteBuffer.allocate(8 + 2 + 5 * 12 + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8).putShort((short) 5);
+        int[][] tags = {{256, 4, width}, {257, 4, height}, {258, 3, 8}, {262, 3, 1}, {277, 3, 1}};
+        for (int[] t : tags) {
+            b.putShort((short) t[0]).putShort((short) t[1]).putInt(1).putInt(t[2]);
+        }
+        return b.putInt(0).array();
+    }
+
+    /** A PSD header claiming an RGB image of the given size. */
+    static byte[] psdHeader(int width, int height) {
+        ByteBuffer b = ByteBuffer.allocate(26 + 12);
+        b.put("8BPS".getBytes(StandardCharsets.US_ASCII)).putShort((short) 1).put(new byte[6]).putShort((short) 3)
+                .putInt(height).putInt(width).putShort((short) 8).putShort((short) 3);
+        return b.putInt(0).putInt(0).putInt(0).array();
+    }
+
+    /** An uncompressed 24-bit TGA header claiming the given size. */
+    static byte[] tgaHeader(int width, int height) {
+        ByteBuffer b = ByteBuffer.allocate(18 + 64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0).put((byte) 0).put((byte) 2).put(new byte[5]).putShort((short) 0).putShort((short) 0)
+                .putShort((short) width).putShort((short) height).put((byte) 24).put((byte) 0);
         return b.array();
     }
 
