@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Preprocessing throughput per core: JPEG 640x480 -> 224x224 normalised tensor, the services'
-# Java code beside OpenCV-Python doing the same steps, in one run. The OpenCV side needs
-# Debian's python3-opencv (apt-get install python3-opencv); it is skipped, saying so, without it.
+# Preprocessing throughput per core: JPEG -> shorter side 256 -> centre crop 224 -> normalised
+# FP32 NCHW, the services' Java code beside OpenCV-Python doing the same steps, in one run, on a
+# 640x480 photo and a 12-megapixel one (4000x3000). Both run pinned to one core (taskset, when
+# present). The OpenCV side needs Debian's python3-opencv (apt-get install python3-opencv); it is
+# skipped, saying so, without it.
 # Video: the service's decoder (FFmpeg's API through JavaCPP) beside the ffmpeg command line (Debian ffmpeg), both one thread.
 #   bench/preprocess.sh [seconds]
 set -euo pipefail
@@ -10,17 +12,20 @@ seconds=${1:-10}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mvn -B -q -pl services/common -am install -DskipTests
-# A 640x480 photo-like JPEG made from the sample scene, with the JDK's own encoder.
+one_core=()
+if command -v taskset > /dev/null; then one_core=(taskset -c 0); fi
+# Photo-like JPEGs made from the sample scene (bicubic resize plus noise), with the JDK's own encoder.
 cat > "$work/Make.java" <<'JAVA'
 import java.awt.*; import java.awt.image.*; import javax.imageio.*; import java.io.*;
 public class Make { public static void main(String[] a) throws Exception {
   BufferedImage src = ImageIO.read(new File(a[0]));
-  BufferedImage out = new BufferedImage(640, 480, BufferedImage.TYPE_INT_RGB);
+  int w = Integer.parseInt(a[2]), h = Integer.parseInt(a[3]);
+  BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
   Graphics2D g = out.createGraphics();
   g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
-  g.drawImage(src, 0, 0, 640, 480, null); g.dispose();
+  g.drawImage(src, 0, 0, w, h, null); g.dispose();
   java.util.Random r = new java.util.Random(1);
-  for (int y = 0; y < 480; y++) for (int x = 0; x < 640; x++) {
+  for (int y = 0; y < h; y++) for (int x = 0; x < w; x++) {
     int p = out.getRGB(x, y), n = r.nextInt(24) - 12;
     int R = Math.max(0, Math.min(255, ((p >> 16) & 255) + n)), G = Math.max(0, Math.min(255, ((p >> 8) & 255) + n)),
         B = Math.max(0, Math.min(255, (p & 255) + n));
@@ -28,16 +33,26 @@ public class Make { public static void main(String[] a) throws Exception {
   }
   ImageIO.write(out, "jpg", new File(a[1])); } }
 JAVA
-java "$work/Make.java" samples/large-scene-637x411.png "$work/photo-640x480.jpg"
-echo "== Java (services/common: ImageDecoder + TensorPreparer)"
-mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
-  -Dexec.mainClass=io.streamvision.imaging.bench.PreprocessBenchmark -Dexec.args="$work/photo-640x480.jpg $seconds"
-echo "== OpenCV-Python reference"
-if /usr/bin/python3 -c "import cv2" 2> /dev/null; then
-  /usr/bin/python3 bench/opencv_reference.py "$work/photo-640x480.jpg" "$seconds"
-else
-  echo "skipped: python3-opencv is not installed (apt-get install python3-opencv)"
-fi
+classpath=$(mvn -B -q -pl services/common dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)
+classpath="$classpath:services/common/target/classes:services/common/target/test-classes"
+for size in 640x480 4000x3000; do
+  java "$work/Make.java" samples/large-scene-637x411.png "$work/photo-$size.jpg" "${size%x*}" "${size#*x}"
+  echo "== $size JPEG, Java (services/common: ImageDecoder + TensorPreparer), one core"
+  java_out=$("${one_core[@]}" java -cp "$classpath" io.streamvision.imaging.bench.PreprocessBenchmark \
+    "$work/photo-$size.jpg" "$seconds" 2>&1 | grep -v WARNING)
+  echo "$java_out"
+  echo "== $size JPEG, OpenCV-Python reference, one core"
+  if /usr/bin/python3 -c "import cv2" 2> /dev/null; then
+    cv_out=$("${one_core[@]}" /usr/bin/python3 bench/opencv_reference.py "$work/photo-$size.jpg" "$seconds")
+    echo "$cv_out"
+    java_rate=$(echo "$java_out" | sed -n 's/^java decode+resize+crop+normalise: \([0-9.]*\).*/\1/p')
+    cv_rate=$(echo "$cv_out" | sed -n 's/^opencv decode+resize+crop+normalise: \([0-9.]*\).*/\1/p')
+    awk -v j="$java_rate" -v c="$cv_rate" -v s="$size" \
+      'BEGIN { printf "%s: services / OpenCV = %.2fx (whole step, one core each)\n", s, j / c }'
+  else
+    echo "skipped: python3-opencv is not installed (apt-get install python3-opencv)"
+  fi
+done
 
 echo "== Video: the sample MP4 (H.264 320x240, 500 frames), every frame decoded"
 mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \

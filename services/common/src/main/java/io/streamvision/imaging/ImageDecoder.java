@@ -26,6 +26,7 @@ import java.util.Optional;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
+import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.stream.ImageInputStream;
 
@@ -112,6 +113,9 @@ public final class ImageDecoder {
                 }
                 checkDimensions(width, height);
                 ImageReadParam param = reader.getDefaultReadParam();
+                if (format == ImageFormat.JPEG) {
+                    rgbDestination(reader, index, width, height).ifPresent(param::setDestination);
+                }
                 List<String> warnings = new ArrayList<>();
                 reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
                 BufferedImage image = reader.read(index, param);
@@ -178,6 +182,27 @@ public final class ImageDecoder {
                     + " signature found, but no reader accepts the header");
         }
         return best;
+    }
+
+    /**
+     * For a JPEG the reader decodes to sRGB: an image whose bytes are R, G, B in the order
+     * {@link RgbImage} keeps them, so the decoded pixels are used without another copy.
+     */
+    private static Optional<BufferedImage> rgbDestination(ImageReader reader, int index, int width, int height)
+            throws IOException {
+        Iterator<ImageTypeSpecifier> types = reader.getImageTypes(index);
+        if (!types.hasNext()) {
+            return Optional.empty();
+        }
+        ColorModel first = types.next().getColorModel();
+        if (!first.getColorSpace().isCS_sRGB() || first.getNumComponents() != 3 || first.hasAlpha()) {
+            return Optional.empty();
+        }
+        ColorModel model = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false,
+                Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
+        WritableRaster raster = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, width * 3, 3,
+                new int[] {0, 1, 2}, null);
+        return Optional.of(new BufferedImage(model, raster, false, null));
     }
 
     /**
@@ -440,7 +465,31 @@ public final class ImageDecoder {
         int stride = model.getPixelStride();
         int scan = model.getScanlineStride();
         int channels = grey ? 1 : 3;
+        if (!alpha && !grey && stride == 3 && scan == 3 * w && offsets[0] == 0 && offsets[1] == 1 && offsets[2] == 2
+                && data.length == 3 * w * h) {
+            return new RgbImage(w, h, 3, data);   // already in RgbImage's layout (see rgbDestination)
+        }
         byte[] out = new byte[w * h * channels];
+        if (!alpha && grey && stride == 1) {
+            for (int y = 0; y < h; y++) {
+                System.arraycopy(data, y * scan + offsets[0], out, y * w, w);
+            }
+            return new RgbImage(w, h, 1, out);
+        }
+        if (!alpha && !grey && stride == 3) {
+            // The common case (decoded JPEGs: B, G, R or R, G, B), one tight loop per row.
+            int r = offsets[0];
+            int g = offsets[1];
+            int b = offsets[2];
+            for (int y = 0, o = 0; y < h; y++) {
+                for (int p = y * scan, end = p + 3 * w; p < end; p += 3, o += 3) {
+                    out[o] = data[p + r];
+                    out[o + 1] = data[p + g];
+                    out[o + 2] = data[p + b];
+                }
+            }
+            return new RgbImage(w, h, 3, out);
+        }
         int a = alpha ? offsets[offsets.length - 1] : -1;
         for (int y = 0, o = 0; y < h; y++) {
             int row = y * scan;
