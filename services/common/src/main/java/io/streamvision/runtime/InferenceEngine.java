@@ -179,7 +179,7 @@ public final class InferenceEngine {
                         throw InferenceException.invalid("input '" + name + "' is FP16, which travels as raw bytes only");
                     }
                     for (long k = 0; k < elements; k++) {
-                        out.putFloat(halfToFloat(raw.getShort()));
+                        out.putFloat(Halves.toFloat(raw.getShort()));
                     }
                 }
                 case "UINT8" -> {
@@ -233,22 +233,6 @@ public final class InferenceEngine {
             float std = spec.std() == null ? 1f : spec.std()[Math.min(ch, spec.std().length - 1)];
             out.putFloat((float) ((v / scale - mean) / std));
         }
-    }
-
-    /** IEEE 754 binary16 to binary32. */
-    static float halfToFloat(short half) {
-        int h = half & 0xFFFF;
-        int sign = (h & 0x8000) << 16;
-        int exponent = (h >>> 10) & 0x1F;
-        int mantissa = h & 0x3FF;
-        if (exponent == 0x1F) {
-            return Float.intBitsToFloat(sign | 0x7F800000 | (mantissa << 13));
-        }
-        if (exponent == 0) {
-            float value = mantissa * 0x1p-24f;
-            return sign == 0 ? value : -value;
-        }
-        return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
     }
 
     private static void requireCount(String name, int count, long elements, String field) throws InferenceException {

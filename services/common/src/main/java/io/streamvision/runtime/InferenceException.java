@@ -25,7 +25,7 @@ public final class InferenceException extends Exception {
         return reason;
     }
 
-    static InferenceException invalid(String message) {
+    public static InferenceException invalid(String message) {
         return new InferenceException(Kind.INVALID_ARGUMENT, ReasonCode.INVALID_TENSOR, message);
     }
 }

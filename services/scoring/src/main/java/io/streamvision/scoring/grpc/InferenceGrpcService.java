@@ -26,6 +26,7 @@ import io.streamvision.proto.inference.ServerReadyResponse;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.InferenceException;
 import io.streamvision.runtime.LoadedModel;
+import io.streamvision.scoring.ServerInfo;
 import io.streamvision.scoring.runtime.ScoringModels;
 
 /**
@@ -36,9 +37,6 @@ import io.streamvision.scoring.runtime.ScoringModels;
  */
 @GrpcService
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
-
-    static final String SERVER_NAME = "streamvision-scoring";
-    static final String SERVER_VERSION = "0.1.0";
 
     @Inject
     ScoringModels models;
@@ -58,7 +56,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Override
     public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> response) {
-        response.onNext(ServerMetadataResponse.newBuilder().setName(SERVER_NAME).setVersion(SERVER_VERSION)
+        response.onNext(ServerMetadataResponse.newBuilder().setName(ServerInfo.NAME).setVersion(ServerInfo.VERSION)
                 .addExtensions("model_repository").build());
         response.onCompleted();
     }

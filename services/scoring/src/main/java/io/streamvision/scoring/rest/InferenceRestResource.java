@@ -1,0 +1,226 @@
+package io.streamvision.scoring.rest;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import jakarta.inject.Inject;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HeaderParam;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.smallrye.common.annotation.NonBlocking;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.InferenceException;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.scoring.ServerInfo;
+import io.streamvision.scoring.runtime.ScoringModels;
+
+/**
+ * The Open Inference Protocol over HTTP/REST (KServe v2, Triton's HTTP API), on the service's HTTP
+ * port beside the gRPC one, through the same batcher: server and model health and metadata, and
+ * inference with JSON tensors or Triton's binary tensor data extension (the JSON header's length
+ * in {@code Inference-Header-Content-Length}, the tensors' bytes after it). Errors are
+ * {@code {"error": "..."}} with 400 (bad request), 404 (unknown model), 429 (queue full), 503
+ * (not ready) or 500.
+ */
+@Path("/v2")
+public class InferenceRestResource {
+
+    static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    @Inject
+    ScoringModels models;
+
+    @GET
+    @NonBlocking
+    public Response server() {
+        ObjectNode out = MAPPER.createObjectNode();
+        out.put("name", ServerInfo.NAME);
+        out.put("version", ServerInfo.VERSION);
+        out.putArray("extensions").add("model_repository").add("binary_tensor_data");
+        return json(200, out);
+    }
+
+    @GET
+    @Path("/health/live")
+    @NonBlocking
+    public Response live() {
+        return json(200, MAPPER.createObjectNode().put("live", true));
+    }
+
+    @GET
+    @Path("/health/ready")
+    @NonBlocking
+    public Response ready() {
+        boolean ready = models.registry() != null && models.registry().allLoaded();
+        return json(ready ? 200 : 503, MAPPER.createObjectNode().put("ready", ready));
+    }
+
+    @GET
+    @Path("/models/{model}")
+    @NonBlocking
+    public Response metadata(@PathParam("model") String model) {
+        return metadata(model, "");
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}")
+    @NonBlocking
+    public Response metadata(@PathParam("model") String model, @PathParam("version") String version) {
+        Optional<LoadedModel> acquired = acquire(model, version);
+        if (acquired.isEmpty()) {
+            return error(404, notServed(model, version));
+        }
+        try {
+            ModelConfig config = acquired.get().config();
+            ObjectNode out = MAPPER.createObjectNode();
+            out.put("name", config.name());
+            out.putArray("versions").add(Integer.toString(config.version()));
+            out.put("platform", config.platform());
+            tensors(out.putArray("inputs"), config.inputs());
+            tensors(out.putArray("outputs"), config.outputs());
+            return json(200, out);
+        } finally {
+            acquired.get().release();
+        }
+    }
+
+    @GET
+    @Path("/models/{model}/ready")
+    @NonBlocking
+    public Response modelReady(@PathParam("model") String model) {
+        return modelReady(model, "");
+    }
+
+    @GET
+    @Path("/models/{model}/versions/{version}/ready")
+    @NonBlocking
+    public Response modelReady(@PathParam("model") String model, @PathParam("version") String version) {
+        Optional<LoadedModel> acquired = acquire(model, version);
+        acquired.ifPresent(LoadedModel::release);
+        ObjectNode out = MAPPER.createObjectNode().put("name", model).put("ready", acquired.isPresent());
+        return json(acquired.isPresent() ? 200 : 400, out);
+    }
+
+    @POST
+    @Path("/models/{model}/infer")
+    @NonBlocking
+    public CompletionStage<Response> infer(@PathParam("model") String model,
+                                           @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
+        return infer(model, "", headerLength, body);
+    }
+
+    @POST
+    @Path("/models/{model}/versions/{version}/infer")
+    @NonBlocking
+    public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
+                                           @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
+        JsonTensors.Request request;
+        try {
+            int length = body == null ? 0 : body.length;
+            int jsonLength = length;
+            if (headerLength != null) {
+                try {
+                    jsonLength = Integer.parseInt(headerLength.trim());
+                } catch (NumberFormatException e) {
+                    throw InferenceException.invalid(HEADER_LENGTH + " is not a number: " + headerLength);
+                }
+                if (jsonLength < 0 || jsonLength > length) {
+                    throw InferenceException.invalid(HEADER_LENGTH + " " + jsonLength + " is outside the body of "
+                            + length + " bytes");
+                }
+            }
+            JsonNode header;
+            try {
+                header = MAPPER.readTree(new String(body == null ? new byte[0] : body, 0, jsonLength,
+                        StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw InferenceException.invalid("request body is not JSON: " + e.getMessage());
+            }
+            ByteBuffer binary = ByteBuffer.wrap(body == null ? new byte[0] : body, jsonLength, length - jsonLength);
+            request = JsonTensors.request(header, binary, model, version);
+        } catch (InferenceException e) {
+            return CompletableFuture.completedFuture(error(e));
+        } catch (ArithmeticException e) {
+            return CompletableFuture.completedFuture(error(400, "tensor shape has too many elements"));
+        }
+        if (models.registry() == null) {
+            return CompletableFuture.completedFuture(error(503, "models are still loading"));
+        }
+        JsonTensors.Request parsed = request;
+        return models.batcher().submit(request.infer()).handle((outcome, failure) -> {
+            if (failure != null) {
+                return error(500, String.valueOf(failure.getMessage()));
+            }
+            if (!outcome.ok()) {
+                return error(outcome.error());
+            }
+            return answer(JsonTensors.response(outcome.response(), parsed));
+        });
+    }
+
+    private static Response answer(JsonTensors.Response response) {
+        byte[] header = response.header().toString().getBytes(StandardCharsets.UTF_8);
+        if (response.binary().length == 0) {
+            return Response.ok(header, MediaType.APPLICATION_JSON).build();
+        }
+        byte[] body = new byte[header.length + response.binary().length];
+        System.arraycopy(header, 0, body, 0, header.length);
+        System.arraycopy(response.binary(), 0, body, header.length, response.binary().length);
+        return Response.ok(body, MediaType.APPLICATION_OCTET_STREAM).header(HEADER_LENGTH, header.length).build();
+    }
+
+    private Optional<LoadedModel> acquire(String model, String version) {
+        return models.registry() == null ? Optional.empty() : models.registry().acquire(model, version);
+    }
+
+    private String notServed(String model, String version) {
+        return (version.isEmpty() ? "model '" + model + "'" : "model '" + model + "' version " + version)
+                + " is not served" + (models.registry() == null ? " (models are still loading)"
+                : "; serving " + models.registry().serving().keySet());
+    }
+
+    private static void tensors(ArrayNode out, java.util.List<ModelConfig.TensorSpec> specs) {
+        for (ModelConfig.TensorSpec spec : specs) {
+            ObjectNode t = out.addObject().put("name", spec.name()).put("datatype", spec.datatype());
+            ArrayNode shape = t.putArray("shape");
+            for (long d : spec.shape()) {
+                shape.add(d);
+            }
+        }
+    }
+
+    private static Response error(InferenceException e) {
+        int status = switch (e.kind()) {
+            case INVALID_ARGUMENT -> 400;
+            case NOT_FOUND -> 404;
+            case RESOURCE_EXHAUSTED -> 429;
+            case UNAVAILABLE -> 503;
+            case INTERNAL -> 500;
+        };
+        return error(status, e.getMessage());
+    }
+
+    private static Response error(int status, String message) {
+        return json(status, MAPPER.createObjectNode().put("error", message));
+    }
+
+    private static Response json(int status, JsonNode body) {
+        return Response.status(status).type(MediaType.APPLICATION_JSON).entity(body.toString()).build();
+    }
+}
