@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -56,6 +57,15 @@ public final class ImagePreparation {
         this.preferUint8 = preferUint8;
     }
 
+    /** The last value of a header as UTF-8, or null. */
+    static String header(Headers headers, String name) {
+        if (headers == null) {
+            return null;
+        }
+        org.apache.kafka.common.header.Header h = headers.lastHeader(name);
+        return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
     /** Where the input came from, for dead letters. */
     public record Source(String topic, int partition, long offset, byte[] key, Headers headers) {
     }
@@ -74,11 +84,21 @@ public final class ImagePreparation {
     /** All outputs for one input record. */
     public List<Routed> apply(byte[] value, Source source) {
         ImageRequest request;
-        try {
-            request = ImageRequest.parseFrom(value == null ? new byte[0] : value);
-        } catch (InvalidProtocolBufferException e) {
-            return List.of(reject(source, value, STAGE_PARSE, ReasonCode.DESERIALIZATION_FAILED,
-                    "record is not a vision.v1.ImageRequest: " + e.getMessage()));
+        String contentType = header(source.headers(), "content-type");
+        if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("image/")) {
+            try {
+                request = RawImageRecords.request(value, source.headers());
+            } catch (IllegalArgumentException e) {
+                return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST, e.getMessage()));
+            }
+        } else {
+            try {
+                request = ImageRequest.parseFrom(value == null ? new byte[0] : value);
+            } catch (InvalidProtocolBufferException e) {
+                return List.of(reject(source, value, STAGE_PARSE, ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not a vision.v1.ImageRequest (nor a raw image with a content-type: image/..."
+                                + " header): " + e.getMessage()));
+            }
         }
         if (request.getImage().isEmpty()) {
             return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST,
