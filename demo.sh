@@ -60,13 +60,23 @@ say "gRPC: Classify on the scoring service, Caption (beam 3) on the captioning s
 vision classify samples/items/7-sneaker-test9.png samples/large-item-1023x769.jpg
 vision caption --beam 3 samples/scenes/scene-05.png samples/large-scene-637x411.png
 
+say "REST (KServe v2 / Triton HTTP protocol): POST /v2/models/lenet/infer on the scoring service"
+if command -v curl > /dev/null; then
+  pixels="$(printf '0.5,%.0s' $(seq 783))0.5"
+  curl -s -X POST -H 'Content-Type: application/json' localhost:8082/v2/models/lenet/infer --data-binary \
+    "{\"id\": \"demo-rest\", \"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\": \"FP32\", \"data\": [$pixels]}], \"outputs\": [{\"name\": \"logits\"}]}"
+  echo
+else
+  echo "skipped: curl is not installed (apt-get install curl)"
+fi
+
 say "Done in $((SECONDS - start_time)) s"
 if $keep; then
   cat <<INFO
 Left running:
   Kafka       localhost:9092            (deploy/local/kafka.sh stop)
   preprocess  http://localhost:8081
-  scoring     http://localhost:8082     gRPC localhost:8001 (OIP + vision.v1.VisionService/Classify)
+  scoring     http://localhost:8082     REST OIP /v2, gRPC localhost:8001 (OIP + vision.v1.VisionService/Classify)
   captioning  http://localhost:8083     gRPC localhost:8003 (Caption, Describe, GetVideoSummary)
   video summaries: curl localhost:8083/videos/<video id>
   follow results:  java -jar services/cli/target/vision.jar follow results
