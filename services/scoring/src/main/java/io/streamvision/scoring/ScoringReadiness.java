@@ -33,6 +33,7 @@ public class ScoringReadiness implements HealthCheck {
                 .withData("load-failures", models.registry() == null ? "{}" : models.registry().failures().toString())
                 .withData("kafka-loop", loopState)
                 .withData("kafka-loop-failure", loop.loop().map(TransactionalLoop::failure).orElse(""))
+                .withData("kafka-partitions", loop.loop().map(TransactionalLoop::assignedPartitions).orElse(0))
                 .build();
     }
 }
