@@ -1,0 +1,49 @@
+package io.streamvision.kafka;
+
+import java.time.Duration;
+
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+
+/**
+ * The readiness check of a service's Kafka Streams application, supervised by a
+ * {@link StreamsSupervisor}: UP only while RUNNING, the process ending when the application
+ * fails, and a shutdown that leaves the group before the Kafka Streams extension closes it.
+ * A service subclasses it as an {@code @Readiness @ApplicationScoped} bean that supplies its
+ * application.
+ */
+public abstract class StreamsHealthCheck implements HealthCheck {
+
+    private volatile StreamsSupervisor supervisor;
+
+    /** The supervised application. */
+    protected abstract KafkaStreams streams();
+
+    /** The name readiness reports it under. */
+    protected abstract String name();
+
+    void start(@Observes StartupEvent event) {
+        supervisor = new StreamsSupervisor(name(), streams(), Duration.ofSeconds(2), () -> Quarkus.asyncExit(1));
+    }
+
+    /** Before the Kafka Streams extension's own shutdown, so the members leave the group. */
+    void stop(@Observes @Priority(1) ShutdownEvent event) {
+        if (supervisor != null) {
+            supervisor.close();
+        }
+    }
+
+    @Override
+    public HealthCheckResponse call() {
+        StreamsSupervisor s = supervisor;
+        return s == null ? HealthCheckResponse.down(name() + "-kafka-streams") : s.readiness();
+    }
+}

@@ -1,0 +1,28 @@
+package io.streamvision.preprocess.streams;
+
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import org.apache.kafka.streams.KafkaStreams;
+import org.eclipse.microprofile.health.Readiness;
+
+import io.streamvision.kafka.StreamsHealthCheck;
+
+/** Readiness of the images Kafka Streams application: UP only while RUNNING (see {@link StreamsHealthCheck}). */
+@Readiness
+@ApplicationScoped
+public class StreamsHealth extends StreamsHealthCheck {
+
+    @Inject
+    KafkaStreams streams;
+
+    @Override
+    protected KafkaStreams streams() {
+        return streams;
+    }
+
+    @Override
+    protected String name() {
+        return "images";
+    }
+}
