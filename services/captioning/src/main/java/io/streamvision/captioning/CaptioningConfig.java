@@ -110,7 +110,13 @@ public interface CaptioningConfig {
         @WithDefault("vision-captioning")
         String groupId();
 
-        /** Transactional id; stable per instance so a restart fences its predecessor. */
+        /**
+         * Transactional id, unique per live instance. Exactly-once does not depend on it surviving a
+         * restart: a dead instance's open transaction is aborted by the broker after the
+         * transaction timeout, and its stale offset commits are refused by consumer-group
+         * generation (KIP-447). A stable id (a StatefulSet pod name) only makes the abort happen at
+         * once, when the new instance initialises its producer (docs/exactly-once.md).
+         */
         @WithDefault("vision-captioning-0")
         String transactionalId();
 

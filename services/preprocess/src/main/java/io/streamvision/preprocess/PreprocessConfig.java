@@ -126,7 +126,10 @@ public interface PreprocessConfig {
         @WithDefault("vision-preprocess-videos")
         String groupId();
 
-        /** Transactional id prefix, stable per instance: the loops append "-planner" and "-segments". */
+        /**
+         * Transactional id prefix, unique per live instance: the loops append "-planner" and
+         * "-segments". It need not survive a restart (docs/exactly-once.md).
+         */
         @WithDefault("vision-preprocess-0")
         String transactionalId();
 
