@@ -64,7 +64,14 @@ public record ModelConfig(String name, int version, String platform, String file
     /** Dynamic batching defaults. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Batching(int maxBatchSize, long maxQueueDelayUs, int maxQueueSize) {
+    public record Batching(int maxBatchSize, long maxQueueDelayUs, int maxQueueSize, Integer priorityLevels,
+                           Integer defaultPriorityLevel, QueuePolicy defaultQueuePolicy) {
+    }
+
+    /** Triton's queue policy: what happens to a request that waits longer than its timeout. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record QueuePolicy(String timeoutAction, long defaultTimeoutUs, Boolean allowTimeoutOverride) {
     }
 
     /** Execution provider wishes: {@code cpu}, {@code cuda} or {@code auto}. */

@@ -26,7 +26,11 @@ import io.streamvision.proto.vision.v1.ReasonCode;
  * {@code maxQueueDelayMicros}, runs the batch once on the model's serving version, and completes
  * each request with exactly its own rows. When {@code maxQueueSize} requests wait, {@link #submit}
  * refuses with {@code RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room
- * (back-pressure for the Kafka loop).
+ * (back-pressure for the Kafka loop). As in Triton, requests may carry a {@code priority}
+ * parameter (1 is the highest of the model's {@code priority_levels}; a higher level is always
+ * batched first) and a {@code timeout} parameter (microseconds in the queue, when the model's
+ * queue policy allows overrides); a request past its timeout is answered {@code UNAVAILABLE}
+ * (REJECT) or run after all others (DELAY).
  *
  * <p>Metrics per model and version, after Triton's {@code nv_inference_*}:
  * {@code vision_inference_request_success_total}, {@code vision_inference_request_failure_total},
@@ -97,8 +101,8 @@ public final class DynamicBatcher implements AutoCloseable {
         queues.values().forEach(ModelQueue::stop);
     }
 
-    /** A waiting request. */
-    private record Pending(ModelInferRequest request, long rows, long enqueuedNanos,
+    /** A waiting request; {@code deadlineNanos} is when its queue timeout expires (MAX_VALUE: never). */
+    private record Pending(ModelInferRequest request, long rows, long enqueuedNanos, long deadlineNanos,
                            CompletableFuture<InferenceEngine.Outcome> result) {
     }
 
@@ -109,13 +113,20 @@ public final class DynamicBatcher implements AutoCloseable {
         private final ReentrantLock lock = new ReentrantLock();
         private final Condition notEmpty = lock.newCondition();
         private final Condition notFull = lock.newCondition();
-        private final java.util.ArrayDeque<Pending> pending = new java.util.ArrayDeque<>();
+        /** One queue per priority level (index 0 is level 1, the highest), then timed-out DELAY requests. */
+        private final java.util.ArrayDeque<Pending>[] levels;
+        private final java.util.ArrayDeque<Pending> delayed = new java.util.ArrayDeque<>();
         private final Thread worker;
         private volatile boolean running = true;
 
+        @SuppressWarnings("unchecked")
         ModelQueue(String model, BatchingSettings settings) {
             this.model = model;
             this.settings = settings;
+            this.levels = new java.util.ArrayDeque[Math.max(1, settings.priorityLevels())];
+            for (int i = 0; i < levels.length; i++) {
+                levels[i] = new java.util.ArrayDeque<>();
+            }
             this.worker = new Thread(this, "batcher-" + model);
             this.worker.setDaemon(true);
             this.worker.start();
@@ -124,10 +135,88 @@ public final class DynamicBatcher implements AutoCloseable {
         int size() {
             lock.lock();
             try {
-                return pending.size();
+                return waiting();
             } finally {
                 lock.unlock();
             }
+        }
+
+        /** Requests waiting; call with the lock held. */
+        private int waiting() {
+            int n = delayed.size();
+            for (java.util.ArrayDeque<Pending> level : levels) {
+                n += level.size();
+            }
+            return n;
+        }
+
+        /** The next request to batch: the oldest of the highest non-empty level, then delayed ones. */
+        private Pending peekNext() {
+            for (java.util.ArrayDeque<Pending> level : levels) {
+                if (!level.isEmpty()) {
+                    return level.peek();
+                }
+            }
+            return delayed.peek();
+        }
+
+        private Pending pollNext() {
+            for (java.util.ArrayDeque<Pending> level : levels) {
+                if (!level.isEmpty()) {
+                    return level.poll();
+                }
+            }
+            return delayed.poll();
+        }
+
+        /**
+         * Takes requests past their queue timeout out of the levels: REJECT ones into
+         * {@code rejected} (answered after the lock is released), DELAY ones to the back.
+         */
+        private void expire(long now, List<Pending> rejected) {
+            for (java.util.ArrayDeque<Pending> level : levels) {
+                for (java.util.Iterator<Pending> it = level.iterator(); it.hasNext();) {
+                    Pending p = it.next();
+                    if (p.deadlineNanos() <= now) {
+                        it.remove();
+                        if (settings.queuePolicy().reject()) {
+                            rejected.add(p);
+                        } else {
+                            delayed.add(p);
+                        }
+                    }
+                }
+            }
+        }
+
+        /** The request's priority level (parameter {@code priority}; 0 or absent: the default). */
+        private int priority(ModelInferRequest request) {
+            long p = parameter(request, "priority");
+            return (int) (p <= 0 ? settings.defaultPriority() : Math.min(levels.length, p));
+        }
+
+        /** When the request's queue timeout expires: its {@code timeout} parameter if allowed, else the default. */
+        private long deadline(ModelInferRequest request, long now) {
+            BatchingSettings.QueuePolicy policy = settings.queuePolicy();
+            long micros = policy.defaultTimeoutMicros();
+            long own = parameter(request, "timeout");
+            if (policy.allowTimeoutOverride() && own > 0) {
+                micros = own;
+            }
+            return micros <= 0 ? Long.MAX_VALUE : now + micros * 1000;
+        }
+
+        private static long parameter(ModelInferRequest request, String name) {
+            io.streamvision.proto.inference.InferParameter p = request.getParametersMap().get(name);
+            if (p == null) {
+                return 0;
+            }
+            return switch (p.getParameterChoiceCase()) {
+                case INT64_PARAM -> p.getInt64Param();
+                case UINT64_PARAM -> p.getUint64Param();
+                case DOUBLE_PARAM -> (long) p.getDoubleParam();
+                default -> 0;
+            };
         }
 
         CompletableFuture<InferenceEngine.Outcome> add(ModelInferRequest request, boolean wait) {
@@ -136,17 +225,18 @@ public final class DynamicBatcher implements AutoCloseable {
             CompletableFuture<InferenceEngine.Outcome> result = new CompletableFuture<>();
             lock.lock();
             try {
-                while (pending.size() >= settings.maxQueueSize()) {
+                while (waiting() >= settings.maxQueueSize()) {
                     if (!wait) {
                         counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED").increment();
                         return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
                                 new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED,
                                         ReasonCode.INFERENCE_FAILED, "model '" + model + "' has "
-                                        + pending.size() + " requests queued, the limit; retry later")));
+                                        + waiting() + " requests queued, the limit; retry later")));
                     }
                     notFull.awaitUninterruptibly();
                 }
-                pending.add(new Pending(request, rows, System.nanoTime(), result));
+                long now = System.nanoTime();
+                levels[priority(request) - 1].add(new Pending(request, rows, now, deadline(request, now), result));
                 notEmpty.signal();
             } finally {
                 lock.unlock();
@@ -169,34 +259,56 @@ public final class DynamicBatcher implements AutoCloseable {
             }
         }
 
-        /** Waits for a first request, then for others until the batch is full or the delay is up. */
+        /**
+         * Waits for a first request, then for others until the batch is full or the delay is up;
+         * higher priority levels go first, and requests past their queue timeout are rejected or
+         * moved behind the others, as the model's queue policy says.
+         */
         private List<Pending> nextBatch() throws InterruptedException {
             List<Pending> batch = new ArrayList<>();
+            List<Pending> rejected = new ArrayList<>();
             lock.lock();
             try {
-                while (pending.isEmpty()) {
+                while (true) {
+                    expire(System.nanoTime(), rejected);
+                    if (waiting() > 0) {
+                        break;
+                    }
                     if (!running) {
                         return batch;
                     }
-                    notEmpty.await(100, TimeUnit.MILLISECONDS);
-                }
-                long deadline = pending.peek().enqueuedNanos() + settings.maxQueueDelayMicros() * 1000;
-                long rows = 0;
-                while (true) {
-                    while (!pending.isEmpty() && (batch.isEmpty() || rows + pending.peek().rows() <= settings.maxBatchSize())) {
-                        Pending next = pending.poll();
-                        rows += next.rows();
-                        batch.add(next);
-                    }
-                    long left = deadline - System.nanoTime();
-                    if (rows >= settings.maxBatchSize() || left <= 0 || !pending.isEmpty()) {
+                    if (!rejected.isEmpty()) {
                         break;
                     }
-                    notEmpty.awaitNanos(left);
+                    notEmpty.await(100, TimeUnit.MILLISECONDS);
+                }
+                if (waiting() > 0) {
+                    long deadline = peekNext().enqueuedNanos() + settings.maxQueueDelayMicros() * 1000;
+                    long rows = 0;
+                    while (true) {
+                        expire(System.nanoTime(), rejected);
+                        while (peekNext() != null && (batch.isEmpty() || rows + peekNext().rows() <= settings.maxBatchSize())) {
+                            Pending next = pollNext();
+                            rows += next.rows();
+                            batch.add(next);
+                        }
+                        long left = deadline - System.nanoTime();
+                        if (rows >= settings.maxBatchSize() || left <= 0 || peekNext() != null) {
+                            break;
+                        }
+                        notEmpty.awaitNanos(left);
+                    }
                 }
                 notFull.signalAll();
             } finally {
                 lock.unlock();
+            }
+            for (Pending p : rejected) {
+                counter("vision_inference_request_failure", "unknown", "TIMEOUT").increment();
+                p.result().complete(new InferenceEngine.Outcome(null, new InferenceException(
+                        InferenceException.Kind.UNAVAILABLE, ReasonCode.INFERENCE_FAILED, "request for model '" + model
+                        + "' waited " + (System.nanoTime() - p.enqueuedNanos()) / 1000 + " us in the queue, past its"
+                        + " timeout of " + (p.deadlineNanos() - p.enqueuedNanos()) / 1000 + " us")));
             }
             return batch;
         }

@@ -108,4 +108,85 @@ class DynamicBatcherTest {
             assertEquals(InferenceException.Kind.NOT_FOUND, outcome.error().kind());
         }
     }
+
+    private static ModelInferRequest withParameter(ModelInferRequest r, String name, long value) {
+        return r.toBuilder().putParameters(name, io.streamvision.proto.inference.InferParameter.newBuilder()
+                .setInt64Param(value).build()).build();
+    }
+
+    @Test
+    void higherPriorityRequestsAreBatchedFirst() throws Exception {
+        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(
+                new BatchingSettings(1, 0, 1000, 2, 2, BatchingSettings.QueuePolicy.NONE)))) {
+            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.Map<String, Integer> rank = new java.util.concurrent.ConcurrentHashMap<>();
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            List<ModelInferRequest> low = new ArrayList<>();
+            for (int i = 0; i < 40; i++) {
+                low.add(request("low" + i, i));
+            }
+            ModelInferRequest high = withParameter(request("high", 99), "priority", 1);
+            for (ModelInferRequest r : low) {
+                futures.add(batcher.submit(r).whenComplete((o, e) -> rank.put(r.getId(), done.incrementAndGet())));
+            }
+            futures.add(batcher.submit(high).whenComplete((o, e) -> rank.put("high", done.incrementAndGet())));
+            futures.forEach(f -> assertTrue(f.join().ok()));
+            System.out.printf("[batcher] the priority-1 request sent after 40 of priority 2 finished %d of 41%n",
+                    rank.get("high"));
+            assertTrue(rank.get("high") <= 5, "the priority-1 request overtakes the queue: finished " + rank.get("high"));
+        }
+    }
+
+    @Test
+    void requestsPastTheirQueueTimeoutAreRejectedOrDelayed() throws Exception {
+        BatchingSettings reject = new BatchingSettings(1, 0, 1000, 1, 1,
+                new BatchingSettings.QueuePolicy(true, 20_000, false));
+        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(reject))) {
+            List<ModelInferRequest> requests = new ArrayList<>();
+            for (int i = 0; i < 200; i++) {
+                requests.add(request("t" + i, i));
+            }
+            batcher.submit(request("warm-up", 0)).join();
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            for (ModelInferRequest r : requests) {
+                futures.add(batcher.submit(r));
+            }
+            List<InferenceEngine.Outcome> outcomes = futures.stream().map(CompletableFuture::join).toList();
+            long timedOut = outcomes.stream().filter(o -> !o.ok()).peek(o -> {
+                assertEquals(InferenceException.Kind.UNAVAILABLE, o.error().kind());
+                assertTrue(o.error().getMessage().contains("past its timeout of 20000 us"), o.error().getMessage());
+            }).count();
+            System.out.printf("[batcher] REJECT, 20 ms queue timeout: %d of 200 requests timed out%n", timedOut);
+            assertTrue(timedOut > 0 && timedOut < 200, "requests queued behind many others time out, others run: "
+                    + timedOut);
+        }
+        BatchingSettings delay = new BatchingSettings(1, 0, 1000, 1, 1,
+                new BatchingSettings.QueuePolicy(false, 2000, false));
+        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(delay))) {
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            for (int i = 0; i < 80; i++) {
+                futures.add(batcher.submit(request("d" + i, i)));
+            }
+            assertTrue(futures.stream().map(CompletableFuture::join).allMatch(InferenceEngine.Outcome::ok),
+                    "DELAY runs timed-out requests after the others instead of refusing them");
+        }
+    }
+
+    @Test
+    void aRequestsOwnTimeoutCountsOnlyWhenThePolicyAllowsIt() throws Exception {
+        for (boolean allow : new boolean[] {true, false}) {
+            BatchingSettings settings = new BatchingSettings(1, 0, 1000, 1, 1,
+                    new BatchingSettings.QueuePolicy(true, 0, allow));
+            try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings))) {
+                List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+                for (int i = 0; i < 40; i++) {
+                    futures.add(batcher.submit(request("o" + i, i)));
+                }
+                InferenceEngine.Outcome impatient = batcher.submit(withParameter(request("impatient", 7), "timeout", 1))
+                        .join();
+                futures.forEach(f -> assertTrue(f.join().ok(), "no default timeout"));
+                assertEquals(!allow, impatient.ok(), "a 1 us timeout of its own, override allowed: " + allow);
+            }
+        }
+    }
 }
