@@ -371,17 +371,23 @@ public final class DynamicBatcher implements AutoCloseable {
             }
         }
 
+        /** Meters by name, version and reason, registered once instead of looked up on every request. */
+        private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+        private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
         private Counter counter(String name, String version, String reason) {
-            Counter.Builder builder = Counter.builder(name).tag("model", model).tag("version", version);
-            if (reason != null) {
-                builder.tag("reason", reason);
-            }
-            return builder.register(meters);
+            return counters.computeIfAbsent(name + '\u0000' + version + '\u0000' + reason, k -> {
+                Counter.Builder builder = Counter.builder(name).tag("model", model).tag("version", version);
+                if (reason != null) {
+                    builder.tag("reason", reason);
+                }
+                return builder.register(meters);
+            });
         }
 
         private Timer timer(String name, String version) {
-            return Timer.builder(name).tag("model", model).tag("version", version)
-                    .publishPercentiles(0.5, 0.99).register(meters);
+            return timers.computeIfAbsent(name + '\u0000' + version, k -> Timer.builder(name).tag("model", model)
+                    .tag("version", version).publishPercentiles(0.5, 0.99).register(meters));
         }
 
         void stop() {
