@@ -20,4 +20,13 @@ public final class ImageRejectedException extends Exception {
     public ReasonCode reason() {
         return reason;
     }
+
+    /** The gRPC status for this rejection: RESOURCE_EXHAUSTED for size limits, else INVALID_ARGUMENT. */
+    public io.grpc.StatusRuntimeException toStatus() {
+        io.grpc.Status status = switch (reason) {
+            case TOO_LARGE, DIMENSIONS_EXCEEDED -> io.grpc.Status.RESOURCE_EXHAUSTED;
+            default -> io.grpc.Status.INVALID_ARGUMENT;
+        };
+        return status.withDescription(reason + ": " + getMessage()).asRuntimeException();
+    }
 }

@@ -28,4 +28,16 @@ public final class InferenceException extends Exception {
     public static InferenceException invalid(String message) {
         return new InferenceException(Kind.INVALID_ARGUMENT, ReasonCode.INVALID_TENSOR, message);
     }
+
+    /** The gRPC status for this failure, with its message. */
+    public io.grpc.StatusRuntimeException toStatus() {
+        io.grpc.Status status = switch (kind()) {
+            case INVALID_ARGUMENT -> io.grpc.Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> io.grpc.Status.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> io.grpc.Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> io.grpc.Status.UNAVAILABLE;
+            case INTERNAL -> io.grpc.Status.INTERNAL;
+        };
+        return status.withDescription(getMessage()).asRuntimeException();
+    }
 }

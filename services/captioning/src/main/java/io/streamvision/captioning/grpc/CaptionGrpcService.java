@@ -2,7 +2,6 @@ package io.streamvision.captioning.grpc;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
-import java.util.Arrays;
 import java.util.List;
 
 import jakarta.inject.Inject;
@@ -122,19 +121,14 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
         }
         TensorPreparer.PreparedTensor tensor;
         try {
-            tensor = TensorPreparer.prepare(decoder().decode(image.toByteArray()), encoder.imageInput(), true);
+            tensor = TensorPreparer.prepare(decoder().decode(image.toByteArray(), encoder.imageInput().colours()),
+                    encoder.imageInput(), true);
         } catch (ImageRejectedException e) {
-            Status status = switch (e.reason()) {
-                case TOO_LARGE, DIMENSIONS_EXCEEDED -> Status.RESOURCE_EXHAUSTED;
-                default -> Status.INVALID_ARGUMENT;
-            };
-            throw status.withDescription(e.reason() + ": " + e.getMessage()).asRuntimeException();
+            throw e.toStatus();
         }
         String featuresOutput = encoder.output("features").name();
-        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName(encoder.name()).setId(requestId);
-        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
-                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
-        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        // No version: the scoring service answers with the version it serves.
+        ModelInferRequest.Builder infer = tensor.toInferRequest(requestId, encoder).setModelVersion("");
         infer.addOutputsBuilder().setName(featuresOutput);
         ModelInferResponse features;
         try {

@@ -183,13 +183,6 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     }
 
     static RuntimeException status(InferenceException e) {
-        Status status = switch (e.kind()) {
-            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
-            case NOT_FOUND -> Status.NOT_FOUND;
-            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
-            case UNAVAILABLE -> Status.UNAVAILABLE;
-            case INTERNAL -> Status.INTERNAL;
-        };
-        return status.withDescription(e.getMessage()).asRuntimeException();
+        return e.toStatus();
     }
 }

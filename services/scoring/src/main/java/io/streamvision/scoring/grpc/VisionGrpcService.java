@@ -1,10 +1,8 @@
 package io.streamvision.scoring.grpc;
 
-import java.util.Arrays;
 
 import jakarta.inject.Inject;
 
-import com.google.protobuf.ByteString;
 
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
@@ -71,18 +69,11 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
             RgbImage image = decoder().decode(request.getImage().toByteArray(), input.colours());
             tensor = TensorPreparer.prepare(image, input, true);
         } catch (ImageRejectedException e) {
-            Status status = switch (e.reason()) {
-                case TOO_LARGE, DIMENSIONS_EXCEEDED -> Status.RESOURCE_EXHAUSTED;
-                default -> Status.INVALID_ARGUMENT;
-            };
-            response.onError(status.withDescription(e.reason() + ": " + e.getMessage()).asRuntimeException());
+            response.onError(e.toStatus());
             return;
         }
-        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName(request.getModelName())
-                .setModelVersion(request.getModelVersion()).setId(request.getRequestId());
-        infer.addInputsBuilder().setName(tensor.name()).setDatatype(tensor.datatype())
-                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
-        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
+        ModelInferRequest.Builder infer = tensor.toInferRequest(request.getRequestId(), modelConfig)
+                .setModelVersion(request.getModelVersion());
         InferenceEngine.Outcome outcome = models.batcher().submit(infer.build()).join();
         if (!outcome.ok()) {
             response.onError(InferenceGrpcService.status(outcome.error()));
