@@ -62,11 +62,6 @@ public final class ImageDecoder {
         this.background = background;
     }
 
-    /** Recognises the format from magic bytes (kept for callers; see {@link ImageFormat#sniff}). */
-    public static ImageFormat sniff(byte[] data) {
-        return ImageFormat.sniff(data);
-    }
-
     /** Decodes one image as PIL does (embedded colour profiles ignored). */
     public RgbImage decode(byte[] data) throws ImageRejectedException {
         return decode(data, ColourManagement.NONE);

@@ -174,6 +174,10 @@ public final class DynamicBatcher implements AutoCloseable {
          * {@code rejected} (answered after the lock is released), DELAY ones to the back.
          */
         private void expire(long now, List<Pending> rejected) {
+            BatchingSettings.QueuePolicy policy = settings.queuePolicy();
+            if (policy.defaultTimeoutMicros() <= 0 && !policy.allowTimeoutOverride()) {
+                return;   // no request can have a deadline: nothing to scan on the hot path
+            }
             for (java.util.ArrayDeque<Pending> level : levels) {
                 for (java.util.Iterator<Pending> it = level.iterator(); it.hasNext();) {
                     Pending p = it.next();

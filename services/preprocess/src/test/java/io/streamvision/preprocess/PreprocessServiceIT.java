@@ -159,8 +159,15 @@ class PreprocessServiceIT {
         float[] mean = {0.485f, 0.456f, 0.406f};
         float[] std = {0.229f, 0.224f, 0.225f};
         for (String model : List.of("imagenet-photo", "imagenet-photo-srgb")) {
-            List<ConsumerRecord<byte[], byte[]>> tensors = TestClients.read(bootstrap, TOPICS.tensors(model),
-                    requests.size(), Duration.ofSeconds(60), Duration.ZERO);
+            // Only this test's photos: the topic also carries other tests' images.
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            requests.forEach(r -> ids.add(new String(r.key(), StandardCharsets.UTF_8)));
+            List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
+            long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+            while (tensors.size() < ids.size() && System.nanoTime() < end) {
+                tensors = TestClients.read(bootstrap, TOPICS.tensors(model), 1000, Duration.ofSeconds(5), Duration.ZERO)
+                        .stream().filter(r -> ids.contains(new String(r.key(), StandardCharsets.UTF_8))).toList();
+            }
             assertEquals(requests.size(), tensors.size(), "one tensor per photo for " + model);
             for (ConsumerRecord<byte[], byte[]> record : tensors) {
                 ModelInferRequest infer = ModelInferRequest.parseFrom(record.value());
@@ -248,5 +255,44 @@ class PreprocessServiceIT {
         }
         assertTrue(letter != null, "a dead letter for the record that is not an image");
         assertEquals(ReasonCode.UNSUPPORTED_FORMAT, letter.getReason());
+    }
+
+    /**
+     * A 12-megapixel camera-sized JPEG (4000×3000, about 3 MB) through the broker and the service
+     * becomes the same ImageNet tensor the image code makes from it directly.
+     */
+    @Test
+    void preparesATwelveMegapixelPhotoThroughKafka() throws Exception {
+        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
+                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        String bootstrap = TestBrokers.bootstrapServers();
+        BufferedImage image = new BufferedImage(4000, 3000, BufferedImage.TYPE_INT_RGB);
+        java.util.Random random = new java.util.Random(4);
+        for (int y = 0; y < 3000; y++) {
+            for (int x = 0; x < 4000; x++) {
+                image.setRGB(x, y, (x * 255 / 4000) << 16 | (y * 255 / 3000) << 8 | random.nextInt(256));
+            }
+        }
+        ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+        ImageIO.write(image, "jpg", jpeg);
+        ImageRequest request = ImageRequest.newBuilder().setRequestId("photo-12mp")
+                .setImage(ByteString.copyFrom(jpeg.toByteArray())).addModels("imagenet-photo").build();
+        TestClients.send(bootstrap, List.of(new ProducerRecord<>(TOPICS.images(),
+                "photo-12mp".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
+        List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (tensors.isEmpty() && System.nanoTime() < end) {
+            tensors = withKey("photo-12mp", TestClients.read(bootstrap, TOPICS.tensors("imagenet-photo"), 1000,
+                    Duration.ofSeconds(5), Duration.ZERO));
+        }
+        assertEquals(1, tensors.size(), "one tensor for the " + jpeg.size() + "-byte 12 MP photo");
+        ModelInferRequest infer = ModelInferRequest.parseFrom(tensors.get(0).value());
+        assertEquals(List.of(1L, 3L, 224L, 224L), infer.getInputs(0).getShapeList());
+        io.streamvision.model.ModelConfig config = new io.streamvision.model.ModelRepository(
+                Path.of("src/test/resources/model-repo")).latest("imagenet-photo").orElseThrow();
+        byte[] direct = io.streamvision.imaging.TensorPreparer.prepare(new io.streamvision.imaging.ImageDecoder(
+                io.streamvision.imaging.ImageLimits.DEFAULT, 0).decode(jpeg.toByteArray()), config.imageInput(), false).data();
+        assertTrue(java.util.Arrays.equals(direct, infer.getRawInputContents(0).toByteArray()),
+                "the tensor equals the image code's");
     }
 }

@@ -105,7 +105,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             if (failure != null) {
                 response.onError(Status.INTERNAL.withDescription(String.valueOf(failure.getMessage())).asRuntimeException());
             } else if (!outcome.ok()) {
-                response.onError(status(outcome.error()));
+                response.onError(outcome.error().toStatus());
             } else {
                 response.onNext(outcome.response());
                 response.onCompleted();
@@ -182,7 +182,4 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         return Status.NOT_FOUND.withDescription(notFoundMessage(name, version)).asRuntimeException();
     }
 
-    static RuntimeException status(InferenceException e) {
-        return e.toStatus();
-    }
 }

@@ -76,7 +76,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
                 .setModelVersion(request.getModelVersion());
         InferenceEngine.Outcome outcome = models.batcher().submit(infer.build()).join();
         if (!outcome.ok()) {
-            response.onError(InferenceGrpcService.status(outcome.error()));
+            response.onError(outcome.error().toStatus());
             return;
         }
         int k = request.getTopK() > 0 ? request.getTopK() : config.topK();

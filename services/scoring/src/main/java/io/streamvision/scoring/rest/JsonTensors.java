@@ -17,6 +17,7 @@ import com.google.protobuf.ByteString;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.runtime.Datatypes;
 import io.streamvision.runtime.Halves;
 import io.streamvision.runtime.InferenceException;
 
@@ -293,13 +294,11 @@ final class JsonTensors {
     }
 
     private static int elementSize(String name, String datatype) throws InferenceException {
-        return switch (datatype) {
-            case "FP64", "INT64", "UINT64" -> 8;
-            case "FP32", "INT32", "UINT32" -> 4;
-            case "FP16", "BF16", "INT16", "UINT16" -> 2;
-            case "INT8", "UINT8", "BOOL" -> 1;
-            default -> throw InferenceException.invalid("input '" + name + "' has unknown datatype '" + datatype + "'");
-        };
+        try {
+            return Datatypes.size(datatype);
+        } catch (IllegalArgumentException e) {
+            throw InferenceException.invalid("input '" + name + "' has unknown datatype '" + datatype + "'");
+        }
     }
 
     /** Row-major JSON values of little-endian {@code raw} data. */
