@@ -10,12 +10,13 @@
 # Needs a JDK 17+ and Maven; nothing else (Kafka and FFmpeg come from Maven Central).
 set -euo pipefail
 cd "$(dirname "$0")"
+# shellcheck source-path=SCRIPTDIR source=bench/lib.sh
+. bench/lib.sh   # ports and topics (deploy/local/env.sh), ensure_broker, stop_local, vision
 keep=false
 [[ "${1:-}" == "--keep" ]] && keep=true
 
 start_time=$SECONDS
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-vision() { java -jar services/cli/target/vision.jar "$@"; }
 
 jars=(services/preprocess/target/quarkus-app/quarkus-run.jar services/scoring/target/quarkus-app/quarkus-run.jar
       services/captioning/target/quarkus-app/quarkus-run.jar services/cli/target/vision.jar)
@@ -26,34 +27,28 @@ if $missing; then
   mvn -B -q install -DskipTests
 fi
 
-started_kafka=false
 cleanup() {
   if ! $keep; then
     say "Stopping"
-    deploy/local/services.sh stop || true
-    if $started_kafka; then deploy/local/kafka.sh stop || true; fi
+    stop_local preprocess scoring captioning
   fi
 }
 trap cleanup EXIT
 
-say "Starting Kafka (KRaft, single node) on localhost:9092"
-if ! deploy/local/kafka.sh status >/dev/null 2>&1; then
-  deploy/local/kafka.sh start
-  started_kafka=true
-else
-  echo "already running"
-fi
+say "Starting Kafka (KRaft, single node) on localhost:$KAFKA_PORT"
+ensure_broker
+$started_kafka || echo "already running"
 
 say "Starting preprocess, scoring and captioning"
 deploy/local/services.sh start
 
-say "Images through Kafka: vision.images.v1 -> preprocess -> scoring -> captioning -> vision.results.v1"
+say "Images through Kafka: $VISION_IMAGES_TOPIC -> preprocess -> scoring -> captioning -> $VISION_RESULTS_TOPIC"
 echo "Each result joins a caption (the caption model describes scenes of up to four articles) and"
 echo "fashion-cnn's labels (it classifies one article): scenes get meaningful captions, items meaningful labels."
 vision submit-images samples/scenes/scene-0{0,1,2,3,4}.png samples/items/{1-trouser-test2,7-sneaker-test9,8-bag-test18}.png \
   --timeout-s 180
 
-say "Video through Kafka: samples/video.mp4, every 5th frame -> vision.video-summaries.v1"
+say "Video through Kafka: samples/video.mp4, every 5th frame -> $VISION_VIDEO_SUMMARIES_TOPIC"
 vision submit-videos samples/video.mp4 --every 5 --timeout-s 300
 
 say "gRPC: Classify on the scoring service, Caption (beam 3) on the captioning service"
@@ -63,7 +58,7 @@ vision caption --beam 3 samples/scenes/scene-05.png samples/large-scene-637x411.
 say "REST (KServe v2 / Triton HTTP protocol): POST /v2/models/lenet/infer on the scoring service"
 if command -v curl > /dev/null; then
   pixels="$(printf '0.5,%.0s' $(seq 783))0.5"
-  curl -s -X POST -H 'Content-Type: application/json' localhost:8082/v2/models/lenet/infer --data-binary \
+  curl -s -X POST -H 'Content-Type: application/json' "localhost:$VISION_SCORING_HTTP_PORT/v2/models/lenet/infer" --data-binary \
     "{\"id\": \"demo-rest\", \"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\": \"FP32\", \"data\": [$pixels]}], \"outputs\": [{\"name\": \"logits\"}]}"
   echo
 else
@@ -74,11 +69,11 @@ say "Done in $((SECONDS - start_time)) s"
 if $keep; then
   cat <<INFO
 Left running:
-  Kafka       localhost:9092            (deploy/local/kafka.sh stop)
-  preprocess  http://localhost:8081
-  scoring     http://localhost:8082     REST OIP /v2, gRPC localhost:8001 (OIP + vision.v1.VisionService/Classify)
-  captioning  http://localhost:8083     gRPC localhost:8003 (Caption, Describe, GetVideoSummary)
-  video summaries: curl localhost:8083/videos/<video id>
+  Kafka       localhost:$KAFKA_PORT            (deploy/local/kafka.sh stop)
+  preprocess  http://localhost:$VISION_PREPROCESS_HTTP_PORT
+  scoring     http://localhost:$VISION_SCORING_HTTP_PORT     REST OIP /v2, gRPC localhost:$VISION_SCORING_GRPC_PORT (OIP + vision.v1.VisionService/Classify)
+  captioning  http://localhost:$VISION_CAPTIONING_HTTP_PORT     gRPC localhost:$VISION_CAPTIONING_GRPC_PORT (Caption, Describe, GetVideoSummary)
+  video summaries: curl localhost:$VISION_CAPTIONING_HTTP_PORT/videos/<video id>
   follow results:  java -jar services/cli/target/vision.jar follow results
 Stop the services with deploy/local/services.sh stop.
 INFO

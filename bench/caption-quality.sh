@@ -8,25 +8,25 @@
 # Needs the kit's Debian packages to write the scenes and score them (training/install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. bench/lib.sh
 count=${1:-3000}
 scenes=${VISION_EVAL_DIR:-$HOME/.cache/vision-eval}/scenes-$count
 [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests
 if [[ ! -f "$scenes/manifest.json" ]]; then
   (cd training && /usr/bin/python3 -m visionkit.evaluate scenes "$scenes" --count "$count")
 fi
-started_kafka=false
-if ! deploy/local/kafka.sh status > /dev/null 2>&1; then deploy/local/kafka.sh start; started_kafka=true; fi
+ensure_broker
 out=$(mktemp -d)
 cleanup() {
-  deploy/local/services.sh stop scoring captioning > /dev/null || true
-  if $started_kafka; then deploy/local/kafka.sh stop > /dev/null || true; fi
+  stop_local scoring captioning > /dev/null
   rm -rf "$out"
 }
 trap cleanup EXIT
 deploy/local/services.sh start scoring captioning
 for beam in 1 3; do
   t0=$SECONDS
-  java -jar services/cli/target/vision.jar caption --beam "$beam" --json -c 4 --deadline-ms 60000 "$scenes" \
+  vision caption --beam "$beam" --json -c 4 --deadline-ms 60000 "$scenes" \
     > "$out/beam$beam.jsonl"
   echo "beam $beam: $(wc -l < "$out/beam$beam.jsonl") captions in $((SECONDS - t0)) s"
 done

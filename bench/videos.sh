@@ -13,10 +13,11 @@
 # Starts the local broker and the services when they are not running, and stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. bench/lib.sh
 if [[ "${1:-}" == "--long" ]]; then
   seconds=${2:-3600}
   [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests
-  vision() { java -jar services/cli/target/vision.jar "$@"; }
   mkdir -p media
   video=media/long-${seconds}s-320x240.mp4
   if [[ ! -f $video ]]; then
@@ -37,13 +38,11 @@ if [[ "${1:-}" == "--long" ]]; then
   fi
   mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
     -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1"
-  started_kafka=false
-  if ! deploy/local/kafka.sh status > /dev/null 2>&1; then deploy/local/kafka.sh start; started_kafka=true; fi
+  ensure_broker
   second=""
   cleanup() {
     [[ -n "$second" ]] && kill "$second" 2> /dev/null || true
-    deploy/local/services.sh stop > /dev/null || true
-    if $started_kafka; then deploy/local/kafka.sh stop > /dev/null || true; fi
+    stop_local preprocess scoring captioning > /dev/null
   }
   trap cleanup EXIT
   deploy/local/services.sh start preprocess scoring captioning
@@ -72,34 +71,30 @@ if [[ "${1:-}" == "--long" ]]; then
   run_long "one preprocess instance"
   run_long "one preprocess instance" images
   # A second preprocess instance: same groups, its own transactional id and port.
+  second_port=8091
   HOSTNAME=bench-2 VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=$PWD/media,$PWD/samples \
-    VISION_MODELS_DIR=$PWD/models nohup java -Dquarkus.http.port=8091 \
+    KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS VISION_MODELS_DIR=$PWD/models nohup java -Dquarkus.http.port=$second_port \
     -Dvision.preprocess.video.work-dir="${TMPDIR:-/tmp}/preprocess-2-work" \
     -jar services/preprocess/target/quarkus-app/quarkus-run.jar > deploy/local/.run/preprocess-2.log 2>&1 &
   second=$!
-  until curl -fs localhost:8091/q/health/ready 2> /dev/null | grep -Eq '"segment-partitions": ?[1-9]'; do sleep 1; done
+  until curl -fs "localhost:$second_port/q/health/ready" 2> /dev/null | grep -Eq '"segment-partitions": ?[1-9]'; do sleep 1; done
   sleep 5
   run_long "two preprocess instances"
   run_long "two preprocess instances" images
-  echo "segments decoded by the second instance: $(curl -fs localhost:8091/q/health/ready | grep -Eo '"segments-committed": ?[0-9]*')"
+  echo "segments decoded by the second instance: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-committed": ?[0-9]*')"
   exit 0
 fi
 copies=${1:-50}
 every=${2:-5}
 [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests
-started_kafka=false
-if ! deploy/local/kafka.sh status > /dev/null 2>&1; then deploy/local/kafka.sh start; started_kafka=true; fi
-cleanup() {
-  deploy/local/services.sh stop > /dev/null || true
-  if $started_kafka; then deploy/local/kafka.sh stop > /dev/null || true; fi
-}
-trap cleanup EXIT
+ensure_broker
+trap 'stop_local preprocess scoring captioning > /dev/null' EXIT
 deploy/local/services.sh start preprocess scoring captioning
 
 echo "== End to end: $copies copies of samples/video.mp4 (500 frames, 20 s), every $every frames"
 # One warm-up video so that start-up costs (JIT, first transactions) stay out of the figure.
-java -jar services/cli/target/vision.jar submit-videos --every "$every" --no-progress samples/video.mp4 > /dev/null
-java -jar services/cli/target/vision.jar submit-videos --every "$every" --repeat "$copies" --no-progress --json \
+vision submit-videos --every "$every" --no-progress samples/video.mp4 > /dev/null
+vision submit-videos --every "$every" --repeat "$copies" --no-progress --json \
   samples/video.mp4 > "${TMPDIR:-/tmp}/video-summaries.jsonl"
 echo "summaries: ${TMPDIR:-/tmp}/video-summaries.jsonl ($(grep -c '"COMPLETE"' "${TMPDIR:-/tmp}/video-summaries.jsonl") COMPLETE)"
 deploy/local/services.sh stop > /dev/null

@@ -9,14 +9,16 @@
 #   deploy/local/kafka.sh produce TOPIC      console producer (one record per line)
 #   deploy/local/kafka.sh consume TOPIC [..] console consumer from the beginning
 #
-# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_LOCAL_DIR (state
-# folder, default deploy/local/.kafka), KAFKA_HEAP_OPTS (-Xmx1g).
+# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093) (defaults in deploy/local/env.sh),
+# KAFKA_LOCAL_DIR (state folder, default deploy/local/.kafka), KAFKA_HEAP_OPTS (-Xmx1g).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$here/env.sh"
 state=${KAFKA_LOCAL_DIR:-$here/.kafka}
-port=${KAFKA_PORT:-9092}
-controller_port=${KAFKA_CONTROLLER_PORT:-9093}
+port=$KAFKA_PORT
+controller_port=$KAFKA_CONTROLLER_PORT
 bootstrap="127.0.0.1:$port"
 pid_file="$state/broker.pid"
 log_file="$state/broker.log"
@@ -143,5 +145,5 @@ case "${1:-}" in
   topics) shift; tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bootstrap" "$@" ;;
   produce) shift; tool org.apache.kafka.tools.ConsoleProducer --bootstrap-server "$bootstrap" --topic "$@" ;;
   consume) shift; tool org.apache.kafka.tools.consumer.ConsoleConsumer --bootstrap-server "$bootstrap" --from-beginning --topic "$@" ;;
-  *) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p;}' "$0"; exit 2 ;;
 esac

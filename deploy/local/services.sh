@@ -6,7 +6,8 @@
 #   deploy/local/services.sh status               pids, ports and readiness
 #
 # Needs the packaged services (mvn -B install -DskipTests). Logs and pids: deploy/local/.run/.
-# Environment: KAFKA_BOOTSTRAP_SERVERS (localhost:9092), VISION_MODELS_DIR (models/),
+# Ports (passed to the services) and KAFKA_BOOTSTRAP_SERVERS (localhost:9092): deploy/local/env.sh.
+# Environment: VISION_MODELS_DIR (models/),
 # JAVA_OPTS (extra JVM options for every service), VISION_READY_TIMEOUT_S (180),
 # VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS (directories file: videos may come from; default
 # media/ and samples/ of this checkout).
@@ -16,17 +17,30 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 run=${VISION_RUN_DIR:-$here/.run}
 all=(preprocess scoring captioning)
-export KAFKA_BOOTSTRAP_SERVERS=${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}
+# shellcheck source-path=SCRIPTDIR source=env.sh
+. "$here/env.sh"
+export KAFKA_BOOTSTRAP_SERVERS
 export VISION_MODELS_DIR=${VISION_MODELS_DIR:-$root/models}
 export VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=${VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS:-$root/media,$root/samples}
 export VISION_PREPROCESS_VIDEO_WORK_DIR=${VISION_PREPROCESS_VIDEO_WORK_DIR:-$run/preprocess-work}
 
 http_port() {
-  case "$1" in preprocess) echo 8081 ;; scoring) echo 8082 ;; captioning) echo 8083 ;; esac
+  case "$1" in
+    preprocess) echo "$VISION_PREPROCESS_HTTP_PORT" ;;
+    scoring) echo "$VISION_SCORING_HTTP_PORT" ;;
+    captioning) echo "$VISION_CAPTIONING_HTTP_PORT" ;;
+  esac
 }
 
 grpc_port() {
-  case "$1" in scoring) echo 8001 ;; captioning) echo 8003 ;; *) echo "" ;; esac
+  case "$1" in scoring) echo "$VISION_SCORING_GRPC_PORT" ;; captioning) echo "$VISION_CAPTIONING_GRPC_PORT" ;; *) echo "" ;; esac
+}
+
+# The ports of env.sh as system properties of SERVICE (JAVA_OPTS, given after them, wins).
+port_options() {
+  echo "-Dquarkus.http.port=$(http_port "$1")"
+  [[ -z $(grpc_port "$1") ]] || echo "-Dquarkus.grpc.server.port=$(grpc_port "$1")"
+  [[ $1 != captioning ]] || echo "-Dquarkus.grpc.clients.scoring.port=$VISION_SCORING_GRPC_PORT"
 }
 
 # HTTP status of GET http://127.0.0.1:PORT/PATH with bash only (no curl needed).
@@ -52,7 +66,7 @@ running_pid() {
 
 start() {
   mkdir -p "$run"
-  local svc jar
+  local svc jar ports
   for svc in "$@"; do
     jar="$root/services/$svc/target/quarkus-app/quarkus-run.jar"
     if [[ ! -f "$jar" ]]; then
@@ -63,8 +77,9 @@ start() {
       echo "$svc already runs (pid $pid)"
       continue
     fi
+    mapfile -t ports < <(port_options "$svc")
     # shellcheck disable=SC2086
-    nohup java ${JAVA_OPTS:-} -jar "$jar" > "$run/$svc.log" 2>&1 &
+    nohup java "${ports[@]}" ${JAVA_OPTS:-} -jar "$jar" > "$run/$svc.log" 2>&1 &
     echo $! > "$run/$svc.pid"
   done
   local deadline=$((SECONDS + ${VISION_READY_TIMEOUT_S:-180}))
