@@ -1,22 +1,23 @@
 package io.streamvision.captioning;
 
+import java.util.List;
+
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.streamvision.imaging.ImagesConfig;
+import io.streamvision.kafka.KafkaLoopConfig;
+import io.streamvision.runtime.ModelServingConfig;
 
 /** Settings of the captioning service ({@code vision.captioning.*}). */
 @ConfigMapping(prefix = "vision.captioning")
-public interface CaptioningConfig {
-
-    /** Model repository root. */
-    @WithDefault("models")
-    String modelsDir();
+public interface CaptioningConfig extends ModelServingConfig {
 
     /** The decoder-step model (its config names the encoder whose features it reads). */
     @WithDefault("caption-decoder")
     String decoder();
 
     /** Image limits of the Caption and Describe calls ({@code vision.captioning.images.*}). */
-    io.streamvision.imaging.ImageLimitsConfig images();
+    ImagesConfig images();
 
     /** Classifier whose labels Describe returns when the request names none. */
     @WithDefault("fashion-cnn")
@@ -89,7 +90,7 @@ public interface CaptioningConfig {
     interface Results {
         /** Classifiers whose labels a complete result needs besides the caption. */
         @WithDefault("fashion-cnn")
-        java.util.List<String> classifiers();
+        List<String> classifiers();
 
         /** How long after its first part a result waits for the others, in milliseconds. */
         @WithDefault("30000")
@@ -100,46 +101,13 @@ public interface CaptioningConfig {
         long punctuateMs();
     }
 
-    /** The transactional Kafka loop ({@code vision.captioning.kafka.*}). */
-    interface Kafka {
+    /**
+     * The transactional Kafka loop ({@code vision.captioning.kafka.*}); the shared loop keys, with
+     * this service's defaults in {@code application.properties}.
+     */
+    interface Kafka extends KafkaLoopConfig {
         /** Run the loop at all. */
         @WithDefault("true")
         boolean enabled();
-
-        /** Consumer group. */
-        @WithDefault("vision-captioning")
-        String groupId();
-
-        /**
-         * Transactional id, unique per live instance. Exactly-once does not depend on it surviving a
-         * restart: a dead instance's open transaction is aborted by the broker after the
-         * transaction timeout, and its stale offset commits are refused by consumer-group
-         * generation (KIP-447). A stable id (a StatefulSet pod name) only makes the abort happen at
-         * once, when the new instance initialises its producer (docs/exactly-once.md).
-         */
-        @WithDefault("vision-captioning-0")
-        String transactionalId();
-
-        /** Records per poll: captions of one poll are decoded as one batch. */
-        @WithDefault("32")
-        int maxPollRecords();
-
-        /** Poll timeout in milliseconds. */
-        @WithDefault("200")
-        int pollTimeoutMs();
-
-        /** Largest record produced. */
-        @WithDefault("1048576")
-        int maxRequestBytes();
-        /** Consumer session timeout: a member that died without leaving is replaced after this, in milliseconds. */
-        @WithDefault("10000")
-        int sessionTimeoutMs();
-
-        /** Consumer heartbeat interval, in milliseconds (a third of the session or less). */
-        @WithDefault("3000")
-        int heartbeatIntervalMs();
-
-        /** Static group membership ({@code group.instance.id}); set only to a name that survives restarts. */
-        java.util.Optional<String> groupInstanceId();
     }
 }

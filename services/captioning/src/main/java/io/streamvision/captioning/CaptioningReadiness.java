@@ -1,36 +1,48 @@
 package io.streamvision.captioning;
 
+import java.util.Optional;
+
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 
-import org.eclipse.microprofile.health.HealthCheck;
-import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
-import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.captioning.kafka.CaptioningLoop;
+import io.streamvision.health.ModelServiceHealthCheck;
 import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.runtime.ServedModels;
 
 /** Ready only when the decoder and vocabulary are loaded and the Kafka loop (if enabled) is running. */
 @Readiness
 @ApplicationScoped
-public class CaptioningReadiness implements HealthCheck {
+public class CaptioningReadiness extends ModelServiceHealthCheck {
 
     @Inject
-    CaptionModels models;
+    Captioner captioner;
 
     @Inject
     CaptioningLoop loop;
 
     @Override
-    public HealthCheckResponse call() {
-        boolean loopReady = loop.loop().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true);
-        return HealthCheckResponse.named("captioning")
-                .status(models.ready() && loopReady)
-                .withData("decoder-loaded", models.ready())
-                .withData("load-failures", models.registry() == null ? "{}" : models.registry().failures().toString())
-                .withData("kafka-loop", loop.loop().map(l -> l.state().name()).orElse("DISABLED"))
-                .withData("kafka-loop-failure", loop.loop().map(TransactionalLoop::failure).orElse(""))
-                .build();
+    protected String name() {
+        return "captioning";
+    }
+
+    @Override
+    protected ServedModels models() {
+        return captioner.models();
+    }
+
+    @Override
+    protected Optional<TransactionalLoop> loop() {
+        return loop.loop();
+    }
+
+    @Override
+    protected boolean ready(HealthCheckResponseBuilder response) {
+        response.withData("decoder-loaded", captioner.ready());
+        return captioner.ready();
     }
 }

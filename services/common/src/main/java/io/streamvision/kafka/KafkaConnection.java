@@ -27,20 +27,4 @@ public final class KafkaConnection {
         }
         return out;
     }
-
-    /**
-     * Consumer group membership of a loop: how soon a crashed member is replaced. With a
-     * {@code groupInstanceId} (static membership; only where the name survives a restart, such
-     * as a StatefulSet pod), a restarted instance takes its partitions back at once, without a
-     * rebalance; otherwise the group waits at most {@code sessionTimeoutMs} for a member that
-     * died without leaving.
-     */
-    public static Map<String, Object> membership(int sessionTimeoutMs, int heartbeatIntervalMs,
-                                                 java.util.Optional<String> groupInstanceId) {
-        Map<String, Object> out = new HashMap<>();
-        out.put("session.timeout.ms", sessionTimeoutMs);
-        out.put("heartbeat.interval.ms", heartbeatIntervalMs);
-        groupInstanceId.filter(id -> !id.isBlank()).ifPresent(id -> out.put("group.instance.id", id));
-        return out;
-    }
 }

@@ -81,7 +81,7 @@ public final class DynamicBatcher implements AutoCloseable {
         String name = request.getModelName();
         Optional<BatchingSettings> settings = settingsFor.apply(name);
         if (settings.isEmpty() || closed) {
-            String message = "model '" + name + "' is not served; serving " + registry.serving().keySet();
+            String message = registry.notServed(name, "");
             return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
                     new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
         }

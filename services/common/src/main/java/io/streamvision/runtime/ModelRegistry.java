@@ -94,6 +94,12 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
+    /** Why {@code name} (at {@code version}, when not empty) cannot be acquired, naming what is served. */
+    public String notServed(String name, String version) {
+        return (version == null || version.isEmpty() ? "model '" + name + "'" : "model '" + name + "' version " + version)
+                + " is not served; serving " + new java.util.TreeSet<>(serving.keySet());
+    }
+
     /** The serving version of one model, or null (not retained: for its config only). */
     public LoadedModel current(String name) {
         return serving.get(name);

@@ -5,50 +5,21 @@ import java.util.Optional;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.streamvision.imaging.ImagesConfig;
+import io.streamvision.kafka.KafkaLoopConfig;
+import io.streamvision.model.ModelRepositoryConfig;
 import io.streamvision.video.VideoFrameReader;
 
 /** Settings of the preprocess service ({@code vision.preprocess.*}). */
 @ConfigMapping(prefix = "vision.preprocess")
-public interface PreprocessConfig {
-
-    /** Model repository root ({@code <dir>/<model>/<version>/config.json}). */
-    @WithDefault("models")
-    String modelsDir();
-
-    /** How often the model repository is re-read, in seconds. */
-    @WithDefault("30")
-    int modelsRefreshSeconds();
+public interface PreprocessConfig extends ModelRepositoryConfig {
 
     /** Models an image goes to when its request names none: labels and the caption encoder. */
     @WithDefault("fashion-cnn,caption-encoder")
     List<String> defaultModels();
 
-    /**
-     * Largest encoded image accepted, in bytes: 15 MiB, 1 MiB under the 16 MiB records the topics
-     * carry, so a larger image still arrives and gets {@code TOO_LARGE}.
-     */
-    @WithDefault("15728640")
-    int maxImageBytes();
-
-    /** Widest image accepted, in pixels. */
-    @WithDefault("8192")
-    int maxImageWidth();
-
-    /** Tallest image accepted, in pixels. */
-    @WithDefault("8192")
-    int maxImageHeight();
-
-    /** Largest width × height accepted. */
-    @WithDefault("40000000")
-    long maxImagePixels();
-
-    /** Grey level (0–255) that transparent pixels are composited over. */
-    @WithDefault("0")
-    int alphaBackground();
-
-    /** Send UINT8 tensors to models whose config accepts them. */
-    @WithDefault("true")
-    boolean preferUint8();
+    /** Image limits, alpha background and tensor type ({@code vision.preprocess.images.*}). */
+    ImagesConfig images();
 
     /** Video sampling limits ({@code vision.preprocess.video.*}). */
     Video video();
@@ -120,47 +91,19 @@ public interface PreprocessConfig {
         int maxRedirects();
     }
 
-    /** Kafka settings of the video loops. */
-    interface Kafka {
-        /** Consumer group of the planner; the segment loop uses this with "-segments" appended. */
-        @WithDefault("vision-preprocess-videos")
-        String groupId();
-
-        /**
-         * Transactional id prefix, unique per live instance: the loops append "-planner" and
-         * "-segments". It need not survive a restart (docs/exactly-once.md).
-         */
-        @WithDefault("vision-preprocess-0")
-        String transactionalId();
-
+    /**
+     * Kafka settings of the video loops: the shared loop keys (defaults in
+     * {@code application.properties}) and these. The planner's group is the group id, the
+     * segment loop's has "-segments" appended; transactional ids and static member ids get
+     * "-planner" and "-segments".
+     */
+    interface Kafka extends KafkaLoopConfig {
         /** Partitions of vision.video-segments.v1 when the service creates it: the most instances that decode one video together. */
         @WithDefault("12")
         int segmentPartitions();
 
-        /** Requests planned per poll. */
-        @WithDefault("16")
-        int maxPollRecords();
-
-        /** Poll timeout in milliseconds. */
-        @WithDefault("200")
-        int pollTimeoutMs();
-
-        /** Largest record produced (frame tensors, segments, events). */
-        @WithDefault("16777216")
-        int maxRequestBytes();
-
         /** Kafka transaction timeout of the loops, in milliseconds. */
         @WithDefault("60000")
         int transactionTimeoutMs();
-        /** Consumer session timeout: a member that died without leaving is replaced after this, in milliseconds. */
-        @WithDefault("10000")
-        int sessionTimeoutMs();
-
-        /** Consumer heartbeat interval, in milliseconds (a third of the session or less). */
-        @WithDefault("3000")
-        int heartbeatIntervalMs();
-
-        /** Static group membership ({@code group.instance.id}; the loops append -planner and -segments); set only to a name that survives restarts. */
-        java.util.Optional<String> groupInstanceId();
     }
 }

@@ -15,7 +15,7 @@ import io.quarkus.grpc.GrpcClient;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.streamvision.captioning.CaptioningConfig;
-import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.captioning.videos.VideoSummaries;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
@@ -47,7 +47,7 @@ import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
-    CaptionModels models;
+    Captioner captioner;
 
     @Inject
     CaptioningConfig config;
@@ -111,18 +111,18 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
     }
 
     private Caption caption(String requestId, ByteString image, int beamWidth) {
-        if (!models.ready()) {
+        if (!captioner.ready()) {
             throw Status.UNAVAILABLE.withDescription("the caption decoder is still loading").asRuntimeException();
         }
-        ModelConfig encoder = models.encoderConfig();
+        ModelConfig encoder = captioner.encoderConfig();
         if (encoder == null || encoder.imageInput() == null) {
-            throw Status.FAILED_PRECONDITION.withDescription("the caption encoder '" + models.encoderName()
+            throw Status.FAILED_PRECONDITION.withDescription("the caption encoder '" + captioner.encoderName()
                     + "' is not in the model repository").asRuntimeException();
         }
         TensorPreparer.PreparedTensor tensor;
         try {
             tensor = TensorPreparer.prepare(decoder().decode(image.toByteArray(), encoder.imageInput().colours()),
-                    encoder.imageInput(), true);
+                    encoder.imageInput(), config.images().preferUint8());
         } catch (ImageRejectedException e) {
             throw e.toStatus();
         }
@@ -143,7 +143,7 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
         floats.get(vector);
         try {
             int width = beamWidth > 0 ? beamWidth : config.beamWidth();
-            return models.caption(List.of(requestId), List.of(vector), width).get(0);
+            return captioner.caption(List.of(requestId), List.of(vector), width).get(0);
         } catch (Exception e) {
             throw Status.INTERNAL.withDescription("decoding failed: " + e.getMessage()).asRuntimeException();
         }

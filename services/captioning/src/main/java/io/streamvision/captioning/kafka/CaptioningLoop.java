@@ -7,28 +7,24 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-import io.smallrye.common.annotation.Identifier;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.captioning.CaptioningConfig;
-import io.streamvision.captioning.decode.CaptionModels;
+import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.KafkaConnection;
-import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
@@ -51,18 +47,10 @@ public class CaptioningLoop {
     CaptioningConfig config;
 
     @Inject
-    KafkaTopicsConfig kafka;
+    KafkaClients kafka;
 
     @Inject
-    CaptionModels models;
-
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
-
-    /** Every kafka.* setting (Quarkus' default-kafka-broker map); the loop takes the security ones. */
-    @Inject
-    @Identifier("default-kafka-broker")
-    Map<String, Object> kafkaConfig;
+    Captioner captioner;
 
     private TransactionalLoop loop;
 
@@ -71,28 +59,14 @@ public class CaptioningLoop {
             return;
         }
         Topics topics = kafka.topics();
-        if (kafka.createTopics()) {
-            TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), List.of(topics.features(), topics.captions(), topics.deadLetters(),
-                            topics.scores(), topics.results(), topics.videoEvents(),
-                            topics.videoSummaries()),
-                    kafka.partitions(), kafka.replicationFactor());
-        }
-        CaptioningConfig.Kafka k = config.kafka();
-        loop = new TransactionalLoop(new TransactionalLoop.Settings("captioning", bootstrapServers, k.groupId(),
-                k.transactionalId(), java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(topics.features())),
-                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), consumerSettings(k),
-                KafkaConnection.settings(kafkaConfig)),
-                this::handle, kafka.deadLetters());
+        kafka.ensureTopics(List.of(topics.features(), topics.captions(), topics.deadLetters(), topics.scores(),
+                topics.results(), topics.videoEvents(), topics.videoSummaries()));
+        loop = kafka.loop("captioning", config.kafka(), Pattern.compile(Pattern.quote(topics.features())),
+                this::handle);
         loop.start();
     }
 
-    private Map<String, Object> consumerSettings(CaptioningConfig.Kafka k) {
-        Map<String, Object> consumer = new java.util.HashMap<>(KafkaConnection.settings(kafkaConfig));
-        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), k.groupInstanceId()));
-        return consumer;
-    }
-
-
+    /** Loop state, for readiness; empty when the loop is disabled. */
     public Optional<TransactionalLoop> loop() {
         return Optional.ofNullable(loop);
     }
@@ -102,7 +76,7 @@ public class CaptioningLoop {
         List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         List<float[]> features = new ArrayList<>();
-        String encoder = models.encoderName();
+        String encoder = captioner.encoderName();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             ModelInferResponse response;
             try {
@@ -137,13 +111,13 @@ public class CaptioningLoop {
         }
         List<Caption> captions;
         try {
-            captions = models.caption(ids, features);
+            captions = captioner.caption(ids, features);
         } catch (IllegalArgumentException e) {
             // One vector the decoder refuses must fail alone: decode the poll's vectors one by one.
             captions = new ArrayList<>(accepted.size());
             for (int i = 0; i < accepted.size(); i++) {
                 try {
-                    captions.add(models.caption(List.of(ids.get(i)), List.of(features.get(i))).get(0));
+                    captions.add(captioner.caption(List.of(ids.get(i)), List.of(features.get(i))).get(0));
                 } catch (IllegalArgumentException one) {
                     out.add(deadLetters.forRecord(accepted.get(i), STAGE, ReasonCode.INVALID_TENSOR, one.getMessage()));
                     captions.add(null);

@@ -5,12 +5,11 @@ import java.time.Duration;
 
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
 
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 
-import io.streamvision.imaging.ImageDecoder;
-import io.streamvision.imaging.ImageLimits;
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
@@ -22,18 +21,16 @@ public class TopologyProducer {
 
     /** The one view of the model repository that images and videos share. */
     @Produces
-    @jakarta.inject.Singleton
+    @Singleton
     public ModelCatalog catalog(PreprocessConfig config) {
         return new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
-                Duration.ofSeconds(config.modelsRefreshSeconds()));
+                Duration.ofSeconds(config.modelsPollSeconds()));
     }
 
     @Produces
     public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka, ModelCatalog catalog) {
-        ImageDecoder decoder = new ImageDecoder(new ImageLimits(config.maxImageBytes(), config.maxImageWidth(),
-                config.maxImageHeight(), config.maxImagePixels()), config.alphaBackground());
-        ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog, decoder,
-                config.defaultModels(), config.preferUint8());
+        ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog,
+                config.images().decoder(), config.defaultModels(), config.images().preferUint8());
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, kafka.topics(), preparation);
         return builder.build();

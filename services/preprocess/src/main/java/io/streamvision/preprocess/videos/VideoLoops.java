@@ -2,7 +2,6 @@ package io.streamvision.preprocess.videos;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,19 +13,14 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-import io.smallrye.common.annotation.Identifier;
-
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.Readiness;
 
 import io.quarkus.runtime.StartupEvent;
-import io.streamvision.kafka.KafkaConnection;
-import io.streamvision.kafka.KafkaTopicsConfig;
-import io.streamvision.kafka.TopicProvisioner;
+import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.model.ModelCatalog;
@@ -55,17 +49,10 @@ public class VideoLoops implements HealthCheck {
     PreprocessConfig config;
 
     @Inject
-    KafkaTopicsConfig kafka;
+    KafkaClients kafka;
 
     @Inject
     ModelCatalog catalog;
-
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
-
-    @Inject
-    @Identifier("default-kafka-broker")
-    Map<String, Object> kafkaConfig;
 
     private TransactionalLoop planner;
     private TransactionalLoop segments;
@@ -77,16 +64,10 @@ public class VideoLoops implements HealthCheck {
             return;
         }
         Topics topics = kafka.topics();
-        Map<String, Object> connection = KafkaConnection.settings(kafkaConfig);
-        if (kafka.createTopics()) {
-            TopicProvisioner.ensure(bootstrapServers, connection, List.of(topics.videos(), topics.videoEvents(),
-                    topics.deadLetters()), kafka.partitions(), kafka.replicationFactor());
-            TopicProvisioner.ensure(bootstrapServers, connection, List.of(topics.videoSegments()),
-                    Math.max(kafka.partitions(), v.kafka().segmentPartitions()), kafka.replicationFactor());
-            List<String> tensors = new ArrayList<>();
-            v.defaultModels().forEach(model -> tensors.add(topics.tensors(model)));
-            TopicProvisioner.ensure(bootstrapServers, connection, tensors, kafka.partitions(), kafka.replicationFactor());
-        }
+        Map<String, Object> connection = kafka.connection();
+        kafka.ensureTopics(List.of(topics.videos(), topics.videoEvents(), topics.deadLetters()));
+        kafka.ensureTopics(List.of(topics.videoSegments()), v.kafka().segmentPartitions());
+        kafka.ensureTopics(v.defaultModels().stream().map(topics::tensors).toList());
         VideoLimits limits = new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
                 v.maxInlineBytes());
         VideoFrameReader reader = new VideoFrameReader(limits, v.decoderThreads(), v.formats());
@@ -97,36 +78,28 @@ public class VideoLoops implements HealthCheck {
         VideoPlanner plan = new VideoPlanner(topics, kafka.deadLetters(), catalog, sources, reader, limits,
                 v.defaultModels(), segmentMs, workDir);
         decoder = new SegmentDecoder(topics, kafka.deadLetters(), catalog, sources, reader,
-                new InlineVideos(bootstrapServers, connection, reader, workDir, Duration.ofSeconds(30)),
-                config.preferUint8());
+                new InlineVideos(kafka.bootstrapServers(), connection, reader, workDir, Duration.ofSeconds(30)),
+                config.images().preferUint8());
 
         PreprocessConfig.Kafka k = v.kafka();
         Map<String, Object> producer = new HashMap<>(connection);
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
 
-        planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", bootstrapServers, k.groupId(),
-                k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(),
-                withLargeFetches(consumer(connection, k, "-planner")), producer),
+        planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", kafka.bootstrapServers(),
+                k.groupId(), k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())),
+                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(),
+                withLargeFetches(kafka.consumer(k, "-planner")), producer),
                 plan::handle, kafka.deadLetters());
-        Map<String, Object> segmentConsumer = consumer(connection, k, "-segments");
+        Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
         // One segment per poll: a poll is one transaction, and a slow segment must not get the
         // instance thrown out of the group while the next ones wait in the same poll.
         segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
-        segments = new TransactionalLoop(new TransactionalLoop.Settings("video-segments", bootstrapServers,
+        segments = new TransactionalLoop(new TransactionalLoop.Settings("video-segments", kafka.bootstrapServers(),
                 k.groupId() + "-segments", k.transactionalId() + "-segments",
                 Pattern.compile(Pattern.quote(topics.videoSegments())), 1, Duration.ofMillis(k.pollTimeoutMs()),
                 k.maxRequestBytes(), segmentConsumer, producer), decoder::handle, kafka.deadLetters());
         planner.start();
         segments.start();
-    }
-
-    /** A loop's consumer settings; with static membership, each loop has its own instance id. */
-    private static Map<String, Object> consumer(Map<String, Object> connection, PreprocessConfig.Kafka k, String loop) {
-        Map<String, Object> out = new HashMap<>(connection);
-        out.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(),
-                k.groupInstanceId().map(id -> id + loop)));
-        return out;
     }
 
     private static Map<String, Object> withLargeFetches(Map<String, Object> consumer) {

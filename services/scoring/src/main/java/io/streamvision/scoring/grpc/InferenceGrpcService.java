@@ -27,7 +27,8 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.InferenceException;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.scoring.ServerInfo;
-import io.streamvision.scoring.runtime.ScoringModels;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.ServedModels;
 
 /**
  * The Open Inference Protocol ({@code inference.GRPCInferenceService}) over gRPC, wire
@@ -39,7 +40,10 @@ import io.streamvision.scoring.runtime.ScoringModels;
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
     @Inject
-    ScoringModels models;
+    ServedModels models;
+
+    @Inject
+    DynamicBatcher batcher;
 
     @Override
     public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> response) {
@@ -50,7 +54,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     @Override
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> response) {
         response.onNext(ServerReadyResponse.newBuilder()
-                .setReady(models.registry() != null && models.registry().allLoaded()).build());
+                .setReady(models.ready()).build());
         response.onCompleted();
     }
 
@@ -166,20 +170,12 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
      * is sent from the batcher's thread, so no gRPC or worker thread waits for the batch.
      */
     java.util.concurrent.CompletableFuture<InferenceEngine.Outcome> infer(ModelInferRequest request) {
-        if (models.registry() == null) {
-            return java.util.concurrent.CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
-                    new InferenceException(InferenceException.Kind.UNAVAILABLE, null, "models are still loading")));
-        }
-        return models.batcher().submit(request);
+        return batcher.submit(request);
     }
 
-    private String notFoundMessage(String name, String version) {
-        return (version.isEmpty() ? "model '" + name + "'" : "model '" + name + "' version " + version)
-                + " is not served; serving " + models.registry().serving().keySet();
-    }
 
     private RuntimeException notFound(String name, String version) {
-        return Status.NOT_FOUND.withDescription(notFoundMessage(name, version)).asRuntimeException();
+        return Status.NOT_FOUND.withDescription(models.registry().notServed(name, version)).asRuntimeException();
     }
 
 }

@@ -22,7 +22,8 @@ import io.streamvision.runtime.Classifications;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.scoring.ScoringConfig;
-import io.streamvision.scoring.runtime.ScoringModels;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.ServedModels;
 
 /**
  * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels out. Decoding,
@@ -35,7 +36,10 @@ import io.streamvision.scoring.runtime.ScoringModels;
 public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
-    ScoringModels models;
+    ServedModels models;
+
+    @Inject
+    DynamicBatcher batcher;
 
     @Inject
     ScoringConfig config;
@@ -53,8 +57,8 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
     public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> response) {
         LoadedModel model = models.registry().current(request.getModelName());
         if (model == null) {
-            response.onError(Status.NOT_FOUND.withDescription("model '" + request.getModelName()
-                    + "' is not served; serving " + models.registry().serving().keySet()).asRuntimeException());
+            response.onError(Status.NOT_FOUND.withDescription(
+                    models.registry().notServed(request.getModelName(), "")).asRuntimeException());
             return;
         }
         ModelConfig modelConfig = model.config();
@@ -67,14 +71,14 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         TensorPreparer.PreparedTensor tensor;
         try {
             RgbImage image = decoder().decode(request.getImage().toByteArray(), input.colours());
-            tensor = TensorPreparer.prepare(image, input, true);
+            tensor = TensorPreparer.prepare(image, input, config.images().preferUint8());
         } catch (ImageRejectedException e) {
             response.onError(e.toStatus());
             return;
         }
         ModelInferRequest.Builder infer = tensor.toInferRequest(request.getRequestId(), modelConfig)
                 .setModelVersion(request.getModelVersion());
-        InferenceEngine.Outcome outcome = models.batcher().submit(infer.build()).join();
+        InferenceEngine.Outcome outcome = batcher.submit(infer.build()).join();
         if (!outcome.ok()) {
             response.onError(outcome.error().toStatus());
             return;

@@ -14,21 +14,16 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 
-import io.smallrye.common.annotation.Identifier;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.KafkaTopicsConfig;
+import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.KafkaConnection;
-import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.InferParameter;
@@ -40,7 +35,8 @@ import io.streamvision.runtime.Classifications;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.scoring.ScoringConfig;
-import io.streamvision.scoring.runtime.ScoringModels;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.ServedModels;
 
 /**
  * The Kafka path of the scoring service: reads every {@code vision.tensors.<model>.v1} topic
@@ -59,18 +55,13 @@ public class ScoringLoop {
     ScoringConfig config;
 
     @Inject
-    KafkaTopicsConfig kafka;
+    KafkaClients kafka;
 
     @Inject
-    ScoringModels models;
+    ServedModels models;
 
-    @ConfigProperty(name = "kafka.bootstrap.servers")
-    String bootstrapServers;
-
-    /** Every kafka.* setting (Quarkus' default-kafka-broker map); the loop takes the security ones. */
     @Inject
-    @Identifier("default-kafka-broker")
-    Map<String, Object> kafkaConfig;
+    DynamicBatcher batcher;
 
     private TransactionalLoop loop;
 
@@ -79,25 +70,13 @@ public class ScoringLoop {
             return;
         }
         Topics topics = kafka.topics();
-        if (kafka.createTopics()) {
-            List<String> names = new ArrayList<>(List.of(topics.scores(), topics.features(), topics.deadLetters()));
-            models.registry().serving().keySet().forEach(model -> names.add(topics.tensors(model)));
-            TopicProvisioner.ensure(bootstrapServers, KafkaConnection.settings(kafkaConfig), names, kafka.partitions(), kafka.replicationFactor());
-        }
-        ScoringConfig.Kafka k = config.kafka();
-        loop = new TransactionalLoop(new TransactionalLoop.Settings("scoring", bootstrapServers, k.groupId(),
-                k.transactionalId(), topics.tensorTopicPattern(), k.maxPollRecords(),
-                Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(), consumerSettings(k),
-                KafkaConnection.settings(kafkaConfig)),
-                this::handle, kafka.deadLetters());
+        List<String> names = new ArrayList<>(List.of(topics.scores(), topics.features(), topics.deadLetters()));
+        models.registry().serving().keySet().forEach(model -> names.add(topics.tensors(model)));
+        kafka.ensureTopics(names);
+        loop = kafka.loop("scoring", config.kafka(), topics.tensorTopicPattern(), this::handle);
         loop.start();
     }
 
-    private Map<String, Object> consumerSettings(ScoringConfig.Kafka k) {
-        Map<String, Object> consumer = new java.util.HashMap<>(KafkaConnection.settings(kafkaConfig));
-        consumer.putAll(KafkaConnection.membership(k.sessionTimeoutMs(), k.heartbeatIntervalMs(), k.groupInstanceId()));
-        return consumer;
-    }
 
     /** Loop state, for readiness; empty when the loop is disabled. */
     public Optional<TransactionalLoop> loop() {
@@ -130,7 +109,7 @@ public class ScoringLoop {
         for (List<ConsumerRecord<byte[], byte[]>> group : byModel.values()) {
             for (ConsumerRecord<byte[], byte[]> record : group) {
                 submitted.add(record);
-                futures.add(models.batcher().submitWaiting(parsed.get(record)));
+                futures.add(batcher.submitWaiting(parsed.get(record)));
             }
         }
         for (int i = 0; i < submitted.size(); i++) {

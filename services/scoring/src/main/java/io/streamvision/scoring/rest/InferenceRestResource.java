@@ -27,7 +27,8 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.InferenceException;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.scoring.ServerInfo;
-import io.streamvision.scoring.runtime.ScoringModels;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.ServedModels;
 
 /**
  * The Open Inference Protocol over HTTP/REST (KServe v2, Triton's HTTP API), on the service's HTTP
@@ -44,7 +45,10 @@ public class InferenceRestResource {
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     @Inject
-    ScoringModels models;
+    ServedModels models;
+
+    @Inject
+    DynamicBatcher batcher;
 
     @GET
     @NonBlocking
@@ -67,7 +71,7 @@ public class InferenceRestResource {
     @Path("/health/ready")
     @NonBlocking
     public Response ready() {
-        boolean ready = models.registry() != null && models.registry().allLoaded();
+        boolean ready = models.ready();
         return json(ready ? 200 : 503, MAPPER.createObjectNode().put("ready", ready));
     }
 
@@ -159,11 +163,8 @@ public class InferenceRestResource {
         } catch (ArithmeticException e) {
             return CompletableFuture.completedFuture(error(400, "tensor shape has too many elements"));
         }
-        if (models.registry() == null) {
-            return CompletableFuture.completedFuture(error(503, "models are still loading"));
-        }
         JsonTensors.Request parsed = request;
-        return models.batcher().submit(request.infer()).handle((outcome, failure) -> {
+        return batcher.submit(request.infer()).handle((outcome, failure) -> {
             if (failure != null) {
                 return error(500, String.valueOf(failure.getMessage()));
             }
@@ -186,13 +187,11 @@ public class InferenceRestResource {
     }
 
     private Optional<LoadedModel> acquire(String model, String version) {
-        return models.registry() == null ? Optional.empty() : models.registry().acquire(model, version);
+        return models.registry().acquire(model, version);
     }
 
     private String notServed(String model, String version) {
-        return (version.isEmpty() ? "model '" + model + "'" : "model '" + model + "' version " + version)
-                + " is not served" + (models.registry() == null ? " (models are still loading)"
-                : "; serving " + models.registry().serving().keySet());
+        return models.registry().notServed(model, version);
     }
 
     private static void tensors(ArrayNode out, java.util.List<ModelConfig.TensorSpec> specs) {

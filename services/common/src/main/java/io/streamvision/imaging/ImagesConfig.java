@@ -3,10 +3,11 @@ package io.streamvision.imaging;
 import io.smallrye.config.WithDefault;
 
 /**
- * Image limits as a configuration group, shared by every service that decodes images
- * (nested under each service's prefix, e.g. {@code vision.scoring.images.*}).
+ * How a service takes images: limits, the alpha background and the tensor type. The same keys
+ * under every service that decodes images ({@code vision.preprocess.images.*},
+ * {@code vision.scoring.images.*}, {@code vision.captioning.images.*}).
  */
-public interface ImageLimitsConfig {
+public interface ImagesConfig {
 
     /**
      * Largest encoded image accepted, in bytes: 15 MiB, so that an image over it still fits a
@@ -28,9 +29,16 @@ public interface ImageLimitsConfig {
     @WithDefault("40000000")
     long maxPixels();
 
-    /** Grey level transparent pixels are composited over (the same as preprocess). */
+    /** Grey level (0–255) that transparent pixels are composited over. */
     @WithDefault("0")
     int alphaBackground();
+
+    /**
+     * Send UINT8 pixels to models whose input accepts them (normalisation then happens in the
+     * scoring service), a quarter of the bytes of FP32.
+     */
+    @WithDefault("true")
+    boolean preferUint8();
 
     /** A decoder with these limits. */
     default ImageDecoder decoder() {

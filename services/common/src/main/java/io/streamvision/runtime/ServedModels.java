@@ -1,0 +1,95 @@
+package io.streamvision.runtime;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.jboss.logging.Logger;
+
+import io.streamvision.model.ModelRepository;
+
+/**
+ * The model lifecycle of every service that serves models: loads the configured models when it
+ * starts, polls the repository for new versions and swaps them in without dropping a request
+ * ({@link ModelRegistry}), runs the service's own follow-up after each poll (the captioning
+ * service rebuilds its decoder there), and says whether every model is served.
+ *
+ * <p>Thread-safe.
+ */
+public final class ServedModels implements AutoCloseable {
+
+    private static final Logger LOG = Logger.getLogger(ServedModels.class);
+
+    private final ModelRegistry registry;
+    private final ScheduledExecutorService poller;
+    private final List<Runnable> afterPoll = new CopyOnWriteArrayList<>();
+
+    private ServedModels(ModelRegistry registry, int pollSeconds) {
+        this.registry = registry;
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "model-repository-poller");
+            t.setDaemon(true);
+            return t;
+        });
+        if (pollSeconds > 0) {
+            poller.scheduleWithFixedDelay(this::poll, pollSeconds, pollSeconds, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Loads {@code names} (every model in the repository when empty) and starts polling.
+     * A model that fails to load is reported by {@link ModelRegistry#failures()}, not thrown.
+     */
+    public static ServedModels start(ModelServingConfig config, List<String> names) {
+        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(Path.of(config.modelsDir())),
+                config.execution().settings());
+        ModelRegistry registry = new ModelRegistry(runtime, names);
+        int loaded = registry.refresh();
+        LOG.infof("Loaded %d model(s) from %s: %s", loaded, config.modelsDir(), registry.serving().keySet());
+        return new ServedModels(registry, config.modelsPollSeconds());
+    }
+
+    /** Checks the repository now, then runs the follow-ups; what the poller does on its schedule. */
+    public void poll() {
+        try {
+            registry.refresh();
+        } catch (RuntimeException e) {
+            LOG.warn("Model repository poll failed", e);
+        }
+        for (Runnable action : afterPoll) {
+            try {
+                action.run();
+            } catch (RuntimeException e) {
+                LOG.warn("Action after the model repository poll failed", e);
+            }
+        }
+    }
+
+    /** Runs {@code action} after every poll (and once now), on the poller's thread from then on. */
+    public void afterEachPoll(Runnable action) {
+        afterPoll.add(action);
+        action.run();
+    }
+
+    public ModelRegistry registry() {
+        return registry;
+    }
+
+    public OnnxRuntime runtime() {
+        return registry.runtime();
+    }
+
+    /** True when every configured model has a serving version. */
+    public boolean ready() {
+        return registry.allLoaded();
+    }
+
+    @Override
+    public void close() {
+        poller.shutdownNow();
+        registry.close();
+    }
+}

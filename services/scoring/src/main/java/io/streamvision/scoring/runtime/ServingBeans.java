@@ -1,0 +1,44 @@
+package io.streamvision.scoring.runtime;
+
+import java.util.List;
+
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.Startup;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.ServedModels;
+import io.streamvision.scoring.ScoringConfig;
+
+/**
+ * The served models (the shared lifecycle: load at start, poll, hot swap) and the per-model
+ * dynamic batchers that the Kafka loop, gRPC and REST all go through.
+ */
+public class ServingBeans {
+
+    /** Loaded when the application starts rather than on first use. */
+    @Produces
+    @Singleton
+    @Startup
+    ServedModels models(ScoringConfig config) {
+        return ServedModels.start(config, config.models().orElse(List.of()));
+    }
+
+    @Produces
+    @Singleton
+    DynamicBatcher batcher(ServedModels models, MeterRegistry meters) {
+        return new DynamicBatcher(models.registry(), new InferenceEngine(models.runtime()), meters,
+                DynamicBatcher.fromConfigs(models.registry()));
+    }
+
+    void close(@Disposes ServedModels models) {
+        models.close();
+    }
+
+    void close(@Disposes DynamicBatcher batcher) {
+        batcher.close();
+    }
+}
