@@ -1,7 +1,14 @@
 package io.streamvision.helm;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import com.marcnuri.helm.TemplateCommand;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,25 +18,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import com.marcnuri.helm.Helm;
-import com.marcnuri.helm.LintResult;
-import com.marcnuri.helm.TemplateCommand;
-
 /**
- * The chart under test, driven through the Helm engine (helm-java runs Helm's Go code in
- * process; no helm binary and no cluster). {@link #render()} is {@code helm template} with a
- * fixed release name and namespace; {@link #lint()} is {@code helm lint --strict}, optionally
- * on a copy of the chart whose values.yaml has overrides merged in (helm-java's lint takes no
- * values files). Not thread-safe: build one per test.
+ * The chart under test, driven through the Helm engine (helm-java runs Helm's Go code in process;
+ * no helm binary and no cluster). {@link #render()} is {@code helm template} with a fixed release
+ * name and namespace; {@link #lint()} is {@code helm lint --strict}, optionally on a copy of the
+ * chart whose values.yaml has overrides merged in (helm-java's lint takes no values files). Not
+ * thread-safe: build one per test.
  */
 final class Chart {
 
-    static final Path DIR = Path.of(System.getProperty("vision.helm.chart", "streamvision")).toAbsolutePath();
+    static final Path DIR =
+            Path.of(System.getProperty("vision.helm.chart", "streamvision")).toAbsolutePath();
+
     /** The value sets of the tests (src/test/resources/values). */
     static final Path VALUES = valuesDirectory();
+
     static final String RELEASE = "vision";
     static final String NAMESPACE = "streaming";
     static final List<String> COMPONENTS = List.of("preprocess", "scoring", "captioning");
@@ -67,7 +70,10 @@ final class Chart {
         return Manifests.parse(template.call());
     }
 
-    /** Lints (strict) the chart, with the values files merged into a copy's values.yaml when there are any. */
+    /**
+     * Lints (strict) the chart, with the values files merged into a copy's values.yaml when there
+     * are any.
+     */
     LintResult lint() {
         if (!sets.isEmpty()) {
             throw new IllegalStateException("lint takes values files only");
@@ -91,7 +97,8 @@ final class Chart {
                     Files.copy(source, copy.resolve(DIR.relativize(source).toString()));
                 }
             }
-            ObjectNode values = (ObjectNode) YAML.readTree(DIR.resolve("values.yaml").toFile());
+            ObjectNode values =
+                    (ObjectNode) YAML.readTree(DIR.resolve("values.yaml").toFile());
             for (Path file : valuesFiles) {
                 merge(values, (ObjectNode) YAML.readTree(file.toFile()));
             }
@@ -108,7 +115,8 @@ final class Chart {
         while (fields.hasNext()) {
             Map.Entry<String, JsonNode> field = fields.next();
             JsonNode existing = target.get(field.getKey());
-            if (existing instanceof ObjectNode existingObject && field.getValue() instanceof ObjectNode overrideObject) {
+            if (existing instanceof ObjectNode existingObject
+                    && field.getValue() instanceof ObjectNode overrideObject) {
                 merge(existingObject, overrideObject);
             } else {
                 target.set(field.getKey(), field.getValue());
@@ -118,7 +126,8 @@ final class Chart {
 
     private static void deleteRecursively(Path dir) {
         try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(path -> path.toFile().delete());
+            files.sorted((a, b) -> b.getNameCount() - a.getNameCount())
+                    .forEach(path -> path.toFile().delete());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -127,7 +136,7 @@ final class Chart {
     private static Path valuesDirectory() {
         try {
             return Path.of(Chart.class.getResource("/values").toURI());
-        } catch (java.net.URISyntaxException e) {
+        } catch (URISyntaxException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -135,7 +144,9 @@ final class Chart {
     /** The chart's appVersion, the default image tag. */
     static String appVersion() {
         try {
-            return YAML.readTree(DIR.resolve("Chart.yaml").toFile()).path("appVersion").asText();
+            return YAML.readTree(DIR.resolve("Chart.yaml").toFile())
+                    .path("appVersion")
+                    .asText();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -8,17 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 /** The chart rendered with its own values.yaml. */
 class DefaultValuesTest {
@@ -32,7 +30,8 @@ class DefaultValuesTest {
 
     @Test
     void rendersADeploymentServiceAndConfigMapPerServiceAndNothingElse() {
-        assertEquals(Map.of("ConfigMap", 3, "Deployment", 3, "Service", 3, "ServiceAccount", 1), manifests.kindCounts());
+        assertEquals(
+                Map.of("ConfigMap", 3, "Deployment", 3, "Service", 3, "ServiceAccount", 1), manifests.kindCounts());
         for (String component : COMPONENTS) {
             manifests.get("Deployment", fullname(component));
             manifests.get("Service", fullname(component));
@@ -48,11 +47,17 @@ class DefaultValuesTest {
 
         List<String> servicePorts = new ArrayList<>();
         for (JsonNode port : manifests.get("Service", fullname(component)).at("/spec/ports")) {
-            servicePorts.add(port.path("name").asText() + ":" + port.path("port").asInt() + "->"
-                    + port.path("targetPort").asText() + "/" + port.path("appProtocol").asText());
+            servicePorts.add(port.path("name").asText()
+                    + ":"
+                    + port.path("port").asInt()
+                    + "->"
+                    + port.path("targetPort").asText()
+                    + "/"
+                    + port.path("appProtocol").asText());
         }
         if (grpc == 0) {
-            assertTrue(manifests.container(component).path("ports").findValuesAsText("name").stream().noneMatch("grpc"::equals));
+            assertTrue(manifests.container(component).path("ports").findValuesAsText("name").stream()
+                    .noneMatch("grpc"::equals));
             assertFalse(manifests.config(component).containsKey("QUARKUS_GRPC_SERVER_PORT"));
             assertEquals(List.of("http:" + http + "->http/http"), servicePorts);
         } else {
@@ -66,9 +71,12 @@ class DefaultValuesTest {
     @ValueSource(strings = {"preprocess", "scoring", "captioning"})
     void probesUseQuarkusHealthOnTheHttpPort(String component) {
         JsonNode container = manifests.container(component);
-        assertEquals("/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
-        assertEquals("/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
-        assertEquals("/q/health/started", container.at("/startupProbe/httpGet/path").asText());
+        assertEquals(
+                "/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
+        assertEquals(
+                "/q/health/ready", container.at("/readinessProbe/httpGet/path").asText());
+        assertEquals(
+                "/q/health/started", container.at("/startupProbe/httpGet/path").asText());
         for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
             assertEquals("http", container.at("/" + probe + "/httpGet/port").asText(), probe);
             assertTrue(container.at("/" + probe + "/periodSeconds").asInt() > 0, probe);
@@ -85,7 +93,9 @@ class DefaultValuesTest {
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
 
         JsonNode container = manifests.container(component);
-        assertEquals(fullname(component), container.at("/envFrom/0/configMapRef/name").asText());
+        assertEquals(
+                fullname(component),
+                container.at("/envFrom/0/configMapRef/name").asText());
         JsonNode models = manifests.volumeMount(component, "models");
         assertEquals("/models", models.path("mountPath").asText());
         assertTrue(models.path("readOnly").asBoolean());
@@ -128,7 +138,9 @@ class DefaultValuesTest {
             JsonNode selector = manifests.get("Service", fullname(component)).at("/spec/selector");
             for (String other : COMPONENTS) {
                 JsonNode podLabels = manifests.deployment(other).at("/spec/template/metadata/labels");
-                assertEquals(component.equals(other), Manifests.selects(selector, podLabels),
+                assertEquals(
+                        component.equals(other),
+                        Manifests.selects(selector, podLabels),
                         "Service " + component + " selecting pods of " + other);
             }
         }
@@ -138,9 +150,15 @@ class DefaultValuesTest {
     @ValueSource(strings = {"preprocess", "scoring", "captioning"})
     void deploymentSelectorMatchesItsPodTemplate(String component) {
         JsonNode deployment = manifests.deployment(component);
-        Manifests.assertSelects(deployment.at("/spec/selector/matchLabels"), deployment.at("/spec/template/metadata/labels"),
+        Manifests.assertSelects(
+                deployment.at("/spec/selector/matchLabels"),
+                deployment.at("/spec/template/metadata/labels"),
                 component);
-        assertEquals(component, deployment.at("/spec/template/metadata/labels/app.kubernetes.io~1component").asText());
+        assertEquals(
+                component,
+                deployment
+                        .at("/spec/template/metadata/labels/app.kubernetes.io~1component")
+                        .asText());
         assertEquals(1, deployment.at("/spec/replicas").asInt());
     }
 
@@ -150,11 +168,17 @@ class DefaultValuesTest {
             JsonNode container = manifests.container(component);
             assertTrue(container.at("/resources/limits/nvidia.com~1gpu").isMissingNode(), component);
             assertTrue(manifests.podSpec(component).path("runtimeClassName").isMissingNode(), component);
-            assertEquals("docker.io/streamvision/" + component + ":" + Chart.appVersion(), container.path("image").asText());
+            assertEquals(
+                    "docker.io/streamvision/" + component + ":" + Chart.appVersion(),
+                    container.path("image").asText());
             assertFalse(manifests.config(component).containsKey("VISION_SCORING_EXECUTION_PROVIDER"), component);
         }
-        for (String kind : List.of("HorizontalPodAutoscaler", "ScaledObject", "TriggerAuthentication",
-                "PodDisruptionBudget", "ServiceMonitor")) {
+        for (String kind : List.of(
+                "HorizontalPodAutoscaler",
+                "ScaledObject",
+                "TriggerAuthentication",
+                "PodDisruptionBudget",
+                "ServiceMonitor")) {
             assertEquals(List.of(), manifests.ofKind(kind), kind);
         }
     }
@@ -171,16 +195,22 @@ class DefaultValuesTest {
         assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true));
         assertEquals("ALL", security.at("/capabilities/drop/0").asText());
         assertEquals(1, security.at("/capabilities/drop").size());
-        assertEquals("/tmp", manifests.volumeMount(component, "tmp").path("mountPath").asText());
+        assertEquals(
+                "/tmp",
+                manifests.volumeMount(component, "tmp").path("mountPath").asText());
         assertTrue(manifests.volume(component, "tmp").has("emptyDir"));
-        String serviceAccount = manifests.get("ServiceAccount", Chart.RELEASE + "-streamvision").at("/metadata/name").asText();
+        String serviceAccount = manifests
+                .get("ServiceAccount", Chart.RELEASE + "-streamvision")
+                .at("/metadata/name")
+                .asText();
         assertEquals(serviceAccount, pod.path("serviceAccountName").asText());
         assertFalse(pod.path("automountServiceAccountToken").asBoolean(true));
     }
 
     @Test
     void changingAServicesConfigRollsOnlyItsPods() {
-        Manifests changed = chart().set("scoring.config.vision\\.scoring\\.top-k", 3).render();
+        Manifests changed =
+                chart().set("scoring.config.vision\\.scoring\\.top-k", 3).render();
 
         assertEquals("3", changed.config("scoring").get("VISION_SCORING_TOP_K"));
         assertNotEquals(checksum(manifests, "scoring"), checksum(changed, "scoring"));
@@ -190,8 +220,7 @@ class DefaultValuesTest {
 
     @Test
     void sharedConfigReachesEveryServiceAndAServicesOwnConfigWins() {
-        Manifests rendered = chart()
-                .set("config.quarkus\\.log\\.level", "DEBUG")
+        Manifests rendered = chart().set("config.quarkus\\.log\\.level", "DEBUG")
                 .set("captioning.config.quarkus\\.log\\.level", "WARN")
                 .set("preprocess.config.kafka-streams\\.num\\.stream\\.threads", 4)
                 .render();
@@ -204,8 +233,7 @@ class DefaultValuesTest {
 
     @Test
     void imageComesFromSplitValues() {
-        Manifests rendered = chart()
-                .set("image.registry", "registry.example.com")
+        Manifests rendered = chart().set("image.registry", "registry.example.com")
                 .set("image.tag", "1.0.0")
                 .set("scoring.image.tag", "1.0.1")
                 .set("captioning.image.digest", "sha256:" + "a".repeat(64))
@@ -213,18 +241,31 @@ class DefaultValuesTest {
                 .set("imagePullSecrets[0].name", "regcred")
                 .render();
 
-        assertEquals("registry.example.com/streamvision/preprocess:1.0.0", rendered.container("preprocess").path("image").asText());
-        assertEquals("Always", rendered.container("preprocess").path("imagePullPolicy").asText());
-        assertEquals("registry.example.com/streamvision/scoring:1.0.1", rendered.container("scoring").path("image").asText());
-        assertEquals("IfNotPresent", rendered.container("scoring").path("imagePullPolicy").asText());
-        assertEquals("registry.example.com/streamvision/captioning@sha256:" + "a".repeat(64),
+        assertEquals(
+                "registry.example.com/streamvision/preprocess:1.0.0",
+                rendered.container("preprocess").path("image").asText());
+        assertEquals(
+                "Always",
+                rendered.container("preprocess").path("imagePullPolicy").asText());
+        assertEquals(
+                "registry.example.com/streamvision/scoring:1.0.1",
+                rendered.container("scoring").path("image").asText());
+        assertEquals(
+                "IfNotPresent",
+                rendered.container("scoring").path("imagePullPolicy").asText());
+        assertEquals(
+                "registry.example.com/streamvision/captioning@sha256:" + "a".repeat(64),
                 rendered.container("captioning").path("image").asText());
         for (String component : COMPONENTS) {
-            assertEquals("regcred", rendered.podSpec(component).at("/imagePullSecrets/0/name").asText());
+            assertEquals(
+                    "regcred",
+                    rendered.podSpec(component).at("/imagePullSecrets/0/name").asText());
         }
     }
 
     private static String checksum(Manifests m, String component) {
-        return m.deployment(component).at("/spec/template/metadata/annotations/checksum~1config").asText();
+        return m.deployment(component)
+                .at("/spec/template/metadata/annotations/checksum~1config")
+                .asText();
     }
 }

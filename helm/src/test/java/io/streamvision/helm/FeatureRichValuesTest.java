@@ -5,14 +5,14 @@ import static io.streamvision.helm.Chart.chart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
-
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
-/** full.yaml: name overrides, PodDisruptionBudgets, the ServiceMonitor and the scheduling settings. */
+/**
+ * full.yaml: name overrides, PodDisruptionBudgets, the ServiceMonitor and the scheduling settings.
+ */
 class FeatureRichValuesTest {
 
     private static Manifests manifests;
@@ -44,7 +44,10 @@ class FeatureRichValuesTest {
             JsonNode selector = pdb(component).at("/spec/selector/matchLabels");
             for (String other : COMPONENTS) {
                 JsonNode podLabels = manifests.deployment(other).at("/spec/template/metadata/labels");
-                assertEquals(component.equals(other), Manifests.selects(selector, podLabels), component + " PDB on " + other);
+                assertEquals(
+                        component.equals(other),
+                        Manifests.selects(selector, podLabels),
+                        component + " PDB on " + other);
             }
         }
     }
@@ -56,9 +59,13 @@ class FeatureRichValuesTest {
         assertEquals("prometheus", monitor.at("/metadata/labels/release").asText());
         assertEquals("http", monitor.at("/spec/endpoints/0/port").asText());
         assertEquals("/q/metrics", monitor.at("/spec/endpoints/0/path").asText());
-        assertEquals(Chart.NAMESPACE, monitor.at("/spec/namespaceSelector/matchNames/0").asText());
+        assertEquals(
+                Chart.NAMESPACE,
+                monitor.at("/spec/namespaceSelector/matchNames/0").asText());
         for (JsonNode service : manifests.ofKind("Service")) {
-            Manifests.assertSelects(monitor.at("/spec/selector/matchLabels"), service.at("/metadata/labels"),
+            Manifests.assertSelects(
+                    monitor.at("/spec/selector/matchLabels"),
+                    service.at("/metadata/labels"),
                     service.at("/metadata/name").asText());
         }
     }
@@ -66,24 +73,42 @@ class FeatureRichValuesTest {
     @Test
     void schedulingAndPodSettingsReachThePods() {
         JsonNode preprocess = manifests.deployment("preprocess").at("/spec/template");
-        assertEquals("vision", preprocess.at("/metadata/annotations/example.com~1owner").asText());
-        assertEquals("kubernetes.io/hostname", preprocess.at("/spec/topologySpreadConstraints/0/topologyKey").asText());
+        assertEquals(
+                "vision",
+                preprocess.at("/metadata/annotations/example.com~1owner").asText());
+        assertEquals(
+                "kubernetes.io/hostname",
+                preprocess.at("/spec/topologySpreadConstraints/0/topologyKey").asText());
 
         JsonNode scoring = manifests.podSpec("scoring");
         assertEquals("high-priority", scoring.path("priorityClassName").asText());
-        assertEquals("nvidia.com/gpu.product", scoring.at(
-                "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0/key")
-                .asText());
+        assertEquals(
+                "nvidia.com/gpu.product",
+                scoring.at(
+                                "/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchExpressions/0/key")
+                        .asText());
 
         JsonNode captioning = manifests.podSpec("captioning");
         assertEquals("dedicated", captioning.at("/tolerations/0/key").asText());
         assertEquals("1", manifests.env("captioning").get("EXTRA").path("value").asText());
-        assertEquals("LoadBalancer", manifests.get("Service", "vision-captioning").at("/spec/type").asText());
-        assertEquals("internal", manifests.get("Service", "vision-captioning").at("/metadata/annotations/example.com~1lb").asText());
+        assertEquals(
+                "LoadBalancer",
+                manifests.get("Service", "vision-captioning").at("/spec/type").asText());
+        assertEquals(
+                "internal",
+                manifests
+                        .get("Service", "vision-captioning")
+                        .at("/metadata/annotations/example.com~1lb")
+                        .asText());
         for (JsonNode object : manifests.objects()) {
-            assertEquals("vision", object.at("/metadata/labels/team").asText(), () -> "commonLabels on " + object.at("/metadata"));
+            assertEquals(
+                    "vision",
+                    object.at("/metadata/labels/team").asText(),
+                    () -> "commonLabels on " + object.at("/metadata"));
         }
-        assertEquals("registry.example.com/streamvision/scoring:1.2.3-cuda", manifests.container("scoring").path("image").asText());
+        assertEquals(
+                "registry.example.com/streamvision/scoring:1.2.3-cuda",
+                manifests.container("scoring").path("image").asText());
         assertEquals("false", config("preprocess").get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("-prod", config("preprocess").get("VISION_KAFKA_TOPIC_SUFFIX"));
         assertEquals("12", config("preprocess").get("VISION_KAFKA_PARTITIONS"));

@@ -4,10 +4,9 @@ import static io.streamvision.helm.Chart.chart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 /** scoring.gpu.enabled: the CUDA image on an NVIDIA GPU; the other services stay as they are. */
 class GpuTest {
@@ -25,12 +24,15 @@ class GpuTest {
     void scoringRequestsGpusInItsLimits() {
         JsonNode limits = gpu.container("scoring").at("/resources/limits");
         assertEquals(2, limits.path("nvidia.com/gpu").asInt());
-        assertEquals(cpu.container("scoring").at("/resources/limits/memory").asText(), limits.path("memory").asText());
+        assertEquals(
+                cpu.container("scoring").at("/resources/limits/memory").asText(),
+                limits.path("memory").asText());
     }
 
     @Test
     void scoringRunsTheCudaImageWithTheCudaProvider() {
-        assertEquals("docker.io/streamvision/scoring:" + Chart.appVersion() + "-cuda",
+        assertEquals(
+                "docker.io/streamvision/scoring:" + Chart.appVersion() + "-cuda",
                 gpu.container("scoring").path("image").asText());
         assertEquals("cuda", gpu.config("scoring").get("VISION_SCORING_EXECUTION_PROVIDER"));
     }

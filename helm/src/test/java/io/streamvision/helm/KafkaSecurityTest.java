@@ -7,13 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.JsonNode;
 
 /**
  * Kafka security from existing Secrets (Strimzi's KafkaUser and cluster CA Secrets): the Kafka
@@ -41,13 +39,20 @@ class KafkaSecurityTest {
             assertEquals("vision", env.get("SASL_USERNAME").path("value").asText());
             assertSecretRef(env.get("SASL_PASSWORD"), "vision", "password");
             String jaas = env.get("KAFKA_SASL_JAAS_CONFIG").path("value").asText();
-            assertEquals("org.apache.kafka.common.security.scram.ScramLoginModule required "
-                    + "username=\"$(SASL_USERNAME)\" password=\"$(SASL_PASSWORD)\";", jaas);
+            assertEquals(
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                            + "username=\"$(SASL_USERNAME)\" password=\"$(SASL_PASSWORD)\";",
+                    jaas);
             List<String> order = new ArrayList<>(env.keySet());
-            assertTrue(order.indexOf("SASL_PASSWORD") < order.indexOf("KAFKA_SASL_JAAS_CONFIG"),
+            assertTrue(
+                    order.indexOf("SASL_PASSWORD") < order.indexOf("KAFKA_SASL_JAAS_CONFIG"),
                     "Kubernetes expands $(SASL_PASSWORD) only when it is defined earlier: " + order);
 
-            assertEquals("my-cluster-cluster-ca-cert", rendered.volume(component, "kafka-truststore").at("/secret/secretName").asText());
+            assertEquals(
+                    "my-cluster-cluster-ca-cert",
+                    rendered.volume(component, "kafka-truststore")
+                            .at("/secret/secretName")
+                            .asText());
             JsonNode mount = rendered.volumeMount(component, "kafka-truststore");
             assertEquals(TRUSTSTORE_DIR, mount.path("mountPath").asText());
             assertTrue(mount.path("readOnly").asBoolean());
@@ -64,17 +69,23 @@ class KafkaSecurityTest {
             assertEquals("SCRAM-SHA-512", config.get("QUARKUS_KAFKA_STREAMS_SASL_MECHANISM"));
             assertEquals("PEM", config.get("QUARKUS_KAFKA_STREAMS_SSL_TRUSTSTORE_TYPE"));
             assertEquals(TRUSTSTORE_DIR + "/ca.crt", config.get("QUARKUS_KAFKA_STREAMS_SSL_TRUSTSTORE_LOCATION"));
-            assertEquals("$(KAFKA_SASL_JAAS_CONFIG)",
-                    rendered.env(component).get("QUARKUS_KAFKA_STREAMS_SASL_JAAS_CONFIG").path("value").asText());
+            assertEquals(
+                    "$(KAFKA_SASL_JAAS_CONFIG)",
+                    rendered.env(component)
+                            .get("QUARKUS_KAFKA_STREAMS_SASL_JAAS_CONFIG")
+                            .path("value")
+                            .asText());
         }
-        assertTrue(rendered.config("scoring").keySet().stream().noneMatch(k -> k.startsWith("QUARKUS_KAFKA_STREAMS_")),
+        assertTrue(
+                rendered.config("scoring").keySet().stream().noneMatch(k -> k.startsWith("QUARKUS_KAFKA_STREAMS_")),
                 "scoring runs no Kafka Streams topology");
     }
 
     @Test
     void jaasConfigCanComeWholeFromTheSecret() {
         Manifests rendered = chart().values("sasl-ssl.yaml")
-                .set("kafka.security.sasl.jaasConfigKey", "sasl.jaas.config").render();
+                .set("kafka.security.sasl.jaasConfigKey", "sasl.jaas.config")
+                .render();
 
         Map<String, JsonNode> env = rendered.env("scoring");
         assertSecretRef(env.get("KAFKA_SASL_JAAS_CONFIG"), "vision", "sasl.jaas.config");
@@ -83,11 +94,17 @@ class KafkaSecurityTest {
 
     @Test
     void plainMechanismUsesThePlainLoginModule() {
-        Manifests rendered = chart().values("sasl-ssl.yaml").set("kafka.security.protocol", "SASL_PLAINTEXT")
-                .set("kafka.security.sasl.mechanism", "PLAIN").set("kafka.security.tls.truststore.existingSecret", "").render();
+        Manifests rendered = chart().values("sasl-ssl.yaml")
+                .set("kafka.security.protocol", "SASL_PLAINTEXT")
+                .set("kafka.security.sasl.mechanism", "PLAIN")
+                .set("kafka.security.tls.truststore.existingSecret", "")
+                .render();
 
         assertEquals("PLAIN", rendered.config("scoring").get("KAFKA_SASL_MECHANISM"));
-        assertTrue(rendered.env("scoring").get("KAFKA_SASL_JAAS_CONFIG").path("value").asText()
+        assertTrue(rendered.env("scoring")
+                .get("KAFKA_SASL_JAAS_CONFIG")
+                .path("value")
+                .asText()
                 .startsWith("org.apache.kafka.common.security.plain.PlainLoginModule required "));
         assertFalse(rendered.config("scoring").containsKey("KAFKA_SSL_TRUSTSTORE_LOCATION"));
         assertTrue(rendered.podSpec("scoring").path("volumes").findValuesAsText("name").stream()
@@ -112,24 +129,39 @@ class KafkaSecurityTest {
             assertSecretRef(env.get("KAFKA_SSL_KEYSTORE_PASSWORD"), "vision-tls", "user.password");
             assertFalse(env.containsKey("KAFKA_SASL_JAAS_CONFIG"));
 
-            assertEquals("vision-tls", rendered.volume(component, "kafka-keystore").at("/secret/secretName").asText());
-            assertEquals(KEYSTORE_DIR, rendered.volumeMount(component, "kafka-keystore").path("mountPath").asText());
+            assertEquals(
+                    "vision-tls",
+                    rendered.volume(component, "kafka-keystore")
+                            .at("/secret/secretName")
+                            .asText());
+            assertEquals(
+                    KEYSTORE_DIR,
+                    rendered.volumeMount(component, "kafka-keystore")
+                            .path("mountPath")
+                            .asText());
         }
-        assertSecretRef(rendered.env("preprocess").get("QUARKUS_KAFKA_STREAMS_SSL_KEYSTORE_PASSWORD"), "vision-tls",
+        assertSecretRef(
+                rendered.env("preprocess").get("QUARKUS_KAFKA_STREAMS_SSL_KEYSTORE_PASSWORD"),
+                "vision-tls",
                 "user.password");
     }
 
     @Test
     void refusesSaslWithoutASecret() {
-        Exception e = assertThrows(Exception.class,
-                () -> chart().set("kafka.security.protocol", "SASL_SSL").set("kafka.security.sasl.username", "vision").render());
+        Exception e = assertThrows(
+                Exception.class,
+                () -> chart().set("kafka.security.protocol", "SASL_SSL")
+                        .set("kafka.security.sasl.username", "vision")
+                        .render());
         assertTrue(e.getMessage().contains("needs kafka.security.sasl.existingSecret"), e::getMessage);
     }
 
     @Test
     void refusesTlsStoresWithoutTls() {
-        Exception e = assertThrows(Exception.class,
-                () -> chart().set("kafka.security.tls.truststore.existingSecret", "my-cluster-cluster-ca-cert").render());
+        Exception e = assertThrows(
+                Exception.class,
+                () -> chart().set("kafka.security.tls.truststore.existingSecret", "my-cluster-cluster-ca-cert")
+                        .render());
         assertTrue(e.getMessage().contains("does not use TLS"), e::getMessage);
     }
 

@@ -3,6 +3,9 @@ package io.streamvision.helm;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -12,20 +15,17 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.MappingIterator;
-import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-
 /**
- * The Kubernetes objects of one rendering, parsed from Helm's multi-document YAML, with
- * look-ups by kind, name and service. Immutable.
+ * The Kubernetes objects of one rendering, parsed from Helm's multi-document YAML, with look-ups by
+ * kind, name and service. Immutable.
  */
 record Manifests(List<JsonNode> objects) {
 
     private static final YAMLMapper YAML = new YAMLMapper();
 
     static Manifests parse(String yaml) {
-        try (MappingIterator<JsonNode> documents = YAML.readerFor(JsonNode.class).readValues(yaml)) {
+        try (MappingIterator<JsonNode> documents =
+                YAML.readerFor(JsonNode.class).readValues(yaml)) {
             List<JsonNode> objects = new ArrayList<>();
             while (documents.hasNext()) {
                 JsonNode document = documents.next();
@@ -40,11 +40,15 @@ record Manifests(List<JsonNode> objects) {
     }
 
     List<JsonNode> ofKind(String kind) {
-        return objects.stream().filter(o -> kind.equals(o.path("kind").asText())).toList();
+        return objects.stream()
+                .filter(o -> kind.equals(o.path("kind").asText()))
+                .toList();
     }
 
     Optional<JsonNode> find(String kind, String name) {
-        return ofKind(kind).stream().filter(o -> name.equals(o.at("/metadata/name").asText())).findFirst();
+        return ofKind(kind).stream()
+                .filter(o -> name.equals(o.at("/metadata/name").asText()))
+                .findFirst();
     }
 
     JsonNode get(String kind, String name) {
@@ -61,7 +65,9 @@ record Manifests(List<JsonNode> objects) {
     /** The one object of a kind that carries the label app.kubernetes.io/component=component. */
     JsonNode ofComponent(String kind, String component) {
         List<JsonNode> found = ofKind(kind).stream()
-                .filter(o -> component.equals(o.at("/metadata/labels/app.kubernetes.io~1component").asText())).toList();
+                .filter(o -> component.equals(
+                        o.at("/metadata/labels/app.kubernetes.io~1component").asText()))
+                .toList();
         assertEquals(1, found.size(), () -> kind + " objects of " + component);
         return found.get(0);
     }
@@ -87,7 +93,9 @@ record Manifests(List<JsonNode> objects) {
     /** The data of the service's ConfigMap. */
     Map<String, String> config(String component) {
         Map<String, String> data = new LinkedHashMap<>();
-        ofComponent("ConfigMap", component).path("data").fields()
+        ofComponent("ConfigMap", component)
+                .path("data")
+                .fields()
                 .forEachRemaining(e -> data.put(e.getKey(), e.getValue().asText()));
         return data;
     }
@@ -134,14 +142,17 @@ record Manifests(List<JsonNode> objects) {
         if (selector.size() == 0) {
             fail(what + ": empty selector");
         }
-        selector.fields().forEachRemaining(e -> assertEquals(e.getValue().asText(), labels.path(e.getKey()).asText(null),
-                what + ": label " + e.getKey()));
+        selector.fields()
+                .forEachRemaining(e -> assertEquals(
+                        e.getValue().asText(), labels.path(e.getKey()).asText(null), what + ": label " + e.getKey()));
     }
 
     /** True when every label of {@code selector} is on {@code labels} with the same value. */
     static boolean selects(JsonNode selector, JsonNode labels) {
         boolean[] all = {selector.size() > 0};
-        selector.fields().forEachRemaining(e -> all[0] &= e.getValue().asText().equals(labels.path(e.getKey()).asText(null)));
+        selector.fields()
+                .forEachRemaining(e -> all[0] &=
+                        e.getValue().asText().equals(labels.path(e.getKey()).asText(null)));
         return all[0];
     }
 }

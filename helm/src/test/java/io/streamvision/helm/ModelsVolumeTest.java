@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
 
 /** The model repository: copied out of an image by an init container, or an existing PVC. */
 class ModelsVolumeTest {
@@ -21,7 +20,8 @@ class ModelsVolumeTest {
             JsonNode volume = rendered.volume(component, "models");
             assertTrue(volume.has("emptyDir"), component);
             JsonNode init = rendered.podSpec(component).at("/initContainers/0");
-            assertEquals("docker.io/streamvision/models:2024-06", init.path("image").asText());
+            assertEquals(
+                    "docker.io/streamvision/models:2024-06", init.path("image").asText());
             assertEquals("cp -R /models/. /mnt/models/", init.at("/command/2").asText());
             assertEquals("models", init.at("/volumeMounts/0/name").asText());
             assertEquals("/mnt/models", init.at("/volumeMounts/0/mountPath").asText());
@@ -41,7 +41,9 @@ class ModelsVolumeTest {
         for (String component : COMPONENTS) {
             assertTrue(rendered.podSpec(component).path("initContainers").isMissingNode(), component);
             JsonNode volume = rendered.volume(component, "models");
-            assertEquals("vision-models", volume.at("/persistentVolumeClaim/claimName").asText());
+            assertEquals(
+                    "vision-models",
+                    volume.at("/persistentVolumeClaim/claimName").asText());
             assertTrue(volume.at("/persistentVolumeClaim/readOnly").asBoolean());
             assertFalse(volume.has("emptyDir"));
 

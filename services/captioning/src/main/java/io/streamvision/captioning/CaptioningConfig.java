@@ -1,12 +1,11 @@
 package io.streamvision.captioning;
 
-import java.util.List;
-
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.runtime.ModelServingConfig;
+import java.util.List;
 
 /** Settings of the captioning service ({@code vision.captioning.*}). */
 @ConfigMapping(prefix = "vision.captioning")
@@ -31,7 +30,10 @@ public interface CaptioningConfig extends ModelServingConfig {
     @WithDefault("3")
     int beamWidth();
 
-    /** Shortest caption in words: the end token cannot be chosen before (0: no minimum, as the reference). */
+    /**
+     * Shortest caption in words: the end token cannot be chosen before (0: no minimum, as the
+     * reference).
+     */
     @WithDefault("0")
     int minTokens();
 
@@ -58,11 +60,17 @@ public interface CaptioningConfig extends ModelServingConfig {
 
     /** Per-video summaries ({@code vision.captioning.videos.*}). */
     interface Videos {
-        /** A progress update goes out every this many newly scored frames (0: only the final summary). */
+        /**
+         * A progress update goes out every this many newly scored frames (0: only the final
+         * summary).
+         */
         @WithDefault("100")
         long progressEveryFrames();
 
-        /** A fully sampled video whose frame scores stop coming for this long ends as FAILED, in milliseconds. */
+        /**
+         * A fully sampled video whose frame scores stop coming for this long ends as FAILED, in
+         * milliseconds.
+         */
         @WithDefault("120000")
         long stallTimeoutMs();
 

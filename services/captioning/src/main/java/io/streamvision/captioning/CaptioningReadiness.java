@@ -1,20 +1,19 @@
 package io.streamvision.captioning;
 
-import java.util.Optional;
-
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
-import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
-import org.eclipse.microprofile.health.Readiness;
-
 import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.captioning.kafka.CaptioningLoop;
 import io.streamvision.health.ModelServiceHealthCheck;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.runtime.ServedModels;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Optional;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Readiness;
 
-/** Ready only when the decoder and vocabulary are loaded and the Kafka loop (if enabled) is running. */
+/**
+ * Ready only when the decoder and vocabulary are loaded and the Kafka loop (if enabled) is running.
+ */
 @Readiness
 @ApplicationScoped
 public class CaptioningReadiness extends ModelServiceHealthCheck {

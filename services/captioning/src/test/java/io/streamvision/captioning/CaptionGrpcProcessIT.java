@@ -4,18 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
-
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
-
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
@@ -28,11 +19,17 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Caption and Describe end to end over real sockets: the packaged scoring service runs the
- * caption encoder, the packaged captioning service prepares the image and decodes. Greedy
- * captions of the fixture scenes must equal the model kit's reference token for token.
+ * Caption and Describe end to end over real sockets: the packaged scoring service runs the caption
+ * encoder, the packaged captioning service prepares the image and decodes. Greedy captions of the
+ * fixture scenes must equal the model kit's reference token for token.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class CaptionGrpcProcessIT {
@@ -40,32 +37,71 @@ class CaptionGrpcProcessIT {
     @Test
     void captionsAndDescribesImagesThroughBothServices() throws Exception {
         TestBroker broker = TestBrokers.shared();
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath().toString();
+        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
+                .toAbsolutePath()
+                .toString();
         Path root = Path.of(models).getParent();
-        Process scoring = ServiceProcess.start(Path.of("../scoring/target/quarkus-app/quarkus-run.jar"), Map.of(
-                "kafka.bootstrap.servers", broker.bootstrapServers(), "vision.kafka.topic-suffix", ".it-grpc",
-                "vision.scoring.models-dir", models, "vision.scoring.models", "lenet,caption-encoder",
-                "vision.scoring.kafka.enabled", "false", "quarkus.http.port", "0", "quarkus.grpc.server.port", "18101"),
+        Process scoring = ServiceProcess.start(
+                Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),
+                Map.of(
+                        "kafka.bootstrap.servers",
+                        broker.bootstrapServers(),
+                        "vision.kafka.topic-suffix",
+                        ".it-grpc",
+                        "vision.scoring.models-dir",
+                        models,
+                        "vision.scoring.models",
+                        "lenet,caption-encoder",
+                        "vision.scoring.kafka.enabled",
+                        "false",
+                        "quarkus.http.port",
+                        "0",
+                        "quarkus.grpc.server.port",
+                        "18101"),
                 Path.of("target/caption-grpc-scoring.log"));
-        Process captioning = ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), Map.of(
-                "kafka.bootstrap.servers", broker.bootstrapServers(), "vision.kafka.topic-suffix", ".it-grpc",
-                "vision.captioning.models-dir", models, "vision.captioning.kafka.enabled", "false",
-                "quarkus.kafka-streams.application-id", "it-grpc-results",
-                "quarkus.http.port", "0", "quarkus.grpc.server.port", "18103",
-                "quarkus.grpc.clients.scoring.port", "18101"), Path.of("target/caption-grpc-captioning.log"));
-        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18103).usePlaintext().build();
+        Process captioning = ServiceProcess.start(
+                Path.of("target/quarkus-app/quarkus-run.jar"),
+                Map.of(
+                        "kafka.bootstrap.servers",
+                        broker.bootstrapServers(),
+                        "vision.kafka.topic-suffix",
+                        ".it-grpc",
+                        "vision.captioning.models-dir",
+                        models,
+                        "vision.captioning.kafka.enabled",
+                        "false",
+                        "quarkus.kafka-streams.application-id",
+                        "it-grpc-results",
+                        "quarkus.http.port",
+                        "0",
+                        "quarkus.grpc.server.port",
+                        "18103",
+                        "quarkus.grpc.clients.scoring.port",
+                        "18101"),
+                Path.of("target/caption-grpc-captioning.log"));
+        ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18103)
+                .usePlaintext()
+                .build();
         try {
             VisionServiceGrpc.VisionServiceBlockingStub vision = VisionServiceGrpc.newBlockingStub(channel);
-            JsonNode fixture = new ObjectMapper().readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json").toFile());
+            JsonNode fixture = new ObjectMapper()
+                    .readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json")
+                            .toFile());
             JsonNode scene = fixture.get("fixtures").get(0);
             byte[] png = Files.readAllBytes(root.resolve(scene.get("file").asText()));
-            CaptionRequest greedy = CaptionRequest.newBuilder().setRequestId("g-0").setImage(ByteString.copyFrom(png))
-                    .setBeamWidth(1).build();
+            CaptionRequest greedy = CaptionRequest.newBuilder()
+                    .setRequestId("g-0")
+                    .setImage(ByteString.copyFrom(png))
+                    .setBeamWidth(1)
+                    .build();
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
             String text = null;
             while (text == null) {
                 try {
-                    text = vision.withDeadlineAfter(10, TimeUnit.SECONDS).caption(greedy).getCaption().getText();
+                    text = vision.withDeadlineAfter(10, TimeUnit.SECONDS)
+                            .caption(greedy)
+                            .getCaption()
+                            .getText();
                 } catch (StatusRuntimeException e) {
                     if (System.nanoTime() > deadline) {
                         throw e;
@@ -76,26 +112,40 @@ class CaptionGrpcProcessIT {
             int agree = 0;
             for (JsonNode s : fixture.get("fixtures")) {
                 byte[] image = Files.readAllBytes(root.resolve(s.get("file").asText()));
-                String caption = vision.caption(CaptionRequest.newBuilder().setRequestId(s.get("file").asText())
-                        .setImage(ByteString.copyFrom(image)).setBeamWidth(1).build()).getCaption().getText();
+                String caption = vision.caption(CaptionRequest.newBuilder()
+                                .setRequestId(s.get("file").asText())
+                                .setImage(ByteString.copyFrom(image))
+                                .setBeamWidth(1)
+                                .build())
+                        .getCaption()
+                        .getText();
                 agree += caption.equals(s.get("greedy").get("caption").asText()) ? 1 : 0;
             }
-            System.out.printf("[caption gRPC IT] greedy captions equal to the reference: %d of %d scenes%n", agree,
-                    fixture.get("fixtures").size());
+            System.out.printf(
+                    "[caption gRPC IT] greedy captions equal to the reference: %d of %d scenes%n",
+                    agree, fixture.get("fixtures").size());
             assertEquals(fixture.get("fixtures").size(), agree, "every fixture scene captioned as the reference does");
 
-            DescribeResponse described = vision.describe(DescribeRequest.newBuilder().setRequestId("d-1")
-                    .setImage(ByteString.copyFrom(png)).setClassifier("lenet").setTopK(3).build());
+            DescribeResponse described = vision.describe(DescribeRequest.newBuilder()
+                    .setRequestId("d-1")
+                    .setImage(ByteString.copyFrom(png))
+                    .setClassifier("lenet")
+                    .setTopK(3)
+                    .build());
             assertEquals(3, described.getClassification().getLabelsCount());
             assertEquals("d-1", described.getCaption().getRequestId());
 
-            StatusRuntimeException bad = assertThrows(StatusRuntimeException.class, () -> vision.caption(
-                    CaptionRequest.newBuilder().setImage(ByteString.copyFromUtf8("no image here")).build()));
+            StatusRuntimeException bad = assertThrows(
+                    StatusRuntimeException.class,
+                    () -> vision.caption(CaptionRequest.newBuilder()
+                            .setImage(ByteString.copyFromUtf8("no image here"))
+                            .build()));
             assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
             assertTrue(bad.getStatus().getDescription().startsWith("UNSUPPORTED_FORMAT"));
 
-            StatusRuntimeException late = assertThrows(StatusRuntimeException.class, () -> vision
-                    .withDeadlineAfter(1, TimeUnit.MILLISECONDS).caption(greedy));
+            StatusRuntimeException late = assertThrows(
+                    StatusRuntimeException.class,
+                    () -> vision.withDeadlineAfter(1, TimeUnit.MILLISECONDS).caption(greedy));
             assertEquals(Status.Code.DEADLINE_EXCEEDED, late.getStatus().getCode());
         } finally {
             channel.shutdownNow();

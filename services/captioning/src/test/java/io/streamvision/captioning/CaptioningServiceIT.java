@@ -4,6 +4,20 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageResult;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -11,27 +25,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.stream.Collectors;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.ByteString;
-
-import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.junit.QuarkusTest;
-import io.streamvision.kafka.Topics;
-import io.streamvision.proto.inference.ModelInferResponse;
-import io.streamvision.proto.vision.v1.Caption;
-import io.streamvision.proto.vision.v1.DeadLetter;
-import io.streamvision.proto.vision.v1.ReasonCode;
-import io.streamvision.testing.KafkaBrokerTestResource;
-import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -42,81 +41,102 @@ class CaptioningServiceIT {
     private static ModelInferResponse features(String id, String model, JsonNode values) {
         ByteBuffer raw = ByteBuffer.allocate(values.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
         values.forEach(v -> raw.putFloat((float) v.asDouble()));
-        ModelInferResponse.Builder response = ModelInferResponse.newBuilder().setId(id).setModelName(model)
-                .setModelVersion("1");
-        response.addOutputsBuilder().setName("features").setDatatype("FP32").addShape(1).addShape(values.size());
+        ModelInferResponse.Builder response =
+                ModelInferResponse.newBuilder().setId(id).setModelName(model).setModelVersion("1");
+        response.addOutputsBuilder()
+                .setName("features")
+                .setDatatype("FP32")
+                .addShape(1)
+                .addShape(values.size());
         return response.addRawOutputContents(ByteString.copyFrom(raw.array())).build();
     }
 
     @Test
     void captionsFeatureRecordsWithBeamSearchAndDeadLettersTheRest() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[captioning IT] talking to Kafka at " + bootstrap);
-        JsonNode fixture = new ObjectMapper().readTree(
-                Path.of("../../models/caption-decoder/1/fixtures/greedy.json").toFile());
+        JsonNode fixture = new ObjectMapper()
+                .readTree(Path.of("../../models/caption-decoder/1/fixtures/greedy.json")
+                        .toFile());
         JsonNode scenes = fixture.get("fixtures");
-        TestClients.send(bootstrap, List.of(
-                record("c-0", features("c-0", "caption-encoder", scenes.get(0).get("features")).toByteArray()),
-                record("c-1", features("c-1", "caption-encoder", scenes.get(1).get("features")).toByteArray()),
-                record("c-wrong", features("c-wrong", "lenet", scenes.get(0).get("features")).toByteArray()),
-                // A vector of the wrong width in the same poll must fail alone, not take the poll with it.
-                record("c-short", features("c-short", "caption-encoder", new ObjectMapper().createArrayNode()
-                        .add(0.5).add(0.25).add(0.125)).toByteArray()),
-                record("c-bad", "garbage".getBytes(StandardCharsets.UTF_8))));
+        TestClients.send(
+                bootstrap,
+                List.of(
+                        record(
+                                "c-0",
+                                features("c-0", "caption-encoder", scenes.get(0).get("features"))
+                                        .toByteArray()),
+                        record(
+                                "c-1",
+                                features("c-1", "caption-encoder", scenes.get(1).get("features"))
+                                        .toByteArray()),
+                        record(
+                                "c-wrong",
+                                features("c-wrong", "lenet", scenes.get(0).get("features"))
+                                        .toByteArray()),
+                        // A vector of the wrong width in the same poll must fail alone, not take
+                        // the poll with it.
+                        record(
+                                "c-short",
+                                features(
+                                                "c-short",
+                                                "caption-encoder",
+                                                new ObjectMapper()
+                                                        .createArrayNode()
+                                                        .add(0.5)
+                                                        .add(0.25)
+                                                        .add(0.125))
+                                        .toByteArray()),
+                        record("c-bad", "garbage".getBytes(StandardCharsets.UTF_8))));
 
         List<ConsumerRecord<byte[], byte[]>> captions =
-                TestClients.read(bootstrap, TOPICS.captions(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Map<String, Caption> byId = captions.stream().map(r -> parse(r.value()))
+                TestClients.read(bootstrap, TOPICS.captions().name(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, Caption> byId = captions.stream()
+                .map(TOPICS.captions()::valueOf)
                 .collect(Collectors.toMap(Caption::getRequestId, c -> c));
         assertEquals(2, captions.size());
-        assertEquals(scenes.get(0).get("beam").get("caption").asText(), byId.get("c-0").getText());
-        assertEquals(scenes.get(1).get("beam").get("caption").asText(), byId.get("c-1").getText());
+        assertEquals(
+                scenes.get(0).get("beam").get("caption").asText(),
+                byId.get("c-0").getText());
+        assertEquals(
+                scenes.get(1).get("beam").get("caption").asText(),
+                byId.get("c-1").getText());
         assertEquals("beam", byId.get("c-0").getSearch());
 
-        List<ConsumerRecord<byte[], byte[]>> dlq =
-                TestClients.read(bootstrap, TOPICS.deadLetters(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
+        List<ConsumerRecord<byte[], byte[]>> dlq = TestClients.read(
+                bootstrap, TOPICS.deadLetters().name(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, ReasonCode> reasons = dlq.stream()
+                .map(TOPICS.deadLetters()::valueOf)
                 .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
-        assertEquals(Map.of("c-wrong", ReasonCode.UNKNOWN_MODEL, "c-bad", ReasonCode.DESERIALIZATION_FAILED,
-                "c-short", ReasonCode.INVALID_TENSOR), reasons);
+        assertEquals(
+                Map.of(
+                        "c-wrong",
+                        ReasonCode.UNKNOWN_MODEL,
+                        "c-bad",
+                        ReasonCode.DESERIALIZATION_FAILED,
+                        "c-short",
+                        ReasonCode.INVALID_TENSOR),
+                reasons);
 
-        // No classifier answered, so the results topology emits partial results when the window closes.
+        // No classifier answered, so the results topology emits partial results when the window
+        // closes.
         List<ConsumerRecord<byte[], byte[]>> results =
-                TestClients.read(bootstrap, TOPICS.results(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Map<String, io.streamvision.proto.vision.v1.ImageResult> resultById = results.stream()
-                .map(r -> result(r.value())).collect(Collectors.toMap(r -> r.getRequestId(), r -> r));
-        assertEquals(java.util.Set.of("c-0", "c-1"), resultById.keySet());
-        assertEquals(byId.get("c-0").getText(), resultById.get("c-0").getCaption().getText());
-        assertEquals("no labels of fashion-cnn within 3000 ms", resultById.get("c-0").getMissingReason());
+                TestClients.read(bootstrap, TOPICS.results().name(), 2, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, ImageResult> resultById = results.stream()
+                .map(TOPICS.results()::valueOf)
+                .collect(Collectors.toMap(r -> r.getRequestId(), r -> r));
+        assertEquals(Set.of("c-0", "c-1"), resultById.keySet());
+        assertEquals(
+                byId.get("c-0").getText(), resultById.get("c-0").getCaption().getText());
+        assertEquals(
+                "no labels of fashion-cnn within 3000 ms", resultById.get("c-0").getMissingReason());
     }
 
     private static ProducerRecord<byte[], byte[]> record(String key, byte[] value) {
-        return new ProducerRecord<>(TOPICS.features(), key.getBytes(StandardCharsets.UTF_8), value);
-    }
-
-    private static Caption parse(byte[] value) {
-        try {
-            return Caption.parseFrom(value);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static io.streamvision.proto.vision.v1.ImageResult result(byte[] value) {
-        try {
-            return io.streamvision.proto.vision.v1.ImageResult.parseFrom(value);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static DeadLetter deadLetter(byte[] value) {
-        try {
-            return DeadLetter.parseFrom(value);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
+        return new ProducerRecord<>(TOPICS.features().name(), key.getBytes(StandardCharsets.UTF_8), value);
     }
 }

@@ -1,38 +1,47 @@
 package io.streamvision.cli;
 
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
-
 import com.google.protobuf.ByteString;
-
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.CaptionRequest;
 import io.streamvision.proto.vision.v1.DescribeRequest;
 import io.streamvision.proto.vision.v1.DescribeResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code vision caption}: captions (optionally with labels) from the captioning service. */
-@Command(name = "caption", mixinStandardHelpOptions = true,
+@Command(
+        name = "caption",
+        mixinStandardHelpOptions = true,
         description = "Caption images over gRPC (vision.v1.VisionService/Caption, or Describe with --labels, "
                 + "on the captioning service).")
 public class CaptionCommand extends ImageRpcCommand {
 
-    @Option(names = { "-s", "--server" }, defaultValue = "${VISION_CAPTIONING_GRPC:-localhost:8003}",
+    @Option(
+            names = {"-s", "--server"},
+            defaultValue = "${VISION_CAPTIONING_GRPC:-localhost:8003}",
             description = "Captioning service gRPC address (default: ${DEFAULT-VALUE}).")
     String server;
 
-    @Option(names = { "-b", "--beam" }, defaultValue = "0",
+    @Option(
+            names = {"-b", "--beam"},
+            defaultValue = "0",
             description = "Beam width; 1 is greedy search, 0 the service's default (default: ${DEFAULT-VALUE}).")
     int beam;
 
-    @Option(names = "--labels", description = "Also return top-k labels of this classifier (Describe).",
+    @Option(
+            names = "--labels",
+            description = "Also return top-k labels of this classifier (Describe).",
             paramLabel = "MODEL")
     String classifier;
 
-    @Option(names = { "-k", "--top-k" }, defaultValue = "3", description = "Labels per image with --labels (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-k", "--top-k"},
+            defaultValue = "3",
+            description = "Labels per image with --labels (default: ${DEFAULT-VALUE}).")
     int topK;
 
     @Override
@@ -46,21 +55,32 @@ public class CaptionCommand extends ImageRpcCommand {
         Map<String, Object> fields = new LinkedHashMap<>();
         Caption caption;
         if (classifier != null) {
-            DescribeResponse r = stub.describe(DescribeRequest.newBuilder().setRequestId(id)
-                    .setImage(ByteString.copyFrom(image)).setClassifier(classifier).setTopK(topK).setBeamWidth(beam)
+            DescribeResponse r = stub.describe(DescribeRequest.newBuilder()
+                    .setRequestId(id)
+                    .setImage(ByteString.copyFrom(image))
+                    .setClassifier(classifier)
+                    .setTopK(topK)
+                    .setBeamWidth(beam)
                     .build());
             caption = r.getCaption();
             fields.put("labels", ClassifyCommand.labels(r.getClassification()));
         } else {
-            caption = stub.caption(CaptionRequest.newBuilder().setRequestId(id).setImage(ByteString.copyFrom(image))
-                    .setBeamWidth(beam).build()).getCaption();
+            caption = stub.caption(CaptionRequest.newBuilder()
+                            .setRequestId(id)
+                            .setImage(ByteString.copyFrom(image))
+                            .setBeamWidth(beam)
+                            .build())
+                    .getCaption();
         }
         fields.put("caption", caption.getText());
         fields.put("log_probability", caption.getLogProbability());
         fields.put("search", caption.getSearch());
         fields.put("beam_width", caption.getBeamWidth());
-        fields.put("alternatives", caption.getAlternativesList().stream()
-                .map(a -> Map.of("caption", a.getText(), "log_probability", a.getLogProbability())).toList());
+        fields.put(
+                "alternatives",
+                caption.getAlternativesList().stream()
+                        .map(a -> Map.of("caption", a.getText(), "log_probability", a.getLogProbability()))
+                        .toList());
         fields.put("decoder", caption.getDecoderModel() + " v" + caption.getDecoderVersion());
         return fields;
     }
@@ -68,6 +88,8 @@ public class CaptionCommand extends ImageRpcCommand {
     @Override
     String line(Map<String, Object> fields) {
         String text = "\"" + fields.get("caption") + "\"";
-        return fields.containsKey("labels") ? text + "  [" + ClassifyCommand.labelText(fields.get("labels")) + "]" : text;
+        return fields.containsKey("labels")
+                ? text + "  [" + ClassifyCommand.labelText(fields.get("labels")) + "]"
+                : text;
     }
 }

@@ -1,35 +1,43 @@
 package io.streamvision.cli;
 
+import com.google.protobuf.ByteString;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.ClassifyRequest;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
-
-import com.google.protobuf.ByteString;
-
-import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.ClassifyRequest;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code vision classify}: top-k labels for images from the scoring service's Classify RPC. */
-@Command(name = "classify", mixinStandardHelpOptions = true,
+@Command(
+        name = "classify",
+        mixinStandardHelpOptions = true,
         description = "Classify images over gRPC (vision.v1.VisionService/Classify on the scoring service).")
 public class ClassifyCommand extends ImageRpcCommand {
 
-    @Option(names = { "-s", "--server" }, defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}",
+    @Option(
+            names = {"-s", "--server"},
+            defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}",
             description = "Scoring service gRPC address (default: ${DEFAULT-VALUE}).")
     String server;
 
-    @Option(names = { "-m", "--model" }, defaultValue = "fashion-cnn", description = "Model name (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-m", "--model"},
+            defaultValue = "fashion-cnn",
+            description = "Model name (default: ${DEFAULT-VALUE}).")
     String model;
 
     @Option(names = "--model-version", defaultValue = "", description = "Model version (default: the newest).")
     String modelVersion;
 
-    @Option(names = { "-k", "--top-k" }, defaultValue = "3", description = "Labels per image (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-k", "--top-k"},
+            defaultValue = "3",
+            description = "Labels per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
     @Override
@@ -39,9 +47,14 @@ public class ClassifyCommand extends ImageRpcCommand {
 
     @Override
     Map<String, Object> call(VisionServiceGrpc.VisionServiceBlockingStub stub, Path file, byte[] image) {
-        Classification c = stub.classify(ClassifyRequest.newBuilder().setRequestId(file.getFileName().toString())
-                .setImage(ByteString.copyFrom(image)).setModelName(model).setModelVersion(modelVersion).setTopK(topK)
-                .build()).getClassification();
+        Classification c = stub.classify(ClassifyRequest.newBuilder()
+                        .setRequestId(file.getFileName().toString())
+                        .setImage(ByteString.copyFrom(image))
+                        .setModelName(model)
+                        .setModelVersion(modelVersion)
+                        .setTopK(topK)
+                        .build())
+                .getClassification();
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("model", c.getModelName());
         fields.put("version", c.getModelVersion());
@@ -50,19 +63,23 @@ public class ClassifyCommand extends ImageRpcCommand {
     }
 
     static List<Map<String, Object>> labels(Classification c) {
-        return c.getLabelsList().stream().map(l -> {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("label", l.getLabel());
-            m.put("probability", l.getProbability());
-            return m;
-        }).toList();
+        return c.getLabelsList().stream()
+                .map(l -> {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("label", l.getLabel());
+                    m.put("probability", l.getProbability());
+                    return m;
+                })
+                .toList();
     }
 
     @SuppressWarnings("unchecked")
     static String labelText(Object labels) {
-        return ((List<Map<String, Object>>) labels).stream()
-                .map(l -> String.format("%s %.1f%%", l.get("label"), 100 * ((Number) l.get("probability")).doubleValue()))
-                .collect(Collectors.joining(", "));
+        return ((List<Map<String, Object>>) labels)
+                .stream()
+                        .map(l -> String.format(
+                                "%s %.1f%%", l.get("label"), 100 * ((Number) l.get("probability")).doubleValue()))
+                        .collect(Collectors.joining(", "));
     }
 
     @Override

@@ -1,9 +1,8 @@
 package io.streamvision.cli;
 
+import io.quarkus.picocli.runtime.PicocliCommandLineFactory;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
-
-import io.quarkus.picocli.runtime.PicocliCommandLineFactory;
 import picocli.CommandLine;
 
 /** The command line with failures reported as one message and a documented exit code. */

@@ -10,6 +10,5 @@ public final class ExitCodes {
     public static final int BAD_INPUT = 4;
     public static final int TIMED_OUT = 5;
 
-    private ExitCodes() {
-    }
+    private ExitCodes() {}
 }

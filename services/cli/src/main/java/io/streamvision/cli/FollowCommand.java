@@ -1,13 +1,13 @@
 package io.streamvision.cli;
 
+import io.streamvision.kafka.Topic;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -16,7 +16,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code vision follow}: prints the records of a vision topic as they arrive. */
-@Command(name = "follow", mixinStandardHelpOptions = true,
+@Command(
+        name = "follow",
+        mixinStandardHelpOptions = true,
         description = "Print records of a topic as they arrive, decoded: results, captions, scores, "
                 + "video-summaries, video-events, dlq, images, videos, features, or a full topic name.")
 public class FollowCommand implements Callable<Integer> {
@@ -33,10 +35,15 @@ public class FollowCommand implements Callable<Integer> {
     @Option(names = "--from-beginning", description = "Start at the oldest record instead of the newest.")
     boolean fromBeginning;
 
-    @Option(names = { "-n", "--max-records" }, defaultValue = "0", description = "Stop after this many records (0: never).")
+    @Option(
+            names = {"-n", "--max-records"},
+            defaultValue = "0",
+            description = "Stop after this many records (0: never).")
     long maxRecords;
 
-    @Option(names = "--timeout-s", defaultValue = "0",
+    @Option(
+            names = "--timeout-s",
+            defaultValue = "0",
             description = "Stop after this many seconds without a new record (0: never).")
     long idleTimeoutS;
 
@@ -45,11 +52,9 @@ public class FollowCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        String base = RecordPrinter.ALIASES.getOrDefault(topic, topic);
-        String name = RecordPrinter.ALIASES.containsKey(topic) ? base + kafka.topics().suffix() : topic;
-        String suffix = kafka.topics().suffix();
-        RecordPrinter printer = RecordPrinter.forTopic(!suffix.isEmpty() && base.endsWith(suffix)
-                ? base.substring(0, base.length() - suffix.length()) : base);
+        Optional<Topic<?>> known = RecordPrinter.resolve(kafka.topics(), topic);
+        String name = known.map(Topic::name).orElse(topic);
+        RecordPrinter printer = new RecordPrinter(known.orElse(null));
         kafka.checkReachable();
         PrintWriter out = spec.commandLine().getOut();
         long seen = 0;
@@ -58,9 +63,18 @@ public class FollowCommand implements Callable<Integer> {
             while (maxRecords == 0 || seen < maxRecords) {
                 for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(500))) {
                     String key = r.key() == null ? "" : new String(r.key(), StandardCharsets.UTF_8);
-                    out.println(json ? "{\"key\":\"" + key.replace("\"", "\\\"") + "\",\"partition\":" + r.partition()
-                            + ",\"offset\":" + r.offset() + ",\"value\":" + printer.json(r.value()) + "}"
-                            : key + "  " + printer.line(r.value()));
+                    out.println(
+                            json
+                                    ? "{\"key\":\""
+                                            + key.replace("\"", "\\\"")
+                                            + "\",\"partition\":"
+                                            + r.partition()
+                                            + ",\"offset\":"
+                                            + r.offset()
+                                            + ",\"value\":"
+                                            + printer.json(r.value())
+                                            + "}"
+                                    : key + "  " + printer.line(r.value()));
                     out.flush();
                     lastRecord = System.nanoTime();
                     if (++seen == maxRecords) {

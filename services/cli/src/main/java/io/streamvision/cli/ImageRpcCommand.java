@@ -1,5 +1,12 @@
 package io.streamvision.cli;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -7,27 +14,20 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.Status;
-import io.grpc.StatusRuntimeException;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * Base of the commands that send each image to {@code vision.v1.VisionService} and print one
- * line (or one JSON object) per image, in argument order, with up to {@code --concurrency}
- * calls in flight.
+ * Base of the commands that send each image to {@code vision.v1.VisionService} and print one line
+ * (or one JSON object) per image, in argument order, with up to {@code --concurrency} calls in
+ * flight.
  */
 abstract class ImageRpcCommand implements Callable<Integer> {
 
@@ -39,10 +39,16 @@ abstract class ImageRpcCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "Image files, or directories of them.")
     List<Path> inputs;
 
-    @Option(names = "--deadline-ms", defaultValue = "10000", description = "Deadline of each call (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--deadline-ms",
+            defaultValue = "10000",
+            description = "Deadline of each call (default: ${DEFAULT-VALUE}).")
     long deadlineMs;
 
-    @Option(names = { "-c", "--concurrency" }, defaultValue = "4", description = "Calls in flight (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-c", "--concurrency"},
+            defaultValue = "4",
+            description = "Calls in flight (default: ${DEFAULT-VALUE}).")
     int concurrency;
 
     @Option(names = "--json", description = "One JSON object per image instead of a table.")
@@ -62,8 +68,10 @@ abstract class ImageRpcCommand implements Callable<Integer> {
         List<Path> files = Inputs.expand(inputs, Inputs.IMAGE_EXTENSIONS, "image");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(server()).usePlaintext()
-                .maxInboundMessageSize(64 << 20).build();
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(server())
+                .usePlaintext()
+                .maxInboundMessageSize(64 << 20)
+                .build();
         awaitReady(channel);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency));
         int failed = 0;
@@ -72,16 +80,19 @@ abstract class ImageRpcCommand implements Callable<Integer> {
             VisionServiceGrpc.VisionServiceBlockingStub stub = VisionServiceGrpc.newBlockingStub(channel);
             List<Future<Map<String, Object>>> calls = new ArrayList<>();
             for (Path file : files) {
-                calls.add(pool.submit(() -> call(stub.withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS), file,
-                        Inputs.read(file))));
+                calls.add(pool.submit(() ->
+                        call(stub.withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS), file, Inputs.read(file))));
             }
             for (int i = 0; i < files.size(); i++) {
                 Map<String, Object> fields = new LinkedHashMap<>();
                 fields.put("file", files.get(i).toString());
                 try {
                     fields.putAll(calls.get(i).get());
-                    out.println(json ? JSON.writeValueAsString(fields) : files.get(i).getFileName() + "  " + line(fields));
-                } catch (java.util.concurrent.ExecutionException e) {
+                    out.println(
+                            json
+                                    ? JSON.writeValueAsString(fields)
+                                    : files.get(i).getFileName() + "  " + line(fields));
+                } catch (ExecutionException e) {
                     failed++;
                     String reason = describe(e.getCause());
                     if (e.getCause() instanceof StatusRuntimeException s
@@ -107,14 +118,18 @@ abstract class ImageRpcCommand implements Callable<Integer> {
         return failed == 0 ? ExitCodes.OK : ExitCodes.SOME_FAILED;
     }
 
-    /** Fails with {@link ExitCodes#UNREACHABLE} unless the channel connects within the deadline (at most 10 s). */
+    /**
+     * Fails with {@link ExitCodes#UNREACHABLE} unless the channel connects within the deadline (at
+     * most 10 s).
+     */
     private void awaitReady(ManagedChannel channel) throws InterruptedException {
         long end = System.nanoTime() + Math.min(deadlineMs, 10_000) * 1_000_000L;
-        while (channel.getState(true) != io.grpc.ConnectivityState.READY) {
+        while (channel.getState(true) != ConnectivityState.READY) {
             if (System.nanoTime() > end) {
                 channel.shutdownNow();
-                throw new CliException(ExitCodes.UNREACHABLE, "cannot reach " + server()
-                        + " (is the service running? set the address with --server)");
+                throw new CliException(
+                        ExitCodes.UNREACHABLE,
+                        "cannot reach " + server() + " (is the service running? set the address with --server)");
             }
             Thread.sleep(50);
         }

@@ -12,13 +12,12 @@ import java.util.stream.Stream;
 /** Expands the file and directory arguments of a command into the files it will send. */
 public final class Inputs {
 
-    public static final Set<String> IMAGE_EXTENSIONS = Set.of("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif",
-            "tiff");
-    public static final Set<String> VIDEO_EXTENSIONS = Set.of("mp4", "m4v", "mov", "mkv", "webm", "avi", "ts",
-            "mpg", "mpeg");
+    public static final Set<String> IMAGE_EXTENSIONS =
+            Set.of("png", "jpg", "jpeg", "bmp", "gif", "webp", "tif", "tiff");
+    public static final Set<String> VIDEO_EXTENSIONS =
+            Set.of("mp4", "m4v", "mov", "mkv", "webm", "avi", "ts", "mpg", "mpeg");
 
-    private Inputs() {
-    }
+    private Inputs() {}
 
     /**
      * Files named directly must exist and have one of {@code extensions}; directories contribute
@@ -31,11 +30,21 @@ public final class Inputs {
         for (Path arg : arguments) {
             if (Files.isDirectory(arg)) {
                 try (Stream<Path> list = Files.list(arg)) {
-                    List<Path> found = list.filter(Files::isRegularFile).filter(p -> extensions.contains(extension(p)))
-                            .sorted().toList();
+                    List<Path> found = list.filter(Files::isRegularFile)
+                            .filter(p -> extensions.contains(extension(p)))
+                            .sorted()
+                            .toList();
                     if (found.isEmpty()) {
-                        throw new CliException(ExitCodes.BAD_INPUT, "no " + kind + " files (" + String.join(", ",
-                                extensions.stream().sorted().toList()) + ") in directory " + arg);
+                        throw new CliException(
+                                ExitCodes.BAD_INPUT,
+                                "no "
+                                        + kind
+                                        + " files ("
+                                        + String.join(
+                                                ", ",
+                                                extensions.stream().sorted().toList())
+                                        + ") in directory "
+                                        + arg);
                     }
                     files.addAll(found);
                 } catch (IOException e) {
@@ -46,8 +55,15 @@ public final class Inputs {
             } else if (!Files.isReadable(arg)) {
                 throw new CliException(ExitCodes.BAD_INPUT, "cannot read " + arg);
             } else if (!extensions.contains(extension(arg))) {
-                throw new CliException(ExitCodes.BAD_INPUT, "unsupported " + kind + " format: " + arg
-                        + " (expected one of " + String.join(", ", extensions.stream().sorted().toList()) + ")");
+                throw new CliException(
+                        ExitCodes.BAD_INPUT,
+                        "unsupported "
+                                + kind
+                                + " format: "
+                                + arg
+                                + " (expected one of "
+                                + String.join(", ", extensions.stream().sorted().toList())
+                                + ")");
             } else {
                 files.add(arg);
             }

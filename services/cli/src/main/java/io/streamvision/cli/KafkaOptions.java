@@ -1,5 +1,6 @@
 package io.streamvision.cli;
 
+import io.streamvision.kafka.Topics;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
@@ -7,33 +8,40 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.admin.Admin;
-
-import io.streamvision.kafka.Topics;
 import picocli.CommandLine.Option;
 
 /** Broker address, topic suffix and client settings (SASL/TLS) shared by the Kafka subcommands. */
 public class KafkaOptions {
 
-    @Option(names = { "-b", "--bootstrap-servers" }, defaultValue = "${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}",
+    @Option(
+            names = {"-b", "--bootstrap-servers"},
+            defaultValue = "${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}",
             description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
     String bootstrapServers;
 
-    @Option(names = "--topic-suffix", defaultValue = "${VISION_KAFKA_TOPIC_SUFFIX:-}",
+    @Option(
+            names = "--topic-suffix",
+            defaultValue = "${VISION_KAFKA_TOPIC_SUFFIX:-}",
             description = "Suffix of every topic name, as the services' vision.kafka.topic-suffix.")
     String topicSuffix;
 
-    @Option(names = "--kafka-timeout-ms", defaultValue = "10000",
+    @Option(
+            names = "--kafka-timeout-ms",
+            defaultValue = "10000",
             description = "How long to wait for the broker before giving up (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
-    @Option(names = "--kafka-config", paramLabel = "FILE",
+    @Option(
+            names = "--kafka-config",
+            paramLabel = "FILE",
             description = "Kafka client properties file (security.protocol, sasl.*, ssl.*, ...).")
     Path configFile;
 
-    @Option(names = { "-X", "--kafka-property" }, paramLabel = "KEY=VALUE",
+    @Option(
+            names = {"-X", "--kafka-property"},
+            paramLabel = "KEY=VALUE",
             description = "One Kafka client property; repeatable, wins over --kafka-config.")
     Map<String, String> properties;
 
@@ -49,7 +57,8 @@ public class KafkaOptions {
             try (Reader r = Files.newBufferedReader(configFile)) {
                 p.load(r);
             } catch (IOException e) {
-                throw new CliException(ExitCodes.BAD_INPUT, "cannot read Kafka config " + configFile + ": " + e.getMessage());
+                throw new CliException(
+                        ExitCodes.BAD_INPUT, "cannot read Kafka config " + configFile + ": " + e.getMessage());
             }
         }
         if (properties != null) {
@@ -58,7 +67,10 @@ public class KafkaOptions {
         return p;
     }
 
-    /** Fails with {@link ExitCodes#UNREACHABLE} unless the cluster answers within {@code --kafka-timeout-ms}. */
+    /**
+     * Fails with {@link ExitCodes#UNREACHABLE} unless the cluster answers within {@code
+     * --kafka-timeout-ms}.
+     */
     public void checkReachable() {
         Properties p = client();
         p.put(CommonClientConfigs.REQUEST_TIMEOUT_MS_CONFIG, (int) timeoutMs);
@@ -66,8 +78,13 @@ public class KafkaOptions {
         try (Admin admin = Admin.create(p)) {
             admin.describeCluster().clusterId().get(timeoutMs, TimeUnit.MILLISECONDS);
         } catch (Exception e) {
-            throw new CliException(ExitCodes.UNREACHABLE, "cannot reach Kafka at " + bootstrapServers + " within "
-                    + timeoutMs + " ms (is the broker running? deploy/local/kafka.sh start)");
+            throw new CliException(
+                    ExitCodes.UNREACHABLE,
+                    "cannot reach Kafka at "
+                            + bootstrapServers
+                            + " within "
+                            + timeoutMs
+                            + " ms (is the broker running? deploy/local/kafka.sh start)");
         }
     }
 }

@@ -1,20 +1,17 @@
 package io.streamvision.cli;
 
+import io.streamvision.kafka.RecordHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
-
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
-import io.streamvision.kafka.RecordHeaders;
-
 /** The idempotent producer the submit commands use, and their record shape. */
 final class Producers {
 
-    private Producers() {
-    }
+    private Producers() {}
 
     static KafkaProducer<byte[], byte[]> create(Properties client) {
         Properties p = new Properties();

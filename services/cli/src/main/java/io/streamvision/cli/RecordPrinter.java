@@ -1,77 +1,81 @@
 package io.streamvision.cli;
 
-import java.util.Map;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
-
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.kafka.Topic;
+import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.DeadLetter;
-import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ImageResult;
-import io.streamvision.proto.vision.v1.VideoRequest;
-import io.streamvision.proto.vision.v1.VideoSampled;
-import io.streamvision.proto.vision.v1.VideoSummary;
-import io.streamvision.kafka.Topics;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
-/** Decodes the records of a vision topic (by its name) and renders them as JSON or one line. */
+/**
+ * Decodes the records of a vision topic (by its type, {@link Topic}) and renders them as JSON or
+ * one line.
+ */
 final class RecordPrinter {
 
-    private static final JsonFormat.Printer JSON = JsonFormat.printer().omittingInsignificantWhitespace()
-            .preservingProtoFieldNames();
-
-    private final Function<byte[], Message> parser;
-
-    private RecordPrinter(Function<byte[], Message> parser) {
-        this.parser = parser;
-    }
+    private static final JsonFormat.Printer JSON =
+            JsonFormat.printer().omittingInsignificantWhitespace().preservingProtoFieldNames();
 
     /** Short names accepted for the topics (without version or suffix). */
-    static final Map<String, String> ALIASES = Map.of("images", Topics.IMAGES, "videos", Topics.VIDEOS,
-            "video-events", Topics.VIDEO_EVENTS, "scores", Topics.SCORES, "features", Topics.FEATURES, "captions",
-            Topics.CAPTIONS, "results", Topics.RESULTS, "video-summaries", Topics.VIDEO_SUMMARIES, "dlq", Topics.DLQ);
+    static final Map<String, String> ALIASES = Map.of(
+            "images",
+            Topics.IMAGES,
+            "videos",
+            Topics.VIDEOS,
+            "video-events",
+            Topics.VIDEO_EVENTS,
+            "scores",
+            Topics.SCORES,
+            "features",
+            Topics.FEATURES,
+            "captions",
+            Topics.CAPTIONS,
+            "results",
+            Topics.RESULTS,
+            "video-summaries",
+            Topics.VIDEO_SUMMARIES,
+            "dlq",
+            Topics.DLQ);
 
-    static RecordPrinter forTopic(String baseTopic) {
-        return new RecordPrinter(switch (baseTopic) {
-            case Topics.IMAGES -> parse(ImageRequest::parseFrom);
-            case Topics.VIDEOS -> parse(VideoRequest::parseFrom);
-            case Topics.VIDEO_EVENTS -> parse(VideoSampled::parseFrom);
-            case Topics.SCORES -> parse(Classification::parseFrom);
-            case Topics.FEATURES -> parse(ModelInferResponse::parseFrom);
-            case Topics.CAPTIONS -> parse(Caption::parseFrom);
-            case Topics.RESULTS -> parse(ImageResult::parseFrom);
-            case Topics.VIDEO_SUMMARIES -> parse(VideoSummary::parseFrom);
-            case Topics.DLQ -> parse(DeadLetter::parseFrom);
-            default -> baseTopic.startsWith("vision.tensors.") ? parse(ModelInferRequest::parseFrom) : null;
-        });
+    private final Topic<?> topic;
+
+    /** A printer of {@code topic}'s records; null prints only their sizes. */
+    RecordPrinter(Topic<?> topic) {
+        this.topic = topic;
     }
 
-    interface Parser {
-        Message parse(byte[] bytes) throws InvalidProtocolBufferException;
+    /**
+     * The topic a user means: an alias ({@code results}) gets the deployment's suffix; a full name
+     * is taken with or without it. Empty for a topic that is not one of the system's.
+     */
+    static Optional<Topic<?>> resolve(Topics topics, String given) {
+        String base = ALIASES.get(given);
+        if (base != null) {
+            return topics.named(base + topics.suffix());
+        }
+        return topics.named(given).or(() -> new Topics("").named(given));
     }
 
-    private static Function<byte[], Message> parse(Parser p) {
-        return bytes -> {
-            try {
-                return p.parse(bytes);
-            } catch (InvalidProtocolBufferException e) {
-                return null;
-            }
-        };
+    private Message parse(byte[] value) {
+        try {
+            return topic.parse(value);
+        } catch (InvalidProtocolBufferException e) {
+            return null;
+        }
     }
 
     /** JSON of the record value, or a note when it is not the topic's message type. */
     String json(byte[] value) {
-        if (parser == null) {
+        if (topic == null) {
             return "{\"bytes\":" + (value == null ? 0 : value.length) + "}";
         }
-        Message m = value == null ? null : parser.apply(value);
+        Message m = value == null ? null : parse(value);
         if (m == null) {
             return "{\"undecodable_bytes\":" + (value == null ? 0 : value.length) + "}";
         }
@@ -84,18 +88,28 @@ final class RecordPrinter {
 
     /** A one-line human summary for the common result types, else the JSON. */
     String line(byte[] value) {
-        Message m = parser == null || value == null ? null : parser.apply(value);
+        Message m = topic == null || value == null ? null : parse(value);
         if (m instanceof ImageResult r) {
             return (r.getComplete() ? "" : "[partial: " + r.getMissingReason() + "] ")
                     + (r.hasCaption() ? "\"" + r.getCaption().getText() + "\"  " : "")
-                    + r.getClassificationsList().stream().map(RecordPrinter::labels).collect(Collectors.joining("; "));
+                    + r.getClassificationsList().stream()
+                            .map(RecordPrinter::labels)
+                            .collect(Collectors.joining("; "));
         }
         if (m instanceof Caption c) {
-            return "\"" + c.getText() + "\" (" + c.getSearch() + ", log p " + String.format("%.3f", c.getLogProbability()) + ")";
+            return "\""
+                    + c.getText()
+                    + "\" ("
+                    + c.getSearch()
+                    + ", log p "
+                    + String.format("%.3f", c.getLogProbability())
+                    + ")";
         }
         if (m instanceof Classification c) {
-            return (c.getVideoId().isEmpty() ? "" : c.getVideoId() + " frame " + c.getFrameIndex() + " @" + c.getPtsMs()
-                    + " ms  ") + labels(c);
+            return (c.getVideoId().isEmpty()
+                            ? ""
+                            : c.getVideoId() + " frame " + c.getFrameIndex() + " @" + c.getPtsMs() + " ms  ")
+                    + labels(c);
         }
         if (m instanceof DeadLetter d) {
             return d.getReason() + " at " + d.getStage() + ": " + d.getMessage();
@@ -104,8 +118,10 @@ final class RecordPrinter {
     }
 
     static String labels(Classification c) {
-        return c.getModelName() + ": " + c.getLabelsList().stream()
-                .map(l -> String.format("%s %.1f%%", l.getLabel(), 100 * l.getProbability()))
-                .collect(Collectors.joining(", "));
+        return c.getModelName()
+                + ": "
+                + c.getLabelsList().stream()
+                        .map(l -> String.format("%s %.1f%%", l.getLabel(), 100 * l.getProbability()))
+                        .collect(Collectors.joining(", "));
     }
 }

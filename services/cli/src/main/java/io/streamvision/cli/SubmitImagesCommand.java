@@ -1,25 +1,23 @@
 package io.streamvision.cli;
 
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ImageResult;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
-
-import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
-
-import io.streamvision.kafka.Topics;
-import io.streamvision.proto.vision.v1.DeadLetter;
-import io.streamvision.proto.vision.v1.ImageRequest;
-import io.streamvision.proto.vision.v1.ImageResult;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,11 +26,13 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code vision submit-images}: streams images into {@code vision.images.v1} and, unless
- * {@code --no-wait}, prints the result of each (caption and labels from
- * {@code vision.results.v1}, or its dead letter) as it arrives.
+ * {@code vision submit-images}: streams images into {@code vision.images.v1} and, unless {@code
+ * --no-wait}, prints the result of each (caption and labels from {@code vision.results.v1}, or its
+ * dead letter) as it arrives.
  */
-@Command(name = "submit-images", mixinStandardHelpOptions = true,
+@Command(
+        name = "submit-images",
+        mixinStandardHelpOptions = true,
         description = "Send images through the Kafka pipeline (preprocess -> scoring -> captioning) and print "
                 + "their results.")
 public class SubmitImagesCommand implements Callable<Integer> {
@@ -46,16 +46,25 @@ public class SubmitImagesCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "Image files, or directories of them.")
     List<Path> inputs;
 
-    @Option(names = { "-m", "--models" }, split = ",", description = "Models to run (default: the preprocess service's defaults).")
+    @Option(
+            names = {"-m", "--models"},
+            split = ",",
+            description = "Models to run (default: the preprocess service's defaults).")
     List<String> models = new ArrayList<>();
 
-    @Option(names = { "-k", "--top-k" }, defaultValue = "3", description = "Labels per image (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = {"-k", "--top-k"},
+            defaultValue = "3",
+            description = "Labels per image (default: ${DEFAULT-VALUE}).")
     int topK;
 
     @Option(names = "--no-wait", description = "Only send the images; do not wait for their results.")
     boolean noWait;
 
-    @Option(names = "--timeout-s", defaultValue = "120", description = "Longest wait for all results (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--timeout-s",
+            defaultValue = "120",
+            description = "Longest wait for all results (default: ${DEFAULT-VALUE}).")
     long timeoutS;
 
     @Option(names = "--json", description = "Print each result as JSON.")
@@ -71,19 +80,28 @@ public class SubmitImagesCommand implements Callable<Integer> {
         String run = UUID.randomUUID().toString().substring(0, 8);
         Map<String, Path> pending = new LinkedHashMap<>();
         TopicReader reader = !noWait
-                ? new TopicReader(kafka.client(), List.of(topics.results(), topics.deadLetters()), false) : null;
-        try (reader; KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
+                ? new TopicReader(
+                        kafka.client(),
+                        List.of(topics.results().name(), topics.deadLetters().name()),
+                        false)
+                : null;
+        try (reader;
+                KafkaProducer<byte[], byte[]> producer = Producers.create(kafka.client())) {
             for (Path file : files) {
                 String id = Inputs.stem(file) + "-" + run;
-                ImageRequest request = ImageRequest.newBuilder().setRequestId(id)
-                        .setImage(ByteString.copyFrom(Inputs.read(file))).addAllModels(models).setTopK(topK)
-                        .setSourceUri(file.toAbsolutePath().toUri().toString()).build();
-                producer.send(Producers.record(topics.images(), id, request.toByteArray()));
+                ImageRequest request = ImageRequest.newBuilder()
+                        .setRequestId(id)
+                        .setImage(ByteString.copyFrom(Inputs.read(file)))
+                        .addAllModels(models)
+                        .setTopK(topK)
+                        .setSourceUri(file.toAbsolutePath().toUri().toString())
+                        .build();
+                producer.send(Producers.record(topics.images().name(), id, request.toByteArray()));
                 pending.put(id, file);
                 sentAt.put(id, System.nanoTime());
             }
             producer.flush();
-            err.printf("sent %d image(s) to %s%n", files.size(), topics.images());
+            err.printf("sent %d image(s) to %s%n", files.size(), topics.images().name());
             if (reader == null) {
                 return ExitCodes.OK;
             }
@@ -95,8 +113,9 @@ public class SubmitImagesCommand implements Callable<Integer> {
                 }
             }
             if (!pending.isEmpty()) {
-                err.printf("timed out after %d s: no result for %d image(s): %s%n", timeoutS, pending.size(),
-                        pending.values());
+                err.printf(
+                        "timed out after %d s: no result for %d image(s): %s%n",
+                        timeoutS, pending.size(), pending.values());
                 return ExitCodes.TIMED_OUT;
             }
             printLatencies(err);
@@ -110,17 +129,25 @@ public class SubmitImagesCommand implements Callable<Integer> {
             return;
         }
         List<Long> sorted = latenciesMs.stream().sorted().toList();
-        err.printf("latency (sent to result): p50 %d ms, p99 %d ms, max %d ms over %d results%n",
-                sorted.get(sorted.size() / 2), sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(sorted.size() * 0.99) - 1)),
-                sorted.get(sorted.size() - 1), sorted.size());
+        err.printf(
+                "latency (sent to result): p50 %d ms, p99 %d ms, max %d ms over %d results%n",
+                sorted.get(sorted.size() / 2),
+                sorted.get(Math.min(sorted.size() - 1, (int) Math.ceil(sorted.size() * 0.99) - 1)),
+                sorted.get(sorted.size() - 1),
+                sorted.size());
     }
 
-    private final Map<String, Long> sentAt = new java.util.HashMap<>();
+    private final Map<String, Long> sentAt = new HashMap<>();
     private final List<Long> latenciesMs = new ArrayList<>();
 
-    private int report(ConsumerRecord<byte[], byte[]> r, Topics topics, Map<String, Path> pending, PrintWriter out,
-                       PrintWriter err) throws InvalidProtocolBufferException {
-        if (r.topic().equals(topics.deadLetters())) {
+    private int report(
+            ConsumerRecord<byte[], byte[]> r,
+            Topics topics,
+            Map<String, Path> pending,
+            PrintWriter out,
+            PrintWriter err)
+            throws InvalidProtocolBufferException {
+        if (r.topic().equals(topics.deadLetters().name())) {
             DeadLetter letter = DeadLetter.parseFrom(r.value());
             Path file = pending.remove(letter.getRequestId());
             if (file != null) {
@@ -136,8 +163,12 @@ public class SubmitImagesCommand implements Callable<Integer> {
             if (sent != null) {
                 latenciesMs.add((System.nanoTime() - sent) / 1_000_000);
             }
-            out.println(json ? RecordPrinter.forTopic(Topics.RESULTS).json(r.value())
-                    : file.getFileName() + "  " + RecordPrinter.forTopic(Topics.RESULTS).line(r.value()));
+            out.println(
+                    json
+                            ? new RecordPrinter(kafka.topics().results()).json(r.value())
+                            : file.getFileName()
+                                    + "  "
+                                    + new RecordPrinter(kafka.topics().results()).line(r.value()));
             out.flush();
         }
         return 0;

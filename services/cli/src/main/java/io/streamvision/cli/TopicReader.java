@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -13,9 +12,9 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Reads topics {@code read_committed} without a consumer group (every partition assigned
- * directly), from the beginning or from the current end, so watching results never disturbs
- * the services' groups or commits offsets. Not thread-safe: one command thread polls it.
+ * Reads topics {@code read_committed} without a consumer group (every partition assigned directly),
+ * from the beginning or from the current end, so watching results never disturbs the services'
+ * groups or commits offsets. Not thread-safe: one command thread polls it.
  */
 final class TopicReader implements AutoCloseable {
 
@@ -33,8 +32,12 @@ final class TopicReader implements AutoCloseable {
             List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(10));
             if (partitions == null || partitions.isEmpty()) {
                 consumer.close();
-                throw new CliException(ExitCodes.BAD_INPUT, "topic " + topic + " does not exist (are the services "
-                        + "running against this broker, with the same --topic-suffix?)");
+                throw new CliException(
+                        ExitCodes.BAD_INPUT,
+                        "topic "
+                                + topic
+                                + " does not exist (are the services "
+                                + "running against this broker, with the same --topic-suffix?)");
             }
             partitions.forEach(info -> all.add(new TopicPartition(topic, info.partition())));
         }
@@ -43,7 +46,7 @@ final class TopicReader implements AutoCloseable {
             consumer.seekToBeginning(all);
         } else {
             consumer.seekToEnd(all);
-            all.forEach(consumer::position);   // fix the start now, before anything is produced
+            all.forEach(consumer::position); // fix the start now, before anything is produced
         }
     }
 

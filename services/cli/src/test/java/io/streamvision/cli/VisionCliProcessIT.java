@@ -3,21 +3,8 @@ package io.streamvision.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.DeadLetter;
@@ -29,57 +16,92 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The packaged {@code vision.jar} run as a user runs it: against the packaged scoring service
- * over gRPC and against a real broker, and with the inputs and addresses that must fail with
- * their documented exit codes.
+ * The packaged {@code vision.jar} run as a user runs it: against the packaged scoring service over
+ * gRPC and against a real broker, and with the inputs and addresses that must fail with their
+ * documented exit codes.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class VisionCliProcessIT {
 
     private static final Path ROOT = Path.of(System.getProperty("vision.models.dir", "../../models"))
-            .toAbsolutePath().getParent();
+            .toAbsolutePath()
+            .getParent();
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    record Run(int exitCode, String out, String err) {
-    }
+    record Run(int exitCode, String out, String err) {}
 
     static Run vision(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-jar", Path.of("target/vision.jar").toAbsolutePath().toString()));
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-jar",
+                Path.of("target/vision.jar").toAbsolutePath().toString()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile("vision-out", ".txt");
         Path err = Files.createTempFile("vision-err", ".txt");
-        Process p = new ProcessBuilder(command).directory(ROOT.toFile()).redirectOutput(out.toFile())
-                .redirectError(err.toFile()).start();
-        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), "vision " + String.join(" ", args));
+        Process p = new ProcessBuilder(command)
+                .directory(ROOT.toFile())
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "vision " + String.join(" ", args));
         return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     @Test
     void classifiesSampleItemsOverGrpcAsTheModelDoes() throws Exception {
-        Process scoring = ServiceProcess.start(Path.of("../scoring/target/quarkus-app/quarkus-run.jar"), Map.of(
-                "vision.scoring.models-dir", ROOT.resolve("models").toString(), "vision.scoring.models", "fashion-cnn",
-                "vision.scoring.kafka.enabled", "false", "vision.kafka.create-topics", "false",
-                "quarkus.http.port", "0", "quarkus.grpc.server.port", "18141"), Path.of("target/cli-scoring.log"));
+        Process scoring = ServiceProcess.start(
+                Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),
+                Map.of(
+                        "vision.scoring.models-dir",
+                        ROOT.resolve("models").toString(),
+                        "vision.scoring.models",
+                        "fashion-cnn",
+                        "vision.scoring.kafka.enabled",
+                        "false",
+                        "vision.kafka.create-topics",
+                        "false",
+                        "quarkus.http.port",
+                        "0",
+                        "quarkus.grpc.server.port",
+                        "18141"),
+                Path.of("target/cli-scoring.log"));
         try {
-            JsonNode expected = JSON.readTree(ROOT.resolve("samples/items/expected.json").toFile());
-            List<String> args = new ArrayList<>(List.of("classify", "--server", "localhost:18141", "--json", "-k", "1",
-                    "--deadline-ms", "60000"));
+            JsonNode expected =
+                    JSON.readTree(ROOT.resolve("samples/items/expected.json").toFile());
+            List<String> args = new ArrayList<>(
+                    List.of("classify", "--server", "localhost:18141", "--json", "-k", "1", "--deadline-ms", "60000"));
             expected.get("files").forEach(f -> args.add("samples/" + f.asText()));
             Run run = vision(args.toArray(String[]::new));
             assertEquals(0, run.exitCode(), run.err());
             String[] lines = run.out().strip().split("\n");
             assertEquals(expected.get("files").size(), lines.length, run.out());
-            JsonNode labels = JSON.readTree(ROOT.resolve("models/fashion-cnn/1/config.json").toFile()).get("labels");
+            JsonNode labels = JSON.readTree(
+                            ROOT.resolve("models/fashion-cnn/1/config.json").toFile())
+                    .get("labels");
             for (int i = 0; i < lines.length; i++) {
                 JsonNode line = JSON.readTree(lines[i]);
                 int best = expected.get("fashion-cnn").get("top1").get(i).asInt();
-                assertEquals("samples/" + expected.get("files").get(i).asText(), line.get("file").asText());
+                assertEquals(
+                        "samples/" + expected.get("files").get(i).asText(),
+                        line.get("file").asText());
                 assertEquals("fashion-cnn", line.get("model").asText());
-                assertEquals(labels.get(best).asText(),
-                        line.get("labels").get(0).get("label").asText(), "top label of " + line.get("file"));
+                assertEquals(
+                        labels.get(best).asText(),
+                        line.get("labels").get(0).get("label").asText(),
+                        "top label of " + line.get("file"));
             }
         } finally {
             scoring.destroy();
@@ -113,26 +135,63 @@ class VisionCliProcessIT {
     void submitsImagesAndFollowsTopicsOnARealBroker() throws Exception {
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(".it-cli");
-        TopicProvisioner.ensure(broker.bootstrapServers(), List.of(topics.images(), topics.results(),
-                topics.deadLetters()), 2, (short) 1);
-        try (TopicCollector images = new TopicCollector(broker.bootstrapServers(), topics.images())) {
-            Run sent = vision("submit-images", "--no-wait", "-b", broker.bootstrapServers(), "--topic-suffix", ".it-cli",
-                    "samples/items/1-trouser-test2.png", "samples/items/8-bag-test18.png");
+        TopicProvisioner.ensure(
+                broker.bootstrapServers(),
+                List.of(
+                        topics.images().name(),
+                        topics.results().name(),
+                        topics.deadLetters().name()),
+                2,
+                (short) 1);
+        try (TopicCollector images =
+                new TopicCollector(broker.bootstrapServers(), topics.images().name())) {
+            Run sent = vision(
+                    "submit-images",
+                    "--no-wait",
+                    "-b",
+                    broker.bootstrapServers(),
+                    "--topic-suffix",
+                    ".it-cli",
+                    "samples/items/1-trouser-test2.png",
+                    "samples/items/8-bag-test18.png");
             assertEquals(0, sent.exitCode(), sent.err());
             assertEquals(2, images.awaitAtLeast(2, Duration.ofSeconds(30)));
             ImageRequest first = ImageRequest.parseFrom(images.records().get(0).value());
-            assertTrue(first.getRequestId().startsWith("1-trouser-test2-") || first.getRequestId().startsWith("8-bag"),
+            assertTrue(
+                    first.getRequestId().startsWith("1-trouser-test2-")
+                            || first.getRequestId().startsWith("8-bag"),
                     first.getRequestId());
-            assertEquals(Files.size(ROOT.resolve("samples/" + (first.getRequestId().startsWith("1-") ?
-                    "items/1-trouser-test2.png" : "items/8-bag-test18.png"))), first.getImage().size());
+            assertEquals(
+                    Files.size(ROOT.resolve("samples/"
+                            + (first.getRequestId().startsWith("1-")
+                                    ? "items/1-trouser-test2.png"
+                                    : "items/8-bag-test18.png"))),
+                    first.getImage().size());
         }
-        DeadLetter letter = DeadLetter.newBuilder().setRequestId("req-7").setStage("preprocess/image")
-                .setReason(ReasonCode.CORRUPT_IMAGE).setMessage("JPEG ends early").build();
-        TestClients.send(broker.bootstrapServers(), List.of(new ProducerRecord<>(topics.deadLetters(),
-                "req-7".getBytes(StandardCharsets.UTF_8), letter.toByteArray())));
-        Run followed = vision("follow", "dlq", "-b", broker.bootstrapServers(), "--topic-suffix", ".it-cli",
-                "--from-beginning", "-n", "1", "--timeout-s", "30");
+        DeadLetter letter = DeadLetter.newBuilder()
+                .setRequestId("req-7")
+                .setStage("preprocess/image")
+                .setReason(ReasonCode.CORRUPT_IMAGE)
+                .setMessage("JPEG ends early")
+                .build();
+        TestClients.send(
+                broker.bootstrapServers(),
+                List.of(new ProducerRecord<>(
+                        topics.deadLetters().name(), "req-7".getBytes(StandardCharsets.UTF_8), letter.toByteArray())));
+        Run followed = vision(
+                "follow",
+                "dlq",
+                "-b",
+                broker.bootstrapServers(),
+                "--topic-suffix",
+                ".it-cli",
+                "--from-beginning",
+                "-n",
+                "1",
+                "--timeout-s",
+                "30");
         assertEquals(0, followed.exitCode(), followed.err());
-        assertTrue(followed.out().contains("req-7  CORRUPT_IMAGE at preprocess/image: JPEG ends early"), followed.out());
+        assertTrue(
+                followed.out().contains("req-7  CORRUPT_IMAGE at preprocess/image: JPEG ends early"), followed.out());
     }
 }

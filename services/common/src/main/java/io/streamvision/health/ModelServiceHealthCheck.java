@@ -1,19 +1,17 @@
 package io.streamvision.health;
 
+import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.runtime.ServedModels;
 import java.util.Optional;
-
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 
-import io.streamvision.kafka.TransactionalLoop;
-import io.streamvision.runtime.ServedModels;
-
 /**
- * The readiness check of a service that serves models and may run a transactional Kafka loop:
- * UP only when every configured model is served and the loop (when enabled) is RUNNING. The data
- * lists the served models, load failures, the loop's state, its failure and its partitions. A
- * service subclasses it as an {@code @Readiness @ApplicationScoped} bean.
+ * The readiness check of a service that serves models and may run a transactional Kafka loop: UP
+ * only when every configured model is served and the loop (when enabled) is RUNNING. The data lists
+ * the served models, load failures, the loop's state, its failure and its partitions. A service
+ * subclasses it as an {@code @Readiness @ApplicationScoped} bean.
  */
 public abstract class ModelServiceHealthCheck implements HealthCheck {
 
@@ -35,13 +33,24 @@ public abstract class ModelServiceHealthCheck implements HealthCheck {
         ServedModels models = models();
         Optional<TransactionalLoop> loop = loop();
         boolean modelsReady = models != null && models.ready();
-        boolean loopReady = loop.map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true);
+        boolean loopReady =
+                loop.map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true);
         HealthCheckResponseBuilder response = HealthCheckResponse.named(name())
-                .withData("models", models == null ? "[]" : models.registry().serving().keySet().toString())
-                .withData("load-failures", models == null ? "{}" : models.registry().failures().toString())
+                .withData(
+                        "models",
+                        models == null
+                                ? "[]"
+                                : models.registry().serving().keySet().toString())
+                .withData(
+                        "load-failures",
+                        models == null ? "{}" : models.registry().failures().toString())
                 .withData("kafka-loop", loop.map(l -> l.state().name()).orElse("DISABLED"))
-                .withData("kafka-loop-failure", loop.map(TransactionalLoop::failure).orElse(""))
-                .withData("kafka-partitions", loop.map(TransactionalLoop::assignedPartitions).orElse(0));
+                .withData(
+                        "kafka-loop-failure",
+                        loop.map(TransactionalLoop::failure).orElse(""))
+                .withData(
+                        "kafka-partitions",
+                        loop.map(TransactionalLoop::assignedPartitions).orElse(0));
         boolean own = ready(response);
         return response.status(modelsReady && loopReady && own).build();
     }

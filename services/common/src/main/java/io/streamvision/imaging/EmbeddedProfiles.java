@@ -11,9 +11,9 @@ import java.util.zip.Inflater;
 
 /**
  * Embedded ICC profiles in encoded data: removes them from JPEG and WebP, whose ImageIO readers
- * would otherwise convert pixels to sRGB on their own (everything else in the file is kept byte
- * for byte, so the decoded samples are exactly the stored ones), and reads a PNG's, which the
- * JDK's reader leaves unapplied. Stateless, thread-safe.
+ * would otherwise convert pixels to sRGB on their own (everything else in the file is kept byte for
+ * byte, so the decoded samples are exactly the stored ones), and reads a PNG's, which the JDK's
+ * reader leaves unapplied. Stateless, thread-safe.
  */
 final class EmbeddedProfiles {
 
@@ -22,8 +22,7 @@ final class EmbeddedProfiles {
     /** Larger profiles are not real ones: a guard against a compressed bomb in iCCP. */
     private static final int MAX_PROFILE_BYTES = 4 << 20;
 
-    private EmbeddedProfiles() {
-    }
+    private EmbeddedProfiles() {}
 
     /** The data without its ICC profile, or the same array when it has none (or is malformed). */
     static byte[] strip(ImageFormat format, byte[] data) {
@@ -75,7 +74,8 @@ final class EmbeddedProfiles {
         }
         int p = 12;
         while (p + 8 <= d.length) {
-            int size = ByteBuffer.wrap(d, p + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
+            int size =
+                    ByteBuffer.wrap(d, p + 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt();
             long next = p + 8L + size + (size & 1);
             if (size < 0 || next > d.length) {
                 return d;

@@ -1,12 +1,5 @@
 package io.streamvision.imaging;
 
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
-import java.util.List;
-
-import javax.imageio.ImageIO;
-import javax.imageio.stream.ImageInputStream;
-
 import com.twelvemonkeys.imageio.metadata.Directory;
 import com.twelvemonkeys.imageio.metadata.Entry;
 import com.twelvemonkeys.imageio.metadata.jpeg.JPEG;
@@ -14,15 +7,19 @@ import com.twelvemonkeys.imageio.metadata.jpeg.JPEGSegment;
 import com.twelvemonkeys.imageio.metadata.jpeg.JPEGSegmentUtil;
 import com.twelvemonkeys.imageio.metadata.tiff.TIFF;
 import com.twelvemonkeys.imageio.metadata.tiff.TIFFReader;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.util.List;
+import javax.imageio.ImageIO;
+import javax.imageio.stream.ImageInputStream;
 
 /**
- * Reads the EXIF orientation of a JPEG (TwelveMonkeys' metadata reader) and applies it, so a
- * photo taken with the camera on its side reaches the model upright. Stateless, thread-safe.
+ * Reads the EXIF orientation of a JPEG (TwelveMonkeys' metadata reader) and applies it, so a photo
+ * taken with the camera on its side reaches the model upright. Stateless, thread-safe.
  */
 public final class ExifOrientation {
 
-    private ExifOrientation() {
-    }
+    private ExifOrientation() {}
 
     /** The EXIF orientation (1–8) of a JPEG, 1 when there is none or it cannot be read. */
     public static int read(byte[] jpeg) {
@@ -67,13 +64,34 @@ public final class ExifOrientation {
                 int nx;
                 int ny;
                 switch (orientation) {
-                    case 2 -> { nx = w - 1 - x; ny = y; }
-                    case 3 -> { nx = w - 1 - x; ny = h - 1 - y; }
-                    case 4 -> { nx = x; ny = h - 1 - y; }
-                    case 5 -> { nx = y; ny = x; }
-                    case 6 -> { nx = h - 1 - y; ny = x; }
-                    case 7 -> { nx = h - 1 - y; ny = w - 1 - x; }
-                    default -> { nx = y; ny = w - 1 - x; }
+                    case 2 -> {
+                        nx = w - 1 - x;
+                        ny = y;
+                    }
+                    case 3 -> {
+                        nx = w - 1 - x;
+                        ny = h - 1 - y;
+                    }
+                    case 4 -> {
+                        nx = x;
+                        ny = h - 1 - y;
+                    }
+                    case 5 -> {
+                        nx = y;
+                        ny = x;
+                    }
+                    case 6 -> {
+                        nx = h - 1 - y;
+                        ny = x;
+                    }
+                    case 7 -> {
+                        nx = h - 1 - y;
+                        ny = w - 1 - x;
+                    }
+                    default -> {
+                        nx = y;
+                        ny = w - 1 - x;
+                    }
                 }
                 System.arraycopy(image.pixels(), (y * w + x) * c, out, (ny * ow + nx) * c, c);
             }

@@ -1,7 +1,8 @@
 package io.streamvision.imaging;
 
-import java.awt.color.ColorSpace;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.awt.Transparency;
+import java.awt.color.ColorSpace;
 import java.awt.color.ICC_ColorSpace;
 import java.awt.color.ICC_Profile;
 import java.awt.image.BufferedImage;
@@ -22,24 +23,20 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReadParam;
 import javax.imageio.ImageReader;
 import javax.imageio.ImageTypeSpecifier;
 import javax.imageio.metadata.IIOMetadata;
 import javax.imageio.stream.ImageInputStream;
-
 import org.w3c.dom.Element;
 import org.w3c.dom.Node;
 
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * Decodes encoded images to 8-bit grey or RGB pixels, as PIL decodes them. The format is sniffed from the bytes
- * never taken from a file name or media type; the dimensions are read from the header and
- * checked against {@link ImageLimits} before any pixel buffer is allocated, which is what
- * stops decompression bombs. Transparent pixels are composited over a stated background.
+ * Decodes encoded images to 8-bit grey or RGB pixels, as PIL decodes them. The format is sniffed
+ * from the bytes never taken from a file name or media type; the dimensions are read from the
+ * header and checked against {@link ImageLimits} before any pixel buffer is allocated, which is
+ * what stops decompression bombs. Transparent pixels are composited over a stated background.
  *
  * <p>Thread-safe: each call uses its own ImageIO reader.
  */
@@ -68,8 +65,8 @@ public final class ImageDecoder {
     }
 
     /**
-     * Decodes one image: the first frame of animated ones, the first page of multi-page TIFFs,
-     * the composite of PSDs and the largest entry of ICO/CUR files (as PIL opens them).
+     * Decodes one image: the first frame of animated ones, the first page of multi-page TIFFs, the
+     * composite of PSDs and the largest entry of ICO/CUR files (as PIL opens them).
      *
      * @param colours what to do with an embedded colour profile
      */
@@ -78,12 +75,13 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "image is empty (0 bytes)");
         }
         if (data.length > limits.maxBytes()) {
-            throw new ImageRejectedException(ReasonCode.TOO_LARGE,
-                    "image is " + data.length + " bytes, over the limit of " + limits.maxBytes());
+            throw new ImageRejectedException(
+                    ReasonCode.TOO_LARGE, "image is " + data.length + " bytes, over the limit of " + limits.maxBytes());
         }
         ImageFormat format = ImageFormat.sniff(data);
         if (format == ImageFormat.UNKNOWN) {
-            throw new ImageRejectedException(ReasonCode.UNSUPPORTED_FORMAT,
+            throw new ImageRejectedException(
+                    ReasonCode.UNSUPPORTED_FORMAT,
                     "not a " + ImageFormat.SUPPORTED + " image (first bytes " + hex(data) + ")");
         }
         int[] declared = format.declaredSize(data);
@@ -123,8 +121,11 @@ public final class ImageDecoder {
                     throw new ImageRejectedException(ReasonCode.TRUNCATED, format + " data is truncated: " + all);
                 }
                 boolean premultiplied = image.isAlphaPremultiplied()
-                        || (format == ImageFormat.TIFF && image.getColorModel().hasAlpha() && associatedAlpha(reader, index));
-                RgbImage pixels = toPixels(colours == ColourManagement.SRGB ? toSrgb(image) : image, colours, premultiplied);
+                        || (format == ImageFormat.TIFF
+                                && image.getColorModel().hasAlpha()
+                                && associatedAlpha(reader, index));
+                RgbImage pixels =
+                        toPixels(colours == ColourManagement.SRGB ? toSrgb(image) : image, colours, premultiplied);
                 if (format == ImageFormat.GIF) {
                     pixels = onLogicalScreen(pixels, image, reader, index, declared);
                 }
@@ -144,8 +145,14 @@ public final class ImageDecoder {
         } catch (IOException | RuntimeException | ThreadDeath e) {
             // jai-imageio's JPEG 2000 reader signals a damaged codestream with ThreadDeath.
             ReasonCode reason = failureReason(format, data, e);
-            throw new ImageRejectedException(reason, format + " data cannot be decoded ("
-                    + (reason == ReasonCode.TRUNCATED ? "it ends early" : "corrupt") + "): " + e, e);
+            throw new ImageRejectedException(
+                    reason,
+                    format
+                            + " data cannot be decoded ("
+                            + (reason == ReasonCode.TRUNCATED ? "it ends early" : "corrupt")
+                            + "): "
+                            + e,
+                    e);
         }
     }
 
@@ -173,15 +180,15 @@ public final class ImageDecoder {
             }
         }
         if (best == null) {
-            throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, format
-                    + " signature found, but no reader accepts the header");
+            throw new ImageRejectedException(
+                    ReasonCode.CORRUPT_IMAGE, format + " signature found, but no reader accepts the header");
         }
         return best;
     }
 
     /**
-     * For a JPEG the reader decodes to sRGB: an image whose bytes are R, G, B in the order
-     * {@link RgbImage} keeps them, so the decoded pixels are used without another copy.
+     * For a JPEG the reader decodes to sRGB: an image whose bytes are R, G, B in the order {@link
+     * RgbImage} keeps them, so the decoded pixels are used without another copy.
      */
     private static Optional<BufferedImage> rgbDestination(ImageReader reader, int index, int width, int height)
             throws IOException {
@@ -193,17 +200,17 @@ public final class ImageDecoder {
         if (!first.getColorSpace().isCS_sRGB() || first.getNumComponents() != 3 || first.hasAlpha()) {
             return Optional.empty();
         }
-        ColorModel model = new ComponentColorModel(ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false,
-                Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
-        WritableRaster raster = Raster.createInterleavedRaster(DataBuffer.TYPE_BYTE, width, height, width * 3, 3,
-                new int[] {0, 1, 2}, null);
+        ColorModel model = new ComponentColorModel(
+                ColorSpace.getInstance(ColorSpace.CS_sRGB), false, false, Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
+        WritableRaster raster = Raster.createInterleavedRaster(
+                DataBuffer.TYPE_BYTE, width, height, width * 3, 3, new int[] {0, 1, 2}, null);
         return Optional.of(new BufferedImage(model, raster, false, null));
     }
 
     /**
-     * The index of the entry PIL opens in an icon file: the largest, and among entries of that
-     * size the one with the most bits per pixel (from the directory; a 0 count is derived from
-     * the palette size, or 256 without one, as PIL does).
+     * The index of the entry PIL opens in an icon file: the largest, and among entries of that size
+     * the one with the most bits per pixel (from the directory; a 0 count is derived from the
+     * palette size, or 256 without one, as PIL does).
      */
     private static int largestEntry(ImageReader reader, byte[] d) throws IOException {
         int count = reader.getNumImages(true);
@@ -234,8 +241,8 @@ public final class ImageDecoder {
      * screen or offset into it is surrounded by palette entry 0 (the transparent entry, which
      * becomes the background, when the frame has one).
      */
-    private RgbImage onLogicalScreen(RgbImage frame, BufferedImage image, ImageReader reader, int index,
-                                     int[] screen) throws IOException {
+    private RgbImage onLogicalScreen(RgbImage frame, BufferedImage image, ImageReader reader, int index, int[] screen)
+            throws IOException {
         int left = 0;
         int top = 0;
         IIOMetadata metadata = reader.getImageMetadata(index);
@@ -291,7 +298,10 @@ public final class ImageDecoder {
                 return true;
             }
             String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-            if (m.contains("end of") || m.contains("eof") || m.contains("premature") || m.contains("truncat")
+            if (m.contains("end of")
+                    || m.contains("eof")
+                    || m.contains("premature")
+                    || m.contains("truncat")
                     || m.contains("unexpected end")) {
                 return true;
             }
@@ -304,9 +314,19 @@ public final class ImageDecoder {
             throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, "image header gives " + width + "x" + height);
         }
         if (width > limits.maxWidth() || height > limits.maxHeight() || (long) width * height > limits.maxPixels()) {
-            throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "image is " + width + "x" + height
-                    + ", over the limit of " + limits.maxWidth() + "x" + limits.maxHeight() + " and "
-                    + limits.maxPixels() + " pixels");
+            throw new ImageRejectedException(
+                    ReasonCode.DIMENSIONS_EXCEEDED,
+                    "image is "
+                            + width
+                            + "x"
+                            + height
+                            + ", over the limit of "
+                            + limits.maxWidth()
+                            + "x"
+                            + limits.maxHeight()
+                            + " and "
+                            + limits.maxPixels()
+                            + " pixels");
         }
     }
 
@@ -331,7 +351,9 @@ public final class ImageDecoder {
 
     /** The first value of TIFF field 338 (ExtraSamples) in a native metadata tree, or -1. */
     private static int extraSamples(Node node) {
-        if (node instanceof Element e && "TIFFField".equals(e.getNodeName()) && "338".equals(e.getAttribute("number"))) {
+        if (node instanceof Element e
+                && "TIFFField".equals(e.getNodeName())
+                && "338".equals(e.getAttribute("number"))) {
             for (Node n = e.getFirstChild(); n != null; n = n.getFirstChild()) {
                 if (n instanceof Element v && v.hasAttribute("value")) {
                     return Integer.parseInt(v.getAttribute("value"));
@@ -349,9 +371,9 @@ public final class ImageDecoder {
     }
 
     /**
-     * The image converted from its embedded RGB profile to sRGB (LittleCMS through
-     * {@link ColorConvertOp}); unchanged when it is already sRGB, grey, CMYK (whose readers
-     * apply the profile themselves) or has no profile.
+     * The image converted from its embedded RGB profile to sRGB (LittleCMS through {@link
+     * ColorConvertOp}); unchanged when it is already sRGB, grey, CMYK (whose readers apply the
+     * profile themselves) or has no profile.
      */
     private static BufferedImage toSrgb(BufferedImage image) {
         ColorSpace space = image.getColorModel().getColorSpace();
@@ -364,7 +386,10 @@ public final class ImageDecoder {
         return out;
     }
 
-    /** RGB pixels in {@code profile} converted to sRGB; unchanged when the profile is not RGB or is sRGB. */
+    /**
+     * RGB pixels in {@code profile} converted to sRGB; unchanged when the profile is not RGB or is
+     * sRGB.
+     */
     private static RgbImage toSrgb(RgbImage pixels, ICC_Profile profile) {
         ColorSpace space = new ICC_ColorSpace(profile);
         if (space.getType() != ColorSpace.TYPE_RGB || space.isCS_sRGB()) {
@@ -372,15 +397,17 @@ public final class ImageDecoder {
         }
         int w = pixels.width();
         int h = pixels.height();
-        WritableRaster raster = Raster.createInterleavedRaster(new DataBufferByte(pixels.pixels(), pixels.pixels().length),
-                w, h, w * 3, 3, new int[] {0, 1, 2}, null);
+        WritableRaster raster = Raster.createInterleavedRaster(
+                new DataBufferByte(pixels.pixels(), pixels.pixels().length), w, h, w * 3, 3, new int[] {0, 1, 2}, null);
         ColorModel model = new ComponentColorModel(space, false, false, Transparency.OPAQUE, DataBuffer.TYPE_BYTE);
         BufferedImage out = new BufferedImage(w, h, BufferedImage.TYPE_3BYTE_BGR);
         new ColorConvertOp(null).filter(new BufferedImage(model, raster, false, null), out);
         return pixels(out);
     }
 
-    /** Reads samples straight from the raster, so grey stays grey without a colour-space round trip. */
+    /**
+     * Reads samples straight from the raster, so grey stays grey without a colour-space round trip.
+     */
     private RgbImage toPixels(BufferedImage image, ColourManagement colours, boolean premultiplied) {
         int w = image.getWidth();
         int h = image.getHeight();
@@ -388,18 +415,23 @@ public final class ImageDecoder {
         Raster raster = image.getRaster();
         int spaceType = cm.getColorSpace().getType();
         boolean indexed = cm instanceof IndexColorModel;
-        if (!indexed && spaceType == ColorSpace.TYPE_CMYK && raster.getNumBands() >= 4
+        if (!indexed
+                && spaceType == ColorSpace.TYPE_CMYK
+                && raster.getNumBands() >= 4
                 && (colours == ColourManagement.NONE || !(cm.getColorSpace() instanceof ICC_ColorSpace))) {
             return cmykToRgb(raster, cm.getComponentSize(0));
         }
-        boolean direct = !indexed && (spaceType == ColorSpace.TYPE_GRAY || spaceType == ColorSpace.TYPE_RGB)
+        boolean direct = !indexed
+                && (spaceType == ColorSpace.TYPE_GRAY || spaceType == ColorSpace.TYPE_RGB)
                 && raster.getNumBands() <= 4;
-        if (direct && raster.getDataBuffer() instanceof DataBufferByte bytes
+        if (direct
+                && raster.getDataBuffer() instanceof DataBufferByte bytes
                 && raster.getSampleModel() instanceof PixelInterleavedSampleModel model
-                && raster.getSampleModelTranslateX() == 0 && raster.getSampleModelTranslateY() == 0
+                && raster.getSampleModelTranslateX() == 0
+                && raster.getSampleModelTranslateY() == 0
                 && bytes.getNumBanks() == 1) {
-            return interleavedBytes(bytes.getData(), model, w, h, spaceType == ColorSpace.TYPE_GRAY, cm.hasAlpha(),
-                    premultiplied);
+            return interleavedBytes(
+                    bytes.getData(), model, w, h, spaceType == ColorSpace.TYPE_GRAY, cm.hasAlpha(), premultiplied);
         }
         if (direct && spaceType == ColorSpace.TYPE_GRAY) {
             int bits = cm.getComponentSize(0);
@@ -453,16 +485,31 @@ public final class ImageDecoder {
         return new RgbImage(w, h, 3, out);
     }
 
-    /** 8-bit interleaved samples (RGB, BGR, grey, with or without alpha) copied without per-pixel calls. */
-    private RgbImage interleavedBytes(byte[] data, PixelInterleavedSampleModel model, int w, int h, boolean grey,
-                                      boolean alpha, boolean premultiplied) {
+    /**
+     * 8-bit interleaved samples (RGB, BGR, grey, with or without alpha) copied without per-pixel
+     * calls.
+     */
+    private RgbImage interleavedBytes(
+            byte[] data,
+            PixelInterleavedSampleModel model,
+            int w,
+            int h,
+            boolean grey,
+            boolean alpha,
+            boolean premultiplied) {
         int[] offsets = model.getBandOffsets();
         int stride = model.getPixelStride();
         int scan = model.getScanlineStride();
         int channels = grey ? 1 : 3;
-        if (!alpha && !grey && stride == 3 && scan == 3 * w && offsets[0] == 0 && offsets[1] == 1 && offsets[2] == 2
+        if (!alpha
+                && !grey
+                && stride == 3
+                && scan == 3 * w
+                && offsets[0] == 0
+                && offsets[1] == 1
+                && offsets[2] == 2
                 && data.length == 3 * w * h) {
-            return new RgbImage(w, h, 3, data);   // already in RgbImage's layout (see rgbDestination)
+            return new RgbImage(w, h, 3, data); // already in RgbImage's layout (see rgbDestination)
         }
         byte[] out = new byte[w * h * channels];
         if (!alpha && grey && stride == 1) {
@@ -525,8 +572,8 @@ public final class ImageDecoder {
     }
 
     /**
-     * A sample of {@code bits} bits as 8 bits, as PIL unpacks them: the high byte of wider
-     * samples, {@code v · 255 / (2^bits − 1)} (truncated) for narrower ones (5/6-bit RGB).
+     * A sample of {@code bits} bits as 8 bits, as PIL unpacks them: the high byte of wider samples,
+     * {@code v · 255 / (2^bits − 1)} (truncated) for narrower ones (5/6-bit RGB).
      */
     private static int to8(int v, int bits) {
         if (bits > 8) {

@@ -9,10 +9,25 @@ import java.nio.ByteOrder;
  * jai-imageio's JPEG 2000 reader).
  */
 public enum ImageFormat {
-    JPEG, PNG, GIF, BMP, WEBP, TIFF, PNM, ICO, PSD, JPEG2000, TGA, SGI, PCX, IFF, UNKNOWN;
+    JPEG,
+    PNG,
+    GIF,
+    BMP,
+    WEBP,
+    TIFF,
+    PNM,
+    ICO,
+    PSD,
+    JPEG2000,
+    TGA,
+    SGI,
+    PCX,
+    IFF,
+    UNKNOWN;
 
     /** The names a rejection message lists. */
-    static final String SUPPORTED = "JPEG, PNG, GIF, BMP, WebP, TIFF, PNM, ICO/CUR, PSD, JPEG 2000, TGA, SGI, PCX or IFF";
+    static final String SUPPORTED =
+            "JPEG, PNG, GIF, BMP, WebP, TIFF, PNM, ICO/CUR, PSD, JPEG 2000, TGA, SGI, PCX or IFF";
 
     /** Recognises the format from magic bytes (TGA, which has none, from a consistent header). */
     public static ImageFormat sniff(byte[] d) {
@@ -29,12 +44,20 @@ public enum ImageFormat {
         if (n >= 2 && d[0] == 'B' && (d[1] == 'M' || d[1] == 'A')) {
             return BMP;
         }
-        if (n >= 12 && d[0] == 'R' && d[1] == 'I' && d[2] == 'F' && d[3] == 'F'
-                && d[8] == 'W' && d[9] == 'E' && d[10] == 'B' && d[11] == 'P') {
+        if (n >= 12
+                && d[0] == 'R'
+                && d[1] == 'I'
+                && d[2] == 'F'
+                && d[3] == 'F'
+                && d[8] == 'W'
+                && d[9] == 'E'
+                && d[10] == 'B'
+                && d[11] == 'P') {
             return WEBP;
         }
-        if (n >= 4 && ((d[0] == 'I' && d[1] == 'I' && (d[2] == 42 || d[2] == 43) && d[3] == 0)
-                || (d[0] == 'M' && d[1] == 'M' && d[2] == 0 && (d[3] == 42 || d[3] == 43)))) {
+        if (n >= 4
+                && ((d[0] == 'I' && d[1] == 'I' && (d[2] == 42 || d[2] == 43) && d[3] == 0)
+                        || (d[0] == 'M' && d[1] == 'M' && d[2] == 0 && (d[3] == 42 || d[3] == 43)))) {
             return TIFF;
         }
         if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' && Character.isWhitespace(d[2])) {
@@ -46,9 +69,16 @@ public enum ImageFormat {
         if (n >= 4 && d[0] == '8' && d[1] == 'B' && d[2] == 'P' && d[3] == 'S') {
             return PSD;
         }
-        if ((n >= 12 && d[0] == 0 && d[1] == 0 && d[2] == 0 && d[3] == 0x0C && d[4] == 'j' && d[5] == 'P'
-                && d[6] == ' ' && d[7] == ' ') || (n >= 4 && u(d, 0) == 0xFF && u(d, 1) == 0x4F && u(d, 2) == 0xFF
-                && u(d, 3) == 0x51)) {
+        if ((n >= 12
+                        && d[0] == 0
+                        && d[1] == 0
+                        && d[2] == 0
+                        && d[3] == 0x0C
+                        && d[4] == 'j'
+                        && d[5] == 'P'
+                        && d[6] == ' '
+                        && d[7] == ' ')
+                || (n >= 4 && u(d, 0) == 0xFF && u(d, 1) == 0x4F && u(d, 2) == 0xFF && u(d, 3) == 0x51)) {
             return JPEG2000;
         }
         if (n >= 2 && u(d, 0) == 0x01 && u(d, 1) == 0xDA) {
@@ -57,9 +87,13 @@ public enum ImageFormat {
         if (n >= 128 && u(d, 0) == 0x0A && u(d, 1) <= 5 && u(d, 2) <= 1) {
             return PCX;
         }
-        if (n >= 12 && d[0] == 'F' && d[1] == 'O' && d[2] == 'R' && d[3] == 'M'
+        if (n >= 12
+                && d[0] == 'F'
+                && d[1] == 'O'
+                && d[2] == 'R'
+                && d[3] == 'M'
                 && ((d[8] == 'I' && d[9] == 'L' && d[10] == 'B' && d[11] == 'M')
-                || (d[8] == 'P' && d[9] == 'B' && d[10] == 'M' && d[11] == ' '))) {
+                        || (d[8] == 'P' && d[9] == 'B' && d[10] == 'M' && d[11] == ' '))) {
             return IFF;
         }
         if (isTga(d)) {
@@ -84,7 +118,8 @@ public enum ImageFormat {
             case BMP:
                 b.order(ByteOrder.LITTLE_ENDIAN);
                 return d.length >= 26 && d[1] == 'M' && b.getInt(14) >= 40
-                        ? new int[] {Math.abs(b.getInt(18)), Math.abs(b.getInt(22))} : null;
+                        ? new int[] {Math.abs(b.getInt(18)), Math.abs(b.getInt(22))}
+                        : null;
             default:
                 return null;
         }
@@ -102,7 +137,13 @@ public enum ImageFormat {
             case JPEG -> n >= 4 && u(d, n - 2) == 0xFF && u(d, n - 1) == 0xD9;
             case PNG -> n >= 12 && d[n - 8] == 'I' && d[n - 7] == 'E' && d[n - 6] == 'N' && d[n - 5] == 'D';
             case GIF -> n >= 14 && d[n - 1] == 0x3B;
-            case WEBP -> n >= 12 && (ByteBuffer.wrap(d, 4, 4).order(ByteOrder.LITTLE_ENDIAN).getInt() + 8L) <= n;
+            case WEBP ->
+                n >= 12
+                        && (ByteBuffer.wrap(d, 4, 4)
+                                                .order(ByteOrder.LITTLE_ENDIAN)
+                                                .getInt()
+                                        + 8L)
+                                <= n;
             default -> true;
         };
     }
@@ -122,8 +163,10 @@ public enum ImageFormat {
         int height = u(d, 14) | u(d, 15) << 8;
         int depth = u(d, 16);
         boolean typeOk = type == 1 || type == 2 || type == 3 || type == 9 || type == 10 || type == 11;
-        boolean mapOk = mapType == 0 ? (type != 1 && type != 9) : mapType == 1
-                && (mapEntryBits == 15 || mapEntryBits == 16 || mapEntryBits == 24 || mapEntryBits == 32);
+        boolean mapOk = mapType == 0
+                ? (type != 1 && type != 9)
+                : mapType == 1
+                        && (mapEntryBits == 15 || mapEntryBits == 16 || mapEntryBits == 24 || mapEntryBits == 32);
         boolean depthOk = depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32;
         return typeOk && mapOk && depthOk && width > 0 && height > 0 && (u(d, 17) & 0xC0) == 0;
     }

@@ -1,5 +1,7 @@
 package io.streamvision.imaging;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.streamvision.proto.vision.v1.ReasonCode;
 
 /** An input image the pipeline refuses, with the dead-letter reason code to report. */
@@ -21,11 +23,14 @@ public final class ImageRejectedException extends Exception {
         return reason;
     }
 
-    /** The gRPC status for this rejection: RESOURCE_EXHAUSTED for size limits, else INVALID_ARGUMENT. */
-    public io.grpc.StatusRuntimeException toStatus() {
-        io.grpc.Status status = switch (reason) {
-            case TOO_LARGE, DIMENSIONS_EXCEEDED -> io.grpc.Status.RESOURCE_EXHAUSTED;
-            default -> io.grpc.Status.INVALID_ARGUMENT;
+    /**
+     * The gRPC status for this rejection: RESOURCE_EXHAUSTED for size limits, else
+     * INVALID_ARGUMENT.
+     */
+    public StatusRuntimeException toStatus() {
+        Status status = switch (reason) {
+            case TOO_LARGE, DIMENSIONS_EXCEEDED -> Status.RESOURCE_EXHAUSTED;
+            default -> Status.INVALID_ARGUMENT;
         };
         return status.withDescription(reason + ": " + getMessage()).asRuntimeException();
     }

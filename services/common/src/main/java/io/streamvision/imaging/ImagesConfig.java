@@ -3,15 +3,15 @@ package io.streamvision.imaging;
 import io.smallrye.config.WithDefault;
 
 /**
- * How a service takes images: limits, the alpha background and the tensor type. The same keys
- * under every service that decodes images ({@code vision.preprocess.images.*},
- * {@code vision.scoring.images.*}, {@code vision.captioning.images.*}).
+ * How a service takes images: limits, the alpha background and the tensor type. The same keys under
+ * every service that decodes images ({@code vision.preprocess.images.*}, {@code
+ * vision.scoring.images.*}, {@code vision.captioning.images.*}).
  */
 public interface ImagesConfig {
 
     /**
-     * Largest encoded image accepted, in bytes: 15 MiB, so that an image over it still fits a
-     * 16 MiB Kafka record ({@link io.streamvision.kafka.TopicProvisioner#MAX_MESSAGE_BYTES}) and
+     * Largest encoded image accepted, in bytes: 15 MiB, so that an image over it still fits a 16
+     * MiB Kafka record ({@link io.streamvision.kafka.TopicProvisioner#MAX_MESSAGE_BYTES}) and
      * reaches the service, which answers {@code TOO_LARGE}.
      */
     @WithDefault("15728640")

@@ -1,15 +1,17 @@
 package io.streamvision.imaging;
 
+import java.util.Arrays;
+
 /**
- * Bilinear resampling with antialiasing when downscaling, computed exactly as Pillow's
- * {@code Image.resize(size, BILINEAR)} computes it for 8-bit images (which is what torchvision's
- * {@code Resize} runs on PIL images): a separable triangle filter whose support widens with the
- * scale factor, coefficients in 22-bit fixed point, the horizontal pass first and rounded to
- * 8 bits, then the vertical pass. The result is the same bytes Pillow produces, so tensors made
- * here are the ones a PyTorch training pipeline made.
+ * Bilinear resampling with antialiasing when downscaling, computed exactly as Pillow's {@code
+ * Image.resize(size, BILINEAR)} computes it for 8-bit images (which is what torchvision's {@code
+ * Resize} runs on PIL images): a separable triangle filter whose support widens with the scale
+ * factor, coefficients in 22-bit fixed point, the horizontal pass first and rounded to 8 bits, then
+ * the vertical pass. The result is the same bytes Pillow produces, so tensors made here are the
+ * ones a PyTorch training pipeline made.
  *
- * <p>{@link #resizeRegion} computes only the output rows and columns a crop keeps, and only
- * the source rows those need; the bytes equal resizing the whole image and cropping.
+ * <p>{@link #resizeRegion} computes only the output rows and columns a crop keeps, and only the
+ * source rows those need; the bytes equal resizing the whole image and cropping.
  *
  * <p>Stateless and thread-safe.
  */
@@ -17,10 +19,10 @@ public final class Resampler {
 
     /** Pillow's {@code PRECISION_BITS} for 8-bit images: 32 − 8 − 2. */
     private static final int PRECISION_BITS = 22;
+
     private static final int HALF = 1 << (PRECISION_BITS - 1);
 
-    private Resampler() {
-    }
+    private Resampler() {}
 
     /** Resizes to exactly {@code outWidth × outHeight}. */
     public static RgbImage resize(RgbImage in, int outWidth, int outHeight) {
@@ -31,11 +33,21 @@ public final class Resampler {
      * The rectangle {@code [left, left + width) × [top, top + height)} of the image resized to
      * {@code outWidth × outHeight}.
      */
-    public static RgbImage resizeRegion(RgbImage in, int outWidth, int outHeight, int left, int top, int width,
-                                        int height) {
+    public static RgbImage resizeRegion(
+            RgbImage in, int outWidth, int outHeight, int left, int top, int width, int height) {
         if (left < 0 || top < 0 || width <= 0 || height <= 0 || left + width > outWidth || top + height > outHeight) {
-            throw new IllegalArgumentException("region " + width + "x" + height + "+" + left + "+" + top
-                    + " is outside " + outWidth + "x" + outHeight);
+            throw new IllegalArgumentException("region "
+                    + width
+                    + "x"
+                    + height
+                    + "+"
+                    + left
+                    + "+"
+                    + top
+                    + " is outside "
+                    + outWidth
+                    + "x"
+                    + outHeight);
         }
         boolean horizontal = outWidth != in.width();
         boolean vertical = outHeight != in.height();
@@ -44,7 +56,8 @@ public final class Resampler {
         }
         int c = in.channels();
         Kernel rows = vertical ? Kernel.bilinear(in.height(), outHeight, top, height) : null;
-        // Source rows the vertical pass reads, or the crop's own rows when there is no vertical pass.
+        // Source rows the vertical pass reads, or the crop's own rows when there is no vertical
+        // pass.
         int firstRow = vertical ? rows.start[0] : top;
         int lastRow = vertical ? rows.start[height - 1] + rows.count[height - 1] : top + height;
         byte[] src = in.pixels();
@@ -69,8 +82,7 @@ public final class Resampler {
     }
 
     /** The horizontal pass over source rows {@code [firstRow, lastRow)}, into 8 bits. */
-    private static byte[] horizontal(byte[] src, int width, int c, int firstRow, int lastRow, int outWidth,
-                                     Kernel k) {
+    private static byte[] horizontal(byte[] src, int width, int c, int firstRow, int lastRow, int outWidth, Kernel k) {
         byte[] dst = new byte[(lastRow - firstRow) * outWidth * c];
         int[] w = k.weights;
         int o = 0;
@@ -118,7 +130,7 @@ public final class Resampler {
         int[] acc = new int[rowLen];
         int[] w = k.weights;
         for (int y = 0; y < outRows; y++) {
-            java.util.Arrays.fill(acc, HALF);
+            Arrays.fill(acc, HALF);
             int w0 = y * k.stride;
             for (int t = 0; t < k.count[y]; t++) {
                 int kw = w[w0 + t];
@@ -159,7 +171,10 @@ public final class Resampler {
             this.stride = stride;
         }
 
-        /** Pillow's {@code precompute_coeffs} and {@code normalize_coeffs_8bpc}, for some outputs only. */
+        /**
+         * Pillow's {@code precompute_coeffs} and {@code normalize_coeffs_8bpc}, for some outputs
+         * only.
+         */
         static Kernel bilinear(int inSize, int outSize, int first, int outputs) {
             double scale = (double) (float) inSize / outSize;
             double filterScale = Math.max(scale, 1.0);
@@ -183,8 +198,8 @@ public final class Resampler {
                 }
                 for (int t = 0; t < max; t++) {
                     double v = total != 0.0 ? w[t] / total : w[t];
-                    weights[j * stride + t] = (int) (v < 0 ? -0.5 + v * (1 << PRECISION_BITS)
-                            : 0.5 + v * (1 << PRECISION_BITS));
+                    weights[j * stride + t] =
+                            (int) (v < 0 ? -0.5 + v * (1 << PRECISION_BITS) : 0.5 + v * (1 << PRECISION_BITS));
                 }
                 start[j] = min;
                 count[j] = max;

@@ -1,8 +1,8 @@
 package io.streamvision.imaging;
 
 /**
- * A decoded 8-bit image, interleaved, row-major: {@code channels} bytes (unsigned) per pixel,
- * 1 (grey) or 3 (R, G, B). Immutable by convention: nothing writes to {@code pixels} after
+ * A decoded 8-bit image, interleaved, row-major: {@code channels} bytes (unsigned) per pixel, 1
+ * (grey) or 3 (R, G, B). Immutable by convention: nothing writes to {@code pixels} after
  * construction.
  */
 public record RgbImage(int width, int height, int channels, byte[] pixels) {

@@ -1,17 +1,20 @@
 package io.streamvision.imaging;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-
+import com.google.protobuf.ByteString;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelConfig.TensorSpec;
+import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
- * Brings a decoded image to a model's image input: colour conversion, the configured resize
- * policy, then either UINT8 (when the model accepts it and the caller asks) or normalised FP32
- * {@code (pixel / scale - mean) / std} in the input layout (NCHW or NHWC), little-endian.
- * The Kafka path and the gRPC calls both use this class, so they give identical tensors.
+ * Brings a decoded image to a model's image input: colour conversion, the configured resize policy,
+ * then either UINT8 (when the model accepts it and the caller asks) or normalised FP32 {@code
+ * (pixel / scale - mean) / std} in the input layout (NCHW or NHWC), little-endian. The Kafka path
+ * and the gRPC calls both use this class, so they give identical tensors.
  *
  * <p>Stateless and thread-safe.
  */
@@ -21,21 +24,21 @@ public final class TensorPreparer {
     public record PreparedTensor(String name, String datatype, long[] shape, byte[] data) {
 
         /** An OIP request for {@code config}'s model carrying this tensor as raw contents. */
-        public io.streamvision.proto.inference.ModelInferRequest.Builder toInferRequest(String requestId,
-                                                                                       io.streamvision.model.ModelConfig config) {
-            var infer = io.streamvision.proto.inference.ModelInferRequest.newBuilder()
+        public ModelInferRequest.Builder toInferRequest(String requestId, ModelConfig config) {
+            var infer = ModelInferRequest.newBuilder()
                     .setModelName(config.name())
                     .setModelVersion(Integer.toString(config.version()))
                     .setId(requestId);
-            infer.addInputsBuilder().setName(name).setDatatype(datatype)
-                    .addAllShape(java.util.Arrays.stream(shape).boxed().toList());
-            infer.addRawInputContents(com.google.protobuf.ByteString.copyFrom(data));
+            infer.addInputsBuilder()
+                    .setName(name)
+                    .setDatatype(datatype)
+                    .addAllShape(Arrays.stream(shape).boxed().toList());
+            infer.addRawInputContents(ByteString.copyFrom(data));
             return infer;
         }
     }
 
-    private TensorPreparer() {
-    }
+    private TensorPreparer() {}
 
     /** Resizes an image as the input spec says; the result has the input's width and height. */
     public static RgbImage resize(RgbImage image, TensorSpec spec) throws ImageRejectedException {
@@ -61,10 +64,21 @@ public final class TensorPreparer {
                     rw = (int) ((long) shorter * iw / ih);
                 }
                 if (rw < w || rh < h) {
-                    throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "resize to shorter side " + shorter
-                            + " gives " + rw + "x" + rh + ", smaller than the crop " + w + "x" + h);
+                    throw new ImageRejectedException(
+                            ReasonCode.BAD_REQUEST,
+                            "resize to shorter side "
+                                    + shorter
+                                    + " gives "
+                                    + rw
+                                    + "x"
+                                    + rh
+                                    + ", smaller than the crop "
+                                    + w
+                                    + "x"
+                                    + h);
                 }
-                // Round half to even, as torchvision's CenterCrop (Python's round) does; only the
+                // Round half to even, as torchvision's CenterCrop (Python's round) does; only
+                // the
                 // rows and columns the crop keeps are resampled.
                 int top = (int) Math.rint((rh - h) / 2.0);
                 int left = (int) Math.rint((rw - w) / 2.0);
@@ -77,7 +91,7 @@ public final class TensorPreparer {
                 RgbImage resized = Resampler.resize(coloured, rw, rh);
                 int c = resized.channels();
                 byte[] out = new byte[w * h * c];
-                java.util.Arrays.fill(out, (byte) (resize.padValue() == null ? 0 : resize.padValue()));
+                Arrays.fill(out, (byte) (resize.padValue() == null ? 0 : resize.padValue()));
                 int left = (w - rw) / 2;
                 int top = (h - rh) / 2;
                 for (int y = 0; y < rh; y++) {
@@ -86,16 +100,17 @@ public final class TensorPreparer {
                 return new RgbImage(w, h, c, out);
             }
             default:
-                throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "model input " + spec.name()
-                        + " has unknown resize policy '" + policy + "'");
+                throw new ImageRejectedException(
+                        ReasonCode.BAD_REQUEST,
+                        "model input " + spec.name() + " has unknown resize policy '" + policy + "'");
         }
     }
 
     /**
      * Makes the input tensor for one image.
      *
-     * @param preferUint8 send UINT8 pixels when the model accepts them (normalisation then
-     *                    happens in the scoring service), to cut bytes on the wire
+     * @param preferUint8 send UINT8 pixels when the model accepts them (normalisation then happens
+     *     in the scoring service), to cut bytes on the wire
      */
     public static PreparedTensor prepare(RgbImage image, TensorSpec spec, boolean preferUint8)
             throws ImageRejectedException {
@@ -130,7 +145,7 @@ public final class TensorPreparer {
                 }
             }
         } else {
-            java.nio.FloatBuffer floats = out.asFloatBuffer();
+            FloatBuffer floats = out.asFloatBuffer();
             float[] values = new float[n];
             for (int ch = 0; ch < c; ch++) {
                 int source = bgr ? c - 1 - ch : ch;

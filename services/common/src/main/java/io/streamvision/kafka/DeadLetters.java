@@ -1,20 +1,17 @@
 package io.streamvision.kafka;
 
+import com.google.protobuf.ByteString;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.charset.StandardCharsets;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
-import com.google.protobuf.ByteString;
-
-import io.streamvision.proto.vision.v1.DeadLetter;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * Builds dead-letter records: one {@link DeadLetter} per rejected input, keyed like the input,
- * with the input's headers kept and the reason repeated in headers for cheap filtering.
+ * Builds dead-letter records: one {@link DeadLetter} per rejected input, keyed like the input, with
+ * the input's headers kept and the reason repeated in headers for cheap filtering.
  *
  * <p>Immutable and thread-safe.
  */
@@ -38,8 +35,16 @@ public final class DeadLetters {
     }
 
     /** Describes a rejected input record. */
-    public DeadLetter describe(String stage, ReasonCode reason, String message, String sourceTopic, int partition,
-                               long offset, byte[] key, Headers headers, byte[] payload) {
+    public DeadLetter describe(
+            String stage,
+            ReasonCode reason,
+            String message,
+            String sourceTopic,
+            int partition,
+            long offset,
+            byte[] key,
+            Headers headers,
+            byte[] payload) {
         DeadLetter.Builder letter = DeadLetter.newBuilder()
                 .setStage(stage)
                 .setReason(reason)
@@ -75,10 +80,18 @@ public final class DeadLetters {
     }
 
     /** A dead-letter producer record for a consumed record. */
-    public ProducerRecord<byte[], byte[]> forRecord(ConsumerRecord<byte[], byte[]> record, String stage,
-                                                   ReasonCode reason, String message) {
-        DeadLetter letter = describe(stage, reason, message, record.topic(), record.partition(), record.offset(),
-                record.key(), record.headers(), record.value());
+    public ProducerRecord<byte[], byte[]> forRecord(
+            ConsumerRecord<byte[], byte[]> record, String stage, ReasonCode reason, String message) {
+        DeadLetter letter = describe(
+                stage,
+                reason,
+                message,
+                record.topic(),
+                record.partition(),
+                record.offset(),
+                record.key(),
+                record.headers(),
+                record.value());
         return toRecord(letter, record.key(), record.headers());
     }
 
@@ -88,7 +101,8 @@ public final class DeadLetters {
         if (originalHeaders != null) {
             RecordHeaders.propagate(originalHeaders, out.headers());
         }
-        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, letter.getReason().name());
+        RecordHeaders.put(
+                out.headers(), RecordHeaders.DLQ_REASON, letter.getReason().name());
         RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, letter.getStage());
         return out;
     }

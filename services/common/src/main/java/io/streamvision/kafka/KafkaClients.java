@@ -1,22 +1,19 @@
 package io.streamvision.kafka;
 
+import io.smallrye.common.annotation.Identifier;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
-
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
 import org.eclipse.microprofile.config.inject.ConfigProperty;
-
-import io.smallrye.common.annotation.Identifier;
 
 /**
  * The Kafka clients a service creates itself (transactional loops, topic set-up, inline video
- * reads), all from the application's one Kafka configuration: the broker address from
- * {@code kafka.bootstrap.servers} and the security settings from the other {@code kafka.*} keys.
+ * reads), all from the application's one Kafka configuration: the broker address from {@code
+ * kafka.bootstrap.servers} and the security settings from the other {@code kafka.*} keys.
  * Application-scoped; thread-safe.
  */
 @ApplicationScoped
@@ -25,7 +22,9 @@ public class KafkaClients {
     @ConfigProperty(name = "kafka.bootstrap.servers")
     String bootstrapServers;
 
-    /** Every kafka.* setting (Quarkus' default-kafka-broker map); only the security ones are taken. */
+    /**
+     * Every kafka.* setting (Quarkus' default-kafka-broker map); only the security ones are taken.
+     */
     @Inject
     @Identifier("default-kafka-broker")
     Map<String, Object> kafkaConfig;
@@ -51,15 +50,25 @@ public class KafkaClients {
         return topicsConfig.deadLetters();
     }
 
-    /** Creates the missing topics among {@code names} with the configured partitions, when topic creation is on. */
+    /**
+     * Creates the missing topics among {@code names} with the configured partitions, when topic
+     * creation is on.
+     */
     public void ensureTopics(List<String> names) {
         ensureTopics(names, topicsConfig.partitions());
     }
 
-    /** Creates the missing topics among {@code names} with at least {@code partitions}, when topic creation is on. */
+    /**
+     * Creates the missing topics among {@code names} with at least {@code partitions}, when topic
+     * creation is on.
+     */
     public void ensureTopics(List<String> names, int partitions) {
         if (topicsConfig.createTopics()) {
-            TopicProvisioner.ensure(bootstrapServers, connection(), names, Math.max(partitions, topicsConfig.partitions()),
+            TopicProvisioner.ensure(
+                    bootstrapServers,
+                    connection(),
+                    names,
+                    Math.max(partitions, topicsConfig.partitions()),
                     topicsConfig.replicationFactor());
         }
     }
@@ -73,14 +82,24 @@ public class KafkaClients {
 
     /** The settings of a loop named {@code name} that reads {@code topics} as {@code loop} says. */
     public TransactionalLoop.Settings loopSettings(String name, KafkaLoopConfig loop, Pattern topics) {
-        return new TransactionalLoop.Settings(name, bootstrapServers, loop.groupId(), loop.transactionalId(), topics,
-                loop.maxPollRecords(), Duration.ofMillis(loop.pollTimeoutMs()), loop.maxRequestBytes(),
-                consumer(loop, ""), connection());
+        return new TransactionalLoop.Settings(
+                name,
+                bootstrapServers,
+                loop.groupId(),
+                loop.transactionalId(),
+                topics,
+                loop.maxPollRecords(),
+                Duration.ofMillis(loop.pollTimeoutMs()),
+                loop.maxRequestBytes(),
+                consumer(loop, ""),
+                connection());
     }
 
-    /** A loop (not yet started) that reads {@code topics} and hands each poll to {@code handler}. */
-    public TransactionalLoop loop(String name, KafkaLoopConfig loop, Pattern topics,
-                                  TransactionalLoop.BatchHandler handler) {
+    /**
+     * A loop (not yet started) that reads {@code topics} and hands each poll to {@code handler}.
+     */
+    public TransactionalLoop loop(
+            String name, KafkaLoopConfig loop, Pattern topics, TransactionalLoop.BatchHandler handler) {
         return new TransactionalLoop(loopSettings(name, loop, topics), handler, deadLetters());
     }
 }

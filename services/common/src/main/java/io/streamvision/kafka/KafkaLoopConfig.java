@@ -1,16 +1,15 @@
 package io.streamvision.kafka;
 
+import io.smallrye.config.WithDefault;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
-import io.smallrye.config.WithDefault;
-
 /**
- * Settings of a transactional Kafka loop, the same keys under every service's prefix
- * ({@code vision.scoring.kafka.*}, {@code vision.captioning.kafka.*},
- * {@code vision.preprocess.video.kafka.*}). Each service's {@code application.properties} gives
- * its own group, transactional id, poll size and record size.
+ * Settings of a transactional Kafka loop, the same keys under every service's prefix ({@code
+ * vision.scoring.kafka.*}, {@code vision.captioning.kafka.*}, {@code
+ * vision.preprocess.video.kafka.*}). Each service's {@code application.properties} gives its own
+ * group, transactional id, poll size and record size.
  */
 public interface KafkaLoopConfig {
 
@@ -21,12 +20,14 @@ public interface KafkaLoopConfig {
      * Transactional id, unique per live instance. Exactly-once does not depend on it surviving a
      * restart: a dead instance's open transaction is aborted by the broker after the transaction
      * timeout, and its stale offset commits are refused by consumer-group generation (KIP-447). A
-     * stable id (a StatefulSet pod name) only makes the abort happen at once, when the new
-     * instance initialises its producer (docs/exactly-once.md).
+     * stable id (a StatefulSet pod name) only makes the abort happen at once, when the new instance
+     * initialises its producer (docs/exactly-once.md).
      */
     String transactionalId();
 
-    /** Records per poll; one poll is one transaction (and, where the service batches, one batch). */
+    /**
+     * Records per poll; one poll is one transaction (and, where the service batches, one batch).
+     */
     int maxPollRecords();
 
     /** Poll timeout in milliseconds. */
@@ -36,7 +37,10 @@ public interface KafkaLoopConfig {
     /** Largest record the loop produces; a larger output becomes a TOO_LARGE dead letter. */
     int maxRequestBytes();
 
-    /** Consumer session timeout: a member that died without leaving is replaced after this, in milliseconds. */
+    /**
+     * Consumer session timeout: a member that died without leaving is replaced after this, in
+     * milliseconds.
+     */
     @WithDefault("10000")
     int sessionTimeoutMs();
 
@@ -44,14 +48,17 @@ public interface KafkaLoopConfig {
     @WithDefault("3000")
     int heartbeatIntervalMs();
 
-    /** Static group membership ({@code group.instance.id}); set only to a name that survives restarts. */
+    /**
+     * Static group membership ({@code group.instance.id}); set only to a name that survives
+     * restarts.
+     */
     Optional<String> groupInstanceId();
 
     /**
-     * The consumer's group membership: how soon a crashed member is replaced. With a
-     * {@link #groupInstanceId()} (static membership), a restarted instance takes its partitions
-     * back at once, without a rebalance; {@code memberSuffix} is appended to it so that several
-     * loops of one instance stay distinct members.
+     * The consumer's group membership: how soon a crashed member is replaced. With a {@link
+     * #groupInstanceId()} (static membership), a restarted instance takes its partitions back at
+     * once, without a rebalance; {@code memberSuffix} is appended to it so that several loops of
+     * one instance stay distinct members.
      */
     default Map<String, Object> membership(String memberSuffix) {
         Map<String, Object> out = new HashMap<>();

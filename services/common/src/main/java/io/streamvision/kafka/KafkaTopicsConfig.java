@@ -1,9 +1,8 @@
 package io.streamvision.kafka;
 
-import java.util.Optional;
-
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.util.Optional;
 
 /** Topic settings shared by every service ({@code vision.kafka.*}). */
 @ConfigMapping(prefix = "vision.kafka")
@@ -35,6 +34,6 @@ public interface KafkaTopicsConfig {
 
     /** A dead-letter builder for the configured topic and cap. */
     default DeadLetters deadLetters() {
-        return new DeadLetters(topics().deadLetters(), dlqPayloadCapBytes());
+        return new DeadLetters(topics().deadLetters().name(), dlqPayloadCapBytes());
     }
 }

@@ -1,7 +1,12 @@
 package io.streamvision.kafka;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
@@ -10,17 +15,19 @@ public final class RecordHeaders {
 
     /** The request id (also the record key). */
     public static final String REQUEST_ID = "x-request-id";
+
     /** W3C trace context. */
     public static final String TRACEPARENT = "traceparent";
+
     /** On dead letters: the reason code, so consumers can filter without parsing. */
     public static final String DLQ_REASON = "x-dlq-reason";
+
     /** On dead letters: the stage that rejected the input. */
     public static final String DLQ_STAGE = "x-dlq-stage";
 
     private static final String[] PROPAGATED = {REQUEST_ID, TRACEPARENT};
 
-    private RecordHeaders() {
-    }
+    private RecordHeaders() {}
 
     /** The last value of a header as UTF-8, or null. */
     public static String text(Headers headers, String key) {
@@ -46,12 +53,12 @@ public final class RecordHeaders {
     }
 
     /**
-     * The request id and trace context of {@code headers} as bytes, for a processor that keeps
-     * them in a state store until it emits (length-prefixed key and value pairs).
+     * The request id and trace context of {@code headers} as bytes, for a processor that keeps them
+     * in a state store until it emits (length-prefixed key and value pairs).
      */
     public static byte[] encodePropagated(Headers headers) {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
         try {
             for (String key : PROPAGATED) {
                 Header header = headers.lastHeader(key);
@@ -61,19 +68,22 @@ public final class RecordHeaders {
                     out.write(header.value());
                 }
             }
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
     }
 
-    /** Headers made from {@link #encodePropagated} bytes; empty headers for null or unreadable bytes. */
+    /**
+     * Headers made from {@link #encodePropagated} bytes; empty headers for null or unreadable
+     * bytes.
+     */
     public static Headers decodePropagated(byte[] encoded) {
         Headers headers = new org.apache.kafka.common.header.internals.RecordHeaders();
         if (encoded == null) {
             return headers;
         }
-        java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(encoded));
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(encoded));
         try {
             while (in.available() > 0) {
                 String key = in.readUTF();
@@ -81,7 +91,7 @@ public final class RecordHeaders {
                 in.readFully(value);
                 headers.add(key, value);
             }
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             return new org.apache.kafka.common.header.internals.RecordHeaders();
         }
         return headers;

@@ -1,24 +1,20 @@
 package io.streamvision.kafka;
 
-import java.time.Duration;
-
+import io.quarkus.runtime.Quarkus;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
-
+import java.time.Duration;
 import org.apache.kafka.streams.KafkaStreams;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 
-import io.quarkus.runtime.Quarkus;
-import io.quarkus.runtime.ShutdownEvent;
-import io.quarkus.runtime.StartupEvent;
-
 /**
- * The readiness check of a service's Kafka Streams application, supervised by a
- * {@link StreamsSupervisor}: UP only while RUNNING, the process ending when the application
- * fails, and a shutdown that leaves the group before the Kafka Streams extension closes it.
- * A service subclasses it as an {@code @Readiness @ApplicationScoped} bean that supplies its
- * application.
+ * The readiness check of a service's Kafka Streams application, supervised by a {@link
+ * StreamsSupervisor}: UP only while RUNNING, the process ending when the application fails, and a
+ * shutdown that leaves the group before the Kafka Streams extension closes it. A service subclasses
+ * it as an {@code @Readiness @ApplicationScoped} bean that supplies its application.
  */
 public abstract class StreamsHealthCheck implements HealthCheck {
 

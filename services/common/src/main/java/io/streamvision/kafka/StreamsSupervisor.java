@@ -1,22 +1,22 @@
 package io.streamvision.kafka;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps a Kafka Streams application either serving or gone, never half alive: readiness is UP
- * only while it is RUNNING (not while it rebalances, and not after it failed); when it reaches
- * ERROR (every stream thread died) the supervisor calls {@code onFailure}, which in the services
- * ends the process so the orchestrator starts a fresh one that resumes from the committed
- * offsets. On shutdown it closes the application and makes its members leave the group, so the
- * other instances take its partitions at once instead of after the session timeout.
- * Thread-safe.
+ * Keeps a Kafka Streams application either serving or gone, never half alive: readiness is UP only
+ * while it is RUNNING (not while it rebalances, and not after it failed); when it reaches ERROR
+ * (every stream thread died) the supervisor calls {@code onFailure}, which in the services ends the
+ * process so the orchestrator starts a fresh one that resumes from the committed offsets. On
+ * shutdown it closes the application and makes its members leave the group, so the other instances
+ * take its partitions at once instead of after the session timeout. Thread-safe.
  */
 public final class StreamsSupervisor implements AutoCloseable {
 
@@ -50,20 +50,21 @@ public final class StreamsSupervisor implements AutoCloseable {
         KafkaStreams.State state = streams.state();
         if (!closing && !failed && (state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR)) {
             failed = true;
-            LOG.errorf("%s: Kafka Streams is %s (its stream threads died); readiness is DOWN and the process ends so"
-                    + " that a fresh one resumes from the committed offsets", name, state);
+            LOG.errorf(
+                    "%s: Kafka Streams is %s (its stream threads died); readiness is DOWN and the process ends so"
+                            + " that a fresh one resumes from the committed offsets",
+                    name, state);
             onFailure.run();
         }
     }
 
     /**
      * The Streams configuration that makes its consumers send a leave-group request when they
-     * close, which Kafka Streams turns off by default for dynamic members (its
-     * {@code CloseOptions.leaveGroup} acts only on static ones).
+     * close, which Kafka Streams turns off by default for dynamic members (its {@code
+     * CloseOptions.leaveGroup} acts only on static ones).
      */
-    public static java.util.Map<String, Object> leaveGroupOnClose() {
-        return java.util.Map.of(org.apache.kafka.streams.StreamsConfig.mainConsumerPrefix("internal.leave.group.on.close"),
-                true);
+    public static Map<String, Object> leaveGroupOnClose() {
+        return Map.of(StreamsConfig.mainConsumerPrefix("internal.leave.group.on.close"), true);
     }
 
     /** True only while the application is RUNNING. */
@@ -73,8 +74,10 @@ public final class StreamsSupervisor implements AutoCloseable {
 
     /** The readiness check of this application. */
     public HealthCheckResponse readiness() {
-        return HealthCheckResponse.named(name + "-kafka-streams").status(ready())
-                .withData("state", streams.state().name()).build();
+        return HealthCheckResponse.named(name + "-kafka-streams")
+                .status(ready())
+                .withData("state", streams.state().name())
+                .build();
     }
 
     /** Closes the application, its members leaving the group, and stops watching. */

@@ -2,12 +2,12 @@ package io.streamvision.kafka;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -16,10 +16,10 @@ import org.jboss.logging.Logger;
 
 /**
  * Creates the topics a service reads and writes when they are missing, with the configured
- * partition count and replication factor, so that a fresh cluster works without a separate
- * set-up step. Topics are created with {@code max.message.bytes} = {@value #MAX_MESSAGE_BYTES}, so
- * records of that size (large images, frame tensors) are accepted even by a broker that keeps
- * Kafka's 1 MiB default. Existing topics are left as they are. Thread-safe (stateless).
+ * partition count and replication factor, so that a fresh cluster works without a separate set-up
+ * step. Topics are created with {@code max.message.bytes} = {@value #MAX_MESSAGE_BYTES}, so records
+ * of that size (large images, frame tensors) are accepted even by a broker that keeps Kafka's 1 MiB
+ * default. Existing topics are left as they are. Thread-safe (stateless).
  */
 public final class TopicProvisioner {
 
@@ -28,8 +28,7 @@ public final class TopicProvisioner {
 
     private static final Logger LOG = Logger.getLogger(TopicProvisioner.class);
 
-    private TopicProvisioner() {
-    }
+    private TopicProvisioner() {}
 
     /** Creates the missing topics among {@code names}; waits up to 60 s for the broker. */
     public static void ensure(String bootstrapServers, Collection<String> names, int partitions, short replication) {
@@ -40,9 +39,13 @@ public final class TopicProvisioner {
      * As {@link #ensure(String, Collection, int, short)}, connecting with {@code connection}
      * (security protocol, SASL, TLS; see {@link KafkaConnection}).
      */
-    public static void ensure(String bootstrapServers, Map<String, Object> connection, Collection<String> names,
-                              int partitions, short replication) {
-        Map<String, Object> config = new java.util.HashMap<>(connection);
+    public static void ensure(
+            String bootstrapServers,
+            Map<String, Object> connection,
+            Collection<String> names,
+            int partitions,
+            short replication) {
+        Map<String, Object> config = new HashMap<>(connection);
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
         try (Admin admin = Admin.create(config)) {
@@ -60,7 +63,9 @@ public final class TopicProvisioner {
             for (var entry : admin.createTopics(missing).values().entrySet()) {
                 try {
                     entry.getValue().get(60, TimeUnit.SECONDS);
-                    LOG.infof("Created topic %s (%d partitions, replication %d)", entry.getKey(), partitions, replication);
+                    LOG.infof(
+                            "Created topic %s (%d partitions, replication %d)",
+                            entry.getKey(), partitions, replication);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;
@@ -71,8 +76,8 @@ public final class TopicProvisioner {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while creating topics", e);
         } catch (Exception e) {
-            throw new IllegalStateException("Could not create topics " + names + " at " + bootstrapServers + ": "
-                    + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "Could not create topics " + names + " at " + bootstrapServers + ": " + e.getMessage(), e);
         }
     }
 }

@@ -1,11 +1,26 @@
 package io.streamvision.kafka;
 
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ImageResult;
+import io.streamvision.proto.vision.v1.VideoRequest;
+import io.streamvision.proto.vision.v1.VideoSampled;
+import io.streamvision.proto.vision.v1.VideoSegment;
+import io.streamvision.proto.vision.v1.VideoSummary;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Every topic name of the system, in one place. Names are versioned; a deployment may append
- * a suffix ({@code vision.kafka.topic-suffix}) so that several installations, or test
- * classes, share one cluster without seeing each other's data.
+ * Every topic of the system, in one place, each typed by the protobuf message its records carry
+ * ({@link Topic}). Names are versioned; a deployment may append a suffix ({@code
+ * vision.kafka.topic-suffix}) so that several installations, or test classes, share one cluster
+ * without seeing each other's data.
  *
  * <p>Immutable and thread-safe.
  */
@@ -13,22 +28,33 @@ public final class Topics {
 
     /** Image requests ({@code vision.v1.ImageRequest}), keyed by request id. */
     public static final String IMAGES = "vision.images.v1";
+
     /** Video requests, keyed by video id. */
     public static final String VIDEOS = "vision.videos.v1";
-    /** Video segments to decode ({@code vision.v1.VideoSegment}), keyed by "video id/segment index". */
+
+    /**
+     * Video segments to decode ({@code vision.v1.VideoSegment}), keyed by "video id/segment index".
+     */
     public static final String VIDEO_SEGMENTS = "vision.video-segments.v1";
+
     /** Per-segment video events ({@code vision.v1.VideoSampled}), keyed by video id. */
     public static final String VIDEO_EVENTS = "vision.video-events.v1";
+
     /** Top-k classifications ({@code vision.v1.Classification}), keyed by request id. */
     public static final String SCORES = "vision.scores.v1";
+
     /** Feature vectors for captioning, keyed by request id. */
     public static final String FEATURES = "vision.features.v1";
+
     /** Captions, keyed by request id. */
     public static final String CAPTIONS = "vision.captions.v1";
+
     /** Joined per-image results, keyed by request id. */
     public static final String RESULTS = "vision.results.v1";
+
     /** Per-video label timelines, keyed by video id. */
     public static final String VIDEO_SUMMARIES = "vision.video-summaries.v1";
+
     /** Dead letters ({@code vision.v1.DeadLetter}), keyed by the original key. */
     public static final String DLQ = "vision.dlq.v1";
 
@@ -47,54 +73,81 @@ public final class Topics {
         return suffix;
     }
 
-    public String images() {
-        return IMAGES + suffix;
+    public Topic<ImageRequest> images() {
+        return new Topic<>(IMAGES + suffix, ImageRequest.getDefaultInstance());
     }
 
-    public String videos() {
-        return VIDEOS + suffix;
+    public Topic<VideoRequest> videos() {
+        return new Topic<>(VIDEOS + suffix, VideoRequest.getDefaultInstance());
     }
 
-    public String videoSegments() {
-        return VIDEO_SEGMENTS + suffix;
+    public Topic<VideoSegment> videoSegments() {
+        return new Topic<>(VIDEO_SEGMENTS + suffix, VideoSegment.getDefaultInstance());
     }
 
-    public String videoEvents() {
-        return VIDEO_EVENTS + suffix;
+    public Topic<VideoSampled> videoEvents() {
+        return new Topic<>(VIDEO_EVENTS + suffix, VideoSampled.getDefaultInstance());
     }
 
-    public String scores() {
-        return SCORES + suffix;
+    public Topic<Classification> scores() {
+        return new Topic<>(SCORES + suffix, Classification.getDefaultInstance());
     }
 
-    public String features() {
-        return FEATURES + suffix;
+    public Topic<ModelInferResponse> features() {
+        return new Topic<>(FEATURES + suffix, ModelInferResponse.getDefaultInstance());
     }
 
-    public String captions() {
-        return CAPTIONS + suffix;
+    public Topic<Caption> captions() {
+        return new Topic<>(CAPTIONS + suffix, Caption.getDefaultInstance());
     }
 
-    public String results() {
-        return RESULTS + suffix;
+    public Topic<ImageResult> results() {
+        return new Topic<>(RESULTS + suffix, ImageResult.getDefaultInstance());
     }
 
-    public String videoSummaries() {
-        return VIDEO_SUMMARIES + suffix;
+    public Topic<VideoSummary> videoSummaries() {
+        return new Topic<>(VIDEO_SUMMARIES + suffix, VideoSummary.getDefaultInstance());
     }
 
-    public String deadLetters() {
-        return DLQ + suffix;
+    public Topic<DeadLetter> deadLetters() {
+        return new Topic<>(DLQ + suffix, DeadLetter.getDefaultInstance());
     }
 
     /** Tensor topic of one model: OIP {@code ModelInferRequest} records, keyed by request id. */
-    public String tensors(String model) {
-        return TENSORS_PREFIX + model + TENSORS_VERSION + suffix;
+    public Topic<ModelInferRequest> tensors(String model) {
+        return new Topic<>(TENSORS_PREFIX + model + TENSORS_VERSION + suffix, ModelInferRequest.getDefaultInstance());
+    }
+
+    /** Every fixed topic (all but the per-model tensor topics). */
+    public List<Topic<?>> all() {
+        return List.of(
+                images(),
+                videos(),
+                videoSegments(),
+                videoEvents(),
+                scores(),
+                features(),
+                captions(),
+                results(),
+                videoSummaries(),
+                deadLetters());
+    }
+
+    /** The topic of this name (a tensor topic included), when it is one of the system's. */
+    public Optional<Topic<?>> named(String name) {
+        Matcher tensors = tensorTopicPattern().matcher(name);
+        if (tensors.matches()) {
+            return Optional.of(tensors(tensors.group(1)));
+        }
+        return all().stream()
+                .<Topic<?>>map(t -> t)
+                .filter(t -> t.name().equals(name))
+                .findFirst();
     }
 
     /** Matches every tensor topic with this suffix; group 1 is the model name. */
     public Pattern tensorTopicPattern() {
-        return Pattern.compile(Pattern.quote(TENSORS_PREFIX) + "([A-Za-z0-9_-]+)"
-                + Pattern.quote(TENSORS_VERSION + suffix));
+        return Pattern.compile(
+                Pattern.quote(TENSORS_PREFIX) + "([A-Za-z0-9_-]+)" + Pattern.quote(TENSORS_VERSION + suffix));
     }
 }

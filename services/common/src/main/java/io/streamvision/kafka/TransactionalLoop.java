@@ -1,7 +1,9 @@
 package io.streamvision.kafka;
 
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -9,8 +11,8 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
-
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -28,22 +30,19 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jboss.logging.Logger;
 
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * A consume-process-produce loop with exactly-once semantics inside Kafka: every batch from
- * {@code poll()} is handled, its outputs are produced and its offsets are committed in one
- * transaction ({@code sendOffsetsToTransaction}), and the consumer reads {@code read_committed}.
- * A crash at any point leaves either all of a batch's outputs and its offsets, or none.
+ * A consume-process-produce loop with exactly-once semantics inside Kafka: every batch from {@code
+ * poll()} is handled, its outputs are produced and its offsets are committed in one transaction
+ * ({@code sendOffsetsToTransaction}), and the consumer reads {@code read_committed}. A crash at any
+ * point leaves either all of a batch's outputs and its offsets, or none.
  *
- * <p>Failure handling: a record the handler rejects becomes one dead letter; an output bigger
- * than {@code max.request.size} is replaced by a {@code TOO_LARGE} dead letter before it is
- * produced; a batch whose handler throws is aborted, rewound and retried one record at a time
- * so that a single bad record cannot stop the loop ({@code INFERENCE_FAILED}). A transaction that
- * fails is aborted and its batch rewound and retried, with a doubling backoff; after
- * {@code maxCommitAttempts} failures in a row the loop stops as FAILED (readiness goes DOWN) and
- * {@link #failure()} says why. Being fenced by a newer instance with the same transactional id
- * stops the loop as FAILED too.
+ * <p>Failure handling: a record the handler rejects becomes one dead letter; an output bigger than
+ * {@code max.request.size} is replaced by a {@code TOO_LARGE} dead letter before it is produced; a
+ * batch whose handler throws is aborted, rewound and retried one record at a time so that a single
+ * bad record cannot stop the loop ({@code INFERENCE_FAILED}). A transaction that fails is aborted
+ * and its batch rewound and retried, with a doubling backoff; after {@code maxCommitAttempts}
+ * failures in a row the loop stops as FAILED (readiness goes DOWN) and {@link #failure()} says why.
+ * Being fenced by a newer instance with the same transactional id stops the loop as FAILED too.
  *
  * <p>Runs on its own thread; {@link #state()} may be read from any thread.
  */
@@ -52,9 +51,16 @@ public final class TransactionalLoop implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(TransactionalLoop.class);
 
     /** Lifecycle of the loop, for readiness checks. */
-    public enum State { STARTING, RUNNING, STOPPED, FAILED }
+    public enum State {
+        STARTING,
+        RUNNING,
+        STOPPED,
+        FAILED
+    }
 
-    /** Turns a batch of consumed records into records to produce. Called on the loop thread only. */
+    /**
+     * Turns a batch of consumed records into records to produce. Called on the loop thread only.
+     */
     @FunctionalInterface
     public interface BatchHandler {
         /**
@@ -70,20 +76,49 @@ public final class TransactionalLoop implements AutoCloseable {
      * What the loop needs to run.
      *
      * @param maxCommitAttempts transactions of one batch that may fail in a row before the loop
-     *                          gives up and reports FAILED
-     * @param commitBackoff wait after the first failed commit; doubled after each further one, up to 10 s
+     *     gives up and reports FAILED
+     * @param commitBackoff wait after the first failed commit; doubled after each further one, up
+     *     to 10 s
      */
-    public record Settings(String name, String bootstrapServers, String groupId, String transactionalId,
-                           Pattern topics, int maxPollRecords, Duration pollTimeout, int maxRequestBytes,
-                           Map<String, Object> extraConsumerProps, Map<String, Object> extraProducerProps,
-                           int maxCommitAttempts, Duration commitBackoff) {
+    public record Settings(
+            String name,
+            String bootstrapServers,
+            String groupId,
+            String transactionalId,
+            Pattern topics,
+            int maxPollRecords,
+            Duration pollTimeout,
+            int maxRequestBytes,
+            Map<String, Object> extraConsumerProps,
+            Map<String, Object> extraProducerProps,
+            int maxCommitAttempts,
+            Duration commitBackoff) {
 
         /** Settings with 10 commit attempts, 100 ms apart at first. */
-        public Settings(String name, String bootstrapServers, String groupId, String transactionalId, Pattern topics,
-                        int maxPollRecords, Duration pollTimeout, int maxRequestBytes,
-                        Map<String, Object> extraConsumerProps, Map<String, Object> extraProducerProps) {
-            this(name, bootstrapServers, groupId, transactionalId, topics, maxPollRecords, pollTimeout, maxRequestBytes,
-                    extraConsumerProps, extraProducerProps, 10, Duration.ofMillis(100));
+        public Settings(
+                String name,
+                String bootstrapServers,
+                String groupId,
+                String transactionalId,
+                Pattern topics,
+                int maxPollRecords,
+                Duration pollTimeout,
+                int maxRequestBytes,
+                Map<String, Object> extraConsumerProps,
+                Map<String, Object> extraProducerProps) {
+            this(
+                    name,
+                    bootstrapServers,
+                    groupId,
+                    transactionalId,
+                    topics,
+                    maxPollRecords,
+                    pollTimeout,
+                    maxRequestBytes,
+                    extraConsumerProps,
+                    extraProducerProps,
+                    10,
+                    Duration.ofMillis(100));
         }
     }
 
@@ -177,31 +212,32 @@ public final class TransactionalLoop implements AutoCloseable {
     }
 
     private void run() {
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(),
-                new ByteArrayDeserializer());
-             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(producerProps(), new ByteArraySerializer(),
-                     new ByteArraySerializer())) {
+        try (KafkaConsumer<byte[], byte[]> c =
+                        new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                KafkaProducer<byte[], byte[]> producer =
+                        new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
             consumer = c;
             producer.initTransactions();
-            consumer.subscribe(settings.topics(), new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+            consumer.subscribe(settings.topics(), new ConsumerRebalanceListener() {
                 @Override
-                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     assignedPartitions = Math.max(0, assignedPartitions - partitions.size());
                 }
 
                 @Override
-                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
                     assignedPartitions = c.assignment().size();
                 }
 
                 @Override
-                public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+                public void onPartitionsLost(Collection<TopicPartition> partitions) {
                     assignedPartitions = 0;
                 }
             });
             state = State.RUNNING;
-            LOG.infof("%s: consuming %s as group %s with transactional id %s", settings.name(),
-                    settings.topics().pattern(), settings.groupId(), settings.transactionalId());
+            LOG.infof(
+                    "%s: consuming %s as group %s with transactional id %s",
+                    settings.name(), settings.topics().pattern(), settings.groupId(), settings.transactionalId());
             while (running) {
                 ConsumerRecords<byte[], byte[]> polled = consumer.poll(settings.pollTimeout());
                 if (polled.isEmpty()) {
@@ -244,7 +280,10 @@ public final class TransactionalLoop implements AutoCloseable {
                     handler.handle(List.of(record), single);
                     out.addAll(single);
                 } catch (Exception recordFailure) {
-                    out.add(deadLetters.forRecord(record, settings.name() + "/process", ReasonCode.INFERENCE_FAILED,
+                    out.add(deadLetters.forRecord(
+                            record,
+                            settings.name() + "/process",
+                            ReasonCode.INFERENCE_FAILED,
                             String.valueOf(recordFailure.getMessage())));
                 }
             }
@@ -252,8 +291,10 @@ public final class TransactionalLoop implements AutoCloseable {
         commit(producer, batch, out);
     }
 
-    private void commit(KafkaProducer<byte[], byte[]> producer, List<ConsumerRecord<byte[], byte[]>> batch,
-                        List<ProducerRecord<byte[], byte[]>> out) {
+    private void commit(
+            KafkaProducer<byte[], byte[]> producer,
+            List<ConsumerRecord<byte[], byte[]>> batch,
+            List<ProducerRecord<byte[], byte[]>> out) {
         try {
             producer.beginTransaction();
             for (ProducerRecord<byte[], byte[]> record : out) {
@@ -269,13 +310,18 @@ public final class TransactionalLoop implements AutoCloseable {
             throw e;
         } catch (KafkaException e) {
             failedCommits++;
-            LOG.warnf(e, "%s: transaction failed (%d of %d attempts); aborting and rewinding %d records",
-                    settings.name(), failedCommits, settings.maxCommitAttempts(), batch.size());
+            LOG.warnf(
+                    e,
+                    "%s: transaction failed (%d of %d attempts); aborting and rewinding %d records",
+                    settings.name(),
+                    failedCommits,
+                    settings.maxCommitAttempts(),
+                    batch.size());
             producer.abortTransaction();
             rewind(batch);
             if (failedCommits >= settings.maxCommitAttempts()) {
-                throw new CommitsFailedException(failedCommits + " transactions in a row failed, the last with: "
-                        + e.getMessage(), e);
+                throw new CommitsFailedException(
+                        failedCommits + " transactions in a row failed, the last with: " + e.getMessage(), e);
             }
             long backoff = Math.min(10_000, settings.commitBackoff().toMillis() << Math.min(16, failedCommits - 1));
             try {
@@ -288,9 +334,10 @@ public final class TransactionalLoop implements AutoCloseable {
     }
 
     /** Replaces an output that the broker would refuse for its size with a dead letter. */
-    private ProducerRecord<byte[], byte[]> withinSizeLimit(ProducerRecord<byte[], byte[]> record,
-                                                          List<ConsumerRecord<byte[], byte[]>> batch) {
-        long size = (record.key() == null ? 0 : record.key().length) + (record.value() == null ? 0 : record.value().length);
+    private ProducerRecord<byte[], byte[]> withinSizeLimit(
+            ProducerRecord<byte[], byte[]> record, List<ConsumerRecord<byte[], byte[]>> batch) {
+        long size =
+                (record.key() == null ? 0 : record.key().length) + (record.value() == null ? 0 : record.value().length);
         for (Header header : record.headers()) {
             size += header.key().length() + (header.value() == null ? 0 : header.value().length);
         }
@@ -298,17 +345,30 @@ public final class TransactionalLoop implements AutoCloseable {
         if (size + 512 <= settings.maxRequestBytes()) {
             return record;
         }
-        String message = "output for topic " + record.topic() + " is " + size + " bytes, over max.request.size "
+        String message = "output for topic "
+                + record.topic()
+                + " is "
+                + size
+                + " bytes, over max.request.size "
                 + settings.maxRequestBytes();
-        var letter = deadLetters.describe(settings.name() + "/produce", ReasonCode.TOO_LARGE, message, record.topic(),
-                -1, -1, record.key(), record.headers(), record.value());
+        var letter = deadLetters.describe(
+                settings.name() + "/produce",
+                ReasonCode.TOO_LARGE,
+                message,
+                record.topic(),
+                -1,
+                -1,
+                record.key(),
+                record.headers(),
+                record.value());
         return deadLetters.toRecord(letter, record.key(), record.headers());
     }
 
     private static Map<TopicPartition, OffsetAndMetadata> nextOffsets(List<ConsumerRecord<byte[], byte[]>> batch) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> record : batch) {
-            offsets.merge(new TopicPartition(record.topic(), record.partition()),
+            offsets.merge(
+                    new TopicPartition(record.topic(), record.partition()),
                     new OffsetAndMetadata(record.offset() + 1),
                     (a, b) -> a.offset() >= b.offset() ? a : b);
         }

@@ -5,9 +5,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The newest config of each model in a repository, re-read at most once per refresh interval
- * so that per-record look-ups cost a map access while new versions still appear without a
- * restart. Thread-safe.
+ * The newest config of each model in a repository, re-read at most once per refresh interval so
+ * that per-record look-ups cost a map access while new versions still appear without a restart.
+ * Thread-safe.
  */
 public final class ModelCatalog {
 

@@ -1,16 +1,14 @@
 package io.streamvision.model;
 
-import java.util.List;
-
-import io.streamvision.imaging.ColourManagement;
-
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import io.streamvision.imaging.ColourManagement;
+import java.util.List;
 
 /**
- * One model version's {@code config.json} from the model repository (format documented in
- * {@code models/README.md}). Immutable.
+ * One model version's {@code config.json} from the model repository (format documented in {@code
+ * models/README.md}). Immutable.
  *
  * @param name model name, equal to its folder name
  * @param version version number, equal to its folder name
@@ -28,23 +26,46 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-public record ModelConfig(String name, int version, String platform, String file, String task,
-                          List<TensorSpec> inputs, List<TensorSpec> outputs, List<String> labels,
-                          Batching batching, Execution execution, String sha256, String vocab, String encoder) {
+public record ModelConfig(
+        String name,
+        int version,
+        String platform,
+        String file,
+        String task,
+        List<TensorSpec> inputs,
+        List<TensorSpec> outputs,
+        List<String> labels,
+        Batching batching,
+        Execution execution,
+        String sha256,
+        String vocab,
+        String encoder) {
 
     /** Tensor description; image fields are set on image inputs only. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record TensorSpec(String name, String datatype, long[] shape, String layout, String colour,
-                             Resize resize, Double scale, float[] mean, float[] std, Boolean acceptsUint8,
-                             String role, String colourManagement) {
+    public record TensorSpec(
+            String name,
+            String datatype,
+            long[] shape,
+            String layout,
+            String colour,
+            Resize resize,
+            Double scale,
+            float[] mean,
+            float[] std,
+            Boolean acceptsUint8,
+            String role,
+            String colourManagement) {
 
         /** True when this input is an image (it has a resize policy). */
         public boolean isImage() {
             return resize != null;
         }
 
-        /** What an image's embedded colour profile does to this input ({@code colour_management}). */
+        /**
+         * What an image's embedded colour profile does to this input ({@code colour_management}).
+         */
         public ColourManagement colours() {
             return ColourManagement.parse(colourManagement);
         }
@@ -58,35 +79,43 @@ public record ModelConfig(String name, int version, String platform, String file
     /** How an image is brought to the input size. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Resize(String policy, int width, int height, Integer shorterSide, Integer padValue) {
-    }
+    public record Resize(String policy, int width, int height, Integer shorterSide, Integer padValue) {}
 
     /** Dynamic batching defaults. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Batching(int maxBatchSize, long maxQueueDelayUs, int maxQueueSize, Integer priorityLevels,
-                           Integer defaultPriorityLevel, QueuePolicy defaultQueuePolicy) {
-    }
+    public record Batching(
+            int maxBatchSize,
+            long maxQueueDelayUs,
+            int maxQueueSize,
+            Integer priorityLevels,
+            Integer defaultPriorityLevel,
+            QueuePolicy defaultQueuePolicy) {}
 
     /** Triton's queue policy: what happens to a request that waits longer than its timeout. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record QueuePolicy(String timeoutAction, long defaultTimeoutUs, Boolean allowTimeoutOverride) {
-    }
+    public record QueuePolicy(String timeoutAction, long defaultTimeoutUs, Boolean allowTimeoutOverride) {}
 
     /** Execution provider wishes: {@code cpu}, {@code cuda} or {@code auto}. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Execution(String provider, boolean requireCuda) {
-    }
+    public record Execution(String provider, boolean requireCuda) {}
 
     /** The first image input, or null when the model takes no image. */
     public TensorSpec imageInput() {
-        return inputs == null ? null : inputs.stream().filter(TensorSpec::isImage).findFirst().orElse(null);
+        return inputs == null
+                ? null
+                : inputs.stream().filter(TensorSpec::isImage).findFirst().orElse(null);
     }
 
     /** The first output with the given role, or null. */
     public TensorSpec output(String role) {
-        return outputs == null ? null : outputs.stream().filter(o -> role.equals(o.role())).findFirst().orElse(null);
+        return outputs == null
+                ? null
+                : outputs.stream()
+                        .filter(o -> role.equals(o.role()))
+                        .findFirst()
+                        .orElse(null);
     }
 }

@@ -1,5 +1,6 @@
 package io.streamvision.model;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,12 +13,10 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 /**
- * Reads a model repository laid out as {@code <root>/<name>/<version>/config.json} (in the
- * spirit of Triton's). Each call reads the disk afresh, so new versions show up without a
- * restart. Thread-safe.
+ * Reads a model repository laid out as {@code <root>/<name>/<version>/config.json} (in the spirit
+ * of Triton's). Each call reads the disk afresh, so new versions show up without a restart.
+ * Thread-safe.
  */
 public final class ModelRepository {
 
@@ -78,15 +77,24 @@ public final class ModelRepository {
         try {
             ModelConfig config = JSON.readValue(file.toFile(), ModelConfig.class);
             if (!name.equals(config.name()) || version != config.version()) {
-                throw new IllegalArgumentException("Model config " + file + " says " + config.name() + " version "
-                        + config.version() + " but lives in " + name + "/" + version);
+                throw new IllegalArgumentException("Model config "
+                        + file
+                        + " says "
+                        + config.name()
+                        + " version "
+                        + config.version()
+                        + " but lives in "
+                        + name
+                        + "/"
+                        + version);
             }
-            for (ModelConfig.TensorSpec input : config.inputs() == null ? List.<ModelConfig.TensorSpec>of() : config.inputs()) {
+            for (ModelConfig.TensorSpec input :
+                    config.inputs() == null ? List.<ModelConfig.TensorSpec>of() : config.inputs()) {
                 try {
                     input.colours();
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("Model config " + file + ", input " + input.name() + ": "
-                            + e.getMessage(), e);
+                    throw new IllegalArgumentException(
+                            "Model config " + file + ", input " + input.name() + ": " + e.getMessage(), e);
                 }
             }
             return config;

@@ -3,9 +3,9 @@ package io.streamvision.model;
 import io.smallrye.config.WithDefault;
 
 /**
- * Where a service finds its model repository and how often it looks for new versions: the same
- * keys under every service's prefix ({@code vision.preprocess.models-dir},
- * {@code vision.scoring.models-poll-seconds}, ...).
+ * Where a service finds its model repository and how often it looks for new versions: the same keys
+ * under every service's prefix ({@code vision.preprocess.models-dir}, {@code
+ * vision.scoring.models-poll-seconds}, ...).
  */
 public interface ModelRepositoryConfig {
 

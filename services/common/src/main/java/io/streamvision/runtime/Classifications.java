@@ -1,21 +1,19 @@
 package io.streamvision.runtime;
 
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.Label;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import io.streamvision.model.ModelConfig;
-import io.streamvision.proto.inference.ModelInferResponse;
-import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.Label;
-
 /** Turns a classifier's output row into top-k labels with probabilities. Stateless, thread-safe. */
 public final class Classifications {
 
-    private Classifications() {
-    }
+    private Classifications() {}
 
     /** Softmax of a row of logits, computed stably. */
     public static float[] softmax(float[] logits) {
@@ -47,7 +45,11 @@ public final class Classifications {
         for (int i = 0; i < Math.min(k, order.size()); i++) {
             int index = order.get(i);
             String name = labels != null && index < labels.size() ? labels.get(index) : Integer.toString(index);
-            top.add(Label.newBuilder().setLabel(name).setIndex(index).setProbability(probabilities[index]).build());
+            top.add(Label.newBuilder()
+                    .setLabel(name)
+                    .setIndex(index)
+                    .setProbability(probabilities[index])
+                    .build());
         }
         return top;
     }
@@ -65,9 +67,12 @@ public final class Classifications {
         }
         for (int i = 0; i < response.getOutputsCount(); i++) {
             if (response.getOutputs(i).getName().equals(spec.name())) {
-                FloatBuffer floats = response.getRawOutputContents(i).asReadOnlyByteBuffer()
-                        .order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
-                long width = response.getOutputs(i).getShape(response.getOutputs(i).getShapeCount() - 1);
+                FloatBuffer floats = response.getRawOutputContents(i)
+                        .asReadOnlyByteBuffer()
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .asFloatBuffer();
+                long width =
+                        response.getOutputs(i).getShape(response.getOutputs(i).getShapeCount() - 1);
                 float[] row = new float[(int) width];
                 floats.get(row);
                 float[] p = spec == logits ? softmax(row) : row;

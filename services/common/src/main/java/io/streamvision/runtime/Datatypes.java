@@ -5,8 +5,7 @@ import ai.onnxruntime.OnnxJavaType;
 /** Maps Open Inference Protocol datatype names to ONNX Runtime element types and sizes. */
 public final class Datatypes {
 
-    private Datatypes() {
-    }
+    private Datatypes() {}
 
     /** OIP name of an ONNX Runtime element type. */
     public static String fromOnnx(OnnxJavaType type) {

@@ -1,6 +1,14 @@
 package io.streamvision.runtime;
 
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.streamvision.proto.inference.InferParameter;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -10,33 +18,26 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
-
 import org.jboss.logging.Logger;
 
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.Timer;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * One dynamic batcher per model, shared by every caller (the Kafka loop and gRPC). Requests
- * queue per model; a worker thread per model takes the first waiting request, lets others join
- * until the batch holds {@code maxBatchSize} rows or the first has waited
- * {@code maxQueueDelayMicros}, runs the batch once on the model's serving version, and completes
- * each request with exactly its own rows. When {@code maxQueueSize} requests wait, {@link #submit}
- * refuses with {@code RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room
- * (back-pressure for the Kafka loop). As in Triton, requests may carry a {@code priority}
- * parameter (1 is the highest of the model's {@code priority_levels}; a higher level is always
- * batched first) and a {@code timeout} parameter (microseconds in the queue, when the model's
- * queue policy allows overrides); a request past its timeout is answered {@code UNAVAILABLE}
- * (REJECT) or run after all others (DELAY).
+ * One dynamic batcher per model, shared by every caller (the Kafka loop and gRPC). Requests queue
+ * per model; a worker thread per model takes the first waiting request, lets others join until the
+ * batch holds {@code maxBatchSize} rows or the first has waited {@code maxQueueDelayMicros}, runs
+ * the batch once on the model's serving version, and completes each request with exactly its own
+ * rows. When {@code maxQueueSize} requests wait, {@link #submit} refuses with {@code
+ * RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room (back-pressure for the
+ * Kafka loop). As in Triton, requests may carry a {@code priority} parameter (1 is the highest of
+ * the model's {@code priority_levels}; a higher level is always batched first) and a {@code
+ * timeout} parameter (microseconds in the queue, when the model's queue policy allows overrides); a
+ * request past its timeout is answered {@code UNAVAILABLE} (REJECT) or run after all others
+ * (DELAY).
  *
- * <p>Metrics per model and version, after Triton's {@code nv_inference_*}:
- * {@code vision_inference_request_success_total}, {@code vision_inference_request_failure_total},
- * {@code vision_inference_count_total} (rows), {@code vision_inference_exec_count_total}
- * (batches; count / exec_count is the average batch size), {@code vision_inference_queue_duration}
- * and {@code vision_inference_compute_duration} timers.
+ * <p>Metrics per model and version, after Triton's {@code nv_inference_*}: {@code
+ * vision_inference_request_success_total}, {@code vision_inference_request_failure_total}, {@code
+ * vision_inference_count_total} (rows), {@code vision_inference_exec_count_total} (batches; count /
+ * exec_count is the average batch size), {@code vision_inference_queue_duration} and {@code
+ * vision_inference_compute_duration} timers.
  *
  * <p>Thread-safe.
  */
@@ -54,8 +55,11 @@ public final class DynamicBatcher implements AutoCloseable {
     /**
      * @param settingsFor batching limits of a model, empty when the model is not served
      */
-    public DynamicBatcher(ModelRegistry registry, InferenceEngine engine, MeterRegistry meters,
-                          Function<String, Optional<BatchingSettings>> settingsFor) {
+    public DynamicBatcher(
+            ModelRegistry registry,
+            InferenceEngine engine,
+            MeterRegistry meters,
+            Function<String, Optional<BatchingSettings>> settingsFor) {
         this.registry = registry;
         this.engine = engine;
         this.meters = meters;
@@ -82,7 +86,8 @@ public final class DynamicBatcher implements AutoCloseable {
         Optional<BatchingSettings> settings = settingsFor.apply(name);
         if (settings.isEmpty() || closed) {
             String message = registry.notServed(name, "");
-            return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
+            return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
+                    null,
                     new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
         }
         ModelQueue queue = queues.computeIfAbsent(name, n -> new ModelQueue(n, settings.get()));
@@ -101,10 +106,16 @@ public final class DynamicBatcher implements AutoCloseable {
         queues.values().forEach(ModelQueue::stop);
     }
 
-    /** A waiting request; {@code deadlineNanos} is when its queue timeout expires (MAX_VALUE: never). */
-    private record Pending(ModelInferRequest request, long rows, long enqueuedNanos, long deadlineNanos,
-                           CompletableFuture<InferenceEngine.Outcome> result) {
-    }
+    /**
+     * A waiting request; {@code deadlineNanos} is when its queue timeout expires (MAX_VALUE:
+     * never).
+     */
+    private record Pending(
+            ModelInferRequest request,
+            long rows,
+            long enqueuedNanos,
+            long deadlineNanos,
+            CompletableFuture<InferenceEngine.Outcome> result) {}
 
     /** The queue and worker of one model. */
     private final class ModelQueue implements Runnable {
@@ -113,9 +124,14 @@ public final class DynamicBatcher implements AutoCloseable {
         private final ReentrantLock lock = new ReentrantLock();
         private final Condition notEmpty = lock.newCondition();
         private final Condition notFull = lock.newCondition();
-        /** One queue per priority level (index 0 is level 1, the highest), then timed-out DELAY requests. */
-        private final java.util.ArrayDeque<Pending>[] levels;
-        private final java.util.ArrayDeque<Pending> delayed = new java.util.ArrayDeque<>();
+
+        /**
+         * One queue per priority level (index 0 is level 1, the highest), then timed-out DELAY
+         * requests.
+         */
+        private final ArrayDeque<Pending>[] levels;
+
+        private final ArrayDeque<Pending> delayed = new ArrayDeque<>();
         private final Thread worker;
         private volatile boolean running = true;
 
@@ -123,9 +139,9 @@ public final class DynamicBatcher implements AutoCloseable {
         ModelQueue(String model, BatchingSettings settings) {
             this.model = model;
             this.settings = settings;
-            this.levels = new java.util.ArrayDeque[Math.max(1, settings.priorityLevels())];
+            this.levels = new ArrayDeque[Math.max(1, settings.priorityLevels())];
             for (int i = 0; i < levels.length; i++) {
-                levels[i] = new java.util.ArrayDeque<>();
+                levels[i] = new ArrayDeque<>();
             }
             this.worker = new Thread(this, "batcher-" + model);
             this.worker.setDaemon(true);
@@ -144,15 +160,17 @@ public final class DynamicBatcher implements AutoCloseable {
         /** Requests waiting; call with the lock held. */
         private int waiting() {
             int n = delayed.size();
-            for (java.util.ArrayDeque<Pending> level : levels) {
+            for (ArrayDeque<Pending> level : levels) {
                 n += level.size();
             }
             return n;
         }
 
-        /** The next request to batch: the oldest of the highest non-empty level, then delayed ones. */
+        /**
+         * The next request to batch: the oldest of the highest non-empty level, then delayed ones.
+         */
         private Pending peekNext() {
-            for (java.util.ArrayDeque<Pending> level : levels) {
+            for (ArrayDeque<Pending> level : levels) {
                 if (!level.isEmpty()) {
                     return level.peek();
                 }
@@ -161,7 +179,7 @@ public final class DynamicBatcher implements AutoCloseable {
         }
 
         private Pending pollNext() {
-            for (java.util.ArrayDeque<Pending> level : levels) {
+            for (ArrayDeque<Pending> level : levels) {
                 if (!level.isEmpty()) {
                     return level.poll();
                 }
@@ -170,16 +188,16 @@ public final class DynamicBatcher implements AutoCloseable {
         }
 
         /**
-         * Takes requests past their queue timeout out of the levels: REJECT ones into
-         * {@code rejected} (answered after the lock is released), DELAY ones to the back.
+         * Takes requests past their queue timeout out of the levels: REJECT ones into {@code
+         * rejected} (answered after the lock is released), DELAY ones to the back.
          */
         private void expire(long now, List<Pending> rejected) {
             BatchingSettings.QueuePolicy policy = settings.queuePolicy();
             if (policy.defaultTimeoutMicros() <= 0 && !policy.allowTimeoutOverride()) {
-                return;   // no request can have a deadline: nothing to scan on the hot path
+                return; // no request can have a deadline: nothing to scan on the hot path
             }
-            for (java.util.ArrayDeque<Pending> level : levels) {
-                for (java.util.Iterator<Pending> it = level.iterator(); it.hasNext();) {
+            for (ArrayDeque<Pending> level : levels) {
+                for (Iterator<Pending> it = level.iterator(); it.hasNext(); ) {
                     Pending p = it.next();
                     if (p.deadlineNanos() <= now) {
                         it.remove();
@@ -199,7 +217,10 @@ public final class DynamicBatcher implements AutoCloseable {
             return (int) (p <= 0 ? settings.defaultPriority() : Math.min(levels.length, p));
         }
 
-        /** When the request's queue timeout expires: its {@code timeout} parameter if allowed, else the default. */
+        /**
+         * When the request's queue timeout expires: its {@code timeout} parameter if allowed, else
+         * the default.
+         */
         private long deadline(ModelInferRequest request, long now) {
             BatchingSettings.QueuePolicy policy = settings.queuePolicy();
             long micros = policy.defaultTimeoutMicros();
@@ -211,7 +232,7 @@ public final class DynamicBatcher implements AutoCloseable {
         }
 
         private static long parameter(ModelInferRequest request, String name) {
-            io.streamvision.proto.inference.InferParameter p = request.getParametersMap().get(name);
+            InferParameter p = request.getParametersMap().get(name);
             if (p == null) {
                 return 0;
             }
@@ -225,17 +246,25 @@ public final class DynamicBatcher implements AutoCloseable {
 
         CompletableFuture<InferenceEngine.Outcome> add(ModelInferRequest request, boolean wait) {
             long rows = request.getInputsCount() > 0 && request.getInputs(0).getShapeCount() > 0
-                    ? Math.max(1, request.getInputs(0).getShape(0)) : 1;
+                    ? Math.max(1, request.getInputs(0).getShape(0))
+                    : 1;
             CompletableFuture<InferenceEngine.Outcome> result = new CompletableFuture<>();
             lock.lock();
             try {
                 while (waiting() >= settings.maxQueueSize()) {
                     if (!wait) {
-                        counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED").increment();
-                        return CompletableFuture.completedFuture(new InferenceEngine.Outcome(null,
-                                new InferenceException(InferenceException.Kind.RESOURCE_EXHAUSTED,
-                                        ReasonCode.INFERENCE_FAILED, "model '" + model + "' has "
-                                        + waiting() + " requests queued, the limit; retry later")));
+                        counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED")
+                                .increment();
+                        return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
+                                null,
+                                new InferenceException(
+                                        InferenceException.Kind.RESOURCE_EXHAUSTED,
+                                        ReasonCode.INFERENCE_FAILED,
+                                        "model '"
+                                                + model
+                                                + "' has "
+                                                + waiting()
+                                                + " requests queued, the limit; retry later")));
                     }
                     notFull.awaitUninterruptibly();
                 }
@@ -291,7 +320,8 @@ public final class DynamicBatcher implements AutoCloseable {
                     long rows = 0;
                     while (true) {
                         expire(System.nanoTime(), rejected);
-                        while (peekNext() != null && (batch.isEmpty() || rows + peekNext().rows() <= settings.maxBatchSize())) {
+                        while (peekNext() != null
+                                && (batch.isEmpty() || rows + peekNext().rows() <= settings.maxBatchSize())) {
                             Pending next = pollNext();
                             rows += next.rows();
                             batch.add(next);
@@ -308,11 +338,22 @@ public final class DynamicBatcher implements AutoCloseable {
                 lock.unlock();
             }
             for (Pending p : rejected) {
-                counter("vision_inference_request_failure", "unknown", "TIMEOUT").increment();
-                p.result().complete(new InferenceEngine.Outcome(null, new InferenceException(
-                        InferenceException.Kind.UNAVAILABLE, ReasonCode.INFERENCE_FAILED, "request for model '" + model
-                        + "' waited " + (System.nanoTime() - p.enqueuedNanos()) / 1000 + " us in the queue, past its"
-                        + " timeout of " + (p.deadlineNanos() - p.enqueuedNanos()) / 1000 + " us")));
+                counter("vision_inference_request_failure", "unknown", "TIMEOUT")
+                        .increment();
+                p.result()
+                        .complete(new InferenceEngine.Outcome(
+                                null,
+                                new InferenceException(
+                                        InferenceException.Kind.UNAVAILABLE,
+                                        ReasonCode.INFERENCE_FAILED,
+                                        "request for model '"
+                                                + model
+                                                + "' waited "
+                                                + (System.nanoTime() - p.enqueuedNanos()) / 1000
+                                                + " us in the queue, past its"
+                                                + " timeout of "
+                                                + (p.deadlineNanos() - p.enqueuedNanos()) / 1000
+                                                + " us")));
             }
             return batch;
         }
@@ -321,8 +362,10 @@ public final class DynamicBatcher implements AutoCloseable {
             long start = System.nanoTime();
             Optional<LoadedModel> acquired = registry.acquire(model, "");
             if (acquired.isEmpty()) {
-                InferenceException gone = new InferenceException(InferenceException.Kind.UNAVAILABLE,
-                        ReasonCode.UNKNOWN_MODEL, "model '" + model + "' is not loaded");
+                InferenceException gone = new InferenceException(
+                        InferenceException.Kind.UNAVAILABLE,
+                        ReasonCode.UNKNOWN_MODEL,
+                        "model '" + model + "' is not loaded");
                 batch.forEach(p -> p.result().complete(new InferenceEngine.Outcome(null, gone)));
                 return;
             }
@@ -334,14 +377,24 @@ public final class DynamicBatcher implements AutoCloseable {
                 for (Pending p : batch) {
                     String wanted = p.request().getModelVersion();
                     if (!wanted.isEmpty() && !wanted.equals(version)) {
-                        p.result().complete(new InferenceEngine.Outcome(null, new InferenceException(
-                                InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, "model '" + model
-                                + "' version " + wanted + " is not served; serving version " + version)));
-                        counter("vision_inference_request_failure", version, "NOT_FOUND").increment();
+                        p.result()
+                                .complete(new InferenceEngine.Outcome(
+                                        null,
+                                        new InferenceException(
+                                                InferenceException.Kind.NOT_FOUND,
+                                                ReasonCode.UNKNOWN_MODEL,
+                                                "model '"
+                                                        + model
+                                                        + "' version "
+                                                        + wanted
+                                                        + " is not served; serving version "
+                                                        + version)));
+                        counter("vision_inference_request_failure", version, "NOT_FOUND")
+                                .increment();
                         continue;
                     }
-                    timer("vision_inference_queue_duration", version).record(start - p.enqueuedNanos(),
-                            TimeUnit.NANOSECONDS);
+                    timer("vision_inference_queue_duration", version)
+                            .record(start - p.enqueuedNanos(), TimeUnit.NANOSECONDS);
                     requests.add(p.request());
                     runnable.add(p);
                 }
@@ -350,38 +403,50 @@ public final class DynamicBatcher implements AutoCloseable {
                 }
                 long computeStart = System.nanoTime();
                 List<InferenceEngine.Outcome> outcomes = engine.infer(loaded, requests);
-                timer("vision_inference_compute_duration", version).record(System.nanoTime() - computeStart,
-                        TimeUnit.NANOSECONDS);
+                timer("vision_inference_compute_duration", version)
+                        .record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
                 counter("vision_inference_exec_count", version, null).increment();
                 long rows = 0;
                 for (int i = 0; i < runnable.size(); i++) {
                     InferenceEngine.Outcome outcome = outcomes.get(i);
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
-                        counter("vision_inference_request_success", version, null).increment();
+                        counter("vision_inference_request_success", version, null)
+                                .increment();
                     } else {
-                        counter("vision_inference_request_failure", version, outcome.error().kind().name()).increment();
+                        counter(
+                                        "vision_inference_request_failure",
+                                        version,
+                                        outcome.error().kind().name())
+                                .increment();
                     }
                     runnable.get(i).result().complete(outcome);
                 }
                 counter("vision_inference_count", version, null).increment(rows);
             } catch (RuntimeException e) {
                 LOG.errorf(e, "Batch of %d for %s failed", batch.size(), model);
-                InferenceException failure = new InferenceException(InferenceException.Kind.INTERNAL,
-                        ReasonCode.INFERENCE_FAILED, "model '" + model + "' failed: " + e.getMessage());
+                InferenceException failure = new InferenceException(
+                        InferenceException.Kind.INTERNAL,
+                        ReasonCode.INFERENCE_FAILED,
+                        "model '" + model + "' failed: " + e.getMessage());
                 batch.forEach(p -> p.result().complete(new InferenceEngine.Outcome(null, failure)));
             } finally {
                 loaded.release();
             }
         }
 
-        /** Meters by name, version and reason, registered once instead of looked up on every request. */
+        /**
+         * Meters by name, version and reason, registered once instead of looked up on every
+         * request.
+         */
         private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+
         private final Map<String, Timer> timers = new ConcurrentHashMap<>();
 
         private Counter counter(String name, String version, String reason) {
             return counters.computeIfAbsent(name + '\u0000' + version + '\u0000' + reason, k -> {
-                Counter.Builder builder = Counter.builder(name).tag("model", model).tag("version", version);
+                Counter.Builder builder =
+                        Counter.builder(name).tag("model", model).tag("version", version);
                 if (reason != null) {
                     builder.tag("reason", reason);
                 }
@@ -390,8 +455,13 @@ public final class DynamicBatcher implements AutoCloseable {
         }
 
         private Timer timer(String name, String version) {
-            return timers.computeIfAbsent(name + '\u0000' + version, k -> Timer.builder(name).tag("model", model)
-                    .tag("version", version).publishPercentiles(0.5, 0.99).register(meters));
+            return timers.computeIfAbsent(
+                    name + '\u0000' + version,
+                    k -> Timer.builder(name)
+                            .tag("model", model)
+                            .tag("version", version)
+                            .publishPercentiles(0.5, 0.99)
+                            .register(meters));
         }
 
         void stop() {

@@ -3,16 +3,21 @@ package io.streamvision.runtime;
 /**
  * How ONNX Runtime sessions are created.
  *
- * @param provider {@code cpu}, {@code cuda} or {@code auto} (CUDA when the GPU build and a
- *                 device are present, otherwise CPU with one warning)
+ * @param provider {@code cpu}, {@code cuda} or {@code auto} (CUDA when the GPU build and a device
+ *     are present, otherwise CPU with one warning)
  * @param cudaDeviceId CUDA device ordinal
  * @param cudaMemoryLimitBytes GPU memory arena limit, 0 for ONNX Runtime's default
  * @param cudnnExhaustiveSearch try every cuDNN convolution algorithm (slower start, faster runs)
  * @param intraOpThreads threads inside one operator, 0 for ONNX Runtime's default
  * @param interOpThreads threads across operators, 0 for ONNX Runtime's default
  */
-public record ExecutionSettings(String provider, int cudaDeviceId, long cudaMemoryLimitBytes,
-                                boolean cudnnExhaustiveSearch, int intraOpThreads, int interOpThreads) {
+public record ExecutionSettings(
+        String provider,
+        int cudaDeviceId,
+        long cudaMemoryLimitBytes,
+        boolean cudnnExhaustiveSearch,
+        int intraOpThreads,
+        int interOpThreads) {
 
     /** CPU with ONNX Runtime's default threading. */
     public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0);

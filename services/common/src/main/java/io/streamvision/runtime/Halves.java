@@ -3,8 +3,7 @@ package io.streamvision.runtime;
 /** IEEE 754 binary16 (OIP's FP16) to and from binary32. Stateless, thread-safe. */
 public final class Halves {
 
-    private Halves() {
-    }
+    private Halves() {}
 
     /** binary16 to binary32, exactly. */
     public static float toFloat(short half) {

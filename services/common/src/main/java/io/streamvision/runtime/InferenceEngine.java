@@ -1,5 +1,16 @@
 package io.streamvision.runtime;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import io.streamvision.model.ModelConfig.TensorSpec;
+import io.streamvision.proto.inference.InferTensorContents;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferRequest.InferInputTensor;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
@@ -8,25 +19,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.google.protobuf.ByteString;
-
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import io.streamvision.model.ModelConfig.TensorSpec;
-import io.streamvision.proto.inference.InferTensorContents;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.inference.ModelInferRequest.InferInputTensor;
-import io.streamvision.proto.inference.ModelInferResponse;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * Runs Open Inference Protocol requests on a loaded model, many requests in one batch: each
- * request is checked on its own (a bad one fails alone), the good ones are stacked along the
- * batch dimension into direct buffers, the model runs once, and every request gets exactly its
- * own rows back. UINT8 pixels are normalised with the config's scale, mean and std when the
- * model's input accepts them; FP16 is widened to FP32 for FP32 inputs.
+ * Runs Open Inference Protocol requests on a loaded model, many requests in one batch: each request
+ * is checked on its own (a bad one fails alone), the good ones are stacked along the batch
+ * dimension into direct buffers, the model runs once, and every request gets exactly its own rows
+ * back. UINT8 pixels are normalised with the config's scale, mean and std when the model's input
+ * accepts them; FP16 is widened to FP32 for FP32 inputs.
  *
  * <p>Thread-safe (stateless; sessions are thread-safe).
  */
@@ -46,8 +44,7 @@ public final class InferenceEngine {
     }
 
     /** Decoded, checked input of one request: per input, FP-converted little-endian bytes. */
-    private record Checked(ModelInferRequest request, long rows, ByteBuffer[] inputs) {
-    }
+    private record Checked(ModelInferRequest request, long rows, ByteBuffer[] inputs) {}
 
     /** Runs a batch of requests for one model; the outcome list matches the request list. */
     public List<Outcome> infer(LoadedModel model, List<ModelInferRequest> requests) {
@@ -66,7 +63,8 @@ public final class InferenceEngine {
         // batch; a model with a variable dimension runs one batch per shape.
         Map<List<Long>, List<Integer>> byShape = new LinkedHashMap<>();
         for (int j = 0; j < good.size(); j++) {
-            byShape.computeIfAbsent(shapeKey(model, good.get(j).request()), k -> new ArrayList<>()).add(j);
+            byShape.computeIfAbsent(shapeKey(model, good.get(j).request()), k -> new ArrayList<>())
+                    .add(j);
         }
         for (List<Integer> group : byShape.values()) {
             List<Checked> batch = group.stream().map(good::get).toList();
@@ -85,7 +83,7 @@ public final class InferenceEngine {
             for (InferInputTensor input : request.getInputsList()) {
                 if (input.getName().equals(spec.name())) {
                     key.addAll(input.getShapeList().subList(Math.min(1, input.getShapeCount()), input.getShapeCount()));
-                    key.add(-1L);   // separates the inputs
+                    key.add(-1L); // separates the inputs
                 }
             }
         }
@@ -96,56 +94,92 @@ public final class InferenceEngine {
         List<TensorSpec> specs = model.config().inputs();
         String who = "model " + model.name() + " v" + model.version();
         if (request.getInputsCount() != specs.size()) {
-            throw InferenceException.invalid(who + " takes " + specs.size() + " input(s) "
-                    + specs.stream().map(TensorSpec::name).toList() + ", request has " + request.getInputsCount());
+            throw InferenceException.invalid(who
+                    + " takes "
+                    + specs.size()
+                    + " input(s) "
+                    + specs.stream().map(TensorSpec::name).toList()
+                    + ", request has "
+                    + request.getInputsCount());
         }
         boolean raw = request.getRawInputContentsCount() > 0;
         if (raw && request.getRawInputContentsCount() != request.getInputsCount()) {
-            throw InferenceException.invalid("request has " + request.getRawInputContentsCount()
-                    + " raw_input_contents entries for " + request.getInputsCount() + " inputs");
+            throw InferenceException.invalid("request has "
+                    + request.getRawInputContentsCount()
+                    + " raw_input_contents entries for "
+                    + request.getInputsCount()
+                    + " inputs");
         }
         ByteBuffer[] buffers = new ByteBuffer[specs.size()];
         long rows = -1;
         for (int i = 0; i < specs.size(); i++) {
             InferInputTensor input = request.getInputs(i);
-            TensorSpec spec = specs.stream().filter(s -> s.name().equals(input.getName())).findFirst()
-                    .orElseThrow(() -> InferenceException.invalid("input '" + input.getName() + "' is not an input of "
-                            + who + "; its inputs are " + specs.stream().map(TensorSpec::name).toList()));
+            TensorSpec spec = specs.stream()
+                    .filter(s -> s.name().equals(input.getName()))
+                    .findFirst()
+                    .orElseThrow(() -> InferenceException.invalid("input '"
+                            + input.getName()
+                            + "' is not an input of "
+                            + who
+                            + "; its inputs are "
+                            + specs.stream().map(TensorSpec::name).toList()));
             int specIndex = specs.indexOf(spec);
-            long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
+            long[] shape =
+                    input.getShapeList().stream().mapToLong(Long::longValue).toArray();
             long[] want = spec.shape();
             if (shape.length != want.length) {
-                throw InferenceException.invalid("input '" + spec.name() + "' has shape " + Arrays.toString(shape)
-                        + ", " + who + " expects " + Arrays.toString(want));
+                throw InferenceException.invalid("input '"
+                        + spec.name()
+                        + "' has shape "
+                        + Arrays.toString(shape)
+                        + ", "
+                        + who
+                        + " expects "
+                        + Arrays.toString(want));
             }
             for (int d = 1; d < shape.length; d++) {
                 if (want[d] >= 0 && shape[d] != want[d]) {
-                    throw InferenceException.invalid("input '" + spec.name() + "' has shape " + Arrays.toString(shape)
-                            + ", " + who + " expects " + Arrays.toString(want) + " (dimension " + d + ")");
+                    throw InferenceException.invalid("input '"
+                            + spec.name()
+                            + "' has shape "
+                            + Arrays.toString(shape)
+                            + ", "
+                            + who
+                            + " expects "
+                            + Arrays.toString(want)
+                            + " (dimension "
+                            + d
+                            + ")");
                 }
             }
             if (shape[0] < 1) {
                 throw InferenceException.invalid("input '" + spec.name() + "' has batch size " + shape[0]);
             }
             if (rows >= 0 && rows != shape[0]) {
-                throw InferenceException.invalid("inputs disagree on the batch size (" + rows + " vs " + shape[0] + ")");
+                throw InferenceException.invalid(
+                        "inputs disagree on the batch size (" + rows + " vs " + shape[0] + ")");
             }
             rows = shape[0];
             if (raw && hasTyped(input.getContents())) {
-                throw InferenceException.invalid("input '" + spec.name()
-                        + "' sets both raw_input_contents and typed contents; use one");
+                throw InferenceException.invalid(
+                        "input '" + spec.name() + "' sets both raw_input_contents and typed contents; use one");
             }
             long elements = Arrays.stream(shape).reduce(1, (a, b) -> a * b);
-            buffers[specIndex] = convert(spec, input, raw ? request.getRawInputContents(i).asReadOnlyByteBuffer() : null,
-                    elements);
+            buffers[specIndex] =
+                    convert(spec, input, raw ? request.getRawInputContents(i).asReadOnlyByteBuffer() : null, elements);
         }
         return new Checked(request, rows, buffers);
     }
 
     private static boolean hasTyped(InferTensorContents c) {
-        return c.getFp32ContentsCount() > 0 || c.getInt64ContentsCount() > 0 || c.getUintContentsCount() > 0
-                || c.getIntContentsCount() > 0 || c.getFp64ContentsCount() > 0 || c.getBoolContentsCount() > 0
-                || c.getUint64ContentsCount() > 0 || c.getBytesContentsCount() > 0;
+        return c.getFp32ContentsCount() > 0
+                || c.getInt64ContentsCount() > 0
+                || c.getUintContentsCount() > 0
+                || c.getIntContentsCount() > 0
+                || c.getFp64ContentsCount() > 0
+                || c.getBoolContentsCount() > 0
+                || c.getUint64ContentsCount() > 0
+                || c.getBytesContentsCount() > 0;
     }
 
     /** Turns the request's data for one input into little-endian bytes of the model's datatype. */
@@ -157,13 +191,22 @@ public final class InferenceEngine {
         if (raw != null) {
             long expectBytes = elements * sizeOf(given, name);
             if (raw.remaining() != expectBytes) {
-                throw InferenceException.invalid("input '" + name + "' is " + given + " " + input.getShapeList()
-                        + ", which is " + expectBytes + " bytes, but raw contents have " + raw.remaining());
+                throw InferenceException.invalid("input '"
+                        + name
+                        + "' is "
+                        + given
+                        + " "
+                        + input.getShapeList()
+                        + ", which is "
+                        + expectBytes
+                        + " bytes, but raw contents have "
+                        + raw.remaining());
             }
             raw = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         }
         InferTensorContents c = input.getContents();
-        ByteBuffer out = ByteBuffer.allocate((int) (elements * Datatypes.size(want))).order(ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer out =
+                ByteBuffer.allocate((int) (elements * Datatypes.size(want))).order(ByteOrder.LITTLE_ENDIAN);
         if (want.equals("FP32")) {
             switch (given) {
                 case "FP32" -> {
@@ -176,7 +219,8 @@ public final class InferenceEngine {
                 }
                 case "FP16" -> {
                     if (raw == null) {
-                        throw InferenceException.invalid("input '" + name + "' is FP16, which travels as raw bytes only");
+                        throw InferenceException.invalid(
+                                "input '" + name + "' is FP16, which travels as raw bytes only");
                     }
                     for (long k = 0; k < elements; k++) {
                         out.putFloat(Halves.toFloat(raw.getShort()));
@@ -184,8 +228,8 @@ public final class InferenceEngine {
                 }
                 case "UINT8" -> {
                     if (!Boolean.TRUE.equals(spec.acceptsUint8())) {
-                        throw InferenceException.invalid("input '" + name + "' must be FP32; this model does not accept"
-                                + " UINT8 pixels");
+                        throw InferenceException.invalid(
+                                "input '" + name + "' must be FP32; this model does not accept" + " UINT8 pixels");
                     }
                     normaliseUint8(spec, input, raw, c, elements, out);
                 }
@@ -216,8 +260,14 @@ public final class InferenceEngine {
         return out;
     }
 
-    private static void normaliseUint8(TensorSpec spec, InferInputTensor input, ByteBuffer raw, InferTensorContents c,
-                                       long elements, ByteBuffer out) throws InferenceException {
+    private static void normaliseUint8(
+            TensorSpec spec,
+            InferInputTensor input,
+            ByteBuffer raw,
+            InferTensorContents c,
+            long elements,
+            ByteBuffer out)
+            throws InferenceException {
         if (raw == null) {
             requireCount(spec.name(), c.getUintContentsCount(), elements, "uint_contents");
         }
@@ -237,8 +287,14 @@ public final class InferenceEngine {
 
     private static void requireCount(String name, int count, long elements, String field) throws InferenceException {
         if (count != elements) {
-            throw InferenceException.invalid("input '" + name + "' needs " + elements + " values in " + field
-                    + " (or raw contents), got " + count);
+            throw InferenceException.invalid("input '"
+                    + name
+                    + "' needs "
+                    + elements
+                    + " values in "
+                    + field
+                    + " (or raw contents), got "
+                    + count);
         }
     }
 
@@ -246,7 +302,9 @@ public final class InferenceEngine {
         while (floats.remaining() >= 4) {
             float f = floats.getFloat();
             if (!Float.isFinite(f)) {
-                throw new InferenceException(InferenceException.Kind.INVALID_ARGUMENT, ReasonCode.NON_FINITE_VALUES,
+                throw new InferenceException(
+                        InferenceException.Kind.INVALID_ARGUMENT,
+                        ReasonCode.NON_FINITE_VALUES,
                         "input '" + name + "' holds a NaN or infinite value");
             }
         }
@@ -280,7 +338,8 @@ public final class InferenceEngine {
                 long[] shape = batchShape(spec, batch.get(0).request(), totalRows, bytes);
                 inputs.put(spec.name(), Tensors.create(runtime.environment(), spec.datatype(), shape, stacked));
             }
-            List<String> outputNames = model.config().outputs().stream().map(TensorSpec::name).toList();
+            List<String> outputNames =
+                    model.config().outputs().stream().map(TensorSpec::name).toList();
             try (OrtSession.Result result = model.run(inputs, outputNames)) {
                 long row = 0;
                 for (Checked c : batch) {
@@ -289,9 +348,10 @@ public final class InferenceEngine {
                 }
             }
         } catch (OrtException | RuntimeException e) {
-            InferenceException failure = new InferenceException(InferenceException.Kind.INTERNAL,
-                    ReasonCode.INFERENCE_FAILED, "model " + model.name() + " v" + model.version() + " failed: "
-                    + e.getMessage());
+            InferenceException failure = new InferenceException(
+                    InferenceException.Kind.INTERNAL,
+                    ReasonCode.INFERENCE_FAILED,
+                    "model " + model.name() + " v" + model.version() + " failed: " + e.getMessage());
             outcomes.clear();
             batch.forEach(c -> outcomes.add(new Outcome(null, failure)));
         } finally {
@@ -301,22 +361,32 @@ public final class InferenceEngine {
     }
 
     private static long[] batchShape(TensorSpec spec, ModelInferRequest first, long rows, int bytes) {
-        InferInputTensor input = first.getInputsList().stream().filter(t -> t.getName().equals(spec.name()))
-                .findFirst().orElseThrow();
+        InferInputTensor input = first.getInputsList().stream()
+                .filter(t -> t.getName().equals(spec.name()))
+                .findFirst()
+                .orElseThrow();
         long[] shape = input.getShapeList().stream().mapToLong(Long::longValue).toArray();
         shape[0] = rows;
         return shape;
     }
 
-    private static ModelInferResponse slice(LoadedModel model, Checked c, OrtSession.Result result,
-                                            List<String> outputNames, long firstRow, long totalRows) {
+    private static ModelInferResponse slice(
+            LoadedModel model,
+            Checked c,
+            OrtSession.Result result,
+            List<String> outputNames,
+            long firstRow,
+            long totalRows) {
         ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
                 .setModelName(model.name())
                 .setModelVersion(Integer.toString(model.version()))
                 .setId(c.request().getId());
-        List<String> wanted = c.request().getOutputsCount() == 0 ? outputNames
-                : c.request().getOutputsList().stream().map(ModelInferRequest.InferRequestedOutputTensor::getName)
-                .filter(outputNames::contains).toList();
+        List<String> wanted = c.request().getOutputsCount() == 0
+                ? outputNames
+                : c.request().getOutputsList().stream()
+                        .map(ModelInferRequest.InferRequestedOutputTensor::getName)
+                        .filter(outputNames::contains)
+                        .toList();
         for (String name : wanted) {
             OnnxValue value = result.get(name).orElseThrow();
             OnnxTensor tensor = (OnnxTensor) value;
@@ -334,7 +404,9 @@ public final class InferenceEngine {
             mine.position(from).limit(from + len);
             long[] outShape = shape.clone();
             outShape[0] = c.rows();
-            response.addOutputsBuilder().setName(name).setDatatype(datatype)
+            response.addOutputsBuilder()
+                    .setName(name)
+                    .setDatatype(datatype)
                     .addAllShape(Arrays.stream(outShape).boxed().toList());
             response.addRawOutputContents(ByteString.copyFrom(mine));
         }

@@ -1,12 +1,22 @@
 package io.streamvision.runtime;
 
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.streamvision.proto.vision.v1.ReasonCode;
 
-/** A request the engine refuses or could not run; maps to a gRPC status and a dead-letter reason. */
+/**
+ * A request the engine refuses or could not run; maps to a gRPC status and a dead-letter reason.
+ */
 public final class InferenceException extends Exception {
 
     /** What kind of failure, in gRPC terms. */
-    public enum Kind { INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL }
+    public enum Kind {
+        INVALID_ARGUMENT,
+        NOT_FOUND,
+        RESOURCE_EXHAUSTED,
+        UNAVAILABLE,
+        INTERNAL
+    }
 
     private final Kind kind;
     private final ReasonCode reason;
@@ -30,13 +40,13 @@ public final class InferenceException extends Exception {
     }
 
     /** The gRPC status for this failure, with its message. */
-    public io.grpc.StatusRuntimeException toStatus() {
-        io.grpc.Status status = switch (kind()) {
-            case INVALID_ARGUMENT -> io.grpc.Status.INVALID_ARGUMENT;
-            case NOT_FOUND -> io.grpc.Status.NOT_FOUND;
-            case RESOURCE_EXHAUSTED -> io.grpc.Status.RESOURCE_EXHAUSTED;
-            case UNAVAILABLE -> io.grpc.Status.UNAVAILABLE;
-            case INTERNAL -> io.grpc.Status.INTERNAL;
+    public StatusRuntimeException toStatus() {
+        Status status = switch (kind()) {
+            case INVALID_ARGUMENT -> Status.INVALID_ARGUMENT;
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case RESOURCE_EXHAUSTED -> Status.RESOURCE_EXHAUSTED;
+            case UNAVAILABLE -> Status.UNAVAILABLE;
+            case INTERNAL -> Status.INTERNAL;
         };
         return status.withDescription(getMessage()).asRuntimeException();
     }

@@ -1,24 +1,25 @@
 package io.streamvision.runtime;
 
-import java.util.List;
-import java.util.Map;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.streamvision.model.ModelConfig;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * One loaded model version: its config and its ONNX Runtime session. {@link OrtSession#run}
- * is thread-safe, so one instance serves every caller. Closing it releases native memory;
- * callers that may race with an unload hold a {@link #retain() reference}.
+ * One loaded model version: its config and its ONNX Runtime session. {@link OrtSession#run} is
+ * thread-safe, so one instance serves every caller. Closing it releases native memory; callers that
+ * may race with an unload hold a {@link #retain() reference}.
  */
 public final class LoadedModel implements AutoCloseable {
 
     private final ModelConfig config;
     private final OrtSession session;
     private final String provider;
-    private final java.util.concurrent.atomic.AtomicInteger references = new java.util.concurrent.atomic.AtomicInteger(1);
+    private final AtomicInteger references = new AtomicInteger(1);
 
     LoadedModel(ModelConfig config, OrtSession session, String provider) {
         this.config = config;
@@ -45,10 +46,13 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Runs the model; the caller closes the result. */
     public OrtSession.Result run(Map<String, OnnxTensor> inputs, List<String> outputs) throws OrtException {
-        return session.run(inputs, new java.util.LinkedHashSet<>(outputs));
+        return session.run(inputs, new LinkedHashSet<>(outputs));
     }
 
-    /** Takes a reference that keeps the session open until {@link #release()}; false when already closed. */
+    /**
+     * Takes a reference that keeps the session open until {@link #release()}; false when already
+     * closed.
+     */
     public boolean retain() {
         while (true) {
             int n = references.get();

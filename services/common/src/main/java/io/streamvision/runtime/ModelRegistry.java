@@ -4,16 +4,16 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-
 import org.jboss.logging.Logger;
 
 /**
- * The models a service serves: the newest loadable version of each configured model. A
- * {@link #refresh()} loads versions that appeared in the repository since the last one; a new
- * version replaces the old only once it has loaded and warmed up, and in-flight requests on the
- * old version finish before its session closes. A version that fails to load leaves the old one
- * serving; its error is kept for {@link #failures()}.
+ * The models a service serves: the newest loadable version of each configured model. A {@link
+ * #refresh()} loads versions that appeared in the repository since the last one; a new version
+ * replaces the old only once it has loaded and warmed up, and in-flight requests on the old version
+ * finish before its session closes. A version that fails to load leaves the old one serving; its
+ * error is kept for {@link #failures()}.
  *
  * <p>Thread-safe.
  */
@@ -45,7 +45,12 @@ public final class ModelRegistry implements AutoCloseable {
         for (String name : wanted) {
             List<Integer> versions = runtime.repository().versions(name);
             if (versions.isEmpty()) {
-                failures.put(name, "model " + name + " is not in the repository " + runtime.repository().root());
+                failures.put(
+                        name,
+                        "model "
+                                + name
+                                + " is not in the repository "
+                                + runtime.repository().root());
                 continue;
             }
             int newest = versions.get(versions.size() - 1);
@@ -68,7 +73,11 @@ public final class ModelRegistry implements AutoCloseable {
                 loaded++;
             } catch (RuntimeException e) {
                 failures.put(key, e.getMessage());
-                LOG.errorf("Could not load %s v%d (%s)%s", name, newest, e.getMessage(),
+                LOG.errorf(
+                        "Could not load %s v%d (%s)%s",
+                        name,
+                        newest,
+                        e.getMessage(),
                         current == null ? "" : "; v" + current.version() + " keeps serving");
             }
         }
@@ -76,8 +85,8 @@ public final class ModelRegistry implements AutoCloseable {
     }
 
     /**
-     * The serving version of a model, retained: the caller must {@link LoadedModel#release()}
-     * it. Empty when the model (or that version) is not served.
+     * The serving version of a model, retained: the caller must {@link LoadedModel#release()} it.
+     * Empty when the model (or that version) is not served.
      */
     public Optional<LoadedModel> acquire(String name, String version) {
         while (true) {
@@ -94,10 +103,16 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    /** Why {@code name} (at {@code version}, when not empty) cannot be acquired, naming what is served. */
+    /**
+     * Why {@code name} (at {@code version}, when not empty) cannot be acquired, naming what is
+     * served.
+     */
     public String notServed(String name, String version) {
-        return (version == null || version.isEmpty() ? "model '" + name + "'" : "model '" + name + "' version " + version)
-                + " is not served; serving " + new java.util.TreeSet<>(serving.keySet());
+        return (version == null || version.isEmpty()
+                        ? "model '" + name + "'"
+                        : "model '" + name + "' version " + version)
+                + " is not served; serving "
+                + new TreeSet<>(serving.keySet());
     }
 
     /** The serving version of one model, or null (not retained: for its config only). */

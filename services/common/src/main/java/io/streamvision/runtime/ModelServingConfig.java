@@ -4,8 +4,8 @@ import io.smallrye.config.WithDefault;
 import io.streamvision.model.ModelRepositoryConfig;
 
 /**
- * Settings of a service that runs models with ONNX Runtime: the repository keys and
- * {@code execution.*}, the same under every such service's prefix.
+ * Settings of a service that runs models with ONNX Runtime: the repository keys and {@code
+ * execution.*}, the same under every such service's prefix.
  */
 public interface ModelServingConfig extends ModelRepositoryConfig {
 
@@ -40,8 +40,13 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
 
         /** These settings as the runtime takes them. */
         default ExecutionSettings settings() {
-            return new ExecutionSettings(provider(), cudaDeviceId(), cudaMemoryLimitBytes(), cudnnExhaustiveSearch(),
-                    intraOpThreads(), interOpThreads());
+            return new ExecutionSettings(
+                    provider(),
+                    cudaDeviceId(),
+                    cudaMemoryLimitBytes(),
+                    cudnnExhaustiveSearch(),
+                    intraOpThreads(),
+                    interOpThreads());
         }
     }
 }

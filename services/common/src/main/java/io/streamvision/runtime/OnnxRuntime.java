@@ -1,15 +1,5 @@
 package io.streamvision.runtime;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicBoolean;
-
-import org.jboss.logging.Logger;
-
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
@@ -22,11 +12,25 @@ import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelConfig.TensorSpec;
 import io.streamvision.model.ModelRepository;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.jboss.logging.Logger;
 
 /**
- * Creates ONNX Runtime sessions from the model repository. There is one
- * {@link OrtEnvironment} per process; each model version gets one session, checked against its
- * config (every tensor's name, datatype and shape) and warmed up before it is handed out.
+ * Creates ONNX Runtime sessions from the model repository. There is one {@link OrtEnvironment} per
+ * process; each model version gets one session, checked against its config (every tensor's name,
+ * datatype and shape) and warmed up before it is handed out.
  *
  * <p>Thread-safe.
  */
@@ -86,8 +90,8 @@ public final class OnnxRuntime {
             }
             session = env.createSession(file.toString(), options);
         } catch (OrtException e) {
-            throw new ModelLoadException("Model " + name + " v" + version + ": ONNX Runtime cannot load " + file
-                    + ": " + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "Model " + name + " v" + version + ": ONNX Runtime cannot load " + file + ": " + e.getMessage(), e);
         }
         try {
             check(config, session);
@@ -103,14 +107,18 @@ public final class OnnxRuntime {
     private String chooseProvider(ModelConfig config) {
         String wanted = settings.provider();
         boolean require = config.execution() != null && config.execution().requireCuda();
-        if (config.execution() != null && config.execution().provider() != null
+        if (config.execution() != null
+                && config.execution().provider() != null
                 && !"auto".equals(config.execution().provider())) {
             wanted = config.execution().provider();
         }
         wanted = wanted == null ? "auto" : wanted.toLowerCase(Locale.ROOT);
         boolean cuda = cudaAvailable();
         if (require && !cuda) {
-            throw new ModelLoadException("Model " + config.name() + " v" + config.version()
+            throw new ModelLoadException("Model "
+                    + config.name()
+                    + " v"
+                    + config.version()
                     + " requires CUDA, but this build of ONNX Runtime has no CUDA execution provider"
                     + " (build with -Pgpu and run on a machine with an NVIDIA GPU)");
         }
@@ -123,12 +131,17 @@ public final class OnnxRuntime {
                     return "cuda";
                 }
                 if (CUDA_FALLBACK_WARNED.compareAndSet(false, true)) {
-                    LOG.warnf("Execution provider '%s' asked for, but ONNX Runtime has no CUDA provider here;"
-                            + " running on CPU", wanted);
+                    LOG.warnf(
+                            "Execution provider '%s' asked for, but ONNX Runtime has no CUDA provider here;"
+                                    + " running on CPU",
+                            wanted);
                 }
                 return "cpu";
             default:
-                throw new ModelLoadException("Model " + config.name() + ": unknown execution provider '" + wanted
+                throw new ModelLoadException("Model "
+                        + config.name()
+                        + ": unknown execution provider '"
+                        + wanted
                         + "' (use cpu, cuda or auto)");
         }
     }
@@ -139,42 +152,80 @@ public final class OnnxRuntime {
             checkTensors(config, "input", config.inputs(), session.getInputInfo());
             checkTensors(config, "output", config.outputs(), session.getOutputInfo());
         } catch (OrtException e) {
-            throw new ModelLoadException("Model " + config.name() + ": cannot read ONNX metadata: " + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "Model " + config.name() + ": cannot read ONNX metadata: " + e.getMessage(), e);
         }
     }
 
-    private static void checkTensors(ModelConfig config, String kind, List<TensorSpec> specs, Map<String, NodeInfo> actual) {
+    private static void checkTensors(
+            ModelConfig config, String kind, List<TensorSpec> specs, Map<String, NodeInfo> actual) {
         String model = "Model " + config.name() + " v" + config.version();
         if (specs == null || specs.isEmpty()) {
-            throw new ModelLoadException(model + ": config lists no " + kind + "s; the ONNX file has " + actual.keySet());
+            throw new ModelLoadException(
+                    model + ": config lists no " + kind + "s; the ONNX file has " + actual.keySet());
         }
         for (TensorSpec spec : specs) {
             NodeInfo node = actual.get(spec.name());
             if (node == null) {
-                throw new ModelLoadException(model + ": config " + kind + " '" + spec.name()
-                        + "' is not in the ONNX file, which has " + kind + "s " + actual.keySet());
+                throw new ModelLoadException(model
+                        + ": config "
+                        + kind
+                        + " '"
+                        + spec.name()
+                        + "' is not in the ONNX file, which has "
+                        + kind
+                        + "s "
+                        + actual.keySet());
             }
             TensorInfo info = (TensorInfo) node.getInfo();
             String onnxType = Datatypes.fromOnnx(info.type);
             if (!onnxType.equals(spec.datatype())) {
-                throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' is " + onnxType
-                        + " in the ONNX file but " + spec.datatype() + " in the config");
+                throw new ModelLoadException(model
+                        + ": "
+                        + kind
+                        + " '"
+                        + spec.name()
+                        + "' is "
+                        + onnxType
+                        + " in the ONNX file but "
+                        + spec.datatype()
+                        + " in the config");
             }
             long[] shape = info.getShape();
             long[] wanted = spec.shape();
             if (wanted == null || shape.length != wanted.length) {
-                throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' has shape "
-                        + java.util.Arrays.toString(shape) + " in the ONNX file but "
-                        + java.util.Arrays.toString(wanted) + " in the config");
+                throw new ModelLoadException(model
+                        + ": "
+                        + kind
+                        + " '"
+                        + spec.name()
+                        + "' has shape "
+                        + Arrays.toString(shape)
+                        + " in the ONNX file but "
+                        + Arrays.toString(wanted)
+                        + " in the config");
             }
             for (int d = 0; d < shape.length; d++) {
-                // The config may pin a dimension the ONNX file leaves symbolic, not contradict a fixed one.
+                // The config may pin a dimension the ONNX file leaves symbolic, not contradict a
+                // fixed one.
                 boolean dynamic = shape[d] < 0;
                 if (!dynamic && shape[d] != wanted[d]) {
-                    throw new ModelLoadException(model + ": " + kind + " '" + spec.name() + "' dimension " + d
-                            + " is " + (dynamic ? "dynamic" : shape[d]) + " in the ONNX file but " + wanted[d]
-                            + " in the config (shapes " + java.util.Arrays.toString(shape) + " vs "
-                            + java.util.Arrays.toString(wanted) + ")");
+                    throw new ModelLoadException(model
+                            + ": "
+                            + kind
+                            + " '"
+                            + spec.name()
+                            + "' dimension "
+                            + d
+                            + " is "
+                            + (dynamic ? "dynamic" : shape[d])
+                            + " in the ONNX file but "
+                            + wanted[d]
+                            + " in the config (shapes "
+                            + Arrays.toString(shape)
+                            + " vs "
+                            + Arrays.toString(wanted)
+                            + ")");
                 }
             }
         }
@@ -184,7 +235,7 @@ public final class OnnxRuntime {
     private void warmUp(LoadedModel model) {
         List<OnnxTensor> tensors = new ArrayList<>();
         try {
-            Map<String, OnnxTensor> inputs = new java.util.LinkedHashMap<>();
+            Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
             for (TensorSpec spec : model.config().inputs()) {
                 long[] shape = spec.shape().clone();
                 for (int d = 0; d < shape.length; d++) {
@@ -196,13 +247,14 @@ public final class OnnxRuntime {
                 tensors.add(tensor);
                 inputs.put(spec.name(), tensor);
             }
-            List<String> outputs = model.config().outputs().stream().map(TensorSpec::name).toList();
+            List<String> outputs =
+                    model.config().outputs().stream().map(TensorSpec::name).toList();
             try (OrtSession.Result ignored = model.run(inputs, outputs)) {
                 LOG.debugf("Warmed up %s v%d", model.name(), model.version());
             }
         } catch (OrtException e) {
-            throw new ModelLoadException("Model " + model.name() + " v" + model.version() + ": warm-up run failed: "
-                    + e.getMessage(), e);
+            throw new ModelLoadException(
+                    "Model " + model.name() + " v" + model.version() + ": warm-up run failed: " + e.getMessage(), e);
         } finally {
             tensors.forEach(OnnxTensor::close);
         }
@@ -219,19 +271,36 @@ public final class OnnxRuntime {
         }
         String actual;
         try (var in = Files.newInputStream(file)) {
-            java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+            MessageDigest digest = MessageDigest.getInstance("SHA-256");
             byte[] buffer = new byte[1 << 16];
             for (int n; (n = in.read(buffer)) > 0; ) {
                 digest.update(buffer, 0, n);
             }
-            actual = java.util.HexFormat.of().formatHex(digest.digest());
-        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
-            throw new ModelLoadException("Model " + name + " v" + version + ": cannot read " + file + " to check its sha256: "
-                    + e.getMessage(), e);
+            actual = HexFormat.of().formatHex(digest.digest());
+        } catch (IOException | NoSuchAlgorithmException e) {
+            throw new ModelLoadException(
+                    "Model "
+                            + name
+                            + " v"
+                            + version
+                            + ": cannot read "
+                            + file
+                            + " to check its sha256: "
+                            + e.getMessage(),
+                    e);
         }
         if (!actual.equalsIgnoreCase(expected.trim())) {
-            throw new ModelLoadException("Model " + name + " v" + version + ": " + file + " has sha256 " + actual
-                    + " but config.json expects " + expected.trim() + "; refusing to load it");
+            throw new ModelLoadException("Model "
+                    + name
+                    + " v"
+                    + version
+                    + ": "
+                    + file
+                    + " has sha256 "
+                    + actual
+                    + " but config.json expects "
+                    + expected.trim()
+                    + "; refusing to load it");
         }
     }
 

@@ -1,21 +1,19 @@
 package io.streamvision.runtime;
 
+import io.streamvision.model.ModelRepository;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-
 import org.jboss.logging.Logger;
-
-import io.streamvision.model.ModelRepository;
 
 /**
  * The model lifecycle of every service that serves models: loads the configured models when it
  * starts, polls the repository for new versions and swaps them in without dropping a request
- * ({@link ModelRegistry}), runs the service's own follow-up after each poll (the captioning
- * service rebuilds its decoder there), and says whether every model is served.
+ * ({@link ModelRegistry}), runs the service's own follow-up after each poll (the captioning service
+ * rebuilds its decoder there), and says whether every model is served.
  *
  * <p>Thread-safe.
  */
@@ -40,19 +38,24 @@ public final class ServedModels implements AutoCloseable {
     }
 
     /**
-     * Loads {@code names} (every model in the repository when empty) and starts polling.
-     * A model that fails to load is reported by {@link ModelRegistry#failures()}, not thrown.
+     * Loads {@code names} (every model in the repository when empty) and starts polling. A model
+     * that fails to load is reported by {@link ModelRegistry#failures()}, not thrown.
      */
     public static ServedModels start(ModelServingConfig config, List<String> names) {
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(Path.of(config.modelsDir())),
+        OnnxRuntime runtime = new OnnxRuntime(
+                new ModelRepository(Path.of(config.modelsDir())),
                 config.execution().settings());
         ModelRegistry registry = new ModelRegistry(runtime, names);
         int loaded = registry.refresh();
-        LOG.infof("Loaded %d model(s) from %s: %s", loaded, config.modelsDir(), registry.serving().keySet());
+        LOG.infof(
+                "Loaded %d model(s) from %s: %s",
+                loaded, config.modelsDir(), registry.serving().keySet());
         return new ServedModels(registry, config.modelsPollSeconds());
     }
 
-    /** Checks the repository now, then runs the follow-ups; what the poller does on its schedule. */
+    /**
+     * Checks the repository now, then runs the follow-ups; what the poller does on its schedule.
+     */
     public void poll() {
         try {
             registry.refresh();

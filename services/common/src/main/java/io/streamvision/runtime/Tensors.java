@@ -1,17 +1,15 @@
 package io.streamvision.runtime;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /** Builds ONNX Runtime tensors over direct buffers, never over multi-dimensional Java arrays. */
 public final class Tensors {
 
-    private Tensors() {
-    }
+    private Tensors() {}
 
     /** A direct little-endian buffer of {@code bytes} bytes. */
     public static ByteBuffer direct(int bytes) {
@@ -19,8 +17,8 @@ public final class Tensors {
     }
 
     /**
-     * A tensor over little-endian raw bytes (OIP raw contents), copied once into a direct
-     * buffer in native order.
+     * A tensor over little-endian raw bytes (OIP raw contents), copied once into a direct buffer in
+     * native order.
      */
     public static OnnxTensor fromRaw(OrtEnvironment env, String datatype, long[] shape, ByteBuffer littleEndian)
             throws OrtException {
@@ -35,7 +33,10 @@ public final class Tensors {
         return create(env, datatype, shape, buffer);
     }
 
-    /** A tensor over a direct buffer in native order (not copied; keep it alive while the tensor is used). */
+    /**
+     * A tensor over a direct buffer in native order (not copied; keep it alive while the tensor is
+     * used).
+     */
     public static OnnxTensor create(OrtEnvironment env, String datatype, long[] shape, ByteBuffer direct)
             throws OrtException {
         return switch (datatype) {

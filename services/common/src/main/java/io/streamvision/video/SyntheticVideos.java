@@ -1,17 +1,18 @@
 package io.streamvision.video;
 
+import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_BGR24;
+
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-
 import org.bytedeco.ffmpeg.global.avcodec;
 import org.bytedeco.javacv.FFmpegFrameRecorder;
 import org.bytedeco.javacv.Frame;
 
 /**
- * Writes test-pattern videos of any length without a system FFmpeg: a moving bar over a grey
- * ramp that changes with time, encoded with FFmpeg's own encoders (MPEG-4 Part 2, or VP8 for
- * WebM) into any container. Benchmarks and tests make their long videos with it at run time
- * instead of committing them. Not thread-safe per call; calls are independent.
+ * Writes test-pattern videos of any length without a system FFmpeg: a moving bar over a grey ramp
+ * that changes with time, encoded with FFmpeg's own encoders (MPEG-4 Part 2, or VP8 for WebM) into
+ * any container. Benchmarks and tests make their long videos with it at run time instead of
+ * committing them. Not thread-safe per call; calls are independent.
  */
 public final class SyntheticVideos {
 
@@ -27,6 +28,7 @@ public final class SyntheticVideos {
         MPEG_TS("mpegts", "ts");
 
         final String format;
+
         /** File name extension. */
         public final String extension;
 
@@ -36,12 +38,11 @@ public final class SyntheticVideos {
         }
     }
 
-    private SyntheticVideos() {
-    }
+    private SyntheticVideos() {}
 
     /**
-     * Writes one video: {@code file [seconds] [width] [height] [fps] [container]}, e.g.
-     * {@code long.mp4 3600 320 240 25 MP4} (the defaults).
+     * Writes one video: {@code file [seconds] [width] [height] [fps] [container]}, e.g. {@code
+     * long.mp4 3600 320 240 25 MP4} (the defaults).
      */
     public static void main(String[] args) throws Exception {
         Path file = Path.of(args[0]);
@@ -58,8 +59,9 @@ public final class SyntheticVideos {
      *
      * @param gopSeconds keyframe interval in seconds
      */
-    public static void write(Path file, Container container, int width, int height, int fps, double seconds,
-                             double gopSeconds) throws Exception {
+    public static void write(
+            Path file, Container container, int width, int height, int fps, double seconds, double gopSeconds)
+            throws Exception {
         try (FFmpegFrameRecorder recorder = new FFmpegFrameRecorder(file.toFile(), width, height, 0)) {
             recorder.setFormat(container.format);
             recorder.setFrameRate(fps);
@@ -82,7 +84,7 @@ public final class SyntheticVideos {
             long frames = Math.round(seconds * fps);
             for (long i = 0; i < frames; i++) {
                 paint(pixels, stride, width, height, i, fps);
-                recorder.record(frame, org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_BGR24);
+                recorder.record(frame, AV_PIX_FMT_BGR24);
             }
             recorder.stop();
         }

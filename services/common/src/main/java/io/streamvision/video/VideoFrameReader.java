@@ -1,10 +1,13 @@
 package io.streamvision.video;
 
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-
 import org.bytedeco.ffmpeg.avcodec.AVCodec;
 import org.bytedeco.ffmpeg.avcodec.AVCodecContext;
 import org.bytedeco.ffmpeg.avcodec.AVPacket;
@@ -23,29 +26,27 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.PointerPointer;
 
-import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.imaging.RgbImage;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
  * Decodes video with FFmpeg's own API (libavformat, libavcodec, libswscale through the JavaCPP
  * presets from Maven Central) and hands sampled frames to a callback.
  *
- * <p>Work is cut by presentation time: {@link #read} decodes the frames whose time lies in
- * {@code [startMs, endMs)}. It seeks to the keyframe before {@code startMs} (less a margin, so
- * that the frame before the range is decoded too) and decodes forward, so that whichever
- * segment a frame falls in, the same frames are sampled as by one pass over the whole video:
+ * <p>Work is cut by presentation time: {@link #read} decodes the frames whose time lies in {@code
+ * [startMs, endMs)}. It seeks to the keyframe before {@code startMs} (less a margin, so that the
+ * frame before the range is decoded too) and decodes forward, so that whichever segment a frame
+ * falls in, the same frames are sampled as by one pass over the whole video:
+ *
  * <ul>
- *   <li>at a target rate, a frame is kept when it is the first one in its sampling interval
- *       ({@code floor(pts * fps)} differs from the previous frame's);</li>
+ *   <li>at a target rate, a frame is kept when it is the first one in its sampling interval ({@code
+ *       floor(pts * fps)} differs from the previous frame's);
  *   <li>every N frames, a frame is kept when its index ({@code round(pts * frame rate)}, the
- *       stream's frame number for constant-rate video) is a multiple of N.</li>
+ *       stream's frame number for constant-rate video) is a multiple of N.
  * </ul>
+ *
  * Only kept frames are converted, by swscale, straight to packed RGB; nothing else is copied.
- * Sources are local paths or URLs that {@link VideoSources} has checked; FFmpeg may open only
- * the protocols and container formats it is given, so a playlist cannot reach anything else.
- * Inline bytes are written to a temporary file first ({@link #spill}), so every container
- * layout (an MP4 index at the end included) can seek.
+ * Sources are local paths or URLs that {@link VideoSources} has checked; FFmpeg may open only the
+ * protocols and container formats it is given, so a playlist cannot reach anything else. Inline
+ * bytes are written to a temporary file first ({@link #spill}), so every container layout (an MP4
+ * index at the end included) can seek.
  *
  * <p>Thread-safe: each call opens its own FFmpeg contexts.
  */
@@ -55,8 +56,11 @@ public final class VideoFrameReader {
     public static final String DEFAULT_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,avi,flv,mpeg,"
             + "mpegvideo,h264,hevc,m4v,asf,ogg,gif,ivf,mjpeg,nut,mxf,dv,yuv4mpegpipe";
 
-    /** Decoded before the range starts, so the frame just before it is known (sampling at a rate). */
+    /**
+     * Decoded before the range starts, so the frame just before it is known (sampling at a rate).
+     */
     private static final long PREROLL_MS = 1000;
+
     /** {@code AV_FRAME_FLAG_KEY}: the frame is a keyframe. */
     private static final int FRAME_FLAG_KEY = 1 << 1;
 
@@ -65,8 +69,7 @@ public final class VideoFrameReader {
     }
 
     /** One sampled frame. */
-    public record SampledFrame(long frameIndex, long ptsMillis, RgbImage image) {
-    }
+    public record SampledFrame(long frameIndex, long ptsMillis, RgbImage image) {}
 
     /** Receives sampled frames in order. */
     @FunctionalInterface
@@ -91,15 +94,22 @@ public final class VideoFrameReader {
         /** Frames this sampling keeps from {@code durationMillis} of video at {@code frameRate}. */
         public long expectedFrames(long durationMillis, double frameRate) {
             double seconds = durationMillis / 1000.0;
-            return (long) Math.ceil(targetFps > 0 ? seconds * Math.min(targetFps, frameRate > 0 ? frameRate : targetFps)
-                    : seconds * (frameRate > 0 ? frameRate : 25) / everyNFrames);
+            return (long) Math.ceil(
+                    targetFps > 0
+                            ? seconds * Math.min(targetFps, frameRate > 0 ? frameRate : targetFps)
+                            : seconds * (frameRate > 0 ? frameRate : 25) / everyNFrames);
         }
     }
 
     /** What was decoded in one range. */
-    public record Summary(long framesDecoded, long framesSampled, long durationMillis, double frameRate, int width,
-                          int height, boolean endOfStream) {
-    }
+    public record Summary(
+            long framesDecoded,
+            long framesSampled,
+            long durationMillis,
+            double frameRate,
+            int width,
+            int height,
+            boolean endOfStream) {}
 
     private final VideoLimits limits;
     private final int decoderThreads;
@@ -135,16 +145,16 @@ public final class VideoFrameReader {
      * @param endMs end of the range, exclusive; {@code Long.MAX_VALUE} for the end of the stream
      * @return counts for the range; {@code endOfStream} is true when no frame lies past the range
      */
-    public Summary read(String location, String protocols, Sampling sampling, long startMs, long endMs,
-                        FrameSink sink) throws ImageRejectedException {
+    public Summary read(String location, String protocols, Sampling sampling, long startMs, long endMs, FrameSink sink)
+            throws ImageRejectedException {
         try (Opened in = open(location, protocols)) {
             return in.decode(sampling, startMs, endMs, sink);
         }
     }
 
     /**
-     * Decodes a whole video from a trusted path or URI, or from inline bytes. For tools and
-     * tests; the preprocess service checks request URIs with {@link VideoSources} first.
+     * Decodes a whole video from a trusted path or URI, or from inline bytes. For tools and tests;
+     * the preprocess service checks request URIs with {@link VideoSources} first.
      */
     public Summary read(String uri, byte[] inline, int everyNFrames, double targetFps, FrameSink sink)
             throws ImageRejectedException {
@@ -158,10 +168,11 @@ public final class VideoFrameReader {
             }
         }
         if (uri == null || uri.isBlank()) {
-            throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
+            throw new ImageRejectedException(
+                    ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
         }
         VideoSources.Resolved source = uri.startsWith("file:")
-                ? new VideoSources.Resolved(Path.of(java.net.URI.create(uri)).toString(), false)
+                ? new VideoSources.Resolved(Path.of(URI.create(uri)).toString(), false)
                 : new VideoSources.Resolved(uri, true);
         return read(source.location(), VideoSources.protocolWhitelist(source), sampling, 0, Long.MAX_VALUE, sink);
     }
@@ -172,14 +183,21 @@ public final class VideoFrameReader {
      */
     public Path spill(byte[] inline, Path dir) throws ImageRejectedException {
         if (inline.length > limits.maxInlineBytes()) {
-            throw new ImageRejectedException(ReasonCode.TOO_LARGE, "inline video is " + inline.length
-                    + " bytes, over the limit of " + limits.maxInlineBytes() + "; pass a URI instead");
+            throw new ImageRejectedException(
+                    ReasonCode.TOO_LARGE,
+                    "inline video is "
+                            + inline.length
+                            + " bytes, over the limit of "
+                            + limits.maxInlineBytes()
+                            + "; pass a URI instead");
         }
         try {
             if (dir != null) {
                 Files.createDirectories(dir);
             }
-            Path file = dir == null ? Files.createTempFile("inline-", ".video") : Files.createTempFile(dir, "inline-", ".video");
+            Path file = dir == null
+                    ? Files.createTempFile("inline-", ".video")
+                    : Files.createTempFile(dir, "inline-", ".video");
             Files.write(file, inline);
             return file;
         } catch (IOException e) {
@@ -234,7 +252,8 @@ public final class VideoFrameReader {
             avutil.av_dict_free(options);
             if (rc < 0) {
                 format = null;
-                throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "video cannot be opened: " + error(rc));
+                throw new ImageRejectedException(
+                        ReasonCode.VIDEO_DECODE_FAILED, "video cannot be opened: " + error(rc));
             }
             rc = avformat.avformat_find_stream_info(format, (PointerPointer<?>) null);
             if (rc < 0) {
@@ -250,15 +269,19 @@ public final class VideoFrameReader {
             startPts = stream.start_time() == avutil.AV_NOPTS_VALUE ? 0 : stream.start_time();
             AVCodec decoder = avcodec.avcodec_find_decoder(stream.codecpar().codec_id());
             if (decoder == null) {
-                throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "no decoder for the video codec "
-                        + avcodec.avcodec_get_name(stream.codecpar().codec_id()).getString());
+                throw new ImageRejectedException(
+                        ReasonCode.VIDEO_DECODE_FAILED,
+                        "no decoder for the video codec "
+                                + avcodec.avcodec_get_name(stream.codecpar().codec_id())
+                                        .getString());
             }
             codec = avcodec.avcodec_alloc_context3(decoder);
             avcodec.avcodec_parameters_to_context(codec, stream.codecpar());
             codec.thread_count(decoderThreads);
             rc = avcodec.avcodec_open2(codec, decoder, (AVDictionary) null);
             if (rc < 0) {
-                throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "the video decoder cannot start: " + error(rc));
+                throw new ImageRejectedException(
+                        ReasonCode.VIDEO_DECODE_FAILED, "the video decoder cannot start: " + error(rc));
             }
             int width = codec.width();
             int height = codec.height();
@@ -270,14 +293,24 @@ public final class VideoFrameReader {
 
         Probe probe() throws ImageRejectedException {
             long durationMs = format.duration() == avutil.AV_NOPTS_VALUE || format.duration() <= 0
-                    ? (stream.duration() == avutil.AV_NOPTS_VALUE || stream.duration() <= 0 ? -1
+                    ? (stream.duration() == avutil.AV_NOPTS_VALUE || stream.duration() <= 0
+                            ? -1
                             : Math.round(stream.duration() * timeBase * 1000))
                     : format.duration() / 1000;
             if (durationMs > limits.maxDurationSeconds() * 1000) {
-                throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "video is " + durationMs / 1000
-                        + " s long, over the limit of " + (long) limits.maxDurationSeconds() + " s");
+                throw new ImageRejectedException(
+                        ReasonCode.DIMENSIONS_EXCEEDED,
+                        "video is "
+                                + durationMs / 1000
+                                + " s long, over the limit of "
+                                + (long) limits.maxDurationSeconds()
+                                + " s");
             }
-            return new Probe(durationMs, frameRate(), codec.width(), codec.height(),
+            return new Probe(
+                    durationMs,
+                    frameRate(),
+                    codec.width(),
+                    codec.height(),
                     format.iformat().name().getString());
         }
 
@@ -291,8 +324,16 @@ public final class VideoFrameReader {
 
         void checkSize(int width, int height) throws ImageRejectedException {
             if (width > limits.maxWidth() || height > limits.maxHeight()) {
-                throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "video frames are " + width + "x"
-                        + height + ", over the limit of " + limits.maxWidth() + "x" + limits.maxHeight());
+                throw new ImageRejectedException(
+                        ReasonCode.DIMENSIONS_EXCEEDED,
+                        "video frames are "
+                                + width
+                                + "x"
+                                + height
+                                + ", over the limit of "
+                                + limits.maxWidth()
+                                + "x"
+                                + limits.maxHeight());
             }
         }
 
@@ -342,8 +383,12 @@ public final class VideoFrameReader {
                         rc = avformat.av_read_frame(format, packet);
                         if (rc < 0) {
                             if (rc != avutil.AVERROR_EOF) {
-                                throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "reading the video failed after "
-                                        + decoded + " frames of the range: " + error(rc));
+                                throw new ImageRejectedException(
+                                        ReasonCode.VIDEO_DECODE_FAILED,
+                                        "reading the video failed after "
+                                                + decoded
+                                                + " frames of the range: "
+                                                + error(rc));
                             }
                             flushing = true;
                             avcodec.avcodec_send_packet(codec, null);
@@ -352,7 +397,7 @@ public final class VideoFrameReader {
                                 avcodec.av_packet_unref(packet);
                                 continue;
                             }
-                            avcodec.avcodec_send_packet(codec, packet);   // a corrupt packet is skipped, as ffmpeg does
+                            avcodec.avcodec_send_packet(codec, packet); // a corrupt packet is skipped, as ffmpeg does
                             avcodec.av_packet_unref(packet);
                         }
                     }
@@ -362,7 +407,7 @@ public final class VideoFrameReader {
                             break;
                         }
                         if (rc < 0) {
-                            break outer;   // drained (end of stream) or a fatal decoder error
+                            break outer; // drained (end of stream) or a fatal decoder error
                         }
                         long pts = frame.best_effort_timestamp();
                         long ptsMs = pts == avutil.AV_NOPTS_VALUE ? 0 : Math.round((pts - startPts) * timeBase * 1000);
@@ -370,7 +415,8 @@ public final class VideoFrameReader {
                             boolean key = (frame.flags() & FRAME_FLAG_KEY) != 0 || frame.key_frame() != 0;
                             if (!key) {
                                 avutil.av_frame_unref(frame);
-                                continue;   // frames before the first keyframe after a seek are not whole
+                                continue; // frames before the first keyframe after a seek are not
+                                // whole
                             }
                             if (checkStart && ptsMs >= startMs) {
                                 return null;
@@ -382,9 +428,11 @@ public final class VideoFrameReader {
                             avutil.av_frame_unref(frame);
                             break outer;
                         }
-                        long bin = sampling.targetFps() > 0 ? (long) Math.floor(ptsMs * sampling.targetFps() / 1000.0 + 1e-9)
+                        long bin = sampling.targetFps() > 0
+                                ? (long) Math.floor(ptsMs * sampling.targetFps() / 1000.0 + 1e-9)
                                 : Math.round(ptsMs * fps / 1000.0);
-                        boolean keep = sampling.targetFps() > 0 ? bin != previousBin
+                        boolean keep = sampling.targetFps() > 0
+                                ? bin != previousBin
                                 : bin % sampling.everyNFrames() == 0 && bin > lastKeptIndex;
                         previousBin = bin;
                         if (ptsMs < startMs) {
@@ -396,14 +444,18 @@ public final class VideoFrameReader {
                         }
                         decoded++;
                         if (ptsMs / 1000.0 > limits.maxDurationSeconds()) {
-                            throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "video runs past the limit of "
-                                    + (long) limits.maxDurationSeconds() + " s");
+                            throw new ImageRejectedException(
+                                    ReasonCode.DIMENSIONS_EXCEEDED,
+                                    "video runs past the limit of " + (long) limits.maxDurationSeconds() + " s");
                         }
                         if (keep) {
                             long ordinal = sampling.targetFps() > 0 ? bin : bin / sampling.everyNFrames();
                             if (ordinal >= limits.maxSampledFrames()) {
-                                throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "more than "
-                                        + limits.maxSampledFrames() + " frames would be sampled; sample less often");
+                                throw new ImageRejectedException(
+                                        ReasonCode.DIMENSIONS_EXCEEDED,
+                                        "more than "
+                                                + limits.maxSampledFrames()
+                                                + " frames would be sampled; sample less often");
                             }
                             lastKeptIndex = bin;
                             long index = sampling.targetFps() > 0 ? Math.round(ptsMs * fps / 1000.0) : bin;
@@ -420,7 +472,8 @@ public final class VideoFrameReader {
                 avcodec.av_packet_free(packet);
             }
             if (startMs == 0 && decoded == 0 && endOfStream) {
-                throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "the video stream has no decodable frames");
+                throw new ImageRejectedException(
+                        ReasonCode.VIDEO_DECODE_FAILED, "the video stream has no decodable frames");
             }
             Probe p = probe();
             return new Summary(decoded, sampled, p.durationMillis(), fps, p.width(), p.height(), endOfStream);
@@ -447,11 +500,22 @@ public final class VideoFrameReader {
                 int w = frame.width();
                 int h = frame.height();
                 checkSize(w, h);
-                sws = swscale.sws_getCachedContext(sws, w, h, frame.format(), w, h, avutil.AV_PIX_FMT_RGB24,
-                        swscale.SWS_BILINEAR, null, null, (DoublePointer) null);
+                sws = swscale.sws_getCachedContext(
+                        sws,
+                        w,
+                        h,
+                        frame.format(),
+                        w,
+                        h,
+                        avutil.AV_PIX_FMT_RGB24,
+                        swscale.SWS_BILINEAR,
+                        null,
+                        null,
+                        (DoublePointer) null);
                 if (sws == null) {
-                    throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "frames in pixel format "
-                            + frame.format() + " cannot be converted to RGB");
+                    throw new ImageRejectedException(
+                            ReasonCode.VIDEO_DECODE_FAILED,
+                            "frames in pixel format " + frame.format() + " cannot be converted to RGB");
                 }
                 if (rgb == null || w != width || h != height) {
                     if (rgb != null) {

@@ -10,8 +10,8 @@ package io.streamvision.video;
  * @param maxSampledFrames most frames sampled from one video
  * @param maxInlineBytes largest video carried inside a request
  */
-public record VideoLimits(double maxDurationSeconds, int maxWidth, int maxHeight, int maxSampledFrames,
-                          int maxInlineBytes) {
+public record VideoLimits(
+        double maxDurationSeconds, int maxWidth, int maxHeight, int maxSampledFrames, int maxInlineBytes) {
 
     /** One hour, 4096 × 2160, 10,000 sampled frames, 8 MB inline. */
     public static final VideoLimits DEFAULT = new VideoLimits(3600, 4096, 2160, 10_000, 8 * 1024 * 1024);

@@ -4,28 +4,26 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * The format corpus ({@code training/format_corpus.py}): TIFF in its compressions and layouts,
  * PNM/PAM, ICO/CUR, TGA, PSD, JPEG 2000, BMP (OS/2, RLE, bit fields), SGI, PCX, odd GIFs and
- * slightly broken JPEGs. A file PIL decodes must decode to PIL's size and pixels: within 1/255
- * for lossless data, a mean difference under 2/255 for JPEG-family data (JPEG, JPEG-in-TIFF,
- * lossy JPEG 2000: IDCT, upsampling and wavelet rounding differ between decoders, and for the
- * damaged JPEGs so may the error recovery). A file PIL refuses must be refused with an
- * {@link ImageRejectedException} (any reason), never another exception. PAM files, which PIL 9.4
- * cannot read, are compared with their stored samples instead ({@code reference_by} in
- * {@code corpus.json}). Two files whose pixels differ for a reason {@code corpus.json} states
- * ({@code known_difference}: a reader's convention or bug) are checked for decoding and size only.
+ * slightly broken JPEGs. A file PIL decodes must decode to PIL's size and pixels: within 1/255 for
+ * lossless data, a mean difference under 2/255 for JPEG-family data (JPEG, JPEG-in-TIFF, lossy JPEG
+ * 2000: IDCT, upsampling and wavelet rounding differ between decoders, and for the damaged JPEGs so
+ * may the error recovery). A file PIL refuses must be refused with an {@link
+ * ImageRejectedException} (any reason), never another exception. PAM files, which PIL 9.4 cannot
+ * read, are compared with their stored samples instead ({@code reference_by} in {@code
+ * corpus.json}). Two files whose pixels differ for a reason {@code corpus.json} states ({@code
+ * known_difference}: a reader's convention or bug) are checked for decoding and size only.
  */
 class FormatCorpusTest {
 
@@ -33,7 +31,8 @@ class FormatCorpusTest {
 
     @TestFactory
     List<DynamicTest> decodesLikePil() throws Exception {
-        JsonNode cases = new ObjectMapper().readTree(DIR.resolve("corpus.json").toFile()).get("cases");
+        JsonNode cases =
+                new ObjectMapper().readTree(DIR.resolve("corpus.json").toFile()).get("cases");
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : cases) {
@@ -42,7 +41,9 @@ class FormatCorpusTest {
             tests.add(DynamicTest.dynamicTest(file, () -> {
                 byte[] data = Files.readAllBytes(DIR.resolve(file));
                 if (!decodes) {
-                    ImageRejectedException e = assertThrows(ImageRejectedException.class, () -> decoder.decode(data),
+                    ImageRejectedException e = assertThrows(
+                            ImageRejectedException.class,
+                            () -> decoder.decode(data),
                             file + " is refused by PIL (" + c.path("pil_error").asText() + ")");
                     System.out.printf("[corpus] %-34s refused like PIL: %s %s%n", file, e.reason(), e.getMessage());
                     return;
@@ -55,17 +56,20 @@ class FormatCorpusTest {
                     throw e;
                 }
                 String size = image.width() + "x" + image.height();
-                String expectedSize = c.get("width").asInt() + "x" + c.get("height").asInt();
+                String expectedSize =
+                        c.get("width").asInt() + "x" + c.get("height").asInt();
                 if (!size.equals(expectedSize)) {
                     System.out.printf("[corpus] %-34s WRONG SIZE %s, PIL %s%n", file, size, expectedSize);
                 }
                 assertEquals(expectedSize, size, file + " size");
                 if (c.has("known_difference")) {
-                    System.out.printf("[corpus] %-34s %s decoded; pixels not compared: %s%n", file, size,
-                            c.get("known_difference").asText());
+                    System.out.printf(
+                            "[corpus] %-34s %s decoded; pixels not compared: %s%n",
+                            file, size, c.get("known_difference").asText());
                     return;
                 }
-                byte[] expected = Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
+                byte[] expected =
+                        Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
                 assertEquals(expected.length, image.pixels().length, file + " pixel bytes");
                 long sum = 0;
                 int max = 0;
@@ -76,8 +80,9 @@ class FormatCorpusTest {
                 }
                 double mean = (double) sum / expected.length;
                 boolean lossy = c.get("lossy").asBoolean();
-                System.out.printf("[corpus] %-34s %s mean |diff| %.3f/255, max %d/255%s%n", file, size, mean, max,
-                        lossy ? " (lossy: mean < 2)" : "");
+                System.out.printf(
+                        "[corpus] %-34s %s mean |diff| %.3f/255, max %d/255%s%n",
+                        file, size, mean, max, lossy ? " (lossy: mean < 2)" : "");
                 if (lossy) {
                     assertTrue(mean < 2.0, file + ": mean difference " + mean);
                 } else {

@@ -3,22 +3,20 @@ package io.streamvision.imaging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
 /**
- * Every supported format variant decodes to PIL's pixels (fixtures from
- * {@code training/format_fixtures.py}): exact for lossless formats, and within JPEG/WebP
- * decoder differences for lossy ones (JPEG mean under 2/255, lossy WebP under 4/255). EXIF orientation is applied and alpha is
- * composited over black, as the reference does.
+ * Every supported format variant decodes to PIL's pixels (fixtures from {@code
+ * training/format_fixtures.py}): exact for lossless formats, and within JPEG/WebP decoder
+ * differences for lossy ones (JPEG mean under 2/255, lossy WebP under 4/255). EXIF orientation is
+ * applied and alpha is composited over black, as the reference does.
  */
 class FormatDecodingTest {
 
@@ -26,16 +24,19 @@ class FormatDecodingTest {
 
     @TestFactory
     List<DynamicTest> decodesLikePil() throws Exception {
-        JsonNode cases = new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
+        JsonNode cases =
+                new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : cases) {
             String file = c.get("file").asText();
             tests.add(DynamicTest.dynamicTest(file, () -> {
-                RgbImage image = decoder.decode(Files.readAllBytes(DIR.resolve(file))).toRgb();
+                RgbImage image =
+                        decoder.decode(Files.readAllBytes(DIR.resolve(file))).toRgb();
                 assertEquals(c.get("width").asInt(), image.width(), file + " width");
                 assertEquals(c.get("height").asInt(), image.height(), file + " height");
-                byte[] expected = Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
+                byte[] expected =
+                        Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
                 long sum = 0;
                 int max = 0;
                 for (int i = 0; i < expected.length; i++) {
@@ -45,8 +46,10 @@ class FormatDecodingTest {
                 }
                 double mean = (double) sum / expected.length;
                 System.out.printf("[format] %-24s mean |diff| %.3f/255, max %d/255%n", file, mean, max);
-                if (c.get("format").asText().equals("webp") && c.get("lossy_decoder_differences").asBoolean()) {
-                    // TwelveMonkeys' VP8 decoder upsamples chroma more simply than libwebp's "fancy"
+                if (c.get("format").asText().equals("webp")
+                        && c.get("lossy_decoder_differences").asBoolean()) {
+                    // TwelveMonkeys' VP8 decoder upsamples chroma more simply than
+                    // libwebp's "fancy"
                     // upsampling: differences concentrate on sharp colour edges.
                     assertTrue(mean < 4.0, file + ": mean difference " + mean);
                 } else if (c.get("lossy_decoder_differences").asBoolean()) {

@@ -3,27 +3,24 @@ package io.streamvision.imaging;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.testing.TensorPixels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import io.streamvision.model.ModelConfig;
-import io.streamvision.testing.TensorPixels;
-
 /**
  * Real photographs as cameras write them (Adobe RGB and Display P3 profiles, CMYK, progressive,
- * EXIF-rotated, 16-bit PNG; made by {@code training/photo_fixtures.py}) through the services'
- * image path for an ImageNet model (shorter side 256, centre crop 224, mean/std normalised FP32)
- * agree with torchvision's {@code Resize(256) → CenterCrop(224) → ToTensor → Normalize} on PIL's
- * decode: within mean 0.5/255 and max 2/255 after normalisation is undone, with colour management
- * {@code none} (the default) and, for files with a profile, {@code srgb} against PIL + LittleCMS.
+ * EXIF-rotated, 16-bit PNG; made by {@code training/photo_fixtures.py}) through the services' image
+ * path for an ImageNet model (shorter side 256, centre crop 224, mean/std normalised FP32) agree
+ * with torchvision's {@code Resize(256) → CenterCrop(224) → ToTensor → Normalize} on PIL's decode:
+ * within mean 0.5/255 and max 2/255 after normalisation is undone, with colour management {@code
+ * none} (the default) and, for files with a profile, {@code srgb} against PIL + LittleCMS.
  */
 class PhotoPreprocessingTest {
 
@@ -33,14 +30,25 @@ class PhotoPreprocessingTest {
 
     /** The ImageNet input of the README's ResNet-50, with the given colour management. */
     static ModelConfig.TensorSpec imagenet(String colourManagement) {
-        return new ModelConfig.TensorSpec("input", "FP32", new long[] {-1, 3, 224, 224}, "NCHW", "RGB",
-                new ModelConfig.Resize("shorter-side-crop", 224, 224, 256, null), 255.0, MEAN, STD, false, null,
+        return new ModelConfig.TensorSpec(
+                "input",
+                "FP32",
+                new long[] {-1, 3, 224, 224},
+                "NCHW",
+                "RGB",
+                new ModelConfig.Resize("shorter-side-crop", 224, 224, 256, null),
+                255.0,
+                MEAN,
+                STD,
+                false,
+                null,
                 colourManagement);
     }
 
     @TestFactory
     List<DynamicTest> agreesWithTorchvision() throws Exception {
-        JsonNode cases = new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
+        JsonNode cases =
+                new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : cases) {
@@ -49,12 +57,14 @@ class PhotoPreprocessingTest {
             tests.add(DynamicTest.dynamicTest(file + " " + mode, () -> {
                 ModelConfig.TensorSpec spec = imagenet(mode);
                 byte[] data = Files.readAllBytes(DIR.resolve(file));
-                TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(decoder.decode(data, spec.colours()),
-                        spec, false);
+                TensorPreparer.PreparedTensor tensor =
+                        TensorPreparer.prepare(decoder.decode(data, spec.colours()), spec, false);
                 assertArrayEquals(new long[] {1, 3, 224, 224}, tensor.shape());
-                RgbImage expected = decoder.decode(Files.readAllBytes(DIR.resolve(c.get("reference").asText())));
+                RgbImage expected = decoder.decode(
+                        Files.readAllBytes(DIR.resolve(c.get("reference").asText())));
                 double[] diff = TensorPixels.difference(tensor.data(), expected.pixels(), 224 * 224, MEAN, STD);
-                System.out.printf("[photo] %-18s %-4s mean |diff| %.3f/255, max %.2f/255%n", file, mode, diff[0], diff[1]);
+                System.out.printf(
+                        "[photo] %-18s %-4s mean |diff| %.3f/255, max %.2f/255%n", file, mode, diff[0], diff[1]);
                 assertTrue(diff[0] <= 0.5, file + " " + mode + ": mean difference " + diff[0] + "/255");
                 assertTrue(diff[1] <= 2.0, file + " " + mode + ": max difference " + diff[1] + "/255");
             }));

@@ -4,13 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -19,24 +21,21 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.kstream.Consumed;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import io.streamvision.testing.KafkaBrokerExtension;
-import io.streamvision.testing.TestBroker;
-import io.streamvision.testing.TestClients;
-
 /**
  * A real Kafka Streams application against a real broker: ready only while RUNNING, the failure
- * action runs once when a stream thread dies and the application reaches ERROR, and closing
- * leaves the consumer group at once rather than after the session timeout.
+ * action runs once when a stream thread dies and the application reaches ERROR, and closing leaves
+ * the consumer group at once rather than after the session timeout.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class StreamsSupervisorTest {
 
     private static KafkaStreams app(TestBroker broker, String id, String topic) {
         StreamsBuilder builder = new StreamsBuilder();
-        builder.stream(topic, org.apache.kafka.streams.kstream.Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
+        builder.stream(topic, Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()))
                 .foreach((k, v) -> {
                     if (new String(v, StandardCharsets.UTF_8).equals("poison")) {
                         throw new IllegalStateException("a processor bug");
@@ -64,14 +63,15 @@ class StreamsSupervisorTest {
         TopicProvisioner.ensure(broker.bootstrapServers(), List.of(topic), 1, (short) 1);
         KafkaStreams streams = app(broker, "supervisor-poison-app", topic);
         CountDownLatch failed = new CountDownLatch(1);
-        try (StreamsSupervisor supervisor = new StreamsSupervisor("test", streams, Duration.ofMillis(100),
-                failed::countDown)) {
+        try (StreamsSupervisor supervisor =
+                new StreamsSupervisor("test", streams, Duration.ofMillis(100), failed::countDown)) {
             assertFalse(supervisor.ready(), "not ready before it runs");
             streams.start();
             awaitRunning(streams);
             assertTrue(supervisor.ready(), "ready while RUNNING");
-            TestClients.send(broker.bootstrapServers(), List.of(new ProducerRecord<>(topic, null,
-                    "poison".getBytes(StandardCharsets.UTF_8))));
+            TestClients.send(
+                    broker.bootstrapServers(),
+                    List.of(new ProducerRecord<>(topic, null, "poison".getBytes(StandardCharsets.UTF_8))));
             assertTrue(failed.await(60, TimeUnit.SECONDS), "the failure action runs when the application dies");
             assertFalse(supervisor.ready());
         }
@@ -82,7 +82,7 @@ class StreamsSupervisorTest {
         String topic = "supervisor-leave";
         TopicProvisioner.ensure(broker.bootstrapServers(), List.of(topic), 1, (short) 1);
         KafkaStreams streams = app(broker, "supervisor-leave-app", topic);
-        StreamsSupervisor supervisor = new StreamsSupervisor("test", streams, Duration.ofSeconds(1), () -> { });
+        StreamsSupervisor supervisor = new StreamsSupervisor("test", streams, Duration.ofSeconds(1), () -> {});
         streams.start();
         awaitRunning(streams);
         Properties admin = new Properties();
@@ -96,14 +96,19 @@ class StreamsSupervisorTest {
             long closing = System.nanoTime();
             supervisor.close();
             int left = members(client);
-            System.out.printf("[streams supervisor] closed in %.1f s; members of the group right after: %d%n",
+            System.out.printf(
+                    "[streams supervisor] closed in %.1f s; members of the group right after: %d%n",
                     (System.nanoTime() - closing) / 1e9, left);
             assertEquals(0, left, "the member left the group on close (no wait for the session timeout)");
         }
     }
 
     private static int members(Admin client) throws Exception {
-        return client.describeConsumerGroups(List.of("supervisor-leave-app")).all().get(10, TimeUnit.SECONDS)
-                .get("supervisor-leave-app").members().size();
+        return client.describeConsumerGroups(List.of("supervisor-leave-app"))
+                .all()
+                .get(10, TimeUnit.SECONDS)
+                .get("supervisor-leave-app")
+                .members()
+                .size();
     }
 }

@@ -4,22 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.streamvision.proto.inference.InferParameter;
+import io.streamvision.proto.inference.ModelInferRequest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-
-import com.google.protobuf.ByteString;
-
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.streamvision.proto.inference.ModelInferRequest;
 
 class DynamicBatcherTest {
 
@@ -47,22 +48,27 @@ class DynamicBatcherTest {
         for (int i = 0; i < 28 * 28; i++) {
             pixels.putFloat((float) random.nextGaussian());
         }
-        ModelInferRequest.Builder r = ModelInferRequest.newBuilder().setModelName("lenet").setId(id);
+        ModelInferRequest.Builder r =
+                ModelInferRequest.newBuilder().setModelName("lenet").setId(id);
         r.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 1L, 28L, 28L));
         return r.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
     }
 
     static float[] logits(InferenceEngine.Outcome outcome) {
         float[] out = new float[10];
-        outcome.response().getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
-                .asFloatBuffer().get(out);
+        outcome.response()
+                .getRawOutputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(out);
         return out;
     }
 
     @Test
     void concurrentRequestsShareBatchesAndEachGetsItsOwnRows() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters,
-                name -> Optional.of(new BatchingSettings(8, 50_000, 100)))) {
+        try (DynamicBatcher batcher = new DynamicBatcher(
+                registry, engine, meters, name -> Optional.of(new BatchingSettings(8, 50_000, 100)))) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
                 futures.add(batcher.submit(request("r" + i, i)));
@@ -73,13 +79,15 @@ class DynamicBatcherTest {
                     InferenceEngine.Outcome batched = futures.get(i).get();
                     assertTrue(batched.ok());
                     assertEquals("r" + i, batched.response().getId());
-                    InferenceEngine.Outcome alone = engine.infer(model, List.of(request("r" + i, i))).get(0);
+                    InferenceEngine.Outcome alone =
+                            engine.infer(model, List.of(request("r" + i, i))).get(0);
                     assertArrayEquals(logits(alone), logits(batched), 1e-5f, "request " + i + " got its own rows");
                 }
             } finally {
                 model.release();
             }
-            double executions = meters.get("vision_inference_exec_count").counter().count();
+            double executions =
+                    meters.get("vision_inference_exec_count").counter().count();
             double rows = meters.get("vision_inference_count").counter().count();
             assertEquals(24, rows);
             assertTrue(executions <= 6, "24 requests ran in " + executions + " batches of up to 8");
@@ -88,14 +96,16 @@ class DynamicBatcherTest {
 
     @Test
     void fullQueueRefusesWithResourceExhausted() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters,
-                name -> Optional.of(new BatchingSettings(1, 1_000_000, 2)))) {
+        try (DynamicBatcher batcher = new DynamicBatcher(
+                registry, engine, meters, name -> Optional.of(new BatchingSettings(1, 1_000_000, 2)))) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
                 futures.add(batcher.submit(request("q" + i, i)));
             }
-            long refused = futures.stream().map(CompletableFuture::join)
-                    .filter(o -> !o.ok() && o.error().kind() == InferenceException.Kind.RESOURCE_EXHAUSTED).count();
+            long refused = futures.stream()
+                    .map(CompletableFuture::join)
+                    .filter(o -> !o.ok() && o.error().kind() == InferenceException.Kind.RESOURCE_EXHAUSTED)
+                    .count();
             assertTrue(refused > 0, "some requests are refused when more than 2 wait");
             assertTrue(futures.stream().map(CompletableFuture::join).anyMatch(InferenceEngine.Outcome::ok));
         }
@@ -103,23 +113,31 @@ class DynamicBatcherTest {
 
     @Test
     void unknownModelIsNotFound() {
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, DynamicBatcher.fromConfigs(registry))) {
-            InferenceEngine.Outcome outcome = batcher.submit(request("x", 1).toBuilder().setModelName("nope").build()).join();
+        try (DynamicBatcher batcher =
+                new DynamicBatcher(registry, engine, meters, DynamicBatcher.fromConfigs(registry))) {
+            InferenceEngine.Outcome outcome = batcher.submit(
+                            request("x", 1).toBuilder().setModelName("nope").build())
+                    .join();
             assertEquals(InferenceException.Kind.NOT_FOUND, outcome.error().kind());
         }
     }
 
     private static ModelInferRequest withParameter(ModelInferRequest r, String name, long value) {
-        return r.toBuilder().putParameters(name, io.streamvision.proto.inference.InferParameter.newBuilder()
-                .setInt64Param(value).build()).build();
+        return r.toBuilder()
+                .putParameters(
+                        name, InferParameter.newBuilder().setInt64Param(value).build())
+                .build();
     }
 
     @Test
     void higherPriorityRequestsAreBatchedFirst() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(
-                new BatchingSettings(1, 0, 1000, 2, 2, BatchingSettings.QueuePolicy.NONE)))) {
-            java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
-            java.util.Map<String, Integer> rank = new java.util.concurrent.ConcurrentHashMap<>();
+        try (DynamicBatcher batcher = new DynamicBatcher(
+                registry,
+                engine,
+                meters,
+                name -> Optional.of(new BatchingSettings(1, 0, 1000, 2, 2, BatchingSettings.QueuePolicy.NONE)))) {
+            AtomicInteger done = new AtomicInteger();
+            Map<String, Integer> rank = new ConcurrentHashMap<>();
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             List<ModelInferRequest> low = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
@@ -131,16 +149,18 @@ class DynamicBatcherTest {
             }
             futures.add(batcher.submit(high).whenComplete((o, e) -> rank.put("high", done.incrementAndGet())));
             futures.forEach(f -> assertTrue(f.join().ok()));
-            System.out.printf("[batcher] the priority-1 request sent after 40 of priority 2 finished %d of 41%n",
+            System.out.printf(
+                    "[batcher] the priority-1 request sent after 40 of priority 2 finished %d of 41%n",
                     rank.get("high"));
-            assertTrue(rank.get("high") <= 5, "the priority-1 request overtakes the queue: finished " + rank.get("high"));
+            assertTrue(
+                    rank.get("high") <= 5, "the priority-1 request overtakes the queue: finished " + rank.get("high"));
         }
     }
 
     @Test
     void requestsPastTheirQueueTimeoutAreRejectedOrDelayed() throws Exception {
-        BatchingSettings reject = new BatchingSettings(1, 0, 1000, 1, 1,
-                new BatchingSettings.QueuePolicy(true, 20_000, false));
+        BatchingSettings reject =
+                new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(true, 20_000, false));
         try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(reject))) {
             List<ModelInferRequest> requests = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
@@ -151,23 +171,32 @@ class DynamicBatcherTest {
             for (ModelInferRequest r : requests) {
                 futures.add(batcher.submit(r));
             }
-            List<InferenceEngine.Outcome> outcomes = futures.stream().map(CompletableFuture::join).toList();
-            long timedOut = outcomes.stream().filter(o -> !o.ok()).peek(o -> {
-                assertEquals(InferenceException.Kind.UNAVAILABLE, o.error().kind());
-                assertTrue(o.error().getMessage().contains("past its timeout of 20000 us"), o.error().getMessage());
-            }).count();
+            List<InferenceEngine.Outcome> outcomes =
+                    futures.stream().map(CompletableFuture::join).toList();
+            long timedOut = outcomes.stream()
+                    .filter(o -> !o.ok())
+                    .peek(o -> {
+                        assertEquals(
+                                InferenceException.Kind.UNAVAILABLE, o.error().kind());
+                        assertTrue(
+                                o.error().getMessage().contains("past its timeout of 20000 us"),
+                                o.error().getMessage());
+                    })
+                    .count();
             System.out.printf("[batcher] REJECT, 20 ms queue timeout: %d of 200 requests timed out%n", timedOut);
-            assertTrue(timedOut > 0 && timedOut < 200, "requests queued behind many others time out, others run: "
-                    + timedOut);
+            assertTrue(
+                    timedOut > 0 && timedOut < 200,
+                    "requests queued behind many others time out, others run: " + timedOut);
         }
-        BatchingSettings delay = new BatchingSettings(1, 0, 1000, 1, 1,
-                new BatchingSettings.QueuePolicy(false, 2000, false));
+        BatchingSettings delay =
+                new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(false, 2000, false));
         try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(delay))) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 80; i++) {
                 futures.add(batcher.submit(request("d" + i, i)));
             }
-            assertTrue(futures.stream().map(CompletableFuture::join).allMatch(InferenceEngine.Outcome::ok),
+            assertTrue(
+                    futures.stream().map(CompletableFuture::join).allMatch(InferenceEngine.Outcome::ok),
                     "DELAY runs timed-out requests after the others instead of refusing them");
         }
     }
@@ -175,8 +204,8 @@ class DynamicBatcherTest {
     @Test
     void aRequestsOwnTimeoutCountsOnlyWhenThePolicyAllowsIt() throws Exception {
         for (boolean allow : new boolean[] {true, false}) {
-            BatchingSettings settings = new BatchingSettings(1, 0, 1000, 1, 1,
-                    new BatchingSettings.QueuePolicy(true, 0, allow));
+            BatchingSettings settings =
+                    new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(true, 0, allow));
             try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings))) {
                 List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
                 for (int i = 0; i < 40; i++) {

@@ -6,34 +6,38 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.ByteString;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
-
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
-import com.google.protobuf.ByteString;
-
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtSession;
-import io.streamvision.model.ModelConfig;
-import io.streamvision.model.ModelRepository;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.inference.ModelInferResponse;
-
-/** Every committed model loads, matches its config, and the engine gives ONNX Runtime's own answers. */
+/**
+ * Every committed model loads, matches its config, and the engine gives ONNX Runtime's own answers.
+ */
 class ModelRepositoryConformanceTest {
 
     static final Path MODELS = Path.of(System.getProperty("vision.models.dir", "../../models"));
@@ -52,18 +56,23 @@ class ModelRepositoryConformanceTest {
     Stream<DynamicTest> everyModelLoadsMatchesItsConfigAndAgreesWithOnnxRuntime() {
         ModelRepository repository = repository();
         OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
-        return repository.modelNames().stream().map(name -> DynamicTest.dynamicTest(name, () -> {
-            ModelConfig config = repository.latest(name).orElseThrow();
-            Path file = repository.versionDir(name, config.version()).resolve(config.file());
-            String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-            assertEquals(config.sha256(), sha, name + ": sha256 in config.json matches model.onnx");
-            try (LoadedModel model = runtime.load(name, config.version())) {
-                compareWithDirectRun(runtime, model, 3);
-            }
-        }));
+        return repository.modelNames().stream()
+                .map(name -> DynamicTest.dynamicTest(name, () -> {
+                    ModelConfig config = repository.latest(name).orElseThrow();
+                    Path file = repository.versionDir(name, config.version()).resolve(config.file());
+                    String sha = HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+                    assertEquals(config.sha256(), sha, name + ": sha256 in config.json matches model.onnx");
+                    try (LoadedModel model = runtime.load(name, config.version())) {
+                        compareWithDirectRun(runtime, model, 3);
+                    }
+                }));
     }
 
-    /** Runs a random batch through the engine (one request per row) and through the session directly. */
+    /**
+     * Runs a random batch through the engine (one request per row) and through the session
+     * directly.
+     */
     private static void compareWithDirectRun(OnnxRuntime runtime, LoadedModel model, int rows) throws Exception {
         Random random = new Random(42);
         List<ModelInferRequest> requests = new ArrayList<>();
@@ -77,11 +86,14 @@ class ModelRepositoryConformanceTest {
                 perRow *= shape[d];
             }
             shapes.put(spec.name(), shape);
-            stacked.put(spec.name(), ByteBuffer.allocate((int) (perRow * rows * Datatypes.size(spec.datatype())))
-                    .order(ByteOrder.LITTLE_ENDIAN));
+            stacked.put(
+                    spec.name(),
+                    ByteBuffer.allocate((int) (perRow * rows * Datatypes.size(spec.datatype())))
+                            .order(ByteOrder.LITTLE_ENDIAN));
         }
         for (int r = 0; r < rows; r++) {
-            ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model.name()).setId("r" + r);
+            ModelInferRequest.Builder request =
+                    ModelInferRequest.newBuilder().setModelName(model.name()).setId("r" + r);
             for (ModelConfig.TensorSpec spec : model.config().inputs()) {
                 long[] shape = shapes.get(spec.name()).clone();
                 shape[0] = 1;
@@ -89,7 +101,8 @@ class ModelRepositoryConformanceTest {
                 for (long d : shape) {
                     n *= d;
                 }
-                ByteBuffer row = ByteBuffer.allocate((int) (n * Datatypes.size(spec.datatype()))).order(ByteOrder.LITTLE_ENDIAN);
+                ByteBuffer row = ByteBuffer.allocate((int) (n * Datatypes.size(spec.datatype())))
+                        .order(ByteOrder.LITTLE_ENDIAN);
                 for (long i = 0; i < n; i++) {
                     if (spec.datatype().equals("INT64")) {
                         row.putLong(random.nextInt(4));
@@ -112,23 +125,33 @@ class ModelRepositoryConformanceTest {
         for (ModelConfig.TensorSpec spec : model.config().inputs()) {
             ByteBuffer data = stacked.get(spec.name());
             data.flip();
-            inputs.put(spec.name(), Tensors.fromRaw(runtime.environment(), spec.datatype(), shapes.get(spec.name()), data));
+            inputs.put(
+                    spec.name(),
+                    Tensors.fromRaw(runtime.environment(), spec.datatype(), shapes.get(spec.name()), data));
         }
-        List<String> outputNames = model.config().outputs().stream().map(ModelConfig.TensorSpec::name).toList();
+        List<String> outputNames = model.config().outputs().stream()
+                .map(ModelConfig.TensorSpec::name)
+                .toList();
         try (OrtSession.Result direct = model.run(inputs, outputNames)) {
             for (int r = 0; r < rows; r++) {
                 InferenceEngine.Outcome outcome = outcomes.get(r);
-                assertTrue(outcome.ok(), () -> model.name() + ": " + outcome.error().getMessage());
+                assertTrue(
+                        outcome.ok(),
+                        () -> model.name() + ": " + outcome.error().getMessage());
                 ModelInferResponse response = outcome.response();
                 assertEquals("r" + r, response.getId());
                 for (int o = 0; o < outputNames.size(); o++) {
                     float[] all = ((OnnxTensor) direct.get(o)).getFloatBuffer().array();
                     int width = all.length / rows;
-                    float[] expected = java.util.Arrays.copyOfRange(all, r * width, (r + 1) * width);
+                    float[] expected = Arrays.copyOfRange(all, r * width, (r + 1) * width);
                     float[] actual = new float[width];
-                    response.getRawOutputContents(o).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
-                            .asFloatBuffer().get(actual);
-                    assertArrayEquals(expected, actual, 1e-5f, model.name() + " output " + outputNames.get(o) + " row " + r);
+                    response.getRawOutputContents(o)
+                            .asReadOnlyByteBuffer()
+                            .order(ByteOrder.LITTLE_ENDIAN)
+                            .asFloatBuffer()
+                            .get(actual);
+                    assertArrayEquals(
+                            expected, actual, 1e-5f, model.name() + " output " + outputNames.get(o) + " row " + r);
                 }
             }
         } finally {
@@ -155,18 +178,21 @@ class ModelRepositoryConformanceTest {
         Path version = lenetCopy(temp);
         String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
         String expected = "0".repeat(64);
-        Files.writeString(version.resolve("config.json"), config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"",
-                "\"sha256\": \"" + expected + "\""));
+        Files.writeString(
+                version.resolve("config.json"),
+                config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"", "\"sha256\": \"" + expected + "\""));
         OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
-        String actual = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                .digest(Files.readAllBytes(version.resolve("model.onnx"))));
+        String actual = HexFormat.of()
+                .formatHex(
+                        MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(version.resolve("model.onnx"))));
         assertTrue(e.getMessage().contains(version.resolve("model.onnx").toString()), e.getMessage());
         assertTrue(e.getMessage().contains(expected) && e.getMessage().contains(actual), e.getMessage());
 
         // Without a digest the model loads (with a warning); with the right one too.
-        Files.writeString(version.resolve("config.json"), config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"",
-                "\"sha256\": \"\""));
+        Files.writeString(
+                version.resolve("config.json"),
+                config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"", "\"sha256\": \"\""));
         runtime.load("lenet", 1).close();
         Files.writeString(version.resolve("config.json"), config);
         runtime.load("lenet", 1).close();
@@ -175,40 +201,54 @@ class ModelRepositoryConformanceTest {
     @Test
     void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
         Path version = lenetCopy(temp);
-        Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
-                .replace("\"accepts_uint8\": false", "\"accepts_uint8\": true"));
+        Files.writeString(
+                version.resolve("config.json"),
+                Files.readString(MODELS.resolve("lenet/1/config.json"))
+                        .replace("\"accepts_uint8\": false", "\"accepts_uint8\": true"));
         ModelRepository repository = new ModelRepository(temp);
         OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
         ModelConfig config = repository.config("lenet", 1);
         assertTrue(config.imageInput().acceptsUint8());
-        io.streamvision.imaging.RgbImage image = new io.streamvision.imaging.RgbImage(40, 30, 1, new byte[40 * 30]);
+        RgbImage image = new RgbImage(40, 30, 1, new byte[40 * 30]);
         new Random(9).nextBytes(image.pixels());
         List<ModelInferRequest> requests = new ArrayList<>();
         for (boolean uint8 : new boolean[] {true, false}) {
-            var tensor = io.streamvision.imaging.TensorPreparer.prepare(image, config.imageInput(), uint8);
+            var tensor = TensorPreparer.prepare(image, config.imageInput(), uint8);
             assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
-            ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("lenet").setId("u");
-            request.addInputsBuilder().setName("image").setDatatype(tensor.datatype())
-                    .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
-            requests.add(request.addRawInputContents(ByteString.copyFrom(tensor.data())).build());
+            ModelInferRequest.Builder request =
+                    ModelInferRequest.newBuilder().setModelName("lenet").setId("u");
+            request.addInputsBuilder()
+                    .setName("image")
+                    .setDatatype(tensor.datatype())
+                    .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
+            requests.add(request.addRawInputContents(ByteString.copyFrom(tensor.data()))
+                    .build());
         }
-        assertEquals(4 * requests.get(0).getRawInputContents(0).size(), requests.get(1).getRawInputContents(0).size(),
+        assertEquals(
+                4 * requests.get(0).getRawInputContents(0).size(),
+                requests.get(1).getRawInputContents(0).size(),
                 "UINT8 is a quarter of the bytes");
         try (LoadedModel model = runtime.load("lenet", 1)) {
             List<InferenceEngine.Outcome> outcomes = new InferenceEngine(runtime).infer(model, requests);
             assertTrue(outcomes.get(0).ok() && outcomes.get(1).ok());
-            assertArrayEquals(DynamicBatcherTest.logits(outcomes.get(1)), DynamicBatcherTest.logits(outcomes.get(0)),
-                    1e-4f, "UINT8 normalised in the engine equals FP32 normalised in preprocessing");
+            assertArrayEquals(
+                    DynamicBatcherTest.logits(outcomes.get(1)),
+                    DynamicBatcherTest.logits(outcomes.get(0)),
+                    1e-4f,
+                    "UINT8 normalised in the engine equals FP32 normalised in preprocessing");
         }
     }
 
     @Test
     void modelThatRequiresCudaRefusesToLoadWithoutIt(@TempDir Path temp) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeFalse(OnnxRuntime.cudaAvailable(),
+        Assumptions.assumeFalse(
+                OnnxRuntime.cudaAvailable(),
                 "this build has the CUDA provider; the refusal can only be seen on a CPU build");
         Path version = lenetCopy(temp);
-        Files.writeString(version.resolve("config.json"), Files.readString(MODELS.resolve("lenet/1/config.json"))
-                .replace("\"require_cuda\": false", "\"require_cuda\": true"));
+        Files.writeString(
+                version.resolve("config.json"),
+                Files.readString(MODELS.resolve("lenet/1/config.json"))
+                        .replace("\"require_cuda\": false", "\"require_cuda\": true"));
         OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
         assertTrue(e.getMessage().contains("requires CUDA"), e.getMessage());
@@ -225,15 +265,16 @@ class ModelRepositoryConformanceTest {
         Files.createDirectories(v1);
         Files.copy(MODELS.resolve("lenet/1/model.onnx"), v1.resolve("model.onnx"));
         Files.copy(MODELS.resolve("lenet/1/config.json"), v1.resolve("config.json"));
-        ModelRegistry registry = new ModelRegistry(new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU),
-                List.of("lenet"));
+        ModelRegistry registry =
+                new ModelRegistry(new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"));
         assertEquals(1, registry.refresh());
         LoadedModel inFlight = registry.acquire("lenet", "").orElseThrow();
 
         Path broken = temp.resolve("lenet/2");
         Files.createDirectories(broken);
         Files.writeString(broken.resolve("model.onnx"), "not an onnx file");
-        Files.writeString(broken.resolve("config.json"),
+        Files.writeString(
+                broken.resolve("config.json"),
                 Files.readString(v1.resolve("config.json")).replace("\"version\": 1", "\"version\": 2"));
         assertEquals(0, registry.refresh());
         assertEquals(1, registry.serving().get("lenet").version(), "v1 keeps serving when v2 fails");
@@ -242,7 +283,8 @@ class ModelRepositoryConformanceTest {
         Path good = temp.resolve("lenet/3");
         Files.createDirectories(good);
         Files.copy(v1.resolve("model.onnx"), good.resolve("model.onnx"));
-        Files.writeString(good.resolve("config.json"),
+        Files.writeString(
+                good.resolve("config.json"),
                 Files.readString(v1.resolve("config.json")).replace("\"version\": 1", "\"version\": 3"));
         assertEquals(1, registry.refresh());
         assertEquals(3, registry.serving().get("lenet").version());
@@ -254,7 +296,7 @@ class ModelRepositoryConformanceTest {
     }
 
     /** A repository in {@code temp} with lenet's ONNX file as version 1 and no config yet. */
-    private static Path lenetCopy(Path temp) throws java.io.IOException {
+    private static Path lenetCopy(Path temp) throws IOException {
         Path version = temp.resolve("lenet/1");
         Files.createDirectories(version);
         Files.copy(MODELS.resolve("lenet/1/model.onnx"), version.resolve("model.onnx"));

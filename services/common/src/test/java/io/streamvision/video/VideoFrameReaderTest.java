@@ -4,27 +4,27 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
-
-import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.proto.vision.v1.ReasonCode;
 
 /** Frames of the sample video (20 s, 25 fps, 320x240) sampled from a file URI and from bytes. */
 class VideoFrameReaderTest {
 
-    static final Path VIDEO = Path.of(System.getProperty("vision.models.dir", "../../models")).resolveSibling("samples")
+    static final Path VIDEO = Path.of(System.getProperty("vision.models.dir", "../../models"))
+            .resolveSibling("samples")
             .resolve("video.mp4");
 
     @Test
     void samplesEveryNthFrameFromAFileUri() throws Exception {
         List<VideoFrameReader.SampledFrame> frames = new ArrayList<>();
-        VideoFrameReader.Summary summary = new VideoFrameReader(VideoLimits.DEFAULT)
-                .read(VIDEO.toUri().toString(), null, 25, 0, frames::add);
+        VideoFrameReader.Summary summary =
+                new VideoFrameReader(VideoLimits.DEFAULT).read(VIDEO.toUri().toString(), null, 25, 0, frames::add);
         assertEquals(500, summary.framesDecoded());
         assertEquals(20, summary.framesSampled());
         assertEquals(20, frames.size());
@@ -52,20 +52,20 @@ class VideoFrameReaderTest {
     @Test
     void rejectsBrokenAndOversizedVideos() throws Exception {
         byte[] video = Files.readAllBytes(VIDEO);
-        byte[] broken = java.util.Arrays.copyOf(video, 2000);
-        ImageRejectedException e = assertThrows(ImageRejectedException.class,
-                () -> new VideoFrameReader(VideoLimits.DEFAULT).read(null, broken, 1, 0, f -> { }));
+        byte[] broken = Arrays.copyOf(video, 2000);
+        ImageRejectedException e = assertThrows(
+                ImageRejectedException.class,
+                () -> new VideoFrameReader(VideoLimits.DEFAULT).read(null, broken, 1, 0, f -> {}));
         assertEquals(ReasonCode.VIDEO_DECODE_FAILED, e.reason());
 
         VideoLimits shortOnly = new VideoLimits(5, 4096, 2160, 10_000, 8 << 20);
-        e = assertThrows(ImageRejectedException.class,
-                () -> new VideoFrameReader(shortOnly).read(null, video, 1, 0, f -> { }));
+        e = assertThrows(
+                ImageRejectedException.class, () -> new VideoFrameReader(shortOnly).read(null, video, 1, 0, f -> {}));
         assertEquals(ReasonCode.DIMENSIONS_EXCEEDED, e.reason());
 
         VideoLimits fewFrames = new VideoLimits(3600, 4096, 2160, 10, 8 << 20);
-        e = assertThrows(ImageRejectedException.class,
-                () -> new VideoFrameReader(fewFrames).read(null, video, 1, 0, f -> { }));
+        e = assertThrows(
+                ImageRejectedException.class, () -> new VideoFrameReader(fewFrames).read(null, video, 1, 0, f -> {}));
         assertEquals(ReasonCode.DIMENSIONS_EXCEEDED, e.reason());
-
     }
 }

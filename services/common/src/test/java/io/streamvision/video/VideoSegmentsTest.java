@@ -9,15 +9,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Every container layout decodes from a path and from inline bytes, and decoding a video in
- * time ranges (segments) samples exactly the frames, with the same pixels, that one pass does.
- * Videos are written at test time by {@link SyntheticVideos}.
+ * Every container layout decodes from a path and from inline bytes, and decoding a video in time
+ * ranges (segments) samples exactly the frames, with the same pixels, that one pass does. Videos
+ * are written at test time by {@link SyntheticVideos}.
  */
 class VideoSegmentsTest {
 
@@ -27,8 +26,7 @@ class VideoSegmentsTest {
     Path dir;
 
     /** A frame reduced to what must match: index, time and a pixel hash. */
-    record Seen(long index, long ptsMs, int pixels) {
-    }
+    record Seen(long index, long ptsMs, int pixels) {}
 
     @ParameterizedTest
     @EnumSource(SyntheticVideos.Container.class)
@@ -37,8 +35,13 @@ class VideoSegmentsTest {
         SyntheticVideos.write(video, container, 96, 64, 10, 6, 2);
         VideoFrameReader reader = new VideoFrameReader(LIMITS);
         List<Seen> byPath = new ArrayList<>();
-        VideoFrameReader.Summary s = reader.read(video.toString(), "file", new VideoFrameReader.Sampling(1, 2), 0,
-                Long.MAX_VALUE, f -> byPath.add(seen(f)));
+        VideoFrameReader.Summary s = reader.read(
+                video.toString(),
+                "file",
+                new VideoFrameReader.Sampling(1, 2),
+                0,
+                Long.MAX_VALUE,
+                f -> byPath.add(seen(f)));
         assertEquals(60, s.framesDecoded(), container + ": every frame decoded");
         assertEquals(12, byPath.size(), container + ": 2 frames per second over 6 s");
         assertTrue(s.endOfStream());
@@ -48,23 +51,25 @@ class VideoSegmentsTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = SyntheticVideos.Container.class, names = {"MP4", "MPEG_TS", "WEBM"})
+    @EnumSource(
+            value = SyntheticVideos.Container.class,
+            names = {"MP4", "MPEG_TS", "WEBM"})
     void segmentsSampleTheSameFramesAsOnePass(SyntheticVideos.Container container) throws Exception {
         Path video = dir.resolve("long." + container.extension);
         SyntheticVideos.write(video, container, 64, 48, 25, 40, 2.4);
         VideoFrameReader reader = new VideoFrameReader(LIMITS);
-        for (VideoFrameReader.Sampling sampling : List.of(new VideoFrameReader.Sampling(1, 1.5),
-                new VideoFrameReader.Sampling(7, 0))) {
+        for (VideoFrameReader.Sampling sampling :
+                List.of(new VideoFrameReader.Sampling(1, 1.5), new VideoFrameReader.Sampling(7, 0))) {
             List<Seen> whole = new ArrayList<>();
-            VideoFrameReader.Summary all = reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE,
-                    f -> whole.add(seen(f)));
+            VideoFrameReader.Summary all =
+                    reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE, f -> whole.add(seen(f)));
             List<Seen> pieces = new ArrayList<>();
             long decoded = 0;
             long[] bounds = {0, 3_333, 10_000, 10_040, 21_500, 30_000};
             for (int i = 0; i < bounds.length; i++) {
                 long end = i + 1 < bounds.length ? bounds[i + 1] : Long.MAX_VALUE;
-                VideoFrameReader.Summary part = reader.read(video.toString(), "file", sampling, bounds[i], end,
-                        f -> pieces.add(seen(f)));
+                VideoFrameReader.Summary part =
+                        reader.read(video.toString(), "file", sampling, bounds[i], end, f -> pieces.add(seen(f)));
                 decoded += part.framesDecoded();
                 assertEquals(end == Long.MAX_VALUE, part.endOfStream(), "only the last range reaches the end");
             }

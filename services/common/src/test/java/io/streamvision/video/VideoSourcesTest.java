@@ -7,8 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
@@ -19,22 +24,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
-
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
-
-import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 /**
- * The allow-list against real files, symbolic links and a real HTTP server on 127.0.0.1: what
- * it lets through, what it refuses, and that refused URLs are never requested.
+ * The allow-list against real files, symbolic links and a real HTTP server on 127.0.0.1: what it
+ * lets through, what it refuses, and that refused URLs are never requested.
  */
 class VideoSourcesTest {
 
@@ -47,6 +45,7 @@ class VideoSourcesTest {
 
     @TempDir
     Path temp;
+
     Path root;
     Path outside;
     VideoSources sources;
@@ -107,8 +106,8 @@ class VideoSourcesTest {
         sources = new VideoSources(List.of(root), List.of(base + "/videos/"), MAX_REDIRECTS);
     }
 
-    private static ImageRejectedException refused(VideoSources sources, String uri, ReasonCode reason,
-                                                  String fragment) {
+    private static ImageRejectedException refused(
+            VideoSources sources, String uri, ReasonCode reason, String fragment) {
         ImageRejectedException e = assertThrows(ImageRejectedException.class, () -> sources.resolve(uri), uri);
         assertEquals(reason, e.reason(), e.getMessage());
         assertTrue(e.getMessage().contains(fragment), "'" + e.getMessage() + "' should contain '" + fragment + "'");
@@ -124,27 +123,31 @@ class VideoSourcesTest {
 
     @Test
     void opensFileUnderARootAsItsRealAbsolutePath() throws Exception {
-        VideoSources.Resolved resolved = sources.resolve(root.resolve("clip.mp4").toUri().toString());
+        VideoSources.Resolved resolved =
+                sources.resolve(root.resolve("clip.mp4").toUri().toString());
         assertEquals(root.resolve("clip.mp4").toRealPath().toString(), resolved.location());
         assertFalse(resolved.remote());
     }
 
     @Test
     void opensPlainAbsolutePathUnderARoot() throws Exception {
-        VideoSources.Resolved resolved = sources.resolve(root.resolve("sub/inner.mp4").toString());
+        VideoSources.Resolved resolved =
+                sources.resolve(root.resolve("sub/inner.mp4").toString());
         assertEquals(root.resolve("sub/inner.mp4").toRealPath().toString(), resolved.location());
     }
 
     @Test
     void resolvesRelativePathAgainstTheFirstRoot() throws Exception {
-        assertEquals(root.resolve("sub/inner.mp4").toRealPath().toString(),
+        assertEquals(
+                root.resolve("sub/inner.mp4").toRealPath().toString(),
                 sources.resolve("sub/inner.mp4").location());
         refused(sources, "../outside/secret.mp4", ReasonCode.SOURCE_NOT_ALLOWED, VideoSources.FILE_ROOTS_KEY);
     }
 
     @Test
     void acceptsFileUriWithLocalhostAuthority() throws Exception {
-        assertEquals(root.resolve("clip.mp4").toRealPath().toString(),
+        assertEquals(
+                root.resolve("clip.mp4").toRealPath().toString(),
                 sources.resolve("file://localhost" + root.resolve("clip.mp4")).location());
     }
 
@@ -156,42 +159,60 @@ class VideoSourcesTest {
 
     @Test
     void refusesDotDotEscapeFromARoot() {
-        refused(sources, root.toUri() + "../outside/secret.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                root.toUri() + "../outside/secret.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.FILE_ROOTS_KEY);
-        refused(sources, root + "/sub/../../outside/secret.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                root + "/sub/../../outside/secret.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.FILE_ROOTS_KEY);
     }
 
     @Test
     void refusesPercentEncodedDotDotEscape() {
-        refused(sources, "file:" + root + "/%2e%2e/outside/secret.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                "file:" + root + "/%2e%2e/outside/secret.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 outside.resolve("secret.mp4") + " is not allowed");
-        refused(sources, "file:" + root + "/%2E%2E/%2E%2E/%2E%2E/etc/passwd", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                "file:" + root + "/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.FILE_ROOTS_KEY);
     }
 
     @Test
     void refusesSymlinkPointingOutOfARoot() {
-        ImageRejectedException e = refused(sources, root.resolve("link-out.mp4").toUri().toString(),
-                ReasonCode.SOURCE_NOT_ALLOWED, "symbolic link");
+        ImageRejectedException e = refused(
+                sources,
+                root.resolve("link-out.mp4").toUri().toString(),
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                "symbolic link");
         assertFalse(e.getMessage().contains(outside.toString()), "the link's target is not revealed");
     }
 
     @Test
     void refusesDanglingSymlinkOutOfARootLikeOneToAnExistingFile() {
-        refused(sources, root.resolve("dangling-out.mp4").toString(), ReasonCode.SOURCE_NOT_ALLOWED,
-                "symbolic link");
+        refused(sources, root.resolve("dangling-out.mp4").toString(), ReasonCode.SOURCE_NOT_ALLOWED, "symbolic link");
     }
 
     @Test
     void opensSymlinkPointingInsideARootAsItsTarget() throws Exception {
-        assertEquals(root.resolve("sub/inner.mp4").toRealPath().toString(),
+        assertEquals(
+                root.resolve("sub/inner.mp4").toRealPath().toString(),
                 sources.resolve(root.resolve("link-in.mp4").toUri().toString()).location());
     }
 
     @Test
     void refusesSiblingDirectoryWhoseNameExtendsTheRoot() {
-        refused(sources, temp.resolve("media-evil/clip.mp4").toUri().toString(), ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                temp.resolve("media-evil/clip.mp4").toUri().toString(),
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.FILE_ROOTS_KEY);
     }
 
@@ -202,11 +223,19 @@ class VideoSourcesTest {
 
     @Test
     void answersTheSameForExistingAndMissingFilesOutsideTheRoots() {
-        ImageRejectedException existing = refused(sources, outside.resolve("secret.mp4").toString(),
-                ReasonCode.SOURCE_NOT_ALLOWED, VideoSources.FILE_ROOTS_KEY);
-        ImageRejectedException missing = refused(sources, outside.resolve("secret.mp5").toString(),
-                ReasonCode.SOURCE_NOT_ALLOWED, VideoSources.FILE_ROOTS_KEY);
-        assertEquals(existing.getMessage().replace("secret.mp4", "X"), missing.getMessage().replace("secret.mp5", "X"));
+        ImageRejectedException existing = refused(
+                sources,
+                outside.resolve("secret.mp4").toString(),
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                VideoSources.FILE_ROOTS_KEY);
+        ImageRejectedException missing = refused(
+                sources,
+                outside.resolve("secret.mp5").toString(),
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                VideoSources.FILE_ROOTS_KEY);
+        assertEquals(
+                existing.getMessage().replace("secret.mp4", "X"),
+                missing.getMessage().replace("secret.mp5", "X"));
     }
 
     @Test
@@ -217,7 +246,10 @@ class VideoSourcesTest {
     @Test
     void refusesEveryFileWhenNoRootsAreConfigured() {
         VideoSources none = new VideoSources(List.of(), List.of(), 0);
-        refused(none, root.resolve("clip.mp4").toUri().toString(), ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                none,
+                root.resolve("clip.mp4").toUri().toString(),
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.FILE_ROOTS_KEY + " is empty");
         refused(none, "clip.mp4", ReasonCode.SOURCE_NOT_ALLOWED, VideoSources.FILE_ROOTS_KEY + " is empty");
     }
@@ -234,12 +266,21 @@ class VideoSourcesTest {
 
     @Test
     void refusesUrlOnAnAllowedHostOutsideThePrefixWithoutRequestingIt() {
-        refused(sources, base + "/admin/x", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                base + "/admin/x",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 base + "/admin/x is not on the list " + VideoSources.URL_PREFIXES_KEY);
         refused(sources, base + "/videos-private/x", ReasonCode.SOURCE_NOT_ALLOWED, VideoSources.URL_PREFIXES_KEY);
-        refused(sources, "http://127.0.0.1:1/videos/ok.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                "http://127.0.0.1:1/videos/ok.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.URL_PREFIXES_KEY);
-        refused(sources, base.replace("http:", "https:") + "/videos/ok.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                sources,
+                base.replace("http:", "https:") + "/videos/ok.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.URL_PREFIXES_KEY);
         assertEquals(0, requestsTo("/admin/x") + requestsTo("/videos-private/x"));
     }
@@ -255,28 +296,42 @@ class VideoSourcesTest {
 
     @Test
     void refusesCloudMetadataAddressWithoutConnecting() {
-        assertTimeoutPreemptively(Duration.ofSeconds(1), () -> refused(sources,
-                "http://169.254.169.254/latest/meta-data", ReasonCode.SOURCE_NOT_ALLOWED,
-                "http://169.254.169.254/latest/meta-data is not on the list " + VideoSources.URL_PREFIXES_KEY));
+        assertTimeoutPreemptively(
+                Duration.ofSeconds(1),
+                () -> refused(
+                        sources,
+                        "http://169.254.169.254/latest/meta-data",
+                        ReasonCode.SOURCE_NOT_ALLOWED,
+                        "http://169.254.169.254/latest/meta-data is not on the list " + VideoSources.URL_PREFIXES_KEY));
     }
 
     @Test
     void refusesUserInfoInUrl() {
-        refused(sources, "http://127.0.0.1:" + server.getAddress().getPort() + "@169.254.169.254/videos/ok.mp4",
-                ReasonCode.SOURCE_NOT_ALLOWED, "user info");
-        refused(sources, "http://someone@127.0.0.1:" + server.getAddress().getPort() + "/videos/ok.mp4",
-                ReasonCode.SOURCE_NOT_ALLOWED, "user info");
+        refused(
+                sources,
+                "http://127.0.0.1:" + server.getAddress().getPort() + "@169.254.169.254/videos/ok.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                "user info");
+        refused(
+                sources,
+                "http://someone@127.0.0.1:" + server.getAddress().getPort() + "/videos/ok.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                "user info");
         assertEquals(0, requestsTo("/videos/ok.mp4"));
     }
 
     @Test
     void treatsDefaultPortAsExplicitOnBothSides() {
         VideoSources https = new VideoSources(List.of(), List.of("https://127.0.0.1/videos/"), 0);
-        // Port 443 matches the prefix's implicit one, so the list lets it through to a (failed) connection.
-        ImageRejectedException e = assertThrows(ImageRejectedException.class,
-                () -> https.resolve("https://127.0.0.1:443/videos/none.mp4"));
+        // Port 443 matches the prefix's implicit one, so the list lets it through to a (failed)
+        // connection.
+        ImageRejectedException e = assertThrows(
+                ImageRejectedException.class, () -> https.resolve("https://127.0.0.1:443/videos/none.mp4"));
         assertNotEquals(ReasonCode.SOURCE_NOT_ALLOWED, e.reason(), e.getMessage());
-        refused(https, "https://127.0.0.1:8443/videos/none.mp4", ReasonCode.SOURCE_NOT_ALLOWED,
+        refused(
+                https,
+                "https://127.0.0.1:8443/videos/none.mp4",
+                ReasonCode.SOURCE_NOT_ALLOWED,
                 VideoSources.URL_PREFIXES_KEY);
     }
 
@@ -289,8 +344,13 @@ class VideoSourcesTest {
 
     @Test
     void refusesRedirectToAHostNotOnTheList() {
-        refused(sources, base + "/videos/redirect-out", ReasonCode.SOURCE_NOT_ALLOWED,
-                "URL http://127.0.0.2:" + server.getAddress().getPort() + "/videos/ok.mp4 is not on the list "
+        refused(
+                sources,
+                base + "/videos/redirect-out",
+                ReasonCode.SOURCE_NOT_ALLOWED,
+                "URL http://127.0.0.2:"
+                        + server.getAddress().getPort()
+                        + "/videos/ok.mp4 is not on the list "
                         + VideoSources.URL_PREFIXES_KEY);
     }
 
@@ -313,7 +373,7 @@ class VideoSourcesTest {
     @Test
     void reportsUnreachableAllowedUrlAsDecodeFailure() throws IOException {
         int closedPort;
-        try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
             closedPort = socket.getLocalPort();
         }
         String prefix = "http://127.0.0.1:" + closedPort + "/videos/";
@@ -324,10 +384,16 @@ class VideoSourcesTest {
     @Test
     void refusesEveryUrlWhenNoPrefixesAreConfigured() {
         VideoSources filesOnly = new VideoSources(List.of(root), List.of(), 5);
-        for (String url : List.of(base + "/videos/ok.mp4", "http://127.0.0.1:8080/x", "https://example.com/a.mp4",
+        for (String url : List.of(
+                base + "/videos/ok.mp4",
+                "http://127.0.0.1:8080/x",
+                "https://example.com/a.mp4",
                 "http://169.254.169.254/latest/meta-data")) {
-            refused(filesOnly, url, ReasonCode.SOURCE_NOT_ALLOWED, url + " is not on the list "
-                    + VideoSources.URL_PREFIXES_KEY);
+            refused(
+                    filesOnly,
+                    url,
+                    ReasonCode.SOURCE_NOT_ALLOWED,
+                    url + " is not on the list " + VideoSources.URL_PREFIXES_KEY);
         }
         assertEquals(0, requestsTo("/videos/ok.mp4"));
     }
@@ -349,10 +415,13 @@ class VideoSourcesTest {
 
     @Test
     void rejectsMalformedUrlPrefixAtConstruction() {
-        for (String prefix : List.of("ftp://media.example/", "http://user@media.example/", "media.example/videos",
+        for (String prefix : List.of(
+                "ftp://media.example/",
+                "http://user@media.example/",
+                "media.example/videos",
                 "http://media.example/videos/../admin")) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new VideoSources(List.of(), List.of(prefix), 0), prefix);
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class, () -> new VideoSources(List.of(), List.of(prefix), 0), prefix);
             assertTrue(e.getMessage().contains(VideoSources.URL_PREFIXES_KEY), e.getMessage());
         }
     }
@@ -360,7 +429,8 @@ class VideoSourcesTest {
     @Test
     void protocolWhitelistKeepsFfmpegOnTheSourcesProtocols() {
         assertEquals("file", VideoSources.protocolWhitelist(new VideoSources.Resolved("/srv/media/a.mp4", false)));
-        assertEquals("http,https,tcp,tls",
+        assertEquals(
+                "http,https,tcp,tls",
                 VideoSources.protocolWhitelist(new VideoSources.Resolved("https://media.example/a.mp4", true)));
     }
 }

@@ -1,14 +1,13 @@
 package io.streamvision.preprocess;
 
-import java.util.List;
-import java.util.Optional;
-
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.model.ModelRepositoryConfig;
 import io.streamvision.video.VideoFrameReader;
+import java.util.List;
+import java.util.Optional;
 
 /** Settings of the preprocess service ({@code vision.preprocess.*}). */
 @ConfigMapping(prefix = "vision.preprocess")
@@ -54,7 +53,9 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
         @WithDefault("100000")
         int maxSampledFrames();
 
-        /** Largest video carried inline in a request, in bytes (must fit the broker's message size). */
+        /**
+         * Largest video carried inline in a request, in bytes (must fit the broker's message size).
+         */
         @WithDefault("8388608")
         int maxInlineBytes();
 
@@ -62,7 +63,10 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
         @WithDefault("1")
         int decoderThreads();
 
-        /** Container formats FFmpeg may open (FFmpeg demuxer names; playlists are left out on purpose). */
+        /**
+         * Container formats FFmpeg may open (FFmpeg demuxer names; playlists are left out on
+         * purpose).
+         */
         @WithDefault(VideoFrameReader.DEFAULT_FORMATS)
         String formats();
 
@@ -79,11 +83,17 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
 
     /** The allow-list of video sources. */
     interface Sources {
-        /** Directories that file: URIs and paths may point into (symlinks are followed, then checked). */
+        /**
+         * Directories that file: URIs and paths may point into (symlinks are followed, then
+         * checked).
+         */
         @WithDefault("media")
         List<String> fileRoots();
 
-        /** URL prefixes ({@code https://host[:port]/path/}) that http(s) sources may start with; none by default. */
+        /**
+         * URL prefixes ({@code https://host[:port]/path/}) that http(s) sources may start with;
+         * none by default.
+         */
         Optional<List<String>> urlPrefixes();
 
         /** Redirects followed for an allowed URL; every hop must be on the list too. */
@@ -92,13 +102,16 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
     }
 
     /**
-     * Kafka settings of the video loops: the shared loop keys (defaults in
-     * {@code application.properties}) and these. The planner's group is the group id, the
-     * segment loop's has "-segments" appended; transactional ids and static member ids get
-     * "-planner" and "-segments".
+     * Kafka settings of the video loops: the shared loop keys (defaults in {@code
+     * application.properties}) and these. The planner's group is the group id, the segment loop's
+     * has "-segments" appended; transactional ids and static member ids get "-planner" and
+     * "-segments".
      */
     interface Kafka extends KafkaLoopConfig {
-        /** Partitions of vision.video-segments.v1 when the service creates it: the most instances that decode one video together. */
+        /**
+         * Partitions of vision.video-segments.v1 when the service creates it: the most instances
+         * that decode one video together.
+         */
         @WithDefault("12")
         int segmentPartitions();
 

@@ -5,39 +5,45 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
-import javax.imageio.ImageIO;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
-
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.TensorPixels;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
-import io.streamvision.testing.TensorPixels;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -47,8 +53,10 @@ class PreprocessServiceIT {
 
     @Test
     void becomesReadyAndTurnsImagesIntoTensorsAndGarbageIntoDeadLetters() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
 
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[preprocess IT] talking to Kafka at " + bootstrap);
@@ -60,16 +68,27 @@ class PreprocessServiceIT {
         }
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(image, "png", png);
-        ImageRequest request = ImageRequest.newBuilder().setRequestId("img-1")
-                .setImage(ByteString.copyFrom(png.toByteArray())).build();
-        TestClients.send(bootstrap, List.of(
-                new ProducerRecord<>(TOPICS.images(), "garbage-1".getBytes(StandardCharsets.UTF_8),
-                        new byte[] {(byte) 0xFF, 0x01, 0x02, 0x03}),
-                new ProducerRecord<>(TOPICS.images(), "img-1".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
+        ImageRequest request = ImageRequest.newBuilder()
+                .setRequestId("img-1")
+                .setImage(ByteString.copyFrom(png.toByteArray()))
+                .build();
+        TestClients.send(
+                bootstrap,
+                List.of(
+                        new ProducerRecord<>(
+                                TOPICS.images().name(),
+                                "garbage-1".getBytes(StandardCharsets.UTF_8),
+                                new byte[] {(byte) 0xFF, 0x01, 0x02, 0x03}),
+                        new ProducerRecord<>(
+                                TOPICS.images().name(),
+                                "img-1".getBytes(StandardCharsets.UTF_8),
+                                request.toByteArray())));
 
         // Other tests write to the same topics: only this test's keys count.
-        List<ConsumerRecord<byte[], byte[]>> tensors = withKey("img-1",
-                TestClients.read(bootstrap, TOPICS.tensors("tiny-gray"), 1000, Duration.ofSeconds(20), Duration.ZERO));
+        List<ConsumerRecord<byte[], byte[]>> tensors = withKey(
+                "img-1",
+                TestClients.read(
+                        bootstrap, TOPICS.tensors("tiny-gray").name(), 1000, Duration.ofSeconds(20), Duration.ZERO));
         assertEquals(1, tensors.size(), "one tensor record for the good image");
         ModelInferRequest infer = ModelInferRequest.parseFrom(tensors.get(0).value());
         assertEquals("img-1", infer.getId());
@@ -79,8 +98,8 @@ class PreprocessServiceIT {
         assertEquals(28 * 28 * 4, infer.getRawInputContents(0).size());
 
         List<ConsumerRecord<byte[], byte[]>> dlq = new ArrayList<>();
-        for (ConsumerRecord<byte[], byte[]> r : TestClients.read(bootstrap, TOPICS.deadLetters(), 1000,
-                Duration.ofSeconds(20), Duration.ZERO)) {
+        for (ConsumerRecord<byte[], byte[]> r :
+                TestClients.read(bootstrap, TOPICS.deadLetters().name(), 1000, Duration.ofSeconds(20), Duration.ZERO)) {
             if (DeadLetter.parseFrom(r.value()).getOriginalKey().toStringUtf8().equals("garbage-1")) {
                 dlq.add(r);
             }
@@ -89,12 +108,15 @@ class PreprocessServiceIT {
         DeadLetter letter = DeadLetter.parseFrom(dlq.get(0).value());
         assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
         assertEquals("garbage-1", letter.getOriginalKey().toStringUtf8());
-        assertEquals(TOPICS.images(), letter.getOriginalTopic());
+        assertEquals(TOPICS.images().name(), letter.getOriginalTopic());
         assertTrue(letter.getMessage().contains("ImageRequest"), letter.getMessage());
     }
 
-    private static List<ConsumerRecord<byte[], byte[]>> withKey(String key, List<ConsumerRecord<byte[], byte[]>> records) {
-        return records.stream().filter(r -> key.equals(new String(r.key(), StandardCharsets.UTF_8))).toList();
+    private static List<ConsumerRecord<byte[], byte[]>> withKey(
+            String key, List<ConsumerRecord<byte[], byte[]>> records) {
+        return records.stream()
+                .filter(r -> key.equals(new String(r.key(), StandardCharsets.UTF_8)))
+                .toList();
     }
 
     /**
@@ -103,22 +125,29 @@ class PreprocessServiceIT {
      */
     @Test
     void answersAnImageOverTheDefaultLimitWithTooLarge() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
         ImageIO.write(image, "png", png);
-        byte[] big = java.util.Arrays.copyOf(png.toByteArray(), 15 * 1024 * 1024 + 200 * 1024);
-        ImageRequest request = ImageRequest.newBuilder().setRequestId("big-1").setImage(ByteString.copyFrom(big)).build();
+        byte[] big = Arrays.copyOf(png.toByteArray(), 15 * 1024 * 1024 + 200 * 1024);
+        ImageRequest request = ImageRequest.newBuilder()
+                .setRequestId("big-1")
+                .setImage(ByteString.copyFrom(big))
+                .build();
         assertTrue(request.getSerializedSize() < 16 * 1024 * 1024, "the request fits one record");
-        TestClients.send(bootstrap, List.of(new ProducerRecord<>(TOPICS.images(),
-                "big-1".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
+        TestClients.send(
+                bootstrap,
+                List.of(new ProducerRecord<>(
+                        TOPICS.images().name(), "big-1".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
         DeadLetter letter = null;
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (letter == null && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(bootstrap, TOPICS.deadLetters(), 100,
-                    Duration.ofSeconds(5), Duration.ZERO)) {
+            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
+                    bootstrap, TOPICS.deadLetters().name(), 100, Duration.ofSeconds(5), Duration.ZERO)) {
                 DeadLetter candidate = DeadLetter.parseFrom(r.value());
                 if (candidate.getOriginalKey().toStringUtf8().equals("big-1")) {
                     letter = candidate;
@@ -137,21 +166,32 @@ class PreprocessServiceIT {
      */
     @Test
     void preparesRealPhotographsAsTorchvisionDoes() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         Path photos = Path.of("../common/src/test/resources/photos");
-        JsonNode cases = new ObjectMapper().readTree(photos.resolve("cases.json").toFile()).get("cases");
+        JsonNode cases = new ObjectMapper()
+                .readTree(photos.resolve("cases.json").toFile())
+                .get("cases");
         Map<String, String> references = new HashMap<>();
         List<ProducerRecord<byte[], byte[]>> requests = new ArrayList<>();
         for (JsonNode c : cases) {
             String file = c.get("file").asText();
-            references.put(file + "/" + c.get("colour_management").asText(), c.get("reference").asText());
+            references.put(
+                    file + "/" + c.get("colour_management").asText(),
+                    c.get("reference").asText());
             if (c.get("colour_management").asText().equals("none")) {
-                ImageRequest request = ImageRequest.newBuilder().setRequestId("photo-" + file)
+                ImageRequest request = ImageRequest.newBuilder()
+                        .setRequestId("photo-" + file)
                         .setImage(ByteString.copyFrom(Files.readAllBytes(photos.resolve(file))))
-                        .addModels("imagenet-photo").addModels("imagenet-photo-srgb").build();
-                requests.add(new ProducerRecord<>(TOPICS.images(), ("photo-" + file).getBytes(StandardCharsets.UTF_8),
+                        .addModels("imagenet-photo")
+                        .addModels("imagenet-photo-srgb")
+                        .build();
+                requests.add(new ProducerRecord<>(
+                        TOPICS.images().name(),
+                        ("photo-" + file).getBytes(StandardCharsets.UTF_8),
                         request.toByteArray()));
             }
         }
@@ -160,20 +200,29 @@ class PreprocessServiceIT {
         float[] std = {0.229f, 0.224f, 0.225f};
         for (String model : List.of("imagenet-photo", "imagenet-photo-srgb")) {
             // Only this test's photos: the topic also carries other tests' images.
-            java.util.Set<String> ids = new java.util.HashSet<>();
+            Set<String> ids = new HashSet<>();
             requests.forEach(r -> ids.add(new String(r.key(), StandardCharsets.UTF_8)));
             List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
             long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while (tensors.size() < ids.size() && System.nanoTime() < end) {
-                tensors = TestClients.read(bootstrap, TOPICS.tensors(model), 1000, Duration.ofSeconds(5), Duration.ZERO)
-                        .stream().filter(r -> ids.contains(new String(r.key(), StandardCharsets.UTF_8))).toList();
+                tensors =
+                        TestClients.read(
+                                        bootstrap,
+                                        TOPICS.tensors(model).name(),
+                                        1000,
+                                        Duration.ofSeconds(5),
+                                        Duration.ZERO)
+                                .stream()
+                                .filter(r -> ids.contains(new String(r.key(), StandardCharsets.UTF_8)))
+                                .toList();
             }
             assertEquals(requests.size(), tensors.size(), "one tensor per photo for " + model);
             for (ConsumerRecord<byte[], byte[]> record : tensors) {
                 ModelInferRequest infer = ModelInferRequest.parseFrom(record.value());
                 String file = infer.getId().substring("photo-".length());
                 String mode = model.endsWith("srgb") && references.containsKey(file + "/srgb") ? "srgb" : "none";
-                BufferedImage reference = ImageIO.read(photos.resolve(references.get(file + "/" + mode)).toFile());
+                BufferedImage reference = ImageIO.read(
+                        photos.resolve(references.get(file + "/" + mode)).toFile());
                 byte[] rgb = new byte[224 * 224 * 3];
                 for (int y = 0, i = 0; y < 224; y++) {
                     for (int x = 0; x < 224; x++) {
@@ -183,10 +232,11 @@ class PreprocessServiceIT {
                         rgb[i++] = (byte) p;
                     }
                 }
-                double[] diff = TensorPixels.difference(infer.getRawInputContents(0).toByteArray(), rgb, 224 * 224,
-                        mean, std);
-                System.out.printf("[photo via Kafka] %-20s %-20s mean |diff| %.3f/255, max %.2f/255%n", file, model,
-                        diff[0], diff[1]);
+                double[] diff =
+                        TensorPixels.difference(infer.getRawInputContents(0).toByteArray(), rgb, 224 * 224, mean, std);
+                System.out.printf(
+                        "[photo via Kafka] %-20s %-20s mean |diff| %.3f/255, max %.2f/255%n",
+                        file, model, diff[0], diff[1]);
                 assertTrue(diff[0] <= 0.5 && diff[1] <= 2.0, file + " for " + model + ": " + diff[0] + " / " + diff[1]);
             }
         }
@@ -199,41 +249,60 @@ class PreprocessServiceIT {
      */
     @Test
     void acceptsRawImagesWithAContentTypeHeader() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
         ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
         ImageIO.write(image, "jpg", jpeg);
-        ProducerRecord<byte[], byte[]> raw = new ProducerRecord<>(TOPICS.images(),
-                "my-id".getBytes(StandardCharsets.UTF_8), jpeg.toByteArray());
-        raw.headers().add("content-type", "image/jpeg".getBytes(StandardCharsets.UTF_8))
+        ProducerRecord<byte[], byte[]> raw = new ProducerRecord<>(
+                TOPICS.images().name(), "my-id".getBytes(StandardCharsets.UTF_8), jpeg.toByteArray());
+        raw.headers()
+                .add("content-type", "image/jpeg".getBytes(StandardCharsets.UTF_8))
                 .add("x-models", "tiny-gray".getBytes(StandardCharsets.UTF_8));
-        ProducerRecord<byte[], byte[]> notImage = new ProducerRecord<>(TOPICS.images(),
-                "not-an-image".getBytes(StandardCharsets.UTF_8), "hello".getBytes(StandardCharsets.UTF_8));
+        ProducerRecord<byte[], byte[]> notImage = new ProducerRecord<>(
+                TOPICS.images().name(),
+                "not-an-image".getBytes(StandardCharsets.UTF_8),
+                "hello".getBytes(StandardCharsets.UTF_8));
         notImage.headers().add("content-type", "image/png".getBytes(StandardCharsets.UTF_8));
         TestClients.send(bootstrap, List.of(raw, notImage));
         List<String> keys = new ArrayList<>(List.of("my-id"));
         boolean kcat = false;
         try {
             kcat = new ProcessBuilder("kcat", "-V").start().waitFor() == 0;
-        } catch (java.io.IOException e) {
-            System.out.println("[preprocess IT] kcat is not installed (apt-get install kcat); sent with a Java producer only");
+        } catch (IOException e) {
+            System.out.println(
+                    "[preprocess IT] kcat is not installed (apt-get install kcat); sent with a Java producer only");
         }
         if (kcat) {
             Path file = Files.createTempFile("raw-", ".jpg");
             Files.write(file, jpeg.toByteArray());
-            Process p = new ProcessBuilder("kcat", "-P", "-b", bootstrap, "-t", TOPICS.images(), "-H",
-                    "content-type=image/jpeg", "-H", "x-models=tiny-gray", "-k", "kcat-id", file.toString())
-                    .redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(
+                            "kcat",
+                            "-P",
+                            "-b",
+                            bootstrap,
+                            "-t",
+                            TOPICS.images().name(),
+                            "-H",
+                            "content-type=image/jpeg",
+                            "-H",
+                            "x-models=tiny-gray",
+                            "-k",
+                            "kcat-id",
+                            file.toString())
+                    .redirectErrorStream(true)
+                    .start();
             assertEquals(0, p.waitFor(), new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             keys.add("kcat-id");
         }
         Map<String, ModelInferRequest> byKey = new HashMap<>();
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (!byKey.keySet().containsAll(keys) && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(bootstrap, TOPICS.tensors("tiny-gray"), 1000,
-                    Duration.ofSeconds(5), Duration.ZERO)) {
+            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
+                    bootstrap, TOPICS.tensors("tiny-gray").name(), 1000, Duration.ofSeconds(5), Duration.ZERO)) {
                 byKey.put(new String(r.key(), StandardCharsets.UTF_8), ModelInferRequest.parseFrom(r.value()));
             }
         }
@@ -245,8 +314,8 @@ class PreprocessServiceIT {
         DeadLetter letter = null;
         end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (letter == null && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(bootstrap, TOPICS.deadLetters(), 1000,
-                    Duration.ofSeconds(5), Duration.ZERO)) {
+            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
+                    bootstrap, TOPICS.deadLetters().name(), 1000, Duration.ofSeconds(5), Duration.ZERO)) {
                 DeadLetter candidate = DeadLetter.parseFrom(r.value());
                 if (candidate.getOriginalKey().toStringUtf8().equals("not-an-image")) {
                     letter = candidate;
@@ -263,11 +332,13 @@ class PreprocessServiceIT {
      */
     @Test
     void preparesATwelveMegapixelPhotoThroughKafka() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(4000, 3000, BufferedImage.TYPE_INT_RGB);
-        java.util.Random random = new java.util.Random(4);
+        Random random = new Random(4);
         for (int y = 0; y < 3000; y++) {
             for (int x = 0; x < 4000; x++) {
                 image.setRGB(x, y, (x * 255 / 4000) << 16 | (y * 255 / 3000) << 8 | random.nextInt(256));
@@ -275,24 +346,38 @@ class PreprocessServiceIT {
         }
         ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
         ImageIO.write(image, "jpg", jpeg);
-        ImageRequest request = ImageRequest.newBuilder().setRequestId("photo-12mp")
-                .setImage(ByteString.copyFrom(jpeg.toByteArray())).addModels("imagenet-photo").build();
-        TestClients.send(bootstrap, List.of(new ProducerRecord<>(TOPICS.images(),
-                "photo-12mp".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
+        ImageRequest request = ImageRequest.newBuilder()
+                .setRequestId("photo-12mp")
+                .setImage(ByteString.copyFrom(jpeg.toByteArray()))
+                .addModels("imagenet-photo")
+                .build();
+        TestClients.send(
+                bootstrap,
+                List.of(new ProducerRecord<>(
+                        TOPICS.images().name(), "photo-12mp".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
         List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
         long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (tensors.isEmpty() && System.nanoTime() < end) {
-            tensors = withKey("photo-12mp", TestClients.read(bootstrap, TOPICS.tensors("imagenet-photo"), 1000,
-                    Duration.ofSeconds(5), Duration.ZERO));
+            tensors = withKey(
+                    "photo-12mp",
+                    TestClients.read(
+                            bootstrap,
+                            TOPICS.tensors("imagenet-photo").name(),
+                            1000,
+                            Duration.ofSeconds(5),
+                            Duration.ZERO));
         }
         assertEquals(1, tensors.size(), "one tensor for the " + jpeg.size() + "-byte 12 MP photo");
         ModelInferRequest infer = ModelInferRequest.parseFrom(tensors.get(0).value());
         assertEquals(List.of(1L, 3L, 224L, 224L), infer.getInputs(0).getShapeList());
-        io.streamvision.model.ModelConfig config = new io.streamvision.model.ModelRepository(
-                Path.of("src/test/resources/model-repo")).latest("imagenet-photo").orElseThrow();
-        byte[] direct = io.streamvision.imaging.TensorPreparer.prepare(new io.streamvision.imaging.ImageDecoder(
-                io.streamvision.imaging.ImageLimits.DEFAULT, 0).decode(jpeg.toByteArray()), config.imageInput(), false).data();
-        assertTrue(java.util.Arrays.equals(direct, infer.getRawInputContents(0).toByteArray()),
+        ModelConfig config = new ModelRepository(Path.of("src/test/resources/model-repo"))
+                .latest("imagenet-photo")
+                .orElseThrow();
+        byte[] direct = TensorPreparer.prepare(
+                        new ImageDecoder(ImageLimits.DEFAULT, 0).decode(jpeg.toByteArray()), config.imageInput(), false)
+                .data();
+        assertTrue(
+                Arrays.equals(direct, infer.getRawInputContents(0).toByteArray()),
                 "the tensor equals the image code's");
     }
 }

@@ -1,13 +1,12 @@
 package io.streamvision.scoring;
 
-import java.util.List;
-import java.util.Optional;
-
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.runtime.ModelServingConfig;
+import java.util.List;
+import java.util.Optional;
 
 /** Settings of the scoring service ({@code vision.scoring.*}). */
 @ConfigMapping(prefix = "vision.scoring")
@@ -21,8 +20,8 @@ public interface ScoringConfig extends ModelServingConfig {
     int topK();
 
     /**
-     * Models besides caption encoders whose feature vectors are published to
-     * vision.features.v1 (e.g. for similarity search); caption encoders always publish.
+     * Models besides caption encoders whose feature vectors are published to vision.features.v1
+     * (e.g. for similarity search); caption encoders always publish.
      */
     Optional<List<String>> emitFeatures();
 

@@ -1,16 +1,13 @@
 package io.streamvision.scoring;
 
-import java.util.Optional;
-
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
-
-import org.eclipse.microprofile.health.Readiness;
-
 import io.streamvision.health.ModelServiceHealthCheck;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.kafka.ScoringLoop;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.util.Optional;
+import org.eclipse.microprofile.health.Readiness;
 
 /** Ready only when every configured model is loaded and the Kafka loop (if enabled) is running. */
 @Readiness

@@ -9,6 +9,5 @@ public final class ServerInfo {
     /** Server version in {@code ServerMetadata}. */
     public static final String VERSION = "0.1.0";
 
-    private ServerInfo() {
-    }
+    private ServerInfo() {}
 }

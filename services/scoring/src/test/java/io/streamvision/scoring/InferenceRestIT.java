@@ -4,7 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.ByteString;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.testing.KafkaBrokerTestResource;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
@@ -18,29 +30,15 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.ByteString;
-
-import io.quarkus.grpc.GrpcClient;
-import io.quarkus.test.common.QuarkusTestResource;
-import io.quarkus.test.common.http.TestHTTPResource;
-import io.quarkus.test.junit.QuarkusTest;
-import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.inference.ModelInferResponse;
-import io.streamvision.testing.KafkaBrokerTestResource;
-
 /**
- * The Open Inference Protocol over HTTP/REST, through a real socket with the JDK's HTTP client
- * and with curl: health, metadata, JSON inference equal to gRPC ModelInfer on the same tensor,
- * Triton's binary tensor data extension both ways, requested outputs, and every error case with
- * its status and {@code {"error": ...}} body.
+ * The Open Inference Protocol over HTTP/REST, through a real socket with the JDK's HTTP client and
+ * with curl: health, metadata, JSON inference equal to gRPC ModelInfer on the same tensor, Triton's
+ * binary tensor data extension both ways, requested outputs, and every error case with its status
+ * and {@code {"error": ...}} body.
  */
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -66,13 +64,17 @@ class InferenceRestIT {
     }
 
     HttpResponse<byte[]> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + path.substring(1))).GET().build(),
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + path.substring(1)))
+                        .GET()
+                        .build(),
                 HttpResponse.BodyHandlers.ofByteArray());
     }
 
     HttpResponse<byte[]> post(String path, byte[] body, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path.substring(1)))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).header("Content-Type", "application/json");
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", "application/json");
         for (int i = 0; i < headers.length; i += 2) {
             b.header(headers[i], headers[i + 1]);
         }
@@ -88,7 +90,8 @@ class InferenceRestIT {
         for (float p : pixels) {
             raw.putFloat(p);
         }
-        ModelInferRequest.Builder r = ModelInferRequest.newBuilder().setModelName("lenet").setId("grpc");
+        ModelInferRequest.Builder r =
+                ModelInferRequest.newBuilder().setModelName("lenet").setId("grpc");
         r.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 1L, 28L, 28L));
         r.addRawInputContents(ByteString.copyFrom(raw.array()));
         ModelInferResponse response = inference.modelInfer(r.build());
@@ -112,7 +115,11 @@ class InferenceRestIT {
         }
         data.append("]]]");
         return "{\"id\": \"rest-1\", \"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\": \"FP32\","
-                + " \"data\": " + data + "}]" + outputs + "}";
+                + " \"data\": "
+                + data
+                + "}]"
+                + outputs
+                + "}";
     }
 
     static float[] floats(JsonNode data) {
@@ -125,7 +132,9 @@ class InferenceRestIT {
 
     @Test
     void serverAndModelHealthAndMetadata() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> get("/v2/health/ready").statusCode() == 200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .until(() -> get("/v2/health/ready").statusCode() == 200);
         JsonNode server = json(get("/v2"));
         assertEquals("streamvision-scoring", server.get("name").asText());
         assertTrue(server.get("extensions").toString().contains("binary_tensor_data"), server.toString());
@@ -151,9 +160,12 @@ class InferenceRestIT {
 
     @Test
     void jsonInferenceEqualsGrpcModelInfer() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> get("/v2/health/ready").statusCode() == 200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .until(() -> get("/v2/health/ready").statusCode() == 200);
         float[] pixels = digit();
-        HttpResponse<byte[]> r = post("/v2/models/lenet/infer", jsonRequest(pixels, "").getBytes(StandardCharsets.UTF_8));
+        HttpResponse<byte[]> r =
+                post("/v2/models/lenet/infer", jsonRequest(pixels, "").getBytes(StandardCharsets.UTF_8));
         assertEquals(200, r.statusCode(), new String(r.body()));
         JsonNode answer = json(r);
         assertEquals("lenet", answer.get("model_name").asText());
@@ -164,7 +176,8 @@ class InferenceRestIT {
         assertEquals("[1,10]", logits.get("shape").toString());
         assertArrayEquals(grpcLogits(pixels), floats(logits.get("data")), 1e-6f);
 
-        HttpResponse<byte[]> versioned = post("/v2/models/lenet/versions/1/infer",
+        HttpResponse<byte[]> versioned = post(
+                "/v2/models/lenet/versions/1/infer",
                 jsonRequest(pixels, ", \"outputs\": [{\"name\": \"logits\"}]").getBytes(StandardCharsets.UTF_8));
         assertEquals(200, versioned.statusCode(), new String(versioned.body()));
         assertEquals(1, json(versioned).get("outputs").size());
@@ -172,23 +185,31 @@ class InferenceRestIT {
 
     @Test
     void binaryTensorDataBothWays() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> get("/v2/health/ready").statusCode() == 200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .until(() -> get("/v2/health/ready").statusCode() == 200);
         float[] pixels = digit();
         ByteBuffer raw = ByteBuffer.allocate(28 * 28 * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (float p : pixels) {
             raw.putFloat(p);
         }
         byte[] header = ("{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\": \"FP32\","
-                + " \"parameters\": {\"binary_data_size\": " + raw.capacity() + "}}],"
-                + " \"outputs\": [{\"name\": \"logits\", \"parameters\": {\"binary_data\": true}}]}")
+                        + " \"parameters\": {\"binary_data_size\": "
+                        + raw.capacity()
+                        + "}}],"
+                        + " \"outputs\": [{\"name\": \"logits\", \"parameters\": {\"binary_data\": true}}]}")
                 .getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         body.write(header);
         body.write(raw.array());
-        HttpResponse<byte[]> r = post("/v2/models/lenet/infer", body.toByteArray(),
-                "Inference-Header-Content-Length", Integer.toString(header.length));
+        HttpResponse<byte[]> r = post(
+                "/v2/models/lenet/infer",
+                body.toByteArray(),
+                "Inference-Header-Content-Length",
+                Integer.toString(header.length));
         assertEquals(200, r.statusCode(), new String(r.body()));
-        int jsonLength = Integer.parseInt(r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
+        int jsonLength = Integer.parseInt(
+                r.headers().firstValue("Inference-Header-Content-Length").orElseThrow());
         JsonNode answer = JSON.readTree(new String(r.body(), 0, jsonLength, StandardCharsets.UTF_8));
         JsonNode output = answer.get("outputs").get(0);
         assertEquals(40, output.get("parameters").get("binary_data_size").asInt());
@@ -203,19 +224,44 @@ class InferenceRestIT {
 
     @Test
     void everyErrorHasItsStatusAndAMessage() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> get("/v2/health/ready").statusCode() == 200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .until(() -> get("/v2/health/ready").statusCode() == 200);
         String good = jsonRequest(digit(), "");
         Object[][] cases = {
             {"/v2/models/lenet/infer", "not json", 400, "not JSON"},
             {"/v2/models/lenet/infer", "{}", 400, "inputs"},
-            {"/v2/models/lenet/infer", "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\":"
-                    + " \"FP32\", \"data\": [1, 2, 3]}]}", 400, "784 elements"},
-            {"/v2/models/lenet/infer", "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 2, 2], \"datatype\":"
-                    + " \"FP32\", \"data\": [1, 2, 3, 4]}]}", 400, "image"},
-            {"/v2/models/lenet/infer", "{\"inputs\": [{\"name\": \"image\", \"shape\": [1], \"datatype\":"
-                    + " \"FP32\", \"data\": [\"a\"]}]}", 400, "value"},
-            {"/v2/models/lenet/infer", "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\":"
-                    + " \"INT64\", \"data\": " + "[1]".repeat(0) + "[" + "0,".repeat(783) + "0]}]}", 400, "INT64"},
+            {
+                "/v2/models/lenet/infer",
+                "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\":"
+                        + " \"FP32\", \"data\": [1, 2, 3]}]}",
+                400,
+                "784 elements"
+            },
+            {
+                "/v2/models/lenet/infer",
+                "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 2, 2], \"datatype\":"
+                        + " \"FP32\", \"data\": [1, 2, 3, 4]}]}",
+                400,
+                "image"
+            },
+            {
+                "/v2/models/lenet/infer",
+                "{\"inputs\": [{\"name\": \"image\", \"shape\": [1], \"datatype\":" + " \"FP32\", \"data\": [\"a\"]}]}",
+                400,
+                "value"
+            },
+            {
+                "/v2/models/lenet/infer",
+                "{\"inputs\": [{\"name\": \"image\", \"shape\": [1, 1, 28, 28], \"datatype\":"
+                        + " \"INT64\", \"data\": "
+                        + "[1]".repeat(0)
+                        + "["
+                        + "0,".repeat(783)
+                        + "0]}]}",
+                400,
+                "INT64"
+            },
             {"/v2/models/no-such-model/infer", good, 404, "no-such-model"},
         };
         for (Object[] c : cases) {
@@ -224,29 +270,45 @@ class InferenceRestIT {
             String error = json(r).get("error").asText();
             assertTrue(error.contains((String) c[3]), "'" + error + "' should mention " + c[3]);
         }
-        HttpResponse<byte[]> badLength = post("/v2/models/lenet/infer", good.getBytes(StandardCharsets.UTF_8),
-                "Inference-Header-Content-Length", "999999");
+        HttpResponse<byte[]> badLength = post(
+                "/v2/models/lenet/infer",
+                good.getBytes(StandardCharsets.UTF_8),
+                "Inference-Header-Content-Length",
+                "999999");
         assertEquals(400, badLength.statusCode());
         assertTrue(json(badLength).get("error").asText().contains("Inference-Header-Content-Length"));
     }
 
     @Test
     void curlCanCallIt() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).until(() -> get("/v2/health/ready").statusCode() == 200);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .until(() -> get("/v2/health/ready").statusCode() == 200);
         boolean hasCurl;
         try {
             hasCurl = new ProcessBuilder("curl", "--version").start().waitFor() == 0;
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             hasCurl = false;
         }
         Assumptions.assumeTrue(hasCurl, "curl is not installed (apt-get install curl); the JDK client tests above ran");
         Path body = Files.createTempFile("infer-", ".json");
         Files.writeString(body, jsonRequest(digit(), ""));
-        Process curl = new ProcessBuilder("curl", "-s", "-X", "POST", "-H", "Content-Type: application/json",
-                "--data-binary", "@" + body, base + "v2/models/lenet/infer").redirectErrorStream(true).start();
+        Process curl = new ProcessBuilder(
+                        "curl",
+                        "-s",
+                        "-X",
+                        "POST",
+                        "-H",
+                        "Content-Type: application/json",
+                        "--data-binary",
+                        "@" + body,
+                        base + "v2/models/lenet/infer")
+                .redirectErrorStream(true)
+                .start();
         byte[] out = curl.getInputStream().readAllBytes();
         assertTrue(curl.waitFor(30, TimeUnit.SECONDS));
         JsonNode answer = JSON.readTree(out);
-        assertArrayEquals(grpcLogits(digit()), floats(answer.get("outputs").get(0).get("data")), 1e-6f);
+        assertArrayEquals(
+                grpcLogits(digit()), floats(answer.get("outputs").get(0).get("data")), 1e-6f);
     }
 }

@@ -3,20 +3,9 @@ package io.streamvision.scoring;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.awt.image.BufferedImage;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
-
-import javax.imageio.ImageIO;
-
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
-
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
@@ -26,6 +15,13 @@ import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.Label;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.OnnxGraphs;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
 
 /**
  * Real photographs (training/photo_fixtures.py) through the gRPC Classify path: decode, resize,
@@ -45,7 +41,9 @@ class PhotoClassifyIT {
     static final float[] STD = {0.229f, 0.224f, 0.225f};
     static final Path PHOTOS = Path.of("../common/src/test/resources/photos");
 
-    /** Serves the two probe models (colour management none and srgb) from a repository made here. */
+    /**
+     * Serves the two probe models (colour management none and srgb) from a repository made here.
+     */
     public static class ProbeProfile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
@@ -72,8 +70,13 @@ class PhotoClassifyIT {
                              "batching": {"max_batch_size": 4, "max_queue_delay_us": 0, "max_queue_size": 16}}
                             """.formatted(mode, mode, PROBES, labels));
                 }
-                return Map.of("vision.scoring.models-dir", repo.toString(), "vision.scoring.models",
-                        "probe-none,probe-srgb", "vision.scoring.kafka.enabled", "false");
+                return Map.of(
+                        "vision.scoring.models-dir",
+                        repo.toString(),
+                        "vision.scoring.models",
+                        "probe-none,probe-srgb",
+                        "vision.scoring.kafka.enabled",
+                        "false");
             } catch (Exception e) {
                 throw new IllegalStateException("Could not write the probe models", e);
             }
@@ -82,13 +85,20 @@ class PhotoClassifyIT {
 
     /** probe = Slice(Flatten(input), start 0, step {@value #STEP}) along the flattened axis. */
     static byte[] probeModel() {
-        byte[] flatten = OnnxGraphs.node("Flatten", List.of("input"), List.of("flat"), OnnxGraphs.intAttribute("axis", 1));
+        byte[] flatten =
+                OnnxGraphs.node("Flatten", List.of("input"), List.of("flat"), OnnxGraphs.intAttribute("axis", 1));
         byte[] slice = OnnxGraphs.node("Slice", List.of("flat", "starts", "ends", "axes", "steps"), List.of("probe"));
-        return OnnxGraphs.model(OnnxGraphs.graph("probe", List.of(flatten, slice),
-                List.of(OnnxGraphs.int64Initializer("starts", 0), OnnxGraphs.int64Initializer("ends", 3L * PLANE),
-                        OnnxGraphs.int64Initializer("axes", 1), OnnxGraphs.int64Initializer("steps", STEP)),
-                List.of(OnnxGraphs.floatValue("input", "N", 3L, 224L, 224L)),
-                List.of(OnnxGraphs.floatValue("probe", "N", (long) PROBES))), 13);
+        return OnnxGraphs.model(
+                OnnxGraphs.graph(
+                        "probe",
+                        List.of(flatten, slice),
+                        List.of(
+                                OnnxGraphs.int64Initializer("starts", 0),
+                                        OnnxGraphs.int64Initializer("ends", 3L * PLANE),
+                                OnnxGraphs.int64Initializer("axes", 1), OnnxGraphs.int64Initializer("steps", STEP)),
+                        List.of(OnnxGraphs.floatValue("input", "N", 3L, 224L, 224L)),
+                        List.of(OnnxGraphs.floatValue("probe", "N", (long) PROBES))),
+                13);
     }
 
     @GrpcClient("inference")
@@ -96,15 +106,22 @@ class PhotoClassifyIT {
 
     @Test
     void classifyPreparesRealPhotographsAsTorchvisionDoes() throws Exception {
-        JsonNode cases = new ObjectMapper().readTree(PHOTOS.resolve("cases.json").toFile()).get("cases");
+        JsonNode cases = new ObjectMapper()
+                .readTree(PHOTOS.resolve("cases.json").toFile())
+                .get("cases");
         for (JsonNode c : cases) {
             String file = c.get("file").asText();
             String mode = c.get("colour_management").asText();
-            Classification answer = vision.classify(ClassifyRequest.newBuilder().setRequestId(file)
-                    .setModelName("probe-" + mode).setTopK(PROBES)
-                    .setImage(ByteString.copyFrom(Files.readAllBytes(PHOTOS.resolve(file)))).build()).getClassification();
+            Classification answer = vision.classify(ClassifyRequest.newBuilder()
+                            .setRequestId(file)
+                            .setModelName("probe-" + mode)
+                            .setTopK(PROBES)
+                            .setImage(ByteString.copyFrom(Files.readAllBytes(PHOTOS.resolve(file))))
+                            .build())
+                    .getClassification();
             assertEquals(PROBES, answer.getLabelsCount(), file);
-            BufferedImage reference = ImageIO.read(PHOTOS.resolve(c.get("reference").asText()).toFile());
+            BufferedImage reference =
+                    ImageIO.read(PHOTOS.resolve(c.get("reference").asText()).toFile());
             double sum = 0;
             double max = 0;
             for (Label label : answer.getLabelsList()) {
@@ -119,7 +136,8 @@ class PhotoClassifyIT {
                 max = Math.max(max, d);
             }
             double mean = sum / PROBES;
-            System.out.printf("[photo via Classify] %-18s %-4s mean |diff| %.3f/255, max %.2f/255 over %d values%n",
+            System.out.printf(
+                    "[photo via Classify] %-18s %-4s mean |diff| %.3f/255, max %.2f/255 over %d values%n",
                     file, mode, mean, max, PROBES);
             assertTrue(mean <= 0.5 && max <= 2.0, file + " " + mode + ": mean " + mean + ", max " + max);
         }

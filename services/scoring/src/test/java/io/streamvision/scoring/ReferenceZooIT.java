@@ -3,21 +3,9 @@ package io.streamvision.scoring;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
-
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -28,13 +16,23 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.scoring.bench.ZooRepository;
 import io.streamvision.testing.KafkaBrokerTestResource;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
 
 /**
- * The lecture's architectures (AlexNet, VGG-16, GoogLeNet, Inception v3, ResNet-50,
- * MobileNetV2, SqueezeNet; random weights) served through ModelInfer agree with PyTorch's saved
- * outputs within 1e-4 relative. The zoo is made on demand by {@code training/make-zoo.sh} into
- * {@code $VISION_ZOO_DIR} (default {@code ~/.cache/vision-zoo}); without it the test is skipped
- * and says so.
+ * The lecture's architectures (AlexNet, VGG-16, GoogLeNet, Inception v3, ResNet-50, MobileNetV2,
+ * SqueezeNet; random weights) served through ModelInfer agree with PyTorch's saved outputs within
+ * 1e-4 relative. The zoo is made on demand by {@code training/make-zoo.sh} into {@code
+ * $VISION_ZOO_DIR} (default {@code ~/.cache/vision-zoo}); without it the test is skipped and says
+ * so.
  */
 @QuarkusTest
 @TestProfile(ReferenceZooIT.ZooProfile.class)
@@ -42,7 +40,8 @@ import io.streamvision.testing.KafkaBrokerTestResource;
 class ReferenceZooIT {
 
     static Path zooDir() {
-        String dir = System.getenv().getOrDefault("VISION_ZOO_DIR", System.getProperty("user.home") + "/.cache/vision-zoo");
+        String dir =
+                System.getenv().getOrDefault("VISION_ZOO_DIR", System.getProperty("user.home") + "/.cache/vision-zoo");
         return Path.of(dir);
     }
 
@@ -57,13 +56,22 @@ class ReferenceZooIT {
             try {
                 Path repo = Files.createTempDirectory("zoo-it-");
                 List<String> names = new ArrayList<>();
-                for (JsonNode model : new ObjectMapper().readTree(index.toFile()).get("models")) {
+                for (JsonNode model :
+                        new ObjectMapper().readTree(index.toFile()).get("models")) {
                     String name = model.get("name").asText();
-                    ZooRepository.add(repo, zooDir().resolve(name).resolve(model.get("file").asText()), name);
+                    ZooRepository.add(
+                            repo,
+                            zooDir().resolve(name).resolve(model.get("file").asText()),
+                            name);
                     names.add(name);
                 }
-                return Map.of("vision.scoring.models-dir", repo.toString(), "vision.scoring.models", String.join(",", names),
-                        "vision.scoring.kafka.enabled", "false");
+                return Map.of(
+                        "vision.scoring.models-dir",
+                        repo.toString(),
+                        "vision.scoring.models",
+                        String.join(",", names),
+                        "vision.scoring.kafka.enabled",
+                        "false");
             } catch (Exception e) {
                 throw new IllegalStateException("Could not wrap the reference zoo at " + zooDir(), e);
             }
@@ -76,24 +84,36 @@ class ReferenceZooIT {
     @Test
     void modelInferMatchesPyTorchOnEveryZooModel() throws Exception {
         Path index = zooDir().resolve("index.json");
-        Assumptions.assumeTrue(Files.isRegularFile(index), "reference zoo not found at " + zooDir()
-                + "; build it with training/make-zoo.sh (needs the Debian PyTorch packages) to run this check");
+        Assumptions.assumeTrue(
+                Files.isRegularFile(index),
+                "reference zoo not found at "
+                        + zooDir()
+                        + "; build it with training/make-zoo.sh (needs the Debian PyTorch packages) to run this check");
         JsonNode models = new ObjectMapper().readTree(index.toFile()).get("models");
         assertTrue(models.size() > 0);
         for (JsonNode model : models) {
             String name = model.get("name").asText();
             double worst = 0;
             for (JsonNode c : model.get("cases")) {
-                byte[] input = Files.readAllBytes(zooDir().resolve(name).resolve(c.get("input").asText()));
-                byte[] expectedBytes = Files.readAllBytes(zooDir().resolve(name).resolve(c.get("output").asText()));
-                ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(name).setId(name);
-                var tensor = request.addInputsBuilder().setName(model.get("input").get("name").asText()).setDatatype("FP32");
+                byte[] input = Files.readAllBytes(
+                        zooDir().resolve(name).resolve(c.get("input").asText()));
+                byte[] expectedBytes = Files.readAllBytes(
+                        zooDir().resolve(name).resolve(c.get("output").asText()));
+                ModelInferRequest.Builder request =
+                        ModelInferRequest.newBuilder().setModelName(name).setId(name);
+                var tensor = request.addInputsBuilder()
+                        .setName(model.get("input").get("name").asText())
+                        .setDatatype("FP32");
                 c.get("input_shape").forEach(d -> tensor.addShape(d.asLong()));
                 request.addRawInputContents(ByteString.copyFrom(input));
                 ModelInferResponse response = inference.modelInfer(request.build());
-                FloatBuffer got = response.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+                FloatBuffer got = response.getRawOutputContents(0)
+                        .asReadOnlyByteBuffer()
+                        .order(ByteOrder.LITTLE_ENDIAN)
                         .asFloatBuffer();
-                FloatBuffer want = java.nio.ByteBuffer.wrap(expectedBytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+                FloatBuffer want = ByteBuffer.wrap(expectedBytes)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .asFloatBuffer();
                 assertEquals(want.remaining(), got.remaining(), name + " output size");
                 double scale = 0;
                 for (int i = 0; i < want.remaining(); i++) {
@@ -104,7 +124,8 @@ class ReferenceZooIT {
                     worst = Math.max(worst, relative);
                 }
             }
-            System.out.printf("[zoo] %s: ModelInfer vs PyTorch, max difference %.2e of the output's range%n", name, worst);
+            System.out.printf(
+                    "[zoo] %s: ModelInfer vs PyTorch, max difference %.2e of the output's range%n", name, worst);
             assertTrue(worst <= 1e-4, name + ": max relative difference " + worst);
         }
     }

@@ -3,20 +3,6 @@ package io.streamvision.scoring;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.File;
-import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.testing.KafkaBrokerExtension;
@@ -25,13 +11,26 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
+import java.io.File;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * Hand-over between two packaged scoring instances of one consumer group. On SIGTERM an
- * instance finishes its batch, commits, and leaves the group, so the other one serves its
- * partitions at once; after SIGKILL the other one waits for the session timeout (10 s by
- * default). The test measures both (the time from the signal until a record sent to every
- * partition has been scored) and prints them; each record is scored exactly once.
+ * Hand-over between two packaged scoring instances of one consumer group. On SIGTERM an instance
+ * finishes its batch, commits, and leaves the group, so the other one serves its partitions at
+ * once; after SIGKILL the other one waits for the session timeout (10 s by default). The test
+ * measures both (the time from the signal until a record sent to every partition has been scored)
+ * and prints them; each record is scored exactly once.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ScoringHandOverProcessIT {
@@ -45,33 +44,51 @@ class ScoringHandOverProcessIT {
         }
     }
 
-    private record Instance(Process process, int port) {
-    }
+    private record Instance(Process process, int port) {}
 
     private Instance start(TestBroker broker, String name) throws Exception {
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath().toString();
+        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
+                .toAbsolutePath()
+                .toString();
         int port = freePort();
-        Process p = ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), Map.of(
-                "kafka.bootstrap.servers", broker.bootstrapServers(),
-                "vision.kafka.topic-suffix", SUFFIX,
-                "vision.kafka.partitions", Integer.toString(PARTITIONS),
-                "vision.scoring.models-dir", models,
-                "vision.scoring.models", "lenet",
-                "vision.scoring.kafka.transactional-id", "vision-scoring-handover-" + name,
-                "vision.scoring.kafka.group-id", "vision-scoring-handover",
-                "quarkus.http.port", Integer.toString(port),
-                "quarkus.grpc.server.port", "0"), Path.of("target/handover-" + name + ".log"));
+        Process p = ServiceProcess.start(
+                Path.of("target/quarkus-app/quarkus-run.jar"),
+                Map.of(
+                        "kafka.bootstrap.servers",
+                        broker.bootstrapServers(),
+                        "vision.kafka.topic-suffix",
+                        SUFFIX,
+                        "vision.kafka.partitions",
+                        Integer.toString(PARTITIONS),
+                        "vision.scoring.models-dir",
+                        models,
+                        "vision.scoring.models",
+                        "lenet",
+                        "vision.scoring.kafka.transactional-id",
+                        "vision-scoring-handover-" + name,
+                        "vision.scoring.kafka.group-id",
+                        "vision-scoring-handover",
+                        "quarkus.http.port",
+                        Integer.toString(port),
+                        "quarkus.grpc.server.port",
+                        "0"),
+                Path.of("target/handover-" + name + ".log"));
         return new Instance(p, port);
     }
 
     /** Sends one record to every partition; returns the seconds until all of them are scored. */
-    private double probe(KafkaProducer<byte[], byte[]> producer, TopicCollector scores, Topics topics, String round,
-                         long start) throws Exception {
+    private double probe(
+            KafkaProducer<byte[], byte[]> producer, TopicCollector scores, Topics topics, String round, long start)
+            throws Exception {
         int before = scores.records().size();
         for (int p = 0; p < PARTITIONS; p++) {
             String id = round + "-" + p;
-            producer.send(new ProducerRecord<>(topics.tensors("lenet"), p, id.getBytes(StandardCharsets.UTF_8),
-                    ScoringServiceIT.image(id, "lenet", 0.5f).toByteArray())).get();
+            producer.send(new ProducerRecord<>(
+                            topics.tensors("lenet").name(),
+                            p,
+                            id.getBytes(StandardCharsets.UTF_8),
+                            ScoringServiceIT.image(id, "lenet", 0.5f).toByteArray()))
+                    .get();
         }
         scores.awaitAtLeast(before + PARTITIONS, Duration.ofSeconds(90));
         return (System.nanoTime() - start) / 1e9;
@@ -82,25 +99,29 @@ class ScoringHandOverProcessIT {
         assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
-        try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores());
-             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector scores = new TopicCollector(
+                        broker.bootstrapServers(), topics.scores().name());
+                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
             Instance a = start(broker, "a");
             Instance b = start(broker, "b");
             ServiceProcess.awaitReady(a.port(), Duration.ofSeconds(90));
             ServiceProcess.awaitReady(b.port(), Duration.ofSeconds(90));
             long settled = System.nanoTime() + Duration.ofSeconds(60).toNanos();
             while ((ServiceProcess.readinessValue(a.port(), "kafka-partitions") < 1
-                    || ServiceProcess.readinessValue(b.port(), "kafka-partitions") < 1) && System.nanoTime() < settled) {
+                            || ServiceProcess.readinessValue(b.port(), "kafka-partitions") < 1)
+                    && System.nanoTime() < settled) {
                 Thread.sleep(200);
             }
-            assertTrue(ServiceProcess.readinessValue(a.port(), "kafka-partitions") >= 1, "both instances have partitions");
+            assertTrue(
+                    ServiceProcess.readinessValue(a.port(), "kafka-partitions") >= 1, "both instances have partitions");
             probe(producer, scores, topics, "warm-up", System.nanoTime());
 
             long signalled = System.nanoTime();
             a.process().destroy();
             double sigterm = probe(producer, scores, topics, "after-sigterm", signalled);
-            assertTrue(a.process().waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "SIGTERM ends the process");
-            System.out.printf("[hand-over IT] SIGTERM: every partition served again %.1f s after the signal%n", sigterm);
+            assertTrue(a.process().waitFor(30, TimeUnit.SECONDS), "SIGTERM ends the process");
+            System.out.printf(
+                    "[hand-over IT] SIGTERM: every partition served again %.1f s after the signal%n", sigterm);
 
             Instance c = start(broker, "c");
             ServiceProcess.awaitReady(c.port(), Duration.ofSeconds(90));
@@ -108,13 +129,17 @@ class ScoringHandOverProcessIT {
             while (ServiceProcess.readinessValue(c.port(), "kafka-partitions") < 1 && System.nanoTime() < deadline) {
                 Thread.sleep(200);
             }
-            assertTrue(ServiceProcess.readinessValue(c.port(), "kafka-partitions") >= 1, "the new instance has partitions");
+            assertTrue(
+                    ServiceProcess.readinessValue(c.port(), "kafka-partitions") >= 1,
+                    "the new instance has partitions");
             probe(producer, scores, topics, "rejoined", System.nanoTime());
             signalled = System.nanoTime();
             c.process().destroyForcibly();
             double sigkill = probe(producer, scores, topics, "after-sigkill", signalled);
-            System.out.printf("[hand-over IT] SIGKILL: every partition served again %.1f s after the signal"
-                    + " (the consumer session timeout has to expire first)%n", sigkill);
+            System.out.printf(
+                    "[hand-over IT] SIGKILL: every partition served again %.1f s after the signal"
+                            + " (the consumer session timeout has to expire first)%n",
+                    sigkill);
             b.process().destroy();
             b.process().waitFor();
 

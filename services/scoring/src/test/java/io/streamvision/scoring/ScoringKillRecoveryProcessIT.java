@@ -3,6 +3,14 @@ package io.streamvision.scoring;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.ServiceProcess;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TopicCollector;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -11,25 +19,16 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import io.streamvision.kafka.Topics;
-import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.testing.KafkaBrokerExtension;
-import io.streamvision.testing.ServiceProcess;
-import io.streamvision.testing.TestBroker;
-import io.streamvision.testing.TestClients;
-import io.streamvision.testing.TopicCollector;
-
 /**
- * Exactly once across a crash: the packaged scoring service runs as a separate process, is
- * killed with SIGKILL part-way through 2,000 records, and is started again with the same
- * transactional id. Every input must then have exactly one output in read_committed.
+ * Exactly once across a crash: the packaged scoring service runs as a separate process, is killed
+ * with SIGKILL part-way through 2,000 records, and is started again with the same transactional id.
+ * Every input must then have exactly one output in read_committed.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ScoringKillRecoveryProcessIT {
@@ -38,37 +37,48 @@ class ScoringKillRecoveryProcessIT {
     static final String SUFFIX = ".it-kill";
 
     private Process start(TestBroker broker, Path log) throws Exception {
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath().toString();
-        return ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), Map.of(
-                "kafka.bootstrap.servers", broker.bootstrapServers(),
-                "vision.kafka.topic-suffix", SUFFIX,
-                "vision.scoring.models-dir", models,
-                "vision.scoring.models", "lenet",
-                "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
-                "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
-                "vision.scoring.kafka.max-poll-records", "16",
-                "quarkus.http.port", "0",
-                "quarkus.grpc.server.port", "0"), log);
+        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
+                .toAbsolutePath()
+                .toString();
+        return ServiceProcess.start(
+                Path.of("target/quarkus-app/quarkus-run.jar"),
+                Map.of(
+                        "kafka.bootstrap.servers", broker.bootstrapServers(),
+                        "vision.kafka.topic-suffix", SUFFIX,
+                        "vision.scoring.models-dir", models,
+                        "vision.scoring.models", "lenet",
+                        "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
+                        "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
+                        "vision.scoring.kafka.max-poll-records", "16",
+                        "quarkus.http.port", "0",
+                        "quarkus.grpc.server.port", "0"),
+                log);
     }
 
     @Test
     void everyInputHasExactlyOneOutputAfterAKillDashNine() throws Exception {
         assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
-        TestBroker broker = io.streamvision.testing.TestBrokers.shared();
+        TestBroker broker = TestBrokers.shared();
         System.out.println("[kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
         Topics topics = new Topics(SUFFIX);
         Path log1 = Path.of("target/kill-test-first-run.log");
         Path log2 = Path.of("target/kill-test-second-run.log");
 
-        try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores());
-             TopicCollector deadLetters = new TopicCollector(broker.bootstrapServers(), topics.deadLetters())) {
+        try (TopicCollector scores = new TopicCollector(
+                        broker.bootstrapServers(), topics.scores().name());
+                TopicCollector deadLetters = new TopicCollector(
+                        broker.bootstrapServers(), topics.deadLetters().name())) {
             Process first = start(broker, log1);
             int atKill;
             try (KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
                 for (int i = 0; i < RECORDS; i++) {
                     String id = "rec-" + i;
-                    producer.send(new ProducerRecord<>(topics.tensors("lenet"), id.getBytes(StandardCharsets.UTF_8),
-                            ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray())).get();
+                    producer.send(new ProducerRecord<>(
+                                    topics.tensors("lenet").name(),
+                                    id.getBytes(StandardCharsets.UTF_8),
+                                    ScoringServiceIT.image(id, "lenet", (i % 7) / 7f)
+                                            .toByteArray()))
+                            .get();
                     if (i == 200) {
                         // Kill once part of the stream is scored, not all of it.
                         scores.awaitAtLeast(100, Duration.ofSeconds(120));
@@ -76,8 +86,10 @@ class ScoringKillRecoveryProcessIT {
                     if (i == 400) {
                         atKill = scores.records().size();
                         first.destroyForcibly().waitFor();
-                        System.out.printf("[kill -9 IT] killed the first process (SIGKILL) with %d outputs committed"
-                                + " and %d inputs sent%n", atKill, i + 1);
+                        System.out.printf(
+                                "[kill -9 IT] killed the first process (SIGKILL) with %d outputs committed"
+                                        + " and %d inputs sent%n",
+                                atKill, i + 1);
                         assertTrue(atKill > 0 && atKill < RECORDS, "killed part-way; see " + log1);
                     }
                 }
@@ -89,8 +101,10 @@ class ScoringKillRecoveryProcessIT {
             try {
                 scores.awaitAtLeast(beforeRestart + 1, Duration.ofSeconds(120));
                 double resumedS = (System.nanoTime() - restartedAt) / 1e9;
-                System.out.printf("[kill -9 IT] the restarted instance committed its first output %.1f s after its"
-                        + " process started (JVM start, group rejoin, transactional fencing)%n", resumedS);
+                System.out.printf(
+                        "[kill -9 IT] the restarted instance committed its first output %.1f s after its"
+                                + " process started (JVM start, group rejoin, transactional fencing)%n",
+                        resumedS);
                 assertTrue(resumedS < 60, "the restarted instance resumes: " + resumedS + " s");
                 scores.awaitAtLeast(RECORDS, Duration.ofSeconds(120));
                 Thread.sleep(3000);
@@ -108,10 +122,16 @@ class ScoringKillRecoveryProcessIT {
                         duplicated.add("rec-" + i);
                     }
                 }
-                System.out.printf("[kill -9 IT] %d outputs for %d inputs, %d missing, %d duplicated, %d dead letters%n",
-                        scores.records().size(), RECORDS, missing.size(), duplicated.size(), deadLetters.records().size());
+                System.out.printf(
+                        "[kill -9 IT] %d outputs for %d inputs, %d missing, %d duplicated, %d dead letters%n",
+                        scores.records().size(),
+                        RECORDS,
+                        missing.size(),
+                        duplicated.size(),
+                        deadLetters.records().size());
                 assertEquals(List.of(), missing.subList(0, Math.min(10, missing.size())), "no input is lost");
-                assertEquals(List.of(), duplicated.subList(0, Math.min(10, duplicated.size())), "no input is scored twice");
+                assertEquals(
+                        List.of(), duplicated.subList(0, Math.min(10, duplicated.size())), "no input is scored twice");
                 assertEquals(RECORDS, scores.records().size());
                 assertEquals(0, deadLetters.records().size());
             } finally {

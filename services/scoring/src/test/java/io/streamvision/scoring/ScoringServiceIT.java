@@ -6,43 +6,61 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.function.Function;
-import java.util.stream.Collectors;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-
 import com.google.protobuf.ByteString;
-
+import io.grpc.Channel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.inference.ModelMetadataRequest;
 import io.streamvision.proto.inference.ModelMetadataResponse;
+import io.streamvision.proto.inference.ModelStreamInferResponse;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.runtime.Classifications;
 import io.streamvision.testing.KafkaBrokerTestResource;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
@@ -58,7 +76,8 @@ class ScoringServiceIT {
         for (int i = 0; i < 28 * 28; i++) {
             pixels.putFloat(i % 28 < 14 ? fill : -fill);
         }
-        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model).setId(id);
+        ModelInferRequest.Builder request =
+                ModelInferRequest.newBuilder().setModelName(model).setId(id);
         request.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 1L, 28L, 28L));
         return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
     }
@@ -69,19 +88,24 @@ class ScoringServiceIT {
         for (int i = 0; i < 3 * 96 * 96; i++) {
             pixels.putFloat((i / 96) % 2 == 0 ? 1f : -0.3f);
         }
-        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName("caption-encoder").setId(id);
+        ModelInferRequest.Builder request =
+                ModelInferRequest.newBuilder().setModelName("caption-encoder").setId(id);
         request.addInputsBuilder().setName("image").setDatatype("FP32").addAllShape(List.of(1L, 3L, 96L, 96L));
         return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
     }
 
     @Test
     void readyAndServesTheInferenceProtocolOverGrpc() {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         assertTrue(inference.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
-        assertTrue(inference.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
+        assertTrue(
+                inference.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
 
-        ModelMetadataResponse meta = inference.modelMetadata(ModelMetadataRequest.newBuilder().setName("lenet").build());
+        ModelMetadataResponse meta = inference.modelMetadata(
+                ModelMetadataRequest.newBuilder().setName("lenet").build());
         assertEquals("image", meta.getInputs(0).getName());
         assertEquals(List.of(-1L, 1L, 28L, 28L), meta.getInputs(0).getShapeList());
 
@@ -89,26 +113,34 @@ class ScoringServiceIT {
         assertEquals("g-1", response.getId());
         assertEquals(List.of(1L, 10L), response.getOutputs(0).getShapeList());
 
-        StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class,
-                () -> inference.modelInfer(image("g-2", "no-such-model", 0.5f)));
+        StatusRuntimeException unknown = assertThrows(
+                StatusRuntimeException.class, () -> inference.modelInfer(image("g-2", "no-such-model", 0.5f)));
         assertEquals(Status.Code.NOT_FOUND, unknown.getStatus().getCode());
 
         ModelInferRequest wrongShape = image("g-3", "lenet", 0.5f).toBuilder()
-                .setInputs(0, image("x", "lenet", 0f).getInputs(0).toBuilder().setShape(3, 27)).build();
-        StatusRuntimeException invalid = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(wrongShape));
+                .setInputs(0, image("x", "lenet", 0f).getInputs(0).toBuilder().setShape(3, 27))
+                .build();
+        StatusRuntimeException invalid =
+                assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(wrongShape));
         assertEquals(Status.Code.INVALID_ARGUMENT, invalid.getStatus().getCode());
-        assertTrue(invalid.getStatus().getDescription().contains("'image'"), invalid.getStatus().getDescription());
+        assertTrue(
+                invalid.getStatus().getDescription().contains("'image'"),
+                invalid.getStatus().getDescription());
     }
 
     @GrpcClient("inference")
     VisionServiceGrpc.VisionServiceBlockingStub vision;
 
     @GrpcClient("inference")
-    io.grpc.Channel channel;
+    Channel channel;
 
     static float[] logits(ModelInferResponse response) {
         float[] out = new float[10];
-        response.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
+        response.getRawOutputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(out);
         return out;
     }
 
@@ -126,19 +158,26 @@ class ScoringServiceIT {
 
     @Test
     void acceptsTypedFp16AndStreamedRequestsAndRejectsAmbiguousOnes() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         ModelInferRequest raw = image("t-1", "lenet", 0.5f);
         float[] expected = logits(inference.modelInfer(raw));
 
         ModelInferRequest.Builder typed = raw.toBuilder().clearRawInputContents();
         var contents = typed.getInputsBuilder(0).getContentsBuilder();
-        java.nio.FloatBuffer pixels = raw.getRawInputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+        FloatBuffer pixels = raw.getRawInputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
                 .asFloatBuffer();
         while (pixels.hasRemaining()) {
             contents.addFp32Contents(pixels.get());
         }
-        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, logits(inference.modelInfer(typed.build())), 1e-6f,
+        Assertions.assertArrayEquals(
+                expected,
+                logits(inference.modelInfer(typed.build())),
+                1e-6f,
                 "typed fp32_contents give the same answer as raw contents");
 
         ByteBuffer half = ByteBuffer.allocate(28 * 28 * 2).order(ByteOrder.LITTLE_ENDIAN);
@@ -146,27 +185,39 @@ class ScoringServiceIT {
         while (pixels.hasRemaining()) {
             half.putShort(toHalf(pixels.get()));
         }
-        ModelInferRequest fp16 = raw.toBuilder().setInputs(0, raw.getInputs(0).toBuilder().setDatatype("FP16"))
-                .setRawInputContents(0, ByteString.copyFrom(half.array())).build();
-        org.junit.jupiter.api.Assertions.assertArrayEquals(expected, logits(inference.modelInfer(fp16)), 1e-3f,
+        ModelInferRequest fp16 = raw.toBuilder()
+                .setInputs(0, raw.getInputs(0).toBuilder().setDatatype("FP16"))
+                .setRawInputContents(0, ByteString.copyFrom(half.array()))
+                .build();
+        Assertions.assertArrayEquals(
+                expected,
+                logits(inference.modelInfer(fp16)),
+                1e-3f,
                 "FP16 raw input (±0.5 is exact in binary16) is widened to FP32");
 
-        ModelInferRequest both = typed.build().toBuilder().addRawInputContents(raw.getRawInputContents(0)).build();
+        ModelInferRequest both = typed.build().toBuilder()
+                .addRawInputContents(raw.getRawInputContents(0))
+                .build();
         StatusRuntimeException ambiguous = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(both));
         assertEquals(Status.Code.INVALID_ARGUMENT, ambiguous.getStatus().getCode());
-        assertTrue(ambiguous.getStatus().getDescription().contains("both"), ambiguous.getStatus().getDescription());
+        assertTrue(
+                ambiguous.getStatus().getDescription().contains("both"),
+                ambiguous.getStatus().getDescription());
 
         ModelInferRequest shortBytes = raw.toBuilder()
-                .setRawInputContents(0, raw.getRawInputContents(0).substring(0, 100)).build();
-        StatusRuntimeException size = assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(shortBytes));
-        assertTrue(size.getStatus().getDescription().contains("bytes"), size.getStatus().getDescription());
+                .setRawInputContents(0, raw.getRawInputContents(0).substring(0, 100))
+                .build();
+        StatusRuntimeException size =
+                assertThrows(StatusRuntimeException.class, () -> inference.modelInfer(shortBytes));
+        assertTrue(
+                size.getStatus().getDescription().contains("bytes"),
+                size.getStatus().getDescription());
 
-        java.util.concurrent.LinkedBlockingQueue<io.streamvision.proto.inference.ModelStreamInferResponse> answers =
-                new java.util.concurrent.LinkedBlockingQueue<>();
-        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-        var stream = GRPCInferenceServiceGrpc.newStub(channel).modelStreamInfer(new io.grpc.stub.StreamObserver<>() {
+        LinkedBlockingQueue<ModelStreamInferResponse> answers = new LinkedBlockingQueue<>();
+        CountDownLatch done = new CountDownLatch(1);
+        var stream = GRPCInferenceServiceGrpc.newStub(channel).modelStreamInfer(new StreamObserver<>() {
             @Override
-            public void onNext(io.streamvision.proto.inference.ModelStreamInferResponse value) {
+            public void onNext(ModelStreamInferResponse value) {
                 answers.add(value);
             }
 
@@ -184,122 +235,157 @@ class ScoringServiceIT {
         stream.onNext(image("s-2", "no-such-model", 0.1f));
         stream.onNext(image("s-3", "lenet", 0.2f));
         stream.onCompleted();
-        assertTrue(done.await(30, java.util.concurrent.TimeUnit.SECONDS));
-        List<io.streamvision.proto.inference.ModelStreamInferResponse> all = new java.util.ArrayList<>(answers);
+        assertTrue(done.await(30, TimeUnit.SECONDS));
+        List<ModelStreamInferResponse> all = new ArrayList<>(answers);
         assertEquals(3, all.size());
-        assertEquals(List.of("s-1", "s-3"), all.stream().filter(a -> a.getErrorMessage().isEmpty())
-                .map(a -> a.getInferResponse().getId()).toList());
-        assertTrue(all.stream().anyMatch(a -> a.getErrorMessage().startsWith("NOT_FOUND")), "the bad request errors alone");
+        assertEquals(
+                List.of("s-1", "s-3"),
+                all.stream()
+                        .filter(a -> a.getErrorMessage().isEmpty())
+                        .map(a -> a.getInferResponse().getId())
+                        .toList());
+        assertTrue(
+                all.stream().anyMatch(a -> a.getErrorMessage().startsWith("NOT_FOUND")),
+                "the bad request errors alone");
     }
 
     @Test
     void classifyGivesTheSameAnswerAsModelInferOnTheSharedPreprocessing() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
-        java.awt.image.BufferedImage image = new java.awt.image.BufferedImage(90, 60,
-                java.awt.image.BufferedImage.TYPE_INT_RGB);
-        java.util.Random random = new java.util.Random(3);
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        BufferedImage image = new BufferedImage(90, 60, BufferedImage.TYPE_INT_RGB);
+        Random random = new Random(3);
         for (int y = 0; y < 60; y++) {
             for (int x = 0; x < 90; x++) {
                 image.setRGB(x, y, x > 30 && x < 60 ? 0xE0E0E0 + random.nextInt(16) : random.nextInt(32));
             }
         }
-        java.io.ByteArrayOutputStream jpeg = new java.io.ByteArrayOutputStream();
-        javax.imageio.ImageIO.write(image, "jpg", jpeg);
+        ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+        ImageIO.write(image, "jpg", jpeg);
         byte[] bytes = jpeg.toByteArray();
 
-        Classification classified = vision.classify(ClassifyRequest.newBuilder().setRequestId("c-1")
-                .setModelName("lenet").setImage(ByteString.copyFrom(bytes)).setTopK(3).build()).getClassification();
+        Classification classified = vision.classify(ClassifyRequest.newBuilder()
+                        .setRequestId("c-1")
+                        .setModelName("lenet")
+                        .setImage(ByteString.copyFrom(bytes))
+                        .setTopK(3)
+                        .build())
+                .getClassification();
         assertEquals("c-1", classified.getRequestId());
         assertEquals(3, classified.getLabelsCount());
 
-        io.streamvision.model.ModelConfig config = new io.streamvision.model.ModelRepository(
-                java.nio.file.Path.of("../../models")).latest("lenet").orElseThrow();
-        var tensor = io.streamvision.imaging.TensorPreparer.prepare(
-                new io.streamvision.imaging.ImageDecoder(io.streamvision.imaging.ImageLimits.DEFAULT, 0).decode(bytes),
-                config.imageInput(), true);
-        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName("lenet").setId("c-1");
-        infer.addInputsBuilder().setName("image").setDatatype(tensor.datatype())
-                .addAllShape(java.util.Arrays.stream(tensor.shape()).boxed().toList());
+        ModelConfig config =
+                new ModelRepository(Path.of("../../models")).latest("lenet").orElseThrow();
+        var tensor = TensorPreparer.prepare(
+                new ImageDecoder(ImageLimits.DEFAULT, 0).decode(bytes), config.imageInput(), true);
+        ModelInferRequest.Builder infer =
+                ModelInferRequest.newBuilder().setModelName("lenet").setId("c-1");
+        infer.addInputsBuilder()
+                .setName("image")
+                .setDatatype(tensor.datatype())
+                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
         infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
-        Classification expected = io.streamvision.runtime.Classifications.fromResponse(config,
-                inference.modelInfer(infer.build()), 3);
+        Classification expected = Classifications.fromResponse(config, inference.modelInfer(infer.build()), 3);
         assertEquals(expected.getLabelsList(), classified.getLabelsList());
 
-        StatusRuntimeException notAnImage = assertThrows(StatusRuntimeException.class, () -> vision.classify(
-                ClassifyRequest.newBuilder().setModelName("lenet").setImage(ByteString.copyFromUtf8("plain text")).build()));
+        StatusRuntimeException notAnImage = assertThrows(
+                StatusRuntimeException.class,
+                () -> vision.classify(ClassifyRequest.newBuilder()
+                        .setModelName("lenet")
+                        .setImage(ByteString.copyFromUtf8("plain text"))
+                        .build()));
         assertEquals(Status.Code.INVALID_ARGUMENT, notAnImage.getStatus().getCode());
         assertTrue(notAnImage.getStatus().getDescription().startsWith("UNSUPPORTED_FORMAT"));
 
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
-        assertTrue(metrics.contains("vision_inference_exec_count_total{model=\"lenet\""), "Triton-style metrics exported");
+        String metrics =
+                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(
+                metrics.contains("vision_inference_exec_count_total{model=\"lenet\""), "Triton-style metrics exported");
         assertTrue(metrics.contains("vision_inference_request_success_total"), "success counter exported");
     }
 
     @Test
     void scoresTensorRecordsAndDeadLettersWhatCannotBeScored() throws Exception {
-        Awaitility.await().atMost(Duration.ofSeconds(90)).untilAsserted(() ->
-                given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        Awaitility.await()
+                .atMost(Duration.ofSeconds(90))
+                .untilAsserted(() ->
+                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[scoring IT] talking to Kafka at " + bootstrap);
         ModelInferRequest nan = image("k-nan", "lenet", Float.NaN);
-        TestClients.send(bootstrap, List.of(
-                record(TOPICS.tensors("lenet"), "k-1", image("k-1", "lenet", 0.8f).toByteArray()),
-                record(TOPICS.tensors("caption-encoder"), "k-2", sceneTensor("k-2").toByteArray()),
-                record(TOPICS.tensors("lenet"), "k-bad", "not a protobuf".getBytes(StandardCharsets.UTF_8)),
-                record(TOPICS.tensors("lenet"), "k-unknown", image("k-unknown", "nope", 0.1f).toByteArray()),
-                record(TOPICS.tensors("lenet"), "k-nan", nan.toByteArray())));
+        TestClients.send(
+                bootstrap,
+                List.of(
+                        record(
+                                TOPICS.tensors("lenet").name(),
+                                "k-1",
+                                image("k-1", "lenet", 0.8f).toByteArray()),
+                        record(
+                                TOPICS.tensors("caption-encoder").name(),
+                                "k-2",
+                                sceneTensor("k-2").toByteArray()),
+                        record(
+                                TOPICS.tensors("lenet").name(),
+                                "k-bad",
+                                "not a protobuf".getBytes(StandardCharsets.UTF_8)),
+                        record(
+                                TOPICS.tensors("lenet").name(),
+                                "k-unknown",
+                                image("k-unknown", "nope", 0.1f).toByteArray()),
+                        record(TOPICS.tensors("lenet").name(), "k-nan", nan.toByteArray())));
 
         List<ConsumerRecord<byte[], byte[]>> scores =
-                TestClients.read(bootstrap, TOPICS.scores(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Map<String, Classification> byId = scores.stream().map(r -> parse(r.value()))
+                TestClients.read(bootstrap, TOPICS.scores().name(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, Classification> byId = scores.stream()
+                .map(TOPICS.scores()::valueOf)
                 .collect(Collectors.toMap(Classification::getRequestId, Function.identity()));
         assertEquals(1, scores.size(), "the caption encoder has no labels, so only lenet scores");
         assertEquals(5, byId.get("k-1").getLabelsCount());
 
         List<ConsumerRecord<byte[], byte[]>> features =
-                TestClients.read(bootstrap, TOPICS.features(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
+                TestClients.read(bootstrap, TOPICS.features().name(), 1, Duration.ofSeconds(60), Duration.ofSeconds(1));
         assertEquals(1, features.size(), "lenet publishes no features by default; the caption encoder does");
-        ModelInferResponse encoded = ModelInferResponse.parseFrom(features.get(0).value());
+        ModelInferResponse encoded =
+                ModelInferResponse.parseFrom(features.get(0).value());
         assertEquals("k-2", encoded.getId());
         assertEquals("caption-encoder", encoded.getModelName());
         assertEquals(1, encoded.getOutputsCount(), "only the features output travels");
-        assertEquals(encoded.getOutputs(0).getShape(1) * 4, encoded.getRawOutputContents(0).size());
+        assertEquals(
+                encoded.getOutputs(0).getShape(1) * 4,
+                encoded.getRawOutputContents(0).size());
 
         ModelInferResponse direct = inference.modelInfer(image("k-1", "lenet", 0.8f));
         float[] logits = new float[10];
-        direct.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(logits);
+        direct.getRawOutputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(logits);
         int best = 0;
         for (int i = 1; i < 10; i++) {
             best = logits[i] > logits[best] ? i : best;
         }
         assertEquals(best, byId.get("k-1").getLabels(0).getIndex(), "Kafka and gRPC paths agree on the top label");
 
-        List<ConsumerRecord<byte[], byte[]>> dlq =
-                TestClients.read(bootstrap, TOPICS.deadLetters(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
-        Map<String, ReasonCode> reasons = dlq.stream().map(r -> deadLetter(r.value()))
+        List<ConsumerRecord<byte[], byte[]>> dlq = TestClients.read(
+                bootstrap, TOPICS.deadLetters().name(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Map<String, ReasonCode> reasons = dlq.stream()
+                .map(TOPICS.deadLetters()::valueOf)
                 .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
-        assertEquals(Map.of("k-bad", ReasonCode.DESERIALIZATION_FAILED, "k-unknown", ReasonCode.UNKNOWN_MODEL,
-                "k-nan", ReasonCode.NON_FINITE_VALUES), reasons);
+        assertEquals(
+                Map.of(
+                        "k-bad",
+                        ReasonCode.DESERIALIZATION_FAILED,
+                        "k-unknown",
+                        ReasonCode.UNKNOWN_MODEL,
+                        "k-nan",
+                        ReasonCode.NON_FINITE_VALUES),
+                reasons);
     }
 
     private static ProducerRecord<byte[], byte[]> record(String topic, String key, byte[] value) {
         return new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value);
-    }
-
-    private static Classification parse(byte[] value) {
-        try {
-            return Classification.parseFrom(value);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private static DeadLetter deadLetter(byte[] value) {
-        try {
-            return DeadLetter.parseFrom(value);
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 }

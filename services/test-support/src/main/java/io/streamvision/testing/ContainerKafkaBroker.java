@@ -5,9 +5,9 @@ import org.testcontainers.kafka.KafkaContainer;
 import org.testcontainers.utility.DockerImageName;
 
 /**
- * Apache Kafka in a Docker container through Testcontainers, for machines with a Docker
- * engine. Selected with {@code -Dvision.test.broker=testcontainers}; the image can be changed
- * with {@code -Dvision.test.kafka-image}.
+ * Apache Kafka in a Docker container through Testcontainers, for machines with a Docker engine.
+ * Selected with {@code -Dvision.test.broker=testcontainers}; the image can be changed with {@code
+ * -Dvision.test.kafka-image}.
  *
  * <p>Thread-safe once started.
  */
@@ -29,7 +29,8 @@ public final class ContainerKafkaBroker implements TestBroker {
                     + " is reachable. Start Docker, or use the default in-JVM broker (-Dvision.test.broker=in-jvm).");
         }
         String image = System.getProperty("vision.test.kafka-image", DEFAULT_IMAGE);
-        KafkaContainer container = new KafkaContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("apache/kafka"));
+        KafkaContainer container =
+                new KafkaContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("apache/kafka"));
         InJvmKraftBroker.SINGLE_NODE_SETTINGS.forEach((key, value) ->
                 container.withEnv("KAFKA_" + key.toUpperCase().replace('.', '_'), String.valueOf(value)));
         container.start();

@@ -3,14 +3,14 @@ package io.streamvision.testing;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
+import org.apache.kafka.common.utils.AppInfoParser;
 
 /**
- * A single-node Apache Kafka broker in KRaft mode (combined broker and controller) running
- * inside the test JVM, built on Kafka's own cluster test kit. It listens on 127.0.0.1 on an
- * ephemeral port and keeps its logs in a temporary directory deleted on close.
+ * A single-node Apache Kafka broker in KRaft mode (combined broker and controller) running inside
+ * the test JVM, built on Kafka's own cluster test kit. It listens on 127.0.0.1 on an ephemeral port
+ * and keeps its logs in a temporary directory deleted on close.
  *
  * <p>Thread-safe once started.
  */
@@ -73,8 +73,12 @@ public final class InJvmKraftBroker implements TestBroker {
 
     @Override
     public String describe() {
-        return "in-JVM Apache Kafka " + org.apache.kafka.common.utils.AppInfoParser.getVersion()
-                + " (KRaft, 1 node, data in " + dataDir + ") at " + bootstrapServers();
+        return "in-JVM Apache Kafka "
+                + AppInfoParser.getVersion()
+                + " (KRaft, 1 node, data in "
+                + dataDir
+                + ") at "
+                + bootstrapServers();
     }
 
     @Override

@@ -6,8 +6,8 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * JUnit 5 extension that gives a test class the JVM-wide real Kafka broker.
- * Test methods and constructors can take a {@link TestBroker} parameter.
+ * JUnit 5 extension that gives a test class the JVM-wide real Kafka broker. Test methods and
+ * constructors can take a {@link TestBroker} parameter.
  *
  * <pre>{@code
  * @ExtendWith(KafkaBrokerExtension.class)

@@ -1,13 +1,12 @@
 package io.streamvision.testing;
 
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.Map;
 
-import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
-
 /**
- * Quarkus test resource that points the application at the JVM-wide real Kafka broker by
- * setting {@code kafka.bootstrap.servers}. The broker outlives each application start and is
- * stopped when the JVM exits.
+ * Quarkus test resource that points the application at the JVM-wide real Kafka broker by setting
+ * {@code kafka.bootstrap.servers}. The broker outlives each application start and is stopped when
+ * the JVM exits.
  *
  * <pre>{@code @QuarkusTestResource(KafkaBrokerTestResource.class)}</pre>
  */

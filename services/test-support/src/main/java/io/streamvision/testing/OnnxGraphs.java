@@ -1,27 +1,25 @@
 package io.streamvision.testing;
 
+import com.google.protobuf.CodedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
 
-import com.google.protobuf.CodedOutputStream;
-
 /**
- * Writes small ONNX models (the protobuf wire format of {@code onnx.proto}, field numbers from
- * the ONNX specification) so tests can build a graph that exposes exactly what they check,
- * without Python or a model file in the repository. Only FLOAT inputs and outputs and INT64
- * initializers are needed here.
+ * Writes small ONNX models (the protobuf wire format of {@code onnx.proto}, field numbers from the
+ * ONNX specification) so tests can build a graph that exposes exactly what they check, without
+ * Python or a model file in the repository. Only FLOAT inputs and outputs and INT64 initializers
+ * are needed here.
  */
 public final class OnnxGraphs {
 
-    private OnnxGraphs() {
-    }
+    private OnnxGraphs() {}
 
     /** A model of one graph for the default opset {@code opset}. */
     public static byte[] model(byte[] graph, int opset) {
         return message(m -> {
-            m.writeInt64(1, 7);   // ir_version
+            m.writeInt64(1, 7); // ir_version
             m.writeByteArray(7, graph);
             m.writeByteArray(8, message(op -> {
                 op.writeString(1, "");
@@ -31,8 +29,8 @@ public final class OnnxGraphs {
     }
 
     /** A graph of {@code nodes}, with initializers, inputs and outputs (value infos). */
-    public static byte[] graph(String name, List<byte[]> nodes, List<byte[]> initializers, List<byte[]> inputs,
-                               List<byte[]> outputs) {
+    public static byte[] graph(
+            String name, List<byte[]> nodes, List<byte[]> initializers, List<byte[]> inputs, List<byte[]> outputs) {
         return message(g -> {
             for (byte[] node : nodes) {
                 g.writeByteArray(1, node);
@@ -71,7 +69,7 @@ public final class OnnxGraphs {
         return message(a -> {
             a.writeString(1, name);
             a.writeInt64(3, value);
-            a.writeEnum(20, 2);   // INT
+            a.writeEnum(20, 2); // INT
         });
     }
 
@@ -82,23 +80,25 @@ public final class OnnxGraphs {
             for (long v : values) {
                 a.writeInt64(8, v);
             }
-            a.writeEnum(20, 7);   // INTS
+            a.writeEnum(20, 7); // INTS
         });
     }
 
     /** A one-dimensional INT64 tensor initializer. */
     public static byte[] int64Initializer(String name, long... values) {
         return message(t -> {
-            t.writeInt64(1, values.length);   // dims
-            t.writeInt32(2, 7);               // data_type INT64
+            t.writeInt64(1, values.length); // dims
+            t.writeInt32(2, 7); // data_type INT64
             for (long v : values) {
-                t.writeInt64(7, v);           // int64_data
+                t.writeInt64(7, v); // int64_data
             }
             t.writeString(8, name);
         });
     }
 
-    /** A FLOAT tensor value info; each dimension is a {@code Long} size or a {@code String} symbol. */
+    /**
+     * A FLOAT tensor value info; each dimension is a {@code Long} size or a {@code String} symbol.
+     */
     public static byte[] floatValue(String name, Object... dims) {
         byte[] shape = message(s -> {
             for (Object d : dims) {
@@ -112,7 +112,7 @@ public final class OnnxGraphs {
             }
         });
         byte[] tensorType = message(t -> {
-            t.writeInt32(1, 1);   // FLOAT
+            t.writeInt32(1, 1); // FLOAT
             t.writeByteArray(2, shape);
         });
         byte[] type = message(t -> t.writeByteArray(1, tensorType));

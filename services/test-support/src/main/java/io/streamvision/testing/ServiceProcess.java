@@ -1,19 +1,26 @@
 package io.streamvision.testing;
 
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Starts a packaged Quarkus service ({@code target/quarkus-app/quarkus-run.jar}) as a separate
- * JVM with the given system properties, its output in a log file, so tests can kill it with
- * SIGKILL and start it again; and reads its readiness endpoint.
+ * Starts a packaged Quarkus service ({@code target/quarkus-app/quarkus-run.jar}) as a separate JVM
+ * with the given system properties, its output in a log file, so tests can kill it with SIGKILL and
+ * start it again; and reads its readiness endpoint.
  */
 public final class ServiceProcess {
 
-    private ServiceProcess() {
-    }
+    private ServiceProcess() {}
 
     /** Starts {@code java -D... -jar jar}; the caller ends the process. */
     public static Process start(Path jar, Map<String, String> properties, Path log) throws Exception {
@@ -22,41 +29,52 @@ public final class ServiceProcess {
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
-        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile())
+                .start();
     }
 
     /** Waits until {@code GET /q/health/ready} on the port answers 200. */
-    public static void awaitReady(int port, java.time.Duration timeout) throws Exception {
+    public static void awaitReady(int port, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (readiness(port).status() != 200) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("service on port " + port + " not ready within " + timeout.toSeconds()
-                        + " s: " + readiness(port).body());
+                throw new AssertionError("service on port "
+                        + port
+                        + " not ready within "
+                        + timeout.toSeconds()
+                        + " s: "
+                        + readiness(port).body());
             }
             Thread.sleep(250);
         }
     }
 
-    /** A number from the readiness checks' data ({@code "key": 12}), or -1 when absent or unreachable. */
+    /**
+     * A number from the readiness checks' data ({@code "key": 12}), or -1 when absent or
+     * unreachable.
+     */
     public static long readinessValue(int port, String key) throws Exception {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"" + java.util.regex.Pattern.quote(key)
-                + "\"\\s*:\\s*(\\d+)").matcher(readiness(port).body());
+        Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*(\\d+)")
+                .matcher(readiness(port).body());
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
-    private record Answer(int status, String body) {
-    }
+    private record Answer(int status, String body) {}
 
     private static Answer readiness(int port) throws InterruptedException {
         try {
-            var response = HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://localhost:" + port
-                    + "/q/health/ready")).timeout(java.time.Duration.ofSeconds(5)).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            var response = HTTP.send(
+                    HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready"))
+                            .timeout(Duration.ofSeconds(5))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return new Answer(response.statusCode(), response.body());
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             return new Answer(-1, "");
         }
     }
 
-    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newHttpClient();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
 }

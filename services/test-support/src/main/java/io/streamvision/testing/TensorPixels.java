@@ -7,8 +7,7 @@ import java.nio.FloatBuffer;
 /** Compares a normalised image tensor with reference pixels, in 0–255 pixel units. */
 public final class TensorPixels {
 
-    private TensorPixels() {
-    }
+    private TensorPixels() {}
 
     /**
      * Mean and max absolute difference between a little-endian FP32 NCHW tensor normalised as
@@ -16,7 +15,8 @@ public final class TensorPixels {
      * pixels, after the normalisation is undone.
      */
     public static double[] difference(byte[] tensor, byte[] rgb, int plane, float[] mean, float[] std) {
-        FloatBuffer values = ByteBuffer.wrap(tensor).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        FloatBuffer values =
+                ByteBuffer.wrap(tensor).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
         double sum = 0;
         double max = 0;
         for (int ch = 0; ch < 3; ch++) {

@@ -4,9 +4,9 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The one broker a test JVM shares: started on first use, stopped when the JVM exits.
- * {@code -Dvision.test.broker=in-jvm} (default) gives {@link InJvmKraftBroker};
- * {@code -Dvision.test.broker=testcontainers} gives {@link ContainerKafkaBroker}.
+ * The one broker a test JVM shares: started on first use, stopped when the JVM exits. {@code
+ * -Dvision.test.broker=in-jvm} (default) gives {@link InJvmKraftBroker}; {@code
+ * -Dvision.test.broker=testcontainers} gives {@link ContainerKafkaBroker}.
  *
  * <p>Thread-safe.
  */
@@ -16,16 +16,15 @@ public final class TestBrokers {
     public static final String KIND_PROPERTY = "vision.test.broker";
 
     /**
-     * System property under which the running broker's address is published, so that every
-     * class loader in the JVM (Quarkus loads test resources in its own) finds the same broker.
+     * System property under which the running broker's address is published, so that every class
+     * loader in the JVM (Quarkus loads test resources in its own) finds the same broker.
      */
     public static final String ADDRESS_PROPERTY = "vision.test.broker.bootstrap-servers";
 
     private static final AtomicInteger SUFFIXES = new AtomicInteger();
     private static TestBroker shared;
 
-    private TestBrokers() {
-    }
+    private TestBrokers() {}
 
     /** The bootstrap address of the JVM-wide broker, starting it when needed. */
     public static synchronized String bootstrapServers() {
@@ -43,8 +42,9 @@ public final class TestBrokers {
             TestBroker broker = startNew();
             System.setProperty(ADDRESS_PROPERTY, broker.bootstrapServers());
             Runtime.getRuntime().addShutdownHook(new Thread(broker::close, "test-kafka-broker-stop"));
-            System.out.printf("[test broker] %s, started in %d ms%n", broker.describe(),
-                    (System.nanoTime() - started) / 1_000_000);
+            System.out.printf(
+                    "[test broker] %s, started in %d ms%n",
+                    broker.describe(), (System.nanoTime() - started) / 1_000_000);
             shared = broker;
         }
         return shared;
@@ -56,8 +56,9 @@ public final class TestBrokers {
         return switch (kind) {
             case "in-jvm", "" -> InJvmKraftBroker.start();
             case "testcontainers" -> ContainerKafkaBroker.start();
-            default -> throw new IllegalArgumentException(KIND_PROPERTY + "=" + kind
-                    + " is not a broker kind; use in-jvm or testcontainers");
+            default ->
+                throw new IllegalArgumentException(
+                        KIND_PROPERTY + "=" + kind + " is not a broker kind; use in-jvm or testcontainers");
         };
     }
 

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
-
+import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -18,8 +18,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /** Plain Kafka clients for tests: produce records, and read a topic {@code read_committed}. */
 public final class TestClients {
 
-    private TestClients() {
-    }
+    private TestClients() {}
 
     /** A byte-array producer (idempotent, acks=all); the caller closes it. */
     public static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
@@ -33,11 +32,11 @@ public final class TestClients {
     /** Sends records and waits until the broker has them. */
     public static void send(String bootstrapServers, List<ProducerRecord<byte[], byte[]>> records) {
         try (KafkaProducer<byte[], byte[]> producer = producer(bootstrapServers)) {
-            List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
+            List<Future<?>> acks = new ArrayList<>();
             for (ProducerRecord<byte[], byte[]> record : records) {
                 acks.add(producer.send(record));
             }
-            for (java.util.concurrent.Future<?> ack : acks) {
+            for (Future<?> ack : acks) {
                 ack.get();
             }
         } catch (Exception e) {
@@ -46,11 +45,11 @@ public final class TestClients {
     }
 
     /**
-     * Reads a topic from the beginning, {@code read_committed}, until {@code count} records
-     * arrived or the timeout passed, then keeps reading for {@code settle} to catch extras.
+     * Reads a topic from the beginning, {@code read_committed}, until {@code count} records arrived
+     * or the timeout passed, then keeps reading for {@code settle} to catch extras.
      */
-    public static List<ConsumerRecord<byte[], byte[]>> read(String bootstrapServers, String topic, int count,
-                                                           Duration timeout, Duration settle) {
+    public static List<ConsumerRecord<byte[], byte[]>> read(
+            String bootstrapServers, String topic, int count, Duration timeout, Duration settle) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, "test-reader-" + UUID.randomUUID());
@@ -61,7 +60,7 @@ public final class TestClients {
         props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (KafkaConsumer<byte[], byte[]> consumer =
-                     new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
             consumer.subscribe(List.of(topic));
             long deadline = System.nanoTime() + timeout.toNanos();
             while (records.size() < count && System.nanoTime() < deadline) {

@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
-
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -15,8 +14,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Reads a topic {@code read_committed} from its beginning on a background thread, without a
- * consumer group (partitions are assigned directly and re-checked as they appear), so tests
- * can watch outputs arrive without group-join delays. Thread-safe.
+ * consumer group (partitions are assigned directly and re-checked as they appear), so tests can
+ * watch outputs arrive without group-join delays. Thread-safe.
  */
 public final class TopicCollector implements AutoCloseable {
 
@@ -30,35 +29,40 @@ public final class TopicCollector implements AutoCloseable {
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
-        thread = new Thread(() -> {
-            try (KafkaConsumer<byte[], byte[]> consumer =
-                         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                List<TopicPartition> assigned = new ArrayList<>();
-                long lastCheck = 0;
-                while (running) {
-                    if (System.nanoTime() - lastCheck > 500_000_000L) {
-                        lastCheck = System.nanoTime();
-                        List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
-                        if (partitions != null && partitions.size() > assigned.size()) {
-                            List<TopicPartition> all = partitions.stream()
-                                    .map(p -> new TopicPartition(topic, p.partition())).toList();
-                            List<TopicPartition> fresh = all.stream().filter(p -> !assigned.contains(p)).toList();
-                            assigned.clear();
-                            assigned.addAll(all);
-                            consumer.assign(all);
-                            consumer.seekToBeginning(fresh);
+        thread = new Thread(
+                () -> {
+                    try (KafkaConsumer<byte[], byte[]> consumer =
+                            new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                        List<TopicPartition> assigned = new ArrayList<>();
+                        long lastCheck = 0;
+                        while (running) {
+                            if (System.nanoTime() - lastCheck > 500_000_000L) {
+                                lastCheck = System.nanoTime();
+                                List<PartitionInfo> partitions = consumer.partitionsFor(topic, Duration.ofSeconds(5));
+                                if (partitions != null && partitions.size() > assigned.size()) {
+                                    List<TopicPartition> all = partitions.stream()
+                                            .map(p -> new TopicPartition(topic, p.partition()))
+                                            .toList();
+                                    List<TopicPartition> fresh = all.stream()
+                                            .filter(p -> !assigned.contains(p))
+                                            .toList();
+                                    assigned.clear();
+                                    assigned.addAll(all);
+                                    consumer.assign(all);
+                                    consumer.seekToBeginning(fresh);
+                                }
+                            }
+                            if (assigned.isEmpty()) {
+                                Thread.sleep(100);
+                                continue;
+                            }
+                            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
                         }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
                     }
-                    if (assigned.isEmpty()) {
-                        Thread.sleep(100);
-                        continue;
-                    }
-                    consumer.poll(Duration.ofMillis(100)).forEach(records::add);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "collector-" + topic);
+                },
+                "collector-" + topic);
         thread.setDaemon(true);
         thread.start();
     }
@@ -68,7 +72,9 @@ public final class TopicCollector implements AutoCloseable {
         return List.copyOf(records);
     }
 
-    /** Waits until at least {@code count} records arrived or the timeout passed; returns the count. */
+    /**
+     * Waits until at least {@code count} records arrived or the timeout passed; returns the count.
+     */
     public int awaitAtLeast(int count, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (records.size() < count && System.nanoTime() < deadline) {

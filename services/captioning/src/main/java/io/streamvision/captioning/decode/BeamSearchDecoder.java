@@ -1,5 +1,13 @@
 package io.streamvision.captioning.decode;
 
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelConfig.TensorSpec;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.runtime.Tensors;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -10,31 +18,21 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import io.streamvision.model.ModelConfig;
-import io.streamvision.model.ModelConfig.TensorSpec;
-import io.streamvision.runtime.LoadedModel;
-import io.streamvision.runtime.Tensors;
-
 /**
  * Writes captions with a one-step RNN decoder graph (previous tokens, features and state in;
- * next-token logits and state out), many images at once: every step runs the decoder once over
- * all live hypotheses of all images in the batch. Beam width 1 is greedy search.
+ * next-token logits and state out), many images at once: every step runs the decoder once over all
+ * live hypotheses of all images in the batch. Beam width 1 is greedy search.
  *
- * <p>The decoder's inputs are found from its config: the INT64 input takes the tokens, each
- * input {@code X} with an output {@code X_out} is recurrent state (starting at zeros), and the
- * remaining FP32 input takes the features. The {@code logits} role output scores the next token.
+ * <p>The decoder's inputs are found from its config: the INT64 input takes the tokens, each input
+ * {@code X} with an output {@code X_out} is recurrent state (starting at zeros), and the remaining
+ * FP32 input takes the features. The {@code logits} role output scores the next token.
  *
  * <p>Thread-safe: each call keeps its own buffers.
  */
 public final class BeamSearchDecoder {
 
     /** One hypothesis: token ids (no start or end token) and log-probability. */
-    public record Hypothesis(List<Long> tokens, double logProbability) {
-    }
+    public record Hypothesis(List<Long> tokens, double logProbability) {}
 
     /** Hypotheses for one image, best first. */
     public record Result(List<Hypothesis> ranked) {
@@ -74,8 +72,11 @@ public final class BeamSearchDecoder {
             }
         }
         if (tokens == null || features == null || config.output("logits") == null) {
-            throw new IllegalArgumentException("Decoder " + config.name() + " needs an INT64 tokens input, a features"
-                    + " input and a logits output; it has inputs " + config.inputs().stream().map(TensorSpec::name).toList());
+            throw new IllegalArgumentException("Decoder "
+                    + config.name()
+                    + " needs an INT64 tokens input, a features"
+                    + " input and a logits output; it has inputs "
+                    + config.inputs().stream().map(TensorSpec::name).toList());
         }
         this.tokensInput = tokens;
         this.featuresInput = features;
@@ -89,16 +90,15 @@ public final class BeamSearchDecoder {
     }
 
     /** A hypothesis still being extended: its tokens, score and row in the last decoder run. */
-    private record Live(List<Long> tokens, double score, int image, int row) {
-    }
+    private record Live(List<Long> tokens, double score, int image, int row) {}
 
     /**
-     * Decodes a batch of images. Each step expands every live hypothesis of every image by
-     * every token in one decoder run; per image the {@code beamWidth} best candidates are kept
-     * (ties: earlier hypothesis, then lower token id); those ending in the end token are
-     * finished, the rest stay live. An image is done when nothing is live, or when its best
-     * finished score is at least its best live score (scores only fall). After
-     * {@code maxTokens} steps live hypotheses are finished as they are.
+     * Decodes a batch of images. Each step expands every live hypothesis of every image by every
+     * token in one decoder run; per image the {@code beamWidth} best candidates are kept (ties:
+     * earlier hypothesis, then lower token id); those ending in the end token are finished, the
+     * rest stay live. An image is done when nothing is live, or when its best finished score is at
+     * least its best live score (scores only fall). After {@code maxTokens} steps live hypotheses
+     * are finished as they are.
      *
      * @param features one feature vector per image
      * @param beamWidth hypotheses kept per image (1 = greedy)
@@ -119,8 +119,12 @@ public final class BeamSearchDecoder {
         int k = Math.max(1, beamWidth);
         for (int i = 0; i < n; i++) {
             if (features.get(i).length != featureSize) {
-                throw new IllegalArgumentException("feature vector " + i + " has " + features.get(i).length
-                        + " values; the decoder reads " + featureSize);
+                throw new IllegalArgumentException("feature vector "
+                        + i
+                        + " has "
+                        + features.get(i).length
+                        + " values; the decoder reads "
+                        + featureSize);
             }
         }
         List<List<Hypothesis>> finished = new ArrayList<>();
@@ -144,7 +148,9 @@ public final class BeamSearchDecoder {
             }
             for (int r = 0; r < rows; r++) {
                 Live h = live.get(r);
-                tokens[r] = h.tokens().isEmpty() ? vocab.start() : h.tokens().get(h.tokens().size() - 1);
+                tokens[r] = h.tokens().isEmpty()
+                        ? vocab.start()
+                        : h.tokens().get(h.tokens().size() - 1);
                 featureFloats.put(features.get(h.image()));
                 for (int s = 0; s < states.length; s++) {
                     int size = stateSizes.get(s);
@@ -170,7 +176,8 @@ public final class BeamSearchDecoder {
                         candidates.add(new double[] {live.get(r).score() + logp[v], r, v});
                     }
                 }
-                candidates.sort(Comparator.<double[]>comparingDouble(c -> -c[0]).thenComparingDouble(c -> c[1])
+                candidates.sort(Comparator.<double[]>comparingDouble(c -> -c[0])
+                        .thenComparingDouble(c -> c[1])
                         .thenComparingDouble(c -> c[2]));
                 List<Live> kept = new ArrayList<>();
                 for (int c = 0; c < Math.min(k, candidates.size()); c++) {
@@ -179,14 +186,16 @@ public final class BeamSearchDecoder {
                     List<Long> extended = new ArrayList<>(parent.tokens());
                     extended.add((long) cand[2]);
                     if ((int) cand[2] == vocab.end()) {
-                        finished.get(image).add(new Hypothesis(List.copyOf(extended.subList(0, extended.size() - 1)),
-                                cand[0]));
+                        finished.get(image)
+                                .add(new Hypothesis(List.copyOf(extended.subList(0, extended.size() - 1)), cand[0]));
                     } else {
                         kept.add(new Live(extended, cand[0], image, (int) cand[1]));
                     }
                 }
-                double bestFinished = finished.get(image).stream().mapToDouble(Hypothesis::logProbability)
-                        .max().orElse(Double.NEGATIVE_INFINITY);
+                double bestFinished = finished.get(image).stream()
+                        .mapToDouble(Hypothesis::logProbability)
+                        .max()
+                        .orElse(Double.NEGATIVE_INFINITY);
                 double bestLive = kept.stream().mapToDouble(Live::score).max().orElse(Double.NEGATIVE_INFINITY);
                 if (!kept.isEmpty() && bestFinished < bestLive) {
                     nextLive.addAll(kept);
@@ -209,11 +218,14 @@ public final class BeamSearchDecoder {
     }
 
     private static double penalised(Hypothesis h, double alpha) {
-        return alpha == 0 ? h.logProbability() : h.logProbability() / Math.pow(Math.max(1, h.tokens().size() + 1), alpha);
+        return alpha == 0
+                ? h.logProbability()
+                : h.logProbability() / Math.pow(Math.max(1, h.tokens().size() + 1), alpha);
     }
 
-    private void run(long[] tokens, ByteBuffer features, float[][] states, int rows, float[] logits,
-                     float[][] nextStates) throws OrtException {
+    private void run(
+            long[] tokens, ByteBuffer features, float[][] states, int rows, float[] logits, float[][] nextStates)
+            throws OrtException {
         Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
         try {
             ByteBuffer tokenBuffer = Tensors.direct(rows * 8);
@@ -224,17 +236,22 @@ public final class BeamSearchDecoder {
             for (int s = 0; s < states.length; s++) {
                 ByteBuffer stateBuffer = Tensors.direct(states[s].length * 4);
                 stateBuffer.asFloatBuffer().put(states[s]);
-                inputs.put(stateInputs.get(s), Tensors.create(env, "FP32",
-                        new long[] {rows, stateSizes.get(s)}, stateBuffer));
+                inputs.put(
+                        stateInputs.get(s),
+                        Tensors.create(env, "FP32", new long[] {rows, stateSizes.get(s)}, stateBuffer));
             }
             List<String> outputs = new ArrayList<>();
             outputs.add(logitsOutput);
             stateInputs.forEach(name -> outputs.add(name + "_out"));
             try (OrtSession.Result result = decoder.run(inputs, outputs)) {
-                ((OnnxTensor) result.get(logitsOutput).orElseThrow()).getFloatBuffer().get(logits);
+                ((OnnxTensor) result.get(logitsOutput).orElseThrow())
+                        .getFloatBuffer()
+                        .get(logits);
                 for (int s = 0; s < states.length; s++) {
                     nextStates[s] = new float[states[s].length];
-                    ((OnnxTensor) result.get(stateInputs.get(s) + "_out").orElseThrow()).getFloatBuffer().get(nextStates[s]);
+                    ((OnnxTensor) result.get(stateInputs.get(s) + "_out").orElseThrow())
+                            .getFloatBuffer()
+                            .get(nextStates[s]);
                 }
             }
         } finally {

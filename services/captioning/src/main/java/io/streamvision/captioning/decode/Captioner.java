@@ -1,17 +1,5 @@
 package io.streamvision.captioning.decode;
 
-import java.util.ArrayList;
-import java.util.List;
-
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.inject.Disposes;
-import jakarta.enterprise.inject.Produces;
-import jakarta.inject.Inject;
-import jakarta.inject.Singleton;
-
-import org.jboss.logging.Logger;
-
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.model.ModelConfig;
@@ -19,13 +7,22 @@ import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.CaptionHypothesis;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
+import java.util.ArrayList;
+import java.util.List;
+import org.jboss.logging.Logger;
 
 /**
- * Writes captions with the served decoder. The decoder model follows the shared model
- * lifecycle ({@link ServedModels}: loaded at start, new versions swapped in by the repository
- * poll); for each version it serves, the vocabulary is read and the {@link BeamSearchDecoder}
- * built once, and the encoder's config (whose image input the Caption call prepares) is re-read
- * after each poll, not on each call.
+ * Writes captions with the served decoder. The decoder model follows the shared model lifecycle
+ * ({@link ServedModels}: loaded at start, new versions swapped in by the repository poll); for each
+ * version it serves, the vocabulary is read and the {@link BeamSearchDecoder} built once, and the
+ * encoder's config (whose image input the Caption call prepares) is re-read after each poll, not on
+ * each call.
  *
  * <p>Thread-safe.
  */
@@ -35,8 +32,7 @@ public class Captioner {
     private static final Logger LOG = Logger.getLogger(Captioner.class);
 
     /** The decoder version in service with what was built for it. */
-    private record Version(LoadedModel model, Vocabulary vocabulary, BeamSearchDecoder decoder) {
-    }
+    private record Version(LoadedModel model, Vocabulary vocabulary, BeamSearchDecoder decoder) {}
 
     @Inject
     CaptioningConfig config;
@@ -73,7 +69,9 @@ public class Captioner {
             version = build(model);
         }
         String encoderName = version.model().config().encoder();
-        encoder = encoderName == null ? null : models.runtime().repository().latest(encoderName).orElse(null);
+        encoder = encoderName == null
+                ? null
+                : models.runtime().repository().latest(encoderName).orElse(null);
     }
 
     private synchronized Version build(LoadedModel model) {
@@ -82,13 +80,16 @@ public class Captioner {
             return version;
         }
         ModelConfig c = model.config();
-        Vocabulary vocabulary = Vocabulary.read(models.runtime().repository().versionDir(c.name(), c.version())
+        Vocabulary vocabulary = Vocabulary.read(models.runtime()
+                .repository()
+                .versionDir(c.name(), c.version())
                 .resolve(c.vocab() == null ? "vocab.json" : c.vocab()));
-        version = new Version(model, vocabulary, new BeamSearchDecoder(models.runtime().environment(), model,
-                vocabulary));
+        version = new Version(
+                model, vocabulary, new BeamSearchDecoder(models.runtime().environment(), model, vocabulary));
         current = version;
-        LOG.infof("Caption decoder %s v%d reads features of %s; vocabulary of %d tokens", c.name(), c.version(),
-                c.encoder(), vocabulary.tokens().size());
+        LOG.infof(
+                "Caption decoder %s v%d reads features of %s; vocabulary of %d tokens",
+                c.name(), c.version(), c.encoder(), vocabulary.tokens().size());
         return version;
     }
 
@@ -108,7 +109,10 @@ public class Captioner {
         return version == null ? null : version.model().config().encoder();
     }
 
-    /** The encoder's config (its image input spec) as of the last repository poll; null when unknown. */
+    /**
+     * The encoder's config (its image input spec) as of the last repository poll; null when
+     * unknown.
+     */
     public ModelConfig encoderConfig() {
         return encoder;
     }
@@ -120,8 +124,9 @@ public class Captioner {
 
     /** Captions for a batch of feature vectors with a given beam width. */
     public List<Caption> caption(List<String> requestIds, List<float[]> features, int beamWidth) throws Exception {
-        LoadedModel model = models.registry().acquire(config.decoder(), "").orElseThrow(
-                () -> new IllegalStateException("caption decoder " + config.decoder() + " is not loaded"));
+        LoadedModel model = models.registry()
+                .acquire(config.decoder(), "")
+                .orElseThrow(() -> new IllegalStateException("caption decoder " + config.decoder() + " is not loaded"));
         try {
             Version version = current;
             if (version == null || version.model() != model) {
@@ -129,8 +134,8 @@ public class Captioner {
             }
             Vocabulary vocabulary = version.vocabulary();
             int maxTokens = config.maxTokens() > 0 ? config.maxTokens() : vocabulary.maxLength();
-            List<BeamSearchDecoder.Result> results = version.decoder().decode(features, beamWidth, config.minTokens(),
-                    maxTokens, config.lengthPenaltyAlpha());
+            List<BeamSearchDecoder.Result> results = version.decoder()
+                    .decode(features, beamWidth, config.minTokens(), maxTokens, config.lengthPenaltyAlpha());
             List<Caption> captions = new ArrayList<>(results.size());
             for (int i = 0; i < results.size(); i++) {
                 captions.add(caption(requestIds.get(i), results.get(i), model, vocabulary, beamWidth));
@@ -141,21 +146,27 @@ public class Captioner {
         }
     }
 
-    private Caption caption(String requestId, BeamSearchDecoder.Result result, LoadedModel model,
-                            Vocabulary vocabulary, int beamWidth) {
+    private Caption caption(
+            String requestId,
+            BeamSearchDecoder.Result result,
+            LoadedModel model,
+            Vocabulary vocabulary,
+            int beamWidth) {
         Caption.Builder caption = Caption.newBuilder()
                 .setRequestId(requestId)
                 .setText(vocabulary.text(result.best().tokens()))
                 .addAllTokenIds(result.best().tokens())
                 .setLogProbability((float) result.best().logProbability())
-                .setEncoderModel(model.config().encoder() == null ? "" : model.config().encoder())
+                .setEncoderModel(
+                        model.config().encoder() == null ? "" : model.config().encoder())
                 .setDecoderModel(model.name())
                 .setDecoderVersion(Integer.toString(model.version()))
                 .setSearch(beamWidth > 1 ? "beam" : "greedy")
                 .setBeamWidth(Math.max(1, beamWidth));
         for (int a = 1; a < result.ranked().size() && a <= config.alternatives(); a++) {
             BeamSearchDecoder.Hypothesis h = result.ranked().get(a);
-            caption.addAlternatives(CaptionHypothesis.newBuilder().setText(vocabulary.text(h.tokens()))
+            caption.addAlternatives(CaptionHypothesis.newBuilder()
+                    .setText(vocabulary.text(h.tokens()))
                     .setLogProbability((float) h.logProbability()));
         }
         return caption.build();

@@ -1,24 +1,6 @@
 package io.streamvision.captioning.kafka;
 
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.regex.Pattern;
-
-import jakarta.annotation.PreDestroy;
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
-import jakarta.inject.Inject;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.captioning.decode.Captioner;
@@ -30,13 +12,25 @@ import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The Kafka path of the captioning service: reads {@code vision.features.v1} (OIP
- * {@code ModelInferResponse} records holding an encoder's features), captions each poll's
- * records in one batched search, and writes {@code vision.v1.Caption} records to
- * {@code vision.captions.v1}. Records it cannot caption go to {@code vision.dlq.v1}.
- * Consume, decode and produce happen in one Kafka transaction per poll.
+ * The Kafka path of the captioning service: reads {@code vision.features.v1} (OIP {@code
+ * ModelInferResponse} records holding an encoder's features), captions each poll's records in one
+ * batched search, and writes {@code vision.v1.Caption} records to {@code vision.captions.v1}.
+ * Records it cannot caption go to {@code vision.dlq.v1}. Consume, decode and produce happen in one
+ * Kafka transaction per poll.
  */
 @ApplicationScoped
 public class CaptioningLoop {
@@ -59,9 +53,18 @@ public class CaptioningLoop {
             return;
         }
         Topics topics = kafka.topics();
-        kafka.ensureTopics(List.of(topics.features(), topics.captions(), topics.deadLetters(), topics.scores(),
-                topics.results(), topics.videoEvents(), topics.videoSummaries()));
-        loop = kafka.loop("captioning", config.kafka(), Pattern.compile(Pattern.quote(topics.features())),
+        kafka.ensureTopics(List.of(
+                topics.features().name(),
+                topics.captions().name(),
+                topics.deadLetters().name(),
+                topics.scores().name(),
+                topics.results().name(),
+                topics.videoEvents().name(),
+                topics.videoSummaries().name()));
+        loop = kafka.loop(
+                "captioning",
+                config.kafka(),
+                Pattern.compile(Pattern.quote(topics.features().name())),
                 this::handle);
         loop.start();
     }
@@ -71,7 +74,8 @@ public class CaptioningLoop {
         return Optional.ofNullable(loop);
     }
 
-    void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) throws Exception {
+    void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out)
+            throws Exception {
         DeadLetters deadLetters = kafka.deadLetters();
         List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
         List<String> ids = new ArrayList<>();
@@ -82,28 +86,46 @@ public class CaptioningLoop {
             try {
                 response = ModelInferResponse.parseFrom(record.value() == null ? new byte[0] : record.value());
             } catch (InvalidProtocolBufferException e) {
-                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                out.add(deadLetters.forRecord(
+                        record,
+                        STAGE,
+                        ReasonCode.DESERIALIZATION_FAILED,
                         "record is not an inference.ModelInferResponse: " + e.getMessage()));
                 continue;
             }
             if (encoder == null || !encoder.equals(response.getModelName())) {
-                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.UNKNOWN_MODEL, "features come from model '"
-                        + response.getModelName() + "', but the caption decoder reads features of '" + encoder + "'"));
+                out.add(deadLetters.forRecord(
+                        record,
+                        STAGE,
+                        ReasonCode.UNKNOWN_MODEL,
+                        "features come from model '"
+                                + response.getModelName()
+                                + "', but the caption decoder reads features of '"
+                                + encoder
+                                + "'"));
                 continue;
             }
-            if (response.getRawOutputContentsCount() != 1 || response.getOutputsCount() != 1
+            if (response.getRawOutputContentsCount() != 1
+                    || response.getOutputsCount() != 1
                     || !"FP32".equals(response.getOutputs(0).getDatatype())) {
-                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.INVALID_TENSOR,
+                out.add(deadLetters.forRecord(
+                        record,
+                        STAGE,
+                        ReasonCode.INVALID_TENSOR,
                         "expected exactly one FP32 features output with raw contents"));
                 continue;
             }
-            var floats = response.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+            var floats = response.getRawOutputContents(0)
+                    .asReadOnlyByteBuffer()
+                    .order(ByteOrder.LITTLE_ENDIAN)
                     .asFloatBuffer();
             float[] vector = new float[floats.remaining()];
             floats.get(vector);
             accepted.add(record);
-            ids.add(response.getId().isEmpty() && record.key() != null
-                    ? new String(record.key(), StandardCharsets.UTF_8) : response.getId());
+            ids.add(
+                    response.getId().isEmpty() && record.key() != null
+                            ? new String(record.key(), StandardCharsets.UTF_8)
+                            : response.getId());
             features.add(vector);
         }
         if (accepted.isEmpty()) {
@@ -117,7 +139,9 @@ public class CaptioningLoop {
             captions = new ArrayList<>(accepted.size());
             for (int i = 0; i < accepted.size(); i++) {
                 try {
-                    captions.add(captioner.caption(List.of(ids.get(i)), List.of(features.get(i))).get(0));
+                    captions.add(captioner
+                            .caption(List.of(ids.get(i)), List.of(features.get(i)))
+                            .get(0));
                 } catch (IllegalArgumentException one) {
                     out.add(deadLetters.forRecord(accepted.get(i), STAGE, ReasonCode.INVALID_TENSOR, one.getMessage()));
                     captions.add(null);
@@ -129,8 +153,10 @@ public class CaptioningLoop {
                 continue;
             }
             ConsumerRecord<byte[], byte[]> in = accepted.get(i);
-            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(kafka.topics().captions(),
-                    ids.get(i).getBytes(StandardCharsets.UTF_8), captions.get(i).toByteArray());
+            ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
+                    kafka.topics().captions().name(),
+                    ids.get(i).getBytes(StandardCharsets.UTF_8),
+                    captions.get(i).toByteArray());
             RecordHeaders.propagate(in.headers(), record.headers());
             if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));

@@ -1,29 +1,9 @@
 package io.streamvision.captioning.streams;
 
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
-
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.KStream;
-import org.apache.kafka.streams.kstream.Named;
-import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.processor.PunctuationType;
-import org.apache.kafka.streams.processor.api.Processor;
-import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.Stores;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
+import com.google.protobuf.Message;
+import io.streamvision.captioning.streams.TopologyRecords.Out;
+import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
@@ -32,10 +12,29 @@ import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageResult;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 
 /**
- * The results topology: joins scores and captions by request id into one
- * {@code vision.v1.ImageResult} per image.
+ * The results topology: joins scores and captions by request id into one {@code
+ * vision.v1.ImageResult} per image.
  *
  * <pre>
  * vision.scores.v1 ──┐
@@ -43,71 +42,73 @@ import io.streamvision.proto.vision.v1.ReasonCode;
  * vision.captions.v1 ┘            └─► vision.dlq.v1 (records that do not parse)
  * </pre>
  *
- * A result is emitted as soon as the caption and the labels of every configured classifier
- * are there; when the window closes first (wall-clock punctuation), the partial result is
- * emitted with the reason instead of being dropped. Parts arriving after their result was
- * emitted are ignored for one more window. Both topics are keyed by request id, so parts of one
- * image share a partition. Scores of video frames are left to {@code VideoSummaryTopology}.
+ * A result is emitted as soon as the caption and the labels of every configured classifier are
+ * there; when the window closes first (wall-clock punctuation), the partial result is emitted with
+ * the reason instead of being dropped. Parts arriving after their result was emitted are ignored
+ * for one more window. Both topics are keyed by request id, so parts of one image share a
+ * partition. Scores of video frames are left to {@code VideoSummaryTopology}.
  */
 public final class ResultsTopology {
 
     static final String STORE = "pending-results";
-    /** Request id and trace headers of each pending result's first part, so every result carries them. */
-    static final String HEADERS_STORE = "pending-results-headers";
-    private static final String SCORE = "s";
-    private static final String CAPTION = "c";
 
-    private ResultsTopology() {
-    }
+    /**
+     * Request id and trace headers of each pending result's first part, so every result carries
+     * them.
+     */
+    static final String HEADERS_STORE = "pending-results-headers";
+
+    private ResultsTopology() {}
 
     /** Adds the topology to a builder, with its own source of {@code vision.scores.v1}. */
-    public static void build(StreamsBuilder builder, Topics topics, DeadLetters deadLetters, Set<String> classifiers,
-                             Duration window, Duration punctuate) {
+    public static void build(
+            StreamsBuilder builder,
+            Topics topics,
+            DeadLetters deadLetters,
+            Set<String> classifiers,
+            Duration window,
+            Duration punctuate) {
         build(builder, scoresSource(builder, topics), topics, deadLetters, classifiers, window, punctuate);
     }
 
     /** The {@code vision.scores.v1} source, for the topologies that share it. */
     public static KStream<byte[], byte[]> scoresSource(StreamsBuilder builder, Topics topics) {
-        return builder.stream(topics.scores(), Consumed.with(Serdes.ByteArray(), Serdes.ByteArray())
-                .withName("scores-source"));
+        return builder.stream(
+                topics.scores().name(),
+                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("scores-source"));
     }
 
     /** Adds the topology to a builder, reading {@code scoresSource}. */
-    public static void build(StreamsBuilder builder, KStream<byte[], byte[]> scoresSource, Topics topics,
-                             DeadLetters deadLetters, Set<String> classifiers, Duration window, Duration punctuate) {
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(),
-                Serdes.ByteArray()));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(HEADERS_STORE),
-                Serdes.String(), Serdes.ByteArray()));
-        KStream<byte[], byte[]> scores = scoresSource.mapValues(v -> tag(SCORE, v), Named.as("tag-scores"));
-        KStream<byte[], byte[]> captions = builder.stream(topics.captions(),
-                Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source"))
-                .mapValues(v -> tag(CAPTION, v), Named.as("tag-captions"));
+    public static void build(
+            StreamsBuilder builder,
+            KStream<byte[], byte[]> scoresSource,
+            Topics topics,
+            DeadLetters deadLetters,
+            Set<String> classifiers,
+            Duration window,
+            Duration punctuate) {
+        builder.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(STORE), Serdes.String(), Serdes.ByteArray()));
+        builder.addStateStore(Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(HEADERS_STORE), Serdes.String(), Serdes.ByteArray()));
+        KStream<byte[], Part> scores = Part.of(scoresSource, topics.scores(), "score-parts");
+        KStream<byte[], Part> captions = Part.of(
+                builder.stream(
+                        topics.captions().name(),
+                        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source")),
+                topics.captions(),
+                "caption-parts");
         KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
-                .process(() -> new JoinProcessor(classifiers, window, punctuate, deadLetters), Named.as("join-parts"), STORE, HEADERS_STORE);
-        out.filter((k, v) -> !v.deadLetter(), Named.as("results"))
-                .mapValues(Out::value, Named.as("result-bytes"))
-                .to(topics.results(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("results-sink"));
-        out.filter((k, v) -> v.deadLetter(), Named.as("unreadable"))
-                .mapValues(Out::value, Named.as("dead-letter-bytes"))
-                .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName("dead-letters-sink"));
-    }
-
-    /** An output of the join: a result or a dead letter. */
-    record Out(byte[] value, boolean deadLetter) {
-    }
-
-    private static byte[] tag(String kind, byte[] value) {
-        byte[] tagged = new byte[(value == null ? 0 : value.length) + 1];
-        tagged[0] = (byte) kind.charAt(0);
-        if (value != null) {
-            System.arraycopy(value, 0, tagged, 1, value.length);
-        }
-        return tagged;
+                .process(
+                        () -> new JoinProcessor(classifiers, window, punctuate, deadLetters),
+                        Named.as("join-parts"),
+                        STORE,
+                        HEADERS_STORE);
+        TopologyRecords.sink(out, topics.results(), topics.deadLetters(), "results");
     }
 
     /** Collects the parts of each image in a store and emits each image's result once. */
-    static final class JoinProcessor implements Processor<byte[], byte[], String, Out> {
+    static final class JoinProcessor implements Processor<byte[], Part, String, Out> {
 
         private final Set<String> classifiers;
         private final long windowMs;
@@ -133,17 +134,15 @@ public final class ResultsTopology {
         }
 
         @Override
-        public void process(Record<byte[], byte[]> record) {
-            byte[] tagged = record.value();
-            String kind = tagged.length == 0 ? "?" : String.valueOf((char) tagged[0]);
-            byte[] value = java.util.Arrays.copyOfRange(tagged, Math.min(1, tagged.length), tagged.length);
+        public void process(Record<byte[], Part> record) {
+            Part part = record.value();
             ImageResult.Builder result;
             String requestId;
             try {
-                if (kind.equals(SCORE)) {
-                    Classification c = Classification.parseFrom(value);
+                Message parsed = part.parse();
+                if (parsed instanceof Classification c) {
                     if (!c.getVideoId().isEmpty()) {
-                        return;   // a video frame: the video summaries aggregate those
+                        return; // a video frame: the video summaries aggregate those
                     }
                     requestId = c.getRequestId();
                     result = pending(requestId, record.timestamp());
@@ -152,7 +151,7 @@ public final class ResultsTopology {
                     }
                     result.addClassifications(c).putModelVersions(c.getModelName(), c.getModelVersion());
                 } else {
-                    Caption c = Caption.parseFrom(value);
+                    Caption c = (Caption) parsed;
                     requestId = c.getRequestId();
                     result = pending(requestId, record.timestamp());
                     if (result == null) {
@@ -162,10 +161,16 @@ public final class ResultsTopology {
                 }
             } catch (InvalidProtocolBufferException e) {
                 var meta = context.recordMetadata().orElseThrow();
-                DeadLetter letter = deadLetters.describe("captioning/results", ReasonCode.DESERIALIZATION_FAILED,
-                        "record is not a " + (kind.equals(SCORE) ? "vision.v1.Classification" : "vision.v1.Caption")
-                                + ": " + e.getMessage(), meta.topic(), meta.partition(), meta.offset(), record.key(),
-                        record.headers(), value);
+                DeadLetter letter = deadLetters.describe(
+                        "captioning/results",
+                        ReasonCode.DESERIALIZATION_FAILED,
+                        "record is not a " + part.topic().type() + ": " + e.getMessage(),
+                        meta.topic(),
+                        meta.partition(),
+                        meta.offset(),
+                        record.key(),
+                        record.headers(),
+                        part.value());
                 String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
                 context.forward(record.withKey(key).withValue(new Out(letter.toByteArray(), true)));
                 return;
@@ -195,7 +200,9 @@ public final class ResultsTopology {
             if (!result.hasCaption()) {
                 return false;
             }
-            List<String> seen = result.getClassificationsList().stream().map(Classification::getModelName).toList();
+            List<String> seen = result.getClassificationsList().stream()
+                    .map(Classification::getModelName)
+                    .toList();
             return seen.containsAll(classifiers);
         }
 
@@ -209,8 +216,14 @@ public final class ResultsTopology {
             headers.delete(requestId);
             context.forward(new Record<>(requestId, new Out(done.toByteArray(), false), timestamp, carried));
             // Keep a marker for one more window so that late parts do not start a second result.
-            store.put(requestId, ImageResult.newBuilder().setRequestId(requestId).setEmittedAtMs(now)
-                    .setFirstPartAtMs(done.getFirstPartAtMs()).build().toByteArray());
+            store.put(
+                    requestId,
+                    ImageResult.newBuilder()
+                            .setRequestId(requestId)
+                            .setEmittedAtMs(now)
+                            .setFirstPartAtMs(done.getFirstPartAtMs())
+                            .build()
+                            .toByteArray());
         }
 
         private void expire(long now) {
@@ -235,7 +248,9 @@ public final class ResultsTopology {
                     continue;
                 }
                 if (now - result.getFirstPartAtMs() >= windowMs) {
-                    emit(entry.key, result.toBuilder().setComplete(false).setMissingReason(missing(result)),
+                    emit(
+                            entry.key,
+                            result.toBuilder().setComplete(false).setMissingReason(missing(result)),
                             result.getLastPartAtMs());
                 }
             }
@@ -246,7 +261,9 @@ public final class ResultsTopology {
             if (!result.hasCaption()) {
                 parts.add("caption");
             }
-            List<String> seen = result.getClassificationsList().stream().map(Classification::getModelName).toList();
+            List<String> seen = result.getClassificationsList().stream()
+                    .map(Classification::getModelName)
+                    .toList();
             for (String classifier : classifiers) {
                 if (!seen.contains(classifier)) {
                     parts.add("labels of " + classifier);

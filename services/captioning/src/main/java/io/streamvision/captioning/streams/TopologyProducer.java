@@ -1,18 +1,14 @@
 package io.streamvision.captioning.streams;
 
-import java.time.Duration;
-import java.util.Set;
-
+import io.streamvision.captioning.CaptioningConfig;
+import io.streamvision.kafka.KafkaTopicsConfig;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
-
+import java.time.Duration;
+import java.util.Set;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.kstream.KStream;
-
-import io.streamvision.captioning.CaptioningConfig;
-import io.streamvision.captioning.videos.VideoSummaryTopology;
-import io.streamvision.kafka.KafkaTopicsConfig;
 
 /** Builds the results and video-summary topologies from configuration; Quarkus runs them. */
 @ApplicationScoped
@@ -22,14 +18,26 @@ public class TopologyProducer {
     public Topology topology(CaptioningConfig config, KafkaTopicsConfig kafka) {
         StreamsBuilder builder = new StreamsBuilder();
         KStream<byte[], byte[]> scores = ResultsTopology.scoresSource(builder, kafka.topics());
-        ResultsTopology.build(builder, scores, kafka.topics(), kafka.deadLetters(),
-                Set.copyOf(config.results().classifiers()), Duration.ofMillis(config.results().windowMs()),
+        ResultsTopology.build(
+                builder,
+                scores,
+                kafka.topics(),
+                kafka.deadLetters(),
+                Set.copyOf(config.results().classifiers()),
+                Duration.ofMillis(config.results().windowMs()),
                 Duration.ofMillis(config.results().punctuateMs()));
         CaptioningConfig.Videos videos = config.videos();
-        VideoSummaryTopology.build(builder, scores, kafka.topics(), kafka.deadLetters(),
-                new VideoSummaryTopology.Settings(videos.progressEveryFrames(),
-                        Duration.ofMillis(videos.stallTimeoutMs()), Duration.ofMillis(videos.retentionMs()),
-                        Duration.ofMillis(config.results().punctuateMs()), videos.maxSegments(),
+        VideoSummaryTopology.build(
+                builder,
+                scores,
+                kafka.topics(),
+                kafka.deadLetters(),
+                new VideoSummaryTopology.Settings(
+                        videos.progressEveryFrames(),
+                        Duration.ofMillis(videos.stallTimeoutMs()),
+                        Duration.ofMillis(videos.retentionMs()),
+                        Duration.ofMillis(config.results().punctuateMs()),
+                        videos.maxSegments(),
                         Duration.ofMillis(videos.samplingStallTimeoutMs())));
         return builder.build();
     }

@@ -1,15 +1,7 @@
 package io.streamvision.captioning.bench;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.streamvision.captioning.decode.BeamSearchDecoder;
 import io.streamvision.captioning.decode.Vocabulary;
 import io.streamvision.model.ModelConfig;
@@ -17,19 +9,24 @@ import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
- * Caption decoding speed of the service's decoder (ONNX Runtime Java, the batched beam search
- * of {@link BeamSearchDecoder}) on the caption fixture's encoder features: greedy and beam 3,
- * one image per call and {@code --batch} images per call. Prints Markdown table rows
- * ({@code bench/captioning.sh} puts PyTorch's rows beside them).
+ * Caption decoding speed of the service's decoder (ONNX Runtime Java, the batched beam search of
+ * {@link BeamSearchDecoder}) on the caption fixture's encoder features: greedy and beam 3, one
+ * image per call and {@code --batch} images per call. Prints Markdown table rows ({@code
+ * bench/captioning.sh} puts PyTorch's rows beside them).
  *
  * <pre>--models-dir DIR [--seconds 5] [--batch 32] [--threads 1]</pre>
  */
 public final class CaptionBenchmark {
 
-    private CaptionBenchmark() {
-    }
+    private CaptionBenchmark() {}
 
     public static void main(String[] args) throws Exception {
         Map<String, String> options = new HashMap<>();
@@ -50,7 +47,9 @@ public final class CaptionBenchmark {
         BeamSearchDecoder decoder = new BeamSearchDecoder(runtime.environment(), model, vocab);
 
         List<float[]> fixture = new ArrayList<>();
-        for (JsonNode entry : new ObjectMapper().readTree(dir.resolve("fixtures/greedy.json").toFile()).get("fixtures")) {
+        for (JsonNode entry : new ObjectMapper()
+                .readTree(dir.resolve("fixtures/greedy.json").toFile())
+                .get("fixtures")) {
             float[] f = new float[entry.get("features").size()];
             for (int i = 0; i < f.length; i++) {
                 f[i] = (float) entry.get("features").get(i).asDouble();
@@ -65,14 +64,21 @@ public final class CaptionBenchmark {
         model.release();
     }
 
-    private static void row(BeamSearchDecoder decoder, List<float[]> fixture, int beam, int batch, double seconds,
-                            int maxTokens, int threads) throws Exception {
+    private static void row(
+            BeamSearchDecoder decoder,
+            List<float[]> fixture,
+            int beam,
+            int batch,
+            double seconds,
+            int maxTokens,
+            int threads)
+            throws Exception {
         List<float[]> inputs = new ArrayList<>();
         for (int i = 0; i < batch; i++) {
             inputs.add(fixture.get(i % fixture.size()));
         }
         for (int i = 0; i < 20; i++) {
-            decoder.decode(inputs, beam, maxTokens, 0.0);   // warm-up
+            decoder.decode(inputs, beam, maxTokens, 0.0); // warm-up
         }
         List<Long> latencies = new ArrayList<>();
         long tokens = 0;
@@ -88,9 +94,15 @@ public final class CaptionBenchmark {
         long[] sorted = latencies.stream().mapToLong(Long::longValue).toArray();
         Arrays.sort(sorted);
         double captionsPerSecond = latencies.size() * (double) batch / elapsed;
-        System.out.printf("| ONNX Runtime Java %s (service decoder) | %s | %d | %.0f | %.2f | %.2f | %.1f | %d |%n",
-                runtimeVersion(), beam == 1 ? "greedy" : "beam " + beam, batch, captionsPerSecond,
-                percentile(sorted, 0.50), percentile(sorted, 0.99), tokens / (double) (latencies.size() * batch),
+        System.out.printf(
+                "| ONNX Runtime Java %s (service decoder) | %s | %d | %.0f | %.2f | %.2f | %.1f | %d |%n",
+                runtimeVersion(),
+                beam == 1 ? "greedy" : "beam " + beam,
+                batch,
+                captionsPerSecond,
+                percentile(sorted, 0.50),
+                percentile(sorted, 0.99),
+                tokens / (double) (latencies.size() * batch),
                 threads);
     }
 

@@ -3,26 +3,23 @@ package io.streamvision.captioning.decode;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
- * The Java search reproduces the reference decoding saved by the model kit, token for token:
- * greedy (computed with ONNX Runtime) and beam width 3 (computed with the PyTorch reference),
- * all fixture images decoded together in one batch.
+ * The Java search reproduces the reference decoding saved by the model kit, token for token: greedy
+ * (computed with ONNX Runtime) and beam width 3 (computed with the PyTorch reference), all fixture
+ * images decoded together in one batch.
  */
 class CaptionDecoderFixtureTest {
 
@@ -40,7 +37,8 @@ class CaptionDecoderFixtureTest {
         decoder = runtime.load("caption-decoder", version);
         Path dir = runtime.repository().versionDir("caption-decoder", version);
         vocab = Vocabulary.read(dir.resolve("vocab.json"));
-        fixture = new ObjectMapper().readTree(dir.resolve("fixtures/greedy.json").toFile());
+        fixture =
+                new ObjectMapper().readTree(dir.resolve("fixtures/greedy.json").toFile());
     }
 
     @AfterAll
@@ -78,8 +76,13 @@ class CaptionDecoderFixtureTest {
         assertTrue(scenes.size() >= 8, "fixture has scenes");
         for (int i = 0; i < scenes.size(); i++) {
             JsonNode greedy = scenes.get(i).get("greedy");
-            assertEquals(withoutEnd(greedy.get("tokens")), results.get(i).best().tokens(), scenes.get(i).get("file").asText());
-            assertEquals(greedy.get("caption").asText(), vocab.text(results.get(i).best().tokens()));
+            assertEquals(
+                    withoutEnd(greedy.get("tokens")),
+                    results.get(i).best().tokens(),
+                    scenes.get(i).get("file").asText());
+            assertEquals(
+                    greedy.get("caption").asText(),
+                    vocab.text(results.get(i).best().tokens()));
         }
     }
 
@@ -116,7 +119,9 @@ class CaptionDecoderFixtureTest {
             JsonNode finished = beam.get("finished");
             assertEquals(finished.size(), results.get(i).ranked().size(), scene + ": number of finished hypotheses");
             for (int h = 0; h < finished.size(); h++) {
-                assertEquals(withoutEnd(finished.get(h).get("tokens")), results.get(i).ranked().get(h).tokens(),
+                assertEquals(
+                        withoutEnd(finished.get(h).get("tokens")),
+                        results.get(i).ranked().get(h).tokens(),
                         scene + " hypothesis " + h);
             }
         }

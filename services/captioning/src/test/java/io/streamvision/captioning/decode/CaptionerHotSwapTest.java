@@ -5,22 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
-
-import org.awaitility.Awaitility;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
 import io.smallrye.config.SmallRyeConfig;
 import io.smallrye.config.SmallRyeConfigBuilder;
 import io.smallrye.config.common.MapBackedConfigSource;
@@ -28,11 +15,21 @@ import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.runtime.ServedModels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The captioning service follows the shared model lifecycle: a decoder version that appears in
- * the repository is served after the next poll, with its own vocabulary and decoder built once,
- * and the encoder's config is read after each poll rather than on every call.
+ * The captioning service follows the shared model lifecycle: a decoder version that appears in the
+ * repository is served after the next poll, with its own vocabulary and decoder built once, and the
+ * encoder's config is read after each poll rather than on every call.
  */
 class CaptionerHotSwapTest {
 
@@ -57,10 +54,14 @@ class CaptionerHotSwapTest {
             assertNotNull(encoder, "the encoder's config is read at start");
             assertSame(encoder, captioner.encoderConfig(), "and not re-read per call");
 
-            JsonNode scene = JSON.readTree(MODELS.resolve("caption-decoder/1/fixtures/greedy.json").toFile())
-                    .get("fixtures").get(0);
+            JsonNode scene = JSON.readTree(MODELS.resolve("caption-decoder/1/fixtures/greedy.json")
+                            .toFile())
+                    .get("fixtures")
+                    .get(0);
             String expected = scene.get("beam").get("caption").asText();
-            Caption first = captioner.caption(List.of("v1"), List.of(floats(scene.get("features")))).get(0);
+            Caption first = captioner
+                    .caption(List.of("v1"), List.of(floats(scene.get("features"))))
+                    .get(0);
             assertEquals("1", first.getDecoderVersion());
             assertEquals(expected, first.getText());
 
@@ -71,12 +72,20 @@ class CaptionerHotSwapTest {
             c.remove("sha256");
             JSON.writeValue(v2.resolve("config.json").toFile(), c);
 
-            Awaitility.await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).until(() ->
-                    "2".equals(captioner.caption(List.of("v2"), List.of(floats(scene.get("features")))).get(0)
-                            .getDecoderVersion()));
-            Caption second = captioner.caption(List.of("v2"), List.of(floats(scene.get("features")))).get(0);
+            Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() -> "2"
+                            .equals(captioner
+                                    .caption(List.of("v2"), List.of(floats(scene.get("features"))))
+                                    .get(0)
+                                    .getDecoderVersion()));
+            Caption second = captioner
+                    .caption(List.of("v2"), List.of(floats(scene.get("features"))))
+                    .get(0);
             assertEquals(expected, second.getText(), "the new version decodes with its own vocabulary");
-            assertEquals(2, captioner.models().registry().current("caption-decoder").version());
+            assertEquals(
+                    2, captioner.models().registry().current("caption-decoder").version());
             assertTrue(captioner.ready());
         } finally {
             captioner.models.close();
@@ -86,15 +95,18 @@ class CaptionerHotSwapTest {
     private static CaptioningConfig config(Path repository) {
         SmallRyeConfig config = new SmallRyeConfigBuilder()
                 .withMapping(CaptioningConfig.class)
-                .withSources(new MapBackedConfigSource("test", Map.of(
-                        "vision.captioning.models-dir", repository.toString(),
-                        "vision.captioning.models-poll-seconds", "1",
-                        "vision.captioning.execution.provider", "cpu",
-                        "vision.captioning.kafka.group-id", "unused",
-                        "vision.captioning.kafka.transactional-id", "unused",
-                        "vision.captioning.kafka.max-poll-records", "1",
-                        "vision.captioning.kafka.max-request-bytes", "1048576"), 100) {
-                })
+                .withSources(
+                        new MapBackedConfigSource(
+                                "test",
+                                Map.of(
+                                        "vision.captioning.models-dir", repository.toString(),
+                                        "vision.captioning.models-poll-seconds", "1",
+                                        "vision.captioning.execution.provider", "cpu",
+                                        "vision.captioning.kafka.group-id", "unused",
+                                        "vision.captioning.kafka.transactional-id", "unused",
+                                        "vision.captioning.kafka.max-poll-records", "1",
+                                        "vision.captioning.kafka.max-request-bytes", "1048576"),
+                                100) {})
                 .build();
         return config.getConfigMapping(CaptioningConfig.class);
     }

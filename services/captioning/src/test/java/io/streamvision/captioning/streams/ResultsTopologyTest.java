@@ -4,24 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.Properties;
-import java.util.Set;
-
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
@@ -30,6 +12,24 @@ import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageResult;
 import io.streamvision.proto.vision.v1.Label;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Properties;
+import java.util.Set;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class ResultsTopologyTest {
 
@@ -43,16 +43,24 @@ class ResultsTopologyTest {
     @BeforeEach
     void setUp() {
         StreamsBuilder builder = new StreamsBuilder();
-        ResultsTopology.build(builder, topics, new DeadLetters(topics.deadLetters(), 1024), Set.of("fashion-cnn"),
-                Duration.ofSeconds(30), Duration.ofSeconds(1));
+        ResultsTopology.build(
+                builder,
+                topics,
+                new DeadLetters(topics.deadLetters().name(), 1024),
+                Set.of("fashion-cnn"),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(1));
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "results-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(builder.build(), props, Instant.ofEpochMilli(1_000_000));
-        scores = driver.createInputTopic(topics.scores(), new ByteArraySerializer(), new ByteArraySerializer());
-        captions = driver.createInputTopic(topics.captions(), new ByteArraySerializer(), new ByteArraySerializer());
-        results = driver.createOutputTopic(topics.results(), new StringDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetters(), new StringDeserializer(), new ByteArrayDeserializer());
+        scores = driver.createInputTopic(topics.scores().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        captions =
+                driver.createInputTopic(topics.captions().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        results = driver.createOutputTopic(
+                topics.results().name(), new StringDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(
+                topics.deadLetters().name(), new StringDeserializer(), new ByteArrayDeserializer());
     }
 
     @AfterEach
@@ -65,13 +73,21 @@ class ResultsTopologyTest {
     }
 
     private static Classification labels(String id, String model) {
-        return Classification.newBuilder().setRequestId(id).setModelName(model).setModelVersion("1")
-                .addLabels(Label.newBuilder().setLabel("Bag").setIndex(8).setProbability(0.9f)).build();
+        return Classification.newBuilder()
+                .setRequestId(id)
+                .setModelName(model)
+                .setModelVersion("1")
+                .addLabels(Label.newBuilder().setLabel("Bag").setIndex(8).setProbability(0.9f))
+                .build();
     }
 
     private static Caption caption(String id) {
-        return Caption.newBuilder().setRequestId(id).setText("a red bag").setDecoderModel("caption-decoder")
-                .setDecoderVersion("1").build();
+        return Caption.newBuilder()
+                .setRequestId(id)
+                .setText("a red bag")
+                .setDecoderModel("caption-decoder")
+                .setDecoderVersion("1")
+                .build();
     }
 
     @Test
@@ -95,28 +111,31 @@ class ResultsTopologyTest {
     @Test
     void everyResultCarriesTheRequestIdAndTraceOfItsInputs() throws Exception {
         String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        org.apache.kafka.common.header.internals.RecordHeaders headers =
-                new org.apache.kafka.common.header.internals.RecordHeaders();
-        headers.add("traceparent", trace.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        headers.add("x-request-id", "a".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        captions.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(key("a"), caption("a").toByteArray(), headers));
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("traceparent", trace.getBytes(StandardCharsets.UTF_8));
+        headers.add("x-request-id", "a".getBytes(StandardCharsets.UTF_8));
+        captions.pipeInput(new TestRecord<>(key("a"), caption("a").toByteArray(), headers));
         scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
         var complete = results.readRecord();
-        assertEquals(trace, new String(complete.headers().lastHeader("traceparent").value()));
-        assertEquals("a", new String(complete.headers().lastHeader("x-request-id").value()));
+        assertEquals(
+                trace, new String(complete.headers().lastHeader("traceparent").value()));
+        assertEquals(
+                "a", new String(complete.headers().lastHeader("x-request-id").value()));
 
         // A partial result, emitted by the window's punctuation, carries them too.
-        org.apache.kafka.common.header.internals.RecordHeaders other =
-                new org.apache.kafka.common.header.internals.RecordHeaders();
-        other.add("traceparent", trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8")
-                .getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        captions.pipeInput(new org.apache.kafka.streams.test.TestRecord<>(key("b"), caption("b").toByteArray(), other));
+        RecordHeaders other = new RecordHeaders();
+        other.add(
+                "traceparent",
+                trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8").getBytes(StandardCharsets.UTF_8));
+        captions.pipeInput(new TestRecord<>(key("b"), caption("b").toByteArray(), other));
         driver.advanceWallClockTime(Duration.ofSeconds(40));
         var partial = results.readRecord();
         assertEquals("b", partial.key());
-        assertEquals(trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8"),
+        assertEquals(
+                trace.replace("00f067aa0ba902b7", "00f067aa0ba902b8"),
                 new String(partial.headers().lastHeader("traceparent").value()));
-        assertEquals("b", new String(partial.headers().lastHeader("x-request-id").value()));
+        assertEquals(
+                "b", new String(partial.headers().lastHeader("x-request-id").value()));
     }
 
     @Test

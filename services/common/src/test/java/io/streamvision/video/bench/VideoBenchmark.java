@@ -1,15 +1,14 @@
 package io.streamvision.video.bench;
 
+import io.streamvision.video.VideoFrameReader;
+import io.streamvision.video.VideoLimits;
 import java.nio.file.Path;
 import java.util.Locale;
 
-import io.streamvision.video.VideoFrameReader;
-import io.streamvision.video.VideoLimits;
-
 /**
- * Video decoding throughput with one decoder thread, as the preprocess service decodes: every
- * frame decoded, the sampled ones converted to RGB pixels. Arguments: video file, seconds to
- * repeat for (at least one pass), and the sampling rate in frames per second (0: every frame).
+ * Video decoding throughput with one decoder thread, as the preprocess service decodes: every frame
+ * decoded, the sampled ones converted to RGB pixels. Arguments: video file, seconds to repeat for
+ * (at least one pass), and the sampling rate in frames per second (0: every frame).
  */
 public final class VideoBenchmark {
 
@@ -17,8 +16,8 @@ public final class VideoBenchmark {
         Path video = Path.of(args[0]);
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 10;
         double fps = args.length > 2 ? Double.parseDouble(args[2]) : 0;
-        VideoFrameReader reader = new VideoFrameReader(new VideoLimits(86_400, 8192, 8192, 10_000_000,
-                8 * 1024 * 1024), 1, VideoFrameReader.DEFAULT_FORMATS);
+        VideoFrameReader reader = new VideoFrameReader(
+                new VideoLimits(86_400, 8192, 8192, 10_000_000, 8 * 1024 * 1024), 1, VideoFrameReader.DEFAULT_FORMATS);
         VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(1, fps);
         long decoded = 0;
         long sampled = 0;
@@ -26,14 +25,19 @@ public final class VideoBenchmark {
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         do {
-            VideoFrameReader.Summary s = reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE, f -> { });
+            VideoFrameReader.Summary s = reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE, f -> {});
             decoded += s.framesDecoded();
             sampled += s.framesSampled();
             passes++;
         } while (System.nanoTime() < end);
         double elapsed = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "java (FFmpeg API, 1 thread, %s to RGB): %.0f frames/s decoded, %.1f s per pass,"
-                        + " %d frames sampled per pass%n", fps > 0 ? "sampled frames at " + fps + " fps" : "every frame",
-                decoded / elapsed, elapsed / passes, sampled / passes);
+        System.out.printf(
+                Locale.ROOT,
+                "java (FFmpeg API, 1 thread, %s to RGB): %.0f frames/s decoded, %.1f s per pass,"
+                        + " %d frames sampled per pass%n",
+                fps > 0 ? "sampled frames at " + fps + " fps" : "every frame",
+                decoded / elapsed,
+                elapsed / passes,
+                sampled / passes);
     }
 }

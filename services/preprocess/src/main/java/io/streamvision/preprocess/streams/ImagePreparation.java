@@ -1,18 +1,6 @@
 package io.streamvision.preprocess.streams;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.EnumMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Objects;
-import java.util.Optional;
-
-import org.apache.kafka.common.header.Headers;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.streamvision.imaging.ColourManagement;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
@@ -27,16 +15,27 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
 
 /**
- * Turns one {@code vision.images.v1} record into its outputs: a tensor record per requested
- * model, or dead letters for what cannot be done. Every input yields at least one output, and
- * each rejection exactly one dead letter. Thread-safe (stateless apart from the catalog).
+ * Turns one {@code vision.images.v1} record into its outputs: a tensor record per requested model,
+ * or dead letters for what cannot be done. Every input yields at least one output, and each
+ * rejection exactly one dead letter. Thread-safe (stateless apart from the catalog).
  */
 public final class ImagePreparation {
 
     /** Stage names written into dead letters. */
     static final String STAGE_PARSE = "preprocess/parse";
+
     static final String STAGE_DECODE = "preprocess/decode";
     static final String STAGE_PREPARE = "preprocess/prepare";
 
@@ -47,8 +46,13 @@ public final class ImagePreparation {
     private final List<String> defaultModels;
     private final boolean preferUint8;
 
-    public ImagePreparation(Topics topics, DeadLetters deadLetters, ModelCatalog catalog, ImageDecoder decoder,
-                            List<String> defaultModels, boolean preferUint8) {
+    public ImagePreparation(
+            Topics topics,
+            DeadLetters deadLetters,
+            ModelCatalog catalog,
+            ImageDecoder decoder,
+            List<String> defaultModels,
+            boolean preferUint8) {
         this.topics = topics;
         this.deadLetters = deadLetters;
         this.catalog = catalog;
@@ -62,13 +66,12 @@ public final class ImagePreparation {
         if (headers == null) {
             return null;
         }
-        org.apache.kafka.common.header.Header h = headers.lastHeader(name);
+        Header h = headers.lastHeader(name);
         return h == null || h.value() == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     /** Where the input came from, for dead letters. */
-    public record Source(String topic, int partition, long offset, byte[] key, Headers headers) {
-    }
+    public record Source(String topic, int partition, long offset, byte[] key, Headers headers) {}
 
     /** The request id: the message's, else the key, else the record's coordinates. */
     public static String requestId(ImageRequest request, Source source) {
@@ -95,22 +98,31 @@ public final class ImagePreparation {
             try {
                 request = ImageRequest.parseFrom(value == null ? new byte[0] : value);
             } catch (InvalidProtocolBufferException e) {
-                return List.of(reject(source, value, STAGE_PARSE, ReasonCode.DESERIALIZATION_FAILED,
+                return List.of(reject(
+                        source,
+                        value,
+                        STAGE_PARSE,
+                        ReasonCode.DESERIALIZATION_FAILED,
                         "record is not a vision.v1.ImageRequest (nor a raw image with a content-type: image/..."
-                                + " header): " + e.getMessage()));
+                                + " header): "
+                                + e.getMessage()));
             }
         }
         if (request.getImage().isEmpty()) {
-            return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST,
-                    "ImageRequest.image is empty"));
+            return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST, "ImageRequest.image is empty"));
         }
         List<String> models = request.getModelsCount() == 0 ? defaultModels : request.getModelsList();
         // Decoded once per colour-management mode the requested models use (almost always one).
         byte[] encoded = request.getImage().toByteArray();
         Map<ColourManagement, RgbImage> decoded = new EnumMap<>(ColourManagement.class);
-        ColourManagement first = models.stream().map(catalog::latest).flatMap(Optional::stream)
-                .map(ModelConfig::imageInput).filter(Objects::nonNull).map(ModelConfig.TensorSpec::colours)
-                .findFirst().orElse(ColourManagement.NONE);
+        ColourManagement first = models.stream()
+                .map(catalog::latest)
+                .flatMap(Optional::stream)
+                .map(ModelConfig::imageInput)
+                .filter(Objects::nonNull)
+                .map(ModelConfig.TensorSpec::colours)
+                .findFirst()
+                .orElse(ColourManagement.NONE);
         try {
             decoded.put(first, decoder.decode(encoded, first));
         } catch (ImageRejectedException e) {
@@ -121,13 +133,25 @@ public final class ImagePreparation {
         for (String model : models) {
             Optional<ModelConfig> config = catalog.latest(model);
             if (config.isEmpty()) {
-                out.add(reject(source, value, STAGE_PREPARE, ReasonCode.UNKNOWN_MODEL,
-                        "model '" + model + "' is not in the model repository (known: " + catalog.all().keySet() + ")"));
+                out.add(reject(
+                        source,
+                        value,
+                        STAGE_PREPARE,
+                        ReasonCode.UNKNOWN_MODEL,
+                        "model '"
+                                + model
+                                + "' is not in the model repository (known: "
+                                + catalog.all().keySet()
+                                + ")"));
                 continue;
             }
             ModelConfig.TensorSpec input = config.get().imageInput();
             if (input == null) {
-                out.add(reject(source, value, STAGE_PREPARE, ReasonCode.BAD_REQUEST,
+                out.add(reject(
+                        source,
+                        value,
+                        STAGE_PREPARE,
+                        ReasonCode.BAD_REQUEST,
                         "model '" + model + "' does not take an image input"));
                 continue;
             }
@@ -139,7 +163,10 @@ public final class ImagePreparation {
                     decoded.put(colours, image);
                 }
                 TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
-                out.add(Routed.output(requestId, topics.tensors(model), inferRequest(requestId, request, config.get(), tensor)));
+                out.add(Routed.output(
+                        requestId,
+                        topics.tensors(model).name(),
+                        inferRequest(requestId, request, config.get(), tensor)));
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }
@@ -147,20 +174,33 @@ public final class ImagePreparation {
         return out;
     }
 
-    private static byte[] inferRequest(String requestId, ImageRequest request, ModelConfig config,
-                                       TensorPreparer.PreparedTensor tensor) {
+    private static byte[] inferRequest(
+            String requestId, ImageRequest request, ModelConfig config, TensorPreparer.PreparedTensor tensor) {
         ModelInferRequest.Builder infer = tensor.toInferRequest(requestId, config);
         if (request.getTopK() > 0) {
-            infer.putParameters("top_k", InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
+            infer.putParameters(
+                    "top_k",
+                    InferParameter.newBuilder().setInt64Param(request.getTopK()).build());
         }
-        request.getAttributesMap().forEach((k, v) ->
-                infer.putParameters("attr." + k, InferParameter.newBuilder().setStringParam(v).build()));
+        request.getAttributesMap()
+                .forEach((k, v) -> infer.putParameters(
+                        "attr." + k,
+                        InferParameter.newBuilder().setStringParam(v).build()));
         return infer.build().toByteArray();
     }
 
     private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {
-        DeadLetter letter = deadLetters.describe(stage, reason, message, source.topic(), source.partition(),
-                source.offset(), source.key(), source.headers(), value);
-        return Routed.deadLetter(letter.getRequestId(), deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
+        DeadLetter letter = deadLetters.describe(
+                stage,
+                reason,
+                message,
+                source.topic(),
+                source.partition(),
+                source.offset(),
+                source.key(),
+                source.headers(),
+                value);
+        return Routed.deadLetter(
+                letter.getRequestId(), deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
     }
 }

@@ -1,9 +1,12 @@
 package io.streamvision.preprocess.streams;
 
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topics;
 import java.nio.charset.StandardCharsets;
-
+import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
@@ -15,9 +18,6 @@ import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
 
-import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.Topics;
-
 /**
  * The preprocess topology:
  *
@@ -26,14 +26,14 @@ import io.streamvision.kafka.Topics;
  *                                                └─► vision.dlq.v1 (DeadLetter)
  * </pre>
  *
- * Videos are not part of it: they are planned and decoded segment by segment on loops of
- * their own ({@code io.streamvision.preprocess.videos}), so images never wait behind a video
- * (see docs/adr/0005).
+ * Videos are not part of it: they are planned and decoded segment by segment on loops of their own
+ * ({@code io.streamvision.preprocess.videos}), so images never wait behind a video (see
+ * docs/adr/0005).
  *
- * Records are read as bytes and parsed inside the topology, so a record that is not an
- * ImageRequest becomes a dead letter in the same exactly-once transaction as everything else
- * (see docs/adr/0002). Outputs are keyed by request id and keep the input's headers, with
- * {@code x-request-id} set.
+ * <p>Records are read as bytes and parsed inside the topology, so a record that is not an
+ * ImageRequest becomes a dead letter in the same exactly-once transaction as everything else (see
+ * docs/adr/0002). Outputs are keyed by request id and keep the input's headers, with {@code
+ * x-request-id} set.
  */
 public final class PreprocessTopology {
 
@@ -41,38 +41,42 @@ public final class PreprocessTopology {
     static final String PREPARE = "prepare-tensors";
 
     /** Writes a routed output's bytes; routed values are never read back. */
-    private static final Serde<Routed> ROUTED_VALUE = Serdes.serdeFrom(
-            (org.apache.kafka.common.serialization.Serializer<Routed>) (topic, routed) -> routed.value(),
-            (topic, data) -> {
+    private static final Serde<Routed> ROUTED_VALUE =
+            Serdes.serdeFrom((Serializer<Routed>) (topic, routed) -> routed.value(), (topic, data) -> {
                 throw new UnsupportedOperationException("routed values are write-only");
             });
 
-    private PreprocessTopology() {
-    }
+    private PreprocessTopology() {}
 
     /** Adds the topology to a builder. */
     public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation) {
         Serde<byte[]> bytes = Serdes.ByteArray();
-        KStream<byte[], Routed> routed = builder
-                .stream(topics.images(), Consumed.with(bytes, bytes).withName(SOURCE))
-                .process(() -> new PrepareProcessor((value, source, sink) -> preparation.apply(value, source)
-                        .forEach(sink)), Named.as(PREPARE));
+        KStream<byte[], Routed> routed = builder.stream(
+                        topics.images().name(), Consumed.with(bytes, bytes).withName(SOURCE))
+                .process(
+                        () -> new PrepareProcessor((value, source, sink) ->
+                                preparation.apply(value, source).forEach(sink)),
+                        Named.as(PREPARE));
         routed.split(Named.as("route-"))
-                .branch((key, value) -> value.deadLetter(), Branched.withConsumer(dlq -> dlq
-                        .mapValues(Routed::value, Named.as("dead-letter-bytes"))
-                        .to(topics.deadLetters(), Produced.with(bytes, bytes).withName("dead-letters-sink")),
-                        "dead-letters"))
-                .defaultBranch(Branched.withConsumer(outputs -> outputs
-                        .to((key, value, context) -> value.topic(),
-                                Produced.with(bytes, ROUTED_VALUE)
-                                        .withName("tensors-sink")),
+                .branch(
+                        (key, value) -> value.deadLetter(),
+                        Branched.withConsumer(
+                                dlq -> dlq.mapValues(Routed::value, Named.as("dead-letter-bytes"))
+                                        .to(
+                                                topics.deadLetters().name(),
+                                                Produced.with(bytes, bytes).withName("dead-letters-sink")),
+                                "dead-letters"))
+                .defaultBranch(Branched.withConsumer(
+                        outputs -> outputs.to(
+                                (key, value, context) -> value.topic(),
+                                Produced.with(bytes, ROUTED_VALUE).withName("tensors-sink")),
                         "tensors"));
     }
 
     /** One preparation step: all outputs of one input record, handed to a sink in order. */
     @FunctionalInterface
     interface Preparation {
-        void apply(byte[] value, ImagePreparation.Source source, java.util.function.Consumer<Routed> sink);
+        void apply(byte[] value, ImagePreparation.Source source, Consumer<Routed> sink);
     }
 
     /** Parses, decodes and prepares one record; forwards one record per output. */
@@ -93,13 +97,16 @@ public final class PreprocessTopology {
         @Override
         public void process(Record<byte[], byte[]> record) {
             RecordMetadata meta = context.recordMetadata().orElseThrow();
-            ImagePreparation.Source source = new ImagePreparation.Source(meta.topic(), meta.partition(), meta.offset(),
-                    record.key(), record.headers());
+            ImagePreparation.Source source = new ImagePreparation.Source(
+                    meta.topic(), meta.partition(), meta.offset(), record.key(), record.headers());
             preparation.apply(record.value(), source, output -> {
-                Record<byte[], Routed> out = record.withValue(output).withHeaders(
-                        new org.apache.kafka.common.header.internals.RecordHeaders(record.headers().toArray()));
-                String requestId = output.requestId() != null && !output.requestId().isEmpty() ? output.requestId()
-                        : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+                Record<byte[], Routed> out = record.withValue(output)
+                        .withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
+                                record.headers().toArray()));
+                String requestId =
+                        output.requestId() != null && !output.requestId().isEmpty()
+                                ? output.requestId()
+                                : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
                 RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
                 if (output.deadLetter()) {
                     RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());

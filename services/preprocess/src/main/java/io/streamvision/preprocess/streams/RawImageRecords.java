@@ -1,36 +1,32 @@
 package io.streamvision.preprocess.streams;
 
+import com.google.protobuf.ByteString;
+import io.streamvision.proto.vision.v1.ImageRequest;
 import java.nio.charset.StandardCharsets;
-
+import java.util.Locale;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
 
-import com.google.protobuf.ByteString;
-
-import io.streamvision.proto.vision.v1.ImageRequest;
-
 /**
- * Records of {@code vision.images.v1} whose value is the image file itself, marked by a
- * {@code content-type: image/...} header, so the topic can be driven with kcat or any producer
- * without protobuf: {@code kcat -P -b localhost:9092 -t vision.images.v1 -H content-type=image/jpeg
- * -H x-models=fashion-cnn -k my-id photo.jpg}. The request id is the record key (the usual
- * fallback); headers give what an {@code ImageRequest} would: {@code x-request-id},
- * {@code x-models} (comma-separated), {@code x-top-k}, and {@code x-attr-<name>} attributes.
- * Stateless, thread-safe.
+ * Records of {@code vision.images.v1} whose value is the image file itself, marked by a {@code
+ * content-type: image/...} header, so the topic can be driven with kcat or any producer without
+ * protobuf: {@code kcat -P -b localhost:9092 -t vision.images.v1 -H content-type=image/jpeg -H
+ * x-models=fashion-cnn -k my-id photo.jpg}. The request id is the record key (the usual fallback);
+ * headers give what an {@code ImageRequest} would: {@code x-request-id}, {@code x-models}
+ * (comma-separated), {@code x-top-k}, and {@code x-attr-<name>} attributes. Stateless, thread-safe.
  */
 final class RawImageRecords {
 
     private static final String ATTRIBUTE_PREFIX = "x-attr-";
 
-    private RawImageRecords() {
-    }
+    private RawImageRecords() {}
 
     /** The request a raw-image record stands for; IllegalArgumentException for a bad header. */
     static ImageRequest request(byte[] value, Headers headers) {
-        ImageRequest.Builder request = ImageRequest.newBuilder()
-                .setImage(ByteString.copyFrom(value == null ? new byte[0] : value));
+        ImageRequest.Builder request =
+                ImageRequest.newBuilder().setImage(ByteString.copyFrom(value == null ? new byte[0] : value));
         for (Header h : headers) {
-            String name = h.key().toLowerCase(java.util.Locale.ROOT);
+            String name = h.key().toLowerCase(Locale.ROOT);
             String v = h.value() == null ? "" : new String(h.value(), StandardCharsets.UTF_8).trim();
             if (name.equals("x-request-id") && !v.isEmpty()) {
                 request.setRequestId(v);

@@ -1,14 +1,15 @@
 package io.streamvision.preprocess.streams;
 
+import io.streamvision.kafka.StreamsHealthCheck;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-
 import org.apache.kafka.streams.KafkaStreams;
 import org.eclipse.microprofile.health.Readiness;
 
-import io.streamvision.kafka.StreamsHealthCheck;
-
-/** Readiness of the images Kafka Streams application: UP only while RUNNING (see {@link StreamsHealthCheck}). */
+/**
+ * Readiness of the images Kafka Streams application: UP only while RUNNING (see {@link
+ * StreamsHealthCheck}).
+ */
 @Readiness
 @ApplicationScoped
 public class StreamsHealth extends StreamsHealthCheck {

@@ -1,21 +1,21 @@
 package io.streamvision.preprocess.streams;
 
-import java.nio.file.Path;
-import java.time.Duration;
-
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.inject.Produces;
-import jakarta.inject.Singleton;
-
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.Topology;
-
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.preprocess.PreprocessConfig;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
 
-/** Builds the preprocess topology and the model catalog from configuration; Quarkus runs the topology. */
+/**
+ * Builds the preprocess topology and the model catalog from configuration; Quarkus runs the
+ * topology.
+ */
 @ApplicationScoped
 public class TopologyProducer {
 
@@ -23,14 +23,19 @@ public class TopologyProducer {
     @Produces
     @Singleton
     public ModelCatalog catalog(PreprocessConfig config) {
-        return new ModelCatalog(new ModelRepository(Path.of(config.modelsDir())),
-                Duration.ofSeconds(config.modelsPollSeconds()));
+        return new ModelCatalog(
+                new ModelRepository(Path.of(config.modelsDir())), Duration.ofSeconds(config.modelsPollSeconds()));
     }
 
     @Produces
     public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka, ModelCatalog catalog) {
-        ImagePreparation preparation = new ImagePreparation(kafka.topics(), kafka.deadLetters(), catalog,
-                config.images().decoder(), config.defaultModels(), config.images().preferUint8());
+        ImagePreparation preparation = new ImagePreparation(
+                kafka.topics(),
+                kafka.deadLetters(),
+                catalog,
+                config.images().decoder(),
+                config.defaultModels(),
+                config.images().preferUint8());
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, kafka.topics(), preparation);
         return builder.build();

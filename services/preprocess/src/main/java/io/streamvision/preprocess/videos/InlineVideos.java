@@ -1,32 +1,29 @@
 package io.streamvision.preprocess.videos;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.SourceRecord;
+import io.streamvision.proto.vision.v1.VideoRequest;
+import io.streamvision.video.VideoFrameReader;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-
-import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.proto.vision.v1.ReasonCode;
-import io.streamvision.proto.vision.v1.SourceRecord;
-import io.streamvision.proto.vision.v1.VideoRequest;
-import io.streamvision.video.VideoFrameReader;
-
 /**
  * The inline bytes of a video request, for the segments that refer to it: the request record is
- * read back from {@code vision.videos.v1} (read_committed, by its coordinates, no consumer
- * group) and its bytes are written to a file in the service's work directory, so that FFmpeg
- * can seek in them. The last few files are kept, since consecutive segments of one video often
- * come to the same instance; older ones are deleted.
+ * read back from {@code vision.videos.v1} (read_committed, by its coordinates, no consumer group)
+ * and its bytes are written to a file in the service's work directory, so that FFmpeg can seek in
+ * them. The last few files are kept, since consecutive segments of one video often come to the same
+ * instance; older ones are deleted.
  *
  * <p>Used by one loop thread; not thread-safe.
  */
@@ -42,8 +39,12 @@ final class InlineVideos implements AutoCloseable {
     private final LinkedHashMap<String, Path> files = new LinkedHashMap<>(8, 0.75f, true);
     private KafkaConsumer<byte[], byte[]> consumer;
 
-    InlineVideos(String bootstrapServers, Map<String, Object> connection, VideoFrameReader reader, Path workDir,
-                 Duration timeout) {
+    InlineVideos(
+            String bootstrapServers,
+            Map<String, Object> connection,
+            VideoFrameReader reader,
+            Path workDir,
+            Duration timeout) {
         this.bootstrapServers = bootstrapServers;
         this.connection = connection;
         this.reader = reader;
@@ -80,7 +81,8 @@ final class InlineVideos implements AutoCloseable {
                     try {
                         return VideoRequest.parseFrom(record.value());
                     } catch (InvalidProtocolBufferException e) {
-                        throw new ImageRejectedException(ReasonCode.DESERIALIZATION_FAILED,
+                        throw new ImageRejectedException(
+                                ReasonCode.DESERIALIZATION_FAILED,
                                 "the video request at " + tp + "@" + source.getOffset() + " does not parse");
                     }
                 }
@@ -89,9 +91,15 @@ final class InlineVideos implements AutoCloseable {
                 }
             }
         }
-        throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "the inline video at " + tp + "@"
-                + source.getOffset() + " could not be read back within " + timeout.toSeconds()
-                + " s (deleted by retention?)");
+        throw new ImageRejectedException(
+                ReasonCode.VIDEO_DECODE_FAILED,
+                "the inline video at "
+                        + tp
+                        + "@"
+                        + source.getOffset()
+                        + " could not be read back within "
+                        + timeout.toSeconds()
+                        + " s (deleted by retention?)");
     }
 
     private KafkaConsumer<byte[], byte[]> consumer() {

@@ -1,14 +1,6 @@
 package io.streamvision.preprocess.videos;
 
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
@@ -22,16 +14,21 @@ import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoSources;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Decodes one {@code vision.video-segments.v1} work record: the frames of its time range are
- * sampled, and each sampled frame becomes one OIP {@code ModelInferRequest} per model on
- * {@code vision.tensors.<model>.v1}, keyed by the video id, with the parameters
- * {@code video_id}, {@code frame_index}, {@code pts_ms} and {@code segment}. A
- * {@code VideoSampled} event for the segment follows on {@code vision.video-events.v1}; all of
- * it is committed in the segment's own transaction. The last planned segment, when frames
- * remain past its end, plans the next one in the same transaction. A segment that fails yields
- * one dead letter and a failed event (frames sampled before the failure stay).
+ * sampled, and each sampled frame becomes one OIP {@code ModelInferRequest} per model on {@code
+ * vision.tensors.<model>.v1}, keyed by the video id, with the parameters {@code video_id}, {@code
+ * frame_index}, {@code pts_ms} and {@code segment}. A {@code VideoSampled} event for the segment
+ * follows on {@code vision.video-events.v1}; all of it is committed in the segment's own
+ * transaction. The last planned segment, when frames remain past its end, plans the next one in the
+ * same transaction. A segment that fails yields one dead letter and a failed event (frames sampled
+ * before the failure stay).
  *
  * <p>Runs on one transactional loop thread; not thread-safe.
  */
@@ -45,8 +42,14 @@ public final class SegmentDecoder implements AutoCloseable {
     private final InlineVideos inline;
     private final boolean preferUint8;
 
-    SegmentDecoder(Topics topics, DeadLetters deadLetters, ModelCatalog catalog, VideoSources sources,
-                   VideoFrameReader reader, InlineVideos inline, boolean preferUint8) {
+    SegmentDecoder(
+            Topics topics,
+            DeadLetters deadLetters,
+            ModelCatalog catalog,
+            VideoSources sources,
+            VideoFrameReader reader,
+            InlineVideos inline,
+            boolean preferUint8) {
         this.topics = topics;
         this.deadLetters = deadLetters;
         this.catalog = catalog;
@@ -68,7 +71,10 @@ public final class SegmentDecoder implements AutoCloseable {
         try {
             segment = VideoSegment.parseFrom(record.value() == null ? new byte[0] : record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.forRecord(record, VideoPlanner.STAGE, ReasonCode.DESERIALIZATION_FAILED,
+            out.add(deadLetters.forRecord(
+                    record,
+                    VideoPlanner.STAGE,
+                    ReasonCode.DESERIALIZATION_FAILED,
                     "record is not a vision.v1.VideoSegment: " + e.getMessage()));
             return;
         }
@@ -77,8 +83,10 @@ public final class SegmentDecoder implements AutoCloseable {
         try {
             List<ModelConfig> models = new ArrayList<>();
             for (String name : segment.getModelsList()) {
-                models.add(catalog.latest(name).orElseThrow(() -> new ImageRejectedException(ReasonCode.UNKNOWN_MODEL,
-                        "model '" + name + "' left the repository while the video was being decoded")));
+                models.add(catalog.latest(name)
+                        .orElseThrow(() -> new ImageRejectedException(
+                                ReasonCode.UNKNOWN_MODEL,
+                                "model '" + name + "' left the repository while the video was being decoded")));
             }
             String location;
             String protocols;
@@ -86,63 +94,118 @@ public final class SegmentDecoder implements AutoCloseable {
                 location = inline.file(segment.getInlineSource()).toString();
                 protocols = "file";
             } else {
-                VideoSources.Resolved source = sources.resolve(segment.getRequest().getUri());
+                VideoSources.Resolved source =
+                        sources.resolve(segment.getRequest().getUri());
                 location = source.location();
                 protocols = VideoSources.protocolWhitelist(source);
             }
-            VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(segment.getRequest().getEveryNFrames(),
-                    segment.getRequest().getTargetFps());
-            VideoFrameReader.Summary summary = reader.read(location, protocols, sampling, segment.getStartMs(),
-                    segment.getEndMs(), frame -> {
+            VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(
+                    segment.getRequest().getEveryNFrames(), segment.getRequest().getTargetFps());
+            VideoFrameReader.Summary summary =
+                    reader.read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
                         for (ModelConfig model : models) {
-                            TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(frame.image(),
-                                    model.imageInput(), preferUint8);
-                            ModelInferRequest.Builder infer = tensor.toInferRequest(videoId + "/" + frame.frameIndex(), model)
-                                    .putParameters("video_id", InferParameter.newBuilder().setStringParam(videoId).build())
-                                    .putParameters("frame_index", InferParameter.newBuilder()
-                                            .setInt64Param(frame.frameIndex()).build())
-                                    .putParameters("pts_ms", InferParameter.newBuilder()
-                                            .setInt64Param(frame.ptsMillis()).build())
-                                    .putParameters("segment", InferParameter.newBuilder()
-                                            .setInt64Param(segment.getIndex()).build());
-                            out.add(forVideo(topics.tensors(model.name()), videoId, infer.build().toByteArray(), record));
+                            TensorPreparer.PreparedTensor tensor =
+                                    TensorPreparer.prepare(frame.image(), model.imageInput(), preferUint8);
+                            ModelInferRequest.Builder infer = tensor.toInferRequest(
+                                            videoId + "/" + frame.frameIndex(), model)
+                                    .putParameters(
+                                            "video_id",
+                                            InferParameter.newBuilder()
+                                                    .setStringParam(videoId)
+                                                    .build())
+                                    .putParameters(
+                                            "frame_index",
+                                            InferParameter.newBuilder()
+                                                    .setInt64Param(frame.frameIndex())
+                                                    .build())
+                                    .putParameters(
+                                            "pts_ms",
+                                            InferParameter.newBuilder()
+                                                    .setInt64Param(frame.ptsMillis())
+                                                    .build())
+                                    .putParameters(
+                                            "segment",
+                                            InferParameter.newBuilder()
+                                                    .setInt64Param(segment.getIndex())
+                                                    .build());
+                            out.add(forVideo(
+                                    topics.tensors(model.name()).name(),
+                                    videoId,
+                                    infer.build().toByteArray(),
+                                    record));
                         }
                         sampled[0]++;
                     });
             boolean more = !summary.endOfStream();
-            out.add(forVideo(topics.videoEvents(), videoId, event(segment).setFramesSampled(summary.framesSampled())
-                    .setFramesDecoded(summary.framesDecoded()).setDurationMs(Math.max(summary.durationMillis(),
-                            segment.getDurationMs()))
-                    .setFinalSegment(segment.getLastPlanned() && !more).build().toByteArray(), record));
+            out.add(forVideo(
+                    topics.videoEvents().name(),
+                    videoId,
+                    event(segment)
+                            .setFramesSampled(summary.framesSampled())
+                            .setFramesDecoded(summary.framesDecoded())
+                            .setDurationMs(Math.max(summary.durationMillis(), segment.getDurationMs()))
+                            .setFinalSegment(segment.getLastPlanned() && !more)
+                            .build()
+                            .toByteArray(),
+                    record));
             if (segment.getLastPlanned() && more) {
-                VideoSegment next = segment.toBuilder().setIndex(segment.getIndex() + 1).setStartMs(segment.getEndMs())
-                        .setEndMs(segment.getEndMs() + segment.getSegmentMs()).build();
-                ProducerRecord<byte[], byte[]> planned = new ProducerRecord<>(topics.videoSegments(),
-                        (videoId + "/" + next.getIndex()).getBytes(StandardCharsets.UTF_8), next.toByteArray());
+                VideoSegment next = segment.toBuilder()
+                        .setIndex(segment.getIndex() + 1)
+                        .setStartMs(segment.getEndMs())
+                        .setEndMs(segment.getEndMs() + segment.getSegmentMs())
+                        .build();
+                ProducerRecord<byte[], byte[]> planned = new ProducerRecord<>(
+                        topics.videoSegments().name(),
+                        (videoId + "/" + next.getIndex()).getBytes(StandardCharsets.UTF_8),
+                        next.toByteArray());
                 VideoPlanner.headers(record, planned, videoId);
                 out.add(planned);
             }
         } catch (ImageRejectedException e) {
-            String message = "segment " + segment.getIndex() + " [" + segment.getStartMs() + ", " + segment.getEndMs()
-                    + ") ms: " + e.getMessage() + (sampled[0] == 0 ? ""
-                    : " (" + sampled[0] + " frames of the segment were sampled before the failure)");
+            String message = "segment "
+                    + segment.getIndex()
+                    + " ["
+                    + segment.getStartMs()
+                    + ", "
+                    + segment.getEndMs()
+                    + ") ms: "
+                    + e.getMessage()
+                    + (sampled[0] == 0
+                            ? ""
+                            : " (" + sampled[0] + " frames of the segment were sampled before the failure)");
             out.add(deadLetters.forRecord(record, VideoPlanner.STAGE, e.reason(), message));
-            out.add(forVideo(topics.videoEvents(), videoId, event(segment).setFramesSampled(sampled[0]).setFailed(true)
-                    .setFailureReason(e.reason()).setFailureMessage(message).setFinalSegment(segment.getLastPlanned())
-                    .build().toByteArray(), record));
+            out.add(forVideo(
+                    topics.videoEvents().name(),
+                    videoId,
+                    event(segment)
+                            .setFramesSampled(sampled[0])
+                            .setFailed(true)
+                            .setFailureReason(e.reason())
+                            .setFailureMessage(message)
+                            .setFinalSegment(segment.getLastPlanned())
+                            .build()
+                            .toByteArray(),
+                    record));
         }
     }
 
     private static VideoSampled.Builder event(VideoSegment segment) {
-        return VideoSampled.newBuilder().setVideoId(segment.getVideoId()).setSegmentIndex(segment.getIndex())
-                .setSegmentStartMs(segment.getStartMs()).setSegmentEndMs(segment.getEndMs())
-                .setFrameRate(segment.getFrameRate()).setDurationMs(segment.getDurationMs())
-                .setWidth(segment.getWidth()).setHeight(segment.getHeight()).addAllModels(segment.getModelsList());
+        return VideoSampled.newBuilder()
+                .setVideoId(segment.getVideoId())
+                .setSegmentIndex(segment.getIndex())
+                .setSegmentStartMs(segment.getStartMs())
+                .setSegmentEndMs(segment.getEndMs())
+                .setFrameRate(segment.getFrameRate())
+                .setDurationMs(segment.getDurationMs())
+                .setWidth(segment.getWidth())
+                .setHeight(segment.getHeight())
+                .addAllModels(segment.getModelsList());
     }
 
-    private static ProducerRecord<byte[], byte[]> forVideo(String topic, String videoId, byte[] value,
-                                                          ConsumerRecord<byte[], byte[]> in) {
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, videoId.getBytes(StandardCharsets.UTF_8), value);
+    private static ProducerRecord<byte[], byte[]> forVideo(
+            String topic, String videoId, byte[] value, ConsumerRecord<byte[], byte[]> in) {
+        ProducerRecord<byte[], byte[]> out =
+                new ProducerRecord<>(topic, videoId.getBytes(StandardCharsets.UTF_8), value);
         VideoPlanner.headers(in, out, videoId);
         return out;
     }

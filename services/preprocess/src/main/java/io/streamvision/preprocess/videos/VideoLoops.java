@@ -1,24 +1,5 @@
 package io.streamvision.preprocess.videos;
 
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.regex.Pattern;
-
-import jakarta.annotation.PreDestroy;
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
-import jakarta.inject.Inject;
-
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.producer.ProducerConfig;
-import org.eclipse.microprofile.health.HealthCheck;
-import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.Readiness;
-
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.Topics;
@@ -28,17 +9,35 @@ import io.streamvision.preprocess.PreprocessConfig;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 import io.streamvision.video.VideoSources;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.Readiness;
 
 /**
- * The video side of the preprocess service, apart from the image topology so that long videos
- * never hold up images: two transactional loops on their own threads.
+ * The video side of the preprocess service, apart from the image topology so that long videos never
+ * hold up images: two transactional loops on their own threads.
+ *
  * <ul>
- *   <li>the planner reads {@code vision.videos.v1} and writes segment work records to
- *       {@code vision.video-segments.v1} ({@link VideoPlanner});</li>
+ *   <li>the planner reads {@code vision.videos.v1} and writes segment work records to {@code
+ *       vision.video-segments.v1} ({@link VideoPlanner});
  *   <li>the segment loop takes one segment per transaction and writes its frame tensors and its
  *       {@code vision.video-events.v1} event ({@link SegmentDecoder}). Its consumer group spreads
- *       the segments of one video over every instance.</li>
+ *       the segments of one video over every instance.
  * </ul>
+ *
  * Also the readiness check of both loops. Thread-safe.
  */
 @ApplicationScoped
@@ -65,19 +64,31 @@ public class VideoLoops implements HealthCheck {
         }
         Topics topics = kafka.topics();
         Map<String, Object> connection = kafka.connection();
-        kafka.ensureTopics(List.of(topics.videos(), topics.videoEvents(), topics.deadLetters()));
-        kafka.ensureTopics(List.of(topics.videoSegments()), v.kafka().segmentPartitions());
-        kafka.ensureTopics(v.defaultModels().stream().map(topics::tensors).toList());
-        VideoLimits limits = new VideoLimits(v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(),
-                v.maxInlineBytes());
+        kafka.ensureTopics(List.of(
+                topics.videos().name(),
+                topics.videoEvents().name(),
+                topics.deadLetters().name()));
+        kafka.ensureTopics(List.of(topics.videoSegments().name()), v.kafka().segmentPartitions());
+        kafka.ensureTopics(v.defaultModels().stream()
+                .map(model -> topics.tensors(model).name())
+                .toList());
+        VideoLimits limits = new VideoLimits(
+                v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(), v.maxInlineBytes());
         VideoFrameReader reader = new VideoFrameReader(limits, v.decoderThreads(), v.formats());
-        VideoSources sources = new VideoSources(v.sources().fileRoots().stream().map(Path::of).toList(),
-                v.sources().urlPrefixes().orElse(List.of()), v.sources().maxRedirects());
+        VideoSources sources = new VideoSources(
+                v.sources().fileRoots().stream().map(Path::of).toList(),
+                v.sources().urlPrefixes().orElse(List.of()),
+                v.sources().maxRedirects());
         Path workDir = Path.of(v.workDir());
         long segmentMs = Math.max(1000, Math.round(v.segmentSeconds() * 1000));
-        VideoPlanner plan = new VideoPlanner(topics, kafka.deadLetters(), catalog, sources, reader, limits,
-                v.defaultModels(), segmentMs, workDir);
-        decoder = new SegmentDecoder(topics, kafka.deadLetters(), catalog, sources, reader,
+        VideoPlanner plan = new VideoPlanner(
+                topics, kafka.deadLetters(), catalog, sources, reader, limits, v.defaultModels(), segmentMs, workDir);
+        decoder = new SegmentDecoder(
+                topics,
+                kafka.deadLetters(),
+                catalog,
+                sources,
+                reader,
                 new InlineVideos(kafka.bootstrapServers(), connection, reader, workDir, Duration.ofSeconds(30)),
                 config.images().preferUint8());
 
@@ -85,19 +96,38 @@ public class VideoLoops implements HealthCheck {
         Map<String, Object> producer = new HashMap<>(connection);
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
 
-        planner = new TransactionalLoop(new TransactionalLoop.Settings("video-planner", kafka.bootstrapServers(),
-                k.groupId(), k.transactionalId() + "-planner", Pattern.compile(Pattern.quote(topics.videos())),
-                k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()), k.maxRequestBytes(),
-                withLargeFetches(kafka.consumer(k, "-planner")), producer),
-                plan::handle, kafka.deadLetters());
+        planner = new TransactionalLoop(
+                new TransactionalLoop.Settings(
+                        "video-planner",
+                        kafka.bootstrapServers(),
+                        k.groupId(),
+                        k.transactionalId() + "-planner",
+                        Pattern.compile(Pattern.quote(topics.videos().name())),
+                        k.maxPollRecords(),
+                        Duration.ofMillis(k.pollTimeoutMs()),
+                        k.maxRequestBytes(),
+                        withLargeFetches(kafka.consumer(k, "-planner")),
+                        producer),
+                plan::handle,
+                kafka.deadLetters());
         Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
         // One segment per poll: a poll is one transaction, and a slow segment must not get the
         // instance thrown out of the group while the next ones wait in the same poll.
         segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
-        segments = new TransactionalLoop(new TransactionalLoop.Settings("video-segments", kafka.bootstrapServers(),
-                k.groupId() + "-segments", k.transactionalId() + "-segments",
-                Pattern.compile(Pattern.quote(topics.videoSegments())), 1, Duration.ofMillis(k.pollTimeoutMs()),
-                k.maxRequestBytes(), segmentConsumer, producer), decoder::handle, kafka.deadLetters());
+        segments = new TransactionalLoop(
+                new TransactionalLoop.Settings(
+                        "video-segments",
+                        kafka.bootstrapServers(),
+                        k.groupId() + "-segments",
+                        k.transactionalId() + "-segments",
+                        Pattern.compile(Pattern.quote(topics.videoSegments().name())),
+                        1,
+                        Duration.ofMillis(k.pollTimeoutMs()),
+                        k.maxRequestBytes(),
+                        segmentConsumer,
+                        producer),
+                decoder::handle,
+                kafka.deadLetters());
         planner.start();
         segments.start();
     }
@@ -121,15 +151,27 @@ public class VideoLoops implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean ready = planner().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true)
-                && segments().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true);
-        return HealthCheckResponse.named("videos").status(ready)
+        boolean ready =
+                planner().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true)
+                        && segments()
+                                .map(l -> l.state() == TransactionalLoop.State.RUNNING)
+                                .orElse(true);
+        return HealthCheckResponse.named("videos")
+                .status(ready)
                 .withData("planner", planner().map(l -> l.state().name()).orElse("DISABLED"))
                 .withData("segments", segments().map(l -> l.state().name()).orElse("DISABLED"))
-                .withData("planner-failure", planner().map(TransactionalLoop::failure).orElse(""))
-                .withData("segments-failure", segments().map(TransactionalLoop::failure).orElse(""))
-                .withData("segments-committed", segments().map(TransactionalLoop::batches).orElse(0L))
-                .withData("segment-partitions", segments().map(TransactionalLoop::assignedPartitions).orElse(0))
+                .withData(
+                        "planner-failure",
+                        planner().map(TransactionalLoop::failure).orElse(""))
+                .withData(
+                        "segments-failure",
+                        segments().map(TransactionalLoop::failure).orElse(""))
+                .withData(
+                        "segments-committed",
+                        segments().map(TransactionalLoop::batches).orElse(0L))
+                .withData(
+                        "segment-partitions",
+                        segments().map(TransactionalLoop::assignedPartitions).orElse(0))
                 .build();
     }
 

@@ -1,15 +1,6 @@
 package io.streamvision.preprocess.videos;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
@@ -24,14 +15,20 @@ import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 import io.streamvision.video.VideoSources;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
  * Plans videos: for each {@code vision.videos.v1} request it checks the models and the source
- * (allow-list, container, limits) without decoding, and writes one {@code VideoSegment} work
- * record per segment of {@code segmentMs} to {@code vision.video-segments.v1}. The work per
- * request is bounded (opening the container), whatever the video's length. A request that
- * cannot be planned yields one dead letter and one failed {@code VideoSampled} (segment 0,
- * final) so the video's summary ends with the reason.
+ * (allow-list, container, limits) without decoding, and writes one {@code VideoSegment} work record
+ * per segment of {@code segmentMs} to {@code vision.video-segments.v1}. The work per request is
+ * bounded (opening the container), whatever the video's length. A request that cannot be planned
+ * yields one dead letter and one failed {@code VideoSampled} (segment 0, final) so the video's
+ * summary ends with the reason.
  *
  * <p>Runs on one transactional loop thread; not thread-safe.
  */
@@ -49,9 +46,16 @@ public final class VideoPlanner {
     private final long segmentMs;
     private final Path workDir;
 
-    public VideoPlanner(Topics topics, DeadLetters deadLetters, ModelCatalog catalog, VideoSources sources,
-                        VideoFrameReader reader, VideoLimits limits, List<String> defaultModels, long segmentMs,
-                        Path workDir) {
+    public VideoPlanner(
+            Topics topics,
+            DeadLetters deadLetters,
+            ModelCatalog catalog,
+            VideoSources sources,
+            VideoFrameReader reader,
+            VideoLimits limits,
+            List<String> defaultModels,
+            long segmentMs,
+            Path workDir) {
         this.topics = topics;
         this.deadLetters = deadLetters;
         this.catalog = catalog;
@@ -75,7 +79,10 @@ public final class VideoPlanner {
         try {
             request = VideoRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+            out.add(deadLetters.forRecord(
+                    record,
+                    STAGE,
+                    ReasonCode.DESERIALIZATION_FAILED,
                     "record is not a vision.v1.VideoRequest: " + e.getMessage()));
             return;
         }
@@ -85,41 +92,72 @@ public final class VideoPlanner {
             for (String name : request.getModelsCount() == 0 ? defaultModels : request.getModelsList()) {
                 ModelConfig config = catalog.latest(name).orElse(null);
                 if (config == null || config.imageInput() == null) {
-                    throw new ImageRejectedException(ReasonCode.UNKNOWN_MODEL, "model '" + name
-                            + "' is not an image model in the repository (known: " + catalog.all().keySet() + ")");
+                    throw new ImageRejectedException(
+                            ReasonCode.UNKNOWN_MODEL,
+                            "model '"
+                                    + name
+                                    + "' is not an image model in the repository (known: "
+                                    + catalog.all().keySet()
+                                    + ")");
                 }
                 models.add(config.name());
             }
             VideoFrameReader.Probe probe = probe(request);
-            VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(request.getEveryNFrames(),
-                    request.getTargetFps());
+            VideoFrameReader.Sampling sampling =
+                    new VideoFrameReader.Sampling(request.getEveryNFrames(), request.getTargetFps());
             if (probe.durationKnown()) {
                 long expected = sampling.expectedFrames(probe.durationMillis(), probe.frameRate());
                 if (expected > limits.maxSampledFrames()) {
-                    throw new ImageRejectedException(ReasonCode.DIMENSIONS_EXCEEDED, "about " + expected
-                            + " frames would be sampled from " + probe.durationMillis() / 1000 + " s, over the limit of "
-                            + limits.maxSampledFrames() + "; sample less often");
+                    throw new ImageRejectedException(
+                            ReasonCode.DIMENSIONS_EXCEEDED,
+                            "about "
+                                    + expected
+                                    + " frames would be sampled from "
+                                    + probe.durationMillis() / 1000
+                                    + " s, over the limit of "
+                                    + limits.maxSampledFrames()
+                                    + "; sample less often");
                 }
             }
-            long segments = probe.durationKnown() ? Math.max(1, (probe.durationMillis() + segmentMs - 1) / segmentMs) : 1;
-            VideoRequest withoutBytes = request.toBuilder().clearVideo().setVideoId(videoId).build();
+            long segments =
+                    probe.durationKnown() ? Math.max(1, (probe.durationMillis() + segmentMs - 1) / segmentMs) : 1;
+            VideoRequest withoutBytes =
+                    request.toBuilder().clearVideo().setVideoId(videoId).build();
             for (int i = 0; i < segments; i++) {
-                VideoSegment.Builder segment = VideoSegment.newBuilder().setVideoId(videoId).setIndex(i)
-                        .setStartMs(i * segmentMs).setEndMs((i + 1) * segmentMs).setLastPlanned(i == segments - 1)
-                        .setRequest(withoutBytes).addAllModels(models).setFrameRate(probe.frameRate())
-                        .setDurationMs(Math.max(0, probe.durationMillis())).setWidth(probe.width())
-                        .setHeight(probe.height()).setSegmentMs(segmentMs);
+                VideoSegment.Builder segment = VideoSegment.newBuilder()
+                        .setVideoId(videoId)
+                        .setIndex(i)
+                        .setStartMs(i * segmentMs)
+                        .setEndMs((i + 1) * segmentMs)
+                        .setLastPlanned(i == segments - 1)
+                        .setRequest(withoutBytes)
+                        .addAllModels(models)
+                        .setFrameRate(probe.frameRate())
+                        .setDurationMs(Math.max(0, probe.durationMillis()))
+                        .setWidth(probe.width())
+                        .setHeight(probe.height())
+                        .setSegmentMs(segmentMs);
                 if (!request.getVideo().isEmpty()) {
-                    segment.setInlineSource(SourceRecord.newBuilder().setTopic(record.topic())
-                            .setPartition(record.partition()).setOffset(record.offset()));
+                    segment.setInlineSource(SourceRecord.newBuilder()
+                            .setTopic(record.topic())
+                            .setPartition(record.partition())
+                            .setOffset(record.offset()));
                 }
                 out.add(segmentRecord(segment.build(), record));
             }
         } catch (ImageRejectedException e) {
             out.add(deadLetters.forRecord(record, STAGE, e.reason(), e.getMessage()));
-            out.add(event(VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(0).setFinalSegment(true)
-                    .addAllModels(models).setFailed(true).setFailureReason(e.reason())
-                    .setFailureMessage(e.getMessage()).build(), record));
+            out.add(event(
+                    VideoSampled.newBuilder()
+                            .setVideoId(videoId)
+                            .setSegmentIndex(0)
+                            .setFinalSegment(true)
+                            .addAllModels(models)
+                            .setFailed(true)
+                            .setFailureReason(e.reason())
+                            .setFailureMessage(e.getMessage())
+                            .build(),
+                    record));
         }
     }
 
@@ -133,7 +171,8 @@ public final class VideoPlanner {
             }
         }
         if (request.getUri().isBlank()) {
-            throw new ImageRejectedException(ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
+            throw new ImageRejectedException(
+                    ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
         }
         VideoSources.Resolved source = sources.resolve(request.getUri());
         return reader.probe(source.location(), VideoSources.protocolWhitelist(source));
@@ -152,14 +191,15 @@ public final class VideoPlanner {
 
     private ProducerRecord<byte[], byte[]> segmentRecord(VideoSegment segment, ConsumerRecord<byte[], byte[]> in) {
         byte[] key = (segment.getVideoId() + "/" + segment.getIndex()).getBytes(StandardCharsets.UTF_8);
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.videoSegments(), key, segment.toByteArray());
+        ProducerRecord<byte[], byte[]> out =
+                new ProducerRecord<>(topics.videoSegments().name(), key, segment.toByteArray());
         headers(in, out, segment.getVideoId());
         return out;
     }
 
     private ProducerRecord<byte[], byte[]> event(VideoSampled event, ConsumerRecord<byte[], byte[]> in) {
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topics.videoEvents(),
-                event.getVideoId().getBytes(StandardCharsets.UTF_8), event.toByteArray());
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(
+                topics.videoEvents().name(), event.getVideoId().getBytes(StandardCharsets.UTF_8), event.toByteArray());
         headers(in, out, event.getVideoId());
         return out;
     }

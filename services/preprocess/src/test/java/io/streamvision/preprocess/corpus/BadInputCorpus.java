@@ -3,6 +3,7 @@ package io.streamvision.preprocess.corpus;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,14 +13,13 @@ import java.util.Map;
 import java.util.Random;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
-
 import javax.imageio.ImageIO;
 
 /**
- * Writes the bad-input corpus in {@code src/test/resources/bad-inputs/} and its manifest
- * ({@code expected.tsv}: file, then the reason code the preprocess service must give, or OK for
- * odd-but-valid inputs that must be served). Run once to regenerate:
- * {@code mvn -pl services/preprocess exec:java -Dexec.classpathScope=test
+ * Writes the bad-input corpus in {@code src/test/resources/bad-inputs/} and its manifest ({@code
+ * expected.tsv}: file, then the reason code the preprocess service must give, or OK for
+ * odd-but-valid inputs that must be served). Run once to regenerate: {@code mvn -pl
+ * services/preprocess exec:java -Dexec.classpathScope=test
  * -Dexec.mainClass=io.streamvision.preprocess.corpus.BadInputCorpus}.
  */
 public final class BadInputCorpus {
@@ -36,10 +36,30 @@ public final class BadInputCorpus {
 
         add(files, expected, "empty.jpg", new byte[0], "BAD_REQUEST");
         add(files, expected, "text.txt", "just some text\n".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
-        add(files, expected, "text-named.jpg", "not really a jpeg\n".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
-        add(files, expected, "page.html.png", "<html><body>hi</body></html>".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
-        add(files, expected, "drawing.svg", "<svg xmlns='http://www.w3.org/2000/svg'/>".getBytes(StandardCharsets.UTF_8), "UNSUPPORTED_FORMAT");
-        add(files, expected, "document.pdf", "%PDF-1.4\n%âãÏÓ\n1 0 obj\n".getBytes(StandardCharsets.ISO_8859_1), "UNSUPPORTED_FORMAT");
+        add(
+                files,
+                expected,
+                "text-named.jpg",
+                "not really a jpeg\n".getBytes(StandardCharsets.UTF_8),
+                "UNSUPPORTED_FORMAT");
+        add(
+                files,
+                expected,
+                "page.html.png",
+                "<html><body>hi</body></html>".getBytes(StandardCharsets.UTF_8),
+                "UNSUPPORTED_FORMAT");
+        add(
+                files,
+                expected,
+                "drawing.svg",
+                "<svg xmlns='http://www.w3.org/2000/svg'/>".getBytes(StandardCharsets.UTF_8),
+                "UNSUPPORTED_FORMAT");
+        add(
+                files,
+                expected,
+                "document.pdf",
+                "%PDF-1.4\n%âãÏÓ\n1 0 obj\n".getBytes(StandardCharsets.ISO_8859_1),
+                "UNSUPPORTED_FORMAT");
         add(files, expected, "image.tiff", new byte[] {'I', 'I', 42, 0, 8, 0, 0, 0, 0, 0}, "CORRUPT_IMAGE");
         add(files, expected, "random.bin", random(4096, 11), "UNSUPPORTED_FORMAT");
         add(files, expected, "broken-moov.mp4", brokenMp4(), "UNSUPPORTED_FORMAT");
@@ -47,9 +67,20 @@ public final class BadInputCorpus {
 
         add(files, expected, "truncated-half.jpg", Arrays.copyOf(jpeg, jpeg.length / 2), "TRUNCATED");
         add(files, expected, "truncated-header.jpg", Arrays.copyOf(jpeg, 12), "TRUNCATED");
-        add(files, expected, "soi-eoi-only.jpg", new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xD9}, "CORRUPT_IMAGE");
-        add(files, expected, "garbage-after-soi.jpg", concat(concat(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, random(300, 12)),
-                new byte[] {(byte) 0xFF, (byte) 0xD9}), "CORRUPT_IMAGE");
+        add(
+                files,
+                expected,
+                "soi-eoi-only.jpg",
+                new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF, (byte) 0xD9},
+                "CORRUPT_IMAGE");
+        add(
+                files,
+                expected,
+                "garbage-after-soi.jpg",
+                concat(
+                        concat(new byte[] {(byte) 0xFF, (byte) 0xD8, (byte) 0xFF}, random(300, 12)),
+                        new byte[] {(byte) 0xFF, (byte) 0xD9}),
+                "CORRUPT_IMAGE");
         add(files, expected, "truncated-half.png", Arrays.copyOf(png, png.length / 2), "TRUNCATED");
         add(files, expected, "truncated-header.png", Arrays.copyOf(png, 20), "TRUNCATED");
         add(files, expected, "signature-only.png", Arrays.copyOf(png, 8), "TRUNCATED");
@@ -63,7 +94,11 @@ public final class BadInputCorpus {
         add(files, expected, "huge.bmp", bmpHeader(100_000, 100_000), "DIMENSIONS_EXCEEDED");
         // Bombs in the formats added beside the JDK's: each header claims a huge image, refused
         // before a pixel buffer is allocated.
-        add(files, expected, "huge.ppm", "P6\n100000 100000\n255\n".getBytes(StandardCharsets.US_ASCII),
+        add(
+                files,
+                expected,
+                "huge.ppm",
+                "P6\n100000 100000\n255\n".getBytes(StandardCharsets.US_ASCII),
                 "DIMENSIONS_EXCEEDED");
         add(files, expected, "huge.tiff", tiffHeader(60_000, 60_000), "DIMENSIONS_EXCEEDED");
         add(files, expected, "huge.psd", psdHeader(30_000, 30_000), "DIMENSIONS_EXCEEDED");
@@ -76,18 +111,27 @@ public final class BadInputCorpus {
         add(files, expected, "jpeg-named.png", jpeg, "OK");
         add(files, expected, "first-frame.gif", gif, "OK");
         add(files, expected, "plain.bmp", bmp, "OK");
-        add(files, expected, "grey-alpha.png", encode(new BufferedImage(33, 21, BufferedImage.TYPE_INT_ARGB), "png"), "OK");
+        add(
+                files,
+                expected,
+                "grey-alpha.png",
+                encode(new BufferedImage(33, 21, BufferedImage.TYPE_INT_ARGB), "png"),
+                "OK");
 
         StringBuilder manifest = new StringBuilder("# file\texpected reason (OK: must be served)\n");
         for (Map.Entry<String, byte[]> file : files.entrySet()) {
             Files.write(dir.resolve(file.getKey()), file.getValue());
-            manifest.append(file.getKey()).append('\t').append(expected.get(file.getKey())).append('\n');
+            manifest.append(file.getKey())
+                    .append('\t')
+                    .append(expected.get(file.getKey()))
+                    .append('\n');
         }
         Files.writeString(dir.resolve("expected.tsv"), manifest);
         System.out.println("wrote " + files.size() + " files to " + dir);
     }
 
-    private static void add(Map<String, byte[]> files, Map<String, String> expected, String name, byte[] data, String reason) {
+    private static void add(
+            Map<String, byte[]> files, Map<String, String> expected, String name, byte[] data, String reason) {
         files.put(name, data);
         expected.put(name, reason);
     }
@@ -127,8 +171,11 @@ public final class BadInputCorpus {
     /** An MP4 whose moov box claims far more bytes than the file has. */
     static byte[] brokenMp4() {
         ByteBuffer b = ByteBuffer.allocate(64);
-        b.putInt(24).put("ftyp".getBytes(StandardCharsets.US_ASCII)).put("isom".getBytes(StandardCharsets.US_ASCII))
-                .putInt(512).put("isomiso2".getBytes(StandardCharsets.US_ASCII));
+        b.putInt(24)
+                .put("ftyp".getBytes(StandardCharsets.US_ASCII))
+                .put("isom".getBytes(StandardCharsets.US_ASCII))
+                .putInt(512)
+                .put("isomiso2".getBytes(StandardCharsets.US_ASCII));
         b.putInt(0x7FFFFFF0).put("moov".getBytes(StandardCharsets.US_ASCII));
         return b.array();
     }
@@ -137,8 +184,14 @@ public final class BadInputCorpus {
     static byte[] pngHeader(int width, int height, boolean withData) throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10});
-        ByteBuffer ihdr = ByteBuffer.allocate(13).putInt(width).putInt(height).put((byte) 8).put((byte) 0)
-                .put((byte) 0).put((byte) 0).put((byte) 0);
+        ByteBuffer ihdr = ByteBuffer.allocate(13)
+                .putInt(width)
+                .putInt(height)
+                .put((byte) 8)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 0);
         chunk(out, "IHDR", ihdr.array());
         if (withData) {
             Deflater deflater = new Deflater();
@@ -185,28 +238,53 @@ public final class BadInputCorpus {
 
     /** A GIF whose logical screen and only image claim 65535 x 65535 pixels. */
     static byte[] gifBomb() {
-        ByteBuffer b = ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put("GIF89a".getBytes(StandardCharsets.US_ASCII)).putShort((short) 0xFFFF).putShort((short) 0xFFFF)
-                .put((byte) 0x80).put((byte) 0).put((byte) 0);
-        b.put(new byte[6]);
-        b.put((byte) 0x2C).putShort((short) 0).putShort((short) 0).putShort((short) 0xFFFF).putShort((short) 0xFFFF)
+        ByteBuffer b = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("GIF89a".getBytes(StandardCharsets.US_ASCII))
+                .putShort((short) 0xFFFF)
+                .putShort((short) 0xFFFF)
+                .put((byte) 0x80)
+                .put((byte) 0)
                 .put((byte) 0);
-        b.put((byte) 2).put((byte) 2).put((byte) 0x4C).put((byte) 0x01).put((byte) 0).put((byte) 0x3B);
+        b.put(new byte[6]);
+        b.put((byte) 0x2C)
+                .putShort((short) 0)
+                .putShort((short) 0)
+                .putShort((short) 0xFFFF)
+                .putShort((short) 0xFFFF)
+                .put((byte) 0);
+        b.put((byte) 2)
+                .put((byte) 2)
+                .put((byte) 0x4C)
+                .put((byte) 0x01)
+                .put((byte) 0)
+                .put((byte) 0x3B);
         return Arrays.copyOf(b.array(), b.position());
     }
 
     /** A BMP header claiming the given size, with no pixel data. */
     static byte[] bmpHeader(int width, int height) {
-        ByteBuffer b = ByteBuffer.allocate(54).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(54).order(ByteOrder.LITTLE_ENDIAN);
         b.put((byte) 'B').put((byte) 'M').putInt(54).putInt(0).putInt(54);
-        b.putInt(40).putInt(width).putInt(height).putShort((short) 1).putShort((short) 24).putInt(0).putInt(0)
-                .putInt(2835).putInt(2835).putInt(0).putInt(0);
+        b.putInt(40)
+                .putInt(width)
+                .putInt(height)
+                .putShort((short) 1)
+                .putShort((short) 24)
+                .putInt(0)
+                .putInt(0)
+                .putInt(2835)
+                .putInt(2835)
+                .putInt(0)
+                .putInt(0);
         return b.array();
     }
 
-    /** A little-endian TIFF whose one IFD claims an 8-bit grey image of the given size, with no strips. */
+    /**
+     * A little-endian TIFF whose one IFD claims an 8-bit grey image of the given size, with no
+     * strips.
+     */
     static byte[] tiffHeader(int width, int height) {
-        ByteBuffer b = ByteBuffer.allocate(8 + 2 + 5 * 12 + 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        ByteBuffer b = ByteBuffer.allocate(8 + 2 + 5 * 12 + 4).order(ByteOrder.LITTLE_ENDIAN);
         b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(8).putShort((short) 5);
         int[][] tags = {{256, 4, width}, {257, 4, height}, {258, 3, 8}, {262, 3, 1}, {277, 3, 1}};
         for (int[] t : tags) {
@@ -218,24 +296,41 @@ public final class BadInputCorpus {
     /** A PSD header claiming an RGB image of the given size. */
     static byte[] psdHeader(int width, int height) {
         ByteBuffer b = ByteBuffer.allocate(26 + 12);
-        b.put("8BPS".getBytes(StandardCharsets.US_ASCII)).putShort((short) 1).put(new byte[6]).putShort((short) 3)
-                .putInt(height).putInt(width).putShort((short) 8).putShort((short) 3);
+        b.put("8BPS".getBytes(StandardCharsets.US_ASCII))
+                .putShort((short) 1)
+                .put(new byte[6])
+                .putShort((short) 3)
+                .putInt(height)
+                .putInt(width)
+                .putShort((short) 8)
+                .putShort((short) 3);
         return b.putInt(0).putInt(0).putInt(0).array();
     }
 
     /** An uncompressed 24-bit TGA header claiming the given size. */
     static byte[] tgaHeader(int width, int height) {
-        ByteBuffer b = ByteBuffer.allocate(18 + 64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) 0).put((byte) 0).put((byte) 2).put(new byte[5]).putShort((short) 0).putShort((short) 0)
-                .putShort((short) width).putShort((short) height).put((byte) 24).put((byte) 0);
+        ByteBuffer b = ByteBuffer.allocate(18 + 64).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 0)
+                .put((byte) 0)
+                .put((byte) 2)
+                .put(new byte[5])
+                .putShort((short) 0)
+                .putShort((short) 0)
+                .putShort((short) width)
+                .putShort((short) height)
+                .put((byte) 24)
+                .put((byte) 0);
         return b.array();
     }
 
     /** A RIFF/WEBP header with a VP8 chunk that stops before its data. */
     static byte[] webpHeaderOnly() {
-        ByteBuffer b = ByteBuffer.allocate(30).order(java.nio.ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes(StandardCharsets.US_ASCII)).putInt(1000).put("WEBP".getBytes(StandardCharsets.US_ASCII))
-                .put("VP8 ".getBytes(StandardCharsets.US_ASCII)).putInt(900);
+        ByteBuffer b = ByteBuffer.allocate(30).order(ByteOrder.LITTLE_ENDIAN);
+        b.put("RIFF".getBytes(StandardCharsets.US_ASCII))
+                .putInt(1000)
+                .put("WEBP".getBytes(StandardCharsets.US_ASCII))
+                .put("VP8 ".getBytes(StandardCharsets.US_ASCII))
+                .putInt(900);
         b.put(new byte[] {(byte) 0x9d, 0x01, 0x2a});
         return Arrays.copyOf(b.array(), b.position());
     }

@@ -3,29 +3,7 @@ package io.streamvision.preprocess.corpus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Properties;
-
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.DynamicTest;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestFactory;
-
 import com.google.protobuf.ByteString;
-
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageLimits;
 import io.streamvision.kafka.DeadLetters;
@@ -37,6 +15,26 @@ import io.streamvision.preprocess.streams.PreprocessTopology;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
 
 /**
  * Every file of the bad-input corpus yields exactly the reason code its manifest names (or a
@@ -54,22 +52,32 @@ class BadInputCorpusTest {
 
     @BeforeAll
     static void start() {
-        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")),
-                Duration.ofMinutes(1));
+        ModelCatalog catalog =
+                new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofMinutes(1));
         // 512 KB cap so that the padded JPEG is over it; the other limits are the service defaults.
-        ImageLimits limits = new ImageLimits(512 * 1024, ImageLimits.DEFAULT.maxWidth(), ImageLimits.DEFAULT.maxHeight(),
+        ImageLimits limits = new ImageLimits(
+                512 * 1024,
+                ImageLimits.DEFAULT.maxWidth(),
+                ImageLimits.DEFAULT.maxHeight(),
                 ImageLimits.DEFAULT.maxPixels());
-        ImagePreparation preparation = new ImagePreparation(TOPICS, new DeadLetters(TOPICS.deadLetters(), 4096), catalog,
-                new ImageDecoder(limits, 0), List.of("tiny-gray"), true);
+        ImagePreparation preparation = new ImagePreparation(
+                TOPICS,
+                new DeadLetters(TOPICS.deadLetters().name(), 4096),
+                catalog,
+                new ImageDecoder(limits, 0),
+                List.of("tiny-gray"),
+                true);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, TOPICS, preparation);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bad-input-corpus");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(builder.build(), props);
-        images = driver.createInputTopic(TOPICS.images(), new ByteArraySerializer(), new ByteArraySerializer());
-        tensors = driver.createOutputTopic(TOPICS.tensors("tiny-gray"), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        images = driver.createInputTopic(TOPICS.images().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        tensors = driver.createOutputTopic(
+                TOPICS.tensors("tiny-gray").name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(
+                TOPICS.deadLetters().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     @AfterAll
@@ -100,7 +108,9 @@ class BadInputCorpusTest {
             String expected = row[1];
             tests.add(DynamicTest.dynamicTest(file + " -> " + expected, () -> {
                 byte[] data = Files.readAllBytes(CORPUS.resolve(file));
-                ImageRequest request = ImageRequest.newBuilder().setRequestId(file).setImage(ByteString.copyFrom(data))
+                ImageRequest request = ImageRequest.newBuilder()
+                        .setRequestId(file)
+                        .setImage(ByteString.copyFrom(data))
                         .build();
                 images.pipeInput(file.getBytes(StandardCharsets.UTF_8), request.toByteArray());
                 var produced = tensors.readRecordsToList();
@@ -108,7 +118,9 @@ class BadInputCorpusTest {
                 assertEquals(1, produced.size() + rejected.size(), "exactly one output for " + file);
                 if (expected.equals("OK")) {
                     assertEquals(1, produced.size(), () -> "served: " + describe(rejected));
-                    assertEquals(file, ModelInferRequest.parseFrom(produced.get(0).value()).getId());
+                    assertEquals(
+                            file,
+                            ModelInferRequest.parseFrom(produced.get(0).value()).getId());
                 } else {
                     assertEquals(1, rejected.size(), file + " must be rejected");
                     DeadLetter letter = DeadLetter.parseFrom(rejected.get(0).value());
@@ -120,16 +132,24 @@ class BadInputCorpusTest {
         }
         tests.add(DynamicTest.dynamicTest("a good image after the whole corpus is still served", () -> {
             byte[] good = Files.readAllBytes(CORPUS.resolve("plain.bmp"));
-            images.pipeInput("after".getBytes(StandardCharsets.UTF_8),
-                    ImageRequest.newBuilder().setRequestId("after").setImage(ByteString.copyFrom(good)).build().toByteArray());
-            assertEquals("after", ModelInferRequest.parseFrom(tensors.readValue()).getId());
+            images.pipeInput(
+                    "after".getBytes(StandardCharsets.UTF_8),
+                    ImageRequest.newBuilder()
+                            .setRequestId("after")
+                            .setImage(ByteString.copyFrom(good))
+                            .build()
+                            .toByteArray());
+            assertEquals(
+                    "after", ModelInferRequest.parseFrom(tensors.readValue()).getId());
         }));
         return tests;
     }
 
-    private static String describe(List<org.apache.kafka.streams.test.TestRecord<byte[], byte[]>> rejected) {
+    private static String describe(List<TestRecord<byte[], byte[]>> rejected) {
         try {
-            return rejected.isEmpty() ? "nothing" : DeadLetter.parseFrom(rejected.get(0).value()).getMessage();
+            return rejected.isEmpty()
+                    ? "nothing"
+                    : DeadLetter.parseFrom(rejected.get(0).value()).getMessage();
         } catch (Exception e) {
             return e.toString();
         }

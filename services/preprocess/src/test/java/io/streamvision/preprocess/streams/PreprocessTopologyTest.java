@@ -3,6 +3,18 @@ package io.streamvision.preprocess.streams;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.ByteString;
+import io.streamvision.imaging.ImageDecoder;
+import io.streamvision.imaging.ImageLimits;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteOrder;
@@ -12,9 +24,8 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Properties;
-
+import java.util.Random;
 import javax.imageio.ImageIO;
-
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -27,20 +38,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-import com.google.protobuf.ByteString;
-
-import io.streamvision.imaging.ImageDecoder;
-import io.streamvision.imaging.ImageLimits;
-import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
-import io.streamvision.model.ModelRepository;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.vision.v1.DeadLetter;
-import io.streamvision.proto.vision.v1.ImageRequest;
-import io.streamvision.proto.vision.v1.ReasonCode;
-
 class PreprocessTopologyTest {
 
     private final Topics topics = new Topics("");
@@ -51,19 +48,26 @@ class PreprocessTopologyTest {
 
     @BeforeEach
     void setUp() {
-        ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")),
-                Duration.ofMinutes(1));
-        ImagePreparation preparation = new ImagePreparation(topics, new DeadLetters(topics.deadLetters(), 64), catalog,
-                new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0), List.of("tiny-gray"), true);
+        ModelCatalog catalog =
+                new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofMinutes(1));
+        ImagePreparation preparation = new ImagePreparation(
+                topics,
+                new DeadLetters(topics.deadLetters().name(), 64),
+                catalog,
+                new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0),
+                List.of("tiny-gray"),
+                true);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, topics, preparation);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "preprocess-topology-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(builder.build(), props);
-        images = driver.createInputTopic(topics.images(), new ByteArraySerializer(), new ByteArraySerializer());
-        tensors = driver.createOutputTopic(topics.tensors("tiny-gray"), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetters(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        images = driver.createInputTopic(topics.images().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        tensors = driver.createOutputTopic(
+                topics.tensors("tiny-gray").name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(
+                topics.deadLetters().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
     @AfterEach
@@ -84,7 +88,7 @@ class PreprocessTopologyTest {
     }
 
     static byte[] noisePng(int width, int height) throws Exception {
-        java.util.Random random = new java.util.Random(7);
+        Random random = new Random(7);
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_BYTE_GRAY);
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
@@ -102,7 +106,9 @@ class PreprocessTopologyTest {
 
     @Test
     void turnsAnImageIntoANormalisedTensorKeyedByRequestId() throws Exception {
-        ImageRequest request = ImageRequest.newBuilder().setRequestId("r-1").setImage(ByteString.copyFrom(png(56, 56, 255)))
+        ImageRequest request = ImageRequest.newBuilder()
+                .setRequestId("r-1")
+                .setImage(ByteString.copyFrom(png(56, 56, 255)))
                 .build();
         images.pipeInput(new TestRecord<>(key("ignored-key"), request.toByteArray()));
         TestRecord<byte[], byte[]> out = tensors.readRecord();
@@ -111,9 +117,14 @@ class PreprocessTopologyTest {
         assertEquals("tiny-gray", infer.getModelName());
         assertEquals(List.of(1L, 1L, 28L, 28L), infer.getInputs(0).getShapeList());
         float[] values = new float[28 * 28];
-        infer.getRawInputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
+        infer.getRawInputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(values);
         float expected = (1.0f - 0.5f) / 0.25f;
-        assertTrue(Arrays.stream(toDoubles(values)).allMatch(v -> Math.abs(v - expected) < 1e-5), "white is (1-mean)/std");
+        assertTrue(
+                Arrays.stream(toDoubles(values)).allMatch(v -> Math.abs(v - expected) < 1e-5), "white is (1-mean)/std");
         assertTrue(tensors.isEmpty() && deadLetters.isEmpty());
     }
 
@@ -121,13 +132,16 @@ class PreprocessTopologyTest {
     void rejectsTruncatedPngToDeadLetterTopicWithItsKeyAndHeaders() throws Exception {
         byte[] full = noisePng(64, 64);
         byte[] truncated = Arrays.copyOf(full, full.length / 2);
-        ImageRequest request = ImageRequest.newBuilder().setImage(ByteString.copyFrom(truncated)).build();
+        ImageRequest request = ImageRequest.newBuilder()
+                .setImage(ByteString.copyFrom(truncated))
+                .build();
         TestRecord<byte[], byte[]> in = new TestRecord<>(key("t-1"), request.toByteArray());
         in.headers().add("traceparent", "00-abc-def-01".getBytes(StandardCharsets.UTF_8));
         images.pipeInput(in);
         TestRecord<byte[], byte[]> out = deadLetters.readRecord();
         DeadLetter letter = DeadLetter.parseFrom(out.value());
-        assertTrue(letter.getReason() == ReasonCode.TRUNCATED || letter.getReason() == ReasonCode.CORRUPT_IMAGE,
+        assertTrue(
+                letter.getReason() == ReasonCode.TRUNCATED || letter.getReason() == ReasonCode.CORRUPT_IMAGE,
                 letter.getReason() + ": " + letter.getMessage());
         assertEquals("t-1", letter.getOriginalKey().toStringUtf8());
         assertEquals("preprocess/decode", letter.getStage());
@@ -140,24 +154,42 @@ class PreprocessTopologyTest {
 
     @Test
     void rejectsUnknownModelsAndOversizedImagesButServesTheRest() throws Exception {
-        ImageRequest twoModels = ImageRequest.newBuilder().setRequestId("m-1").setImage(ByteString.copyFrom(png(30, 30, 10)))
-                .addModels("tiny-gray").addModels("no-such-model").build();
+        ImageRequest twoModels = ImageRequest.newBuilder()
+                .setRequestId("m-1")
+                .setImage(ByteString.copyFrom(png(30, 30, 10)))
+                .addModels("tiny-gray")
+                .addModels("no-such-model")
+                .build();
         images.pipeInput(key("m-1"), twoModels.toByteArray());
         assertEquals(1, tensors.readRecordsToList().size(), "the known model still gets its tensor");
         DeadLetter unknown = DeadLetter.parseFrom(deadLetters.readValue());
         assertEquals(ReasonCode.UNKNOWN_MODEL, unknown.getReason());
         assertTrue(unknown.getMessage().contains("no-such-model"));
 
-        ImageRequest huge = ImageRequest.newBuilder().setImage(ByteString.copyFrom(png(5000, 10, 1))).build();
+        ImageRequest huge = ImageRequest.newBuilder()
+                .setImage(ByteString.copyFrom(png(5000, 10, 1)))
+                .build();
         images.pipeInput(key("h-1"), huge.toByteArray());
-        assertEquals(ReasonCode.DIMENSIONS_EXCEEDED, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        assertEquals(
+                ReasonCode.DIMENSIONS_EXCEEDED,
+                DeadLetter.parseFrom(deadLetters.readValue()).getReason());
 
-        images.pipeInput(key("e-1"), ImageRequest.newBuilder().setRequestId("e-1").build().toByteArray());
-        assertEquals(ReasonCode.BAD_REQUEST, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        images.pipeInput(
+                key("e-1"),
+                ImageRequest.newBuilder().setRequestId("e-1").build().toByteArray());
+        assertEquals(
+                ReasonCode.BAD_REQUEST,
+                DeadLetter.parseFrom(deadLetters.readValue()).getReason());
 
-        images.pipeInput(key("x-1"), ImageRequest.newBuilder().setImage(ByteString.copyFromUtf8("hello, not an image"))
-                .build().toByteArray());
-        assertEquals(ReasonCode.UNSUPPORTED_FORMAT, DeadLetter.parseFrom(deadLetters.readValue()).getReason());
+        images.pipeInput(
+                key("x-1"),
+                ImageRequest.newBuilder()
+                        .setImage(ByteString.copyFromUtf8("hello, not an image"))
+                        .build()
+                        .toByteArray());
+        assertEquals(
+                ReasonCode.UNSUPPORTED_FORMAT,
+                DeadLetter.parseFrom(deadLetters.readValue()).getReason());
         assertTrue(deadLetters.isEmpty());
     }
 
@@ -168,5 +200,4 @@ class PreprocessTopologyTest {
         }
         return d;
     }
-
 }

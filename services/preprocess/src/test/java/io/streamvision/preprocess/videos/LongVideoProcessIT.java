@@ -3,30 +3,8 @@ package io.streamvision.preprocess.videos;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.stream.Stream;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtendWith;
-
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
@@ -41,14 +19,33 @@ import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
 import io.streamvision.video.SyntheticVideos;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Long videos through the packaged preprocess service, run as separate processes against a real
  * broker: a 6-minute video (written at test time) is cut into segments, each committed in its own
  * transaction, with the transaction timeout lowered to 5 s (one transaction for the whole video
  * would outlive it). Frame tensors are counted on the tensor topic with a read_committed reader:
- * every sampled frame exactly once, also across a {@code kill -9} mid-video and with two
- * instances decoding one video together, while images sent meanwhile get their tensors.
+ * every sampled frame exactly once, also across a {@code kill -9} mid-video and with two instances
+ * decoding one video together, while images sent meanwhile get their tensors.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class LongVideoProcessIT {
@@ -83,21 +80,36 @@ class LongVideoProcessIT {
     }
 
     private Process start(TestBroker broker, String instance, int httpPort, double segmentSeconds) throws Exception {
-        Path models = Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath();
+        Path models =
+                Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath();
         Map<String, String> props = new HashMap<>(Map.of(
-                "kafka.bootstrap.servers", broker.bootstrapServers(),
-                "vision.kafka.topic-suffix", SUFFIX,
-                "vision.kafka.partitions", "4",
-                "vision.preprocess.models-dir", models.toString(),
-                "vision.preprocess.default-models", MODEL,
-                "vision.preprocess.video.sources.file-roots", media.toString(),
-                "vision.preprocess.video.segment-seconds", Double.toString(segmentSeconds),
-                "vision.preprocess.video.kafka.transactional-id", "it-long-video-" + instance,
-                "vision.preprocess.video.kafka.transaction-timeout-ms", "5000",
-                "quarkus.http.port", Integer.toString(httpPort)));
+                "kafka.bootstrap.servers",
+                broker.bootstrapServers(),
+                "vision.kafka.topic-suffix",
+                SUFFIX,
+                "vision.kafka.partitions",
+                "4",
+                "vision.preprocess.models-dir",
+                models.toString(),
+                "vision.preprocess.default-models",
+                MODEL,
+                "vision.preprocess.video.sources.file-roots",
+                media.toString(),
+                "vision.preprocess.video.segment-seconds",
+                Double.toString(segmentSeconds),
+                "vision.preprocess.video.kafka.transactional-id",
+                "it-long-video-" + instance,
+                "vision.preprocess.video.kafka.transaction-timeout-ms",
+                "5000",
+                "quarkus.http.port",
+                Integer.toString(httpPort)));
         props.put("quarkus.kafka-streams.application-id", "it-long-video-images");
-        props.put("vision.preprocess.video.work-dir", Files.createTempDirectory("video-work-" + instance).toString());
-        Process p = ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), props,
+        props.put(
+                "vision.preprocess.video.work-dir",
+                Files.createTempDirectory("video-work-" + instance).toString());
+        Process p = ServiceProcess.start(
+                Path.of("target/quarkus-app/quarkus-run.jar"),
+                props,
                 Path.of("target/long-video-" + instance + "-" + System.nanoTime() + ".log"));
         processes.add(p);
         return p;
@@ -113,14 +125,18 @@ class LongVideoProcessIT {
 
     private static void send(KafkaProducer<byte[], byte[]> producer, String topic, String key, byte[] value)
             throws Exception {
-        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value)).get();
+        producer.send(new ProducerRecord<>(topic, key.getBytes(StandardCharsets.UTF_8), value))
+                .get();
     }
 
     private static VideoRequest.Builder request(String id) {
         return VideoRequest.newBuilder().setVideoId(id).addModels(MODEL);
     }
 
-    /** Frame indices of one video's tensors, in arrival order (duplicates kept, so they can be seen). */
+    /**
+     * Frame indices of one video's tensors, in arrival order (duplicates kept, so they can be
+     * seen).
+     */
     /**
      * Waits until the collector has read {@code expected} frames of one video. The topic holds
      * earlier tests' frames too, and a video's last tensors may arrive after its last event.
@@ -140,7 +156,9 @@ class LongVideoProcessIT {
                 continue;
             }
             try {
-                out.add(ModelInferRequest.parseFrom(r.value()).getParametersOrThrow("frame_index").getInt64Param());
+                out.add(ModelInferRequest.parseFrom(r.value())
+                        .getParametersOrThrow("frame_index")
+                        .getInt64Param());
             } catch (InvalidProtocolBufferException e) {
                 throw new AssertionError(e);
             }
@@ -149,14 +167,16 @@ class LongVideoProcessIT {
     }
 
     private static List<VideoSampled> events(TopicCollector events, String videoId) {
-        return events.records().stream().filter(r -> videoId.equals(new String(r.key(), StandardCharsets.UTF_8)))
+        return events.records().stream()
+                .filter(r -> videoId.equals(new String(r.key(), StandardCharsets.UTF_8)))
                 .map(r -> {
                     try {
                         return VideoSampled.parseFrom(r.value());
                     } catch (InvalidProtocolBufferException e) {
                         throw new AssertionError(e);
                     }
-                }).toList();
+                })
+                .toList();
     }
 
     /** Waits for the event of the final segment and for the events of all segments before it. */
@@ -165,15 +185,27 @@ class LongVideoProcessIT {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
             List<VideoSampled> seen = events(events, videoId);
-            int last = seen.stream().filter(VideoSampled::getFinalSegment).mapToInt(VideoSampled::getSegmentIndex)
-                    .min().orElse(-1);
-            if (last >= 0 && seen.stream().map(VideoSampled::getSegmentIndex).filter(i -> i <= last).distinct()
-                    .count() == last + 1) {
+            int last = seen.stream()
+                    .filter(VideoSampled::getFinalSegment)
+                    .mapToInt(VideoSampled::getSegmentIndex)
+                    .min()
+                    .orElse(-1);
+            if (last >= 0
+                    && seen.stream()
+                                    .map(VideoSampled::getSegmentIndex)
+                                    .filter(i -> i <= last)
+                                    .distinct()
+                                    .count()
+                            == last + 1) {
                 return seen;
             }
             Thread.sleep(200);
         }
-        throw new AssertionError("video " + videoId + " did not finish: " + events(events, videoId).size() + " events");
+        throw new AssertionError("video "
+                + videoId
+                + " did not finish: "
+                + events(events, videoId).size()
+                + " events");
     }
 
     private static void assertExactlyOnce(List<Long> frames, long expected, String what) {
@@ -188,30 +220,53 @@ class LongVideoProcessIT {
         Topics topics = new Topics(SUFFIX);
         start(broker, "a", 18201, 30);
         awaitReady(18201);
-        try (TopicCollector tensors = new TopicCollector(broker.bootstrapServers(), topics.tensors(MODEL));
-             TopicCollector events = new TopicCollector(broker.bootstrapServers(), topics.videoEvents());
-             TopicCollector dlq = new TopicCollector(broker.bootstrapServers(), topics.deadLetters());
-             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector tensors = new TopicCollector(
+                        broker.bootstrapServers(), topics.tensors(MODEL).name());
+                TopicCollector events = new TopicCollector(
+                        broker.bootstrapServers(), topics.videoEvents().name());
+                TopicCollector dlq = new TopicCollector(
+                        broker.bootstrapServers(), topics.deadLetters().name());
+                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
             long start = System.nanoTime();
-            send(producer, topics.videos(), "long-1", request("long-1").setUri(video.toUri().toString())
-                    .setTargetFps(5).build().toByteArray());
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "long-1",
+                    request("long-1")
+                            .setUri(video.toUri().toString())
+                            .setTargetFps(5)
+                            .build()
+                            .toByteArray());
             // Images during the video: each must get its tensor; the latencies are printed.
             List<Path> items;
             try (Stream<Path> files = Files.list(Path.of("../../samples/items"))) {
-                items = files.filter(f -> f.toString().endsWith(".png") || f.toString().endsWith(".jpg")).sorted().toList();
+                items = files.filter(f ->
+                                f.toString().endsWith(".png") || f.toString().endsWith(".jpg"))
+                        .sorted()
+                        .toList();
             }
-            List<Path> images = Stream.iterate(0, i -> i + 1).limit(20).map(i -> items.get(i % items.size())).toList();
+            List<Path> images = Stream.iterate(0, i -> i + 1)
+                    .limit(20)
+                    .map(i -> items.get(i % items.size()))
+                    .toList();
             CompletableFuture<List<Long>> latencies = CompletableFuture.supplyAsync(() -> {
                 List<Long> ms = new ArrayList<>();
                 try {
                     for (int i = 0; i < images.size(); i++) {
                         String id = "image-during-video-" + i;
                         long sent = System.nanoTime();
-                        send(producer, topics.images(), id, ImageRequest.newBuilder().setRequestId(id)
-                                .setImage(ByteString.copyFrom(Files.readAllBytes(images.get(i)))).build().toByteArray());
+                        send(
+                                producer,
+                                topics.images().name(),
+                                id,
+                                ImageRequest.newBuilder()
+                                        .setRequestId(id)
+                                        .setImage(ByteString.copyFrom(Files.readAllBytes(images.get(i))))
+                                        .build()
+                                        .toByteArray());
                         long deadline = sent + Duration.ofSeconds(30).toNanos();
-                        while (tensors.records().stream().noneMatch(r -> id.equals(new String(r.key(),
-                                StandardCharsets.UTF_8)))) {
+                        while (tensors.records().stream()
+                                .noneMatch(r -> id.equals(new String(r.key(), StandardCharsets.UTF_8)))) {
                             if (System.nanoTime() > deadline) {
                                 throw new AssertionError("image " + id + " got no tensor within 30 s during the video");
                             }
@@ -229,41 +284,72 @@ class LongVideoProcessIT {
             // Inline bytes with the MP4 index at the end, and refused sources.
             Path inline = media.resolve("inline-moov-at-end.mp4");
             SyntheticVideos.write(inline, SyntheticVideos.Container.MP4, 96, 64, 10, 4, 1);
-            send(producer, topics.videos(), "inline-1", request("inline-1")
-                    .setVideo(ByteString.copyFrom(Files.readAllBytes(inline))).setTargetFps(2).build().toByteArray());
-            send(producer, topics.videos(), "passwd-1", request("passwd-1").setUri("file:/etc/passwd").build()
-                    .toByteArray());
-            send(producer, topics.videos(), "metadata-1", request("metadata-1")
-                    .setUri("http://169.254.169.254/latest/meta-data/").build().toByteArray());
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "inline-1",
+                    request("inline-1")
+                            .setVideo(ByteString.copyFrom(Files.readAllBytes(inline)))
+                            .setTargetFps(2)
+                            .build()
+                            .toByteArray());
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "passwd-1",
+                    request("passwd-1").setUri("file:/etc/passwd").build().toByteArray());
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "metadata-1",
+                    request("metadata-1")
+                            .setUri("http://169.254.169.254/latest/meta-data/")
+                            .build()
+                            .toByteArray());
 
             List<VideoSampled> seen = awaitAllSegments(events, "long-1", Duration.ofSeconds(300));
             double seconds = (System.nanoTime() - start) / 1e9;
-            assertEquals(12, seen.stream().map(VideoSampled::getSegmentIndex).distinct().count(), "6 min in 30 s segments");
-            assertEquals(1800, seen.stream().mapToLong(VideoSampled::getFramesSampled).sum());
+            assertEquals(
+                    12,
+                    seen.stream().map(VideoSampled::getSegmentIndex).distinct().count(),
+                    "6 min in 30 s segments");
+            assertEquals(
+                    1800,
+                    seen.stream().mapToLong(VideoSampled::getFramesSampled).sum());
             awaitFrames(tensors, "long-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "long-1"), 1800, "long-1");
             List<Long> ms = latencies.get();
             List<Long> sorted = ms.stream().sorted().toList();
-            System.out.printf("[long video IT] 6 min video, 1800 frames at 5 fps in 12 segments: %.1f s; %d images"
-                            + " during it: p50 %d ms, max %d ms%n", seconds, ms.size(), sorted.get(sorted.size() / 2),
-                    sorted.get(sorted.size() - 1));
+            System.out.printf(
+                    "[long video IT] 6 min video, 1800 frames at 5 fps in 12 segments: %.1f s; %d images"
+                            + " during it: p50 %d ms, max %d ms%n",
+                    seconds, ms.size(), sorted.get(sorted.size() / 2), sorted.get(sorted.size() - 1));
             assertEquals(images.size(), ms.size(), "every image got its tensor while the video decoded");
 
             List<VideoSampled> inlineEvents = awaitAllSegments(events, "inline-1", Duration.ofSeconds(60));
-            assertEquals(8, inlineEvents.stream().mapToLong(VideoSampled::getFramesSampled).sum(),
+            assertEquals(
+                    8,
+                    inlineEvents.stream()
+                            .mapToLong(VideoSampled::getFramesSampled)
+                            .sum(),
                     "inline MP4 with the index at the end: 2 fps over 4 s");
             for (String refused : List.of("passwd-1", "metadata-1")) {
-                VideoSampled failed = awaitAllSegments(events, refused, Duration.ofSeconds(60)).get(0);
+                VideoSampled failed = awaitAllSegments(events, refused, Duration.ofSeconds(60))
+                        .get(0);
                 assertTrue(failed.getFailed());
                 assertEquals(ReasonCode.SOURCE_NOT_ALLOWED, failed.getFailureReason(), refused);
                 dlq.awaitAtLeast(2, Duration.ofSeconds(10));
-                assertTrue(dlq.records().stream().map(r -> {
-                    try {
-                        return DeadLetter.parseFrom(r.value());
-                    } catch (InvalidProtocolBufferException e) {
-                        throw new AssertionError(e);
-                    }
-                }).anyMatch(d -> d.getReason() == ReasonCode.SOURCE_NOT_ALLOWED && d.getRequestId().equals(refused)),
+                assertTrue(
+                        dlq.records().stream()
+                                .map(r -> {
+                                    try {
+                                        return DeadLetter.parseFrom(r.value());
+                                    } catch (InvalidProtocolBufferException e) {
+                                        throw new AssertionError(e);
+                                    }
+                                })
+                                .anyMatch(d -> d.getReason() == ReasonCode.SOURCE_NOT_ALLOWED
+                                        && d.getRequestId().equals(refused)),
                         refused + " is dead-lettered SOURCE_NOT_ALLOWED");
             }
         }
@@ -275,11 +361,20 @@ class LongVideoProcessIT {
         Topics topics = new Topics(SUFFIX);
         Process first = start(broker, "kill", 18211, 15);
         awaitReady(18211);
-        try (TopicCollector tensors = new TopicCollector(broker.bootstrapServers(), topics.tensors(MODEL));
-             TopicCollector events = new TopicCollector(broker.bootstrapServers(), topics.videoEvents());
-             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
-            send(producer, topics.videos(), "kill-1", request("kill-1").setUri(video.toUri().toString())
-                    .setEveryNFrames(1).build().toByteArray());
+        try (TopicCollector tensors = new TopicCollector(
+                        broker.bootstrapServers(), topics.tensors(MODEL).name());
+                TopicCollector events = new TopicCollector(
+                        broker.bootstrapServers(), topics.videoEvents().name());
+                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "kill-1",
+                    request("kill-1")
+                            .setUri(video.toUri().toString())
+                            .setEveryNFrames(1)
+                            .build()
+                            .toByteArray());
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             while (events(events, "kill-1").size() < 4 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
@@ -312,11 +407,20 @@ class LongVideoProcessIT {
         }
         long before1 = healthValue(18221, "segments-committed");
         long before2 = healthValue(18222, "segments-committed");
-        try (TopicCollector tensors = new TopicCollector(broker.bootstrapServers(), topics.tensors(MODEL));
-             TopicCollector events = new TopicCollector(broker.bootstrapServers(), topics.videoEvents());
-             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
-            send(producer, topics.videos(), "pair-1", request("pair-1").setUri(video.toUri().toString())
-                    .setTargetFps(5).build().toByteArray());
+        try (TopicCollector tensors = new TopicCollector(
+                        broker.bootstrapServers(), topics.tensors(MODEL).name());
+                TopicCollector events = new TopicCollector(
+                        broker.bootstrapServers(), topics.videoEvents().name());
+                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            send(
+                    producer,
+                    topics.videos().name(),
+                    "pair-1",
+                    request("pair-1")
+                            .setUri(video.toUri().toString())
+                            .setTargetFps(5)
+                            .build()
+                            .toByteArray());
             List<VideoSampled> seen = awaitAllSegments(events, "pair-1", Duration.ofSeconds(300));
             assertEquals(18, seen.size(), "6 min in 20 s segments");
             awaitFrames(tensors, "pair-1", 1800, Duration.ofSeconds(30));

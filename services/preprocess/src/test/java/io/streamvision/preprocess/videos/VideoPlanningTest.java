@@ -4,21 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-
 import com.google.protobuf.ByteString;
-
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelCatalog;
@@ -32,6 +18,17 @@ import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 import io.streamvision.video.VideoSources;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The planner and the segment decoder on the sample video (20 s, 25 fps) and on bad requests,
@@ -39,13 +36,14 @@ import io.streamvision.video.VideoSources;
  */
 class VideoPlanningTest {
 
-    private static final Path SAMPLE = Path.of("../../samples/video.mp4").toAbsolutePath().normalize();
+    private static final Path SAMPLE =
+            Path.of("../../samples/video.mp4").toAbsolutePath().normalize();
     private static final Path BAD = Path.of("src/test/resources/bad-inputs");
 
     private final Topics topics = new Topics("");
-    private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters(), 1024);
-    private final ModelCatalog catalog = new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")),
-            Duration.ofSeconds(30));
+    private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters().name(), 1024);
+    private final ModelCatalog catalog =
+            new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofSeconds(30));
     private final VideoLimits limits = new VideoLimits(86_400, 4096, 2160, 100_000, 8 << 20);
     private final VideoFrameReader reader = new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS);
     private final VideoSources sources = new VideoSources(List.of(SAMPLE.getParent()), List.of(), 3);
@@ -54,13 +52,27 @@ class VideoPlanningTest {
     Path work;
 
     private VideoPlanner planner(VideoLimits limits, long segmentMs) {
-        return new VideoPlanner(topics, deadLetters, catalog, sources, new VideoFrameReader(limits, 1,
-                VideoFrameReader.DEFAULT_FORMATS), limits, List.of("tiny-gray"), segmentMs, work);
+        return new VideoPlanner(
+                topics,
+                deadLetters,
+                catalog,
+                sources,
+                new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS),
+                limits,
+                List.of("tiny-gray"),
+                segmentMs,
+                work);
     }
 
     private SegmentDecoder decoder() {
-        return new SegmentDecoder(topics, deadLetters, catalog, sources, reader,
-                new InlineVideos("localhost:1", Map.of(), reader, work, Duration.ofSeconds(1)), true);
+        return new SegmentDecoder(
+                topics,
+                deadLetters,
+                catalog,
+                sources,
+                reader,
+                new InlineVideos("localhost:1", Map.of(), reader, work, Duration.ofSeconds(1)),
+                true);
     }
 
     private static ConsumerRecord<byte[], byte[]> record(String topic, String key, byte[] value) {
@@ -69,14 +81,15 @@ class VideoPlanningTest {
 
     private List<ProducerRecord<byte[], byte[]>> plan(VideoPlanner planner, VideoRequest request) {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        planner.handle(List.of(record(topics.videos(), request.getVideoId(), request.toByteArray())), out);
+        planner.handle(List.of(record(topics.videos().name(), request.getVideoId(), request.toByteArray())), out);
         return out;
     }
 
-    private static List<VideoSegment> segments(List<ProducerRecord<byte[], byte[]>> out, Topics topics) throws Exception {
+    private static List<VideoSegment> segments(List<ProducerRecord<byte[], byte[]>> out, Topics topics)
+            throws Exception {
         List<VideoSegment> list = new ArrayList<>();
         for (ProducerRecord<byte[], byte[]> r : out) {
-            if (r.topic().equals(topics.videoSegments())) {
+            if (r.topic().equals(topics.videoSegments().name())) {
                 list.add(VideoSegment.parseFrom(r.value()));
             }
         }
@@ -84,13 +97,16 @@ class VideoPlanningTest {
     }
 
     private static VideoSampled onlyEvent(List<ProducerRecord<byte[], byte[]>> out, Topics topics) throws Exception {
-        List<ProducerRecord<byte[], byte[]>> events = out.stream().filter(r -> r.topic().equals(topics.videoEvents())).toList();
+        List<ProducerRecord<byte[], byte[]>> events = out.stream()
+                .filter(r -> r.topic().equals(topics.videoEvents().name()))
+                .toList();
         assertEquals(1, events.size());
         return VideoSampled.parseFrom(events.get(0).value());
     }
 
     private static DeadLetter onlyDeadLetter(List<ProducerRecord<byte[], byte[]>> out, Topics topics) throws Exception {
-        List<ProducerRecord<byte[], byte[]>> letters = out.stream().filter(r -> r.topic().equals(topics.deadLetters()))
+        List<ProducerRecord<byte[], byte[]>> letters = out.stream()
+                .filter(r -> r.topic().equals(topics.deadLetters().name()))
                 .toList();
         assertEquals(1, letters.size(), "exactly one dead letter");
         return DeadLetter.parseFrom(letters.get(0).value());
@@ -98,8 +114,13 @@ class VideoPlanningTest {
 
     @Test
     void plansOneSegmentPerIntervalKeyedToSpreadOverPartitions() throws Exception {
-        List<ProducerRecord<byte[], byte[]>> out = plan(planner(limits, 6_000), VideoRequest.newBuilder()
-                .setVideoId("v1").setUri(SAMPLE.toUri().toString()).setEveryNFrames(5).build());
+        List<ProducerRecord<byte[], byte[]>> out = plan(
+                planner(limits, 6_000),
+                VideoRequest.newBuilder()
+                        .setVideoId("v1")
+                        .setUri(SAMPLE.toUri().toString())
+                        .setEveryNFrames(5)
+                        .build());
         List<VideoSegment> segments = segments(out, topics);
         assertEquals(4, segments.size(), "20 s in 6 s segments");
         assertEquals(out.size(), segments.size(), "nothing but segments");
@@ -117,39 +138,74 @@ class VideoPlanningTest {
 
     @Test
     void inlineVideoSegmentsReferToTheRequestRecordInsteadOfCopyingTheBytes() throws Exception {
-        List<ProducerRecord<byte[], byte[]>> out = plan(planner(limits, 30_000), VideoRequest.newBuilder()
-                .setVideoId("v2").setVideo(ByteString.copyFrom(Files.readAllBytes(SAMPLE))).build());
+        List<ProducerRecord<byte[], byte[]>> out = plan(
+                planner(limits, 30_000),
+                VideoRequest.newBuilder()
+                        .setVideoId("v2")
+                        .setVideo(ByteString.copyFrom(Files.readAllBytes(SAMPLE)))
+                        .build());
         VideoSegment only = segments(out, topics).get(0);
         assertTrue(only.getRequest().getVideo().isEmpty());
-        assertEquals(topics.videos(), only.getInlineSource().getTopic());
+        assertEquals(topics.videos().name(), only.getInlineSource().getTopic());
         assertEquals(7, only.getInlineSource().getOffset());
         assertTrue(out.get(0).value().length < 1000, "a segment record is small");
     }
 
     @Test
     void refusesVideosItMustNotOpenOrCannotHandleWithOneDeadLetterAndAFailedEvent() throws Exception {
-        record Case(VideoRequest request, VideoLimits limits, ReasonCode reason) {
-        }
+        record Case(VideoRequest request, VideoLimits limits, ReasonCode reason) {}
         VideoLimits short5s = new VideoLimits(5, 4096, 2160, 100_000, 8 << 20);
         VideoLimits fewFrames = new VideoLimits(86_400, 4096, 2160, 50, 8 << 20);
         VideoLimits smallFrames = new VideoLimits(86_400, 160, 120, 100_000, 8 << 20);
         byte[] broken = Files.readAllBytes(BAD.resolve("broken-moov.mp4"));
         List<Case> cases = List.of(
-                new Case(VideoRequest.newBuilder().setUri("file:/etc/passwd").build(), limits, ReasonCode.SOURCE_NOT_ALLOWED),
-                new Case(VideoRequest.newBuilder().setUri(SAMPLE.getParent().toUri() + "../pom.xml").build(), limits,
+                new Case(
+                        VideoRequest.newBuilder().setUri("file:/etc/passwd").build(),
+                        limits,
                         ReasonCode.SOURCE_NOT_ALLOWED),
-                new Case(VideoRequest.newBuilder().setUri("http://127.0.0.1:9092/").build(), limits,
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri(SAMPLE.getParent().toUri() + "../pom.xml")
+                                .build(),
+                        limits,
                         ReasonCode.SOURCE_NOT_ALLOWED),
-                new Case(VideoRequest.newBuilder().setVideo(ByteString.copyFrom(broken)).build(), limits,
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri("http://127.0.0.1:9092/")
+                                .build(),
+                        limits,
+                        ReasonCode.SOURCE_NOT_ALLOWED),
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setVideo(ByteString.copyFrom(broken))
+                                .build(),
+                        limits,
                         ReasonCode.VIDEO_DECODE_FAILED),
                 new Case(VideoRequest.newBuilder().build(), limits, ReasonCode.BAD_REQUEST),
-                new Case(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString()).addModels("no-such-model").build(),
-                        limits, ReasonCode.UNKNOWN_MODEL),
-                new Case(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString()).build(), short5s,
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri(SAMPLE.toUri().toString())
+                                .addModels("no-such-model")
+                                .build(),
+                        limits,
+                        ReasonCode.UNKNOWN_MODEL),
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri(SAMPLE.toUri().toString())
+                                .build(),
+                        short5s,
                         ReasonCode.DIMENSIONS_EXCEEDED),
-                new Case(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString()).build(), fewFrames,
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri(SAMPLE.toUri().toString())
+                                .build(),
+                        fewFrames,
                         ReasonCode.DIMENSIONS_EXCEEDED),
-                new Case(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString()).build(), smallFrames,
+                new Case(
+                        VideoRequest.newBuilder()
+                                .setUri(SAMPLE.toUri().toString())
+                                .build(),
+                        smallFrames,
                         ReasonCode.DIMENSIONS_EXCEEDED));
         for (Case c : cases) {
             VideoRequest request = c.request().toBuilder().setVideoId("bad").build();
@@ -161,19 +217,31 @@ class VideoPlanningTest {
             assertTrue(segments(out, topics).isEmpty(), "nothing to decode");
         }
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        planner(limits, 30_000).handle(List.of(record(topics.videos(), "x", "not protobuf".getBytes())), out);
-        assertEquals(ReasonCode.DESERIALIZATION_FAILED, onlyDeadLetter(out, topics).getReason());
+        planner(limits, 30_000).handle(List.of(record(topics.videos().name(), "x", "not protobuf".getBytes())), out);
+        assertEquals(
+                ReasonCode.DESERIALIZATION_FAILED, onlyDeadLetter(out, topics).getReason());
     }
 
     @Test
     void segmentWritesItsFramesKeyedByVideoIdAndOneEvent() throws Exception {
-        VideoSegment segment = VideoSegment.newBuilder().setVideoId("v3").setIndex(1).setStartMs(5_000)
-                .setEndMs(10_000).setRequest(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString()).setTargetFps(2))
-                .addModels("tiny-gray").setFrameRate(25).setDurationMs(20_000).setSegmentMs(5_000).build();
+        VideoSegment segment = VideoSegment.newBuilder()
+                .setVideoId("v3")
+                .setIndex(1)
+                .setStartMs(5_000)
+                .setEndMs(10_000)
+                .setRequest(VideoRequest.newBuilder()
+                        .setUri(SAMPLE.toUri().toString())
+                        .setTargetFps(2))
+                .addModels("tiny-gray")
+                .setFrameRate(25)
+                .setDurationMs(20_000)
+                .setSegmentMs(5_000)
+                .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments(), "v3/1", segment.toByteArray())), out);
+        decoder().handle(List.of(record(topics.videoSegments().name(), "v3/1", segment.toByteArray())), out);
         List<ProducerRecord<byte[], byte[]>> tensors = out.stream()
-                .filter(r -> r.topic().equals(topics.tensors("tiny-gray"))).toList();
+                .filter(r -> r.topic().equals(topics.tensors("tiny-gray").name()))
+                .toList();
         assertEquals(10, tensors.size(), "2 fps over 5 s");
         for (ProducerRecord<byte[], byte[]> t : tensors) {
             assertEquals("v3", new String(t.key(), StandardCharsets.UTF_8));
@@ -191,11 +259,20 @@ class VideoPlanningTest {
 
     @Test
     void lastPlannedSegmentPlansTheNextWhenTheVideoGoesOn() throws Exception {
-        VideoSegment segment = VideoSegment.newBuilder().setVideoId("v4").setIndex(1).setStartMs(5_000)
-                .setEndMs(10_000).setLastPlanned(true).setRequest(VideoRequest.newBuilder().setUri(SAMPLE.toUri().toString())
-                        .setTargetFps(1)).addModels("tiny-gray").setSegmentMs(5_000).build();
+        VideoSegment segment = VideoSegment.newBuilder()
+                .setVideoId("v4")
+                .setIndex(1)
+                .setStartMs(5_000)
+                .setEndMs(10_000)
+                .setLastPlanned(true)
+                .setRequest(VideoRequest.newBuilder()
+                        .setUri(SAMPLE.toUri().toString())
+                        .setTargetFps(1))
+                .addModels("tiny-gray")
+                .setSegmentMs(5_000)
+                .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments(), "v4/1", segment.toByteArray())), out);
+        decoder().handle(List.of(record(topics.videoSegments().name(), "v4/1", segment.toByteArray())), out);
         List<VideoSegment> next = segments(out, topics);
         assertEquals(1, next.size());
         assertEquals(2, next.get(0).getIndex());
@@ -204,20 +281,31 @@ class VideoPlanningTest {
         assertTrue(next.get(0).getLastPlanned());
         assertFalse(onlyEvent(out, topics).getFinalSegment());
 
-        VideoSegment last = next.get(0).toBuilder().setIndex(3).setStartMs(15_000).setEndMs(20_000).build();
+        VideoSegment last = next.get(0).toBuilder()
+                .setIndex(3)
+                .setStartMs(15_000)
+                .setEndMs(20_000)
+                .build();
         out.clear();
-        decoder().handle(List.of(record(topics.videoSegments(), "v4/3", last.toByteArray())), out);
+        decoder().handle(List.of(record(topics.videoSegments().name(), "v4/3", last.toByteArray())), out);
         assertTrue(segments(out, topics).isEmpty(), "the stream ends inside this segment");
         assertTrue(onlyEvent(out, topics).getFinalSegment());
     }
 
     @Test
     void segmentOfARefusedSourceIsDeadLetteredEvenIfThePlanAllowedIt() throws Exception {
-        VideoSegment segment = VideoSegment.newBuilder().setVideoId("v5").setIndex(0).setStartMs(0).setEndMs(5_000)
-                .setLastPlanned(true).setRequest(VideoRequest.newBuilder().setUri("file:/etc/hostname"))
-                .addModels("tiny-gray").setSegmentMs(5_000).build();
+        VideoSegment segment = VideoSegment.newBuilder()
+                .setVideoId("v5")
+                .setIndex(0)
+                .setStartMs(0)
+                .setEndMs(5_000)
+                .setLastPlanned(true)
+                .setRequest(VideoRequest.newBuilder().setUri("file:/etc/hostname"))
+                .addModels("tiny-gray")
+                .setSegmentMs(5_000)
+                .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments(), "v5/0", segment.toByteArray())), out);
+        decoder().handle(List.of(record(topics.videoSegments().name(), "v5/0", segment.toByteArray())), out);
         assertEquals(ReasonCode.SOURCE_NOT_ALLOWED, onlyDeadLetter(out, topics).getReason());
         VideoSampled event = onlyEvent(out, topics);
         assertTrue(event.getFailed() && event.getFinalSegment());

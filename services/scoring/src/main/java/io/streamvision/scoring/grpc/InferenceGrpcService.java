@@ -1,10 +1,5 @@
 package io.streamvision.scoring.grpc;
 
-import java.util.List;
-import java.util.Optional;
-
-import jakarta.inject.Inject;
-
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
@@ -23,18 +18,20 @@ import io.streamvision.proto.inference.ServerMetadataRequest;
 import io.streamvision.proto.inference.ServerMetadataResponse;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.proto.inference.ServerReadyResponse;
-import io.streamvision.runtime.InferenceEngine;
-import io.streamvision.runtime.InferenceException;
-import io.streamvision.runtime.LoadedModel;
-import io.streamvision.scoring.ServerInfo;
 import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.InferenceEngine;
+import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
+import io.streamvision.scoring.ServerInfo;
+import jakarta.inject.Inject;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * The Open Inference Protocol ({@code inference.GRPCInferenceService}) over gRPC, wire
- * compatible with Triton and KServe clients. Errors are gRPC statuses whose message names the
- * tensor and what is wrong. Every method runs on the gRPC event loop without blocking: inference
- * requests go to the model's batcher and are answered when their batch is done.
+ * The Open Inference Protocol ({@code inference.GRPCInferenceService}) over gRPC, wire compatible
+ * with Triton and KServe clients. Errors are gRPC statuses whose message names the tensor and what
+ * is wrong. Every method runs on the gRPC event loop without blocking: inference requests go to the
+ * model's batcher and are answered when their batch is done.
  */
 @GrpcService
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
@@ -53,15 +50,18 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Override
     public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> response) {
-        response.onNext(ServerReadyResponse.newBuilder()
-                .setReady(models.ready()).build());
+        response.onNext(
+                ServerReadyResponse.newBuilder().setReady(models.ready()).build());
         response.onCompleted();
     }
 
     @Override
     public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> response) {
-        response.onNext(ServerMetadataResponse.newBuilder().setName(ServerInfo.NAME).setVersion(ServerInfo.VERSION)
-                .addExtensions("model_repository").build());
+        response.onNext(ServerMetadataResponse.newBuilder()
+                .setName(ServerInfo.NAME)
+                .setVersion(ServerInfo.VERSION)
+                .addExtensions("model_repository")
+                .build());
         response.onCompleted();
     }
 
@@ -69,7 +69,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> response) {
         Optional<LoadedModel> model = models.registry().acquire(request.getName(), request.getVersion());
         model.ifPresent(LoadedModel::release);
-        response.onNext(ModelReadyResponse.newBuilder().setReady(model.isPresent()).build());
+        response.onNext(
+                ModelReadyResponse.newBuilder().setReady(model.isPresent()).build());
         response.onCompleted();
     }
 
@@ -83,8 +84,10 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         LoadedModel model = acquired.get();
         try {
             ModelConfig config = model.config();
-            ModelMetadataResponse.Builder meta = ModelMetadataResponse.newBuilder().setName(config.name())
-                    .addVersions(Integer.toString(config.version())).setPlatform(config.platform());
+            ModelMetadataResponse.Builder meta = ModelMetadataResponse.newBuilder()
+                    .setName(config.name())
+                    .addVersions(Integer.toString(config.version()))
+                    .setPlatform(config.platform());
             config.inputs().forEach(t -> meta.addInputs(tensor(t)));
             config.outputs().forEach(t -> meta.addOutputs(tensor(t)));
             response.onNext(meta.build());
@@ -96,7 +99,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     private static ModelMetadataResponse.TensorMetadata tensor(ModelConfig.TensorSpec spec) {
         ModelMetadataResponse.TensorMetadata.Builder t = ModelMetadataResponse.TensorMetadata.newBuilder()
-                .setName(spec.name()).setDatatype(spec.datatype());
+                .setName(spec.name())
+                .setDatatype(spec.datatype());
         for (long d : spec.shape()) {
             t.addShape(d);
         }
@@ -107,7 +111,9 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> response) {
         infer(request).whenComplete((outcome, failure) -> {
             if (failure != null) {
-                response.onError(Status.INTERNAL.withDescription(String.valueOf(failure.getMessage())).asRuntimeException());
+                response.onError(Status.INTERNAL
+                        .withDescription(String.valueOf(failure.getMessage()))
+                        .asRuntimeException());
             } else if (!outcome.ok()) {
                 response.onError(outcome.error().toStatus());
             } else {
@@ -121,17 +127,17 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public StreamObserver<ModelInferRequest> modelStreamInfer(StreamObserver<ModelStreamInferResponse> response) {
         return new StreamObserver<>() {
             /** Completes when every request received so far has been answered. */
-            private java.util.concurrent.CompletableFuture<?> answered = java.util.concurrent.CompletableFuture
-                    .completedFuture(null);
+            private CompletableFuture<?> answered = CompletableFuture.completedFuture(null);
 
             @Override
             public void onNext(ModelInferRequest request) {
-                java.util.concurrent.CompletableFuture<?> answer = infer(request).whenComplete((outcome, failure) -> {
+                CompletableFuture<?> answer = infer(request).whenComplete((outcome, failure) -> {
                     ModelStreamInferResponse.Builder out = ModelStreamInferResponse.newBuilder();
                     if (failure != null) {
                         out.setErrorMessage("INTERNAL: " + failure.getMessage());
                     } else if (!outcome.ok()) {
-                        out.setErrorMessage(outcome.error().kind() + ": " + outcome.error().getMessage());
+                        out.setErrorMessage(
+                                outcome.error().kind() + ": " + outcome.error().getMessage());
                     } else {
                         out.setInferResponse(outcome.response());
                     }
@@ -140,7 +146,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                     }
                 });
                 synchronized (this) {
-                    answered = java.util.concurrent.CompletableFuture.allOf(answered, answer);
+                    answered = CompletableFuture.allOf(answered, answer);
                 }
             }
 
@@ -151,7 +157,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
             @Override
             public void onCompleted() {
-                java.util.concurrent.CompletableFuture<?> all;
+                CompletableFuture<?> all;
                 synchronized (this) {
                     all = answered;
                 }
@@ -166,16 +172,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     }
 
     /**
-     * Queues one request for the served model's batcher. The call returns at once and the answer
-     * is sent from the batcher's thread, so no gRPC or worker thread waits for the batch.
+     * Queues one request for the served model's batcher. The call returns at once and the answer is
+     * sent from the batcher's thread, so no gRPC or worker thread waits for the batch.
      */
-    java.util.concurrent.CompletableFuture<InferenceEngine.Outcome> infer(ModelInferRequest request) {
+    CompletableFuture<InferenceEngine.Outcome> infer(ModelInferRequest request) {
         return batcher.submit(request);
     }
 
-
     private RuntimeException notFound(String name, String version) {
-        return Status.NOT_FOUND.withDescription(models.registry().notServed(name, version)).asRuntimeException();
+        return Status.NOT_FOUND
+                .withDescription(models.registry().notServed(name, version))
+                .asRuntimeException();
     }
-
 }

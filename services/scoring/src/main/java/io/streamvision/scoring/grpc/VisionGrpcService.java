@@ -1,9 +1,5 @@
 package io.streamvision.scoring.grpc;
 
-
-import jakarta.inject.Inject;
-
-
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
@@ -19,17 +15,18 @@ import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.ClassifyResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.scoring.ScoringConfig;
-import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.ServedModels;
+import io.streamvision.scoring.ScoringConfig;
+import jakarta.inject.Inject;
 
 /**
- * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels out. Decoding,
- * resizing and normalising use the same shared code as the preprocess service, and the tensor
- * goes through the same dynamic batcher as the Kafka path, so both paths give identical
- * answers for the same image.
+ * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels out. Decoding, resizing
+ * and normalising use the same shared code as the preprocess service, and the tensor goes through
+ * the same dynamic batcher as the Kafka path, so both paths give identical answers for the same
+ * image.
  */
 @GrpcService
 @Blocking
@@ -57,15 +54,17 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
     public void classify(ClassifyRequest request, StreamObserver<ClassifyResponse> response) {
         LoadedModel model = models.registry().current(request.getModelName());
         if (model == null) {
-            response.onError(Status.NOT_FOUND.withDescription(
-                    models.registry().notServed(request.getModelName(), "")).asRuntimeException());
+            response.onError(Status.NOT_FOUND
+                    .withDescription(models.registry().notServed(request.getModelName(), ""))
+                    .asRuntimeException());
             return;
         }
         ModelConfig modelConfig = model.config();
         ModelConfig.TensorSpec input = modelConfig.imageInput();
         if (input == null || (modelConfig.output("logits") == null && modelConfig.output("probabilities") == null)) {
-            response.onError(Status.INVALID_ARGUMENT.withDescription("model '" + request.getModelName()
-                    + "' is not an image classifier").asRuntimeException());
+            response.onError(Status.INVALID_ARGUMENT
+                    .withDescription("model '" + request.getModelName() + "' is not an image classifier")
+                    .asRuntimeException());
             return;
         }
         TensorPreparer.PreparedTensor tensor;
@@ -76,8 +75,8 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
             response.onError(e.toStatus());
             return;
         }
-        ModelInferRequest.Builder infer = tensor.toInferRequest(request.getRequestId(), modelConfig)
-                .setModelVersion(request.getModelVersion());
+        ModelInferRequest.Builder infer =
+                tensor.toInferRequest(request.getRequestId(), modelConfig).setModelVersion(request.getModelVersion());
         InferenceEngine.Outcome outcome = batcher.submit(infer.build()).join();
         if (!outcome.ok()) {
             response.onError(outcome.error().toStatus());
@@ -85,7 +84,8 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         }
         int k = request.getTopK() > 0 ? request.getTopK() : config.topK();
         Classification classification = Classifications.fromResponse(modelConfig, outcome.response(), k);
-        response.onNext(ClassifyResponse.newBuilder().setClassification(classification).build());
+        response.onNext(
+                ClassifyResponse.newBuilder().setClassification(classification).build());
         response.onCompleted();
     }
 }

@@ -1,50 +1,46 @@
 package io.streamvision.scoring.kafka;
 
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-
-import jakarta.annotation.PreDestroy;
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
-import jakarta.inject.Inject;
-
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
-
 import com.google.protobuf.InvalidProtocolBufferException;
-
 import io.quarkus.runtime.StartupEvent;
-import io.streamvision.model.ModelConfig;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.scoring.ScoringConfig;
-import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.ServedModels;
+import io.streamvision.scoring.ScoringConfig;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The Kafka path of the scoring service: reads every {@code vision.tensors.<model>.v1} topic
- * (OIP {@code ModelInferRequest} records), scores each poll's records in one batch per model,
- * and writes top-k {@code Classification}s to {@code vision.scores.v1} and, for models with a
- * features output, an OIP {@code ModelInferResponse} holding only the features to
- * {@code vision.features.v1}. Records that cannot be scored go to {@code vision.dlq.v1}.
- * Consume, infer and produce happen in one Kafka transaction per poll.
+ * The Kafka path of the scoring service: reads every {@code vision.tensors.<model>.v1} topic (OIP
+ * {@code ModelInferRequest} records), scores each poll's records in one batch per model, and writes
+ * top-k {@code Classification}s to {@code vision.scores.v1} and, for models with a features output,
+ * an OIP {@code ModelInferResponse} holding only the features to {@code vision.features.v1}.
+ * Records that cannot be scored go to {@code vision.dlq.v1}. Consume, infer and produce happen in
+ * one Kafka transaction per poll.
  */
 @ApplicationScoped
 public class ScoringLoop {
@@ -70,13 +66,18 @@ public class ScoringLoop {
             return;
         }
         Topics topics = kafka.topics();
-        List<String> names = new ArrayList<>(List.of(topics.scores(), topics.features(), topics.deadLetters()));
-        models.registry().serving().keySet().forEach(model -> names.add(topics.tensors(model)));
+        List<String> names = new ArrayList<>(List.of(
+                topics.scores().name(),
+                topics.features().name(),
+                topics.deadLetters().name()));
+        models.registry()
+                .serving()
+                .keySet()
+                .forEach(model -> names.add(topics.tensors(model).name()));
         kafka.ensureTopics(names);
         loop = kafka.loop("scoring", config.kafka(), topics.tensorTopicPattern(), this::handle);
         loop.start();
     }
-
 
     /** Loop state, for readiness; empty when the loop is disabled. */
     public Optional<TransactionalLoop> loop() {
@@ -87,20 +88,25 @@ public class ScoringLoop {
         Topics topics = kafka.topics();
         DeadLetters deadLetters = kafka.deadLetters();
         Map<String, List<ConsumerRecord<byte[], byte[]>>> byModel = new LinkedHashMap<>();
-        Map<ConsumerRecord<byte[], byte[]>, ModelInferRequest> parsed = new java.util.HashMap<>();
+        Map<ConsumerRecord<byte[], byte[]>, ModelInferRequest> parsed = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             try {
-                ModelInferRequest request = ModelInferRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
+                ModelInferRequest request =
+                        ModelInferRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
                 if (request.getModelName().isEmpty()) {
-                    out.add(deadLetters.forRecord(record, STAGE, ReasonCode.BAD_REQUEST,
-                            "ModelInferRequest.model_name is empty"));
+                    out.add(deadLetters.forRecord(
+                            record, STAGE, ReasonCode.BAD_REQUEST, "ModelInferRequest.model_name is empty"));
                     continue;
                 }
                 parsed.put(record, request);
-                byModel.computeIfAbsent(request.getModelName() + "\u0000" + request.getModelVersion(),
-                        x -> new ArrayList<>()).add(record);
+                byModel.computeIfAbsent(
+                                request.getModelName() + "\u0000" + request.getModelVersion(), x -> new ArrayList<>())
+                        .add(record);
             } catch (InvalidProtocolBufferException e) {
-                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                out.add(deadLetters.forRecord(
+                        record,
+                        STAGE,
+                        ReasonCode.DESERIALIZATION_FAILED,
                         "record is not an inference.ModelInferRequest: " + e.getMessage()));
             }
         }
@@ -116,7 +122,8 @@ public class ScoringLoop {
             ConsumerRecord<byte[], byte[]> record = submitted.get(i);
             InferenceEngine.Outcome outcome = futures.get(i).join();
             if (!outcome.ok()) {
-                out.add(deadLetters.forRecord(record, STAGE, outcome.error().reason(), outcome.error().getMessage()));
+                out.add(deadLetters.forRecord(
+                        record, STAGE, outcome.error().reason(), outcome.error().getMessage()));
                 continue;
             }
             ModelInferRequest request = parsed.get(record);
@@ -125,14 +132,20 @@ public class ScoringLoop {
         }
     }
 
-    private void emit(ModelConfig model, ModelInferRequest request, ModelInferResponse response,
-                      ConsumerRecord<byte[], byte[]> record, Topics topics, List<ProducerRecord<byte[], byte[]>> out) {
+    private void emit(
+            ModelConfig model,
+            ModelInferRequest request,
+            ModelInferResponse response,
+            ConsumerRecord<byte[], byte[]> record,
+            Topics topics,
+            List<ProducerRecord<byte[], byte[]>> out) {
         // Frames of a video keep the video id as their key, so the per-video aggregation finds
         // them in the partition of the video's events without a repartition topic.
         byte[] key = request.containsParameters("video_id")
                 ? request.getParametersOrThrow("video_id").getStringParam().getBytes(StandardCharsets.UTF_8)
                 : response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
-        int k = request.containsParameters("top_k") ? (int) request.getParametersOrThrow("top_k").getInt64Param()
+        int k = request.containsParameters("top_k")
+                ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
         Classification classification = Classifications.fromResponse(model, response, k);
         if (classification != null && request.containsParameters("video_id")) {
@@ -140,35 +153,45 @@ public class ScoringLoop {
                     .setVideoId(request.getParametersOrThrow("video_id").getStringParam())
                     .setFrameIndex(request.getParametersOrDefault("frame_index", InferParameter.getDefaultInstance())
                             .getInt64Param())
-                    .setPtsMs(request.getParametersOrDefault("pts_ms", InferParameter.getDefaultInstance()).getInt64Param())
+                    .setPtsMs(request.getParametersOrDefault("pts_ms", InferParameter.getDefaultInstance())
+                            .getInt64Param())
                     .build();
         }
         if (classification != null) {
-            out.add(withHeaders(new ProducerRecord<>(topics.scores(), key, classification.toByteArray()), record, response));
+            out.add(withHeaders(
+                    new ProducerRecord<>(topics.scores().name(), key, classification.toByteArray()), record, response));
         }
         var features = model.output("features");
         if (features != null && emitsFeatures(model)) {
-            ModelInferResponse.Builder only = response.toBuilder().clearOutputs().clearRawOutputContents();
+            ModelInferResponse.Builder only =
+                    response.toBuilder().clearOutputs().clearRawOutputContents();
             only.putAllParameters(request.getParametersMap());
             for (int i = 0; i < response.getOutputsCount(); i++) {
                 if (response.getOutputs(i).getName().equals(features.name())) {
                     only.addOutputs(response.getOutputs(i)).addRawOutputContents(response.getRawOutputContents(i));
                 }
             }
-            out.add(withHeaders(new ProducerRecord<>(topics.features(), key, only.build().toByteArray()), record, response));
+            out.add(withHeaders(
+                    new ProducerRecord<>(
+                            topics.features().name(), key, only.build().toByteArray()),
+                    record,
+                    response));
         }
     }
 
     /** Caption encoders always publish features; other models only when listed in the config. */
     private boolean emitsFeatures(ModelConfig model) {
         return "caption-encoder".equals(model.task())
-                || config.emitFeatures().map(list -> list.contains(model.name())).orElse(false);
+                || config.emitFeatures()
+                        .map(list -> list.contains(model.name()))
+                        .orElse(false);
     }
 
-    private static ProducerRecord<byte[], byte[]> withHeaders(ProducerRecord<byte[], byte[]> out,
-                                                             ConsumerRecord<byte[], byte[]> in, ModelInferResponse response) {
+    private static ProducerRecord<byte[], byte[]> withHeaders(
+            ProducerRecord<byte[], byte[]> out, ConsumerRecord<byte[], byte[]> in, ModelInferResponse response) {
         RecordHeaders.propagate(in.headers(), out.headers());
-        if (out.headers().lastHeader(RecordHeaders.REQUEST_ID) == null && !response.getId().isEmpty()) {
+        if (out.headers().lastHeader(RecordHeaders.REQUEST_ID) == null
+                && !response.getId().isEmpty()) {
             RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, response.getId());
         }
         return out;

@@ -1,12 +1,16 @@
 package io.streamvision.scoring.rest;
 
-import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.smallrye.common.annotation.NonBlocking;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.runtime.DynamicBatcher;
+import io.streamvision.runtime.InferenceException;
+import io.streamvision.runtime.LoadedModel;
+import io.streamvision.runtime.ServedModels;
+import io.streamvision.scoring.ServerInfo;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -15,28 +19,21 @@ import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-
-import io.smallrye.common.annotation.NonBlocking;
-import io.streamvision.model.ModelConfig;
-import io.streamvision.runtime.InferenceEngine;
-import io.streamvision.runtime.InferenceException;
-import io.streamvision.runtime.LoadedModel;
-import io.streamvision.scoring.ServerInfo;
-import io.streamvision.runtime.DynamicBatcher;
-import io.streamvision.runtime.ServedModels;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The Open Inference Protocol over HTTP/REST (KServe v2, Triton's HTTP API), on the service's HTTP
  * port beside the gRPC one, through the same batcher: server and model health and metadata, and
- * inference with JSON tensors or Triton's binary tensor data extension (the JSON header's length
- * in {@code Inference-Header-Content-Length}, the tensors' bytes after it). Errors are
- * {@code {"error": "..."}} with 400 (bad request), 404 (unknown model), 429 (queue full), 503
- * (not ready) or 500.
+ * inference with JSON tensors or Triton's binary tensor data extension (the JSON header's length in
+ * {@code Inference-Header-Content-Length}, the tensors' bytes after it). Errors are {@code
+ * {"error": "..."}} with 400 (bad request), 404 (unknown model), 429 (queue full), 503 (not ready)
+ * or 500.
  */
 @Path("/v2")
 public class InferenceRestResource {
@@ -124,16 +121,19 @@ public class InferenceRestResource {
     @POST
     @Path("/models/{model}/infer")
     @NonBlocking
-    public CompletionStage<Response> infer(@PathParam("model") String model,
-                                           @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
+    public CompletionStage<Response> infer(
+            @PathParam("model") String model, @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
         return infer(model, "", headerLength, body);
     }
 
     @POST
     @Path("/models/{model}/versions/{version}/infer")
     @NonBlocking
-    public CompletionStage<Response> infer(@PathParam("model") String model, @PathParam("version") String version,
-                                           @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
+    public CompletionStage<Response> infer(
+            @PathParam("model") String model,
+            @PathParam("version") String version,
+            @HeaderParam(HEADER_LENGTH) String headerLength,
+            byte[] body) {
         JsonTensors.Request request;
         try {
             int length = body == null ? 0 : body.length;
@@ -145,14 +145,14 @@ public class InferenceRestResource {
                     throw InferenceException.invalid(HEADER_LENGTH + " is not a number: " + headerLength);
                 }
                 if (jsonLength < 0 || jsonLength > length) {
-                    throw InferenceException.invalid(HEADER_LENGTH + " " + jsonLength + " is outside the body of "
-                            + length + " bytes");
+                    throw InferenceException.invalid(
+                            HEADER_LENGTH + " " + jsonLength + " is outside the body of " + length + " bytes");
                 }
             }
             JsonNode header;
             try {
-                header = MAPPER.readTree(new String(body == null ? new byte[0] : body, 0, jsonLength,
-                        StandardCharsets.UTF_8));
+                header = MAPPER.readTree(
+                        new String(body == null ? new byte[0] : body, 0, jsonLength, StandardCharsets.UTF_8));
             } catch (IOException e) {
                 throw InferenceException.invalid("request body is not JSON: " + e.getMessage());
             }
@@ -183,7 +183,9 @@ public class InferenceRestResource {
         byte[] body = new byte[header.length + response.binary().length];
         System.arraycopy(header, 0, body, 0, header.length);
         System.arraycopy(response.binary(), 0, body, header.length, response.binary().length);
-        return Response.ok(body, MediaType.APPLICATION_OCTET_STREAM).header(HEADER_LENGTH, header.length).build();
+        return Response.ok(body, MediaType.APPLICATION_OCTET_STREAM)
+                .header(HEADER_LENGTH, header.length)
+                .build();
     }
 
     private Optional<LoadedModel> acquire(String model, String version) {
@@ -194,7 +196,7 @@ public class InferenceRestResource {
         return models.registry().notServed(model, version);
     }
 
-    private static void tensors(ArrayNode out, java.util.List<ModelConfig.TensorSpec> specs) {
+    private static void tensors(ArrayNode out, List<ModelConfig.TensorSpec> specs) {
         for (ModelConfig.TensorSpec spec : specs) {
             ObjectNode t = out.addObject().put("name", spec.name()).put("datatype", spec.datatype());
             ArrayNode shape = t.putArray("shape");
@@ -220,6 +222,9 @@ public class InferenceRestResource {
     }
 
     private static Response json(int status, JsonNode body) {
-        return Response.status(status).type(MediaType.APPLICATION_JSON).entity(body.toString()).build();
+        return Response.status(status)
+                .type(MediaType.APPLICATION_JSON)
+                .entity(body.toString())
+                .build();
     }
 }

@@ -1,61 +1,61 @@
 package io.streamvision.scoring.rest;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.Iterator;
-import java.util.List;
-import java.util.Map;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
-
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.runtime.Datatypes;
 import io.streamvision.runtime.Halves;
 import io.streamvision.runtime.InferenceException;
+import java.io.ByteArrayOutputStream;
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The JSON form of Open Inference Protocol tensors (KServe v2 REST, Triton's HTTP API) turned into
  * the protobuf messages the batcher takes, and back. Tensor data in JSON is row-major, flat or
  * nested; it becomes little-endian raw contents of the declared datatype. Triton's binary tensor
- * data extension carries a tensor's bytes after the JSON header instead
- * ({@code "parameters": {"binary_data_size": n}}), and answers outputs the same way when asked
- * ({@code "binary_data": true} on an output, or {@code "binary_data_output": true} on the
- * request). Stateless and thread-safe.
+ * data extension carries a tensor's bytes after the JSON header instead ({@code "parameters":
+ * {"binary_data_size": n}}), and answers outputs the same way when asked ({@code "binary_data":
+ * true} on an output, or {@code "binary_data_output": true} on the request). Stateless and
+ * thread-safe.
  */
 final class JsonTensors {
 
     private static final JsonNodeFactory JSON = JsonNodeFactory.instance;
 
-    private JsonTensors() {
-    }
+    private JsonTensors() {}
 
     /** A parsed request: the protobuf request and which outputs are wanted as binary data. */
-    record Request(ModelInferRequest infer, boolean allBinary, Map<String, Boolean> binaryOutputs) {
-    }
+    record Request(ModelInferRequest infer, boolean allBinary, Map<String, Boolean> binaryOutputs) {}
 
     /**
-     * Builds the protobuf request from the JSON header and the binary section after it
-     * ({@code binary} may be empty).
+     * Builds the protobuf request from the JSON header and the binary section after it ({@code
+     * binary} may be empty).
      */
-    static Request request(JsonNode header, ByteBuffer binary, String model, String version)
-            throws InferenceException {
+    static Request request(JsonNode header, ByteBuffer binary, String model, String version) throws InferenceException {
         if (header == null || !header.isObject()) {
             throw InferenceException.invalid("request body must be a JSON object");
         }
-        ModelInferRequest.Builder infer = ModelInferRequest.newBuilder().setModelName(model).setModelVersion(version);
+        ModelInferRequest.Builder infer =
+                ModelInferRequest.newBuilder().setModelName(model).setModelVersion(version);
         if (header.hasNonNull("id")) {
             infer.setId(header.get("id").asText());
         }
         boolean allBinary = false;
-        for (Iterator<Map.Entry<String, JsonNode>> it = parameters(header); it.hasNext();) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = parameters(header); it.hasNext(); ) {
             Map.Entry<String, JsonNode> p = it.next();
             if (p.getKey().equals("binary_data_output")) {
                 allBinary = p.getValue().asBoolean();
@@ -84,15 +84,20 @@ final class JsonTensors {
                 shape.add(d.asLong());
                 elements = Math.multiplyExact(elements, d.asLong());
             }
-            ModelInferRequest.InferInputTensor.Builder tensor = infer.addInputsBuilder().setName(name)
-                    .setDatatype(datatype).addAllShape(shape);
+            ModelInferRequest.InferInputTensor.Builder tensor =
+                    infer.addInputsBuilder().setName(name).setDatatype(datatype).addAllShape(shape);
             JsonNode binarySize = input.path("parameters").get("binary_data_size");
             byte[] raw;
             if (binarySize != null) {
                 long size = binarySize.asLong(-1);
                 if (size < 0 || size > rest.remaining()) {
-                    throw InferenceException.invalid("input '" + name + "' says binary_data_size " + binarySize
-                            + " but " + rest.remaining() + " bytes of binary data remain");
+                    throw InferenceException.invalid("input '"
+                            + name
+                            + "' says binary_data_size "
+                            + binarySize
+                            + " but "
+                            + rest.remaining()
+                            + " bytes of binary data remain");
                 }
                 raw = new byte[(int) size];
                 rest.get(raw);
@@ -104,13 +109,20 @@ final class JsonTensors {
                 List<JsonNode> flat = new ArrayList<>();
                 flatten(data, flat);
                 if (flat.size() != elements) {
-                    throw InferenceException.invalid("input '" + name + "' has shape " + shape + " (" + elements
-                            + " elements) but " + flat.size() + " data values");
+                    throw InferenceException.invalid("input '"
+                            + name
+                            + "' has shape "
+                            + shape
+                            + " ("
+                            + elements
+                            + " elements) but "
+                            + flat.size()
+                            + " data values");
                 }
                 raw = encode(name, datatype, flat);
             }
             infer.addRawInputContents(ByteString.copyFrom(raw));
-            for (Iterator<Map.Entry<String, JsonNode>> it = parameters(input); it.hasNext();) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = parameters(input); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> p = it.next();
                 if (!p.getKey().equals("binary_data_size")) {
                     tensor.putParameters(p.getKey(), parameter(p.getKey(), p.getValue()));
@@ -120,13 +132,14 @@ final class JsonTensors {
         if (rest.hasRemaining()) {
             throw InferenceException.invalid(rest.remaining() + " bytes of binary data follow the inputs that use it");
         }
-        Map<String, Boolean> binaryOutputs = new java.util.HashMap<>();
+        Map<String, Boolean> binaryOutputs = new HashMap<>();
         JsonNode outputs = header.get("outputs");
         if (outputs != null && outputs.isArray()) {
             for (JsonNode output : outputs) {
                 String name = text(output, "name", "output");
-                ModelInferRequest.InferRequestedOutputTensor.Builder wanted = infer.addOutputsBuilder().setName(name);
-                for (Iterator<Map.Entry<String, JsonNode>> it = parameters(output); it.hasNext();) {
+                ModelInferRequest.InferRequestedOutputTensor.Builder wanted =
+                        infer.addOutputsBuilder().setName(name);
+                for (Iterator<Map.Entry<String, JsonNode>> it = parameters(output); it.hasNext(); ) {
                     Map.Entry<String, JsonNode> p = it.next();
                     if (p.getKey().equals("binary_data")) {
                         binaryOutputs.put(name, p.getValue().asBoolean());
@@ -140,8 +153,7 @@ final class JsonTensors {
     }
 
     /** A JSON response and the binary section that follows it (empty when no output is binary). */
-    record Response(ObjectNode header, byte[] binary) {
-    }
+    record Response(ObjectNode header, byte[] binary) {}
 
     /** The JSON response for a protobuf one, with the outputs the request wants as binary data. */
     static Response response(ModelInferResponse response, Request request) {
@@ -156,7 +168,7 @@ final class JsonTensors {
             response.getParametersMap().forEach((k, v) -> parameters.set(k, json(v)));
         }
         ArrayNode outputs = out.putArray("outputs");
-        java.io.ByteArrayOutputStream binary = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream binary = new ByteArrayOutputStream();
         for (int i = 0; i < response.getOutputsCount(); i++) {
             ModelInferResponse.InferOutputTensor tensor = response.getOutputs(i);
             ObjectNode o = outputs.addObject();
@@ -170,7 +182,9 @@ final class JsonTensors {
                 o.putObject("parameters").put("binary_data_size", raw.size());
                 binary.writeBytes(raw.toByteArray());
             } else {
-                o.set("data", decode(tensor.getDatatype(), raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)));
+                o.set(
+                        "data",
+                        decode(tensor.getDatatype(), raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)));
             }
         }
         return new Response(out, binary.toByteArray());
@@ -178,7 +192,7 @@ final class JsonTensors {
 
     private static Iterator<Map.Entry<String, JsonNode>> parameters(JsonNode node) {
         JsonNode p = node.get("parameters");
-        return p != null && p.isObject() ? p.fields() : java.util.Collections.emptyIterator();
+        return p != null && p.isObject() ? p.fields() : Collections.emptyIterator();
     }
 
     private static String text(JsonNode node, String field, String what) throws InferenceException {
@@ -210,7 +224,7 @@ final class JsonTensors {
             case BOOL_PARAM -> JSON.booleanNode(p.getBoolParam());
             case INT64_PARAM -> JSON.numberNode(p.getInt64Param());
             case DOUBLE_PARAM -> JSON.numberNode(p.getDoubleParam());
-            case UINT64_PARAM -> JSON.numberNode(new java.math.BigInteger(Long.toUnsignedString(p.getUint64Param())));
+            case UINT64_PARAM -> JSON.numberNode(new BigInteger(Long.toUnsignedString(p.getUint64Param())));
             case STRING_PARAM -> JSON.textNode(p.getStringParam());
             default -> JSON.nullNode();
         };
@@ -226,13 +240,18 @@ final class JsonTensors {
         }
     }
 
-    /** Little-endian bytes of {@code values} as {@code datatype}; BYTES as 4-byte lengths and bytes. */
+    /**
+     * Little-endian bytes of {@code values} as {@code datatype}; BYTES as 4-byte lengths and bytes.
+     */
     static byte[] encode(String name, String datatype, List<JsonNode> values) throws InferenceException {
         if (datatype.equals("BYTES")) {
-            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
             for (JsonNode v : values) {
                 byte[] b = v.asText().getBytes(StandardCharsets.UTF_8);
-                out.writeBytes(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(b.length).array());
+                out.writeBytes(ByteBuffer.allocate(4)
+                        .order(ByteOrder.LITTLE_ENDIAN)
+                        .putInt(b.length)
+                        .array());
                 out.writeBytes(b);
             }
             return out.toByteArray();
@@ -317,7 +336,7 @@ final class JsonTensors {
                 case "INT32" -> out.add(raw.getInt());
                 case "UINT32" -> out.add(raw.getInt() & 0xFFFFFFFFL);
                 case "INT64" -> out.add(raw.getLong());
-                case "UINT64" -> out.add(new java.math.BigInteger(Long.toUnsignedString(raw.getLong())));
+                case "UINT64" -> out.add(new BigInteger(Long.toUnsignedString(raw.getLong())));
                 case "BOOL" -> out.add(raw.get() != 0);
                 case "BYTES" -> {
                     byte[] b = new byte[raw.getInt()];

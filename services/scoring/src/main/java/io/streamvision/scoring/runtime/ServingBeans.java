@@ -1,21 +1,19 @@
 package io.streamvision.scoring.runtime;
 
-import java.util.List;
-
-import jakarta.enterprise.inject.Disposes;
-import jakarta.enterprise.inject.Produces;
-import jakarta.inject.Singleton;
-
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.util.List;
 
 /**
- * The served models (the shared lifecycle: load at start, poll, hot swap) and the per-model
- * dynamic batchers that the Kafka loop, gRPC and REST all go through.
+ * The served models (the shared lifecycle: load at start, poll, hot swap) and the per-model dynamic
+ * batchers that the Kafka loop, gRPC and REST all go through.
  */
 public class ServingBeans {
 
@@ -30,7 +28,10 @@ public class ServingBeans {
     @Produces
     @Singleton
     DynamicBatcher batcher(ServedModels models, MeterRegistry meters) {
-        return new DynamicBatcher(models.registry(), new InferenceEngine(models.runtime()), meters,
+        return new DynamicBatcher(
+                models.registry(),
+                new InferenceEngine(models.runtime()),
+                meters,
                 DynamicBatcher.fromConfigs(models.registry()));
     }
 

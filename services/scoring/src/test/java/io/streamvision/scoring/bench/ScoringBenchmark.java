@@ -1,5 +1,26 @@
 package io.streamvision.scoring.bench;
 
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.google.protobuf.ByteString;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ServerReadyRequest;
+import io.streamvision.runtime.Tensors;
+import io.streamvision.testing.TestBroker;
+import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TopicCollector;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -17,34 +38,15 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
-import com.google.protobuf.ByteString;
-
-import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.streamvision.kafka.Topics;
-import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
-import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.inference.ServerReadyRequest;
-import io.streamvision.runtime.Tensors;
-import io.streamvision.testing.TestBroker;
-import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
-import io.streamvision.testing.TopicCollector;
-
 /**
- * Scoring throughput, every path beside its ceiling in one run:
- * raw {@code OrtSession.run} in this JVM; gRPC ModelInfer against the packaged service at
- * concurrency 1 and 8 (images/s, p50, p99); the Kafka path end to end (tensor records in, scores
- * out, through the transactional loop and the dynamic batcher). Prints a Markdown table.
+ * Scoring throughput, every path beside its ceiling in one run: raw {@code OrtSession.run} in this
+ * JVM; gRPC ModelInfer against the packaged service at concurrency 1 and 8 (images/s, p50, p99);
+ * the Kafka path end to end (tensor records in, scores out, through the transactional loop and the
+ * dynamic batcher). Prints a Markdown table.
  *
  * <pre>
  * bench/scoring.sh --model fashion-cnn --batch 8
@@ -80,7 +82,8 @@ public final class ScoringBenchmark {
         String inputName;
         long[] rowShape;
         try (OrtSession session = env.createSession(onnxFile.toString(), new OrtSession.SessionOptions())) {
-            Map.Entry<String, NodeInfo> input = session.getInputInfo().entrySet().iterator().next();
+            Map.Entry<String, NodeInfo> input =
+                    session.getInputInfo().entrySet().iterator().next();
             inputName = input.getKey();
             rowShape = ((TensorInfo) input.getValue().getInfo()).getShape().clone();
             rowShape[0] = 1;
@@ -88,8 +91,9 @@ public final class ScoringBenchmark {
         long rowElements = Arrays.stream(rowShape).reduce(1, (a, b) -> a * b);
         Result ceiling = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
         if (options.containsKey("ceiling-only")) {
-            System.out.printf("raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n", model, batch,
-                    ceiling.imagesPerSecond(), ceiling.p50Ms());
+            System.out.printf(
+                    "raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n",
+                    model, batch, ceiling.imagesPerSecond(), ceiling.p50Ms());
             return;
         }
 
@@ -97,22 +101,35 @@ public final class ScoringBenchmark {
         Process service = null;
         Path log = Files.createTempFile("scoring-bench-", ".log");
         try {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            String java =
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString();
             List<String> command = new ArrayList<>(List.of(java));
             // Extra JVM options for the service, e.g. a JFR recording to find where its time goes.
             String extra = System.getenv().getOrDefault("SCORING_JAVA_OPTS", "").trim();
             if (!extra.isEmpty()) {
                 command.addAll(List.of(extra.split("\\s+")));
             }
-            command.addAll(List.of("-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
-                    "-Dvision.kafka.topic-suffix=.bench", "-Dvision.scoring.models-dir=" + repo,
-                    "-Dvision.scoring.models=" + model, "-Dquarkus.http.port=18002", "-Dquarkus.grpc.server.port=18001",
-                    "-Dvision.scoring.kafka.transactional-id=bench", "-Dvision.scoring.kafka.max-poll-records=" + 64,
-                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
-            service = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18001).usePlaintext()
-                    .maxInboundMessageSize(64 * 1024 * 1024).build();
-            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub = GRPCInferenceServiceGrpc.newBlockingStub(channel);
+            command.addAll(List.of(
+                    "-Dkafka.bootstrap.servers=" + broker.bootstrapServers(),
+                    "-Dvision.kafka.topic-suffix=.bench",
+                    "-Dvision.scoring.models-dir=" + repo,
+                    "-Dvision.scoring.models=" + model,
+                    "-Dquarkus.http.port=18002",
+                    "-Dquarkus.grpc.server.port=18001",
+                    "-Dvision.scoring.kafka.transactional-id=bench",
+                    "-Dvision.scoring.kafka.max-poll-records=" + 64,
+                    "-jar",
+                    options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
+            service = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18001)
+                    .usePlaintext()
+                    .maxInboundMessageSize(64 * 1024 * 1024)
+                    .build();
+            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub =
+                    GRPCInferenceServiceGrpc.newBlockingStub(channel);
             waitReady(stub, service, log);
             ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements);
             Result grpc1 = grpc(stub, request, 1, batch, seconds);
@@ -138,31 +155,44 @@ public final class ScoringBenchmark {
         System.exit(0);
     }
 
-    record Result(double imagesPerSecond, double p50Ms, double p99Ms) {
-    }
+    record Result(double imagesPerSecond, double p50Ms, double p99Ms) {}
 
     static void print(String name, Result r, Result ceiling) {
-        System.out.printf(Locale.ROOT, "| %s | %.0f | %s | %s | %.0f%% |%n", name, r.imagesPerSecond(),
+        System.out.printf(
+                Locale.ROOT,
+                "| %s | %.0f | %s | %s | %.0f%% |%n",
+                name,
+                r.imagesPerSecond(),
                 Double.isNaN(r.p50Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p50Ms()),
                 Double.isNaN(r.p99Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p99Ms()),
                 100 * r.imagesPerSecond() / ceiling.imagesPerSecond());
     }
 
-    /** Where the service spent its time: mean queue wait, mean compute and mean batch size, from /q/metrics. */
+    /**
+     * Where the service spent its time: mean queue wait, mean compute and mean batch size, from
+     * /q/metrics.
+     */
     static void printServerTimes(String model) {
         try {
-            var client = java.net.http.HttpClient.newHttpClient();
-            String metrics = client.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create("http://127.0.0.1:18002/q/metrics")).build(),
-                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            var client = HttpClient.newHttpClient();
+            String metrics = client.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:18002/q/metrics"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString())
+                    .body();
             double queueSum = metric(metrics, "vision_inference_queue_duration_seconds_sum");
             double queueCount = metric(metrics, "vision_inference_queue_duration_seconds_count");
             double computeSum = metric(metrics, "vision_inference_compute_duration_seconds_sum");
             double execs = metric(metrics, "vision_inference_exec_count_total");
             double rows = metric(metrics, "vision_inference_count_total");
-            System.out.printf(Locale.ROOT, "service side (%s, all paths): mean queue wait %.2f ms, mean compute %.2f ms"
-                    + " per batch, mean batch %.1f images%n", model, 1000 * queueSum / queueCount,
-                    1000 * computeSum / execs, rows / execs);
+            System.out.printf(
+                    Locale.ROOT,
+                    "service side (%s, all paths): mean queue wait %.2f ms, mean compute %.2f ms"
+                            + " per batch, mean batch %.1f images%n",
+                    model,
+                    1000 * queueSum / queueCount,
+                    1000 * computeSum / execs,
+                    rows / execs);
         } catch (Exception e) {
             System.out.println("service metrics unavailable: " + e.getMessage());
         }
@@ -191,7 +221,7 @@ public final class ScoringBenchmark {
         buffer.flip();
         List<Double> latencies = new ArrayList<>();
         try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
-             OnnxTensor tensor = Tensors.create(env, "FP32", shape, buffer)) {
+                OnnxTensor tensor = Tensors.create(env, "FP32", shape, buffer)) {
             for (int i = 0; i < 3; i++) {
                 session.run(Map.of(input, tensor)).close();
             }
@@ -204,7 +234,9 @@ public final class ScoringBenchmark {
                 latencies.add((System.nanoTime() - t) / 1e6);
                 runs++;
             }
-            return new Result(runs * (double) batch / ((System.nanoTime() - start) / 1e9), percentile(latencies, 50),
+            return new Result(
+                    runs * (double) batch / ((System.nanoTime() - start) / 1e9),
+                    percentile(latencies, 50),
                     percentile(latencies, 99));
         }
     }
@@ -218,7 +250,10 @@ public final class ScoringBenchmark {
         long[] shape = rowShape.clone();
         shape[0] = rows;
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
-        request.addInputsBuilder().setName(input).setDatatype("FP32").addAllShape(Arrays.stream(shape).boxed().toList());
+        request.addInputsBuilder()
+                .setName(input)
+                .setDatatype("FP32")
+                .addAllShape(Arrays.stream(shape).boxed().toList());
         return request.addRawInputContents(ByteString.copyFrom(data.array())).build();
     }
 
@@ -230,8 +265,9 @@ public final class ScoringBenchmark {
                 throw new IllegalStateException("scoring service exited; see " + log);
             }
             try {
-                if (stub.withDeadlineAfter(2, java.util.concurrent.TimeUnit.SECONDS)
-                        .serverReady(ServerReadyRequest.getDefaultInstance()).getReady()) {
+                if (stub.withDeadlineAfter(2, TimeUnit.SECONDS)
+                        .serverReady(ServerReadyRequest.getDefaultInstance())
+                        .getReady()) {
                     return;
                 }
             } catch (RuntimeException e) {
@@ -242,8 +278,13 @@ public final class ScoringBenchmark {
         throw new IllegalStateException("scoring service not ready in 120 s; see " + log);
     }
 
-    static Result grpc(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub, ModelInferRequest request,
-                       int concurrency, int batch, double seconds) throws Exception {
+    static Result grpc(
+            GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub,
+            ModelInferRequest request,
+            int concurrency,
+            int batch,
+            double seconds)
+            throws Exception {
         for (int i = 0; i < 3; i++) {
             stub.modelInfer(request);
         }
@@ -277,12 +318,15 @@ public final class ScoringBenchmark {
             throws Exception {
         Topics topics = new Topics(".bench");
         ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
-        try (TopicCollector scores = new TopicCollector(broker.bootstrapServers(), topics.scores());
-             KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector scores = new TopicCollector(
+                        broker.bootstrapServers(), topics.scores().name());
+                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
             long start = System.nanoTime();
             for (int i = 0; i < images; i++) {
                 String id = "b-" + i;
-                producer.send(new ProducerRecord<>(topics.tensors(model), id.getBytes(StandardCharsets.UTF_8),
+                producer.send(new ProducerRecord<>(
+                        topics.tensors(model).name(),
+                        id.getBytes(StandardCharsets.UTF_8),
                         one.toBuilder().setId(id).build().toByteArray()));
             }
             producer.flush();

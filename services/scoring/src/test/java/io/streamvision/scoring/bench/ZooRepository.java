@@ -1,5 +1,11 @@
 package io.streamvision.scoring.bench;
 
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamvision.runtime.Datatypes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -9,23 +15,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
-import io.streamvision.runtime.Datatypes;
-
 /**
  * Wraps a bare ONNX file (for example a reference-zoo model) as a one-model repository in a
- * temporary folder, with a config written from the file's own metadata, so the services can
- * serve it.
+ * temporary folder, with a config written from the file's own metadata, so the services can serve
+ * it.
  */
 public final class ZooRepository {
 
-    private ZooRepository() {
-    }
+    private ZooRepository() {}
 
     /** A repository folder holding {@code <name>/1/model.onnx} and its generated config. */
     public static Path wrap(Path onnx, String name) throws Exception {
@@ -50,8 +47,12 @@ public final class ZooRepository {
             config.put("outputs", tensors(session.getOutputInfo(), "logits"));
         }
         config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 2000, "max_queue_size", 1024));
-        config.put("sha256", HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
-        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(version.resolve("config.json").toFile(), config);
+        config.put(
+                "sha256",
+                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
+        new ObjectMapper()
+                .writerWithDefaultPrettyPrinter()
+                .writeValue(version.resolve("config.json").toFile(), config);
     }
 
     private static List<Map<String, Object>> tensors(Map<String, NodeInfo> infos, String role) {

@@ -1,34 +1,8 @@
-package io.streamvision.captioning.videos;
-
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.KeyValue;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.kstream.Branched;
-import org.apache.kafka.streams.kstream.Consumed;
-import org.apache.kafka.streams.kstream.KStream;
-import org.apache.kafka.streams.kstream.Named;
-import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.processor.PunctuationType;
-import org.apache.kafka.streams.processor.api.Processor;
-import org.apache.kafka.streams.processor.api.ProcessorContext;
-import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
-import org.apache.kafka.streams.state.StoreBuilder;
-import org.apache.kafka.streams.state.Stores;
+package io.streamvision.captioning.streams;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-
+import io.streamvision.captioning.streams.TopologyRecords.Out;
+import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
@@ -39,6 +13,29 @@ import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoAggregate;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSummary;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.processor.PunctuationType;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.StoreBuilder;
+import org.apache.kafka.streams.state.Stores;
 
 /**
  * Per-video label timelines: aggregates the frame scores and segment events of each video into
@@ -52,46 +49,50 @@ import io.streamvision.proto.vision.v1.VideoSummary;
  * </pre>
  *
  * Both topics are keyed by video id, so a video's frames and segment events meet in one task
- * without a repartition. Scores with an empty {@code video_id} are image scores and are left to
- * the results topology. The video id is the record key; a record whose key and {@code video_id}
- * disagree, a frame score without a model or with a negative frame index, and a video event
- * that does not parse or names an impossible segment become dead letters.
+ * without a repartition. Scores with an empty {@code video_id} are image scores and are left to the
+ * results topology. The video id is the record key; a record whose key and {@code video_id}
+ * disagree, a frame score without a model or with a negative frame index, and a video event that
+ * does not parse or names an impossible segment become dead letters.
  *
  * <p>State per video: a small header in {@value #STORE} (video id -> {@code VideoAggregate}:
- * per-model frame counts, the segments seen as a bitset, sums over the segments, failure and
- * emit bookkeeping; its size does not depend on the number of frames), and one record per
- * scored frame in {@value #FRAMES_STORE} (video id, NUL, model, NUL, 19-digit frame index ->
- * {@code FrameScore}), so a frame costs one get and one put on each store. Each (model, frame)
- * and each segment counts once; frames and events may come in any order.
+ * per-model frame counts, the segments seen as a bitset, sums over the segments, failure and emit
+ * bookkeeping; its size does not depend on the number of frames), and one record per scored frame
+ * in {@value #FRAMES_STORE} (video id, NUL, model, NUL, 19-digit frame index -> {@code
+ * FrameScore}), so a frame costs one get and one put on each store. Each (model, frame) and each
+ * segment counts once; frames and events may come in any order.
  *
- * <p>A video is fully sampled when the events of segments 0..k are there and segment k said it
- * was the final one. The final summary (COMPLETE; FAILED when a segment failed or nothing changed
- * for the stall timeout) goes out exactly once, when the video is fully sampled and every model
- * scored every sampled frame, built by one scan of the video's frames per model. Progress
- * updates, every {@code progressEveryFrames} newly scored frames, carry counts only. Summaries
- * carry the {@code x-request-id} and {@code traceparent} headers of the record that completed
- * them (none when the stall sweep ends a video). A finished video stays queryable for the
- * retention period; then its header and frames are deleted, at most {@value #PURGE_BATCH} frames
- * per sweep so that no punctuation grows with the size of a video.
+ * <p>A video is fully sampled when the events of segments 0..k are there and segment k said it was
+ * the final one. The final summary (COMPLETE; FAILED when a segment failed or nothing changed for
+ * the stall timeout) goes out exactly once, when the video is fully sampled and every model scored
+ * every sampled frame, built by one scan of the video's frames per model. Progress updates, every
+ * {@code progressEveryFrames} newly scored frames, carry counts only. Summaries carry the {@code
+ * x-request-id} and {@code traceparent} headers of the record that completed them (none when the
+ * stall sweep ends a video). A finished video stays queryable for the retention period; then its
+ * header and frames are deleted, at most {@value #PURGE_BATCH} frames per sweep so that no
+ * punctuation grows with the size of a video.
  *
- * <p>Built once at start-up; the processor instances it creates are each used by one stream
- * thread.
+ * <p>Built once at start-up; the processor instances it creates are each used by one stream thread.
  */
 public final class VideoSummaryTopology {
 
     /** The queryable header store: video id -> {@code VideoAggregate}. */
     public static final String STORE = "video-summaries";
+
     /** The scored frames: {@link #frameKey} -> {@code FrameScore}. */
     public static final String FRAMES_STORE = "video-frames";
+
     /** Dead-letter stage of video events. */
     public static final String EVENTS_STAGE = "captioning/video-events";
+
     /** Dead-letter stage of frame scores the aggregation cannot take. */
     public static final String FRAMES_STAGE = "captioning/video-frames";
+
     /**
      * Segment indices a video may use: bounds the header's bitset to 16 KiB, enough for 24 h of
      * video at 1 s segments (24 h at the default 30 s segments take 360 bytes).
      */
     static final int MAX_SEGMENT_INDEX = 1 << 17;
+
     /** Frame records of expired videos deleted per sweep. */
     static final int PURGE_BATCH = 10_000;
 
@@ -100,13 +101,18 @@ public final class VideoSummaryTopology {
     private static final StringSerializer KEYS = new StringSerializer();
 
     /**
-     * Settings of the aggregation; {@code maxSegments} is the most segments one timeline lists
-     * (at least 1). {@code stallTimeout} ends a fully sampled video whose frame scores stopped
-     * coming; {@code samplingStallTimeout} ends a video still waiting for segments, which can
-     * queue behind other videos' segments for a long time without anything being wrong.
+     * Settings of the aggregation; {@code maxSegments} is the most segments one timeline lists (at
+     * least 1). {@code stallTimeout} ends a fully sampled video whose frame scores stopped coming;
+     * {@code samplingStallTimeout} ends a video still waiting for segments, which can queue behind
+     * other videos' segments for a long time without anything being wrong.
      */
-    public record Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate,
-                           int maxSegments, Duration samplingStallTimeout) {
+    public record Settings(
+            long progressEveryFrames,
+            Duration stallTimeout,
+            Duration retention,
+            Duration punctuate,
+            int maxSegments,
+            Duration samplingStallTimeout) {
         public Settings {
             if (maxSegments < 1) {
                 throw new IllegalArgumentException("max-segments must be at least 1, not " + maxSegments);
@@ -114,35 +120,38 @@ public final class VideoSummaryTopology {
         }
 
         /** Settings with one stall timeout for both cases. */
-        public Settings(long progressEveryFrames, Duration stallTimeout, Duration retention, Duration punctuate,
-                        int maxSegments) {
+        public Settings(
+                long progressEveryFrames,
+                Duration stallTimeout,
+                Duration retention,
+                Duration punctuate,
+                int maxSegments) {
             this(progressEveryFrames, stallTimeout, retention, punctuate, maxSegments, stallTimeout);
         }
     }
 
-    private VideoSummaryTopology() {
-    }
+    private VideoSummaryTopology() {}
 
     /** Adds the topology; {@code scores} is the stream of {@code vision.scores.v1}. */
-    public static void build(StreamsBuilder builder, KStream<byte[], byte[]> scores, Topics topics,
-                             DeadLetters deadLetters, Settings settings) {
+    public static void build(
+            StreamsBuilder builder,
+            KStream<byte[], byte[]> scores,
+            Topics topics,
+            DeadLetters deadLetters,
+            Settings settings) {
         builder.addStateStore(headerStore());
         builder.addStateStore(framesStore());
-        KStream<byte[], Part> frames = scores.mapValues(v -> new Part(false, v), Named.as("video-frame-parts"));
-        KStream<byte[], Part> events = builder.stream(topics.videoEvents(),
-                        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("video-events-source"))
-                .mapValues(v -> new Part(true, v), Named.as("video-event-parts"));
-        frames.merge(events, Named.as("video-parts"))
-                .process(() -> new Aggregator(settings, deadLetters), Named.as("aggregate-videos"), STORE, FRAMES_STORE)
-                .split(Named.as("video-"))
-                .branch((key, out) -> out.deadLetter(), Branched.withConsumer(s -> s
-                        .mapValues(Out::value, Named.as("video-dead-letter-bytes"))
-                        .to(topics.deadLetters(), Produced.with(Serdes.String(), Serdes.ByteArray())
-                                .withName("video-dead-letters-sink")), "dead-letter-records"))
-                .defaultBranch(Branched.withConsumer(s -> s
-                        .mapValues(Out::value, Named.as("video-summary-bytes"))
-                        .to(topics.videoSummaries(), Produced.with(Serdes.String(), Serdes.ByteArray())
-                                .withName("video-summaries-sink")), "summary-records"));
+        KStream<byte[], Part> frames = Part.of(scores, topics.scores(), "video-frame-parts");
+        KStream<byte[], Part> events = Part.of(
+                builder.stream(
+                        topics.videoEvents().name(),
+                        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("video-events-source")),
+                topics.videoEvents(),
+                "video-event-parts");
+        KStream<String, Out> out = frames.merge(events, Named.as("video-parts"))
+                .process(
+                        () -> new Aggregator(settings, deadLetters), Named.as("aggregate-videos"), STORE, FRAMES_STORE);
+        TopologyRecords.sink(out, topics.videoSummaries(), topics.deadLetters(), "video");
     }
 
     /**
@@ -156,26 +165,28 @@ public final class VideoSummaryTopology {
 
     /** The frames store: each key is written once, so a cache would only hold memory. */
     static StoreBuilder<KeyValueStore<String, byte[]>> framesStore() {
-        return Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(FRAMES_STORE), Serdes.String(),
-                Serdes.ByteArray());
+        return Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(FRAMES_STORE), Serdes.String(), Serdes.ByteArray());
     }
 
-    /** The key of one scored frame in {@value #FRAMES_STORE}; keys sort by video, model, frame index. */
+    /**
+     * The key of one scored frame in {@value #FRAMES_STORE}; keys sort by video, model, frame
+     * index.
+     */
     public static String frameKey(String videoId, String model, long frameIndex) {
         String index = Long.toString(frameIndex);
         return videoId + SEP + model + SEP + "0".repeat(INDEX_DIGITS - index.length()) + index;
     }
 
     /** The frames of one video, read from a {@value #FRAMES_STORE} store (local or queried). */
-    public static VideoTimelines.FrameSource frameSource(ReadOnlyKeyValueStore<String, byte[]> frames,
-                                                         String videoId) {
+    public static VideoTimelines.FrameSource frameSource(ReadOnlyKeyValueStore<String, byte[]> frames, String videoId) {
         return (model, sink) -> {
             String prefix = videoId + SEP + model + SEP;
             try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, KEYS)) {
                 while (it.hasNext()) {
                     KeyValue<String, byte[]> entry = it.next();
                     if (entry.key.length() != prefix.length() + INDEX_DIGITS) {
-                        continue;   // a frame of another video whose id begins with this prefix
+                        continue; // a frame of another video whose id begins with this prefix
                     }
                     try {
                         sink.accept(FrameScore.parseFrom(entry.value));
@@ -191,14 +202,6 @@ public final class VideoSummaryTopology {
     private static boolean isFrameOf(String key, int prefixLength) {
         int sep = key.indexOf(SEP, prefixLength);
         return sep > prefixLength && key.length() - sep - 1 == INDEX_DIGITS && key.indexOf(SEP, sep + 1) < 0;
-    }
-
-    /** A frame score or a video event, as the merged input of the aggregator. */
-    record Part(boolean event, byte[] value) {
-    }
-
-    /** An output of the aggregator: a summary or a dead letter. */
-    record Out(byte[] value, boolean deadLetter) {
     }
 
     /** Keeps each video's header and frames and emits its progress and final summaries. */
@@ -225,7 +228,7 @@ public final class VideoSummaryTopology {
 
         @Override
         public void process(Record<byte[], Part> record) {
-            if (record.value().event()) {
+            if (record.value().topic().prototype() instanceof VideoSampled) {
                 onEvent(record);
             } else {
                 onScore(record);
@@ -235,37 +238,55 @@ public final class VideoSummaryTopology {
         private void onScore(Record<byte[], Part> record) {
             Classification c;
             try {
-                c = Classification.parseFrom(record.value().value() == null ? new byte[0] : record.value().value());
+                c = (Classification) record.value().topic().parse(record.value().value());
             } catch (InvalidProtocolBufferException e) {
-                return;   // the results topology dead-letters unreadable scores
+                return; // the results topology dead-letters unreadable scores
             }
             if (c.getVideoId().isEmpty()) {
-                return;   // an image score
+                return; // an image score
             }
             String videoId = videoIdOf(record.key(), c.getVideoId());
             if (videoId == null) {
-                deadLetter(record, FRAMES_STAGE, ReasonCode.BAD_REQUEST, "frame score keyed '" + keyText(record.key())
-                        + "' belongs to video '" + c.getVideoId() + "': frame scores are keyed by video id");
+                deadLetter(
+                        record,
+                        FRAMES_STAGE,
+                        ReasonCode.BAD_REQUEST,
+                        "frame score keyed '"
+                                + keyText(record.key())
+                                + "' belongs to video '"
+                                + c.getVideoId()
+                                + "': frame scores are keyed by video id");
                 return;
             }
             String model = c.getModelName();
             if (model.isEmpty() || model.indexOf(SEP) >= 0 || c.getFrameIndex() < 0) {
-                deadLetter(record, FRAMES_STAGE, ReasonCode.BAD_REQUEST, "frame score of video '" + videoId
-                        + "' has model '" + model.replace(SEP, ' ') + "' and frame index " + c.getFrameIndex());
+                deadLetter(
+                        record,
+                        FRAMES_STAGE,
+                        ReasonCode.BAD_REQUEST,
+                        "frame score of video '"
+                                + videoId
+                                + "' has model '"
+                                + model.replace(SEP, ' ')
+                                + "' and frame index "
+                                + c.getFrameIndex());
                 return;
             }
             VideoAggregate.Builder agg = load(videoId);
             if (agg.getFinalEmitted()) {
-                return;   // a late or repeated frame of a finished video
+                return; // a late or repeated frame of a finished video
             }
             String key = frameKey(videoId, model, c.getFrameIndex());
             if (frames.get(key) != null) {
-                return;   // this model scored this frame before
+                return; // this model scored this frame before
             }
-            FrameScore.Builder f = FrameScore.newBuilder().setModelName(model).setFrameIndex(c.getFrameIndex())
+            FrameScore.Builder f = FrameScore.newBuilder()
+                    .setModelName(model)
+                    .setFrameIndex(c.getFrameIndex())
                     .setPtsMs(c.getPtsMs());
             if (c.getLabelsCount() > 0) {
-                f.setIndex(c.getLabels(0).getIndex()).setLabel(c.getLabels(0).getLabel())
+                f.setIndex(c.getLabels(0).getIndex())
+                        .setLabel(c.getLabels(0).getLabel())
                         .setProbability(c.getLabels(0).getProbability());
             } else {
                 f.setIndex(-1).setLabel("");
@@ -282,33 +303,43 @@ public final class VideoSummaryTopology {
         }
 
         private void onEvent(Record<byte[], Part> record) {
-            byte[] value = record.value().value();
             VideoSampled event;
             try {
-                if (value == null) {
-                    throw new InvalidProtocolBufferException("the record has no value");
-                }
-                event = VideoSampled.parseFrom(value);
+                event = (VideoSampled) record.value().parse();
             } catch (InvalidProtocolBufferException e) {
-                deadLetter(record, EVENTS_STAGE, ReasonCode.DESERIALIZATION_FAILED,
+                deadLetter(
+                        record,
+                        EVENTS_STAGE,
+                        ReasonCode.DESERIALIZATION_FAILED,
                         "record is not a vision.v1.VideoSampled: " + e.getMessage());
                 return;
             }
             String videoId = videoIdOf(record.key(), event.getVideoId());
             int segment = event.getSegmentIndex();
             if (videoId == null || videoId.isEmpty()) {
-                deadLetter(record, EVENTS_STAGE, ReasonCode.BAD_REQUEST, "video event keyed '"
-                        + keyText(record.key()) + "' names video '" + event.getVideoId() + "'");
+                deadLetter(
+                        record,
+                        EVENTS_STAGE,
+                        ReasonCode.BAD_REQUEST,
+                        "video event keyed '" + keyText(record.key()) + "' names video '" + event.getVideoId() + "'");
                 return;
             }
             if (segment < 0 || segment >= MAX_SEGMENT_INDEX) {
-                deadLetter(record, EVENTS_STAGE, ReasonCode.BAD_REQUEST, "video event of '" + videoId
-                        + "' names segment " + segment + "; segments are numbered 0 to " + (MAX_SEGMENT_INDEX - 1));
+                deadLetter(
+                        record,
+                        EVENTS_STAGE,
+                        ReasonCode.BAD_REQUEST,
+                        "video event of '"
+                                + videoId
+                                + "' names segment "
+                                + segment
+                                + "; segments are numbered 0 to "
+                                + (MAX_SEGMENT_INDEX - 1));
                 return;
             }
             VideoAggregate.Builder agg = load(videoId);
             if (agg.getFinalEmitted() || VideoTimelines.segmentDone(agg.getSegmentsDone(), segment)) {
-                return;   // a late or repeated event
+                return; // a late or repeated event
             }
             agg.setSegmentsDone(VideoTimelines.withSegment(agg.getSegmentsDone(), segment))
                     .setSegmentsDoneCount(agg.getSegmentsDoneCount() + 1)
@@ -348,8 +379,11 @@ public final class VideoSummaryTopology {
             } else if (settings.progressEveryFrames() > 0
                     && VideoTimelines.scoredPairs(agg) - agg.getReportedFrames() >= settings.progressEveryFrames()) {
                 agg.setReportedFrames(VideoTimelines.scoredPairs(agg));
-                context.forward(new Record<>(agg.getVideoId(),
-                        new Out(VideoTimelines.progress(agg).toByteArray(), false), cause.timestamp(), out));
+                context.forward(new Record<>(
+                        agg.getVideoId(),
+                        new Out(VideoTimelines.progress(agg).toByteArray(), false),
+                        cause.timestamp(),
+                        out));
             }
             headers.put(agg.getVideoId(), agg.build().toByteArray());
         }
@@ -367,20 +401,29 @@ public final class VideoSummaryTopology {
         }
 
         private void emitFinal(VideoAggregate.Builder agg, long timestamp, Headers out) {
-            agg.setFinalEmitted(true).setFinalAtMs(context.currentSystemTimeMs())
+            agg.setFinalEmitted(true)
+                    .setFinalAtMs(context.currentSystemTimeMs())
                     .setReportedFrames(VideoTimelines.scoredPairs(agg));
-            VideoSummary summary = VideoTimelines.summarize(agg, VideoTimelines.state(agg),
-                    frameSource(frames, agg.getVideoId()), settings.maxSegments());
+            VideoSummary summary = VideoTimelines.summarize(
+                    agg, VideoTimelines.state(agg), frameSource(frames, agg.getVideoId()), settings.maxSegments());
             context.forward(new Record<>(agg.getVideoId(), new Out(summary.toByteArray(), false), timestamp, out));
         }
 
         private void deadLetter(Record<byte[], Part> record, String stage, ReasonCode reason, String message) {
             RecordMetadata meta = context.recordMetadata().orElseThrow();
-            DeadLetter letter = deadLetters.describe(stage, reason, message, meta.topic(), meta.partition(),
-                    meta.offset(), record.key(), record.headers(), record.value().value());
+            DeadLetter letter = deadLetters.describe(
+                    stage,
+                    reason,
+                    message,
+                    meta.topic(),
+                    meta.partition(),
+                    meta.offset(),
+                    record.key(),
+                    record.headers(),
+                    record.value().value());
             ProducerRecord<byte[], byte[]> out = deadLetters.toRecord(letter, record.key(), record.headers());
-            context.forward(new Record<>(keyText(record.key()), new Out(out.value(), true), record.timestamp(),
-                    out.headers()));
+            context.forward(
+                    new Record<>(keyText(record.key()), new Out(out.value(), true), record.timestamp(), out.headers()));
         }
 
         /**
@@ -416,14 +459,15 @@ public final class VideoSummaryTopology {
             }
             for (VideoAggregate agg : stalled) {
                 VideoAggregate.Builder b = agg.toBuilder()
-                        .setStalledMessage(VideoTimelines.stalledMessage(agg, stallLimit(agg).toMillis()));
+                        .setStalledMessage(VideoTimelines.stalledMessage(
+                                agg, stallLimit(agg).toMillis()));
                 emitFinal(b, agg.getLastScoreAtMs(), new org.apache.kafka.common.header.internals.RecordHeaders());
                 headers.put(agg.getVideoId(), b.build().toByteArray());
             }
             int budget = PURGE_BATCH;
             for (String videoId : expired) {
                 if (budget == 0) {
-                    break;   // the next sweep goes on
+                    break; // the next sweep goes on
                 }
                 Purged purged = purgeFrames(videoId, budget);
                 if (purged.finished()) {
@@ -455,10 +499,12 @@ public final class VideoSummaryTopology {
     }
 
     /** Frames deleted in one sweep, and whether they were the video's last. */
-    private record Purged(int deleted, boolean finished) {
-    }
+    private record Purged(int deleted, boolean finished) {}
 
-    /** The video id of a record: its key; the value's video id when the key is absent; null when they disagree. */
+    /**
+     * The video id of a record: its key; the value's video id when the key is absent; null when
+     * they disagree.
+     */
     private static String videoIdOf(byte[] key, String fromValue) {
         if (key == null || key.length == 0) {
             return fromValue;

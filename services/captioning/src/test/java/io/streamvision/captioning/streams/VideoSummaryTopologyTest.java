@@ -1,4 +1,4 @@
-package io.streamvision.captioning.videos;
+package io.streamvision.captioning.streams;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,39 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Properties;
-import java.util.Random;
-import java.util.Set;
-
-import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
-import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyDescription;
-import org.apache.kafka.streams.TopologyTestDriver;
-import org.apache.kafka.streams.state.KeyValueIterator;
-import org.apache.kafka.streams.state.KeyValueStore;
-import org.apache.kafka.streams.test.TestRecord;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import io.streamvision.captioning.streams.ResultsTopology;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
@@ -62,22 +29,54 @@ import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Properties;
+import java.util.Random;
+import java.util.Set;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyDescription;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueIterator;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /**
  * The video-summary topology on real frame scores: the sample MP4 decoded every 5th frame and
  * classified with fashion-cnn (the same library code the services run), cut into segments by
- * presentation time with one event per segment, fed in shuffled order and interleaved with
- * another video; and on synthetic scores for the limits (header size, work per frame, timeline
- * size).
+ * presentation time with one event per segment, fed in shuffled order and interleaved with another
+ * video; and on synthetic scores for the limits (header size, work per frame, timeline size).
  */
 class VideoSummaryTopologyTest {
 
-    private static final Path ROOT = Path.of(System.getProperty("vision.models.dir", "../../models")).getParent();
+    private static final Path ROOT =
+            Path.of(System.getProperty("vision.models.dir", "../../models")).getParent();
     private static final int EVERY = 5;
     private static final int SEGMENTS = 4;
     private static final String MODEL = "fashion-cnn";
-    private static final VideoSummaryTopology.Settings DEFAULTS = new VideoSummaryTopology.Settings(40,
-            Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000);
+    private static final VideoSummaryTopology.Settings DEFAULTS = new VideoSummaryTopology.Settings(
+            40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000);
 
     private static List<Classification> frames;
     private static VideoFrameReader.Summary decoded;
@@ -100,18 +99,22 @@ class VideoSummaryTopologyTest {
         InferenceEngine engine = new InferenceEngine(runtime);
         List<ModelInferRequest> requests = new ArrayList<>();
         List<long[]> positions = new ArrayList<>();
-        decoded = new VideoFrameReader(VideoLimits.DEFAULT).read(
-                ROOT.resolve("samples/video.mp4").toUri().toString(), new byte[0], EVERY, 0, frame -> {
+        decoded = new VideoFrameReader(VideoLimits.DEFAULT)
+                .read(ROOT.resolve("samples/video.mp4").toUri().toString(), new byte[0], EVERY, 0, frame -> {
                     requests.add(TensorPreparer.prepare(frame.image(), config.imageInput(), false)
-                            .toInferRequest("sample", config).build());
+                            .toInferRequest("sample", config)
+                            .build());
                     positions.add(new long[] {frame.frameIndex(), frame.ptsMillis()});
                 });
         List<Classification> out = new ArrayList<>();
         List<InferenceEngine.Outcome> outcomes = engine.infer(model, requests);
         for (int i = 0; i < outcomes.size(); i++) {
             out.add(Classifications.fromResponse(config, outcomes.get(i).response(), 3).toBuilder()
-                    .setRequestId("sample").setVideoId("sample")
-                    .setFrameIndex(positions.get(i)[0]).setPtsMs(positions.get(i)[1]).build());
+                    .setRequestId("sample")
+                    .setVideoId("sample")
+                    .setFrameIndex(positions.get(i)[0])
+                    .setPtsMs(positions.get(i)[1])
+                    .build());
         }
         model.release();
         frames = out;
@@ -130,22 +133,24 @@ class VideoSummaryTopologyTest {
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "videos-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         driver = new TopologyTestDriver(topology(settings), props, Instant.ofEpochMilli(1_000_000));
-        scores = driver.createInputTopic(topics.scores(), new ByteArraySerializer(), new ByteArraySerializer());
-        events = driver.createInputTopic(topics.videoEvents(), new ByteArraySerializer(), new ByteArraySerializer());
-        summaries = driver.createOutputTopic(topics.videoSummaries(), new StringDeserializer(),
-                new ByteArrayDeserializer());
-        results = driver.createOutputTopic(topics.results(), new StringDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(topics.deadLetters(), new StringDeserializer(),
-                new ByteArrayDeserializer());
+        scores = driver.createInputTopic(topics.scores().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        events = driver.createInputTopic(
+                topics.videoEvents().name(), new ByteArraySerializer(), new ByteArraySerializer());
+        summaries = driver.createOutputTopic(
+                topics.videoSummaries().name(), new StringDeserializer(), new ByteArrayDeserializer());
+        results = driver.createOutputTopic(
+                topics.results().name(), new StringDeserializer(), new ByteArrayDeserializer());
+        deadLetters = driver.createOutputTopic(
+                topics.deadLetters().name(), new StringDeserializer(), new ByteArrayDeserializer());
     }
 
     /** The results and video topologies on one scores source, as TopologyProducer wires them. */
     private Topology topology(VideoSummaryTopology.Settings settings) {
         StreamsBuilder builder = new StreamsBuilder();
-        DeadLetters letters = new DeadLetters(topics.deadLetters(), 1024);
+        DeadLetters letters = new DeadLetters(topics.deadLetters().name(), 1024);
         var source = ResultsTopology.scoresSource(builder, topics);
-        ResultsTopology.build(builder, source, topics, letters, Set.of(MODEL), Duration.ofSeconds(30),
-                Duration.ofSeconds(1));
+        ResultsTopology.build(
+                builder, source, topics, letters, Set.of(MODEL), Duration.ofSeconds(30), Duration.ofSeconds(1));
         VideoSummaryTopology.build(builder, source, topics, letters, settings);
         return builder.build();
     }
@@ -182,7 +187,9 @@ class VideoSummaryTopologyTest {
         return in.stream().map(c -> copy(c, videoId)).toList();
     }
 
-    /** The segment a frame of the sample falls in: SEGMENTS equal stretches of presentation time. */
+    /**
+     * The segment a frame of the sample falls in: SEGMENTS equal stretches of presentation time.
+     */
     private static int segmentOf(Classification c) {
         return (int) Math.min(SEGMENTS - 1, c.getPtsMs() * SEGMENTS / decoded.durationMillis());
     }
@@ -197,27 +204,50 @@ class VideoSummaryTopologyTest {
         long duration = decoded.durationMillis();
         for (int s = 0; s < SEGMENTS; s++) {
             long decodedHere = decoded.framesDecoded() * (s + 1) / SEGMENTS - decoded.framesDecoded() * s / SEGMENTS;
-            out.add(VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(s)
-                    .setFinalSegment(s == SEGMENTS - 1).setSegmentStartMs(duration * s / SEGMENTS)
-                    .setSegmentEndMs(duration * (s + 1) / SEGMENTS).setFramesSampled(framesOfSegment(s).size())
-                    .setFramesDecoded(decodedHere).setDurationMs(duration).setFrameRate(decoded.frameRate())
-                    .setWidth(decoded.width()).setHeight(decoded.height()).addModels(MODEL).build());
+            out.add(VideoSampled.newBuilder()
+                    .setVideoId(videoId)
+                    .setSegmentIndex(s)
+                    .setFinalSegment(s == SEGMENTS - 1)
+                    .setSegmentStartMs(duration * s / SEGMENTS)
+                    .setSegmentEndMs(duration * (s + 1) / SEGMENTS)
+                    .setFramesSampled(framesOfSegment(s).size())
+                    .setFramesDecoded(decodedHere)
+                    .setDurationMs(duration)
+                    .setFrameRate(decoded.frameRate())
+                    .setWidth(decoded.width())
+                    .setHeight(decoded.height())
+                    .addModels(MODEL)
+                    .build());
         }
         return out;
     }
 
     /** A synthetic frame score: frame {@code i} every 40 ms, top label {@code label}. */
     private static Classification synthetic(String videoId, long i, int label) {
-        return Classification.newBuilder().setRequestId(videoId).setVideoId(videoId).setModelName(MODEL)
-                .setModelVersion("1").setFrameIndex(i).setPtsMs(i * 40)
-                .addLabels(Label.newBuilder().setLabel("class-" + label).setIndex(label).setProbability(0.9f))
+        return Classification.newBuilder()
+                .setRequestId(videoId)
+                .setVideoId(videoId)
+                .setModelName(MODEL)
+                .setModelVersion("1")
+                .setFrameIndex(i)
+                .setPtsMs(i * 40)
+                .addLabels(Label.newBuilder()
+                        .setLabel("class-" + label)
+                        .setIndex(label)
+                        .setProbability(0.9f))
                 .build();
     }
 
     private static VideoSampled finalSegment(String videoId, int index, long framesSampled) {
-        return VideoSampled.newBuilder().setVideoId(videoId).setSegmentIndex(index).setFinalSegment(true)
-                .setFramesSampled(framesSampled).setFramesDecoded(framesSampled).setFrameRate(25)
-                .addModels(MODEL).build();
+        return VideoSampled.newBuilder()
+                .setVideoId(videoId)
+                .setSegmentIndex(index)
+                .setFinalSegment(true)
+                .setFramesSampled(framesSampled)
+                .setFramesDecoded(framesSampled)
+                .setFrameRate(25)
+                .addModels(MODEL)
+                .build();
     }
 
     private static String traceparent(int span) {
@@ -234,7 +264,9 @@ class VideoSummaryTopologyTest {
     // --- outputs --------------------------------------------------------------------------------
 
     private List<TestRecord<String, byte[]>> recordsOf(String videoId) {
-        return summaries.readRecordsToList().stream().filter(r -> r.key().equals(videoId)).toList();
+        return summaries.readRecordsToList().stream()
+                .filter(r -> r.key().equals(videoId))
+                .toList();
     }
 
     private List<VideoSummary> summariesOf(String videoId) throws Exception {
@@ -250,15 +282,15 @@ class VideoSummaryTopologyTest {
     }
 
     private VideoAggregate header(String videoId) throws Exception {
-        byte[] stored = driver.<String, byte[]>getKeyValueStore(VideoSummaryTopology.STORE).get(videoId);
+        byte[] stored = driver.<String, byte[]>getKeyValueStore(VideoSummaryTopology.STORE)
+                .get(videoId);
         return stored == null ? null : VideoAggregate.parseFrom(stored);
     }
 
     private int framesStored(String videoId) {
         int n = 0;
         KeyValueStore<String, byte[]> store = driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE);
-        try (KeyValueIterator<String, byte[]> it = store.prefixScan(videoId + '\u0000',
-                new org.apache.kafka.common.serialization.StringSerializer())) {
+        try (KeyValueIterator<String, byte[]> it = store.prefixScan(videoId + '\u0000', new StringSerializer())) {
             while (it.hasNext()) {
                 it.next();
                 n++;
@@ -325,9 +357,11 @@ class VideoSummaryTopologyTest {
         segmentEvents("sample").forEach(this::pipe);
         VideoSummary emitted = finals(summariesOf("sample")).get(0);
         VideoAggregate header = header("sample");
-        VideoSummary rebuilt = VideoTimelines.summarize(header, VideoTimelines.state(header),
-                VideoSummaryTopology.frameSource(driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE),
-                        "sample"), DEFAULTS.maxSegments());
+        VideoSummary rebuilt = VideoTimelines.summarize(
+                header,
+                VideoTimelines.state(header),
+                VideoSummaryTopology.frameSource(driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE), "sample"),
+                DEFAULTS.maxSegments());
         assertEquals(emitted, rebuilt);
     }
 
@@ -354,7 +388,7 @@ class VideoSummaryTopologyTest {
 
     @Test
     void missingMiddleSegmentKeepsTheVideoOpenUntilTheStallTimeoutNamesIt() throws Exception {
-        frames.forEach(this::pipe);   // every frame, even those of segment 2
+        frames.forEach(this::pipe); // every frame, even those of segment 2
         segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
         assertTrue(finals(summariesOf("sample")).isEmpty());
         assertEquals(VideoSummary.State.IN_PROGRESS, VideoTimelines.state(header("sample")));
@@ -364,8 +398,12 @@ class VideoSummaryTopologyTest {
         VideoSummary summary = VideoSummary.parseFrom(records.get(0).value());
         assertTrue(summary.getFinal());
         assertEquals(VideoSummary.State.FAILED, summary.getState());
-        assertEquals("segments 2 (1 of 4) were not sampled within 60000 ms (" + (frames.size()
-                - framesOfSegment(2).size()) + " frames sampled, " + frames.size() + " scored)",
+        assertEquals(
+                "segments 2 (1 of 4) were not sampled within 60000 ms ("
+                        + (frames.size() - framesOfSegment(2).size())
+                        + " frames sampled, "
+                        + frames.size()
+                        + " scored)",
                 summary.getFailureMessage());
         assertEquals(SEGMENTS - 1, summary.getSegmentsSampled());
         assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
@@ -374,8 +412,8 @@ class VideoSummaryTopologyTest {
 
     @Test
     void videoWaitingForSegmentsQueuedBehindOthersIsNotFailedByTheScoringStallTimeout() throws Exception {
-        start(new VideoSummaryTopology.Settings(40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
-                1000, Duration.ofHours(6)));
+        start(new VideoSummaryTopology.Settings(
+                40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000, Duration.ofHours(6)));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofMinutes(30));
@@ -390,8 +428,8 @@ class VideoSummaryTopologyTest {
 
     @Test
     void fullySampledVideoWhoseScoresStopEndsAfterTheShortStallTimeout() throws Exception {
-        start(new VideoSummaryTopology.Settings(40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1),
-                1000, Duration.ofHours(6)));
+        start(new VideoSummaryTopology.Settings(
+                40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000, Duration.ofHours(6)));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofSeconds(61));
@@ -405,9 +443,17 @@ class VideoSummaryTopologyTest {
         List<Classification> ofTwo = framesOfSegment(2);
         int sentBeforeFailure = ofTwo.size() / 2;
         List<VideoSampled> segments = new ArrayList<>(segmentEvents("sample"));
-        segments.set(2, segments.get(2).toBuilder().setFramesSampled(sentBeforeFailure).setFailed(true)
-                .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED).setFailureMessage("corrupt packet at 11.2 s").build());
-        frames.stream().filter(c -> segmentOf(c) != 2 || ofTwo.indexOf(c) < sentBeforeFailure).forEach(this::pipe);
+        segments.set(
+                2,
+                segments.get(2).toBuilder()
+                        .setFramesSampled(sentBeforeFailure)
+                        .setFailed(true)
+                        .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
+                        .setFailureMessage("corrupt packet at 11.2 s")
+                        .build());
+        frames.stream()
+                .filter(c -> segmentOf(c) != 2 || ofTwo.indexOf(c) < sentBeforeFailure)
+                .forEach(this::pipe);
         segments.forEach(this::pipe);
         List<VideoSummary> finals = finals(summariesOf("sample"));
         assertEquals(1, finals.size());
@@ -421,9 +467,15 @@ class VideoSummaryTopologyTest {
 
     @Test
     void refusedVideoEndsFailedAtOnceFromItsOneEvent() throws Exception {
-        pipe(VideoSampled.newBuilder().setVideoId("refused").setSegmentIndex(0).setFinalSegment(true)
-                .setFailed(true).setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
-                .setFailureMessage("moov atom not found").addModels(MODEL).build());
+        pipe(VideoSampled.newBuilder()
+                .setVideoId("refused")
+                .setSegmentIndex(0)
+                .setFinalSegment(true)
+                .setFailed(true)
+                .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
+                .setFailureMessage("moov atom not found")
+                .addModels(MODEL)
+                .build());
         List<VideoSummary> finals = finals(summariesOf("refused"));
         assertEquals(1, finals.size());
         VideoSummary summary = finals.get(0);
@@ -438,9 +490,16 @@ class VideoSummaryTopologyTest {
     @Test
     void videoThatFailsPartWaySaysSoAndHowFarItGot() throws Exception {
         copies(frames.subList(0, 20), "broken").forEach(this::pipe);
-        pipe(VideoSampled.newBuilder().setVideoId("broken").setSegmentIndex(0).setFinalSegment(true)
-                .setFramesSampled(20).addModels(MODEL).setFailed(true).setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
-                .setFailureMessage("corrupt packet (20 frames were sampled before the failure)").build());
+        pipe(VideoSampled.newBuilder()
+                .setVideoId("broken")
+                .setSegmentIndex(0)
+                .setFinalSegment(true)
+                .setFramesSampled(20)
+                .addModels(MODEL)
+                .setFailed(true)
+                .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
+                .setFailureMessage("corrupt packet (20 frames were sampled before the failure)")
+                .build());
         List<VideoSummary> finals = finals(summariesOf("broken"));
         assertEquals(1, finals.size());
         VideoSummary summary = finals.get(0);
@@ -461,7 +520,8 @@ class VideoSummaryTopologyTest {
         List<VideoSummary> finals = finals(summariesOf("stalled"));
         assertEquals(1, finals.size());
         assertEquals(VideoSummary.State.FAILED, finals.get(0).getState());
-        assertEquals((frames.size() - 10) + " of " + frames.size() + " sampled frames were not scored within 60000 ms",
+        assertEquals(
+                (frames.size() - 10) + " of " + frames.size() + " sampled frames were not scored within 60000 ms",
                 finals.get(0).getFailureMessage());
         assertEquals(10, finals.get(0).getTimelines(0).getFramesScored());
     }
@@ -491,7 +551,8 @@ class VideoSummaryTopologyTest {
         assertEquals(frames.size(), framesStored("sample"));
     }
 
-    // --- limits -----------------------------------------------------------------------------------
+    // --- limits
+    // -----------------------------------------------------------------------------------
 
     @Test
     void headerStaysSmallAfterTwentyThousandFramesOverSixHundredSegments() throws Exception {
@@ -506,16 +567,25 @@ class VideoSummaryTopologyTest {
                         aggregator.score(synthetic("long", i, (int) (i / 500) % 10));
                     }
                 }
-                aggregator.event(VideoSampled.newBuilder().setVideoId("long").setSegmentIndex(s)
-                        .setFinalSegment(s == segmentCount - 1).setFramesSampled(to - from).setFramesDecoded(to - from)
-                        .setDurationMs(total * 40L).setFrameRate(25).setWidth(1920).setHeight(1080).addModels(MODEL)
+                aggregator.event(VideoSampled.newBuilder()
+                        .setVideoId("long")
+                        .setSegmentIndex(s)
+                        .setFinalSegment(s == segmentCount - 1)
+                        .setFramesSampled(to - from)
+                        .setFramesDecoded(to - from)
+                        .setDurationMs(total * 40L)
+                        .setFrameRate(25)
+                        .setWidth(1920)
+                        .setHeight(1080)
+                        .addModels(MODEL)
                         .build());
             }
             int open = aggregator.header("long").length;
             assertTrue(finals(aggregator.summaries()).isEmpty(), "the last frame is still missing");
             aggregator.score(synthetic("long", total - 1, ((total - 1) / 500) % 10));
             int done = aggregator.header("long").length;
-            System.out.printf("[video header] %d frames over %d segments: header %d bytes open, %d bytes final%n",
+            System.out.printf(
+                    "[video header] %d frames over %d segments: header %d bytes open, %d bytes final%n",
                     total, segmentCount, open, done);
             assertTrue(open < 2048, open + " bytes");
             assertTrue(done < 2048, done + " bytes");
@@ -533,7 +603,7 @@ class VideoSummaryTopologyTest {
         long[] blockMs = new long[total / 10_000];
         try (AggregatorHarness aggregator = new AggregatorHarness(DEFAULTS, topics)) {
             for (int i = 0; i < 10_000; i++) {
-                aggregator.score(synthetic("warm-up", i, (i / 250) % 10));   // JIT and RocksDB warm-up
+                aggregator.score(synthetic("warm-up", i, (i / 250) % 10)); // JIT and RocksDB warm-up
             }
             aggregator.summaries();
             for (int block = 0; block < blockMs.length; block++) {
@@ -543,12 +613,16 @@ class VideoSummaryTopologyTest {
                 }
                 blockMs[block] = (System.nanoTime() - t0) / 1_000_000;
             }
-            assertEquals(total / DEFAULTS.progressEveryFrames(), aggregator.summaries().size(), "progress updates");
+            assertEquals(
+                    total / DEFAULTS.progressEveryFrames(),
+                    aggregator.summaries().size(),
+                    "progress updates");
             long t0 = System.nanoTime();
             aggregator.event(finalSegment("bulk", 0, total));
             long finalMs = (System.nanoTime() - t0) / 1_000_000;
-            System.out.printf("[video aggregation] %d frames, ms per 10k frames: %s; final summary %d ms%n", total,
-                    java.util.Arrays.toString(blockMs), finalMs);
+            System.out.printf(
+                    "[video aggregation] %d frames, ms per 10k frames: %s; final summary %d ms%n",
+                    total, Arrays.toString(blockMs), finalMs);
             VideoSummary summary = finals(aggregator.summaries()).get(0);
             assertEquals(VideoSummary.State.COMPLETE, summary.getState());
             assertEquals(total, summary.getTimelines(0).getFramesScored());
@@ -558,8 +632,8 @@ class VideoSummaryTopologyTest {
 
     @Test
     void timelineOfFiveThousandAlternatingLabelsListsAtMostMaxSegments() throws Exception {
-        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(0, Duration.ofSeconds(60),
-                Duration.ofHours(1), Duration.ofSeconds(1), 100);
+        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
+                0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 100);
         try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
             for (int i = 0; i < 5000; i++) {
                 aggregator.score(synthetic("flicker", i, i % 2));
@@ -571,13 +645,18 @@ class VideoSummaryTopologyTest {
             assertTrue(timeline.getSegmentsCount() <= 100, timeline.getSegmentsCount() + " segments");
             assertEquals(5000, timeline.getRuns());
             assertTrue(timeline.getSegmentsMerged());
-            assertEquals(5000, timeline.getSegmentsList().stream().mapToLong(LabelSegment::getFrames).sum());
+            assertEquals(
+                    5000,
+                    timeline.getSegmentsList().stream()
+                            .mapToLong(LabelSegment::getFrames)
+                            .sum());
         }
     }
 
     @Test
     void mergingFoldsShortRunsIntoTheSegmentBeforeThem() {
-        // 60 runs of 200 frames (labels 0, 1, 0, ...), a one-frame blip of label 2 after each but the last:
+        // 60 runs of 200 frames (labels 0, 1, 0, ...), a one-frame blip of label 2 after each but
+        // the last:
         // 119 runs, minRun = ceil(12059 / 99) = 122, so each blip joins the run before it.
         List<FrameScore> in = new ArrayList<>();
         long frame = 0;
@@ -604,7 +683,8 @@ class VideoSummaryTopologyTest {
         List<FrameScore> leading = new ArrayList<>();
         leading.add(score(0, 2, 0.3f));
         for (int i = 1; i < in.size(); i++) {
-            leading.add(in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
+            leading.add(
+                    in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
         }
         ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, 100);
         assertEquals(0, t2.getSegments(0).getIndex());
@@ -617,24 +697,31 @@ class VideoSummaryTopologyTest {
     }
 
     private static FrameScore score(long frame, int label, float p) {
-        return FrameScore.newBuilder().setModelName(MODEL).setFrameIndex(frame).setPtsMs(frame * 40)
-                .setIndex(label).setLabel("class-" + label).setProbability(p).build();
+        return FrameScore.newBuilder()
+                .setModelName(MODEL)
+                .setFrameIndex(frame)
+                .setPtsMs(frame * 40)
+                .setIndex(label)
+                .setLabel("class-" + label)
+                .setProbability(p)
+                .build();
     }
 
-    // --- records ----------------------------------------------------------------------------------
+    // --- records
+    // ----------------------------------------------------------------------------------
 
     @Test
     void unparseableVideoEventBecomesOneDeadLetter() throws Exception {
         Headers headers = traced("bad-video", 1);
-        events.pipeInput(new TestRecord<>("bad-video".getBytes(StandardCharsets.UTF_8),
-                new byte[] {0x0a, 0x7f, 0x01}, headers));
+        events.pipeInput(
+                new TestRecord<>("bad-video".getBytes(StandardCharsets.UTF_8), new byte[] {0x0a, 0x7f, 0x01}, headers));
         List<TestRecord<String, byte[]>> letters = deadLetters.readRecordsToList();
         assertEquals(1, letters.size());
         DeadLetter letter = DeadLetter.parseFrom(letters.get(0).value());
         assertEquals(VideoSummaryTopology.EVENTS_STAGE, letter.getStage());
         assertEquals("captioning/video-events", letter.getStage());
         assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
-        assertEquals(topics.videoEvents(), letter.getOriginalTopic());
+        assertEquals(topics.videoEvents().name(), letter.getOriginalTopic());
         assertEquals("bad-video", letter.getOriginalKey().toStringUtf8());
         assertEquals("bad-video", letter.getRequestId());
         assertEquals("bad-video", letters.get(0).key());
@@ -667,7 +754,9 @@ class VideoSummaryTopologyTest {
         List<TestRecord<String, byte[]>> records = recordsOf("traced");
         assertEquals(2, records.size(), "one progress update (40 frames), one final summary");
         assertEquals("traced", header(records.get(0), "x-request-id"));
-        assertEquals(traceparent(100 + 39), header(records.get(0), "traceparent"),
+        assertEquals(
+                traceparent(100 + 39),
+                header(records.get(0), "traceparent"),
                 "the 40th frame sent the progress update");
         assertTrue(VideoSummary.parseFrom(records.get(1).value()).getFinal());
         assertEquals("traced", header(records.get(1), "x-request-id"));
@@ -694,13 +783,20 @@ class VideoSummaryTopologyTest {
         assertFalse(description.toString().contains("repartition"), description.toString());
         TopologyDescription.Subtopology aggregation = description.subtopologies().stream()
                 .filter(s -> s.nodes().stream().anyMatch(n -> n.name().equals("aggregate-videos")))
-                .findFirst().orElseThrow();
+                .findFirst()
+                .orElseThrow();
         Set<String> sources = new HashSet<>();
-        aggregation.nodes().stream().filter(n -> n instanceof TopologyDescription.Source)
+        aggregation.nodes().stream()
+                .filter(n -> n instanceof TopologyDescription.Source)
                 .forEach(n -> sources.addAll(((TopologyDescription.Source) n).topicSet()));
-        assertTrue(sources.containsAll(Set.of(topics.scores(), topics.videoEvents())), sources.toString());
+        assertTrue(
+                sources.containsAll(
+                        Set.of(topics.scores().name(), topics.videoEvents().name())),
+                sources.toString());
         TopologyDescription.Processor aggregate = (TopologyDescription.Processor) aggregation.nodes().stream()
-                .filter(n -> n.name().equals("aggregate-videos")).findFirst().orElseThrow();
+                .filter(n -> n.name().equals("aggregate-videos"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(Set.of(VideoSummaryTopology.STORE, VideoSummaryTopology.FRAMES_STORE), aggregate.stores());
     }
 }

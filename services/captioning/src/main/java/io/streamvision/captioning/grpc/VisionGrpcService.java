@@ -1,13 +1,6 @@
 package io.streamvision.captioning.grpc;
 
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
-import java.util.List;
-
-import jakarta.inject.Inject;
-
 import com.google.protobuf.ByteString;
-
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
@@ -16,7 +9,7 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.captioning.decode.Captioner;
-import io.streamvision.captioning.videos.VideoSummaries;
+import io.streamvision.captioning.queries.VideoSummaries;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
@@ -33,18 +26,22 @@ import io.streamvision.proto.vision.v1.DescribeResponse;
 import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
 import io.streamvision.proto.vision.v1.GetVideoSummaryResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import jakarta.inject.Inject;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.List;
 
 /**
- * {@code vision.v1.VisionService/Caption} and {@code Describe}: the image is decoded and
- * prepared here with the shared library (the same code as the preprocess service), the caption
- * encoder runs in the scoring service over the Open Inference Protocol, and the decoder runs
- * here. Describe also asks the scoring service's Classify for labels. The caller's deadline
- * travels with the calls to the scoring service. GetVideoSummary answers from the video
- * summaries store (see {@link VideoSummaries}).
+ * {@code vision.v1.VisionService/Caption} and {@code Describe}: the image is decoded and prepared
+ * here with the shared library (the same code as the preprocess service), the caption encoder runs
+ * in the scoring service over the Open Inference Protocol, and the decoder runs here. Describe also
+ * asks the scoring service's Classify for labels. The caller's deadline travels with the calls to
+ * the scoring service. GetVideoSummary answers from the video summaries store (see {@link
+ * VideoSummaries}).
  */
 @GrpcService
 @Blocking
-public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
     Captioner captioner;
@@ -66,17 +63,22 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
     @Override
     public void getVideoSummary(GetVideoSummaryRequest request, StreamObserver<GetVideoSummaryResponse> response) {
         if (request.getVideoId().isEmpty()) {
-            response.onError(Status.INVALID_ARGUMENT.withDescription("video_id is empty").asRuntimeException());
+            response.onError(
+                    Status.INVALID_ARGUMENT.withDescription("video_id is empty").asRuntimeException());
             return;
         }
         try {
             var summary = videoSummaries.find(request.getVideoId());
             if (summary.isEmpty()) {
-                response.onError(Status.NOT_FOUND.withDescription("no video '" + request.getVideoId()
-                        + "': none of its frames has been aggregated").asRuntimeException());
+                response.onError(Status.NOT_FOUND
+                        .withDescription(
+                                "no video '" + request.getVideoId() + "': none of its frames has been aggregated")
+                        .asRuntimeException());
                 return;
             }
-            response.onNext(GetVideoSummaryResponse.newBuilder().setSummary(summary.get()).build());
+            response.onNext(GetVideoSummaryResponse.newBuilder()
+                    .setSummary(summary.get())
+                    .build());
             response.onCompleted();
         } catch (VideoSummaries.UnavailableException e) {
             response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
@@ -98,46 +100,69 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
     public void describe(DescribeRequest request, StreamObserver<DescribeResponse> response) {
         try {
             Caption caption = caption(request.getRequestId(), request.getImage(), request.getBeamWidth());
-            String classifier = request.getClassifier().isEmpty() ? config.describeClassifier() : request.getClassifier();
-            var classification = scoringVision.classify(ClassifyRequest.newBuilder().setRequestId(request.getRequestId())
-                    .setImage(request.getImage()).setModelName(classifier)
-                    .setTopK(request.getTopK() > 0 ? request.getTopK() : config.topK()).build()).getClassification();
-            response.onNext(DescribeResponse.newBuilder().setCaption(caption).setClassification(classification).build());
+            String classifier =
+                    request.getClassifier().isEmpty() ? config.describeClassifier() : request.getClassifier();
+            var classification = scoringVision
+                    .classify(ClassifyRequest.newBuilder()
+                            .setRequestId(request.getRequestId())
+                            .setImage(request.getImage())
+                            .setModelName(classifier)
+                            .setTopK(request.getTopK() > 0 ? request.getTopK() : config.topK())
+                            .build())
+                    .getClassification();
+            response.onNext(DescribeResponse.newBuilder()
+                    .setCaption(caption)
+                    .setClassification(classification)
+                    .build());
             response.onCompleted();
         } catch (StatusRuntimeException e) {
-            response.onError(e.getStatus().withDescription("scoring service: " + e.getStatus().getDescription())
+            response.onError(e.getStatus()
+                    .withDescription("scoring service: " + e.getStatus().getDescription())
                     .asRuntimeException());
         }
     }
 
     private Caption caption(String requestId, ByteString image, int beamWidth) {
         if (!captioner.ready()) {
-            throw Status.UNAVAILABLE.withDescription("the caption decoder is still loading").asRuntimeException();
+            throw Status.UNAVAILABLE
+                    .withDescription("the caption decoder is still loading")
+                    .asRuntimeException();
         }
         ModelConfig encoder = captioner.encoderConfig();
         if (encoder == null || encoder.imageInput() == null) {
-            throw Status.FAILED_PRECONDITION.withDescription("the caption encoder '" + captioner.encoderName()
-                    + "' is not in the model repository").asRuntimeException();
+            throw Status.FAILED_PRECONDITION
+                    .withDescription(
+                            "the caption encoder '" + captioner.encoderName() + "' is not in the model repository")
+                    .asRuntimeException();
         }
         TensorPreparer.PreparedTensor tensor;
         try {
-            tensor = TensorPreparer.prepare(decoder().decode(image.toByteArray(), encoder.imageInput().colours()),
-                    encoder.imageInput(), config.images().preferUint8());
+            tensor = TensorPreparer.prepare(
+                    decoder().decode(image.toByteArray(), encoder.imageInput().colours()),
+                    encoder.imageInput(),
+                    config.images().preferUint8());
         } catch (ImageRejectedException e) {
             throw e.toStatus();
         }
         String featuresOutput = encoder.output("features").name();
         // No version: the scoring service answers with the version it serves.
-        ModelInferRequest.Builder infer = tensor.toInferRequest(requestId, encoder).setModelVersion("");
+        ModelInferRequest.Builder infer =
+                tensor.toInferRequest(requestId, encoder).setModelVersion("");
         infer.addOutputsBuilder().setName(featuresOutput);
         ModelInferResponse features;
         try {
             features = inference.modelInfer(infer.build());
         } catch (StatusRuntimeException e) {
-            throw e.getStatus().withDescription("scoring service, model " + encoder.name() + ": "
-                    + e.getStatus().getDescription()).asRuntimeException();
+            throw e.getStatus()
+                    .withDescription("scoring service, model "
+                            + encoder.name()
+                            + ": "
+                            + e.getStatus().getDescription())
+                    .asRuntimeException();
         }
-        FloatBuffer floats = features.getRawOutputContents(0).asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN)
+        FloatBuffer floats = features.getRawOutputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
                 .asFloatBuffer();
         float[] vector = new float[floats.remaining()];
         floats.get(vector);
@@ -145,7 +170,9 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
             int width = beamWidth > 0 ? beamWidth : config.beamWidth();
             return captioner.caption(List.of(requestId), List.of(vector), width).get(0);
         } catch (Exception e) {
-            throw Status.INTERNAL.withDescription("decoding failed: " + e.getMessage()).asRuntimeException();
+            throw Status.INTERNAL
+                    .withDescription("decoding failed: " + e.getMessage())
+                    .asRuntimeException();
         }
     }
 

@@ -1,5 +1,13 @@
-package io.streamvision.captioning.videos;
+package io.streamvision.captioning.streams;
 
+import com.google.protobuf.ByteString;
+import io.streamvision.proto.vision.v1.FrameScore;
+import io.streamvision.proto.vision.v1.LabelSegment;
+import io.streamvision.proto.vision.v1.LabelShare;
+import io.streamvision.proto.vision.v1.ModelTimeline;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.VideoAggregateOrBuilder;
+import io.streamvision.proto.vision.v1.VideoSummary;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -10,37 +18,27 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Consumer;
 
-import com.google.protobuf.ByteString;
-
-import io.streamvision.proto.vision.v1.FrameScore;
-import io.streamvision.proto.vision.v1.LabelSegment;
-import io.streamvision.proto.vision.v1.LabelShare;
-import io.streamvision.proto.vision.v1.ModelTimeline;
-import io.streamvision.proto.vision.v1.ReasonCode;
-import io.streamvision.proto.vision.v1.VideoAggregateOrBuilder;
-import io.streamvision.proto.vision.v1.VideoSummary;
-
 /**
- * What a video's aggregation header ({@code VideoAggregate}) and its scored frames say: whether
- * the video is complete, its state, and its summary.
+ * What a video's aggregation header ({@code VideoAggregate}) and its scored frames say: whether the
+ * video is complete, its state, and its summary.
  *
- * <p>A final summary is built from the frames of each model in frame order, read once as a
- * stream: the frames are cut into runs wherever the top label changes; a run lasts from its
- * first frame's presentation time to the next sampled frame's (the last one to its last frame
- * plus one sampling interval, the median gap between sampled frames). A timeline lists at most
- * {@code maxSegments} segments: when there are more runs, runs shorter than
- * {@code ceil(frames / (maxSegments - 1))} frames are merged into the segment before them (runs
- * at the start, into the segment after them); a merged segment carries the label with the most
- * frames in it and that label's mean confidence. Progress summaries carry counts only: per model
- * the frames scored, no segments and no top labels.
+ * <p>A final summary is built from the frames of each model in frame order, read once as a stream:
+ * the frames are cut into runs wherever the top label changes; a run lasts from its first frame's
+ * presentation time to the next sampled frame's (the last one to its last frame plus one sampling
+ * interval, the median gap between sampled frames). A timeline lists at most {@code maxSegments}
+ * segments: when there are more runs, runs shorter than {@code ceil(frames / (maxSegments - 1))}
+ * frames are merged into the segment before them (runs at the start, into the segment after them);
+ * a merged segment carries the label with the most frames in it and that label's mean confidence.
+ * Progress summaries carry counts only: per model the frames scored, no segments and no top labels.
  *
- * <p>Memory while building a timeline is bounded by {@code maxSegments} and the number of
- * classes, not by the number of frames. Static functions without shared state; thread-safe.
+ * <p>Memory while building a timeline is bounded by {@code maxSegments} and the number of classes,
+ * not by the number of frames. Static functions without shared state; thread-safe.
  */
 public final class VideoTimelines {
 
     /** Distinct sampling gaps kept for the median; sampled streams have a handful. */
     private static final int MAX_DISTINCT_GAPS = 4096;
+
     /** Ranges of missing segments named in a message before the rest is counted. */
     private static final int MAX_NAMED_RANGES = 20;
 
@@ -51,12 +49,11 @@ public final class VideoTimelines {
         void forEach(String model, Consumer<FrameScore> sink);
     }
 
-    private VideoTimelines() {
-    }
+    private VideoTimelines() {}
 
     /**
-     * Distinct frames scored by every model: the smallest count over the models the frames went
-     * to (over the models that scored any, before a segment event named them).
+     * Distinct frames scored by every model: the smallest count over the models the frames went to
+     * (over the models that scored any, before a segment event named them).
      */
     public static long framesScored(VideoAggregateOrBuilder aggregate) {
         if (aggregate.getModelsCount() > 0) {
@@ -66,24 +63,31 @@ public final class VideoTimelines {
             }
             return min;
         }
-        return aggregate.getFramesScoredMap().values().stream().mapToLong(Long::longValue).min().orElse(0);
+        return aggregate.getFramesScoredMap().values().stream()
+                .mapToLong(Long::longValue)
+                .min()
+                .orElse(0);
     }
 
     /** Scored (model, frame) pairs over all models: what progress updates are counted in. */
     static long scoredPairs(VideoAggregateOrBuilder aggregate) {
-        return aggregate.getFramesScoredMap().values().stream().mapToLong(Long::longValue).sum();
-    }
-
-    /** True when the events of segments 0..k are all there and segment k said it was the final one. */
-    public static boolean fullySampled(VideoAggregateOrBuilder aggregate) {
-        return aggregate.hasFinalSegment()
-                && segmentsDoneThrough(aggregate.getSegmentsDone(), aggregate.getFinalSegment())
-                == aggregate.getFinalSegment() + 1;
+        return aggregate.getFramesScoredMap().values().stream()
+                .mapToLong(Long::longValue)
+                .sum();
     }
 
     /**
-     * True when the video is fully sampled and every model has scored every sampled frame (a
-     * failed segment counts as sampled, with the frames it sent before the failure).
+     * True when the events of segments 0..k are all there and segment k said it was the final one.
+     */
+    public static boolean fullySampled(VideoAggregateOrBuilder aggregate) {
+        return aggregate.hasFinalSegment()
+                && segmentsDoneThrough(aggregate.getSegmentsDone(), aggregate.getFinalSegment())
+                        == aggregate.getFinalSegment() + 1;
+    }
+
+    /**
+     * True when the video is fully sampled and every model has scored every sampled frame (a failed
+     * segment counts as sampled, with the frames it sent before the failure).
      */
     public static boolean complete(VideoAggregateOrBuilder aggregate) {
         if (!fullySampled(aggregate)) {
@@ -94,8 +98,7 @@ public final class VideoTimelines {
                 return false;
             }
         }
-        return aggregate.getModelsCount() > 0 || aggregate.getFramesSampled() == 0
-                || aggregate.getFailedSegments() > 0;
+        return aggregate.getModelsCount() > 0 || aggregate.getFramesSampled() == 0 || aggregate.getFailedSegments() > 0;
     }
 
     /** The state a header's summary has: IN_PROGRESS until final, then COMPLETE or FAILED. */
@@ -103,7 +106,8 @@ public final class VideoTimelines {
         if (!aggregate.getFinalEmitted()) {
             return VideoSummary.State.IN_PROGRESS;
         }
-        boolean failed = aggregate.getFailedSegments() > 0 || !aggregate.getStalledMessage().isEmpty();
+        boolean failed = aggregate.getFailedSegments() > 0
+                || !aggregate.getStalledMessage().isEmpty();
         return failed ? VideoSummary.State.FAILED : VideoSummary.State.COMPLETE;
     }
 
@@ -119,7 +123,8 @@ public final class VideoTimelines {
     public static VideoSummary progress(VideoAggregateOrBuilder aggregate) {
         VideoSummary.Builder s = header(aggregate, state(aggregate));
         for (String model : modelsOf(aggregate)) {
-            s.addTimelines(ModelTimeline.newBuilder().setModelName(model)
+            s.addTimelines(ModelTimeline.newBuilder()
+                    .setModelName(model)
                     .setModelVersion(aggregate.getModelVersionsOrDefault(model, ""))
                     .setFramesScored(aggregate.getFramesScoredOrDefault(model, 0L)));
         }
@@ -127,32 +132,48 @@ public final class VideoTimelines {
     }
 
     /** The full summary: per model, the timeline of its frames and its top labels. */
-    public static VideoSummary summarize(VideoAggregateOrBuilder aggregate, VideoSummary.State state,
-                                         FrameSource frames, int maxSegments) {
+    public static VideoSummary summarize(
+            VideoAggregateOrBuilder aggregate, VideoSummary.State state, FrameSource frames, int maxSegments) {
         VideoSummary.Builder s = header(aggregate, state);
         for (String model : modelsOf(aggregate)) {
-            s.addTimelines(timeline(model, aggregate.getModelVersionsOrDefault(model, ""),
-                    sink -> frames.forEach(model, sink), aggregate.getFrameRate(), maxSegments,
+            s.addTimelines(timeline(
+                    model,
+                    aggregate.getModelVersionsOrDefault(model, ""),
+                    sink -> frames.forEach(model, sink),
+                    aggregate.getFrameRate(),
+                    maxSegments,
                     aggregate.getFramesScoredOrDefault(model, 0L)));
         }
         return s.build();
     }
 
     private static VideoSummary.Builder header(VideoAggregateOrBuilder aggregate, VideoSummary.State state) {
-        VideoSummary.Builder s = VideoSummary.newBuilder().setVideoId(aggregate.getVideoId()).setState(state)
+        VideoSummary.Builder s = VideoSummary.newBuilder()
+                .setVideoId(aggregate.getVideoId())
+                .setState(state)
                 .setFinal(state != VideoSummary.State.IN_PROGRESS)
-                .setFramesSampled(aggregate.getFramesSampled()).setFramesDecoded(aggregate.getFramesDecoded())
-                .setDurationMs(aggregate.getDurationMs()).setFrameRate(aggregate.getFrameRate())
-                .setSegmentsSampled(aggregate.getSegmentsDoneCount()).setSegments(segments(aggregate))
-                .setFirstScoreAtMs(aggregate.getFirstScoreAtMs()).setUpdatedAtMs(aggregate.getLastScoreAtMs())
+                .setFramesSampled(aggregate.getFramesSampled())
+                .setFramesDecoded(aggregate.getFramesDecoded())
+                .setDurationMs(aggregate.getDurationMs())
+                .setFrameRate(aggregate.getFrameRate())
+                .setSegmentsSampled(aggregate.getSegmentsDoneCount())
+                .setSegments(segments(aggregate))
+                .setFirstScoreAtMs(aggregate.getFirstScoreAtMs())
+                .setUpdatedAtMs(aggregate.getLastScoreAtMs())
                 .setProcessingMs(Math.max(0, aggregate.getLastScoreAtMs() - aggregate.getFirstScoreAtMs()));
         String message = "";
         if (aggregate.getFailedSegments() > 0) {
             int total = Math.max(segments(aggregate), aggregate.getSegmentsDoneCount());
-            String first = aggregate.getFailureMessage().isEmpty() ? aggregate.getFailureReason().name()
+            String first = aggregate.getFailureMessage().isEmpty()
+                    ? aggregate.getFailureReason().name()
                     : aggregate.getFailureMessage();
-            message = first + " (" + aggregate.getFailedSegments() + " of " + total
-                    + (total == 1 ? " segment" : " segments") + " failed)";
+            message = first
+                    + " ("
+                    + aggregate.getFailedSegments()
+                    + " of "
+                    + total
+                    + (total == 1 ? " segment" : " segments")
+                    + " failed)";
             s.setFailureReason(aggregate.getFailureReason());
         }
         if (!aggregate.getStalledMessage().isEmpty()) {
@@ -186,19 +207,39 @@ public final class VideoTimelines {
                 return "no segment event" + within + " of the last frame (" + scored + " frames scored)";
             }
             String gaps = missingSegments(aggregate.getSegmentsDone(), highestSegment(aggregate.getSegmentsDone()));
-            return "no final segment event" + within + " (" + done + (done == 1 ? " segment" : " segments")
-                    + " sampled" + (gaps.isEmpty() ? "" : ", segments " + gaps + " missing") + "; " + scored
+            return "no final segment event"
+                    + within
+                    + " ("
+                    + done
+                    + (done == 1 ? " segment" : " segments")
+                    + " sampled"
+                    + (gaps.isEmpty() ? "" : ", segments " + gaps + " missing")
+                    + "; "
+                    + scored
                     + " frames scored)";
         }
         int total = aggregate.getFinalSegment() + 1;
         int missing = total - segmentsDoneThrough(aggregate.getSegmentsDone(), aggregate.getFinalSegment());
         if (missing > 0) {
-            return "segments " + missingSegments(aggregate.getSegmentsDone(), aggregate.getFinalSegment()) + " ("
-                    + missing + " of " + total + ") were not sampled" + within + " ("
-                    + aggregate.getFramesSampled() + " frames sampled, " + scored + " scored)";
+            return "segments "
+                    + missingSegments(aggregate.getSegmentsDone(), aggregate.getFinalSegment())
+                    + " ("
+                    + missing
+                    + " of "
+                    + total
+                    + ") were not sampled"
+                    + within
+                    + " ("
+                    + aggregate.getFramesSampled()
+                    + " frames sampled, "
+                    + scored
+                    + " scored)";
         }
-        return (aggregate.getFramesSampled() - scored) + " of " + aggregate.getFramesSampled()
-                + " sampled frames were not scored" + within;
+        return (aggregate.getFramesSampled() - scored)
+                + " of "
+                + aggregate.getFramesSampled()
+                + " sampled frames were not scored"
+                + within;
     }
 
     // --- segments as a bitset: bit i (byte i / 8, bit i % 8) is segment i -----------------------
@@ -271,12 +312,17 @@ public final class VideoTimelines {
     // --- timelines -----------------------------------------------------------------------------
 
     /**
-     * The timeline of one model from its frames in index order. {@code expectedFrames} is how
-     * many frames the source holds (the header's count); when it is off and runs had to be merged,
-     * the frames are read a second time with the right count.
+     * The timeline of one model from its frames in index order. {@code expectedFrames} is how many
+     * frames the source holds (the header's count); when it is off and runs had to be merged, the
+     * frames are read a second time with the right count.
      */
-    static ModelTimeline timeline(String model, String version, Consumer<Consumer<FrameScore>> frames,
-                                  double frameRate, int maxSegments, long expectedFrames) {
+    static ModelTimeline timeline(
+            String model,
+            String version,
+            Consumer<Consumer<FrameScore>> frames,
+            double frameRate,
+            int maxSegments,
+            long expectedFrames) {
         TimelineBuilder timeline = new TimelineBuilder(maxSegments, expectedFrames);
         frames.accept(timeline::add);
         if (timeline.merged() && timeline.frames() != expectedFrames) {
@@ -288,15 +334,21 @@ public final class VideoTimelines {
     }
 
     /** The timeline of frames held in a list, in index order. */
-    static ModelTimeline timeline(String model, String version, List<FrameScore> framesInOrder, double frameRate,
-                                  int maxSegments) {
+    static ModelTimeline timeline(
+            String model, String version, List<FrameScore> framesInOrder, double frameRate, int maxSegments) {
         return timeline(model, version, framesInOrder::forEach, frameRate, maxSegments, framesInOrder.size());
     }
 
     /** One run: consecutive frames with the same top label. */
-    private record Run(int index, String label, long startMs, long endMs, long firstFrame, long lastFrame,
-                       long frames, double confidence) {
-    }
+    private record Run(
+            int index,
+            String label,
+            long startMs,
+            long endMs,
+            long firstFrame,
+            long lastFrame,
+            long frames,
+            double confidence) {}
 
     /** Per-label frames and summed confidence. */
     private static final class LabelStats {
@@ -310,8 +362,8 @@ public final class VideoTimelines {
     }
 
     /**
-     * Builds one model's timeline from frames handed over in index order; holds at most
-     * {@code maxSegments + 1} runs or segments. Not thread-safe: one per timeline.
+     * Builds one model's timeline from frames handed over in index order; holds at most {@code
+     * maxSegments + 1} runs or segments. Not thread-safe: one per timeline.
      */
     private static final class TimelineBuilder {
 
@@ -338,7 +390,8 @@ public final class VideoTimelines {
 
         TimelineBuilder(int maxSegments, long expectedFrames) {
             this.maxSegments = maxSegments;
-            this.minRun = maxSegments <= 1 ? Long.MAX_VALUE
+            this.minRun = maxSegments <= 1
+                    ? Long.MAX_VALUE
                     : Math.max(1, (expectedFrames + maxSegments - 2) / (maxSegments - 1));
         }
 
@@ -378,8 +431,15 @@ public final class VideoTimelines {
         }
 
         private void closeRun(long endMs) {
-            Run run = new Run(runFirst.getIndex(), runFirst.getLabel(), runFirst.getPtsMs(), endMs,
-                    runFirst.getFrameIndex(), previous.getFrameIndex(), runFrames, runConfidence);
+            Run run = new Run(
+                    runFirst.getIndex(),
+                    runFirst.getLabel(),
+                    runFirst.getPtsMs(),
+                    endMs,
+                    runFirst.getFrameIndex(),
+                    previous.getFrameIndex(),
+                    runFrames,
+                    runConfidence);
             runFirst = null;
             runs++;
             if (merging) {
@@ -425,10 +485,15 @@ public final class VideoTimelines {
                     index = e.getKey();
                 }
             }
-            segments.add(LabelSegment.newBuilder().setLabel(top.label).setIndex(index)
-                    .setStartMs(segmentFirst.startMs()).setEndMs(segmentLast.endMs()).setFrames(segmentFrames)
+            segments.add(LabelSegment.newBuilder()
+                    .setLabel(top.label)
+                    .setIndex(index)
+                    .setStartMs(segmentFirst.startMs())
+                    .setEndMs(segmentLast.endMs())
+                    .setFrames(segmentFrames)
                     .setMeanConfidence((float) (top.confidence / top.frames))
-                    .setFirstFrameIndex(segmentFirst.firstFrame()).setLastFrameIndex(segmentLast.lastFrame())
+                    .setFirstFrameIndex(segmentFirst.firstFrame())
+                    .setLastFrameIndex(segmentLast.lastFrame())
                     .build());
             segmentFirst = null;
         }
@@ -437,8 +502,12 @@ public final class VideoTimelines {
             if (runFirst != null) {
                 closeRun(previous.getPtsMs() + samplingInterval(frameRate));
             }
-            ModelTimeline.Builder t = ModelTimeline.newBuilder().setModelName(model).setModelVersion(version)
-                    .setFramesScored(frames).setRuns(runs).setSegmentsMerged(merging);
+            ModelTimeline.Builder t = ModelTimeline.newBuilder()
+                    .setModelName(model)
+                    .setModelVersion(version)
+                    .setFramesScored(frames)
+                    .setRuns(runs)
+                    .setSegmentsMerged(merging);
             if (merging) {
                 if (segmentFirst != null) {
                     closeSegment();
@@ -446,18 +515,25 @@ public final class VideoTimelines {
                 t.addAllSegments(segments);
             } else {
                 for (Run r : runsKept) {
-                    t.addSegments(LabelSegment.newBuilder().setLabel(r.label()).setIndex(r.index())
-                            .setStartMs(r.startMs()).setEndMs(r.endMs()).setFrames(r.frames())
+                    t.addSegments(LabelSegment.newBuilder()
+                            .setLabel(r.label())
+                            .setIndex(r.index())
+                            .setStartMs(r.startMs())
+                            .setEndMs(r.endMs())
+                            .setFrames(r.frames())
                             .setMeanConfidence((float) (r.confidence() / r.frames()))
-                            .setFirstFrameIndex(r.firstFrame()).setLastFrameIndex(r.lastFrame()));
+                            .setFirstFrameIndex(r.firstFrame())
+                            .setLastFrameIndex(r.lastFrame()));
                 }
             }
             labels.entrySet().stream()
                     .sorted((a, b) -> a.getValue().frames != b.getValue().frames
                             ? Long.compare(b.getValue().frames, a.getValue().frames)
                             : Integer.compare(a.getKey(), b.getKey()))
-                    .forEach(e -> t.addTopLabels(LabelShare.newBuilder().setLabel(e.getValue().label)
-                            .setIndex(e.getKey()).setFrames(e.getValue().frames)
+                    .forEach(e -> t.addTopLabels(LabelShare.newBuilder()
+                            .setLabel(e.getValue().label)
+                            .setIndex(e.getKey())
+                            .setFrames(e.getValue().frames)
                             .setShare((float) e.getValue().frames / frames)
                             .setMeanConfidence((float) (e.getValue().confidence / e.getValue().frames))));
             return t.build();

@@ -1,5 +1,11 @@
-package io.streamvision.captioning.videos;
+package io.streamvision.captioning.streams;
 
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.VideoSampled;
+import io.streamvision.proto.vision.v1.VideoSummary;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -10,32 +16,23 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
-
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.processor.TaskId;
 import org.apache.kafka.streams.processor.api.MockProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-
-import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.Topics;
-import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.VideoSampled;
-import io.streamvision.proto.vision.v1.VideoSummary;
-
 /**
  * The video aggregator alone, on a mock processor context with the topology's RocksDB stores
- * (changelog and cache off), for inputs of tens of thousands of records: TopologyTestDriver
- * flushes every store after every record, which measures the disk rather than the aggregator.
- * Not thread-safe.
+ * (changelog and cache off), for inputs of tens of thousands of records: TopologyTestDriver flushes
+ * every store after every record, which measures the disk rather than the aggregator. Not
+ * thread-safe.
  */
 final class AggregatorHarness implements AutoCloseable {
 
     private final Topics topics;
     private final Path stateDir;
-    private final MockProcessorContext<String, VideoSummaryTopology.Out> context;
+    private final MockProcessorContext<String, TopologyRecords.Out> context;
     private final KeyValueStore<String, byte[]> headers;
     private final KeyValueStore<String, byte[]> frames;
     private final VideoSummaryTopology.Aggregator aggregator;
@@ -53,28 +50,36 @@ final class AggregatorHarness implements AutoCloseable {
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
         context = new MockProcessorContext<>(props, new TaskId(0, 0), stateDir.toFile());
         context.setCurrentSystemTimeMs(1_000_000);
-        headers = VideoSummaryTopology.headerStore().withLoggingDisabled().withCachingDisabled().build();
+        headers = VideoSummaryTopology.headerStore()
+                .withLoggingDisabled()
+                .withCachingDisabled()
+                .build();
         frames = VideoSummaryTopology.framesStore().withLoggingDisabled().build();
         headers.init(context.getStateStoreContext(), headers);
         frames.init(context.getStateStoreContext(), frames);
         context.addStateStore(headers);
         context.addStateStore(frames);
-        aggregator = new VideoSummaryTopology.Aggregator(settings, new DeadLetters(topics.deadLetters(), 1024));
+        aggregator = new VideoSummaryTopology.Aggregator(
+                settings, new DeadLetters(topics.deadLetters().name(), 1024));
         aggregator.init(context);
     }
 
     /** A frame score, keyed by its video id. */
     void score(Classification c) {
-        context.setRecordMetadata(topics.scores(), 0, offset++);
-        aggregator.process(new Record<>(c.getVideoId().getBytes(StandardCharsets.UTF_8),
-                new VideoSummaryTopology.Part(false, c.toByteArray()), offset));
+        context.setRecordMetadata(topics.scores().name(), 0, offset++);
+        aggregator.process(new Record<>(
+                c.getVideoId().getBytes(StandardCharsets.UTF_8),
+                new TopologyRecords.Part(topics.scores(), c.toByteArray()),
+                offset));
     }
 
     /** A segment event, keyed by its video id. */
     void event(VideoSampled e) {
-        context.setRecordMetadata(topics.videoEvents(), 0, offset++);
-        aggregator.process(new Record<>(e.getVideoId().getBytes(StandardCharsets.UTF_8),
-                new VideoSummaryTopology.Part(true, e.toByteArray()), offset));
+        context.setRecordMetadata(topics.videoEvents().name(), 0, offset++);
+        aggregator.process(new Record<>(
+                e.getVideoId().getBytes(StandardCharsets.UTF_8),
+                new TopologyRecords.Part(topics.videoEvents(), e.toByteArray()),
+                offset));
     }
 
     /** The stored header of a video, byte for byte, or null. */
@@ -86,7 +91,7 @@ final class AggregatorHarness implements AutoCloseable {
     List<VideoSummary> summaries() {
         List<VideoSummary> out = new ArrayList<>();
         for (var forward : context.forwarded()) {
-            VideoSummaryTopology.Out value = forward.record().value();
+            TopologyRecords.Out value = forward.record().value();
             if (!value.deadLetter()) {
                 try {
                     out.add(VideoSummary.parseFrom(value.value()));

@@ -1,0 +1,61 @@
+package io.streamvision.captioning.streams;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import io.streamvision.kafka.Topic;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+
+/** What the captioning topologies' processors take in and send out. */
+final class TopologyRecords {
+
+    private TopologyRecords() {}
+
+    /**
+     * A record value as it arrived, with the topic that says its type: the input of a processor
+     * that reads several topics merged into one stream.
+     */
+    record Part(Topic<?> topic, byte[] value) {
+
+        /** {@code stream}'s values as parts of {@code topic}. */
+        static KStream<byte[], Part> of(KStream<byte[], byte[]> stream, Topic<?> topic, String name) {
+            return stream.mapValues(v -> new Part(topic, v), Named.as(name));
+        }
+
+        /** The value as the topic's message; an absent value is refused. */
+        Message parse() throws InvalidProtocolBufferException {
+            if (value == null) {
+                throw new InvalidProtocolBufferException("the record has no value");
+            }
+            return topic.parse(value);
+        }
+    }
+
+    /** An output of a processor: a record for its output topic, or a dead letter. */
+    record Out(byte[] value, boolean deadLetter) {}
+
+    /** Sends the outputs to {@code topic} and the dead letters to {@code deadLetters}. */
+    static void sink(KStream<String, Out> out, Topic<?> topic, Topic<DeadLetter> deadLetters, String prefix) {
+        out.split(Named.as(prefix + "-"))
+                .branch(
+                        (key, value) -> value.deadLetter(),
+                        Branched.withConsumer(
+                                s -> s.mapValues(Out::value, Named.as(prefix + "-dead-letter-bytes"))
+                                        .to(
+                                                deadLetters.name(),
+                                                Produced.with(Serdes.String(), Serdes.ByteArray())
+                                                        .withName(prefix + "-dead-letters-sink")),
+                                "dead-letter-records"))
+                .defaultBranch(Branched.withConsumer(
+                        s -> s.mapValues(Out::value, Named.as(prefix + "-output-bytes"))
+                                .to(
+                                        topic.name(),
+                                        Produced.with(Serdes.String(), Serdes.ByteArray())
+                                                .withName(prefix + "-sink")),
+                        "output-records"));
+    }
+}
