@@ -1,14 +1,14 @@
 package io.streamvision.captioning.decode;
 
-import io.quarkus.runtime.StartupEvent;
+import io.quarkus.runtime.Startup;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.CaptionHypothesis;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
+import jakarta.annotation.PostConstruct;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Inject;
@@ -27,6 +27,7 @@ import org.jboss.logging.Logger;
  * <p>Thread-safe.
  */
 @ApplicationScoped
+@Startup
 public class Captioner {
 
     private static final Logger LOG = Logger.getLogger(Captioner.class);
@@ -54,7 +55,12 @@ public class Captioner {
         models.close();
     }
 
-    void onStart(@Observes StartupEvent event) {
+    /**
+     * Before the first call, so that the Kafka loop, which may start before this bean, never
+     * sees a decoder without its vocabulary and encoder.
+     */
+    @PostConstruct
+    void start() {
         models.afterEachPoll(this::refresh);
     }
 

@@ -48,7 +48,7 @@ class CaptionerHotSwapTest {
         captioner.config = config;
         captioner.models = ServedModels.start(config, List.of(config.decoder()));
         try {
-            captioner.onStart(null);
+            captioner.start();
             assertTrue(captioner.ready(), "decoder and vocabulary loaded at start");
             ModelConfig encoder = captioner.encoderConfig();
             assertNotNull(encoder, "the encoder's config is read at start");
