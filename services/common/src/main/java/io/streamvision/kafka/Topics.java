@@ -139,10 +139,7 @@ public final class Topics {
         if (tensors.matches()) {
             return Optional.of(tensors(tensors.group(1)));
         }
-        return all().stream()
-                .<Topic<?>>map(t -> t)
-                .filter(t -> t.name().equals(name))
-                .findFirst();
+        return all().stream().filter(t -> t.name().equals(name)).findFirst();
     }
 
     /** Matches every tensor topic with this suffix; group 1 is the model name. */
