@@ -50,7 +50,19 @@ public abstract class ModelServiceHealthCheck implements HealthCheck {
                         loop.map(TransactionalLoop::failure).orElse(""))
                 .withData(
                         "kafka-partitions",
-                        loop.map(TransactionalLoop::assignedPartitions).orElse(0));
+                        loop.map(TransactionalLoop::assignedPartitions).orElse(0))
+                .withData(
+                        "kafka-transactions",
+                        loop.map(TransactionalLoop::batches).orElse(0L))
+                .withData(
+                        "kafka-records-in",
+                        loop.map(TransactionalLoop::recordsIn).orElse(0L))
+                .withData(
+                        "kafka-handle-ms",
+                        loop.map(TransactionalLoop::handleMillis).orElse(0L))
+                .withData(
+                        "kafka-commit-ms",
+                        loop.map(TransactionalLoop::commitMillis).orElse(0L));
         boolean own = ready(response);
         return response.status(modelsReady && loopReady && own).build();
     }

@@ -138,6 +138,8 @@ public final class TransactionalLoop implements AutoCloseable {
     private volatile long batches;
     private volatile long recordsIn;
     private volatile long recordsOut;
+    private volatile long handleNanos;
+    private volatile long commitNanos;
     private volatile int assignedPartitions;
     private volatile String failure;
     private int failedCommits;
@@ -184,6 +186,16 @@ public final class TransactionalLoop implements AutoCloseable {
     /** Records produced and committed so far. */
     public long recordsOut() {
         return recordsOut;
+    }
+
+    /** Time spent in the handler (the service's work on each poll) so far, in milliseconds. */
+    public long handleMillis() {
+        return handleNanos / 1_000_000;
+    }
+
+    /** Time spent producing and committing transactions so far, in milliseconds. */
+    public long commitMillis() {
+        return commitNanos / 1_000_000;
     }
 
     private Properties consumerProps() {
@@ -269,6 +281,7 @@ public final class TransactionalLoop implements AutoCloseable {
 
     private void processBatch(KafkaProducer<byte[], byte[]> producer, List<ConsumerRecord<byte[], byte[]>> batch) {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(batch.size());
+        long started = System.nanoTime();
         try {
             handler.handle(batch, out);
         } catch (Exception e) {
@@ -288,7 +301,10 @@ public final class TransactionalLoop implements AutoCloseable {
                 }
             }
         }
+        long handled = System.nanoTime();
+        handleNanos += handled - started;
         commit(producer, batch, out);
+        commitNanos += System.nanoTime() - handled;
     }
 
     private void commit(

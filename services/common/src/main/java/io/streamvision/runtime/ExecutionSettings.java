@@ -10,6 +10,8 @@ package io.streamvision.runtime;
  * @param cudnnExhaustiveSearch try every cuDNN convolution algorithm (slower start, faster runs)
  * @param intraOpThreads threads inside one operator, 0 for ONNX Runtime's default
  * @param interOpThreads threads across operators, 0 for ONNX Runtime's default
+ * @param spinning let ONNX Runtime's idle worker threads spin for the next job (its default);
+ *     off, they sleep and leave the cores to the broker, the Kafka clients and gRPC
  */
 public record ExecutionSettings(
         String provider,
@@ -17,8 +19,9 @@ public record ExecutionSettings(
         long cudaMemoryLimitBytes,
         boolean cudnnExhaustiveSearch,
         int intraOpThreads,
-        int interOpThreads) {
+        int interOpThreads,
+        boolean spinning) {
 
     /** CPU with ONNX Runtime's default threading. */
-    public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0);
+    public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true);
 }

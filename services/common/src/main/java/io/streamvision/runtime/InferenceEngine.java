@@ -15,6 +15,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -341,9 +342,12 @@ public final class InferenceEngine {
             List<String> outputNames =
                     model.config().outputs().stream().map(TensorSpec::name).toList();
             try (OrtSession.Result result = model.run(inputs, outputNames)) {
+                // OnnxTensor.getByteBuffer() copies the whole tensor: once per output and batch,
+                // and each request's rows are sliced from that copy.
+                Map<String, ByteBuffer> outputs = new HashMap<>();
                 long row = 0;
                 for (Checked c : batch) {
-                    outcomes.add(new Outcome(slice(model, c, result, outputNames, row, totalRows), null));
+                    outcomes.add(new Outcome(slice(model, c, result, outputNames, outputs, row), null));
                     row += c.rows();
                 }
             }
@@ -375,8 +379,8 @@ public final class InferenceEngine {
             Checked c,
             OrtSession.Result result,
             List<String> outputNames,
-            long firstRow,
-            long totalRows) {
+            Map<String, ByteBuffer> outputs,
+            long firstRow) {
         ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
                 .setModelName(model.name())
                 .setModelVersion(Integer.toString(model.version()))
@@ -397,7 +401,8 @@ public final class InferenceEngine {
             for (int d = 1; d < shape.length; d++) {
                 rowElements *= shape[d];
             }
-            ByteBuffer all = tensor.getByteBuffer().order(ByteOrder.nativeOrder());
+            ByteBuffer all =
+                    outputs.computeIfAbsent(name, n -> tensor.getByteBuffer().order(ByteOrder.nativeOrder()));
             int from = (int) (firstRow * rowElements * size);
             int len = (int) (c.rows() * rowElements * size);
             ByteBuffer mine = all.duplicate();

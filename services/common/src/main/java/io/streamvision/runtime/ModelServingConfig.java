@@ -38,6 +38,13 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
         @WithDefault("0")
         int interOpThreads();
 
+        /**
+         * Whether idle ONNX Runtime worker threads spin waiting for the next job (its default) or
+         * sleep, leaving the cores to the broker, the Kafka clients and gRPC.
+         */
+        @WithDefault("true")
+        boolean spinning();
+
         /** These settings as the runtime takes them. */
         default ExecutionSettings settings() {
             return new ExecutionSettings(
@@ -46,7 +53,8 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
                     cudaMemoryLimitBytes(),
                     cudnnExhaustiveSearch(),
                     intraOpThreads(),
-                    interOpThreads());
+                    interOpThreads(),
+                    spinning());
         }
     }
 }

@@ -79,6 +79,9 @@ public final class OnnxRuntime {
             if (settings.interOpThreads() > 0) {
                 options.setInterOpNumThreads(settings.interOpThreads());
             }
+            String spin = settings.spinning() ? "1" : "0";
+            options.addConfigEntry("session.intra_op.allow_spinning", spin);
+            options.addConfigEntry("session.inter_op.allow_spinning", spin);
             if ("cuda".equals(provider)) {
                 try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(settings.cudaDeviceId())) {
                     if (settings.cudaMemoryLimitBytes() > 0) {

@@ -26,7 +26,8 @@ class CudaExecutionTest {
                 "VISION_TEST_CUDA=1 but ONNX Runtime has no CUDA provider: build with -Pgpu");
         OnnxRuntime cpu = new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
         OnnxRuntime cuda = new OnnxRuntime(
-                ModelRepositoryConformanceTest.repository(), new ExecutionSettings("cuda", 0, 1L << 30, true, 0, 0));
+                ModelRepositoryConformanceTest.repository(),
+                new ExecutionSettings("cuda", 0, 1L << 30, true, 0, 0, true));
         for (String name : ModelRepositoryConformanceTest.repository().modelNames()) {
             if (!name.equals("lenet") && !name.equals("fashion-cnn")) {
                 continue;

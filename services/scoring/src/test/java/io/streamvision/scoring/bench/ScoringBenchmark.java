@@ -13,6 +13,7 @@ import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.runtime.Tensors;
+import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
@@ -117,7 +118,7 @@ public final class ScoringBenchmark {
                     "-Dquarkus.http.port=18002",
                     "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench",
-                    "-Dvision.scoring.kafka.max-poll-records=" + 64,
+                    "-Dvision.scoring.kafka.max-poll-records=" + options.getOrDefault("kafka-poll-records", "64"),
                     "-jar",
                     options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
             service = new ProcessBuilder(command)
@@ -137,6 +138,7 @@ public final class ScoringBenchmark {
             Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages);
             channel.shutdownNow();
             printServerTimes(model);
+            printLoopTimes();
 
             System.out.println();
             System.out.println("| path | images/s | p50 ms | p99 ms | share of ceiling |");
@@ -196,6 +198,22 @@ public final class ScoringBenchmark {
         } catch (Exception e) {
             System.out.println("service metrics unavailable: " + e.getMessage());
         }
+    }
+
+    /** Where the Kafka loop's time went: records per transaction, the service's work, the commit. */
+    static void printLoopTimes() throws Exception {
+        long transactions = ServiceProcess.readinessValue(18002, "kafka-transactions");
+        long records = ServiceProcess.readinessValue(18002, "kafka-records-in");
+        long handleMs = ServiceProcess.readinessValue(18002, "kafka-handle-ms");
+        long commitMs = ServiceProcess.readinessValue(18002, "kafka-commit-ms");
+        System.out.printf(
+                Locale.ROOT,
+                "service side (Kafka loop): %d transactions, %.1f records each, %.2f ms scoring"
+                        + " and %.2f ms producing + committing per transaction%n",
+                transactions,
+                (double) records / Math.max(1, transactions),
+                (double) handleMs / Math.max(1, transactions),
+                (double) commitMs / Math.max(1, transactions));
     }
 
     private static double metric(String text, String name) {
