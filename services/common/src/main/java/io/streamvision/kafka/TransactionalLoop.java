@@ -8,7 +8,13 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -44,7 +50,12 @@ import org.jboss.logging.Logger;
  * failures in a row the loop stops as FAILED (readiness goes DOWN) and {@link #failure()} says why.
  * Being fenced by a newer instance with the same transactional id stops the loop as FAILED too.
  *
- * <p>Runs on its own thread; {@link #state()} may be read from any thread.
+ * <p>Pipelined: while one batch's transaction commits, the next poll is already being handled on
+ * a second thread, and a batch is committed before its partitions are revoked. A failed commit
+ * discards the batch behind it as well, and both are rewound and handled again, so exactly-once
+ * holds as without the overlap. The handler still sees one batch at a time.
+ *
+ * <p>Runs on its own threads; {@link #state()} may be read from any thread.
  */
 public final class TransactionalLoop implements AutoCloseable {
 
@@ -122,12 +133,18 @@ public final class TransactionalLoop implements AutoCloseable {
         }
     }
 
+    /** A polled batch and its outputs, computed on the handler thread. */
+    private record InFlight(
+            List<ConsumerRecord<byte[], byte[]>> batch, Future<List<ProducerRecord<byte[], byte[]>>> out) {}
+
     /** The loop gave up after commits that failed in a row. */
     static final class CommitsFailedException extends RuntimeException {
         CommitsFailedException(String message, Throwable cause) {
             super(message, cause);
         }
     }
+
+    private static final Duration POLL_WHILE_HANDLING = Duration.ofMillis(5);
 
     private final Settings settings;
     private final BatchHandler handler;
@@ -144,6 +161,11 @@ public final class TransactionalLoop implements AutoCloseable {
     private volatile String failure;
     private int failedCommits;
     private KafkaConsumer<byte[], byte[]> consumer;
+    private KafkaProducer<byte[], byte[]> producer;
+    private ExecutorService handlerThread;
+    /** The batch being handled or handled but not yet committed; loop thread only. */
+    private InFlight inFlight;
+
     private Thread thread;
 
     public TransactionalLoop(Settings settings, BatchHandler handler, DeadLetters deadLetters) {
@@ -229,10 +251,18 @@ public final class TransactionalLoop implements AutoCloseable {
                 KafkaProducer<byte[], byte[]> producer =
                         new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
             consumer = c;
+            this.producer = producer;
+            handlerThread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, settings.name() + "-handler");
+                t.setDaemon(true);
+                return t;
+            });
             producer.initTransactions();
             consumer.subscribe(settings.topics(), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                    // Commit what was handled before the partitions go to another member.
+                    finishInFlight(null);
                     assignedPartitions = Math.max(0, assignedPartitions - partitions.size());
                 }
 
@@ -250,17 +280,31 @@ public final class TransactionalLoop implements AutoCloseable {
             LOG.infof(
                     "%s: consuming %s as group %s with transactional id %s",
                     settings.name(), settings.topics().pattern(), settings.groupId(), settings.transactionalId());
+            // Pipelined: the next poll is handled on the handler thread while the previous batch's
+            // transaction commits here. A failed commit discards the batch behind it and rewinds both.
             while (running) {
-                ConsumerRecords<byte[], byte[]> polled = consumer.poll(settings.pollTimeout());
-                if (polled.isEmpty()) {
+                ConsumerRecords<byte[], byte[]> polled;
+                boolean handling = inFlight != null && !inFlight.out().isDone();
+                try {
+                    // While a batch is handled, keep fetching the next one; once it is handled,
+                    // take what is already fetched and commit at once.
+                    polled = consumer.poll(
+                            inFlight == null ? settings.pollTimeout() : handling ? POLL_WHILE_HANDLING : Duration.ZERO);
+                } catch (WakeupException e) {
+                    break;
+                }
+                if (polled.isEmpty() && handling) {
                     continue;
                 }
-                List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(polled.count());
-                polled.forEach(batch::add);
-                processBatch(producer, batch);
+                InFlight next = null;
+                if (!polled.isEmpty()) {
+                    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(polled.count());
+                    polled.forEach(batch::add);
+                    next = new InFlight(batch, handlerThread.submit(() -> handle(batch)));
+                }
+                inFlight = finishInFlight(next) ? next : null;
             }
-            state = State.STOPPED;
-        } catch (WakeupException e) {
+            finishInFlight(null);
             state = State.STOPPED;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             failure = "fenced by a newer instance with transactional id " + settings.transactionalId();
@@ -275,11 +319,66 @@ public final class TransactionalLoop implements AutoCloseable {
             LOG.errorf(e, "%s: loop failed", settings.name());
             state = State.FAILED;
         } finally {
+            if (handlerThread != null) {
+                handlerThread.shutdownNow();
+            }
             stopped.countDown();
         }
     }
 
-    private void processBatch(KafkaProducer<byte[], byte[]> producer, List<ConsumerRecord<byte[], byte[]>> batch) {
+    /**
+     * Commits the batch in flight, if any, once its outputs are there. When the commit fails, the
+     * batch {@code behind} it (already polled, maybe being handled) is discarded too and the consumer
+     * rewound to the first record of either, so both are handled again.
+     *
+     * @return false when {@code behind} was discarded
+     */
+    private boolean finishInFlight(InFlight behind) {
+        InFlight current = inFlight;
+        inFlight = null;
+        if (current == null) {
+            return true;
+        }
+        List<ProducerRecord<byte[], byte[]>> out = outputs(current);
+        long started = System.nanoTime();
+        boolean committed = commit(current.batch(), out);
+        commitNanos += System.nanoTime() - started;
+        if (committed) {
+            return true;
+        }
+        List<ConsumerRecord<byte[], byte[]>> again = new ArrayList<>(current.batch());
+        if (behind != null) {
+            behind.out().cancel(false);
+            waitQuietly(behind);
+            again.addAll(behind.batch());
+        }
+        rewind(again);
+        return false;
+    }
+
+    private static List<ProducerRecord<byte[], byte[]>> outputs(InFlight batch) {
+        try {
+            return batch.out().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while a batch was handled", e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("handling a batch failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private static void waitQuietly(InFlight batch) {
+        try {
+            batch.out().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | CancellationException e) {
+            // discarded anyway
+        }
+    }
+
+    /** The outputs of one batch; on the handler thread. */
+    private List<ProducerRecord<byte[], byte[]>> handle(List<ConsumerRecord<byte[], byte[]>> batch) {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(batch.size());
         long started = System.nanoTime();
         try {
@@ -301,16 +400,12 @@ public final class TransactionalLoop implements AutoCloseable {
                 }
             }
         }
-        long handled = System.nanoTime();
-        handleNanos += handled - started;
-        commit(producer, batch, out);
-        commitNanos += System.nanoTime() - handled;
+        handleNanos += System.nanoTime() - started;
+        return out;
     }
 
-    private void commit(
-            KafkaProducer<byte[], byte[]> producer,
-            List<ConsumerRecord<byte[], byte[]>> batch,
-            List<ProducerRecord<byte[], byte[]>> out) {
+    /** Produces a batch's outputs and commits its offsets in one transaction; false when it failed and was aborted. */
+    private boolean commit(List<ConsumerRecord<byte[], byte[]>> batch, List<ProducerRecord<byte[], byte[]>> out) {
         try {
             producer.beginTransaction();
             for (ProducerRecord<byte[], byte[]> record : out) {
@@ -322,6 +417,7 @@ public final class TransactionalLoop implements AutoCloseable {
             recordsIn += batch.size();
             recordsOut += out.size();
             failedCommits = 0;
+            return true;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             throw e;
         } catch (KafkaException e) {
@@ -334,7 +430,6 @@ public final class TransactionalLoop implements AutoCloseable {
                     settings.maxCommitAttempts(),
                     batch.size());
             producer.abortTransaction();
-            rewind(batch);
             if (failedCommits >= settings.maxCommitAttempts()) {
                 throw new CommitsFailedException(
                         failedCommits + " transactions in a row failed, the last with: " + e.getMessage(), e);
@@ -346,6 +441,7 @@ public final class TransactionalLoop implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 running = false;
             }
+            return false;
         }
     }
 
@@ -391,12 +487,18 @@ public final class TransactionalLoop implements AutoCloseable {
         return offsets;
     }
 
-    private void rewind(List<ConsumerRecord<byte[], byte[]>> batch) {
+    /** Seeks each partition still assigned back to its first record in {@code records}. */
+    private void rewind(List<ConsumerRecord<byte[], byte[]>> records) {
         Map<TopicPartition, Long> first = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> record : batch) {
+        for (ConsumerRecord<byte[], byte[]> record : records) {
             first.merge(new TopicPartition(record.topic(), record.partition()), record.offset(), Math::min);
         }
-        first.forEach(consumer::seek);
+        Set<TopicPartition> assigned = consumer.assignment();
+        first.forEach((partition, offset) -> {
+            if (assigned.contains(partition)) {
+                consumer.seek(partition, offset);
+            }
+        });
     }
 
     /** Stops the loop after the batch in progress and waits for it. */

@@ -9,10 +9,13 @@ import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -66,5 +69,73 @@ class TransactionalLoopTest {
         } finally {
             loop.close();
         }
+    }
+
+    @Test
+    void aFailedCommitWhileTheNextBatchIsHandledLosesAndRepeatsNothing() throws Exception {
+        TestBroker broker = TestBrokers.shared();
+        String suffix = TestBrokers.uniqueSuffix("pipelined");
+        String first = "loop-a" + suffix;
+        String second = "loop-b" + suffix;
+        String output = "loop-output" + suffix;
+        TopicProvisioner.ensure(broker.bootstrapServers(), Map.of(), List.of(first, second, output), 1, (short) 1);
+        int records = 45;
+        TestClients.send(broker.bootstrapServers(), records(first, "a-", records));
+        AtomicInteger handled = new AtomicInteger();
+        AtomicInteger failuresLeft = new AtomicInteger(1);
+        TransactionalLoop.Settings settings = new TransactionalLoop.Settings(
+                "test",
+                broker.bootstrapServers(),
+                first + "-group",
+                first + "-tx",
+                Pattern.compile(Pattern.quote(first) + "|" + Pattern.quote(second)),
+                10,
+                Duration.ofMillis(100),
+                1 << 20,
+                Map.of("metadata.max.age.ms", 500),
+                Map.of("max.block.ms", 2000, "delivery.timeout.ms", 3000, "request.timeout.ms", 2000),
+                5,
+                Duration.ofMillis(20));
+        // Every input is copied to the output topic. The batch holding a-44 (the last of the first
+        // topic) writes records to the second topic and takes 2 s, so the loop polls those as the
+        // next batch meanwhile; its commit then fails once, and both batches must be done again.
+        TransactionalLoop loop = new TransactionalLoop(
+                settings,
+                (batch, out) -> {
+                    for (var record : batch) {
+                        handled.incrementAndGet();
+                        out.add(new ProducerRecord<>(output, record.key(), record.value()));
+                        if (new String(record.key(), StandardCharsets.UTF_8).equals("a-44")
+                                && failuresLeft.getAndDecrement() > 0) {
+                            TestClients.send(broker.bootstrapServers(), records(second, "b-", 5));
+                            Thread.sleep(2000);
+                            out.add(new ProducerRecord<>("not a valid topic name!", record.value()));
+                        }
+                    }
+                },
+                new DeadLetters("dlq-unused", 1024));
+        loop.start();
+        try {
+            List<ConsumerRecord<byte[], byte[]>> copied = TestClients.read(
+                    broker.bootstrapServers(), output, records + 5, Duration.ofSeconds(60), Duration.ofSeconds(2));
+            Map<String, Integer> counts = new HashMap<>();
+            copied.forEach(r -> counts.merge(new String(r.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            assertEquals(records + 5, counts.size(), "every input of both topics has its output: " + counts.keySet());
+            assertTrue(counts.values().stream().allMatch(n -> n == 1), "no output twice: " + counts);
+            assertEquals(TransactionalLoop.State.RUNNING, loop.state());
+            assertTrue(handled.get() > records + 5, "the failed batch was handled again: " + handled.get());
+            assertEquals(records + 5, loop.recordsIn(), "each input committed once");
+        } finally {
+            loop.close();
+        }
+    }
+
+    private static List<ProducerRecord<byte[], byte[]>> records(String topic, String prefix, int n) {
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            byte[] key = (prefix + i).getBytes(StandardCharsets.UTF_8);
+            out.add(new ProducerRecord<>(topic, key, key));
+        }
+        return out;
     }
 }
