@@ -81,7 +81,7 @@ public class KafkaClients {
     }
 
     /** The settings of a loop named {@code name} that reads {@code topics} as {@code loop} says. */
-    public TransactionalLoop.Settings loopSettings(String name, KafkaLoopConfig loop, Pattern topics) {
+    private TransactionalLoop.Settings loopSettings(String name, KafkaLoopConfig loop, Pattern topics) {
         return new TransactionalLoop.Settings(
                 name,
                 bootstrapServers,

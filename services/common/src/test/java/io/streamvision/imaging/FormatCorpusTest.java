@@ -4,11 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -31,65 +28,56 @@ class FormatCorpusTest {
 
     @TestFactory
     List<DynamicTest> decodesLikePil() throws Exception {
-        JsonNode cases =
-                new ObjectMapper().readTree(DIR.resolve("corpus.json").toFile()).get("cases");
-        ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : cases) {
-            String file = c.get("file").asText();
-            boolean decodes = c.get("expect").asText().equals("decode");
-            tests.add(DynamicTest.dynamicTest(file, () -> {
-                byte[] data = Files.readAllBytes(DIR.resolve(file));
-                if (!decodes) {
-                    ImageRejectedException e = assertThrows(
-                            ImageRejectedException.class,
-                            () -> decoder.decode(data),
-                            file + " is refused by PIL (" + c.path("pil_error").asText() + ")");
-                    System.out.printf("[corpus] %-34s refused like PIL: %s %s%n", file, e.reason(), e.getMessage());
-                    return;
-                }
-                RgbImage image;
-                try {
-                    image = decoder.decode(data).toRgb();
-                } catch (Exception e) {
-                    System.out.printf("[corpus] %-34s NOT DECODED: %s%n", file, e);
-                    throw e;
-                }
-                String size = image.width() + "x" + image.height();
-                String expectedSize =
-                        c.get("width").asInt() + "x" + c.get("height").asInt();
-                if (!size.equals(expectedSize)) {
-                    System.out.printf("[corpus] %-34s WRONG SIZE %s, PIL %s%n", file, size, expectedSize);
-                }
-                assertEquals(expectedSize, size, file + " size");
-                if (c.has("known_difference")) {
+        ImageDecoder decoder = ReferenceCases.DECODER;
+        return ReferenceCases.each(
+                DIR.resolve("corpus.json"), c -> c.get("file").asText(), c -> {
+                    String file = c.get("file").asText();
+                    boolean decodes = c.get("expect").asText().equals("decode");
+                    byte[] data = Files.readAllBytes(DIR.resolve(file));
+                    if (!decodes) {
+                        ImageRejectedException e = assertThrows(
+                                ImageRejectedException.class,
+                                () -> decoder.decode(data),
+                                file + " is refused by PIL ("
+                                        + c.path("pil_error").asText() + ")");
+                        System.out.printf("[corpus] %-34s refused like PIL: %s %s%n", file, e.reason(), e.getMessage());
+                        return;
+                    }
+                    RgbImage image;
+                    try {
+                        image = decoder.decode(data).toRgb();
+                    } catch (Exception e) {
+                        System.out.printf("[corpus] %-34s NOT DECODED: %s%n", file, e);
+                        throw e;
+                    }
+                    String size = image.width() + "x" + image.height();
+                    String expectedSize =
+                            c.get("width").asInt() + "x" + c.get("height").asInt();
+                    if (!size.equals(expectedSize)) {
+                        System.out.printf("[corpus] %-34s WRONG SIZE %s, PIL %s%n", file, size, expectedSize);
+                    }
+                    assertEquals(expectedSize, size, file + " size");
+                    if (c.has("known_difference")) {
+                        System.out.printf(
+                                "[corpus] %-34s %s decoded; pixels not compared: %s%n",
+                                file, size, c.get("known_difference").asText());
+                        return;
+                    }
+                    byte[] expected =
+                            Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
+                    assertEquals(expected.length, image.pixels().length, file + " pixel bytes");
+                    ReferenceCases.Difference diff = ReferenceCases.difference(expected, image.pixels());
+                    double mean = diff.mean();
+                    int max = diff.max();
+                    boolean lossy = c.get("lossy").asBoolean();
                     System.out.printf(
-                            "[corpus] %-34s %s decoded; pixels not compared: %s%n",
-                            file, size, c.get("known_difference").asText());
-                    return;
-                }
-                byte[] expected =
-                        Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
-                assertEquals(expected.length, image.pixels().length, file + " pixel bytes");
-                long sum = 0;
-                int max = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    int d = Math.abs((expected[i] & 0xFF) - (image.pixels()[i] & 0xFF));
-                    sum += d;
-                    max = Math.max(max, d);
-                }
-                double mean = (double) sum / expected.length;
-                boolean lossy = c.get("lossy").asBoolean();
-                System.out.printf(
-                        "[corpus] %-34s %s mean |diff| %.3f/255, max %d/255%s%n",
-                        file, size, mean, max, lossy ? " (lossy: mean < 2)" : "");
-                if (lossy) {
-                    assertTrue(mean < 2.0, file + ": mean difference " + mean);
-                } else {
-                    assertTrue(max <= 1, file + ": max difference " + max + " (mean " + mean + ")");
-                }
-            }));
-        }
-        return tests;
+                            "[corpus] %-34s %s mean |diff| %.3f/255, max %d/255%s%n",
+                            file, size, mean, max, lossy ? " (lossy: mean < 2)" : "");
+                    if (lossy) {
+                        assertTrue(mean < 2.0, file + ": mean difference " + mean);
+                    } else {
+                        assertTrue(max <= 1, file + ": max difference " + max + " (mean " + mean + ")");
+                    }
+                });
     }
 }

@@ -3,11 +3,8 @@ package io.streamvision.imaging;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -24,41 +21,29 @@ class FormatDecodingTest {
 
     @TestFactory
     List<DynamicTest> decodesLikePil() throws Exception {
-        JsonNode cases =
-                new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
-        ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : cases) {
+        ImageDecoder decoder = ReferenceCases.DECODER;
+        return ReferenceCases.each(DIR.resolve("cases.json"), c -> c.get("file").asText(), c -> {
             String file = c.get("file").asText();
-            tests.add(DynamicTest.dynamicTest(file, () -> {
-                RgbImage image =
-                        decoder.decode(Files.readAllBytes(DIR.resolve(file))).toRgb();
-                assertEquals(c.get("width").asInt(), image.width(), file + " width");
-                assertEquals(c.get("height").asInt(), image.height(), file + " height");
-                byte[] expected =
-                        Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
-                long sum = 0;
-                int max = 0;
-                for (int i = 0; i < expected.length; i++) {
-                    int d = Math.abs((expected[i] & 0xFF) - (image.pixels()[i] & 0xFF));
-                    sum += d;
-                    max = Math.max(max, d);
-                }
-                double mean = (double) sum / expected.length;
-                System.out.printf("[format] %-24s mean |diff| %.3f/255, max %d/255%n", file, mean, max);
-                if (c.get("format").asText().equals("webp")
-                        && c.get("lossy_decoder_differences").asBoolean()) {
-                    // TwelveMonkeys' VP8 decoder upsamples chroma more simply than
-                    // libwebp's "fancy"
-                    // upsampling: differences concentrate on sharp colour edges.
-                    assertTrue(mean < 4.0, file + ": mean difference " + mean);
-                } else if (c.get("lossy_decoder_differences").asBoolean()) {
-                    assertTrue(mean < 2.0, file + ": mean difference " + mean);
-                } else {
-                    assertTrue(max <= 1, file + ": max difference " + max);
-                }
-            }));
-        }
-        return tests;
+            RgbImage image =
+                    decoder.decode(Files.readAllBytes(DIR.resolve(file))).toRgb();
+            assertEquals(c.get("width").asInt(), image.width(), file + " width");
+            assertEquals(c.get("height").asInt(), image.height(), file + " height");
+            byte[] expected = Files.readAllBytes(DIR.resolve(c.get("reference").asText()));
+            ReferenceCases.Difference diff = ReferenceCases.difference(expected, image.pixels());
+            double mean = diff.mean();
+            int max = diff.max();
+            System.out.printf("[format] %-24s mean |diff| %.3f/255, max %d/255%n", file, mean, max);
+            if (c.get("format").asText().equals("webp")
+                    && c.get("lossy_decoder_differences").asBoolean()) {
+                // TwelveMonkeys' VP8 decoder upsamples chroma more simply than
+                // libwebp's "fancy"
+                // upsampling: differences concentrate on sharp colour edges.
+                assertTrue(mean < 4.0, file + ": mean difference " + mean);
+            } else if (c.get("lossy_decoder_differences").asBoolean()) {
+                assertTrue(mean < 2.0, file + ": mean difference " + mean);
+            } else {
+                assertTrue(max <= 1, file + ": max difference " + max);
+            }
+        });
     }
 }

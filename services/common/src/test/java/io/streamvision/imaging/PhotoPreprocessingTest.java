@@ -3,13 +3,10 @@ package io.streamvision.imaging;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.testing.TensorPixels;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -47,28 +44,25 @@ class PhotoPreprocessingTest {
 
     @TestFactory
     List<DynamicTest> agreesWithTorchvision() throws Exception {
-        JsonNode cases =
-                new ObjectMapper().readTree(DIR.resolve("cases.json").toFile()).get("cases");
-        ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        List<DynamicTest> tests = new ArrayList<>();
-        for (JsonNode c : cases) {
-            String file = c.get("file").asText();
-            String mode = c.get("colour_management").asText();
-            tests.add(DynamicTest.dynamicTest(file + " " + mode, () -> {
-                ModelConfig.TensorSpec spec = imagenet(mode);
-                byte[] data = Files.readAllBytes(DIR.resolve(file));
-                TensorPreparer.PreparedTensor tensor =
-                        TensorPreparer.prepare(decoder.decode(data, spec.colours()), spec, false);
-                assertArrayEquals(new long[] {1, 3, 224, 224}, tensor.shape());
-                RgbImage expected = decoder.decode(
-                        Files.readAllBytes(DIR.resolve(c.get("reference").asText())));
-                double[] diff = TensorPixels.difference(tensor.data(), expected.pixels(), 224 * 224, MEAN, STD);
-                System.out.printf(
-                        "[photo] %-18s %-4s mean |diff| %.3f/255, max %.2f/255%n", file, mode, diff[0], diff[1]);
-                assertTrue(diff[0] <= 0.5, file + " " + mode + ": mean difference " + diff[0] + "/255");
-                assertTrue(diff[1] <= 2.0, file + " " + mode + ": max difference " + diff[1] + "/255");
-            }));
-        }
-        return tests;
+        ImageDecoder decoder = ReferenceCases.DECODER;
+        return ReferenceCases.each(
+                DIR.resolve("cases.json"),
+                c -> c.get("file").asText() + " " + c.get("colour_management").asText(),
+                c -> {
+                    String file = c.get("file").asText();
+                    String mode = c.get("colour_management").asText();
+                    ModelConfig.TensorSpec spec = imagenet(mode);
+                    byte[] data = Files.readAllBytes(DIR.resolve(file));
+                    TensorPreparer.PreparedTensor tensor =
+                            TensorPreparer.prepare(decoder.decode(data, spec.colours()), spec, false);
+                    assertArrayEquals(new long[] {1, 3, 224, 224}, tensor.shape());
+                    RgbImage expected = decoder.decode(
+                            Files.readAllBytes(DIR.resolve(c.get("reference").asText())));
+                    double[] diff = TensorPixels.difference(tensor.data(), expected.pixels(), 224 * 224, MEAN, STD);
+                    System.out.printf(
+                            "[photo] %-18s %-4s mean |diff| %.3f/255, max %.2f/255%n", file, mode, diff[0], diff[1]);
+                    assertTrue(diff[0] <= 0.5, file + " " + mode + ": mean difference " + diff[0] + "/255");
+                    assertTrue(diff[1] <= 2.0, file + " " + mode + ": max difference " + diff[1] + "/255");
+                });
     }
 }
