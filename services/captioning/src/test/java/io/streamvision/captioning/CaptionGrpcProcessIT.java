@@ -19,6 +19,7 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
+import io.streamvision.testing.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -37,9 +38,7 @@ class CaptionGrpcProcessIT {
     @Test
     void captionsAndDescribesImagesThroughBothServices() throws Exception {
         TestBroker broker = TestBrokers.shared();
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
-                .toAbsolutePath()
-                .toString();
+        String models = TestModels.dir().toString();
         Path root = Path.of(models).getParent();
         Process scoring = ServiceProcess.start(
                 Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),

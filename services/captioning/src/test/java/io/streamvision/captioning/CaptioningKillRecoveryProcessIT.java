@@ -14,6 +14,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -42,9 +43,7 @@ class CaptioningKillRecoveryProcessIT {
     static final String SUFFIX = ".it-caption-kill";
 
     private Process start(TestBroker broker, Path log) throws Exception {
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
-                .toAbsolutePath()
-                .toString();
+        String models = TestModels.dir().toString();
         return ServiceProcess.start(
                 Path.of("target/quarkus-app/quarkus-run.jar"),
                 Map.of(
@@ -64,7 +63,7 @@ class CaptioningKillRecoveryProcessIT {
         TestBroker broker = TestBrokers.shared();
         System.out.println("[caption kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
         Topics topics = new Topics(SUFFIX);
-        String models = System.getProperty("vision.models.dir", "../../models");
+        String models = TestModels.dir().toString();
         JsonNode scenes = new ObjectMapper()
                 .readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json")
                         .toFile())

@@ -22,6 +22,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import io.streamvision.video.SyntheticVideos;
 import java.net.URI;
@@ -61,8 +62,7 @@ class VideoPipelineProcessIT {
     @Test
     void sampleVideoTimelineMatchesScheduleAndIsQueryableOnEitherInstance() throws Exception {
         TestBroker broker = TestBrokers.shared();
-        Path models =
-                Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath();
+        Path models = TestModels.dir();
         Path root = models.getParent();
         Topics topics = new Topics(SUFFIX);
         List<Process> processes = new ArrayList<>();

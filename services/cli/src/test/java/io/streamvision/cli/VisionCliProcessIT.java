@@ -15,6 +15,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,9 +37,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KafkaBrokerExtension.class)
 class VisionCliProcessIT {
 
-    private static final Path ROOT = Path.of(System.getProperty("vision.models.dir", "../../models"))
-            .toAbsolutePath()
-            .getParent();
+    private static final Path ROOT = TestModels.dir().getParent();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     record Run(int exitCode, String out, String err) {}

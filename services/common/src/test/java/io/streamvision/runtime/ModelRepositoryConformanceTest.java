@@ -15,6 +15,7 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.testing.TestModels;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ModelRepositoryConformanceTest {
 
-    static final Path MODELS = Path.of(System.getProperty("vision.models.dir", "../../models"));
+    static final Path MODELS = TestModels.dir();
 
     static ModelRepository repository() {
         return new ModelRepository(MODELS);

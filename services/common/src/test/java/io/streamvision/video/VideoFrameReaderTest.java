@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.testing.TestModels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,9 +17,7 @@ import org.junit.jupiter.api.Test;
 /** Frames of the sample video (20 s, 25 fps, 320x240) sampled from a file URI and from bytes. */
 class VideoFrameReaderTest {
 
-    static final Path VIDEO = Path.of(System.getProperty("vision.models.dir", "../../models"))
-            .resolveSibling("samples")
-            .resolve("video.mp4");
+    static final Path VIDEO = TestModels.dir().resolveSibling("samples").resolve("video.mp4");
 
     @Test
     void samplesEveryNthFrameFromAFileUri() throws Exception {

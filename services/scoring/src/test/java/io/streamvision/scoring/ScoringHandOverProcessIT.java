@@ -10,6 +10,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.io.File;
 import java.net.ServerSocket;
@@ -47,9 +48,7 @@ class ScoringHandOverProcessIT {
     private record Instance(Process process, int port) {}
 
     private Instance start(TestBroker broker, String name) throws Exception {
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
-                .toAbsolutePath()
-                .toString();
+        String models = TestModels.dir().toString();
         int port = freePort();
         Process p = ServiceProcess.start(
                 Path.of("target/quarkus-app/quarkus-run.jar"),

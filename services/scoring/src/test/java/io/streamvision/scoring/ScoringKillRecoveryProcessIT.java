@@ -10,6 +10,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
@@ -37,9 +38,7 @@ class ScoringKillRecoveryProcessIT {
     static final String SUFFIX = ".it-kill";
 
     private Process start(TestBroker broker, Path log) throws Exception {
-        String models = Path.of(System.getProperty("vision.models.dir", "../../models"))
-                .toAbsolutePath()
-                .toString();
+        String models = TestModels.dir().toString();
         return ServiceProcess.start(
                 Path.of("target/quarkus-app/quarkus-run.jar"),
                 Map.of(

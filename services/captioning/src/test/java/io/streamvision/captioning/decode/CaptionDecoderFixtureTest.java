@@ -9,6 +9,7 @@ import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.testing.TestModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.Test;
  */
 class CaptionDecoderFixtureTest {
 
-    static final Path MODELS = Path.of(System.getProperty("vision.models.dir", "../../models"));
+    static final Path MODELS = TestModels.dir();
 
     static OnnxRuntime runtime;
     static LoadedModel decoder;

@@ -15,6 +15,7 @@ import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.runtime.ServedModels;
+import io.streamvision.testing.TestModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CaptionerHotSwapTest {
 
-    private static final Path MODELS = Path.of(System.getProperty("vision.models.dir", "../../models"));
+    private static final Path MODELS = TestModels.dir();
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir

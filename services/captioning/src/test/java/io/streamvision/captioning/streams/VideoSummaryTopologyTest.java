@@ -27,6 +27,7 @@ import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.testing.TestModels;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 import java.nio.charset.StandardCharsets;
@@ -70,8 +71,7 @@ import org.junit.jupiter.api.Test;
  */
 class VideoSummaryTopologyTest {
 
-    private static final Path ROOT =
-            Path.of(System.getProperty("vision.models.dir", "../../models")).getParent();
+    private static final Path ROOT = TestModels.dir().getParent();
     private static final int EVERY = 5;
     private static final int SEGMENTS = 4;
     private static final String MODEL = "fashion-cnn";

@@ -17,6 +17,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import io.streamvision.video.SyntheticVideos;
 import java.nio.charset.StandardCharsets;
@@ -80,8 +81,7 @@ class LongVideoProcessIT {
     }
 
     private Process start(TestBroker broker, String instance, int httpPort, double segmentSeconds) throws Exception {
-        Path models =
-                Path.of(System.getProperty("vision.models.dir", "../../models")).toAbsolutePath();
+        Path models = TestModels.dir();
         Map<String, String> props = new HashMap<>(Map.of(
                 "kafka.bootstrap.servers",
                 broker.bootstrapServers(),
