@@ -5,11 +5,20 @@ import io.smallrye.config.WithDefault;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.runtime.ModelServingConfig;
+import io.streamvision.security.EndpointSecurityConfig;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 
 /** Settings of the captioning service ({@code vision.captioning.*}). */
 @ConfigMapping(prefix = "vision.captioning")
-public interface CaptioningConfig extends ModelServingConfig {
+public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityConfig {
+
+    /**
+     * File holding the bearer token captioning sends to the scoring service (which needs groups
+     * inference and metadata); none sent when unset. Read again when it changes.
+     */
+    Optional<Path> scoringTokenFile();
 
     /** The decoder-step model (its config names the encoder whose features it reads). */
     @WithDefault("caption-decoder")

@@ -5,12 +5,13 @@ import io.smallrye.config.WithDefault;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.runtime.ModelServingConfig;
+import io.streamvision.security.EndpointSecurityConfig;
 import java.util.List;
 import java.util.Optional;
 
 /** Settings of the scoring service ({@code vision.scoring.*}). */
 @ConfigMapping(prefix = "vision.scoring")
-public interface ScoringConfig extends ModelServingConfig {
+public interface ScoringConfig extends ModelServingConfig, EndpointSecurityConfig {
 
     /** Models to serve; empty serves every model in the repository. */
     Optional<List<String>> models();

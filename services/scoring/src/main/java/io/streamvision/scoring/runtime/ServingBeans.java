@@ -6,6 +6,7 @@ import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.security.Authenticator;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -13,7 +14,8 @@ import java.util.List;
 
 /**
  * The served models (the shared lifecycle: load at start, poll, hot swap) and the per-model dynamic
- * batchers that the Kafka loop, gRPC and REST all go through.
+ * batchers that the Kafka loop, gRPC and REST all go through, and the token checks of the gRPC and
+ * REST endpoints ({@code vision.scoring.auth.*}).
  */
 public class ServingBeans {
 
@@ -33,6 +35,13 @@ public class ServingBeans {
                 new InferenceEngine(models.runtime()),
                 meters,
                 DynamicBatcher.fromConfigs(models.registry()));
+    }
+
+    @Produces
+    @Singleton
+    @Startup
+    Authenticator authenticator(ScoringConfig config) {
+        return Authenticator.of(config.auth());
     }
 
     void close(@Disposes ServedModels models) {

@@ -1,0 +1,68 @@
+package io.streamvision.security;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Inject;
+import java.util.Optional;
+
+/**
+ * Checks every HTTP request on the service's main port (REST inference, {@code /videos}) the way
+ * {@link GrpcAuthInterceptor} checks gRPC calls: 401 with {@code WWW-Authenticate: Bearer} without a
+ * valid token, 403 without the group, each with the protocol's {@code {"error": "..."}} body.
+ * Health and metrics stay open for the kubelet and Prometheus.
+ */
+@ApplicationScoped
+public class HttpAuthFilter {
+
+    /** Before the REST layer and the health handlers. */
+    private static final int PRIORITY = 1000;
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @Inject
+    Instance<Authenticator> authenticators;
+
+    void register(@Observes Filters filters) {
+        filters.register(this::filter, PRIORITY);
+    }
+
+    private void filter(RoutingContext rc) {
+        Authenticator authenticator = authenticators.isResolvable() ? authenticators.get() : Authenticator.OFF;
+        String path = rc.normalizedPath();
+        Optional<Group> group = Permissions.forHttp(rc.request().method().name(), path);
+        if (!authenticator.enabled() || group.isEmpty()) {
+            rc.next();
+            return;
+        }
+        try {
+            rc.put(
+                    Caller.class.getName(),
+                    authenticator.authorize(
+                            rc.request().getHeader(HttpHeaders.AUTHORIZATION),
+                            group.get(),
+                            rc.request().method() + " " + path));
+            rc.next();
+        } catch (AccessDeniedException e) {
+            var response = rc.response();
+            if (!e.authenticated()) {
+                response.putHeader("WWW-Authenticate", "Bearer realm=\"streamvision\"");
+            }
+            String body;
+            try {
+                body = JSON.writeValueAsString(
+                        JsonNodeFactory.instance.objectNode().put("error", e.getMessage()));
+            } catch (Exception json) {
+                body = "{\"error\": \"access denied\"}";
+            }
+            response.setStatusCode(e.authenticated() ? 403 : 401)
+                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                    .end(body);
+        }
+    }
+}
