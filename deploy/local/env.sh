@@ -17,10 +17,14 @@
 # Where the services and the vision command find the broker (Quarkus and the CLI read this name).
 : "${KAFKA_BOOTSTRAP_SERVERS:=localhost:$KAFKA_PORT}"
 
-# HTTP ports of the services (REST, /q/health, /q/metrics).
+# HTTP ports of the services (REST; preprocess also /q/health and /q/metrics).
 : "${VISION_PREPROCESS_HTTP_PORT:=8081}"
 : "${VISION_SCORING_HTTP_PORT:=8082}"
 : "${VISION_CAPTIONING_HTTP_PORT:=8083}"
+
+# Management ports of scoring and captioning: /q/health and /q/metrics, plain HTTP.
+: "${VISION_SCORING_MANAGEMENT_PORT:=8092}"
+: "${VISION_CAPTIONING_MANAGEMENT_PORT:=8093}"
 
 # gRPC ports (captioning reads VISION_SCORING_GRPC_PORT to reach scoring).
 : "${VISION_SCORING_GRPC_PORT:=8001}"

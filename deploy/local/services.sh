@@ -32,6 +32,15 @@ http_port() {
   esac
 }
 
+# Where /q/health and /q/metrics answer: the management port where the service has one.
+health_port() {
+  case "$1" in
+    scoring) echo "$VISION_SCORING_MANAGEMENT_PORT" ;;
+    captioning) echo "$VISION_CAPTIONING_MANAGEMENT_PORT" ;;
+    *) http_port "$1" ;;
+  esac
+}
+
 grpc_port() {
   case "$1" in scoring) echo "$VISION_SCORING_GRPC_PORT" ;; captioning) echo "$VISION_CAPTIONING_GRPC_PORT" ;; *) echo "" ;; esac
 }
@@ -39,6 +48,7 @@ grpc_port() {
 # The ports of env.sh as system properties of SERVICE (JAVA_OPTS, given after them, wins).
 port_options() {
   echo "-Dquarkus.http.port=$(http_port "$1")"
+  [[ $(health_port "$1") == "$(http_port "$1")" ]] || echo "-Dquarkus.management.port=$(health_port "$1")"
   [[ -z $(grpc_port "$1") ]] || echo "-Dquarkus.grpc.server.port=$(grpc_port "$1")"
   [[ $1 != captioning ]] || echo "-Dquarkus.grpc.clients.scoring.port=$VISION_SCORING_GRPC_PORT"
 }
@@ -84,7 +94,7 @@ start() {
   done
   local deadline=$((SECONDS + ${VISION_READY_TIMEOUT_S:-180}))
   for svc in "$@"; do
-    until [[ $(http_status "$(http_port "$svc")" /q/health/ready) == 200 ]]; do
+    until [[ $(http_status "$(health_port "$svc")" /q/health/ready) == 200 ]]; do
       if ! running_pid "$svc" >/dev/null; then
         echo "$svc exited during start-up; last lines of $run/$svc.log:" >&2
         tail -20 "$run/$svc.log" >&2
@@ -97,7 +107,7 @@ start() {
       fi
       sleep 1
     done
-    echo "$svc ready: http://localhost:$(http_port "$svc")$( [[ -n $(grpc_port "$svc") ]] && echo ", gRPC localhost:$(grpc_port "$svc")")"
+    echo "$svc ready: http://localhost:$(http_port "$svc")$( [[ -n $(grpc_port "$svc") ]] && echo ", gRPC localhost:$(grpc_port "$svc")"), health http://localhost:$(health_port "$svc")/q/health"
   done
 }
 
@@ -118,7 +128,7 @@ status() {
   local svc pid
   for svc in "${all[@]}"; do
     if pid=$(running_pid "$svc"); then
-      echo "$svc: pid $pid, http :$(http_port "$svc") ready=$(http_status "$(http_port "$svc")" /q/health/ready)"
+      echo "$svc: pid $pid, http :$(http_port "$svc"), health :$(health_port "$svc") ready=$(http_status "$(health_port "$svc")" /q/health/ready)"
     else
       echo "$svc: not running"
     fi

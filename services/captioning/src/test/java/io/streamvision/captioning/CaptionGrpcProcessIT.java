@@ -55,6 +55,8 @@ class CaptionGrpcProcessIT {
                         "false",
                         "quarkus.http.port",
                         "0",
+                        "quarkus.management.port",
+                        "0",
                         "quarkus.grpc.server.port",
                         "18101"),
                 Path.of("target/caption-grpc-scoring.log"));
@@ -72,6 +74,8 @@ class CaptionGrpcProcessIT {
                         "quarkus.kafka-streams.application-id",
                         "it-grpc-results",
                         "quarkus.http.port",
+                        "0",
+                        "quarkus.management.port",
                         "0",
                         "quarkus.grpc.server.port",
                         "18103",

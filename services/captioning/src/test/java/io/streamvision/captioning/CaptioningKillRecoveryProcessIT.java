@@ -54,6 +54,7 @@ class CaptioningKillRecoveryProcessIT {
                         "vision.captioning.kafka.group-id", "vision-captioning-kill-test",
                         "vision.captioning.kafka.max-poll-records", "16",
                         "quarkus.http.port", "0",
+                        "quarkus.management.port", "0",
                         "quarkus.grpc.server.port", "0"),
                 log);
     }

@@ -1,13 +1,12 @@
 package io.streamvision.captioning;
 
-import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.inference.ModelInferResponse;
@@ -16,8 +15,10 @@ import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageResult;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
+import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -29,12 +30,15 @@ import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
 class CaptioningServiceIT {
+
+    /** Health and metrics: the management interface. */
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
 
     private static final Topics TOPICS = new Topics(".it-captioning");
 
@@ -53,10 +57,7 @@ class CaptioningServiceIT {
 
     @Test
     void captionsFeatureRecordsWithBeamSearchAndDeadLettersTheRest() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[captioning IT] talking to Kafka at " + bootstrap);
         JsonNode fixture = new ObjectMapper()

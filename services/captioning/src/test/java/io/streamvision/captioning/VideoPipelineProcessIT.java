@@ -99,6 +99,8 @@ class VideoPipelineProcessIT {
                             "it-videos-scoring-0",
                             "quarkus.http.port",
                             "18112",
+                            "quarkus.management.port",
+                            "18116",
                             "quarkus.grpc.server.port",
                             "18113"),
                     "videos-scoring"));
@@ -122,13 +124,15 @@ class VideoPipelineProcessIT {
                                 Files.createTempDirectory("video-it-state-" + i).toString(),
                                 "quarkus.http.port",
                                 Integer.toString(http),
+                                "quarkus.management.port",
+                                Integer.toString(18140 + i),
                                 "quarkus.grpc.server.port",
                                 Integer.toString(18130 + i),
                                 "quarkus.grpc.clients.scoring.port",
                                 "18113"),
                         "videos-captioning-" + i));
             }
-            for (int port : new int[] {18111, 18112, 18120, 18121}) {
+            for (int port : new int[] {18111, 18116, 18140, 18141}) {
                 awaitReady(port);
             }
             try (TopicCollector summaries = new TopicCollector(

@@ -3,7 +3,6 @@ package io.streamvision.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
@@ -19,6 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -54,6 +54,9 @@ abstract class ImageRpcCommand implements Callable<Integer> {
     @Option(names = "--json", description = "One JSON object per image instead of a table.")
     boolean json;
 
+    @Mixin
+    GrpcClientOptions connection;
+
     /** The {@code host:port} of the service. */
     abstract String server();
 
@@ -68,10 +71,7 @@ abstract class ImageRpcCommand implements Callable<Integer> {
         List<Path> files = Inputs.expand(inputs, Inputs.IMAGE_EXTENSIONS, "image");
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(server())
-                .usePlaintext()
-                .maxInboundMessageSize(64 << 20)
-                .build();
+        ManagedChannel channel = connection.channel(server(), 64 << 20);
         awaitReady(channel);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, concurrency));
         int failed = 0;

@@ -74,6 +74,8 @@ class VisionCliProcessIT {
                         "false",
                         "quarkus.http.port",
                         "0",
+                        "quarkus.management.port",
+                        "0",
                         "quarkus.grpc.server.port",
                         "18141"),
                 Path.of("target/cli-scoring.log"));

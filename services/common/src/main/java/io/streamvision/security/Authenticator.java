@@ -55,17 +55,24 @@ public final class Authenticator {
     public static final Authenticator OFF = new Authenticator();
 
     private final boolean enabled;
+    private final boolean clientCertificates;
     private final String groupsClaim;
     private final List<Supplier<JwtConsumer>> verifiers = new ArrayList<>();
     private final Supplier<Map<String, Caller>> apiKeys;
 
     private Authenticator() {
+        this(false);
+    }
+
+    private Authenticator(boolean clientCertificates) {
+        this.clientCertificates = clientCertificates;
         enabled = false;
         groupsClaim = "groups";
         apiKeys = Map::of;
     }
 
-    private Authenticator(AuthConfig config) {
+    private Authenticator(AuthConfig config, boolean clientCertificates) {
+        this.clientCertificates = clientCertificates;
         enabled = true;
         groupsClaim = config.groupsClaim();
         config.jwtPublicKey().ifPresent(path -> {
@@ -94,11 +101,31 @@ public final class Authenticator {
 
     /** The checks the settings ask for; {@link #OFF} when authentication is disabled. */
     public static Authenticator of(AuthConfig config) {
-        return config.enabled() ? new Authenticator(config) : OFF;
+        return config.enabled() ? new Authenticator(config, false) : OFF;
     }
 
+    /** The checks of a service's {@code auth.*} and {@code tls.client-auth} settings. */
+    public static Authenticator of(EndpointSecurityConfig config) {
+        boolean certificates = switch (config.tls().clientAuth().toLowerCase(Locale.ROOT)) {
+            case "required" -> true;
+            case "none" -> false;
+            default ->
+                throw new IllegalStateException(
+                        "tls.client-auth is '" + config.tls().clientAuth() + "': expected none or required");
+        };
+        return config.auth().enabled()
+                ? new Authenticator(config.auth(), certificates)
+                : new Authenticator(certificates);
+    }
+
+    /** Whether tokens are checked. */
     public boolean enabled() {
         return enabled;
+    }
+
+    /** Whether HTTPS requests must come with a client certificate (the handshake has checked it). */
+    public boolean requiresClientCertificate() {
+        return clientCertificates;
     }
 
     /**

@@ -48,7 +48,8 @@ public class GrpcServerTls implements ServerBuilderCustomizer<VertxServerBuilder
                 .filter(t -> t.getKeyStoreOptions() != null)
                 .orElseThrow(() ->
                         new IllegalStateException("quarkus.grpc.server.plain-text=false needs a server certificate: set"
-                                + " quarkus.tls.key-store.pem.0.cert and .key (README, Security)"));
+                                + " quarkus.tls.server.key-store.pem.0.cert and .key and"
+                                + " quarkus.http.tls-configuration-name=server (README, Security)"));
         TrustOptions clientCa = tls.getTrustStoreOptions();
         builder.useSsl(options -> {
             options.setSsl(true);

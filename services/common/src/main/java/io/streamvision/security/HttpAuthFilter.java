@@ -10,6 +10,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.util.Optional;
+import javax.net.ssl.SSLPeerUnverifiedException;
 
 /**
  * Checks every HTTP request on the service's main port (REST inference, {@code /videos}) the way
@@ -36,6 +37,12 @@ public class HttpAuthFilter {
         Authenticator authenticator = authenticators.isResolvable() ? authenticators.get() : Authenticator.OFF;
         String path = rc.normalizedPath();
         Optional<Group> group = Permissions.forHttp(rc.request().method().name(), path);
+        if (authenticator.requiresClientCertificate() && !hasClientCertificate(rc)) {
+            deny(
+                    rc,
+                    new AccessDeniedException(false, "this endpoint needs a TLS client certificate of the trusted CA"));
+            return;
+        }
         if (!authenticator.enabled() || group.isEmpty()) {
             rc.next();
             return;
@@ -49,20 +56,34 @@ public class HttpAuthFilter {
                             rc.request().method() + " " + path));
             rc.next();
         } catch (AccessDeniedException e) {
-            var response = rc.response();
-            if (!e.authenticated()) {
-                response.putHeader("WWW-Authenticate", "Bearer realm=\"streamvision\"");
-            }
-            String body;
-            try {
-                body = JSON.writeValueAsString(
-                        JsonNodeFactory.instance.objectNode().put("error", e.getMessage()));
-            } catch (Exception json) {
-                body = "{\"error\": \"access denied\"}";
-            }
-            response.setStatusCode(e.authenticated() ? 403 : 401)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(body);
+            deny(rc, e);
         }
+    }
+
+    private static boolean hasClientCertificate(RoutingContext rc) {
+        if (!rc.request().isSSL()) {
+            return false;
+        }
+        try {
+            return rc.request().connection().sslSession().getPeerCertificates().length > 0;
+        } catch (SSLPeerUnverifiedException | RuntimeException none) {
+            return false;
+        }
+    }
+
+    private static void deny(RoutingContext rc, AccessDeniedException e) {
+        var response = rc.response();
+        if (!e.authenticated()) {
+            response.putHeader("WWW-Authenticate", "Bearer realm=\"streamvision\"");
+        }
+        String body;
+        try {
+            body = JSON.writeValueAsString(JsonNodeFactory.instance.objectNode().put("error", e.getMessage()));
+        } catch (Exception json) {
+            body = "{\"error\": \"access denied\"}";
+        }
+        response.setStatusCode(e.authenticated() ? 403 : 401)
+                .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
+                .end(body);
     }
 }

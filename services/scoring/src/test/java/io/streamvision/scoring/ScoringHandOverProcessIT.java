@@ -68,6 +68,8 @@ class ScoringHandOverProcessIT {
                         "vision.scoring.kafka.group-id",
                         "vision-scoring-handover",
                         "quarkus.http.port",
+                        "0",
+                        "quarkus.management.port",
                         Integer.toString(port),
                         "quarkus.grpc.server.port",
                         "0"),

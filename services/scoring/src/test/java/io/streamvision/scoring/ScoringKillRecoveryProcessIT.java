@@ -50,6 +50,7 @@ class ScoringKillRecoveryProcessIT {
                         "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
                         "vision.scoring.kafka.max-poll-records", "16",
                         "quarkus.http.port", "0",
+                        "quarkus.management.port", "0",
                         "quarkus.grpc.server.port", "0"),
                 log);
     }

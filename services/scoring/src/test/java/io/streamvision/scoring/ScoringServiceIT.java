@@ -1,7 +1,6 @@
 package io.streamvision.scoring;
 
 import static io.restassured.RestAssured.given;
-import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +12,7 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageLimits;
@@ -35,10 +35,12 @@ import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.runtime.Classifications;
 import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -58,13 +60,16 @@ import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
 @QuarkusTestResource(KafkaBrokerTestResource.class)
 class ScoringServiceIT {
+
+    /** Health and metrics: the management interface. */
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
 
     private static final Topics TOPICS = new Topics(".it-scoring");
 
@@ -95,11 +100,8 @@ class ScoringServiceIT {
     }
 
     @Test
-    void readyAndServesTheInferenceProtocolOverGrpc() {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+    void readyAndServesTheInferenceProtocolOverGrpc() throws Exception {
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
         assertTrue(inference.serverLive(ServerLiveRequest.getDefaultInstance()).getLive());
         assertTrue(
                 inference.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
@@ -158,10 +160,7 @@ class ScoringServiceIT {
 
     @Test
     void acceptsTypedFp16AndStreamedRequestsAndRejectsAmbiguousOnes() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
         ModelInferRequest raw = image("t-1", "lenet", 0.5f);
         float[] expected = logits(inference.modelInfer(raw));
 
@@ -251,10 +250,7 @@ class ScoringServiceIT {
 
     @Test
     void classifyGivesTheSameAnswerAsModelInferOnTheSharedPreprocessing() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
         BufferedImage image = new BufferedImage(90, 60, BufferedImage.TYPE_INT_RGB);
         Random random = new Random(3);
         for (int y = 0; y < 60; y++) {
@@ -299,8 +295,11 @@ class ScoringServiceIT {
         assertEquals(Status.Code.INVALID_ARGUMENT, notAnImage.getStatus().getCode());
         assertTrue(notAnImage.getStatus().getDescription().startsWith("UNSUPPORTED_FORMAT"));
 
-        String metrics =
-                given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = given().get("http://localhost:" + management.getPort() + "/q/metrics")
+                .then()
+                .statusCode(200)
+                .extract()
+                .asString();
         assertTrue(
                 metrics.contains("vision_inference_exec_count_total{model=\"lenet\""), "Triton-style metrics exported");
         assertTrue(metrics.contains("vision_inference_request_success_total"), "success counter exported");
@@ -308,10 +307,7 @@ class ScoringServiceIT {
 
     @Test
     void scoresTensorRecordsAndDeadLettersWhatCannotBeScored() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[scoring IT] talking to Kafka at " + bootstrap);
         ModelInferRequest nan = image("k-nan", "lenet", Float.NaN);

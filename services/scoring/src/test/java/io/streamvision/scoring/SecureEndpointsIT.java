@@ -23,6 +23,7 @@ import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.inference.ServerMetadataRequest;
 import io.streamvision.testing.TestPki;
 import io.streamvision.testing.TestTokens;
+import java.io.IOException;
 import java.net.URI;
 import java.net.URL;
 import java.net.http.HttpClient;
@@ -33,6 +34,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -68,27 +70,16 @@ class SecureEndpointsIT {
                 Path keys = Files.writeString(
                         DIR.resolve("api-keys"),
                         "# name sha256 groups\nbatch-job " + sha256(API_KEY) + " inference,metadata\n");
-                return Map.ofEntries(
-                        Map.entry(
-                                "quarkus.tls.key-store.pem.0.cert",
-                                PKI.server.certFile().toString()),
-                        Map.entry(
-                                "quarkus.tls.key-store.pem.0.key",
-                                PKI.server.keyFile().toString()),
-                        Map.entry(
-                                "quarkus.tls.trust-store.pem.certs",
-                                PKI.ca.certFile().toString()),
-                        Map.entry("quarkus.http.ssl.client-auth", "required"),
-                        Map.entry("quarkus.http.insecure-requests", "disabled"),
-                        Map.entry("quarkus.http.test-ssl-port", "0"),
-                        Map.entry("quarkus.grpc.server.plain-text", "false"),
-                        Map.entry("quarkus.grpc.server.ssl.client-auth", "REQUIRED"),
-                        Map.entry("vision.scoring.auth.enabled", "true"),
-                        Map.entry("vision.scoring.auth.jwt-public-key", publicKey.toString()),
-                        Map.entry("vision.scoring.auth.issuer", "https://issuer.test"),
-                        Map.entry("vision.scoring.auth.api-keys", keys.toString()),
-                        Map.entry("vision.scoring.models", "lenet"),
-                        Map.entry("vision.scoring.kafka.enabled", "false"));
+                Map<String, String> config = new HashMap<>(PKI.mutualTlsServer("scoring"));
+                config.putAll(Map.of(
+                        "quarkus.http.test-ssl-port", "0",
+                        "vision.scoring.auth.enabled", "true",
+                        "vision.scoring.auth.jwt-public-key", publicKey.toString(),
+                        "vision.scoring.auth.issuer", "https://issuer.test",
+                        "vision.scoring.auth.api-keys", keys.toString(),
+                        "vision.scoring.models", "lenet",
+                        "vision.scoring.kafka.enabled", "false"));
+                return config;
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -97,6 +88,9 @@ class SecureEndpointsIT {
 
     @TestHTTPResource(value = "/", tls = true)
     URL https;
+
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
 
     private ManagedChannel channel;
 
@@ -136,12 +130,23 @@ class SecureEndpointsIT {
                 200,
                 get(PKI.sslContext(PKI.ca, PKI.client), "v2/models/lenet", ISSUER.token("a", "metadata"))
                         .statusCode());
-        for (SSLContext wrong : List.of(
-                PKI.sslContext(PKI.otherCa, PKI.client),
-                PKI.sslContext(PKI.ca, null),
-                PKI.sslContext(PKI.ca, PKI.otherClient))) {
-            assertThrows(Exception.class, () -> get(wrong, "v2/models/lenet", ISSUER.token("a", "metadata")));
+        // The client does not trust the server's CA: no handshake.
+        assertThrows(
+                Exception.class,
+                () -> get(PKI.sslContext(PKI.otherCa, PKI.client), "v2/models/lenet", ISSUER.token("a", "metadata")));
+        // A certificate of another CA is not taken as a client certificate: refused, never served.
+        try {
+            HttpResponse<String> stranger =
+                    get(PKI.sslContext(PKI.ca, PKI.otherClient), "v2/models/lenet", ISSUER.token("a", "metadata"));
+            assertEquals(401, stranger.statusCode(), stranger.body());
+        } catch (IOException handshakeRefused) {
+            // equally good
         }
+        // No client certificate at all: refused, whatever the token.
+        HttpResponse<String> anonymous =
+                get(PKI.sslContext(PKI.ca, null), "v2/models/lenet", ISSUER.token("a", "metadata"));
+        assertEquals(401, anonymous.statusCode());
+        assertTrue(anonymous.body().contains("needs a TLS client certificate"), anonymous.body());
     }
 
     // ---- tokens over gRPC ----
@@ -202,8 +207,16 @@ class SecureEndpointsIT {
         assertEquals(
                 401,
                 get(tls, "v2/models/lenet", FORGER.token("mallory", "metadata")).statusCode());
-        // Health stays open to the kubelet: no token needed.
-        assertEquals(200, get(tls, "q/health/live", null).statusCode());
+        // Health stays open to the kubelet on the management port: plain HTTP, no certificate, no token.
+        assertEquals(
+                200,
+                HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create(
+                                                "http://localhost:" + management.getPort() + "/q/health/live"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .statusCode());
     }
 
     // ---- helpers ----

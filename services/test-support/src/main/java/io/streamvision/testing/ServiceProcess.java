@@ -24,15 +24,20 @@ public final class ServiceProcess {
 
     /** Starts {@code java -D... -jar jar}; the caller ends the process. */
     public static Process start(Path jar, Map<String, String> properties, Path log) throws Exception {
+        return start(jar, properties, Map.of(), log);
+    }
+
+    /** The same with extra environment variables (as a container gets them). */
+    public static Process start(Path jar, Map<String, String> properties, Map<String, String> environment, Path log)
+            throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));
         command.add("-jar");
         command.add(jar.toString());
-        return new ProcessBuilder(command)
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile())
-                .start();
+        ProcessBuilder builder = new ProcessBuilder(command);
+        builder.environment().putAll(environment);
+        return builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
     /** Waits until {@code GET /q/health/ready} on the port answers 200. */

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.Date;
+import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -66,6 +67,30 @@ public final class TestPki {
         } catch (Exception e) {
             throw new IllegalStateException("cannot make test certificates", e);
         }
+    }
+
+    /**
+     * The Quarkus properties that serve HTTPS and gRPC over TLS with this server certificate and
+     * require client certificates of this CA on both (as the README's Security section shows). The
+     * TLS configuration is a named one, {@code server}: the default one would also turn the
+     * management interface (health, metrics) to HTTPS.
+     */
+    public Map<String, String> mutualTlsServer(String service) {
+        return Map.of(
+                "quarkus.tls.server.key-store.pem.0.cert",
+                server.certFile().toString(),
+                "quarkus.tls.server.key-store.pem.0.key",
+                server.keyFile().toString(),
+                "quarkus.tls.server.trust-store.pem.certs",
+                ca.certFile().toString(),
+                "quarkus.http.tls-configuration-name",
+                "server",
+                "quarkus.http.insecure-requests",
+                "disabled",
+                "quarkus.grpc.server.plain-text",
+                "false",
+                "vision." + service + ".tls.client-auth",
+                "required");
     }
 
     /**

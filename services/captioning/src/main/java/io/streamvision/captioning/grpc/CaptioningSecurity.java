@@ -18,8 +18,8 @@ import jakarta.inject.Singleton;
 /**
  * Security of the captioning service: the token checks of its own endpoints ({@code
  * vision.captioning.auth.*}) and the token it sends on its calls to the scoring service ({@code
- * vision.captioning.scoring-token-file}; TLS towards scoring is the gRPC client's {@code
- * quarkus.grpc.clients.scoring.tls-configuration-name}).
+ * vision.captioning.scoring-token-file}; TLS towards scoring is the TLS registry's configuration named by {@code
+ * quarkus.grpc.clients.scoring.tls-configuration-name}, README "Security").
  */
 @ApplicationScoped
 @GlobalInterceptor
@@ -38,7 +38,7 @@ public class CaptioningSecurity implements ClientInterceptor {
     @Singleton
     @Startup
     static Authenticator authenticator(CaptioningConfig config) {
-        return Authenticator.of(config.auth());
+        return Authenticator.of(config);
     }
 
     @Override

@@ -41,7 +41,7 @@ public class ServingBeans {
     @Singleton
     @Startup
     Authenticator authenticator(ScoringConfig config) {
-        return Authenticator.of(config.auth());
+        return Authenticator.of(config);
     }
 
     void close(@Disposes ServedModels models) {

@@ -116,6 +116,7 @@ public final class ScoringBenchmark {
                     "-Dvision.scoring.models-dir=" + repo,
                     "-Dvision.scoring.models=" + model,
                     "-Dquarkus.http.port=18002",
+                    "-Dquarkus.management.port=18012",
                     "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench",
                     "-Dvision.scoring.kafka.max-poll-records=" + options.getOrDefault("kafka-poll-records", "64"),
@@ -178,7 +179,7 @@ public final class ScoringBenchmark {
         try {
             var client = HttpClient.newHttpClient();
             String metrics = client.send(
-                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:18002/q/metrics"))
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:18012/q/metrics"))
                                     .build(),
                             HttpResponse.BodyHandlers.ofString())
                     .body();
@@ -202,10 +203,10 @@ public final class ScoringBenchmark {
 
     /** Where the Kafka loop's time went: records per transaction, the service's work, the commit. */
     static void printLoopTimes() throws Exception {
-        long transactions = ServiceProcess.readinessValue(18002, "kafka-transactions");
-        long records = ServiceProcess.readinessValue(18002, "kafka-records-in");
-        long handleMs = ServiceProcess.readinessValue(18002, "kafka-handle-ms");
-        long commitMs = ServiceProcess.readinessValue(18002, "kafka-commit-ms");
+        long transactions = ServiceProcess.readinessValue(18012, "kafka-transactions");
+        long records = ServiceProcess.readinessValue(18012, "kafka-records-in");
+        long handleMs = ServiceProcess.readinessValue(18012, "kafka-handle-ms");
+        long commitMs = ServiceProcess.readinessValue(18012, "kafka-commit-ms");
         System.out.printf(
                 Locale.ROOT,
                 "service side (Kafka loop): %d transactions, %.1f records each, %.2f ms scoring"
