@@ -222,6 +222,59 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_HOST" (include "streamvision.scoringHost" $root) }}
 {{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_PORT" (include "streamvision.scoringPort" $root) }}
 {{- end }}
+{{- if .c.ports.management }}
+{{- $_ := set $env "QUARKUS_MANAGEMENT_PORT" (toString .c.ports.management) }}
+{{- end }}
+{{- /* TLS and tokens on the endpoints of scoring and captioning (README, "Security"). */}}
+{{- if has .name (list "scoring" "captioning") }}
+{{- $prefix := printf "VISION_%s" (upper .name) }}
+{{- if $v.tls.secretName }}
+{{- $tls := include "streamvision.tlsDir" $root }}
+{{- $_ := set $env "QUARKUS_TLS_SERVER_KEY_STORE_PEM_0_CERT" (printf "%s/tls.crt" $tls) }}
+{{- $_ := set $env "QUARKUS_TLS_SERVER_KEY_STORE_PEM_0_KEY" (printf "%s/tls.key" $tls) }}
+{{- $_ := set $env "QUARKUS_HTTP_TLS_CONFIGURATION_NAME" "server" }}
+{{- $_ := set $env "QUARKUS_HTTP_INSECURE_REQUESTS" "disabled" }}
+{{- $_ := set $env "QUARKUS_HTTP_SSL_PORT" (toString .c.ports.http) }}
+{{- $_ := set $env "QUARKUS_GRPC_SERVER_PLAIN_TEXT" "false" }}
+{{- if $v.tls.clientAuth }}
+{{- $_ := set $env "QUARKUS_TLS_SERVER_TRUST_STORE_PEM_CERTS" (printf "%s/ca.crt" $tls) }}
+{{- $_ := set $env (printf "%s_TLS_CLIENT_AUTH" $prefix) "required" }}
+{{- end }}
+{{- if eq .name "captioning" }}
+{{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_USE_QUARKUS_GRPC_CLIENT" "true" }}
+{{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_PLAIN_TEXT" "false" }}
+{{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_TLS_CONFIGURATION_NAME" "scoring" }}
+{{- $_ := set $env "QUARKUS_TLS_SCORING_TRUST_STORE_PEM_CERTS" (printf "%s/ca.crt" $tls) }}
+{{- if $v.tls.clientAuth }}
+{{- $_ := set $env "QUARKUS_TLS_SCORING_KEY_STORE_PEM_0_CERT" (printf "%s/tls.crt" $tls) }}
+{{- $_ := set $env "QUARKUS_TLS_SCORING_KEY_STORE_PEM_0_KEY" (printf "%s/tls.key" $tls) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- $auth := $v.auth }}
+{{- if $auth.enabled }}
+{{- $_ := set $env (printf "%s_AUTH_ENABLED" $prefix) "true" }}
+{{- if $auth.jwt.secretName }}
+{{- if $auth.jwt.jwksKey }}
+{{- $_ := set $env (printf "%s_AUTH_JWKS" $prefix) (printf "/etc/streamvision/auth/jwt/%s" $auth.jwt.jwksKey) }}
+{{- else }}
+{{- $_ := set $env (printf "%s_AUTH_JWT_PUBLIC_KEY" $prefix) (printf "/etc/streamvision/auth/jwt/%s" $auth.jwt.publicKeyKey) }}
+{{- end }}
+{{- with $auth.jwt.issuer }}
+{{- $_ := set $env (printf "%s_AUTH_ISSUER" $prefix) . }}
+{{- end }}
+{{- with $auth.jwt.audience }}
+{{- $_ := set $env (printf "%s_AUTH_AUDIENCE" $prefix) . }}
+{{- end }}
+{{- end }}
+{{- if $auth.apiKeys.secretName }}
+{{- $_ := set $env (printf "%s_AUTH_API_KEYS" $prefix) (printf "/etc/streamvision/auth/api-keys/%s" $auth.apiKeys.key) }}
+{{- end }}
+{{- end }}
+{{- if and (eq .name "captioning") $auth.captioningToken.secretName }}
+{{- $_ := set $env "VISION_CAPTIONING_SCORING_TOKEN_FILE" (printf "/etc/streamvision/auth/scoring-token/%s" $auth.captioningToken.key) }}
+{{- end }}
+{{- end }}
 {{- if include "streamvision.gpuEnabled" . }}
 {{- $_ := set $env "VISION_SCORING_EXECUTION_PROVIDER" "cuda" }}
 {{- end }}
@@ -474,5 +527,56 @@ Checks of combinations the schema cannot express; rendering stops with the messa
 {{- end }}
 {{- if and $v.captioning.enabled (not $v.scoring.enabled) (not $v.captioning.scoringService.host) }}
 {{- fail "captioning needs the scoring service: enable scoring or set captioning.scoringService.host" }}
+{{- end }}
+{{- end }}
+
+{{/* Where the endpoint TLS Secret is mounted. */}}
+{{- define "streamvision.tlsDir" -}}
+/etc/streamvision/tls
+{{- end }}
+
+{{/* The container port the kubelet probes and Prometheus scrapes: management where the service has one. */}}
+{{- define "streamvision.healthPort" -}}
+{{- ternary "management" "http" (not (empty .c.ports.management)) }}
+{{- end }}
+
+{{/* The Secrets of endpoint TLS and tokens one service mounts, as (name, secret, path) lines. */}}
+{{- define "streamvision.securitySecrets" -}}
+{{- $v := .root.Values }}
+{{- if has .name (list "scoring" "captioning") }}
+{{- with $v.tls.secretName }}
+- {name: endpoint-tls, secret: {{ . }}, path: {{ include "streamvision.tlsDir" $.root }}}
+{{- end }}
+{{- if $v.auth.enabled }}
+{{- with $v.auth.jwt.secretName }}
+- {name: auth-jwt, secret: {{ . }}, path: /etc/streamvision/auth/jwt}
+{{- end }}
+{{- with $v.auth.apiKeys.secretName }}
+- {name: auth-api-keys, secret: {{ . }}, path: /etc/streamvision/auth/api-keys}
+{{- end }}
+{{- end }}
+{{- if eq .name "captioning" }}
+{{- with $v.auth.captioningToken.secretName }}
+- {name: scoring-token, secret: {{ . }}, path: /etc/streamvision/auth/scoring-token}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Volumes of those Secrets. */}}
+{{- define "streamvision.securityVolumes" -}}
+{{- range (include "streamvision.securitySecrets" . | fromYamlArray) }}
+- name: {{ .name }}
+  secret:
+    secretName: {{ .secret }}
+{{- end }}
+{{- end }}
+
+{{/* Read-only mounts of those Secrets. */}}
+{{- define "streamvision.securityVolumeMounts" -}}
+{{- range (include "streamvision.securitySecrets" . | fromYamlArray) }}
+- name: {{ .name }}
+  mountPath: {{ .path }}
+  readOnly: true
 {{- end }}
 {{- end }}

@@ -40,8 +40,8 @@ class DefaultValuesTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"preprocess, 8081, 0", "scoring, 8082, 8001", "captioning, 8083, 8003"})
-    void containersAndServicesExposeTheServicePorts(String component, int http, int grpc) {
+    @CsvSource({"preprocess, 8081, 0, 0", "scoring, 8082, 8001, 8092", "captioning, 8083, 8003, 8093"})
+    void containersAndServicesExposeTheServicePorts(String component, int http, int grpc, int management) {
         assertEquals(http, manifests.containerPort(component, "http"));
         assertEquals(String.valueOf(http), manifests.config(component).get("QUARKUS_HTTP_PORT"));
 
@@ -63,13 +63,20 @@ class DefaultValuesTest {
         } else {
             assertEquals(grpc, manifests.containerPort(component, "grpc"));
             assertEquals(String.valueOf(grpc), manifests.config(component).get("QUARKUS_GRPC_SERVER_PORT"));
-            assertEquals(List.of("http:" + http + "->http/http", "grpc:" + grpc + "->grpc/grpc"), servicePorts);
+            assertEquals(management, manifests.containerPort(component, "management"));
+            assertEquals(String.valueOf(management), manifests.config(component).get("QUARKUS_MANAGEMENT_PORT"));
+            assertEquals(
+                    List.of(
+                            "http:" + http + "->http/http",
+                            "grpc:" + grpc + "->grpc/grpc",
+                            "management:" + management + "->management/http"),
+                    servicePorts);
         }
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"preprocess", "scoring", "captioning"})
-    void probesUseQuarkusHealthOnTheHttpPort(String component) {
+    void probesUseQuarkusHealthOnTheManagementPort(String component) {
         JsonNode container = manifests.container(component);
         assertEquals(
                 "/q/health/live", container.at("/livenessProbe/httpGet/path").asText());
@@ -78,7 +85,11 @@ class DefaultValuesTest {
         assertEquals(
                 "/q/health/started", container.at("/startupProbe/httpGet/path").asText());
         for (String probe : List.of("livenessProbe", "readinessProbe", "startupProbe")) {
-            assertEquals("http", container.at("/" + probe + "/httpGet/port").asText(), probe);
+            // preprocess has no API: its HTTP port is its management port.
+            assertEquals(
+                    component.equals("preprocess") ? "http" : "management",
+                    container.at("/" + probe + "/httpGet/port").asText(),
+                    probe);
             assertTrue(container.at("/" + probe + "/periodSeconds").asInt() > 0, probe);
         }
     }

@@ -3,6 +3,7 @@ package io.streamvision.helm;
 import static io.streamvision.helm.Chart.COMPONENTS;
 import static io.streamvision.helm.Chart.chart;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -28,10 +29,10 @@ class FeatureRichValuesTest {
             manifests.get("Deployment", "vision-" + component);
             manifests.get("Service", "vision-" + component);
             manifests.get("ConfigMap", "vision-" + component);
+            manifests.get("ServiceMonitor", "vision-" + component);
         }
         assertEquals("vision-scoring", config("captioning").get("QUARKUS_GRPC_CLIENTS_SCORING_HOST"));
         manifests.get("ServiceAccount", "vision");
-        manifests.get("ServiceMonitor", "vision");
     }
 
     @Test
@@ -54,19 +55,28 @@ class FeatureRichValuesTest {
 
     @Test
     void serviceMonitorScrapesQuarkusMetricsOfEveryService() {
-        JsonNode monitor = manifests.get("ServiceMonitor", "vision");
-        assertEquals("monitoring.coreos.com/v1", monitor.path("apiVersion").asText());
-        assertEquals("prometheus", monitor.at("/metadata/labels/release").asText());
-        assertEquals("http", monitor.at("/spec/endpoints/0/port").asText());
-        assertEquals("/q/metrics", monitor.at("/spec/endpoints/0/path").asText());
-        assertEquals(
-                Chart.NAMESPACE,
-                monitor.at("/spec/namespaceSelector/matchNames/0").asText());
-        for (JsonNode service : manifests.ofKind("Service")) {
+        for (String component : COMPONENTS) {
+            JsonNode monitor = manifests.get("ServiceMonitor", "vision-" + component);
+            assertEquals("monitoring.coreos.com/v1", monitor.path("apiVersion").asText());
+            assertEquals("prometheus", monitor.at("/metadata/labels/release").asText());
+            // Health and metrics: the management port, or preprocess's only (HTTP) port.
+            assertEquals(
+                    component.equals("preprocess") ? "http" : "management",
+                    monitor.at("/spec/endpoints/0/port").asText());
+            assertEquals("/q/metrics", monitor.at("/spec/endpoints/0/path").asText());
+            assertEquals(
+                    Chart.NAMESPACE,
+                    monitor.at("/spec/namespaceSelector/matchNames/0").asText());
+            JsonNode service = manifests.get("Service", "vision-" + component);
             Manifests.assertSelects(
-                    monitor.at("/spec/selector/matchLabels"),
-                    service.at("/metadata/labels"),
-                    service.at("/metadata/name").asText());
+                    monitor.at("/spec/selector/matchLabels"), service.at("/metadata/labels"), component);
+            for (String other : COMPONENTS) {
+                if (!other.equals(component)) {
+                    assertFalse(Manifests.selects(
+                            monitor.at("/spec/selector/matchLabels"),
+                            manifests.get("Service", "vision-" + other).at("/metadata/labels")));
+                }
+            }
         }
     }
 
