@@ -2,7 +2,9 @@ package io.streamvision.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.Map;
+import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
 import org.apache.kafka.common.utils.AppInfoParser;
@@ -33,8 +35,11 @@ public final class InJvmKraftBroker implements TestBroker {
             // Large enough for batches of tensors; the services check sizes themselves.
             Map.entry("message.max.bytes", String.valueOf(16 * 1024 * 1024)));
 
+    private static final ListenerName BROKER_LISTENER = new ListenerName("EXTERNAL");
+
     private final KafkaClusterTestKit cluster;
     private final Path dataDir;
+    private boolean saslSsl;
 
     private InJvmKraftBroker(KafkaClusterTestKit cluster, Path dataDir) {
         this.cluster = cluster;
@@ -43,6 +48,51 @@ public final class InJvmKraftBroker implements TestBroker {
 
     /** Formats storage, starts the broker and waits until it accepts clients. */
     public static InJvmKraftBroker start() {
+        return start(Map.of());
+    }
+
+    /**
+     * A broker whose client listener is SASL_SSL with the server certificate of {@code pki}:
+     * SCRAM-SHA-512 for clients (users made with the admin API) and PLAIN for the super user
+     * {@code admin}, with Kafka's {@code StandardAuthorizer}, so a principal can do only what its
+     * ACLs allow. The controller listener stays plain text inside the process.
+     */
+    public static InJvmKraftBroker startSaslSsl(TestPki pki, String adminPassword) {
+        try {
+            Path keyStore = Files.createTempFile("vision-kafka-keystore-", ".pem");
+            Files.writeString(
+                    keyStore, Files.readString(pki.server.keyFile()) + Files.readString(pki.server.certFile()));
+            String listener = "listener.name." + BROKER_LISTENER.value().toLowerCase(Locale.ROOT) + ".";
+            Map<String, Object> security = Map.ofEntries(
+                    // The test kit itself offers PLAINTEXT or SASL_PLAINTEXT only; this map wins over its own.
+                    Map.entry(
+                            "listener.security.protocol.map",
+                            BROKER_LISTENER.value() + ":SASL_SSL,CONTROLLER:PLAINTEXT"),
+                    Map.entry("sasl.enabled.mechanisms", "PLAIN,SCRAM-SHA-512"),
+                    Map.entry("sasl.mechanism.inter.broker.protocol", "PLAIN"),
+                    Map.entry(
+                            listener + "plain.sasl.jaas.config",
+                            "org.apache.kafka.common.security.plain.PlainLoginModule required username=\"admin\""
+                                    + " password=\"" + adminPassword + "\" user_admin=\"" + adminPassword + "\";"),
+                    Map.entry(
+                            listener + "scram-sha-512.sasl.jaas.config",
+                            "org.apache.kafka.common.security.scram.ScramLoginModule required;"),
+                    Map.entry("ssl.keystore.type", "PEM"),
+                    Map.entry("ssl.keystore.location", keyStore.toString()),
+                    Map.entry("ssl.truststore.type", "PEM"),
+                    Map.entry("ssl.truststore.location", pki.ca.certFile().toString()),
+                    Map.entry("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+                    // The controller listener is plain text inside this process (principal ANONYMOUS).
+                    Map.entry("super.users", "User:admin;User:ANONYMOUS"));
+            InJvmKraftBroker broker = start(security);
+            broker.saslSsl = true;
+            return broker;
+        } catch (Exception e) {
+            throw new IllegalStateException("Could not start the SASL_SSL test broker: " + e.getMessage(), e);
+        }
+    }
+
+    private static InJvmKraftBroker start(Map<String, Object> extra) {
         try {
             Path dataDir = Files.createTempDirectory("vision-kafka-");
             TestKitNodes nodes = new TestKitNodes.Builder()
@@ -50,13 +100,17 @@ public final class InJvmKraftBroker implements TestBroker {
                     .setNumBrokerNodes(1)
                     .setNumControllerNodes(1)
                     .setBaseDirectory(dataDir)
+                    .setBrokerListenerName(BROKER_LISTENER)
                     .build();
             KafkaClusterTestKit.Builder builder = new KafkaClusterTestKit.Builder(nodes).setDeleteOnClose(true);
             SINGLE_NODE_SETTINGS.forEach(builder::setConfigProp);
+            extra.forEach(builder::setConfigProp);
             KafkaClusterTestKit cluster = builder.build();
             cluster.format();
             cluster.startup();
-            cluster.waitForReadyBrokers();
+            if (extra.isEmpty()) {
+                cluster.waitForReadyBrokers();
+            }
             return new InJvmKraftBroker(cluster, dataDir);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -74,6 +128,7 @@ public final class InJvmKraftBroker implements TestBroker {
     @Override
     public String describe() {
         return "in-JVM Apache Kafka "
+                + (saslSsl ? "(SASL_SSL) " : "")
                 + AppInfoParser.getVersion()
                 + " (KRaft, 1 node, data in "
                 + dataDir

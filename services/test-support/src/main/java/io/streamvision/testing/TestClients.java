@@ -3,6 +3,7 @@ package io.streamvision.testing;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.Future;
@@ -22,7 +23,13 @@ public final class TestClients {
 
     /** A byte-array producer (idempotent, acks=all); the caller closes it. */
     public static KafkaProducer<byte[], byte[]> producer(String bootstrapServers) {
+        return producer(bootstrapServers, Map.of());
+    }
+
+    /** The same through a secured listener: {@code connection} holds the security settings. */
+    public static KafkaProducer<byte[], byte[]> producer(String bootstrapServers, Map<String, String> connection) {
         Properties props = new Properties();
+        props.putAll(connection);
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);

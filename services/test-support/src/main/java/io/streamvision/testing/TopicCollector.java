@@ -3,6 +3,7 @@ package io.streamvision.testing;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -24,7 +25,13 @@ public final class TopicCollector implements AutoCloseable {
     private volatile boolean running = true;
 
     public TopicCollector(String bootstrapServers, String topic) {
+        this(bootstrapServers, topic, Map.of());
+    }
+
+    /** The same through a secured listener: {@code connection} holds the security settings. */
+    public TopicCollector(String bootstrapServers, String topic, Map<String, String> connection) {
         Properties props = new Properties();
+        props.putAll(connection);
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
