@@ -35,28 +35,16 @@ class AuthenticatorTest {
             Optional<Path> apiKeys)
             implements AuthConfig {}
 
+    static Config config(boolean enabled, Optional<Path> jwks, Optional<Path> apiKeys) {
+        return new Config(enabled, Optional.empty(), jwks, Optional.empty(), Optional.empty(), "groups", 0, apiKeys);
+    }
+
     static Config jwks(Path jwks) {
-        return new Config(
-                true,
-                Optional.empty(),
-                Optional.of(jwks),
-                Optional.empty(),
-                Optional.empty(),
-                "groups",
-                0,
-                Optional.empty());
+        return config(true, Optional.of(jwks), Optional.empty());
     }
 
     static Config keys(Path keys) {
-        return new Config(
-                true,
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                "groups",
-                0,
-                Optional.of(keys));
+        return config(true, Optional.empty(), Optional.of(keys));
     }
 
     @Test
@@ -109,25 +97,9 @@ class AuthenticatorTest {
         Path file = Files.writeString(dir.resolve("keys"), "only-two fields\n");
         IllegalStateException bad = assertThrows(IllegalStateException.class, () -> Authenticator.of(keys(file)));
         assertTrue(bad.getMessage().contains("line 1: expected"), bad.getMessage());
-        Config none = new Config(
-                true,
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                Optional.empty(),
-                "groups",
-                0,
-                Optional.empty());
+        Config none = config(true, Optional.empty(), Optional.empty());
         assertThrows(IllegalStateException.class, () -> Authenticator.of(none));
-        assertFalse(Authenticator.of(new Config(
-                        false,
-                        Optional.empty(),
-                        Optional.empty(),
-                        Optional.empty(),
-                        Optional.empty(),
-                        "groups",
-                        0,
-                        Optional.empty()))
+        assertFalse(Authenticator.of(config(false, Optional.empty(), Optional.empty()))
                 .enabled());
     }
 
