@@ -35,14 +35,7 @@ class EndpointSecurityTest {
                     config.get("QUARKUS_HTTP_PORT"), config.get("QUARKUS_HTTP_SSL_PORT"), "HTTPS on the http port");
             assertEquals("false", config.get("QUARKUS_GRPC_SERVER_PLAIN_TEXT"));
             assertEquals("required", config.get("VISION_" + component.toUpperCase() + "_TLS_CLIENT_AUTH"));
-            assertEquals(
-                    "vision-tls",
-                    SECURED.volume(component, "endpoint-tls")
-                            .at("/secret/secretName")
-                            .asText());
-            JsonNode mount = SECURED.volumeMount(component, "endpoint-tls");
-            assertEquals("/etc/streamvision/tls", mount.path("mountPath").asText());
-            assertTrue(mount.path("readOnly").asBoolean());
+            SECURED.assertSecretMount(component, "endpoint-tls", "vision-tls", "/etc/streamvision/tls");
         }
         Map<String, String> captioning = SECURED.config("captioning");
         assertEquals("scoring", captioning.get("QUARKUS_GRPC_CLIENTS_SCORING_TLS_CONFIGURATION_NAME"));
@@ -62,25 +55,14 @@ class EndpointSecurityTest {
             assertEquals("/etc/streamvision/auth/jwt/public-key.pem", config.get(prefix + "JWT_PUBLIC_KEY"));
             assertEquals("https://login.example.com", config.get(prefix + "ISSUER"));
             assertEquals("/etc/streamvision/auth/api-keys/api-keys", config.get(prefix + "API_KEYS"));
-            assertEquals(
-                    "vision-jwt",
-                    SECURED.volume(component, "auth-jwt")
-                            .at("/secret/secretName")
-                            .asText());
-            assertEquals(
-                    "vision-api-keys",
-                    SECURED.volume(component, "auth-api-keys")
-                            .at("/secret/secretName")
-                            .asText());
+            SECURED.assertSecretMount(component, "auth-jwt", "vision-jwt", "/etc/streamvision/auth/jwt");
+            SECURED.assertSecretMount(component, "auth-api-keys", "vision-api-keys", "/etc/streamvision/auth/api-keys");
         }
         assertEquals(
                 "/etc/streamvision/auth/scoring-token/token",
                 SECURED.config("captioning").get("VISION_CAPTIONING_SCORING_TOKEN_FILE"));
-        assertEquals(
-                "vision-captioning-token",
-                SECURED.volume("captioning", "scoring-token")
-                        .at("/secret/secretName")
-                        .asText());
+        SECURED.assertSecretMount(
+                "captioning", "scoring-token", "vision-captioning-token", "/etc/streamvision/auth/scoring-token");
         // Secrets reach the pods only as mounted Secrets, never as rendered values.
         for (JsonNode configMap : SECURED.ofKind("ConfigMap")) {
             assertFalse(configMap.toString().contains("BEGIN"), configMap.toString());

@@ -48,14 +48,7 @@ class KafkaSecurityTest {
                     order.indexOf("SASL_PASSWORD") < order.indexOf("KAFKA_SASL_JAAS_CONFIG"),
                     "Kubernetes expands $(SASL_PASSWORD) only when it is defined earlier: " + order);
 
-            assertEquals(
-                    "my-cluster-cluster-ca-cert",
-                    rendered.volume(component, "kafka-truststore")
-                            .at("/secret/secretName")
-                            .asText());
-            JsonNode mount = rendered.volumeMount(component, "kafka-truststore");
-            assertEquals(TRUSTSTORE_DIR, mount.path("mountPath").asText());
-            assertTrue(mount.path("readOnly").asBoolean());
+            rendered.assertSecretMount(component, "kafka-truststore", "my-cluster-cluster-ca-cert", TRUSTSTORE_DIR);
         }
     }
 

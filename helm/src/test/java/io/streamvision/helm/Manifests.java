@@ -137,6 +137,14 @@ record Manifests(List<JsonNode> objects) {
         return fail(component + " does not mount " + name);
     }
 
+    /** Asserts that {@code component} mounts Secret {@code secret}, read-only, as volume {@code volume} at {@code path}. */
+    void assertSecretMount(String component, String volume, String secret, String path) {
+        assertEquals(secret, volume(component, volume).at("/secret/secretName").asText(), component + " " + volume);
+        JsonNode mount = volumeMount(component, volume);
+        assertEquals(path, mount.path("mountPath").asText(), component + " " + volume);
+        assertEquals(true, mount.path("readOnly").asBoolean(), component + " " + volume + " read-only");
+    }
+
     /** Asserts that every label of {@code selector} is on {@code labels} with the same value. */
     static void assertSelects(JsonNode selector, JsonNode labels, String what) {
         if (selector.size() == 0) {
