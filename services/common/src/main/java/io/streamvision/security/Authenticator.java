@@ -99,8 +99,8 @@ public final class Authenticator {
         }
     }
 
-    /** The checks the settings ask for; {@link #OFF} when authentication is disabled. */
-    public static Authenticator of(AuthConfig config) {
+    /** Token checks only (no client-certificate requirement); {@link #OFF} when disabled. */
+    static Authenticator of(AuthConfig config) {
         return config.enabled() ? new Authenticator(config, false) : OFF;
     }
 
@@ -169,7 +169,7 @@ public final class Authenticator {
             try {
                 JwtClaims claims = verifier.get().processToClaims(token);
                 String subject = claims.getSubject();
-                return new Caller(subject == null ? "the token" : "'" + subject + "'", groups(claims), "jwt");
+                return new Caller(subject == null ? "the token" : "'" + subject + "'", groups(claims));
             } catch (InvalidJwtException e) {
                 if (first == null || first.hasErrorCode(ErrorCodes.SIGNATURE_INVALID)) {
                     first = e;
@@ -266,7 +266,7 @@ public final class Authenticator {
             }
             keys.put(
                     parts[1].toLowerCase(Locale.ROOT),
-                    new Caller("API key '" + parts[0] + "'", Set.of(parts[2].split(",")), "api-key"));
+                    new Caller("API key '" + parts[0] + "'", Set.of(parts[2].split(","))));
         }
         return Map.copyOf(keys);
     }

@@ -1,7 +1,5 @@
 package io.streamvision.security;
 
-import io.grpc.Context;
-import io.grpc.Contexts;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
 import io.grpc.ServerCallHandler;
@@ -16,16 +14,13 @@ import org.jboss.logging.Logger;
 
 /**
  * Checks every gRPC call's {@code authorization} metadata against the group its method needs:
- * {@code UNAUTHENTICATED} without a valid token, {@code PERMISSION_DENIED} without the group. The
- * caller is then in {@link #CALLER} for the service. A service without an {@link Authenticator}
+ * {@code UNAUTHENTICATED} without a valid token, {@code PERMISSION_DENIED} without the group. A
+ * service without an {@link Authenticator}
  * bean, or with authentication off, lets every call through.
  */
 @ApplicationScoped
 @GlobalInterceptor
 public class GrpcAuthInterceptor implements ServerInterceptor {
-
-    /** The authenticated caller of the current call. */
-    public static final Context.Key<Caller> CALLER = Context.key("vision-caller");
 
     static final Metadata.Key<String> AUTHORIZATION =
             Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
@@ -45,8 +40,8 @@ public class GrpcAuthInterceptor implements ServerInterceptor {
             return next.startCall(call, headers);
         }
         try {
-            Caller caller = authenticator.authorize(headers.get(AUTHORIZATION), group.get(), method);
-            return Contexts.interceptCall(Context.current().withValue(CALLER, caller), call, headers, next);
+            authenticator.authorize(headers.get(AUTHORIZATION), group.get(), method);
+            return next.startCall(call, headers);
         } catch (AccessDeniedException e) {
             LOG.debugf("refused %s: %s", method, e.getMessage());
             Status status = e.authenticated() ? Status.PERMISSION_DENIED : Status.UNAUTHENTICATED;

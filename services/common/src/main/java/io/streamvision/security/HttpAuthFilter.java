@@ -48,12 +48,10 @@ public class HttpAuthFilter {
             return;
         }
         try {
-            rc.put(
-                    Caller.class.getName(),
-                    authenticator.authorize(
-                            rc.request().getHeader(HttpHeaders.AUTHORIZATION),
-                            group.get(),
-                            rc.request().method() + " " + path));
+            authenticator.authorize(
+                    rc.request().getHeader(HttpHeaders.AUTHORIZATION),
+                    group.get(),
+                    rc.request().method() + " " + path);
             rc.next();
         } catch (AccessDeniedException e) {
             deny(rc, e);
