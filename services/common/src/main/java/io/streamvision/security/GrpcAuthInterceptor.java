@@ -7,7 +7,6 @@ import io.grpc.ServerInterceptor;
 import io.grpc.Status;
 import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.util.Optional;
 import org.jboss.logging.Logger;
@@ -28,12 +27,11 @@ public class GrpcAuthInterceptor implements ServerInterceptor {
     private static final Logger LOG = Logger.getLogger(GrpcAuthInterceptor.class);
 
     @Inject
-    Instance<Authenticator> authenticators;
+    Authenticator authenticator;
 
     @Override
     public <Q, R> ServerCall.Listener<Q> interceptCall(
             ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        Authenticator authenticator = authenticators.isResolvable() ? authenticators.get() : Authenticator.OFF;
         String method = call.getMethodDescriptor().getFullMethodName();
         Optional<Group> group = Permissions.forGrpc(method);
         if (!authenticator.enabled() || group.isEmpty()) {

@@ -7,7 +7,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 import java.util.Optional;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -27,14 +26,13 @@ public class HttpAuthFilter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Inject
-    Instance<Authenticator> authenticators;
+    Authenticator authenticator;
 
     void register(@Observes Filters filters) {
         filters.register(this::filter, PRIORITY);
     }
 
     private void filter(RoutingContext rc) {
-        Authenticator authenticator = authenticators.isResolvable() ? authenticators.get() : Authenticator.OFF;
         String path = rc.normalizedPath();
         Optional<Group> group = Permissions.forHttp(rc.request().method().name(), path);
         if (authenticator.requiresClientCertificate() && !hasClientCertificate(rc)) {

@@ -9,6 +9,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import io.grpc.Channel;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.grpc.GrpcClient;
@@ -34,11 +36,13 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.junit.jupiter.api.Test;
 
 /**
  * The public endpoints under abuse, through real sockets: an oversize gRPC message and an oversize
- * REST body, a flood larger than the model's queue, and a deadline shorter than any batch. Each
+ * REST body, a flood larger than the model's queue, a flood on one connection beyond its limit of
+ * concurrent calls, and a deadline shorter than any batch. Each
  * gets a clean status, and a normal call right after still succeeds.
  */
 @QuarkusTest
@@ -46,8 +50,12 @@ import org.junit.jupiter.api.Test;
 class EndpointLimitsIT {
 
     static final int QUEUE = 8;
+    static final int PER_CONNECTION = 4;
 
-    /** lenet with a queue of {@value #QUEUE} requests and a 20 ms batching window. */
+    /**
+     * lenet with a queue of {@value #QUEUE} requests and a 20 ms batching window; at most {@value
+     * #PER_CONNECTION} calls at once per connection.
+     */
     public static class SmallQueue implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
@@ -69,9 +77,14 @@ class EndpointLimitsIT {
                 batching.put("max_queue_delay_us", 20_000);
                 json.writeValue(version.resolve("config.json").toFile(), config);
                 return Map.of(
-                        "vision.scoring.models-dir", repo.toString(),
-                        "vision.scoring.models", "lenet",
-                        "vision.scoring.kafka.enabled", "false");
+                        "vision.scoring.models-dir",
+                        repo.toString(),
+                        "vision.scoring.models",
+                        "lenet",
+                        "vision.scoring.kafka.enabled",
+                        "false",
+                        "vision.scoring.grpc.max-concurrent-calls-per-connection",
+                        String.valueOf(PER_CONNECTION));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
@@ -80,6 +93,9 @@ class EndpointLimitsIT {
 
     @GrpcClient("inference")
     Channel channel;
+
+    @ConfigProperty(name = "quarkus.grpc.clients.inference.port")
+    int grpcPort;
 
     @TestHTTPResource("/")
     URL http;
@@ -110,11 +126,51 @@ class EndpointLimitsIT {
 
     @Test
     void aFloodBeyondTheQueueGetsResourceExhaustedAndNormalCallsGoOn() throws Exception {
-        GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc.newFutureStub(channel);
+        // Eight connections of 25 calls each: up to 32 at once, four times the queue.
+        List<ManagedChannel> connections = new ArrayList<>();
+        List<ListenableFuture<ModelInferResponse>> calls = new ArrayList<>();
+        try {
+            for (int c = 0; c < 8; c++) {
+                ManagedChannel connection = ManagedChannelBuilder.forAddress("127.0.0.1", grpcPort)
+                        .usePlaintext()
+                        .build();
+                connections.add(connection);
+                for (int i = 0; i < 25; i++) {
+                    calls.add(futureStub(connection).modelInfer(request()));
+                }
+            }
+            Map<Status.Code, Integer> outcomes = outcomes(calls);
+            System.out.println("[limits] 200 calls on 8 connections, queue of " + QUEUE + ": " + outcomes);
+            assertTrue(outcomes.getOrDefault(Status.Code.RESOURCE_EXHAUSTED, 0) > 0, outcomes.toString());
+            assertTrue(outcomes.getOrDefault(Status.Code.OK, 0) >= QUEUE, outcomes.toString());
+            assertEquals(
+                    calls.size(),
+                    outcomes.getOrDefault(Status.Code.OK, 0) + outcomes.getOrDefault(Status.Code.RESOURCE_EXHAUSTED, 0),
+                    "nothing but served or refused: " + outcomes);
+        } finally {
+            connections.forEach(ManagedChannel::shutdownNow);
+        }
+        assertEquals(
+                10, blocking().modelInfer(request()).getRawOutputContents(0).size() / 4);
+    }
+
+    @Test
+    void oneConnectionGetsNoMoreThanItsShareOfConcurrentCalls() throws Exception {
+        // The server announces at most PER_CONNECTION streams, so the client holds back the rest:
+        // never more than PER_CONNECTION of these calls are queued at once, fewer than the queue
+        // takes, and every one is served.
+        GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = futureStub(channel);
         List<ListenableFuture<ModelInferResponse>> calls = new ArrayList<>();
         for (int i = 0; i < 200; i++) {
-            calls.add(async.withDeadlineAfter(30, TimeUnit.SECONDS).modelInfer(request()));
+            calls.add(async.modelInfer(request()));
         }
+        Map<Status.Code, Integer> outcomes = outcomes(calls);
+        System.out.println("[limits] 200 calls on one connection, " + PER_CONNECTION + " at once: " + outcomes);
+        assertEquals(Map.of(Status.Code.OK, calls.size()), outcomes);
+    }
+
+    private static Map<Status.Code, Integer> outcomes(List<ListenableFuture<ModelInferResponse>> calls)
+            throws InterruptedException {
         Map<Status.Code, Integer> outcomes = new EnumMap<>(Status.Code.class);
         for (ListenableFuture<ModelInferResponse> call : calls) {
             try {
@@ -124,15 +180,11 @@ class EndpointLimitsIT {
                 outcomes.merge(Status.fromThrowable(e.getCause()).getCode(), 1, Integer::sum);
             }
         }
-        System.out.println("[limits] 200 calls at once, queue of " + QUEUE + ": " + outcomes);
-        assertTrue(outcomes.getOrDefault(Status.Code.RESOURCE_EXHAUSTED, 0) > 0, outcomes.toString());
-        assertTrue(outcomes.getOrDefault(Status.Code.OK, 0) >= QUEUE, outcomes.toString());
-        assertEquals(
-                calls.size(),
-                outcomes.getOrDefault(Status.Code.OK, 0) + outcomes.getOrDefault(Status.Code.RESOURCE_EXHAUSTED, 0),
-                "nothing but served or refused: " + outcomes);
-        assertEquals(
-                10, blocking().modelInfer(request()).getRawOutputContents(0).size() / 4);
+        return outcomes;
+    }
+
+    private static GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub futureStub(Channel channel) {
+        return GRPCInferenceServiceGrpc.newFutureStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
     }
 
     @Test

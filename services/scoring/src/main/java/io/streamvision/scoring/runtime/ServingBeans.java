@@ -6,7 +6,6 @@ import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
-import io.streamvision.security.Authenticator;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -14,8 +13,7 @@ import java.util.List;
 
 /**
  * The served models (the shared lifecycle: load at start, poll, hot swap) and the per-model dynamic
- * batchers that the Kafka loop, gRPC and REST all go through, and the token checks of the gRPC and
- * REST endpoints ({@code vision.scoring.auth.*}).
+ * batchers that the Kafka loop, gRPC and REST all go through.
  */
 public class ServingBeans {
 
@@ -35,13 +33,6 @@ public class ServingBeans {
                 new InferenceEngine(models.runtime()),
                 meters,
                 DynamicBatcher.fromConfigs(models.registry()));
-    }
-
-    @Produces
-    @Singleton
-    @Startup
-    Authenticator authenticator(ScoringConfig config) {
-        return Authenticator.of(config);
     }
 
     void close(@Disposes ServedModels models) {
