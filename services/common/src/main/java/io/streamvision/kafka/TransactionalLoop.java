@@ -63,7 +63,9 @@ public final class TransactionalLoop implements AutoCloseable {
 
     /** Lifecycle of the loop, for readiness checks. */
     public enum State {
+        /** Connecting, initialising transactions and joining the consumer group. */
         STARTING,
+        /** In the group (with or without partitions) and consuming. */
         RUNNING,
         STOPPED,
         FAILED
@@ -269,6 +271,12 @@ public final class TransactionalLoop implements AutoCloseable {
                 @Override
                 public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
                     assignedPartitions = c.assignment().size();
+                    // Called after every join, with or without partitions: the group, its
+                    // coordinator and the group ACLs are all fine now.
+                    if (state == State.STARTING) {
+                        state = State.RUNNING;
+                        LOG.infof("%s: joined group %s", settings.name(), settings.groupId());
+                    }
                 }
 
                 @Override
@@ -276,7 +284,6 @@ public final class TransactionalLoop implements AutoCloseable {
                     assignedPartitions = 0;
                 }
             });
-            state = State.RUNNING;
             LOG.infof(
                     "%s: consuming %s as group %s with transactional id %s",
                     settings.name(), settings.topics().pattern(), settings.groupId(), settings.transactionalId());

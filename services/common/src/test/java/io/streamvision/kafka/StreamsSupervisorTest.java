@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.streamvision.testing.InJvmKraftBroker;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestClients;
@@ -26,9 +27,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A real Kafka Streams application against a real broker: ready only while RUNNING, the failure
- * action runs once when a stream thread dies and the application reaches ERROR, and closing leaves
- * the consumer group at once rather than after the session timeout.
+ * A real Kafka Streams application against a real broker: ready only while RUNNING and connected
+ * (a broker that goes away sets it not ready though Kafka Streams stays RUNNING), the failure action
+ * runs once when a stream thread dies and the application reaches ERROR, and closing leaves the
+ * consumer group at once rather than after the session timeout.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class StreamsSupervisorTest {
@@ -74,6 +76,36 @@ class StreamsSupervisorTest {
                     List.of(new ProducerRecord<>(topic, null, "poison".getBytes(StandardCharsets.UTF_8))));
             assertTrue(failed.await(60, TimeUnit.SECONDS), "the failure action runs when the application dies");
             assertFalse(supervisor.ready());
+        }
+    }
+
+    @Test
+    void notReadyOnceTheBrokerIsGone() throws Exception {
+        InJvmKraftBroker own = InJvmKraftBroker.start();
+        String topic = "supervisor-cut-off";
+        TopicProvisioner.ensure(own.bootstrapServers(), List.of(topic), 1, (short) 1);
+        KafkaStreams streams = app(own, "supervisor-cut-off-app", topic);
+        try (StreamsSupervisor supervisor = new StreamsSupervisor("test", streams, Duration.ofMillis(200), () -> {})) {
+            streams.start();
+            awaitRunning(streams);
+            Thread.sleep(1000);
+            assertTrue(supervisor.ready(), "ready while RUNNING and connected");
+            long cut = System.nanoTime();
+            own.close();
+            long end = cut + StreamsSupervisor.BROKER_GRACE.plusSeconds(30).toNanos();
+            while (supervisor.ready() && System.nanoTime() < end) {
+                Thread.sleep(200);
+            }
+            System.out.printf(
+                    "[streams supervisor] broker gone: not ready after %.1f s, Kafka Streams %s, %s%n",
+                    (System.nanoTime() - cut) / 1e9, streams.state(), supervisor.cutOff());
+            assertEquals(KafkaStreams.State.RUNNING, streams.state(), "Kafka Streams itself keeps RUNNING");
+            assertFalse(supervisor.ready(), "not ready without a broker");
+            assertTrue(
+                    supervisor.cutOff().orElseThrow().startsWith("no connection to any Kafka broker"),
+                    supervisor.cutOff().toString());
+        } finally {
+            own.close();
         }
     }
 

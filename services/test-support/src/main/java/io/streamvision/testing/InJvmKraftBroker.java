@@ -40,6 +40,7 @@ public final class InJvmKraftBroker implements TestBroker {
     private final KafkaClusterTestKit cluster;
     private final Path dataDir;
     private boolean saslSsl;
+    private boolean closed;
 
     private InJvmKraftBroker(KafkaClusterTestKit cluster, Path dataDir) {
         this.cluster = cluster;
@@ -137,7 +138,11 @@ public final class InJvmKraftBroker implements TestBroker {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         try {
             cluster.close();
         } catch (Exception e) {
