@@ -77,11 +77,11 @@ if [[ "${1:-}" == "--long" ]]; then
     -Dvision.preprocess.video.work-dir="${TMPDIR:-/tmp}/preprocess-2-work" \
     -jar services/preprocess/target/quarkus-app/quarkus-run.jar > deploy/local/.run/preprocess-2.log 2>&1 &
   second=$!
-  until curl -fs "localhost:$second_port/q/health/ready" 2> /dev/null | grep -Eq '"segment-partitions": ?[1-9]'; do sleep 1; done
+  until curl -fs "localhost:$second_port/q/health/ready" 2> /dev/null | grep -Eq '"segments-partitions": ?[1-9]'; do sleep 1; done
   sleep 5
   run_long "two preprocess instances"
   run_long "two preprocess instances" images
-  echo "segments decoded by the second instance: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-committed": ?[0-9]*')"
+  echo "segments decoded by the second instance: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-transactions": ?[0-9]*')"
   exit 0
 fi
 copies=${1:-50}

@@ -498,11 +498,11 @@ class VideoPipelineProcessIT {
                 "videos-preprocess-2"));
         awaitReady(18114);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while ((healthValue(18111, "segment-partitions") <= 0 || healthValue(18114, "segment-partitions") <= 0)
+        while ((healthValue(18111, "segments-partitions") <= 0 || healthValue(18114, "segments-partitions") <= 0)
                 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
-        long before1 = healthValue(18111, "segments-committed");
+        long before1 = healthValue(18111, "segments-transactions");
         send(
                 producer,
                 topics,
@@ -512,8 +512,8 @@ class VideoPipelineProcessIT {
                         .setTargetFps(1)
                         .build());
         VideoSummary second = awaitFinal(summaries, "long-2");
-        long by1 = healthValue(18111, "segments-committed") - before1;
-        long by2 = healthValue(18114, "segments-committed");
+        long by1 = healthValue(18111, "segments-transactions") - before1;
+        long by2 = healthValue(18114, "segments-transactions");
         System.out.printf("[video IT] long-2 on two preprocess instances: %d and %d of 72 segments%n", by1, by2);
         assertTrue(by1 > 0 && by2 > 0, "both instances decoded segments of the video: " + by1 + " and " + by2);
         assertEquals(VideoSummary.State.COMPLETE, second.getState());

@@ -313,21 +313,7 @@ public final class ImageDecoder {
         if (width <= 0 || height <= 0) {
             throw new ImageRejectedException(ReasonCode.CORRUPT_IMAGE, "image header gives " + width + "x" + height);
         }
-        if (width > limits.maxWidth() || height > limits.maxHeight() || (long) width * height > limits.maxPixels()) {
-            throw new ImageRejectedException(
-                    ReasonCode.DIMENSIONS_EXCEEDED,
-                    "image is "
-                            + width
-                            + "x"
-                            + height
-                            + ", over the limit of "
-                            + limits.maxWidth()
-                            + "x"
-                            + limits.maxHeight()
-                            + " and "
-                            + limits.maxPixels()
-                            + " pixels");
-        }
+        limits.checkDimensions("image is", width, height);
     }
 
     /** Pixels of an already decoded image (e.g. a video frame), no alpha expected. */

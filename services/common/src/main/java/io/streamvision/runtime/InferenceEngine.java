@@ -128,29 +128,20 @@ public final class InferenceEngine {
             long[] shape =
                     input.getShapeList().stream().mapToLong(Long::longValue).toArray();
             long[] want = spec.shape();
+            String mismatch = "input '"
+                    + spec.name()
+                    + "' has shape "
+                    + Arrays.toString(shape)
+                    + ", "
+                    + who
+                    + " expects "
+                    + Arrays.toString(want);
             if (shape.length != want.length) {
-                throw InferenceException.invalid("input '"
-                        + spec.name()
-                        + "' has shape "
-                        + Arrays.toString(shape)
-                        + ", "
-                        + who
-                        + " expects "
-                        + Arrays.toString(want));
+                throw InferenceException.invalid(mismatch);
             }
             for (int d = 1; d < shape.length; d++) {
                 if (want[d] >= 0 && shape[d] != want[d]) {
-                    throw InferenceException.invalid("input '"
-                            + spec.name()
-                            + "' has shape "
-                            + Arrays.toString(shape)
-                            + ", "
-                            + who
-                            + " expects "
-                            + Arrays.toString(want)
-                            + " (dimension "
-                            + d
-                            + ")");
+                    throw InferenceException.invalid(mismatch + " (dimension " + d + ")");
                 }
             }
             if (shape[0] < 1) {

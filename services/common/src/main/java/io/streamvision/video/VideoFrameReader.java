@@ -288,7 +288,7 @@ public final class VideoFrameReader {
             if (width <= 0 || height <= 0) {
                 throw new ImageRejectedException(ReasonCode.VIDEO_DECODE_FAILED, "the video stream has no frame size");
             }
-            checkSize(width, height);
+            limits.frameLimits().checkDimensions("video frames are", width, height);
         }
 
         Probe probe() throws ImageRejectedException {
@@ -320,21 +320,6 @@ public final class VideoFrameReader {
                 r = stream.r_frame_rate();
             }
             return r.num() > 0 && r.den() > 0 ? (double) r.num() / r.den() : 25;
-        }
-
-        void checkSize(int width, int height) throws ImageRejectedException {
-            if (width > limits.maxWidth() || height > limits.maxHeight()) {
-                throw new ImageRejectedException(
-                        ReasonCode.DIMENSIONS_EXCEEDED,
-                        "video frames are "
-                                + width
-                                + "x"
-                                + height
-                                + ", over the limit of "
-                                + limits.maxWidth()
-                                + "x"
-                                + limits.maxHeight());
-            }
         }
 
         Summary decode(Sampling sampling, long startMs, long endMs, FrameSink sink) throws ImageRejectedException {
@@ -499,7 +484,7 @@ public final class VideoFrameReader {
             RgbImage convert(AVFrame frame) throws ImageRejectedException {
                 int w = frame.width();
                 int h = frame.height();
-                checkSize(w, h);
+                limits.frameLimits().checkDimensions("video frames are", w, h);
                 sws = swscale.sws_getCachedContext(
                         sws,
                         w,

@@ -1,5 +1,7 @@
 package io.streamvision.video;
 
+import io.streamvision.imaging.ImageLimits;
+
 /**
  * Caps on one video, checked from the container's metadata before decoding and again while
  * decoding.
@@ -15,4 +17,9 @@ public record VideoLimits(
 
     /** One hour, 4096 × 2160, 10,000 sampled frames, 8 MB inline. */
     public static final VideoLimits DEFAULT = new VideoLimits(3600, 4096, 2160, 10_000, 8 * 1024 * 1024);
+
+    /** The caps of one frame, as image limits. */
+    public ImageLimits frameLimits() {
+        return new ImageLimits(maxInlineBytes, maxWidth, maxHeight, (long) maxWidth * maxHeight);
+    }
 }

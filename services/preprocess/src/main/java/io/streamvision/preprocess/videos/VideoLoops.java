@@ -24,6 +24,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
@@ -151,28 +152,10 @@ public class VideoLoops implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {
-        boolean ready =
-                planner().map(l -> l.state() == TransactionalLoop.State.RUNNING).orElse(true)
-                        && segments()
-                                .map(l -> l.state() == TransactionalLoop.State.RUNNING)
-                                .orElse(true);
-        return HealthCheckResponse.named("videos")
-                .status(ready)
-                .withData("planner", planner().map(l -> l.state().name()).orElse("DISABLED"))
-                .withData("segments", segments().map(l -> l.state().name()).orElse("DISABLED"))
-                .withData(
-                        "planner-failure",
-                        planner().map(TransactionalLoop::failure).orElse(""))
-                .withData(
-                        "segments-failure",
-                        segments().map(TransactionalLoop::failure).orElse(""))
-                .withData(
-                        "segments-committed",
-                        segments().map(TransactionalLoop::batches).orElse(0L))
-                .withData(
-                        "segment-partitions",
-                        segments().map(TransactionalLoop::assignedPartitions).orElse(0))
-                .build();
+        HealthCheckResponseBuilder response = HealthCheckResponse.named("videos");
+        boolean ready = TransactionalLoop.report(planner(), "planner", response)
+                & TransactionalLoop.report(segments(), "segments", response);
+        return response.status(ready).build();
     }
 
     @PreDestroy

@@ -401,12 +401,12 @@ class LongVideoProcessIT {
         awaitReady(18221);
         awaitReady(18222);
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while ((healthValue(18221, "segment-partitions") <= 0 || healthValue(18222, "segment-partitions") <= 0)
+        while ((healthValue(18221, "segments-partitions") <= 0 || healthValue(18222, "segments-partitions") <= 0)
                 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
-        long before1 = healthValue(18221, "segments-committed");
-        long before2 = healthValue(18222, "segments-committed");
+        long before1 = healthValue(18221, "segments-transactions");
+        long before2 = healthValue(18222, "segments-transactions");
         try (TopicCollector tensors = new TopicCollector(
                         broker.bootstrapServers(), topics.tensors(MODEL).name());
                 TopicCollector events = new TopicCollector(
@@ -425,8 +425,8 @@ class LongVideoProcessIT {
             assertEquals(18, seen.size(), "6 min in 20 s segments");
             awaitFrames(tensors, "pair-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "pair-1"), 1800, "pair-1 on two instances");
-            long by1 = healthValue(18221, "segments-committed") - before1;
-            long by2 = healthValue(18222, "segments-committed") - before2;
+            long by1 = healthValue(18221, "segments-transactions") - before1;
+            long by2 = healthValue(18222, "segments-transactions") - before2;
             System.out.printf("[long video IT] two instances: %d and %d of 18 segments%n", by1, by2);
             assertTrue(by1 > 0 && by2 > 0, "both instances decoded segments: " + by1 + " and " + by2);
             assertEquals(18, by1 + by2);
