@@ -184,6 +184,7 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- if $v.kafka.topics.suffix }}
 {{- $_ := set $env "VISION_KAFKA_TOPIC_SUFFIX" $v.kafka.topics.suffix }}
 {{- end }}
+{{- $_ := set $env "VISION_KAFKA_OUTPUT_FORMAT" (default "protobuf" $v.kafka.topics.outputFormat) }}
 {{- $javaOpts := printf "-Djava.io.tmpdir=/tmp -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp %s" (default "" .c.jvmOptions) }}
 {{- $_ := set $env "JAVA_TOOL_OPTIONS" (trim $javaOpts) }}
 {{- /* Kafka security: kafka.* client properties for the Kafka clients, quarkus.kafka-streams.* for Kafka Streams. */}}

@@ -102,6 +102,7 @@ class DefaultValuesTest {
         assertEquals("PLAINTEXT", config.get("KAFKA_SECURITY_PROTOCOL"));
         assertEquals("/models", config.get("VISION_MODELS_DIR"));
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
+        assertEquals("protobuf", config.get("VISION_KAFKA_OUTPUT_FORMAT"));
 
         JsonNode container = manifests.container(component);
         assertEquals(

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,6 +122,9 @@ class FeatureRichValuesTest {
                 manifests.container("scoring").path("image").asText());
         assertEquals("false", config("preprocess").get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("-prod", config("preprocess").get("VISION_KAFKA_TOPIC_SUFFIX"));
+        for (String component : List.of("preprocess", "scoring", "captioning")) {
+            assertEquals("json", config(component).get("VISION_KAFKA_OUTPUT_FORMAT"), component);
+        }
         assertEquals("12", config("preprocess").get("VISION_KAFKA_PARTITIONS"));
         assertEquals("3", config("preprocess").get("VISION_KAFKA_REPLICATION_FACTOR"));
     }

@@ -8,6 +8,7 @@ import com.google.protobuf.ByteString;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
+import io.streamvision.kafka.ValueFormat;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ImageResult;
 import io.streamvision.proto.vision.v1.VideoRequest;
@@ -39,7 +40,9 @@ import org.junit.jupiter.api.Test;
 /**
  * All three packaged services against a broker that requires SASL_SSL and ACLs, each as its own
  * SCRAM principal with only the ACLs the README lists for it: images in, captioned and labelled
- * results out; a video in, its timeline out; no dead letters.
+ * results out; a video in, its timeline out; no dead letters. The deployment writes its outputs as
+ * JSON ({@code vision.kafka.output-format=json}), so scores and captions reach the results join as
+ * JSON too.
  */
 class PipelineSaslSslProcessIT {
 
@@ -51,7 +54,7 @@ class PipelineSaslSslProcessIT {
     void imagesBecomeResultsWithEveryServiceAsItsOwnPrincipal() throws Exception {
         Path dir = Files.createTempDirectory("sasl3-");
         TestPki pki = TestPki.create(dir.resolve("pki"));
-        Topics topics = new Topics(SUFFIX);
+        Topics topics = new Topics(SUFFIX, ValueFormat.JSON);
         List<Process> processes = new ArrayList<>();
         try (InJvmKraftBroker broker = InJvmKraftBroker.startSaslSsl(pki, "admin-secret");
                 Admin admin = SaslSsl.adminClient(broker.bootstrapServers(), SaslSsl.admin(pki, "admin-secret"))) {
@@ -201,7 +204,9 @@ class PipelineSaslSslProcessIT {
                             results.awaitAtLeast(images.size(), Duration.ofSeconds(120)),
                             "a result per image");
                     for (var record : results.records()) {
-                        ImageResult result = ImageResult.parseFrom(record.value());
+                        String text = new String(record.value(), StandardCharsets.UTF_8);
+                        assertTrue(text.startsWith("{\"request_id\":"), "a result in JSON: " + text);
+                        ImageResult result = topics.results().valueOf(record);
                         assertTrue(result.getComplete(), result.toString());
                         assertFalse(result.getCaption().getText().isBlank(), result.toString());
                         assertEquals("fashion-cnn", result.getClassifications(0).getModelName());
@@ -211,8 +216,11 @@ class PipelineSaslSslProcessIT {
                     assertTrue(video.getFramesSampled() > 0, video.toString());
                     assertEquals(0, deadLetters.records().size(), "no dead letters: " + deadLetters.records());
                     System.out.printf(
-                            "[sasl IT] %d results and a video of %d sampled frames through three principals%n",
-                            results.records().size(), video.getFramesSampled());
+                            "[sasl IT] %d results and a video of %d sampled frames through three principals;"
+                                    + " a result as written:%n%s%n",
+                            results.records().size(),
+                            video.getFramesSampled(),
+                            new String(results.records().get(0).value(), StandardCharsets.UTF_8));
                 }
             } finally {
                 // Before the broker goes: a service whose broker is gone waits on it while it shuts down.
@@ -228,7 +236,8 @@ class PipelineSaslSslProcessIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
         while (System.nanoTime() < deadline) {
             for (var record : summaries.records()) {
-                VideoSummary summary = VideoSummary.parseFrom(record.value());
+                assertTrue(ValueFormat.isJson(record.value()), "a video summary in JSON");
+                VideoSummary summary = new Topics(SUFFIX).videoSummaries().valueOf(record);
                 if (summary.getVideoId().equals(videoId) && summary.getFinal()) {
                     return summary;
                 }
@@ -253,6 +262,7 @@ class PipelineSaslSslProcessIT {
         config.put("kafka.bootstrap.servers", broker.bootstrapServers());
         config.put("vision.kafka.topic-suffix", SUFFIX);
         config.put("vision.kafka.create-topics", "false");
+        config.put("vision.kafka.output-format", "json");
         return ServiceProcess.start(
                 Path.of(module, "target/quarkus-app/quarkus-run.jar"), config, dir.resolve(user + ".log"));
     }

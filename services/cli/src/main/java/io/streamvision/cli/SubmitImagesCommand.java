@@ -148,7 +148,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
             PrintWriter err)
             throws InvalidProtocolBufferException {
         if (r.topic().equals(topics.deadLetters().name())) {
-            DeadLetter letter = DeadLetter.parseFrom(r.value());
+            DeadLetter letter = topics.deadLetters().parse(r.value());
             Path file = pending.remove(letter.getRequestId());
             if (file != null) {
                 err.printf("%s: %s at %s: %s%n", file, letter.getReason(), letter.getStage(), letter.getMessage());
@@ -156,7 +156,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
             }
             return 0;
         }
-        ImageResult result = ImageResult.parseFrom(r.value());
+        ImageResult result = topics.results().parse(r.value());
         Path file = pending.remove(result.getRequestId());
         if (file != null) {
             Long sent = sentAt.remove(result.getRequestId());

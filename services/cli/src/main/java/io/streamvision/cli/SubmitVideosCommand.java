@@ -210,13 +210,13 @@ public class SubmitVideosCommand implements Callable<Integer> {
     private static void track(ConsumerRecord<byte[], byte[]> r, Topics topics, Map<String, Tracked> videos)
             throws InvalidProtocolBufferException {
         if (r.topic().equals(topics.scores().name())) {
-            Classification c = Classification.parseFrom(r.value());
+            Classification c = topics.scores().parse(r.value());
             Tracked v = videos.get(c.getVideoId());
             if (v != null) {
                 v.scored.add(c.getModelName() + "/" + c.getFrameIndex());
             }
         } else if (r.topic().equals(topics.videoEvents().name())) {
-            VideoSampled s = VideoSampled.parseFrom(r.value());
+            VideoSampled s = topics.videoEvents().parse(r.value());
             Tracked v = videos.get(s.getVideoId());
             if (v != null) {
                 v.segments.put(s.getSegmentIndex(), s.getFramesSampled());
@@ -235,13 +235,13 @@ public class SubmitVideosCommand implements Callable<Integer> {
                 v.models = Math.max(1, s.getModelsCount());
             }
         } else if (r.topic().equals(topics.videoSummaries().name())) {
-            VideoSummary s = VideoSummary.parseFrom(r.value());
+            VideoSummary s = topics.videoSummaries().parse(r.value());
             Tracked v = videos.get(s.getVideoId());
             if (v != null && s.getFinal()) {
                 v.summary = s;
             }
         } else {
-            DeadLetter d = DeadLetter.parseFrom(r.value());
+            DeadLetter d = topics.deadLetters().parse(r.value());
             Tracked v = videos.get(d.getRequestId());
             if (v != null && v.deadLetter == null) {
                 // The FAILED summary follows; the dead letter is reported if it does not.

@@ -17,21 +17,26 @@ import org.apache.kafka.common.header.Headers;
  */
 public final class DeadLetters {
 
-    private final String topic;
+    private final Topic<DeadLetter> topic;
     private final int payloadCapBytes;
 
     /**
-     * @param topic dead-letter topic name
+     * @param topic dead-letter topic, with the format its records are written in
      * @param payloadCapBytes how much of the original payload to keep
      */
-    public DeadLetters(String topic, int payloadCapBytes) {
+    public DeadLetters(Topic<DeadLetter> topic, int payloadCapBytes) {
         this.topic = topic;
         this.payloadCapBytes = payloadCapBytes;
     }
 
-    /** The dead-letter topic. */
+    /** The dead-letter topic's name. */
     public String topic() {
-        return topic;
+        return topic.name();
+    }
+
+    /** A dead letter as a record value of the dead-letter topic. */
+    public byte[] encode(DeadLetter letter) {
+        return topic.encode(letter);
     }
 
     /** Describes a rejected input record. */
@@ -97,7 +102,7 @@ public final class DeadLetters {
 
     /** Wraps a dead letter as a producer record keyed like the input, with its headers. */
     public ProducerRecord<byte[], byte[]> toRecord(DeadLetter letter, byte[] key, Headers originalHeaders) {
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic, key, letter.toByteArray());
+        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic.name(), key, topic.encode(letter));
         if (originalHeaders != null) {
             RecordHeaders.propagate(originalHeaders, out.headers());
         }

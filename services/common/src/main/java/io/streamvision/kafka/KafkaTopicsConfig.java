@@ -27,13 +27,20 @@ public interface KafkaTopicsConfig {
     @WithDefault("1")
     short replicationFactor();
 
-    /** The topic names with the configured suffix. */
+    /**
+     * How scores, captions, results, video summaries and dead letters are written: {@code
+     * protobuf} or {@code json} (protobuf's canonical JSON mapping). Every reader takes both.
+     */
+    @WithDefault("protobuf")
+    String outputFormat();
+
+    /** The topics with the configured suffix and output format. */
     default Topics topics() {
-        return new Topics(topicSuffix().orElse(""));
+        return new Topics(topicSuffix().orElse(""), ValueFormat.parse(outputFormat()));
     }
 
     /** A dead-letter builder for the configured topic and cap. */
     default DeadLetters deadLetters() {
-        return new DeadLetters(topics().deadLetters().name(), dlqPayloadCapBytes());
+        return new DeadLetters(topics().deadLetters(), dlqPayloadCapBytes());
     }
 }

@@ -2,23 +2,63 @@ package io.streamvision.kafka;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * One topic: its name (with the deployment's suffix) and the protobuf message its records carry, so
- * that topologies, the command line tool and tests read a topic the same way.
+ * One topic: its name (with the deployment's suffix), the protobuf message its records carry and
+ * the format they are written in, so that topologies, the command line tool and tests read and
+ * write a topic the same way.
  *
  * <p>Immutable and thread-safe.
  *
  * @param name the topic's name
  * @param prototype the default instance of the record values' message type
+ * @param format how values are written; both formats are read
  */
-public record Topic<V extends Message>(String name, V prototype) {
+public record Topic<V extends Message>(String name, V prototype, ValueFormat format) {
 
-    /** The value of a record of this topic; an absent value parses as the empty message. */
+    private static final JsonFormat.Printer JSON_PRINTER =
+            JsonFormat.printer().omittingInsignificantWhitespace().preservingProtoFieldNames();
+    private static final JsonFormat.Parser JSON_PARSER = JsonFormat.parser().ignoringUnknownFields();
+
+    /** A topic written as binary protobuf. */
+    public Topic(String name, V prototype) {
+        this(name, prototype, ValueFormat.PROTOBUF);
+    }
+
+    /**
+     * The value of a record of this topic, binary or JSON ({@link ValueFormat#isJson}); an absent
+     * value parses as the empty message.
+     */
     @SuppressWarnings("unchecked")
     public V parse(byte[] value) throws InvalidProtocolBufferException {
+        if (value != null && ValueFormat.isJson(value)) {
+            Message.Builder builder = prototype.newBuilderForType();
+            JSON_PARSER.merge(new String(value, StandardCharsets.UTF_8), builder);
+            return (V) builder.build();
+        }
         return (V) prototype.getParserForType().parseFrom(value == null ? new byte[0] : value);
+    }
+
+    /**
+     * A value for this topic in its format. Takes any message, for processors whose outputs are
+     * typed by the topic they go to; a message of another type is refused.
+     */
+    public byte[] encode(Message value) {
+        if (!value.getDescriptorForType().equals(prototype.getDescriptorForType())) {
+            throw new IllegalArgumentException(name + " carries " + type() + ", not "
+                    + value.getDescriptorForType().getFullName());
+        }
+        if (format == ValueFormat.PROTOBUF) {
+            return value.toByteArray();
+        }
+        try {
+            return JSON_PRINTER.print(value).getBytes(StandardCharsets.UTF_8);
+        } catch (InvalidProtocolBufferException e) {
+            throw new IllegalStateException("cannot print a " + type() + " as JSON", e);
+        }
     }
 
     /**

@@ -62,10 +62,21 @@ public final class Topics {
     private static final String TENSORS_VERSION = ".v1";
 
     private final String suffix;
+    private final ValueFormat outputs;
 
-    /** Topic names with the given suffix appended (empty for none). */
+    /** Topic names with the given suffix appended (empty for none), every value binary protobuf. */
     public Topics(String suffix) {
+        this(suffix, ValueFormat.PROTOBUF);
+    }
+
+    /**
+     * Topic names with the given suffix appended (empty for none); scores, captions, results, video
+     * summaries and dead letters written in {@code outputs}, the topics between the services in
+     * binary protobuf.
+     */
+    public Topics(String suffix, ValueFormat outputs) {
         this.suffix = suffix == null ? "" : suffix;
+        this.outputs = outputs;
     }
 
     /** The suffix appended to every name. */
@@ -90,7 +101,7 @@ public final class Topics {
     }
 
     public Topic<Classification> scores() {
-        return new Topic<>(SCORES + suffix, Classification.getDefaultInstance());
+        return new Topic<>(SCORES + suffix, Classification.getDefaultInstance(), outputs);
     }
 
     public Topic<ModelInferResponse> features() {
@@ -98,19 +109,19 @@ public final class Topics {
     }
 
     public Topic<Caption> captions() {
-        return new Topic<>(CAPTIONS + suffix, Caption.getDefaultInstance());
+        return new Topic<>(CAPTIONS + suffix, Caption.getDefaultInstance(), outputs);
     }
 
     public Topic<ImageResult> results() {
-        return new Topic<>(RESULTS + suffix, ImageResult.getDefaultInstance());
+        return new Topic<>(RESULTS + suffix, ImageResult.getDefaultInstance(), outputs);
     }
 
     public Topic<VideoSummary> videoSummaries() {
-        return new Topic<>(VIDEO_SUMMARIES + suffix, VideoSummary.getDefaultInstance());
+        return new Topic<>(VIDEO_SUMMARIES + suffix, VideoSummary.getDefaultInstance(), outputs);
     }
 
     public Topic<DeadLetter> deadLetters() {
-        return new Topic<>(DLQ + suffix, DeadLetter.getDefaultInstance());
+        return new Topic<>(DLQ + suffix, DeadLetter.getDefaultInstance(), outputs);
     }
 
     /** Tensor topic of one model: OIP {@code ModelInferRequest} records, keyed by request id. */

@@ -55,7 +55,7 @@ class TransactionalLoopTest {
                     out.add(new ProducerRecord<>(
                             "not a valid topic name!", records.get(0).value()));
                 },
-                new DeadLetters("dlq-unused", 1024));
+                new DeadLetters(new Topics("").deadLetters(), 1024));
         loop.start();
         try {
             long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
@@ -113,7 +113,7 @@ class TransactionalLoopTest {
                         }
                     }
                 },
-                new DeadLetters("dlq-unused", 1024));
+                new DeadLetters(new Topics("").deadLetters(), 1024));
         loop.start();
         try {
             List<ConsumerRecord<byte[], byte[]>> copied = TestClients.read(

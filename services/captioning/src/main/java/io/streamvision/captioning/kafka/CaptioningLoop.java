@@ -7,6 +7,7 @@ import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
@@ -47,12 +48,14 @@ public class CaptioningLoop {
     Captioner captioner;
 
     private TransactionalLoop loop;
+    private Topic<Caption> captions;
 
     void onStart(@Observes StartupEvent event) {
         if (!config.kafka().enabled()) {
             return;
         }
         Topics topics = kafka.topics();
+        captions = topics.captions();
         kafka.ensureTopics(List.of(
                 topics.features().name(),
                 topics.captions().name(),
@@ -154,9 +157,9 @@ public class CaptioningLoop {
             }
             ConsumerRecord<byte[], byte[]> in = accepted.get(i);
             ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
-                    kafka.topics().captions().name(),
+                    this.captions.name(),
                     ids.get(i).getBytes(StandardCharsets.UTF_8),
-                    captions.get(i).toByteArray());
+                    this.captions.encode(captions.get(i)));
             RecordHeaders.propagate(in.headers(), record.headers());
             if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));

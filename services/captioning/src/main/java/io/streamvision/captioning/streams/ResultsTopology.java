@@ -172,7 +172,7 @@ public final class ResultsTopology {
                         record.headers(),
                         part.value());
                 String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
-                context.forward(record.withKey(key).withValue(new Out(letter.toByteArray(), true)));
+                context.forward(record.withKey(key).withValue(new Out(letter, true)));
                 return;
             }
             if (headers.get(requestId) == null) {
@@ -214,7 +214,7 @@ public final class ResultsTopology {
                 RecordHeaders.put(carried, RecordHeaders.REQUEST_ID, requestId);
             }
             headers.delete(requestId);
-            context.forward(new Record<>(requestId, new Out(done.toByteArray(), false), timestamp, carried));
+            context.forward(new Record<>(requestId, new Out(done, false), timestamp, carried));
             // Keep a marker for one more window so that late parts do not start a second result.
             store.put(
                     requestId,

@@ -35,8 +35,11 @@ final class TopologyRecords {
         }
     }
 
-    /** An output of a processor: a record for its output topic, or a dead letter. */
-    record Out(byte[] value, boolean deadLetter) {}
+    /**
+     * An output of a processor: a message for its output topic, or a dead letter; the sink writes it
+     * in the topic's format.
+     */
+    record Out(Message value, boolean deadLetter) {}
 
     /** Sends the outputs to {@code topic} and the dead letters to {@code deadLetters}. */
     static void sink(KStream<String, Out> out, Topic<?> topic, Topic<DeadLetter> deadLetters, String prefix) {
@@ -44,14 +47,16 @@ final class TopologyRecords {
                 .branch(
                         (key, value) -> value.deadLetter(),
                         Branched.withConsumer(
-                                s -> s.mapValues(Out::value, Named.as(prefix + "-dead-letter-bytes"))
+                                s -> s.mapValues(
+                                                o -> deadLetters.encode(o.value()),
+                                                Named.as(prefix + "-dead-letter-bytes"))
                                         .to(
                                                 deadLetters.name(),
                                                 Produced.with(Serdes.String(), Serdes.ByteArray())
                                                         .withName(prefix + "-dead-letters-sink")),
                                 "dead-letter-records"))
                 .defaultBranch(Branched.withConsumer(
-                        s -> s.mapValues(Out::value, Named.as(prefix + "-output-bytes"))
+                        s -> s.mapValues(o -> topic.encode(o.value()), Named.as(prefix + "-output-bytes"))
                                 .to(
                                         topic.name(),
                                         Produced.with(Serdes.String(), Serdes.ByteArray())

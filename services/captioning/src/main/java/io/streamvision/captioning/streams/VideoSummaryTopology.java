@@ -380,10 +380,7 @@ public final class VideoSummaryTopology {
                     && VideoTimelines.scoredPairs(agg) - agg.getReportedFrames() >= settings.progressEveryFrames()) {
                 agg.setReportedFrames(VideoTimelines.scoredPairs(agg));
                 context.forward(new Record<>(
-                        agg.getVideoId(),
-                        new Out(VideoTimelines.progress(agg).toByteArray(), false),
-                        cause.timestamp(),
-                        out));
+                        agg.getVideoId(), new Out(VideoTimelines.progress(agg), false), cause.timestamp(), out));
             }
             headers.put(agg.getVideoId(), agg.build().toByteArray());
         }
@@ -406,7 +403,7 @@ public final class VideoSummaryTopology {
                     .setReportedFrames(VideoTimelines.scoredPairs(agg));
             VideoSummary summary = VideoTimelines.summarize(
                     agg, VideoTimelines.state(agg), frameSource(frames, agg.getVideoId()), settings.maxSegments());
-            context.forward(new Record<>(agg.getVideoId(), new Out(summary.toByteArray(), false), timestamp, out));
+            context.forward(new Record<>(agg.getVideoId(), new Out(summary, false), timestamp, out));
         }
 
         private void deadLetter(Record<byte[], Part> record, String stage, ReasonCode reason, String message) {
@@ -423,7 +420,7 @@ public final class VideoSummaryTopology {
                     record.value().value());
             ProducerRecord<byte[], byte[]> out = deadLetters.toRecord(letter, record.key(), record.headers());
             context.forward(
-                    new Record<>(keyText(record.key()), new Out(out.value(), true), record.timestamp(), out.headers()));
+                    new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), out.headers()));
         }
 
         /**

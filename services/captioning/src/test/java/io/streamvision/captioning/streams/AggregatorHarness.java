@@ -1,6 +1,5 @@
 package io.streamvision.captioning.streams;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
@@ -59,8 +58,7 @@ final class AggregatorHarness implements AutoCloseable {
         frames.init(context.getStateStoreContext(), frames);
         context.addStateStore(headers);
         context.addStateStore(frames);
-        aggregator = new VideoSummaryTopology.Aggregator(
-                settings, new DeadLetters(topics.deadLetters().name(), 1024));
+        aggregator = new VideoSummaryTopology.Aggregator(settings, new DeadLetters(topics.deadLetters(), 1024));
         aggregator.init(context);
     }
 
@@ -93,11 +91,7 @@ final class AggregatorHarness implements AutoCloseable {
         for (var forward : context.forwarded()) {
             TopologyRecords.Out value = forward.record().value();
             if (!value.deadLetter()) {
-                try {
-                    out.add(VideoSummary.parseFrom(value.value()));
-                } catch (InvalidProtocolBufferException e) {
-                    throw new AssertionError(e);
-                }
+                out.add((VideoSummary) value.value());
             }
         }
         context.resetForwards();

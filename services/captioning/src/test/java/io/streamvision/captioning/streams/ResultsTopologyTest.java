@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
+import io.streamvision.kafka.ValueFormat;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.DeadLetter;
@@ -33,7 +34,7 @@ import org.junit.jupiter.api.Test;
 
 class ResultsTopologyTest {
 
-    private final Topics topics = new Topics("");
+    private Topics topics = new Topics("");
     private TopologyTestDriver driver;
     private TestInputTopic<byte[], byte[]> scores;
     private TestInputTopic<byte[], byte[]> captions;
@@ -42,11 +43,20 @@ class ResultsTopologyTest {
 
     @BeforeEach
     void setUp() {
+        start(new Topics(""));
+    }
+
+    /** (Re)starts the topology with these topics (and their output format). */
+    private void start(Topics topics) {
+        if (driver != null) {
+            driver.close();
+        }
+        this.topics = topics;
         StreamsBuilder builder = new StreamsBuilder();
         ResultsTopology.build(
                 builder,
                 topics,
-                new DeadLetters(topics.deadLetters().name(), 1024),
+                new DeadLetters(topics.deadLetters(), 1024),
                 Set.of("fashion-cnn"),
                 Duration.ofSeconds(30),
                 Duration.ofSeconds(1));
@@ -88,6 +98,27 @@ class ResultsTopologyTest {
                 .setDecoderModel("caption-decoder")
                 .setDecoderVersion("1")
                 .build();
+    }
+
+    @Test
+    void aJsonDeploymentJoinsJsonPartsIntoJsonResultsAndDeadLetters() throws Exception {
+        start(new Topics("", ValueFormat.JSON));
+        scores.pipeInput(key("j"), topics.scores().encode(labels("j", "fashion-cnn")));
+        captions.pipeInput(key("j"), topics.captions().encode(caption("j")));
+        byte[] value = results.readValue();
+        String text = new String(value, StandardCharsets.UTF_8);
+        assertTrue(text.startsWith("{\"request_id\":\"j\",\"caption\":{"), text);
+        ImageResult result = topics.results().parse(value);
+        assertTrue(result.getComplete());
+        assertEquals("a red bag", result.getCaption().getText());
+        assertEquals("Bag", result.getClassifications(0).getLabels(0).getLabel());
+
+        scores.pipeInput(key("bad"), "{\"request_id\": 12, \"labels\": \"no\"}".getBytes(StandardCharsets.UTF_8));
+        byte[] letter = deadLetters.readValue();
+        assertTrue(ValueFormat.isJson(letter), new String(letter, StandardCharsets.UTF_8));
+        DeadLetter parsed = topics.deadLetters().parse(letter);
+        assertEquals(ReasonCode.DESERIALIZATION_FAILED, parsed.getReason());
+        assertEquals("bad", parsed.getOriginalKey().toStringUtf8());
     }
 
     @Test

@@ -147,7 +147,7 @@ class VideoSummaryTopologyTest {
     /** The results and video topologies on one scores source, as TopologyProducer wires them. */
     private Topology topology(VideoSummaryTopology.Settings settings) {
         StreamsBuilder builder = new StreamsBuilder();
-        DeadLetters letters = new DeadLetters(topics.deadLetters().name(), 1024);
+        DeadLetters letters = new DeadLetters(topics.deadLetters(), 1024);
         var source = ResultsTopology.scoresSource(builder, topics);
         ResultsTopology.build(
                 builder, source, topics, letters, Set.of(MODEL), Duration.ofSeconds(30), Duration.ofSeconds(1));

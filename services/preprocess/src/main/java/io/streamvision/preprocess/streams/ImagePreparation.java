@@ -96,7 +96,7 @@ public final class ImagePreparation {
             }
         } else {
             try {
-                request = ImageRequest.parseFrom(value == null ? new byte[0] : value);
+                request = topics.images().parse(value);
             } catch (InvalidProtocolBufferException e) {
                 return List.of(reject(
                         source,
@@ -201,6 +201,6 @@ public final class ImagePreparation {
                 source.headers(),
                 value);
         return Routed.deadLetter(
-                letter.getRequestId(), deadLetters.topic(), letter.toByteArray(), reason.name(), stage);
+                letter.getRequestId(), deadLetters.topic(), deadLetters.encode(letter), reason.name(), stage);
     }
 }

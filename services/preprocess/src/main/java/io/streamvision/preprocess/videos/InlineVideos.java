@@ -2,6 +2,8 @@ package io.streamvision.preprocess.videos;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.kafka.Topic;
+import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.SourceRecord;
 import io.streamvision.proto.vision.v1.VideoRequest;
@@ -28,6 +30,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * <p>Used by one loop thread; not thread-safe.
  */
 final class InlineVideos implements AutoCloseable {
+
+    private static final Topic<VideoRequest> REQUESTS = new Topics("").videos();
 
     private static final int KEEP = 3;
 
@@ -79,7 +83,8 @@ final class InlineVideos implements AutoCloseable {
             for (ConsumerRecord<byte[], byte[]> record : c.poll(Duration.ofMillis(500))) {
                 if (record.offset() == source.getOffset()) {
                     try {
-                        return VideoRequest.parseFrom(record.value());
+                        // Binary or JSON, as the planner read it.
+                        return REQUESTS.parse(record.value());
                     } catch (InvalidProtocolBufferException e) {
                         throw new ImageRejectedException(
                                 ReasonCode.DESERIALIZATION_FAILED,

@@ -77,7 +77,7 @@ public final class VideoPlanner {
     private void plan(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoRequest request;
         try {
-            request = VideoRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
+            request = topics.videos().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
             out.add(deadLetters.forRecord(
                     record,

@@ -62,7 +62,7 @@ class BadInputCorpusTest {
                 ImageLimits.DEFAULT.maxPixels());
         ImagePreparation preparation = new ImagePreparation(
                 TOPICS,
-                new DeadLetters(TOPICS.deadLetters().name(), 4096),
+                new DeadLetters(TOPICS.deadLetters(), 4096),
                 catalog,
                 new ImageDecoder(limits, 0),
                 List.of("tiny-gray"),

@@ -22,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
@@ -52,7 +53,7 @@ class PreprocessTopologyTest {
                 new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofMinutes(1));
         ImagePreparation preparation = new ImagePreparation(
                 topics,
-                new DeadLetters(topics.deadLetters().name(), 64),
+                new DeadLetters(topics.deadLetters(), 64),
                 catalog,
                 new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0),
                 List.of("tiny-gray"),
@@ -126,6 +127,23 @@ class PreprocessTopologyTest {
         assertTrue(
                 Arrays.stream(toDoubles(values)).allMatch(v -> Math.abs(v - expected) < 1e-5), "white is (1-mean)/std");
         assertTrue(tensors.isEmpty() && deadLetters.isEmpty());
+    }
+
+    @Test
+    void takesAnImageRequestInProtobufsJsonMapping() throws Exception {
+        String json = "{\"request_id\": \"j-1\", \"top_k\": 2, \"image\": \""
+                + Base64.getEncoder().encodeToString(png(40, 40, 200))
+                + "\"}";
+        images.pipeInput(key("j-1"), json.getBytes(StandardCharsets.UTF_8));
+        TestRecord<byte[], byte[]> out = tensors.readRecord();
+        assertEquals("j-1", new String(out.key(), StandardCharsets.UTF_8));
+        assertEquals(
+                List.of(1L, 1L, 28L, 28L),
+                ModelInferRequest.parseFrom(out.value()).getInputs(0).getShapeList());
+
+        images.pipeInput(key("j-2"), "{\"request_id\": \"j-2\", \"image\": 7}".getBytes(StandardCharsets.UTF_8));
+        DeadLetter letter = DeadLetter.parseFrom(deadLetters.readValue());
+        assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason(), letter.getMessage());
     }
 
     @Test

@@ -41,7 +41,7 @@ class VideoPlanningTest {
     private static final Path BAD = Path.of("src/test/resources/bad-inputs");
 
     private final Topics topics = new Topics("");
-    private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters().name(), 1024);
+    private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters(), 1024);
     private final ModelCatalog catalog =
             new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofSeconds(30));
     private final VideoLimits limits = new VideoLimits(86_400, 4096, 2160, 100_000, 8 << 20);

@@ -159,7 +159,10 @@ public class ScoringLoop {
         }
         if (classification != null) {
             out.add(withHeaders(
-                    new ProducerRecord<>(topics.scores().name(), key, classification.toByteArray()), record, response));
+                    new ProducerRecord<>(
+                            topics.scores().name(), key, topics.scores().encode(classification)),
+                    record,
+                    response));
         }
         var features = model.output("features");
         if (features != null && emitsFeatures(model)) {
