@@ -185,6 +185,13 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- $_ := set $env "VISION_KAFKA_TOPIC_SUFFIX" $v.kafka.topics.suffix }}
 {{- end }}
 {{- $_ := set $env "VISION_KAFKA_OUTPUT_FORMAT" (default "protobuf" $v.kafka.topics.outputFormat) }}
+{{- if $v.tracing.enabled }}
+{{- $_ := set $env "QUARKUS_OTEL_SDK_DISABLED" "false" }}
+{{- $_ := set $env "QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" (required "tracing.endpoint is required when tracing.enabled" $v.tracing.endpoint) }}
+{{- $_ := set $env "QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL" $v.tracing.protocol }}
+{{- $_ := set $env "QUARKUS_OTEL_TRACES_SAMPLER" "parentbased_traceidratio" }}
+{{- $_ := set $env "QUARKUS_OTEL_TRACES_SAMPLER_ARG" (toString $v.tracing.samplerRatio) }}
+{{- end }}
 {{- $javaOpts := printf "-Djava.io.tmpdir=/tmp -Dorg.bytedeco.javacpp.cachedir=/tmp/javacpp %s" (default "" .c.jvmOptions) }}
 {{- $_ := set $env "JAVA_TOOL_OPTIONS" (trim $javaOpts) }}
 {{- /* Kafka security: kafka.* client properties for the Kafka clients, quarkus.kafka-streams.* for Kafka Streams. */}}

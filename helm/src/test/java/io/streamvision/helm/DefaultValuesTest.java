@@ -103,6 +103,7 @@ class DefaultValuesTest {
         assertEquals("/models", config.get("VISION_MODELS_DIR"));
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("protobuf", config.get("VISION_KAFKA_OUTPUT_FORMAT"));
+        assertEquals(null, config.get("QUARKUS_OTEL_SDK_DISABLED"), "tracing stays off (the services' default)");
 
         JsonNode container = manifests.container(component);
         assertEquals(

@@ -124,6 +124,15 @@ class FeatureRichValuesTest {
         assertEquals("-prod", config("preprocess").get("VISION_KAFKA_TOPIC_SUFFIX"));
         for (String component : List.of("preprocess", "scoring", "captioning")) {
             assertEquals("json", config(component).get("VISION_KAFKA_OUTPUT_FORMAT"), component);
+            Map<String, String> config = config(component);
+            assertEquals("false", config.get("QUARKUS_OTEL_SDK_DISABLED"), component);
+            assertEquals(
+                    "http://otel-collector.observability:4317",
+                    config.get("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+                    component);
+            assertEquals("grpc", config.get("QUARKUS_OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"));
+            assertEquals("parentbased_traceidratio", config.get("QUARKUS_OTEL_TRACES_SAMPLER"));
+            assertEquals("0.25", config.get("QUARKUS_OTEL_TRACES_SAMPLER_ARG"));
         }
         assertEquals("12", config("preprocess").get("VISION_KAFKA_PARTITIONS"));
         assertEquals("3", config("preprocess").get("VISION_KAFKA_REPLICATION_FACTOR"));

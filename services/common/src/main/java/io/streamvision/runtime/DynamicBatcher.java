@@ -3,9 +3,14 @@ package io.streamvision.runtime;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.context.Context;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.tracing.RecordTracing;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -49,6 +54,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private final InferenceEngine engine;
     private final MeterRegistry meters;
     private final Function<String, Optional<BatchingSettings>> settingsFor;
+    private final RecordTracing tracing;
     private final Map<String, ModelQueue> queues = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -60,10 +66,24 @@ public final class DynamicBatcher implements AutoCloseable {
             InferenceEngine engine,
             MeterRegistry meters,
             Function<String, Optional<BatchingSettings>> settingsFor) {
+        this(registry, engine, meters, settingsFor, RecordTracing.OFF);
+    }
+
+    /**
+     * With spans: each request's wait in the queue ("queue wait", in the trace that was current
+     * when it was submitted) and each batch ("batch &lt;model&gt;", linked to every request it ran).
+     */
+    public DynamicBatcher(
+            ModelRegistry registry,
+            InferenceEngine engine,
+            MeterRegistry meters,
+            Function<String, Optional<BatchingSettings>> settingsFor,
+            RecordTracing tracing) {
         this.registry = registry;
         this.engine = engine;
         this.meters = meters;
         this.settingsFor = settingsFor;
+        this.tracing = tracing;
     }
 
     /** Batching limits from each served model's config. */
@@ -115,7 +135,8 @@ public final class DynamicBatcher implements AutoCloseable {
             long rows,
             long enqueuedNanos,
             long deadlineNanos,
-            CompletableFuture<InferenceEngine.Outcome> result) {}
+            CompletableFuture<InferenceEngine.Outcome> result,
+            Context trace) {}
 
     /** The queue and worker of one model. */
     private final class ModelQueue implements Runnable {
@@ -269,7 +290,8 @@ public final class DynamicBatcher implements AutoCloseable {
                     notFull.awaitUninterruptibly();
                 }
                 long now = System.nanoTime();
-                levels[priority(request) - 1].add(new Pending(request, rows, now, deadline(request, now), result));
+                levels[priority(request) - 1].add(
+                        new Pending(request, rows, now, deadline(request, now), result, Context.current()));
                 notEmpty.signal();
             } finally {
                 lock.unlock();
@@ -401,8 +423,26 @@ public final class DynamicBatcher implements AutoCloseable {
                 if (runnable.isEmpty()) {
                     return;
                 }
+                SpanBuilder batchSpan = tracing.builder("batch " + model)
+                        .setNoParent()
+                        .setAttribute("model", model)
+                        .setAttribute("model.version", version)
+                        .setAttribute("batch.requests", runnable.size());
+                for (Pending p : runnable) {
+                    tracing.elapsed("queue wait", p.trace(), p.enqueuedNanos());
+                    SpanContext request = Span.fromContext(p.trace()).getSpanContext();
+                    if (request.isValid()) {
+                        batchSpan.addLink(request);
+                    }
+                }
+                Span span = batchSpan.startSpan();
                 long computeStart = System.nanoTime();
-                List<InferenceEngine.Outcome> outcomes = engine.infer(loaded, requests);
+                List<InferenceEngine.Outcome> outcomes;
+                try {
+                    outcomes = engine.infer(loaded, requests);
+                } finally {
+                    span.end();
+                }
                 timer("vision_inference_compute_duration", version)
                         .record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
                 counter("vision_inference_exec_count", version, null).increment();

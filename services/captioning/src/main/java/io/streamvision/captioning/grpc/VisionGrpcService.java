@@ -4,6 +4,8 @@ import com.google.protobuf.ByteString;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
@@ -26,6 +28,7 @@ import io.streamvision.proto.vision.v1.DescribeResponse;
 import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
 import io.streamvision.proto.vision.v1.GetVideoSummaryResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.tracing.RecordTracing;
 import jakarta.inject.Inject;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -45,6 +48,9 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
     Captioner captioner;
+
+    @Inject
+    RecordTracing tracing;
 
     @Inject
     CaptioningConfig config;
@@ -166,13 +172,17 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
                 .asFloatBuffer();
         float[] vector = new float[floats.remaining()];
         floats.get(vector);
+        int width = beamWidth > 0 ? beamWidth : config.beamWidth();
+        Span search = tracing.span("decode search").setAttribute("beam.width", width);
         try {
-            int width = beamWidth > 0 ? beamWidth : config.beamWidth();
             return captioner.caption(List.of(requestId), List.of(vector), width).get(0);
         } catch (Exception e) {
+            search.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
             throw Status.INTERNAL
                     .withDescription("decoding failed: " + e.getMessage())
                     .asRuntimeException();
+        } finally {
+            search.end();
         }
     }
 

@@ -1,6 +1,9 @@
 package io.streamvision.captioning.kafka;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanBuilder;
+import io.opentelemetry.api.trace.StatusCode;
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.captioning.decode.Captioner;
@@ -13,6 +16,7 @@ import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.tracing.RecordTracing;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -46,6 +50,9 @@ public class CaptioningLoop {
 
     @Inject
     Captioner captioner;
+
+    @Inject
+    RecordTracing tracing;
 
     private TransactionalLoop loop;
     private Topic<Caption> captions;
@@ -134,6 +141,31 @@ public class CaptioningLoop {
         if (accepted.isEmpty()) {
             return;
         }
+        List<Span> spans = new ArrayList<>(accepted.size());
+        SpanBuilder search = tracing.builder("decode search").setNoParent().setAttribute("batch.requests", ids.size());
+        for (ConsumerRecord<byte[], byte[]> record : accepted) {
+            Span span = tracing.consume("caption", record.headers());
+            spans.add(span);
+            if (span.getSpanContext().isValid()) {
+                search.addLink(span.getSpanContext());
+            }
+        }
+        try {
+            decode(accepted, ids, features, spans, search.startSpan(), out);
+        } finally {
+            spans.forEach(Span::end);
+        }
+    }
+
+    private void decode(
+            List<ConsumerRecord<byte[], byte[]>> accepted,
+            List<String> ids,
+            List<float[]> features,
+            List<Span> spans,
+            Span search,
+            List<ProducerRecord<byte[], byte[]>> out)
+            throws Exception {
+        DeadLetters deadLetters = kafka.deadLetters();
         List<Caption> captions;
         try {
             captions = captioner.caption(ids, features);
@@ -146,10 +178,13 @@ public class CaptioningLoop {
                             .caption(List.of(ids.get(i)), List.of(features.get(i)))
                             .get(0));
                 } catch (IllegalArgumentException one) {
+                    spans.get(i).setStatus(StatusCode.ERROR, one.getMessage());
                     out.add(deadLetters.forRecord(accepted.get(i), STAGE, ReasonCode.INVALID_TENSOR, one.getMessage()));
                     captions.add(null);
                 }
             }
+        } finally {
+            search.end();
         }
         for (int i = 0; i < accepted.size(); i++) {
             if (captions.get(i) == null) {
@@ -164,6 +199,7 @@ public class CaptioningLoop {
             if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));
             }
+            tracing.inject(spans.get(i), record.headers());
             out.add(record);
         }
     }

@@ -1,6 +1,8 @@
 package io.streamvision.preprocess.streams;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
 import io.streamvision.imaging.ColourManagement;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
@@ -15,6 +17,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -45,6 +48,7 @@ public final class ImagePreparation {
     private final ImageDecoder decoder;
     private final List<String> defaultModels;
     private final boolean preferUint8;
+    private final RecordTracing tracing;
 
     public ImagePreparation(
             Topics topics,
@@ -53,6 +57,19 @@ public final class ImagePreparation {
             ImageDecoder decoder,
             List<String> defaultModels,
             boolean preferUint8) {
+        this(topics, deadLetters, catalog, decoder, defaultModels, preferUint8, RecordTracing.OFF);
+    }
+
+    /** With "decode" and "resize" spans in the current trace. */
+    public ImagePreparation(
+            Topics topics,
+            DeadLetters deadLetters,
+            ModelCatalog catalog,
+            ImageDecoder decoder,
+            List<String> defaultModels,
+            boolean preferUint8,
+            RecordTracing tracing) {
+        this.tracing = tracing;
         this.topics = topics;
         this.deadLetters = deadLetters;
         this.catalog = catalog;
@@ -123,10 +140,16 @@ public final class ImagePreparation {
                 .map(ModelConfig.TensorSpec::colours)
                 .findFirst()
                 .orElse(ColourManagement.NONE);
+        Span decode = tracing.span("decode");
         try {
             decoded.put(first, decoder.decode(encoded, first));
+            RgbImage image = decoded.get(first);
+            decode.setAttribute("image.width", image.width()).setAttribute("image.height", image.height());
         } catch (ImageRejectedException e) {
+            decode.setStatus(StatusCode.ERROR, e.getMessage());
             return List.of(reject(source, value, STAGE_DECODE, e.reason(), e.getMessage()));
+        } finally {
+            decode.end();
         }
         String requestId = requestId(request, source);
         List<Routed> out = new ArrayList<>(models.size());
@@ -162,7 +185,13 @@ public final class ImagePreparation {
                     image = decoder.decode(encoded, colours);
                     decoded.put(colours, image);
                 }
-                TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, input, preferUint8);
+                Span resize = tracing.span("resize").setAttribute("model", model);
+                TensorPreparer.PreparedTensor tensor;
+                try {
+                    tensor = TensorPreparer.prepare(image, input, preferUint8);
+                } finally {
+                    resize.end();
+                }
                 out.add(Routed.output(
                         requestId,
                         topics.tensors(model).name(),

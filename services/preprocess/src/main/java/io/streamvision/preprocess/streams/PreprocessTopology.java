@@ -1,7 +1,10 @@
 package io.streamvision.preprocess.streams;
 
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.context.Scope;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
+import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.Serde;
@@ -48,14 +51,25 @@ public final class PreprocessTopology {
 
     private PreprocessTopology() {}
 
-    /** Adds the topology to a builder. */
+    /** Adds the topology to a builder, without tracing. */
     public static void build(StreamsBuilder builder, Topics topics, ImagePreparation preparation) {
+        build(builder, topics, preparation, RecordTracing.OFF);
+    }
+
+    /**
+     * Adds the topology to a builder; each image is one span ("preprocess image", with "decode" and
+     * "resize" children), whose context its outputs carry.
+     */
+    public static void build(
+            StreamsBuilder builder, Topics topics, ImagePreparation preparation, RecordTracing tracing) {
         Serde<byte[]> bytes = Serdes.ByteArray();
         KStream<byte[], Routed> routed = builder.stream(
                         topics.images().name(), Consumed.with(bytes, bytes).withName(SOURCE))
                 .process(
-                        () -> new PrepareProcessor((value, source, sink) ->
-                                preparation.apply(value, source).forEach(sink)),
+                        () -> new PrepareProcessor(
+                                (value, source, sink) ->
+                                        preparation.apply(value, source).forEach(sink),
+                                tracing),
                         Named.as(PREPARE));
         routed.split(Named.as("route-"))
                 .branch(
@@ -83,10 +97,12 @@ public final class PreprocessTopology {
     static final class PrepareProcessor implements Processor<byte[], byte[], byte[], Routed> {
 
         private final Preparation preparation;
+        private final RecordTracing tracing;
         private ProcessorContext<byte[], Routed> context;
 
-        PrepareProcessor(Preparation preparation) {
+        PrepareProcessor(Preparation preparation, RecordTracing tracing) {
             this.preparation = preparation;
+            this.tracing = tracing;
         }
 
         @Override
@@ -99,23 +115,29 @@ public final class PreprocessTopology {
             RecordMetadata meta = context.recordMetadata().orElseThrow();
             ImagePreparation.Source source = new ImagePreparation.Source(
                     meta.topic(), meta.partition(), meta.offset(), record.key(), record.headers());
-            preparation.apply(record.value(), source, output -> {
-                Record<byte[], Routed> out = record.withValue(output)
-                        .withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
-                                record.headers().toArray()));
-                String requestId =
-                        output.requestId() != null && !output.requestId().isEmpty()
-                                ? output.requestId()
-                                : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
-                RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
-                if (output.deadLetter()) {
-                    RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());
-                    RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, output.stage());
-                } else {
-                    out = out.withKey(requestId.getBytes(StandardCharsets.UTF_8));
-                }
-                context.forward(out);
-            });
+            Span span = tracing.consume("preprocess image", record.headers());
+            try (Scope scope = span.makeCurrent()) {
+                preparation.apply(record.value(), source, output -> {
+                    Record<byte[], Routed> out = record.withValue(output)
+                            .withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
+                                    record.headers().toArray()));
+                    String requestId =
+                            output.requestId() != null && !output.requestId().isEmpty()
+                                    ? output.requestId()
+                                    : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+                    RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
+                    if (output.deadLetter()) {
+                        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());
+                        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, output.stage());
+                    } else {
+                        out = out.withKey(requestId.getBytes(StandardCharsets.UTF_8));
+                    }
+                    tracing.inject(span, out.headers());
+                    context.forward(out);
+                });
+            } finally {
+                span.end();
+            }
         }
     }
 }

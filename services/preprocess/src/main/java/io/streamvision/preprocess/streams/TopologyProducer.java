@@ -4,6 +4,7 @@ import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.preprocess.PreprocessConfig;
+import io.streamvision.tracing.RecordTracing;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -28,16 +29,18 @@ public class TopologyProducer {
     }
 
     @Produces
-    public Topology topology(PreprocessConfig config, KafkaTopicsConfig kafka, ModelCatalog catalog) {
+    public Topology topology(
+            PreprocessConfig config, KafkaTopicsConfig kafka, ModelCatalog catalog, RecordTracing tracing) {
         ImagePreparation preparation = new ImagePreparation(
                 kafka.topics(),
                 kafka.deadLetters(),
                 catalog,
                 config.images().decoder(),
                 config.defaultModels(),
-                config.images().preferUint8());
+                config.images().preferUint8(),
+                tracing);
         StreamsBuilder builder = new StreamsBuilder();
-        PreprocessTopology.build(builder, kafka.topics(), preparation);
+        PreprocessTopology.build(builder, kafka.topics(), preparation, tracing);
         return builder.build();
     }
 }

@@ -66,7 +66,8 @@ public final class SegmentDecoder implements AutoCloseable {
         }
     }
 
-    private void decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+    /** Decodes one segment into frame tensors and its event, or a dead letter. */
+    void decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoSegment segment;
         try {
             segment = VideoSegment.parseFrom(record.value() == null ? new byte[0] : record.value());

@@ -6,6 +6,7 @@ import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.preprocess.PreprocessConfig;
+import io.streamvision.tracing.RecordTracing;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
 import io.streamvision.video.VideoSources;
@@ -53,6 +54,9 @@ public class VideoLoops implements HealthCheck {
 
     @Inject
     ModelCatalog catalog;
+
+    @Inject
+    RecordTracing tracing;
 
     private TransactionalLoop planner;
     private TransactionalLoop segments;
@@ -109,7 +113,7 @@ public class VideoLoops implements HealthCheck {
                         k.maxRequestBytes(),
                         withLargeFetches(kafka.consumer(k, "-planner")),
                         producer),
-                plan::handle,
+                tracing.eachInSpan("plan video", plan::plan),
                 kafka.deadLetters());
         Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
         // One segment per poll: a poll is one transaction, and a slow segment must not get the
@@ -127,7 +131,7 @@ public class VideoLoops implements HealthCheck {
                         k.maxRequestBytes(),
                         segmentConsumer,
                         producer),
-                decoder::handle,
+                tracing.eachInSpan("decode video segment", decoder::decode),
                 kafka.deadLetters());
         planner.start();
         segments.start();

@@ -74,7 +74,8 @@ public final class VideoPlanner {
         }
     }
 
-    private void plan(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
+    /** Plans one request: its segments, or a dead letter. */
+    void plan(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoRequest request;
         try {
             request = topics.videos().parse(record.value());

@@ -1,6 +1,9 @@
 package io.streamvision.scoring.kafka;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.context.Scope;
 import io.quarkus.runtime.StartupEvent;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
@@ -19,6 +22,7 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.tracing.RecordTracing;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -58,6 +62,9 @@ public class ScoringLoop {
 
     @Inject
     DynamicBatcher batcher;
+
+    @Inject
+    RecordTracing tracing;
 
     private TransactionalLoop loop;
 
@@ -112,23 +119,42 @@ public class ScoringLoop {
         }
         List<ConsumerRecord<byte[], byte[]>> submitted = new ArrayList<>();
         List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+        List<Span> spans = new ArrayList<>();
         for (List<ConsumerRecord<byte[], byte[]>> group : byModel.values()) {
             for (ConsumerRecord<byte[], byte[]> record : group) {
                 submitted.add(record);
-                futures.add(batcher.submitWaiting(parsed.get(record)));
+                Span span = tracing.consume("score", record.headers());
+                try (Scope scope = span.makeCurrent()) {
+                    futures.add(batcher.submitWaiting(parsed.get(record)));
+                }
+                spans.add(span);
             }
         }
         for (int i = 0; i < submitted.size(); i++) {
             ConsumerRecord<byte[], byte[]> record = submitted.get(i);
-            InferenceEngine.Outcome outcome = futures.get(i).join();
-            if (!outcome.ok()) {
-                out.add(deadLetters.forRecord(
-                        record, STAGE, outcome.error().reason(), outcome.error().getMessage()));
-                continue;
+            Span span = spans.get(i);
+            int first = out.size();
+            try {
+                InferenceEngine.Outcome outcome = futures.get(i).join();
+                if (!outcome.ok()) {
+                    span.setStatus(StatusCode.ERROR, outcome.error().getMessage());
+                    out.add(deadLetters.forRecord(
+                            record,
+                            STAGE,
+                            outcome.error().reason(),
+                            outcome.error().getMessage()));
+                    continue;
+                }
+                ModelInferRequest request = parsed.get(record);
+                LoadedModel model = models.registry().current(request.getModelName());
+                span.setAttribute("model", model.config().name());
+                emit(model.config(), request, outcome.response(), record, topics, out);
+            } finally {
+                for (int j = first; j < out.size(); j++) {
+                    tracing.inject(span, out.get(j).headers());
+                }
+                span.end();
             }
-            ModelInferRequest request = parsed.get(record);
-            LoadedModel model = models.registry().current(request.getModelName());
-            emit(model.config(), request, outcome.response(), record, topics, out);
         }
     }
 

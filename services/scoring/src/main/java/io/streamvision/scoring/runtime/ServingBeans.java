@@ -6,6 +6,7 @@ import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.tracing.RecordTracing;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
@@ -27,12 +28,13 @@ public class ServingBeans {
 
     @Produces
     @Singleton
-    DynamicBatcher batcher(ServedModels models, MeterRegistry meters) {
+    DynamicBatcher batcher(ServedModels models, MeterRegistry meters, RecordTracing tracing) {
         return new DynamicBatcher(
                 models.registry(),
                 new InferenceEngine(models.runtime()),
                 meters,
-                DynamicBatcher.fromConfigs(models.registry()));
+                DynamicBatcher.fromConfigs(models.registry()),
+                tracing);
     }
 
     void close(@Disposes ServedModels models) {
