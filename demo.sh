@@ -47,6 +47,8 @@ echo "Each result joins a caption (the caption model describes scenes of up to f
 echo "fashion-cnn's labels (it classifies one article): scenes get meaningful captions, items meaningful labels."
 vision submit-images samples/scenes/scene-0{0,1,2,3,4}.png samples/items/{1-trouser-test2,7-sneaker-test9,8-bag-test18}.png \
   --timeout-s 180
+echo "Each image went in as its own W3C trace (the traceparent header, carried to its result); with"
+echo "QUARKUS_OTEL_SDK_DISABLED=false and an OTLP collector the services add their spans to it (README, Tracing)."
 
 say "Video through Kafka: samples/video.mp4, every 5th frame -> $VISION_VIDEO_SUMMARIES_TOPIC"
 vision submit-videos samples/video.mp4 --every 5 --timeout-s 300

@@ -2,6 +2,7 @@ package io.streamvision.cli;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
@@ -18,6 +19,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,12 +98,19 @@ public class SubmitImagesCommand implements Callable<Integer> {
                         .setTopK(topK)
                         .setSourceUri(file.toAbsolutePath().toUri().toString())
                         .build();
-                producer.send(Producers.record(topics.images().name(), id, request.toByteArray()));
+                ProducerRecord<byte[], byte[]> record =
+                        Producers.record(topics.images().name(), id, request.toByteArray());
+                producer.send(record);
+                if (firstTrace == null) {
+                    firstTrace = Producers.traceId(record) + " (" + file.getFileName() + ")";
+                }
                 pending.put(id, file);
                 sentAt.put(id, System.nanoTime());
             }
             producer.flush();
-            err.printf("sent %d image(s) to %s%n", files.size(), topics.images().name());
+            err.printf(
+                    "sent %d image(s) to %s, each as its own trace; the first: trace id %s%n",
+                    files.size(), topics.images().name(), firstTrace);
             if (reader == null) {
                 return ExitCodes.OK;
             }
@@ -138,6 +147,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
     }
 
     private final Map<String, Long> sentAt = new HashMap<>();
+    private String firstTrace;
     private final List<Long> latenciesMs = new ArrayList<>();
 
     private int report(
@@ -163,9 +173,13 @@ public class SubmitImagesCommand implements Callable<Integer> {
             if (sent != null) {
                 latenciesMs.add((System.nanoTime() - sent) / 1_000_000);
             }
+            String trace = Producers.traceId(RecordHeaders.text(r.headers(), RecordHeaders.TRACEPARENT));
+            String value = new RecordPrinter(kafka.topics().results()).json(r.value());
             out.println(
                     json
-                            ? new RecordPrinter(kafka.topics().results()).json(r.value())
+                            ? (trace == null || !value.startsWith("{\"")
+                                    ? value
+                                    : "{\"trace_id\":\"" + trace + "\"," + value.substring(1))
                             : file.getFileName()
                                     + "  "
                                     + new RecordPrinter(kafka.topics().results()).line(r.value()));

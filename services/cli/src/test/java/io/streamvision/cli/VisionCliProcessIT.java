@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.DeadLetter;
@@ -168,6 +169,17 @@ class VisionCliProcessIT {
                                     ? "items/1-trouser-test2.png"
                                     : "items/8-bag-test18.png"))),
                     first.getImage().size());
+            List<String> traces = images.records().stream()
+                    .map(r -> RecordHeaders.text(r.headers(), RecordHeaders.TRACEPARENT))
+                    .toList();
+            for (String t : traces) {
+                assertTrue(t != null && t.matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01"), "a sampled W3C trace: " + t);
+            }
+            assertTrue(!traces.get(0).split("-")[1].equals(traces.get(1).split("-")[1]), "one trace per image");
+            assertTrue(
+                    sent.err().contains("trace id " + traces.get(0).split("-")[1])
+                            || sent.err().contains("trace id " + traces.get(1).split("-")[1]),
+                    sent.err());
         }
         DeadLetter letter = DeadLetter.newBuilder()
                 .setRequestId("req-7")
