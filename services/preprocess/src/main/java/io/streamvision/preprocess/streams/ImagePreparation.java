@@ -50,17 +50,7 @@ public final class ImagePreparation {
     private final boolean preferUint8;
     private final RecordTracing tracing;
 
-    public ImagePreparation(
-            Topics topics,
-            DeadLetters deadLetters,
-            ModelCatalog catalog,
-            ImageDecoder decoder,
-            List<String> defaultModels,
-            boolean preferUint8) {
-        this(topics, deadLetters, catalog, decoder, defaultModels, preferUint8, RecordTracing.OFF);
-    }
-
-    /** With "decode" and "resize" spans in the current trace. */
+    /** @param tracing "decode" and "resize" spans in the current trace, or {@link RecordTracing#OFF} */
     public ImagePreparation(
             Topics topics,
             DeadLetters deadLetters,

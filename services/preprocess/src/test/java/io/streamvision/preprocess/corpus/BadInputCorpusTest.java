@@ -15,6 +15,7 @@ import io.streamvision.preprocess.streams.PreprocessTopology;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,7 +67,8 @@ class BadInputCorpusTest {
                 catalog,
                 new ImageDecoder(limits, 0),
                 List.of("tiny-gray"),
-                true);
+                true,
+                RecordTracing.OFF);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, TOPICS, preparation);
         Properties props = new Properties();

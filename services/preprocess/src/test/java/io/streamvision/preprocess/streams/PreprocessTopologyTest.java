@@ -15,6 +15,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.tracing.RecordTracing;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteOrder;
@@ -57,7 +58,8 @@ class PreprocessTopologyTest {
                 catalog,
                 new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0),
                 List.of("tiny-gray"),
-                true);
+                true,
+                RecordTracing.OFF);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, topics, preparation);
         Properties props = new Properties();
