@@ -75,6 +75,7 @@ Left running:
   preprocess  http://localhost:$VISION_PREPROCESS_HTTP_PORT
   scoring     http://localhost:$VISION_SCORING_HTTP_PORT     REST OIP /v2, gRPC localhost:$VISION_SCORING_GRPC_PORT (OIP + vision.v1.VisionService/Classify)
   captioning  http://localhost:$VISION_CAPTIONING_HTTP_PORT     gRPC localhost:$VISION_CAPTIONING_GRPC_PORT (Caption, Describe, GetVideoSummary)
+  web console http://localhost:$VISION_CAPTIONING_HTTP_PORT/    (live results, dead letters, video timelines, uploads)
   health, metrics: http://localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health, http://localhost:$VISION_CAPTIONING_MANAGEMENT_PORT/q/metrics, ...
   video summaries: curl localhost:$VISION_CAPTIONING_HTTP_PORT/videos/<video id>
   follow results:  java -jar services/cli/target/vision.jar follow results

@@ -67,6 +67,35 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
     /** The per-video label timelines. */
     Videos videos();
 
+    /** The web console at {@code /} ({@code vision.captioning.console.*}). */
+    Console console();
+
+    /** The web console: live results, dead letters, videos, status and an upload box. */
+    interface Console {
+        /** Serve the console and read its topics. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Events (results, dead letters, video summaries) kept for a page that opens later. */
+        @WithDefault("200")
+        int recent();
+
+        /** The services whose readiness the status strip shows, as {@code name=readiness URL}. */
+        @WithDefault("preprocess=http://localhost:8081/q/health/ready,"
+                + "scoring=http://localhost:8092/q/health/ready,"
+                + "captioning=http://localhost:8093/q/health/ready")
+        List<String> services();
+
+        /** Consumer groups (and Kafka Streams application ids) whose lag the status strip shows. */
+        @WithDefault("vision-preprocess,vision-preprocess-videos,vision-preprocess-videos-segments,"
+                + "vision-scoring,vision-captioning,vision-results")
+        List<String> lagGroups();
+
+        /** Uploaded videos are sampled every this many frames. */
+        @WithDefault("5")
+        int videoEveryNFrames();
+    }
+
     /** Per-video summaries ({@code vision.captioning.videos.*}). */
     interface Videos {
         /**

@@ -149,6 +149,7 @@ class PipelineSaslSslProcessIT {
                                 "vision.captioning.models-dir", models.toString(),
                                 "vision.captioning.kafka.group-id", "it-sasl3-captioning",
                                 "vision.captioning.kafka.transactional-id", "it-sasl3-captioning-0",
+                                "vision.captioning.console.enabled", "false",
                                 "quarkus.kafka-streams.application-id", RESULTS_APP,
                                 "kafka-streams.state.dir",
                                         Files.createTempDirectory("sasl3-state").toString(),

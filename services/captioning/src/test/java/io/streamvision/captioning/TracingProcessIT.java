@@ -11,11 +11,11 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.CaptionRequest;
 import io.streamvision.proto.vision.v1.ImageRequest;
+import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.OtlpReceiver;
 import io.streamvision.testing.OtlpReceiver.ReceivedSpan;
-import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
@@ -25,8 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,8 +39,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * OpenTelemetry end to end: the three packaged services export to an OTLP/HTTP collector (here a
  * receiver in the test). An image sent without a trace becomes one trace whose spans follow the
  * pipeline (preprocess, its decode and resize, scoring with its queue wait and a batch span linked
- * to it, captioning), the result record carrying the trace; a gRPC Caption call is one trace across
- * captioning and scoring.
+ * to it, captioning), the result record carrying the trace; a video is one trace (plan, segments,
+ * frames scored); a gRPC Caption call is one trace across captioning and scoring.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class TracingProcessIT {
@@ -50,181 +48,152 @@ class TracingProcessIT {
     static final String SUFFIX = ".it-trace";
 
     @Test
-    void anImageIsOneTraceThroughAllThreeServicesAndACaptionCallOneAcrossTwo() throws Exception {
+    void imagesVideosAndCaptionCallsAreEachOneTrace() throws Exception {
         TestBroker broker = TestBrokers.shared();
         Path models = TestModels.dir();
         Topics topics = new Topics(SUFFIX);
-        List<Process> processes = new ArrayList<>();
-        try (OtlpReceiver collector = new OtlpReceiver()) {
-            try {
-                processes.add(start(
-                        "../preprocess",
-                        "preprocess",
+        try (OtlpReceiver collector = new OtlpReceiver();
+                ThreeServices services = new ThreeServices(
                         broker,
-                        collector,
+                        SUFFIX,
+                        "it-trace",
+                        18190,
                         Map.of(
-                                "vision.preprocess.models-dir", models.toString(),
-                                "vision.preprocess.video.enabled", "false",
-                                "quarkus.kafka-streams.application-id", "it-trace-preprocess",
-                                "quarkus.http.port", "18191")));
-                processes.add(start(
-                        "../scoring",
-                        "scoring",
-                        broker,
-                        collector,
-                        Map.of(
-                                "vision.scoring.models-dir", models.toString(),
-                                "vision.scoring.models", "fashion-cnn,caption-encoder",
-                                "vision.scoring.kafka.group-id", "it-trace-scoring",
-                                "vision.scoring.kafka.transactional-id", "it-trace-scoring-0",
-                                "quarkus.http.port", "0",
-                                "quarkus.management.port", "18192",
-                                "quarkus.grpc.server.port", "18194")));
-                processes.add(start(
-                        ".",
-                        "captioning",
-                        broker,
-                        collector,
-                        Map.of(
-                                "vision.captioning.models-dir", models.toString(),
-                                "vision.captioning.kafka.group-id", "it-trace-captioning",
-                                "vision.captioning.kafka.transactional-id", "it-trace-captioning-0",
-                                "quarkus.kafka-streams.application-id", "it-trace-results",
-                                "kafka-streams.state.dir",
-                                        Files.createTempDirectory("trace-state").toString(),
-                                "quarkus.http.port", "0",
-                                "quarkus.management.port", "18193",
-                                "quarkus.grpc.server.port", "18195",
-                                "quarkus.grpc.clients.scoring.port", "18194")));
-                for (int port : new int[] {18191, 18192, 18193}) {
-                    ServiceProcess.awaitReady(port, Duration.ofSeconds(180));
-                }
-                byte[] image = Files.readAllBytes(models.getParent().resolve("samples/items/0-t-shirt-test19.png"));
+                                "quarkus.otel.sdk.disabled", "false",
+                                "quarkus.otel.exporter.otlp.traces.endpoint", collector.endpoint(),
+                                "quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf",
+                                "quarkus.otel.bsp.schedule.delay", "100ms"))) {
+            byte[] image = Files.readAllBytes(models.getParent().resolve("samples/items/0-t-shirt-test19.png"));
 
-                try (TopicCollector results = new TopicCollector(
-                        broker.bootstrapServers(), topics.results().name())) {
-                    TestClients.send(
-                            broker.bootstrapServers(),
-                            List.of(new ProducerRecord<>(
-                                    topics.images().name(),
-                                    "traced-1".getBytes(StandardCharsets.UTF_8),
-                                    ImageRequest.newBuilder()
-                                            .setRequestId("traced-1")
-                                            .setImage(ByteString.copyFrom(image))
-                                            .build()
-                                            .toByteArray())));
-                    assertEquals(1, results.awaitAtLeast(1, Duration.ofSeconds(120)), "a result");
-                    ConsumerRecord<byte[], byte[]> result = results.records().get(0);
-                    String traceparent = RecordHeaders.text(result.headers(), "traceparent");
-                    assertTrue(traceparent != null && traceparent.startsWith("00-"), "the result carries a trace");
-                    String traceId = traceparent.split("-")[1];
+            try (TopicCollector results = new TopicCollector(
+                    broker.bootstrapServers(), topics.results().name())) {
+                TestClients.send(
+                        broker.bootstrapServers(),
+                        List.of(new ProducerRecord<>(
+                                topics.images().name(),
+                                "traced-1".getBytes(StandardCharsets.UTF_8),
+                                ImageRequest.newBuilder()
+                                        .setRequestId("traced-1")
+                                        .setImage(ByteString.copyFrom(image))
+                                        .build()
+                                        .toByteArray())));
+                assertEquals(1, results.awaitAtLeast(1, Duration.ofSeconds(120)), "a result");
+                ConsumerRecord<byte[], byte[]> result = results.records().get(0);
+                String traceparent = RecordHeaders.text(result.headers(), "traceparent");
+                assertTrue(traceparent != null && traceparent.startsWith("00-"), "the result carries a trace");
+                String traceId = traceparent.split("-")[1];
 
-                    List<ReceivedSpan> trace = awaitSpans(
-                            collector,
-                            traceId,
-                            spans -> find(spans, "captioning", "caption").isPresent());
-                    ReceivedSpan preprocess = find(trace, "preprocess", "preprocess image")
-                            .orElseThrow(() -> new AssertionError("no preprocess span: " + trace));
-                    assertEquals("", preprocess.parentSpanId(), "the image started the trace: " + trace);
-                    assertChild(trace, "preprocess", "decode", preprocess);
-                    assertChild(trace, "preprocess", "resize", preprocess);
-                    List<ReceivedSpan> scores = trace.stream()
-                            .filter(s ->
-                                    s.service().equals("scoring") && s.name().equals("score"))
-                            .toList();
-                    assertEquals(2, scores.size(), "one score span per model (fashion-cnn, encoder): " + trace);
-                    for (ReceivedSpan score : scores) {
-                        assertEquals(preprocess.spanId(), score.parentSpanId(), "score follows preprocess");
-                        assertChild(trace, "scoring", "queue wait", score);
-                        assertTrue(
-                                collector.spans().stream()
-                                        .anyMatch(s -> s.name().startsWith("batch ")
-                                                && s.links().contains(score.spanId())),
-                                "a batch span links to the request: " + collector.spans());
-                    }
-                    ReceivedSpan caption = find(trace, "captioning", "caption").orElseThrow();
-                    assertTrue(
-                            scores.stream().anyMatch(s -> s.spanId().equals(caption.parentSpanId())),
-                            "caption follows the encoder's score span: " + trace);
+                List<ReceivedSpan> trace = awaitSpans(
+                        collector,
+                        traceId,
+                        spans -> find(spans, "captioning", "caption").isPresent());
+                ReceivedSpan preprocess = find(trace, "preprocess", "preprocess image")
+                        .orElseThrow(() -> new AssertionError("no preprocess span: " + trace));
+                assertEquals("", preprocess.parentSpanId(), "the image started the trace: " + trace);
+                assertChild(trace, "preprocess", "decode", preprocess);
+                assertChild(trace, "preprocess", "resize", preprocess);
+                List<ReceivedSpan> scores = trace.stream()
+                        .filter(s -> s.service().equals("scoring") && s.name().equals("score"))
+                        .toList();
+                assertEquals(2, scores.size(), "one score span per model (fashion-cnn, encoder): " + trace);
+                for (ReceivedSpan score : scores) {
+                    assertEquals(preprocess.spanId(), score.parentSpanId(), "score follows preprocess");
+                    assertChild(trace, "scoring", "queue wait", score);
                     assertTrue(
                             collector.spans().stream()
-                                    .anyMatch(s -> s.name().equals("decode search")
-                                            && s.links().contains(caption.spanId())),
-                            "the decode search links to the caption");
-                    System.out.printf(
-                            "[tracing IT] image trace %s: %d spans from %s%n",
-                            traceId,
-                            trace.size(),
-                            trace.stream()
-                                    .map(s -> s.service() + "/" + s.name())
-                                    .toList());
+                                    .anyMatch(s -> s.name().startsWith("batch ")
+                                            && s.links().contains(score.spanId())),
+                            "a batch span links to the request: " + collector.spans());
                 }
-
-                ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", 18195)
-                        .usePlaintext()
-                        .build();
-                try {
-                    VisionServiceGrpc.newBlockingStub(channel)
-                            .withDeadlineAfter(60, TimeUnit.SECONDS)
-                            .caption(CaptionRequest.newBuilder()
-                                    .setRequestId("traced-rpc")
-                                    .setImage(ByteString.copyFrom(image))
-                                    .build());
-                } finally {
-                    channel.shutdownNow();
-                }
-                ReceivedSpan search = awaitSpan(
-                        collector,
-                        s -> s.service().equals("captioning")
-                                && s.name().equals("decode search")
-                                && !s.parentSpanId().isEmpty());
-                List<ReceivedSpan> rpc = awaitSpans(
-                        collector,
-                        search.traceId(),
-                        spans -> spans.stream().anyMatch(s -> s.service().equals("scoring")));
-                ReceivedSpan server = rpc.stream()
-                        .filter(s -> s.service().equals("captioning")
-                                && s.parentSpanId().isEmpty())
-                        .findFirst()
-                        .orElseThrow(() -> new AssertionError("no root span of the Caption call: " + rpc));
-                assertTrue(server.name().contains("Caption"), server.toString());
-                ReceivedSpan infer = rpc.stream()
-                        .filter(s -> s.service().equals("scoring") && s.name().contains("ModelInfer"))
-                        .findFirst()
-                        .orElseThrow(() -> new AssertionError("no ModelInfer span of scoring: " + rpc));
-                assertFalse(infer.parentSpanId().isEmpty(), "scoring's span has captioning's client span as parent");
+                ReceivedSpan caption = find(trace, "captioning", "caption").orElseThrow();
                 assertTrue(
-                        rpc.stream()
-                                .anyMatch(s -> s.spanId().equals(infer.parentSpanId())
-                                        && s.service().equals("captioning")),
-                        "the parent of scoring's span is captioning's: " + rpc);
+                        scores.stream().anyMatch(s -> s.spanId().equals(caption.parentSpanId())),
+                        "caption follows the encoder's score span: " + trace);
+                assertTrue(
+                        collector.spans().stream()
+                                .anyMatch(s -> s.name().equals("decode search")
+                                        && s.links().contains(caption.spanId())),
+                        "the decode search links to the caption");
                 System.out.printf(
-                        "[tracing IT] Caption call trace %s: %s%n",
-                        search.traceId(),
-                        rpc.stream().map(s -> s.service() + "/" + s.name()).toList());
-            } finally {
-                for (Process p : processes) {
-                    p.destroy();
-                    p.waitFor();
-                }
+                        "[tracing IT] image trace %s: %d spans from %s%n",
+                        traceId,
+                        trace.size(),
+                        trace.stream().map(s -> s.service() + "/" + s.name()).toList());
             }
-        }
-    }
 
-    private static Process start(
-            String module, String name, TestBroker broker, OtlpReceiver collector, Map<String, String> own)
-            throws Exception {
-        Map<String, String> config = new HashMap<>(own);
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("vision.kafka.topic-suffix", SUFFIX);
-        config.put("quarkus.otel.sdk.disabled", "false");
-        config.put("quarkus.otel.exporter.otlp.traces.endpoint", collector.endpoint());
-        config.put("quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf");
-        config.put("quarkus.otel.bsp.schedule.delay", "100ms");
-        return ServiceProcess.start(
-                Path.of(module, "target/quarkus-app/quarkus-run.jar"),
-                config,
-                Path.of("target/trace-" + name + ".log"));
+            TestClients.send(
+                    broker.bootstrapServers(),
+                    List.of(new ProducerRecord<>(
+                            topics.videos().name(),
+                            "traced-video".getBytes(StandardCharsets.UTF_8),
+                            VideoRequest.newBuilder()
+                                    .setVideoId("traced-video")
+                                    .setVideo(ByteString.copyFrom(Files.readAllBytes(
+                                            models.getParent().resolve("samples/video.mp4"))))
+                                    .setEveryNFrames(50)
+                                    .build()
+                                    .toByteArray())));
+            ReceivedSpan plan = awaitSpan(
+                    collector, s -> s.service().equals("preprocess") && s.name().equals("plan video"));
+            assertEquals("", plan.parentSpanId(), "the video started its trace");
+            List<ReceivedSpan> video = awaitSpans(
+                    collector,
+                    plan.traceId(),
+                    spans -> spans.stream().anyMatch(s -> s.service().equals("scoring")));
+            List<String> segments = video.stream()
+                    .filter(s -> s.name().equals("decode video segment"))
+                    .peek(s -> assertEquals(plan.spanId(), s.parentSpanId(), "segments follow the plan"))
+                    .map(ReceivedSpan::spanId)
+                    .toList();
+            assertFalse(segments.isEmpty(), "segment spans: " + video);
+            assertTrue(
+                    video.stream().anyMatch(s -> s.name().equals("score") && segments.contains(s.parentSpanId())),
+                    "frames are scored in their segment's trace: " + video);
+            System.out.printf("[tracing IT] video trace %s: %d spans%n", plan.traceId(), video.size());
+
+            ManagedChannel channel = ManagedChannelBuilder.forAddress("localhost", services.captioningGrpcPort())
+                    .usePlaintext()
+                    .build();
+            try {
+                VisionServiceGrpc.newBlockingStub(channel)
+                        .withDeadlineAfter(60, TimeUnit.SECONDS)
+                        .caption(CaptionRequest.newBuilder()
+                                .setRequestId("traced-rpc")
+                                .setImage(ByteString.copyFrom(image))
+                                .build());
+            } finally {
+                channel.shutdownNow();
+            }
+            ReceivedSpan search = awaitSpan(
+                    collector,
+                    s -> s.service().equals("captioning")
+                            && s.name().equals("decode search")
+                            && !s.parentSpanId().isEmpty());
+            List<ReceivedSpan> rpc = awaitSpans(
+                    collector,
+                    search.traceId(),
+                    spans -> spans.stream().anyMatch(s -> s.service().equals("scoring")));
+            ReceivedSpan server = rpc.stream()
+                    .filter(s ->
+                            s.service().equals("captioning") && s.parentSpanId().isEmpty())
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no root span of the Caption call: " + rpc));
+            assertTrue(server.name().contains("Caption"), server.toString());
+            ReceivedSpan infer = rpc.stream()
+                    .filter(s -> s.service().equals("scoring") && s.name().contains("ModelInfer"))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no ModelInfer span of scoring: " + rpc));
+            assertFalse(infer.parentSpanId().isEmpty(), "scoring's span has captioning's client span as parent");
+            assertTrue(
+                    rpc.stream()
+                            .anyMatch(s -> s.spanId().equals(infer.parentSpanId())
+                                    && s.service().equals("captioning")),
+                    "the parent of scoring's span is captioning's: " + rpc);
+            System.out.printf(
+                    "[tracing IT] Caption call trace %s: %s%n",
+                    search.traceId(),
+                    rpc.stream().map(s -> s.service() + "/" + s.name()).toList());
+        }
     }
 
     private static Optional<ReceivedSpan> find(List<ReceivedSpan> spans, String service, String name) {

@@ -51,7 +51,11 @@ public final class Permissions {
         if (path.equals("/q/health") || path.startsWith("/q/health/") || path.equals("/q/metrics")) {
             return Optional.empty();
         }
-        if (REST_INFER.matcher(path).matches() || path.startsWith("/videos/")) {
+        if (REST_INFER.matcher(path).matches()
+                || path.startsWith("/videos/")
+                || path.equals("/")
+                || path.equals("/index.html")
+                || path.startsWith("/console/")) {
             return Optional.of(Group.INFERENCE);
         }
         if (REST_METADATA.matcher(path).matches()) {

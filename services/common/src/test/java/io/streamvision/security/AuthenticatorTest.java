@@ -113,6 +113,9 @@ class AuthenticatorTest {
         assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("POST", "/v2/models/m/versions/2/infer"));
         assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("GET", "/v2/models/m/ready"));
         assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("GET", "/videos/v1"));
+        assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("GET", "/"), "the web console");
+        assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("POST", "/console/upload"));
+        assertEquals(Optional.of(Group.ADMIN), Permissions.forHttp("GET", "/consoles"));
         assertEquals(Optional.empty(), Permissions.forHttp("GET", "/q/health/ready"));
         assertEquals(Optional.of(Group.ADMIN), Permissions.forHttp("GET", "/q/dev-ui"));
     }

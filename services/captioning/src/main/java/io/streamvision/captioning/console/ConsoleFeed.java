@@ -1,0 +1,212 @@
+package io.streamvision.captioning.console;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
+import com.google.protobuf.util.JsonFormat;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.smallrye.mutiny.Multi;
+import io.smallrye.mutiny.operators.multi.processors.BroadcastProcessor;
+import io.streamvision.captioning.CaptioningConfig;
+import io.streamvision.kafka.KafkaClients;
+import io.streamvision.kafka.Topic;
+import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.DeadLetter;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.jboss.logging.Logger;
+
+/**
+ * What the web console shows as it happens: every result, dead letter and video summary committed
+ * to Kafka, as one JSON event each ({@code {"type": "result"|"dead-letter"|"video", "ts": record
+ * timestamp, "data": the message in protobuf's JSON mapping}}; a dead letter without its payload
+ * and headers). Reads the three topics from their ends with a consumer of its own, outside any
+ * group (every instance sees everything, and commits nothing), starting a few records back so a
+ * new page has something to show. Keeps the last {@code vision.captioning.console.recent} events
+ * for pages that open later.
+ */
+@ApplicationScoped
+public class ConsoleFeed {
+
+    private static final Logger LOG = Logger.getLogger(ConsoleFeed.class);
+    private static final JsonFormat.Printer JSON =
+            JsonFormat.printer().omittingInsignificantWhitespace().preservingProtoFieldNames();
+    /** Records read back per partition at start, for the page's first view. */
+    private static final long REPLAY_PER_PARTITION = 20;
+
+    @Inject
+    CaptioningConfig config;
+
+    @Inject
+    KafkaClients kafka;
+
+    private final BroadcastProcessor<String> live = BroadcastProcessor.create();
+    private final Deque<String> recent = new ArrayDeque<>();
+    private final Deque<Long> resultTimes = new ArrayDeque<>();
+    private final Deque<Long> deadLetterTimes = new ArrayDeque<>();
+    private volatile boolean running;
+    private KafkaConsumer<byte[], byte[]> consumer;
+    private Thread thread;
+
+    void onStart(@Observes StartupEvent event) {
+        if (!config.console().enabled()) {
+            return;
+        }
+        running = true;
+        thread = new Thread(this::run, "console-feed");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        running = false;
+        KafkaConsumer<byte[], byte[]> c = consumer;
+        if (c != null) {
+            c.wakeup();
+        }
+    }
+
+    /** Events from now on. */
+    public Multi<String> live() {
+        return live;
+    }
+
+    /** The last events, oldest first. */
+    public synchronized List<String> recent() {
+        return new ArrayList<>(recent);
+    }
+
+    /** Results and dead letters seen in the last minute (by arrival here). */
+    public synchronized Map<String, Integer> lastMinute() {
+        long cutoff = System.currentTimeMillis() - 60_000;
+        resultTimes.removeIf(t -> t < cutoff);
+        deadLetterTimes.removeIf(t -> t < cutoff);
+        return Map.of("results", resultTimes.size(), "dead_letters", deadLetterTimes.size());
+    }
+
+    private void run() {
+        Topics topics = kafka.topics();
+        Map<String, Topic<?>> watched = new HashMap<>();
+        for (Topic<?> t : List.of(topics.results(), topics.deadLetters(), topics.videoSummaries())) {
+            watched.put(t.name(), t);
+        }
+        Properties props = new Properties();
+        props.putAll(kafka.connection());
+        props.put("bootstrap.servers", kafka.bootstrapServers());
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, "vision-console");
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            consumer = c;
+            List<TopicPartition> partitions = awaitPartitions(c, watched.keySet());
+            if (partitions.isEmpty()) {
+                return;
+            }
+            c.assign(partitions);
+            Map<TopicPartition, Long> begin = c.beginningOffsets(partitions);
+            c.endOffsets(partitions)
+                    .forEach((tp, end) -> c.seek(tp, Math.max(begin.get(tp), end - REPLAY_PER_PARTITION)));
+            while (running) {
+                for (ConsumerRecord<byte[], byte[]> record : c.poll(Duration.ofMillis(500))) {
+                    publish(record, watched.get(record.topic()));
+                }
+            }
+        } catch (WakeupException stopping) {
+            // shutdown
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "console feed stopped");
+        } finally {
+            consumer = null;
+        }
+    }
+
+    /** The partitions of the topics, once they all exist; empty when stopped first. */
+    private List<TopicPartition> awaitPartitions(KafkaConsumer<byte[], byte[]> c, Iterable<String> names) {
+        while (running) {
+            List<TopicPartition> out = new ArrayList<>();
+            boolean all = true;
+            try {
+                for (String name : names) {
+                    List<PartitionInfo> info = c.partitionsFor(name, Duration.ofSeconds(10));
+                    if (info == null || info.isEmpty()) {
+                        all = false;
+                        break;
+                    }
+                    info.forEach(p -> out.add(new TopicPartition(p.topic(), p.partition())));
+                }
+            } catch (WakeupException stopping) {
+                throw stopping;
+            } catch (KafkaException e) {
+                // The broker is not reachable yet, or a topic is not readable: try again.
+                LOG.debugf("console feed waits for its topics: %s", e.getMessage());
+                all = false;
+            }
+            if (all) {
+                return out;
+            }
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return List.of();
+            }
+        }
+        return List.of();
+    }
+
+    private void publish(ConsumerRecord<byte[], byte[]> record, Topic<?> topic) {
+        Message message;
+        try {
+            message = topic.parse(record.value());
+        } catch (InvalidProtocolBufferException e) {
+            return; // not ours to show; the services dead-letter what they cannot read
+        }
+        String type;
+        if (message instanceof DeadLetter letter) {
+            type = "dead-letter";
+            message = letter.toBuilder()
+                    .clearOriginalPayload()
+                    .clearOriginalHeaders()
+                    .build();
+        } else {
+            type = topic.name().startsWith(Topics.RESULTS) ? "result" : "video";
+        }
+        String event;
+        try {
+            event = "{\"type\":\"" + type + "\",\"ts\":" + record.timestamp() + ",\"data\":" + JSON.print(message)
+                    + "}";
+        } catch (InvalidProtocolBufferException e) {
+            return;
+        }
+        synchronized (this) {
+            recent.addLast(event);
+            while (recent.size() > config.console().recent()) {
+                recent.removeFirst();
+            }
+            if (type.equals("result")) {
+                resultTimes.addLast(System.currentTimeMillis());
+            } else if (type.equals("dead-letter")) {
+                deadLetterTimes.addLast(System.currentTimeMillis());
+            }
+        }
+        live.onNext(event);
+    }
+}

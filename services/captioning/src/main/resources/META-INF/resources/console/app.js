@@ -1,0 +1,210 @@
+// The streamvision console: live results, dead letters and videos from /console/events
+// (server-sent events), the status strip from /console/status, uploads to /console/upload.
+'use strict';
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'style') e.style.cssText = v; else if (k === 'text') e.textContent = v; else e.setAttribute(k, v);
+  }
+  children.forEach((c) => e.append(c));
+  return e;
+};
+
+const thumbnails = new Map();   // request id -> object URL of an image uploaded from this page
+const sentAt = new Map();       // request id -> when this page sent it (ms)
+const videos = new Map();       // video id -> row element
+const deadCounts = new Map();   // reason -> count
+let paused = false;
+const held = [];
+
+// ---- results -------------------------------------------------------------------------------
+
+function resultCard(r, ts) {
+  const id = r.request_id || '';
+  const card = el('li', { class: 'result', 'data-id': id });
+  const thumb = thumbnails.get(id);
+  card.append(thumb ? el('img', { src: thumb, alt: id }) : el('div', { class: 'noimg' }));
+  const body = el('div', { style: 'flex:1;min-width:0' });
+  const caption = r.caption && r.caption.text ? r.caption.text : '(no caption)';
+  body.append(el('div', { class: 'caption', text: caption }));
+  (r.classifications || []).forEach((c) => {
+    (c.labels || []).slice(0, 3).forEach((l) => {
+      const p = Math.round((l.probability || 0) * 1000) / 10;
+      body.append(el('div', { class: 'label' },
+        el('span', { text: l.label }),
+        el('div', { class: 'bar' }, el('span', { style: `width:${p}%` })),
+        el('span', { text: `${p}%` })));
+    });
+  });
+  const sent = sentAt.get(id);
+  const latency = sent ? `${ts - sent} ms from upload` : `${Number(r.emitted_at_ms || 0) - Number(r.first_part_at_ms || 0)} ms from first part`;
+  const state = r.complete ? 'complete' : `partial: ${r.missing_reason || 'missing parts'}`;
+  body.append(el('div', { class: 'meta', text: `${id} · ${state} · ${latency}` }));
+  card.append(body);
+  return card;
+}
+
+function showResult(r, ts) {
+  const list = $('#results');
+  list.prepend(resultCard(r, ts));
+  while (list.children.length > 200) list.lastChild.remove();
+  markUpload(r.request_id, 'result');
+}
+
+// ---- dead letters --------------------------------------------------------------------------
+
+function keyText(b64) {
+  try { return atob(b64 || ''); } catch (e) { return ''; }
+}
+
+function showDeadLetter(d) {
+  const reason = d.reason || 'REASON_UNSPECIFIED';
+  deadCounts.set(reason, (deadCounts.get(reason) || 0) + 1);
+  const counts = $('#dead-counts');
+  counts.replaceChildren(...[...deadCounts].map(([r, n]) => el('span', { text: `${r} ${n}` })));
+  const key = keyText(d.original_key) || d.request_id || '';
+  const row = el('tr', { 'data-id': d.request_id || key },
+    el('td', { text: reason }), el('td', { text: d.stage || '' }),
+    el('td', { text: key }), el('td', { text: d.message || '' }));
+  const body = $('#dead tbody');
+  body.prepend(row);
+  while (body.children.length > 200) body.lastChild.remove();
+  markUpload(d.request_id || key, `dead letter: ${reason}`);
+}
+
+// ---- videos --------------------------------------------------------------------------------
+
+const palette = ['#3d7bd9', '#e8833a', '#2aa876', '#c94f7c', '#8e6cd1', '#d8b72f', '#4fb3c9', '#7a8b3d', '#b5654a', '#5c6b8a'];
+const colourOf = (index) => palette[Math.abs(index || 0) % palette.length];
+
+function showVideo(v) {
+  const id = v.video_id;
+  if (!id) return;
+  let row = videos.get(id);
+  if (!row) {
+    row = el('div', { class: 'video', 'data-id': id });
+    videos.set(id, row);
+    $('#videos').prepend(row);
+  }
+  const timelines = v.timelines || [];
+  const scored = timelines.length ? Number(timelines[0].frames_scored || 0) : 0;
+  const sampled = Number(v.frames_sampled || 0);
+  const segments = Number(v.segments || 0);
+  let share = 0;
+  if (v.final) share = 100;
+  else if (sampled > 0 && v.segments_sampled && segments && v.segments_sampled >= segments) share = Math.min(99, 100 * scored / sampled);
+  else if (segments) share = Math.min(99, 100 * Number(v.segments_sampled || 0) / segments);
+  const state = v.state || 'IN_PROGRESS';
+  const head = el('div', { class: 'head' },
+    el('strong', { text: id }),
+    el('span', { text: `${state}${v.final ? '' : ' · ' + Math.round(share) + '%'} · ${scored} frames scored` }));
+  const parts = [head];
+  if (!v.final) parts.push(el('div', { class: 'progress' }, el('span', { style: `width:${share}%` })));
+  if (v.failure_message) parts.push(el('div', { class: 'meta', text: `${v.failure_reason}: ${v.failure_message}` }));
+  const duration = Number(v.duration_ms || 0) || Math.max(1, ...timelines.flatMap((t) => (t.segments || []).map((s) => Number(s.end_ms || 0))));
+  if (v.final) {
+    timelines.forEach((t) => {
+      const bar = el('div', { class: 'timeline', title: `${t.model_name} v${t.model_version}` });
+      (t.segments || []).forEach((s) => {
+        const start = Number(s.start_ms || 0), end = Number(s.end_ms || 0);
+        const conf = Math.round((s.mean_confidence || 0) * 100);
+        bar.append(el('div', {
+          class: 'seg',
+          style: `left:${100 * start / duration}%;width:${Math.max(0.3, 100 * (end - start) / duration)}%;background:${colourOf(s.index)}`,
+          title: `${s.label}: ${(start / 1000).toFixed(1)}–${(end / 1000).toFixed(1)} s, ${s.frames} frames, ${conf}% mean confidence`,
+        }));
+      });
+      const top = (t.top_labels || []).slice(0, 4).map((l) => l.label).join(', ');
+      parts.push(el('div', { class: 'legend', text: `${t.model_name}: ${top}` }), bar);
+    });
+  }
+  row.replaceChildren(...parts);
+  markUpload(id, v.final ? `video ${state}` : `video ${Math.round(share)}%`);
+}
+
+$('#open-video').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const id = $('#video-id').value.trim();
+  if (!id) return;
+  const r = await fetch(`/videos/${encodeURIComponent(id)}`);
+  const body = await r.json();
+  if (r.ok) showVideo(body); else alert(body.error || `HTTP ${r.status}`);
+});
+
+// ---- the live feed -------------------------------------------------------------------------
+
+function handle(event) {
+  if (event.type === 'result') showResult(event.data, event.ts);
+  else if (event.type === 'dead-letter') showDeadLetter(event.data);
+  else if (event.type === 'video') showVideo(event.data);
+}
+
+function connect() {
+  const source = new EventSource('/console/events');
+  source.onmessage = (m) => {
+    const event = JSON.parse(m.data);
+    if (paused && event.type === 'result') { held.push(event); $('#held').textContent = `${held.length} held`; return; }
+    handle(event);
+  };
+  source.onerror = () => { source.close(); setTimeout(connect, 2000); };
+}
+
+$('#pause').addEventListener('click', () => {
+  paused = !paused;
+  $('#pause').textContent = paused ? 'Resume' : 'Pause';
+  if (!paused) { held.splice(0).forEach(handle); $('#held').textContent = ''; }
+});
+
+// ---- status strip --------------------------------------------------------------------------
+
+async function refreshStatus() {
+  try {
+    const s = await (await fetch('/console/status')).json();
+    const parts = (s.services || []).map((svc) => el('span', {
+      class: `svc ${svc.ready ? 'up' : 'down'}`, title: svc.detail, text: `${svc.name} ${svc.ready ? 'ready' : 'not ready'}`,
+    }));
+    const m = s.last_minute || {};
+    parts.push(el('span', { text: `${m.results || 0} results/min · ${m.dead_letters || 0} dead letters/min` }));
+    const lag = (s.lag || []).filter((l) => l.lag > 0).map((l) => `${l.group} ${l.topic}: ${l.lag}`);
+    parts.push(el('span', { class: 'muted', text: lag.length ? `lag ${lag.join(' · ')}` : 'no consumer lag' }));
+    $('#status').replaceChildren(...parts);
+  } catch (e) {
+    $('#status').replaceChildren(el('span', { class: 'svc down', text: 'console unreachable' }));
+  }
+}
+
+// ---- uploads -------------------------------------------------------------------------------
+
+const uploadRows = new Map();
+
+function markUpload(id, text) {
+  const row = uploadRows.get(id);
+  if (row) row.querySelector('.state').textContent = text;
+}
+
+async function upload(file) {
+  const row = el('li', {}, el('span', { text: `${file.name} ` }), el('span', { class: 'state muted', text: 'sending…' }));
+  $('#uploads').prepend(row);
+  const r = await fetch(`/console/upload?name=${encodeURIComponent(file.name)}`, {
+    method: 'POST', headers: { 'Content-Type': file.type || 'application/octet-stream' }, body: file,
+  });
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { row.querySelector('.state').textContent = `refused: ${body.error || r.status}`; return; }
+  row.setAttribute('data-id', body.id);
+  uploadRows.set(body.id, row);
+  sentAt.set(body.id, Date.now());
+  if (body.kind === 'image' && file.size < 4 * 1024 * 1024) thumbnails.set(body.id, URL.createObjectURL(file));
+  row.querySelector('.state').textContent = `sent as ${body.id} (${body.kind})`;
+}
+
+$('#upload').addEventListener('change', (e) => { [...e.target.files].forEach(upload); e.target.value = ''; });
+const drop = $('#drop');
+drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); [...e.dataTransfer.files].forEach(upload); });
+
+connect();
+refreshStatus();
+setInterval(refreshStatus, 3000);
