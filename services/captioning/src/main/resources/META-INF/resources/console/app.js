@@ -205,6 +205,11 @@ drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.ad
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove('over'); [...e.dataTransfer.files].forEach(upload); });
 
+// One status request at a time, every 3 s.
+async function statusLoop() {
+  await refreshStatus();
+  setTimeout(statusLoop, 3000);
+}
+
 connect();
-refreshStatus();
-setInterval(refreshStatus, 3000);
+statusLoop();

@@ -171,29 +171,23 @@ public class ConsoleResource {
         boolean video = (contentType != null && contentType.startsWith("video/"))
                 || VIDEO_EXTENSIONS.stream().anyMatch(lower::endsWith);
         Topics topics = kafka.topics();
-        ProducerRecord<byte[], byte[]> record;
-        if (video) {
-            record = new ProducerRecord<>(
-                    topics.videos().name(),
-                    id.getBytes(StandardCharsets.UTF_8),
-                    VideoRequest.newBuilder()
-                            .setVideoId(id)
-                            .setVideo(ByteString.copyFrom(body))
-                            .setEveryNFrames(config.console().videoEveryNFrames())
-                            .build()
-                            .toByteArray());
-        } else {
-            record = new ProducerRecord<>(
-                    topics.images().name(),
-                    id.getBytes(StandardCharsets.UTF_8),
-                    ImageRequest.newBuilder()
-                            .setRequestId(id)
-                            .setImage(ByteString.copyFrom(body))
-                            .setContentType(contentType == null ? "" : contentType)
-                            .setSourceUri("console:" + file)
-                            .build()
-                            .toByteArray());
-        }
+        String topic = video ? topics.videos().name() : topics.images().name();
+        byte[] request = video
+                ? VideoRequest.newBuilder()
+                        .setVideoId(id)
+                        .setVideo(ByteString.copyFrom(body))
+                        .setEveryNFrames(config.console().videoEveryNFrames())
+                        .build()
+                        .toByteArray()
+                : ImageRequest.newBuilder()
+                        .setRequestId(id)
+                        .setImage(ByteString.copyFrom(body))
+                        .setContentType(contentType == null ? "" : contentType)
+                        .setSourceUri("console:" + file)
+                        .build()
+                        .toByteArray();
+        ProducerRecord<byte[], byte[]> record =
+                new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), request);
         RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, id);
         producer().send(record).get(30, TimeUnit.SECONDS);
         ObjectNode out = MAPPER.createObjectNode()
