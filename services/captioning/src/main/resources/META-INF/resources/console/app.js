@@ -163,7 +163,9 @@ async function refreshStatus() {
   try {
     const s = await (await fetch('/console/status')).json();
     const parts = (s.services || []).map((svc) => el('span', {
-      class: `svc ${svc.ready ? 'up' : 'down'}`, title: svc.detail, text: `${svc.name} ${svc.ready ? 'ready' : 'not ready'}`,
+      class: `svc ${svc.ready ? 'up' : 'down'}`,
+      title: `${svc.detail}; records it writes to its output topics per second`,
+      text: `${svc.name} ${svc.ready ? 'ready' : 'not ready'}${svc.records_out_per_s === undefined ? '' : ` · ${svc.records_out_per_s} rec/s`}`,
     }));
     const m = s.last_minute || {};
     parts.push(el('span', { text: `${m.results || 0} results/min · ${m.dead_letters || 0} dead letters/min` }));

@@ -37,7 +37,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -52,7 +54,7 @@ import org.jboss.resteasy.reactive.RestStreamElementType;
 /**
  * The web console's API: {@code GET /console/events} (server-sent events: the recent events, then
  * each new one), {@code GET /console/status} (readiness of each service, consumer lag per group
- * and topic, results and dead letters in the last minute) and {@code POST /console/upload} (an
+ * and topic, records each service writes per second, results and dead letters in the last minute) and {@code POST /console/upload} (an
  * image or a video into the pipeline through Kafka). The page itself is {@code /}.
  */
 @Path("/console")
@@ -75,6 +77,8 @@ public class ConsoleResource {
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private volatile KafkaProducer<byte[], byte[]> producer;
     private volatile Admin admin;
+    /** Per service: end offsets of its topics and when ({@link System#nanoTime}), at the last status. */
+    private final Map<String, double[]> lastEnds = new ConcurrentHashMap<>();
 
     @GET
     @Path("/events")
@@ -97,6 +101,13 @@ public class ConsoleResource {
         enabled();
         ObjectNode out = MAPPER.createObjectNode();
         ArrayNode services = out.putArray("services");
+        Map<String, Double> rates;
+        try {
+            rates = writeRates();
+        } catch (Exception e) {
+            rates = Map.of();
+            out.put("rates_error", String.valueOf(e.getMessage()));
+        }
         for (String entry : config.console().services()) {
             int eq = entry.indexOf('=');
             String name = eq < 0 ? entry : entry.substring(0, eq);
@@ -111,6 +122,11 @@ public class ConsoleResource {
             } catch (Exception e) {
                 s.put("ready", false)
                         .put("detail", "unreachable: " + e.getClass().getSimpleName());
+                continue;
+            }
+            Double rate = rates.get(name);
+            if (rate != null) {
+                s.put("records_out_per_s", Math.round(rate * 10) / 10.0);
             }
         }
         ArrayNode lag = out.putArray("lag");
@@ -124,6 +140,53 @@ public class ConsoleResource {
                 .put("results", minute.get("results"))
                 .put("dead_letters", minute.get("dead_letters"));
         return MAPPER.writeValueAsString(out);
+    }
+
+    /**
+     * Records each service writes per second, from the growth of the end offsets of the topics it
+     * writes since the last status request (transaction markers included, so slightly high for
+     * small transactions): preprocess the tensor and video topics, scoring the scores and features,
+     * captioning the captions, results and video summaries. Empty on the first request.
+     */
+    private Map<String, Double> writeRates() throws Exception {
+        Topics topics = kafka.topics();
+        Admin a = admin();
+        Pattern tensors = topics.tensorTopicPattern();
+        Map<String, String> writer = new HashMap<>();
+        for (String name : a.listTopics().names().get(5, TimeUnit.SECONDS)) {
+            if (tensors.matcher(name).matches()
+                    || name.equals(topics.videoSegments().name())
+                    || name.equals(topics.videoEvents().name())) {
+                writer.put(name, "preprocess");
+            } else if (name.equals(topics.scores().name())
+                    || name.equals(topics.features().name())) {
+                writer.put(name, "scoring");
+            } else if (name.equals(topics.captions().name())
+                    || name.equals(topics.results().name())
+                    || name.equals(topics.videoSummaries().name())) {
+                writer.put(name, "captioning");
+            }
+        }
+        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+        a.describeTopics(writer.keySet())
+                .allTopicNames()
+                .get(5, TimeUnit.SECONDS)
+                .forEach((name, d) -> d.partitions()
+                        .forEach(p -> latest.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+        Map<String, Double> ends = new HashMap<>();
+        a.listOffsets(latest)
+                .all()
+                .get(5, TimeUnit.SECONDS)
+                .forEach((tp, info) -> ends.merge(writer.get(tp.topic()), (double) info.offset(), Double::sum));
+        long now = System.nanoTime();
+        Map<String, Double> rates = new HashMap<>();
+        ends.forEach((service, end) -> {
+            double[] last = lastEnds.put(service, new double[] {end, now});
+            if (last != null && now > last[1]) {
+                rates.put(service, Math.max(0, end - last[0]) / ((now - last[1]) / 1e9));
+            }
+        });
+        return rates;
     }
 
     /** Sum over partitions of end offset minus committed offset, per group and topic. */

@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.openqa.selenium.By;
 import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -35,7 +40,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * target/console-screenshot.png}.
  */
 @ExtendWith(KafkaBrokerExtension.class)
-class ConsoleBrowserIT {
+class ConsoleBrowserProcessIT {
 
     static final Path CHROMIUM = Path.of("/usr/bin/chromium");
     static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
@@ -79,6 +84,8 @@ class ConsoleBrowserIT {
             try {
                 browser.get("http://localhost:" + services.captioningHttpPort() + "/");
                 WebDriverWait wait = new WebDriverWait(browser, Duration.ofSeconds(180), Duration.ofMillis(250));
+                // The status strip is redrawn every few seconds.
+                wait.ignoring(StaleElementReferenceException.class);
                 wait.until(
                         b -> b.findElements(By.cssSelector("#status .svc.up")).size() == 3);
 
@@ -122,6 +129,22 @@ class ConsoleBrowserIT {
                 String hover =
                         timeline.findElement(By.cssSelector(".timeline .seg")).getAttribute("title");
                 assertTrue(hover.contains("frames") && hover.contains("confidence"), "hover details: " + hover);
+
+                // The status strip: readiness of all three, and what each writes per second.
+                String scoring = wait.until(b -> b.findElements(By.cssSelector("#status .svc.up")).stream()
+                        .map(WebElement::getText)
+                        .filter(t -> t.startsWith("scoring ready · "))
+                        .findFirst()
+                        .orElse(null));
+                assertTrue(scoring.endsWith(" rec/s"), scoring);
+                String status = HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create("http://localhost:" + services.captioningHttpPort()
+                                                + "/console/status"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString())
+                        .body();
+                System.out.println("[console IT] status: " + status);
 
                 Path shot = Path.of("target/console-screenshot.png");
                 Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
