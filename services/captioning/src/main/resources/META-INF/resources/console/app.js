@@ -139,6 +139,13 @@ function handle(event) {
   if (event.type === 'result') showResult(event.data, event.ts);
   else if (event.type === 'dead-letter') showDeadLetter(event.data);
   else if (event.type === 'video') showVideo(event.data);
+  refreshSoon();
+}
+
+// The strip follows the events too, not only every 3 s.
+let statusSoon = null;
+function refreshSoon() {
+  if (!statusSoon) statusSoon = setTimeout(() => { statusSoon = null; refreshStatus(); }, 500);
 }
 
 function connect() {

@@ -137,6 +137,8 @@ class ConsoleBrowserProcessIT {
                         .findFirst()
                         .orElse(null));
                 assertTrue(scoring.endsWith(" rec/s"), scoring);
+                wait.until(
+                        b -> b.findElement(By.id("status")).getText().contains("1 results/min · 1 dead letters/min"));
                 String status = HttpClient.newHttpClient()
                         .send(
                                 HttpRequest.newBuilder(URI.create("http://localhost:" + services.captioningHttpPort()
