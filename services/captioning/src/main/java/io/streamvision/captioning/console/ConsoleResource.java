@@ -206,7 +206,10 @@ public class ConsoleResource {
             Map<String, Long> byTopic = new HashMap<>();
             committed.forEach((tp, offset) -> {
                 if (offset != null && ends.containsKey(tp)) {
-                    byTopic.merge(tp.topic(), Math.max(0, ends.get(tp).offset() - offset.offset()), Long::sum);
+                    long behind = ends.get(tp).offset() - offset.offset();
+                    // Topics written in transactions end with a commit marker after the last
+                    // record, which consumers never commit past: a lag of 1 is that marker.
+                    byTopic.merge(tp.topic(), behind <= 1 ? 0 : behind, Long::sum);
                 }
             });
             byTopic.forEach((topic, n) ->
