@@ -229,6 +229,16 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- if eq .name "captioning" }}
 {{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_HOST" (include "streamvision.scoringHost" $root) }}
 {{- $_ := set $env "QUARKUS_GRPC_CLIENTS_SCORING_PORT" (include "streamvision.scoringPort" $root) }}
+{{- /* The web console's status strip asks this release's Services for readiness. */}}
+{{- $pre := include "streamvision.componentFullname" (dict "root" $root "name" "preprocess") }}
+{{- $sco := include "streamvision.componentFullname" (dict "root" $root "name" "scoring") }}
+{{- $_ := set $env "VISION_CAPTIONING_CONSOLE_SERVICES" (printf "preprocess=http://%s:%v/q/health/ready,scoring=http://%s:%v/q/health/ready,captioning=http://localhost:%v/q/health/ready" $pre $v.preprocess.ports.http $sco $v.scoring.ports.management .c.ports.management) }}
+{{- $suffix := $v.kafka.topics.suffix }}
+{{- $preConfig := default dict $v.preprocess.config }}
+{{- $capConfig := default dict .c.config }}
+{{- $videos := default "vision-preprocess-videos" (index $preConfig "vision.preprocess.video.kafka.group-id") }}
+{{- $groups := list (include "streamvision.consumerGroup" (dict "root" $root "name" "preprocess" "c" $v.preprocess)) $videos (printf "%s-segments" $videos) (include "streamvision.consumerGroup" (dict "root" $root "name" "scoring" "c" $v.scoring)) (include "streamvision.consumerGroup" (dict "root" $root "name" "captioning" "c" .c)) (default (printf "vision-results%s" $suffix) (index $capConfig "quarkus.kafka-streams.application-id")) }}
+{{- $_ := set $env "VISION_CAPTIONING_CONSOLE_LAG_GROUPS" (join "," $groups) }}
 {{- end }}
 {{- if .c.ports.management }}
 {{- $_ := set $env "QUARKUS_MANAGEMENT_PORT" (toString .c.ports.management) }}

@@ -104,6 +104,18 @@ class DefaultValuesTest {
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("protobuf", config.get("VISION_KAFKA_OUTPUT_FORMAT"));
         assertEquals(null, config.get("QUARKUS_OTEL_SDK_DISABLED"), "tracing stays off (the services' default)");
+        if (component.equals("captioning")) {
+            assertEquals(
+                    "preprocess=http://" + fullname("preprocess") + ":8081/q/health/ready,scoring=http://"
+                            + fullname("scoring")
+                            + ":8092/q/health/ready,captioning=http://localhost:8093/q/health/ready",
+                    config.get("VISION_CAPTIONING_CONSOLE_SERVICES"),
+                    "the console asks the release's Services");
+            assertEquals(
+                    "vision-preprocess,vision-preprocess-videos,vision-preprocess-videos-segments,vision-scoring,"
+                            + "vision-captioning,vision-results",
+                    config.get("VISION_CAPTIONING_CONSOLE_LAG_GROUPS"));
+        }
 
         JsonNode container = manifests.container(component);
         assertEquals(
