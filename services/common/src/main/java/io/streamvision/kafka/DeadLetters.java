@@ -103,12 +103,16 @@ public final class DeadLetters {
     /** Wraps a dead letter as a producer record keyed like the input, with its headers. */
     public ProducerRecord<byte[], byte[]> toRecord(DeadLetter letter, byte[] key, Headers originalHeaders) {
         ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(topic.name(), key, topic.encode(letter));
-        if (originalHeaders != null) {
-            RecordHeaders.propagate(originalHeaders, out.headers());
-        }
-        RecordHeaders.put(
-                out.headers(), RecordHeaders.DLQ_REASON, letter.getReason().name());
-        RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, letter.getStage());
+        addHeaders(letter, originalHeaders, out.headers());
         return out;
+    }
+
+    /** The headers of a dead letter's record: the input's propagated ones, reason and stage. */
+    public void addHeaders(DeadLetter letter, Headers originalHeaders, Headers out) {
+        if (originalHeaders != null) {
+            RecordHeaders.propagate(originalHeaders, out);
+        }
+        RecordHeaders.put(out, RecordHeaders.DLQ_REASON, letter.getReason().name());
+        RecordHeaders.put(out, RecordHeaders.DLQ_STAGE, letter.getStage());
     }
 }

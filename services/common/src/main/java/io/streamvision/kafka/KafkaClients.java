@@ -7,7 +7,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 /**
@@ -39,6 +41,14 @@ public class KafkaClients {
     /** How to connect: {@code security.protocol}, {@code sasl.*} and {@code ssl.*}. */
     public Map<String, Object> connection() {
         return KafkaConnection.settings(kafkaConfig);
+    }
+
+    /** Settings for a client of one's own: the bootstrap servers and {@link #connection()}. */
+    public Properties clientProperties() {
+        Properties props = new Properties();
+        props.putAll(connection());
+        props.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        return props;
     }
 
     /** The topic names with the configured suffix. */

@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -101,15 +100,16 @@ public class ConsoleFeed {
         return Map.of("results", resultTimes.size(), "dead_letters", deadLetterTimes.size());
     }
 
+    /** A topic the feed reads and the event type of its records. */
+    private record Watched(Topic<?> topic, String type) {}
+
     private void run() {
         Topics topics = kafka.topics();
-        Map<String, Topic<?>> watched = new HashMap<>();
-        for (Topic<?> t : List.of(topics.results(), topics.deadLetters(), topics.videoSummaries())) {
-            watched.put(t.name(), t);
-        }
-        Properties props = new Properties();
-        props.putAll(kafka.connection());
-        props.put("bootstrap.servers", kafka.bootstrapServers());
+        Map<String, Watched> watched = Map.of(
+                topics.results().name(), new Watched(topics.results(), "result"),
+                topics.deadLetters().name(), new Watched(topics.deadLetters(), "dead-letter"),
+                topics.videoSummaries().name(), new Watched(topics.videoSummaries(), "video"));
+        Properties props = kafka.clientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "vision-console");
@@ -172,22 +172,19 @@ public class ConsoleFeed {
         return List.of();
     }
 
-    private void publish(ConsumerRecord<byte[], byte[]> record, Topic<?> topic) {
+    private void publish(ConsumerRecord<byte[], byte[]> record, Watched watched) {
         Message message;
         try {
-            message = topic.parse(record.value());
+            message = watched.topic().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
             return; // not ours to show; the services dead-letter what they cannot read
         }
-        String type;
+        String type = watched.type();
         if (message instanceof DeadLetter letter) {
-            type = "dead-letter";
             message = letter.toBuilder()
                     .clearOriginalPayload()
                     .clearOriginalHeaders()
                     .build();
-        } else {
-            type = topic.name().startsWith(Topics.RESULTS) ? "result" : "video";
         }
         String event;
         try {

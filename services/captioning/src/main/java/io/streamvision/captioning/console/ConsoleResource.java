@@ -272,9 +272,7 @@ public class ConsoleResource {
 
     private synchronized KafkaProducer<byte[], byte[]> producer() {
         if (producer == null) {
-            Properties props = new Properties();
-            props.putAll(kafka.connection());
-            props.put("bootstrap.servers", kafka.bootstrapServers());
+            Properties props = kafka.clientProperties();
             props.put(ProducerConfig.ACKS_CONFIG, "all");
             props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 16 * 1024 * 1024);
             props.put(ProducerConfig.CLIENT_ID_CONFIG, "vision-console-upload");
@@ -285,9 +283,7 @@ public class ConsoleResource {
 
     private synchronized Admin admin() {
         if (admin == null) {
-            Properties props = new Properties();
-            props.putAll(kafka.connection());
-            props.put("bootstrap.servers", kafka.bootstrapServers());
+            Properties props = kafka.clientProperties();
             admin = Admin.create(props);
         }
         return admin;

@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -418,9 +417,10 @@ public final class VideoSummaryTopology {
                     record.key(),
                     record.headers(),
                     record.value().value());
-            ProducerRecord<byte[], byte[]> out = deadLetters.toRecord(letter, record.key(), record.headers());
-            context.forward(
-                    new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), out.headers()));
+            // The sink encodes the letter; only its headers are made here.
+            Headers headers = new org.apache.kafka.common.header.internals.RecordHeaders();
+            deadLetters.addHeaders(letter, record.headers(), headers);
+            context.forward(new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), headers));
         }
 
         /**
