@@ -91,17 +91,20 @@ public class KafkaClients {
     }
 
     /** The settings of a loop named {@code name} that reads {@code topics} as {@code loop} says. */
-    private TransactionalLoop.Settings loopSettings(String name, KafkaLoopConfig loop, Pattern topics) {
+    private TransactionalLoop.Settings loopSettings(
+            String name, KafkaLoopConfig loop, Pattern topics, int maxPollRecords, Map<String, Object> fetch) {
+        Map<String, Object> consumer = consumer(loop, "");
+        consumer.putAll(fetch);
         return new TransactionalLoop.Settings(
                 name,
                 bootstrapServers,
                 loop.groupId(),
                 loop.transactionalId(),
                 topics,
-                loop.maxPollRecords(),
+                maxPollRecords,
                 Duration.ofMillis(loop.pollTimeoutMs()),
                 loop.maxRequestBytes(),
-                consumer(loop, ""),
+                consumer,
                 connection());
     }
 
@@ -110,6 +113,20 @@ public class KafkaClients {
      */
     public TransactionalLoop loop(
             String name, KafkaLoopConfig loop, Pattern topics, TransactionalLoop.BatchHandler handler) {
-        return new TransactionalLoop(loopSettings(name, loop, topics), handler, deadLetters());
+        return loop(name, loop, topics, handler, loop.maxPollRecords(), Map.of());
+    }
+
+    /**
+     * A loop whose poll size the service chose (the scoring service sizes it from its models'
+     * batching), with extra consumer fetch settings to match.
+     */
+    public TransactionalLoop loop(
+            String name,
+            KafkaLoopConfig loop,
+            Pattern topics,
+            TransactionalLoop.BatchHandler handler,
+            int maxPollRecords,
+            Map<String, Object> fetch) {
+        return new TransactionalLoop(loopSettings(name, loop, topics, maxPollRecords, fetch), handler, deadLetters());
     }
 }

@@ -153,6 +153,9 @@ public final class DynamicBatcher implements AutoCloseable {
         private final ArrayDeque<Pending>[] levels;
 
         private final ArrayDeque<Pending> delayed = new ArrayDeque<>();
+        /** Where the worker writes each batch's inputs; reused from batch to batch. */
+        private final BatchBuffers buffers = new BatchBuffers();
+
         private final Thread worker;
         private volatile boolean running = true;
 
@@ -439,7 +442,7 @@ public final class DynamicBatcher implements AutoCloseable {
                 long computeStart = System.nanoTime();
                 List<InferenceEngine.Outcome> outcomes;
                 try {
-                    outcomes = engine.infer(loaded, requests);
+                    outcomes = engine.infer(loaded, requests, buffers);
                 } finally {
                     span.end();
                 }

@@ -83,7 +83,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
             return;
         }
         int k = request.getTopK() > 0 ? request.getTopK() : config.topK();
-        Classification classification = Classifications.fromResponse(modelConfig, outcome.response(), k);
+        Classification classification = Classifications.fromResponse(outcome.model(), outcome.response(), k);
         response.onNext(
                 ClassifyResponse.newBuilder().setClassification(classification).build());
         response.onCompleted();

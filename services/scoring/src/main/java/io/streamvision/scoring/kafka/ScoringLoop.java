@@ -37,6 +37,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.jboss.logging.Logger;
 
 /**
  * The Kafka path of the scoring service: reads every {@code vision.tensors.<model>.v1} topic (OIP
@@ -50,6 +51,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public class ScoringLoop {
 
     static final String STAGE = "scoring/score";
+    private static final Logger LOG = Logger.getLogger(ScoringLoop.class);
 
     @Inject
     ScoringConfig config;
@@ -82,7 +84,14 @@ public class ScoringLoop {
                 .keySet()
                 .forEach(model -> names.add(topics.tensors(model).name()));
         kafka.ensureTopics(names);
-        loop = kafka.loop("scoring", config.kafka(), topics.tensorTopicPattern(), this::handle);
+        PollSize poll = PollSize.of(
+                config.kafka().maxPollRecords(),
+                models.registry().serving().values().stream()
+                        .map(LoadedModel::config)
+                        .toList());
+        LOG.infof("Kafka loop: %d records per poll, fetch sizes %s", poll.records(), poll.fetch());
+        loop = kafka.loop(
+                "scoring", config.kafka(), topics.tensorTopicPattern(), this::handle, poll.records(), poll.fetch());
         loop.start();
     }
 
@@ -146,9 +155,10 @@ public class ScoringLoop {
                     continue;
                 }
                 ModelInferRequest request = parsed.get(record);
-                LoadedModel model = models.registry().current(request.getModelName());
-                span.setAttribute("model", model.config().name());
-                emit(model.config(), request, outcome.response(), record, topics, out);
+                // The config of the version that ran, even when a new one was swapped in since.
+                ModelConfig model = outcome.model();
+                span.setAttribute("model", model.name());
+                emit(model, request, outcome.response(), record, topics, out);
             } finally {
                 for (int j = first; j < out.size(); j++) {
                     tracing.inject(span, out.get(j).headers());

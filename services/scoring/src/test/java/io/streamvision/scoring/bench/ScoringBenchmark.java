@@ -11,6 +11,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.runtime.Tensors;
 import io.streamvision.testing.ServiceProcess;
@@ -18,6 +19,7 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -40,6 +42,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -98,6 +102,9 @@ public final class ScoringBenchmark {
             return;
         }
 
+        Result rawOne = rawOrt(env, onnxFile, inputName, rowShape, 1, Math.min(seconds, 3));
+        Result torch = torchEager(options, model, batch, seconds);
+
         TestBroker broker = TestBrokers.startNew();
         Process service = null;
         Path log = Files.createTempFile("scoring-bench-", ".log");
@@ -118,10 +125,12 @@ public final class ScoringBenchmark {
                     "-Dquarkus.http.port=18002",
                     "-Dquarkus.management.port=18012",
                     "-Dquarkus.grpc.server.port=18001",
-                    "-Dvision.scoring.kafka.transactional-id=bench",
-                    "-Dvision.scoring.kafka.max-poll-records=" + options.getOrDefault("kafka-poll-records", "64"),
-                    "-jar",
-                    options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
+                    "-Dvision.scoring.kafka.transactional-id=bench"));
+            if (options.containsKey("kafka-poll-records")) {
+                command.add("-Dvision.scoring.kafka.max-poll-records=" + options.get("kafka-poll-records"));
+            }
+            command.addAll(List.of(
+                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
             service = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
@@ -133,21 +142,49 @@ public final class ScoringBenchmark {
             GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub =
                     GRPCInferenceServiceGrpc.newBlockingStub(channel);
             waitReady(stub, service, log);
+            ModelInferRequest single = request(model, inputName, rowShape, 1, rowElements);
             ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements);
-            Result grpc1 = grpc(stub, request, 1, batch, seconds);
-            Result grpc8 = grpc(stub, request, 8, batch, seconds);
-            Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages);
+            // Warm-up: the service's JIT compiles its hot paths before anything is measured.
+            double warmup = Double.parseDouble(options.getOrDefault("warmup", "3"));
+            grpc(stub, single, 1, 1, warmup / 3);
+            grpc(stub, request, 8, batch, 2 * warmup / 3);
+            double liveMs = serverLiveP50(stub);
+            ServiceSide side = new ServiceSide(service);
+            List<Row> rows = new ArrayList<>();
+            rows.add(new Row("raw OrtSession.run, batch 1", rawOne, null));
+            rows.add(new Row("raw OrtSession.run, batch " + batch + " (ceiling)", ceiling, null));
+            if (torch != null) {
+                rows.add(new Row("PyTorch eager, batch " + batch, torch, null));
+            }
+            side.mark();
+            rows.add(new Row(
+                    "gRPC ModelInfer, batch 1, concurrency 1", grpc(stub, single, 1, 1, seconds), side.since()));
+            rows.add(new Row(
+                    "gRPC ModelInfer, batch " + batch + ", concurrency 1",
+                    grpc(stub, request, 1, batch, seconds),
+                    side.since()));
+            rows.add(new Row(
+                    "gRPC ModelInfer, batch " + batch + ", concurrency 8",
+                    grpc(stub, request, 8, batch, seconds),
+                    side.since()));
+            Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages, side);
+            rows.add(new Row("Kafka end to end, " + kafkaImages + " single-image records", kafka, side.since()));
             channel.shutdownNow();
-            printServerTimes(model);
-            printLoopTimes();
 
             System.out.println();
-            System.out.println("| path | images/s | p50 ms | p99 ms | share of ceiling |");
-            System.out.println("|---|---:|---:|---:|---:|");
-            print("raw OrtSession.run, batch " + batch + " (ceiling)", ceiling, ceiling);
-            print("gRPC ModelInfer, batch " + batch + ", concurrency 1", grpc1, ceiling);
-            print("gRPC ModelInfer, batch " + batch + ", concurrency 8", grpc8, ceiling);
-            print("Kafka end to end, " + kafkaImages + " single-image records", kafka, ceiling);
+            System.out.println("| path | images/s | p50 ms | p99 ms | share of ceiling | service: batches, mean"
+                    + " batch, queue wait, compute per batch | CPU per image: service / broker + client |");
+            System.out.println("|---|---:|---:|---:|---:|---|---|");
+            rows.forEach(r -> print(r, ceiling));
+            System.out.printf(
+                    Locale.ROOT,
+                    "%nLatency: raw batch 1 p50 %.2f ms; gRPC batch 1 at concurrency 1 p50 %.2f ms (%.2f ms added);"
+                            + " gRPC ServerLive round trip p50 %.2f ms.%n",
+                    rawOne.p50Ms(),
+                    rows.get(torch == null ? 2 : 3).result().p50Ms(),
+                    rows.get(torch == null ? 2 : 3).result().p50Ms() - rawOne.p50Ms(),
+                    liveMs);
+            printLoopTimes(rows.get(rows.size() - 1).side());
         } finally {
             if (service != null) {
                 service.destroy();
@@ -158,63 +195,188 @@ public final class ScoringBenchmark {
         System.exit(0);
     }
 
-    record Result(double imagesPerSecond, double p50Ms, double p99Ms) {}
-
-    static void print(String name, Result r, Result ceiling) {
-        System.out.printf(
-                Locale.ROOT,
-                "| %s | %.0f | %s | %s | %.0f%% |%n",
-                name,
-                r.imagesPerSecond(),
-                Double.isNaN(r.p50Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p50Ms()),
-                Double.isNaN(r.p99Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p99Ms()),
-                100 * r.imagesPerSecond() / ceiling.imagesPerSecond());
+    record Result(double imagesPerSecond, double p50Ms, double p99Ms, long images) {
+        Result(double imagesPerSecond, double p50Ms, double p99Ms) {
+            this(imagesPerSecond, p50Ms, p99Ms, 0);
+        }
     }
 
+    /** One line of the table; {@code side} is empty for rows measured without the service. */
+    record Row(String name, Result result, Side side) {}
+
+    /** What the service did during one row, from the difference of its metrics before and after. */
+    record Side(
+            double batches,
+            double rows,
+            double queueMs,
+            double computeMs,
+            double serviceCpuMs,
+            double ownCpuMs,
+            double transactions,
+            double records,
+            double handleMs,
+            double commitMs) {}
+
     /**
-     * Where the service spent its time: mean queue wait, mean compute and mean batch size, from
-     * /q/metrics.
+     * Reads the service's batcher metrics and the CPU time of the service process and of this JVM
+     * (the broker and the benchmark's clients), so each row can show what it cost on each side.
      */
-    static void printServerTimes(String model) {
-        try {
-            var client = HttpClient.newHttpClient();
-            String metrics = client.send(
+    static final class ServiceSide {
+        private final Process service;
+        private double[] last;
+
+        ServiceSide(Process service) {
+            this.service = service;
+        }
+
+        void mark() throws Exception {
+            last = sample();
+        }
+
+        Side since() throws Exception {
+            double[] now = sample();
+            double[] d = new double[now.length];
+            for (int i = 0; i < now.length; i++) {
+                d[i] = now[i] - last[i];
+            }
+            last = now;
+            return new Side(
+                    d[3],
+                    d[4],
+                    1000 * d[0] / Math.max(1, d[1]),
+                    1000 * d[2] / Math.max(1, d[3]),
+                    d[5],
+                    d[6],
+                    d[7],
+                    d[8],
+                    d[9],
+                    d[10]);
+        }
+
+        private double[] sample() throws Exception {
+            String metrics = HttpClient.newHttpClient()
+                    .send(
                             HttpRequest.newBuilder(URI.create("http://127.0.0.1:18012/q/metrics"))
                                     .build(),
                             HttpResponse.BodyHandlers.ofString())
                     .body();
-            double queueSum = metric(metrics, "vision_inference_queue_duration_seconds_sum");
-            double queueCount = metric(metrics, "vision_inference_queue_duration_seconds_count");
-            double computeSum = metric(metrics, "vision_inference_compute_duration_seconds_sum");
-            double execs = metric(metrics, "vision_inference_exec_count_total");
-            double rows = metric(metrics, "vision_inference_count_total");
-            System.out.printf(
-                    Locale.ROOT,
-                    "service side (%s, all paths): mean queue wait %.2f ms, mean compute %.2f ms"
-                            + " per batch, mean batch %.1f images%n",
-                    model,
-                    1000 * queueSum / queueCount,
-                    1000 * computeSum / execs,
-                    rows / execs);
-        } catch (Exception e) {
-            System.out.println("service metrics unavailable: " + e.getMessage());
+            double serviceCpu = service.toHandle()
+                            .info()
+                            .totalCpuDuration()
+                            .orElse(Duration.ZERO)
+                            .toNanos()
+                    / 1e6;
+            double ownCpu = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                            .getProcessCpuTime()
+                    / 1e6;
+            return new double[] {
+                metric(metrics, "vision_inference_queue_duration_seconds_sum"),
+                metric(metrics, "vision_inference_queue_duration_seconds_count"),
+                metric(metrics, "vision_inference_compute_duration_seconds_sum"),
+                metric(metrics, "vision_inference_exec_count_total"),
+                metric(metrics, "vision_inference_count_total"),
+                serviceCpu,
+                ownCpu,
+                ServiceProcess.readinessValue(18012, "kafka-transactions"),
+                ServiceProcess.readinessValue(18012, "kafka-records-in"),
+                ServiceProcess.readinessValue(18012, "kafka-handle-ms"),
+                ServiceProcess.readinessValue(18012, "kafka-commit-ms")
+            };
         }
     }
 
-    /** Where the Kafka loop's time went: records per transaction, the service's work, the commit. */
-    static void printLoopTimes() throws Exception {
-        long transactions = ServiceProcess.readinessValue(18012, "kafka-transactions");
-        long records = ServiceProcess.readinessValue(18012, "kafka-records-in");
-        long handleMs = ServiceProcess.readinessValue(18012, "kafka-handle-ms");
-        long commitMs = ServiceProcess.readinessValue(18012, "kafka-commit-ms");
+    static void print(Row row, Result ceiling) {
+        Result r = row.result();
+        Side s = row.side();
+        String side = s == null
+                ? "–"
+                : String.format(
+                        Locale.ROOT,
+                        "%.0f, %.1f, %.2f ms, %.2f ms",
+                        s.batches(),
+                        s.rows() / Math.max(1, s.batches()),
+                        s.queueMs(),
+                        s.computeMs());
+        String cpu = s == null || s.rows() == 0
+                ? "–"
+                : String.format(Locale.ROOT, "%.2f / %.2f ms", s.serviceCpuMs() / s.rows(), s.ownCpuMs() / s.rows());
         System.out.printf(
                 Locale.ROOT,
-                "service side (Kafka loop): %d transactions, %.1f records each, %.2f ms scoring"
-                        + " and %.2f ms producing + committing per transaction%n",
-                transactions,
-                (double) records / Math.max(1, transactions),
-                (double) handleMs / Math.max(1, transactions),
-                (double) commitMs / Math.max(1, transactions));
+                "| %s | %.0f | %s | %s | %.0f%% | %s | %s |%n",
+                row.name(),
+                r.imagesPerSecond(),
+                Double.isNaN(r.p50Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p50Ms()),
+                Double.isNaN(r.p99Ms()) ? "–" : String.format(Locale.ROOT, "%.2f", r.p99Ms()),
+                100 * r.imagesPerSecond() / ceiling.imagesPerSecond(),
+                side,
+                cpu);
+    }
+
+    /**
+     * PyTorch eager on the same architecture ({@code bench/torch_eager.py} with Debian's Python),
+     * for zoo models and the project's own networks; null when PyTorch is not installed.
+     */
+    static Result torchEager(Map<String, String> options, String model, int batch, double seconds) {
+        if ("false".equals(options.get("torch"))) {
+            return null;
+        }
+        Path script = Path.of(options.getOrDefault("bench-dir", "bench")).resolve("torch_eager.py");
+        try {
+            Process p = new ProcessBuilder(
+                            options.getOrDefault("python", "/usr/bin/python3"),
+                            script.toString(),
+                            "--model",
+                            model,
+                            "--batch",
+                            Integer.toString(batch),
+                            "--seconds",
+                            Double.toString(seconds))
+                    .redirectErrorStream(true)
+                    .start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor() != 0) {
+                System.out.println("PyTorch eager row skipped: "
+                        + out.strip().lines().reduce((a, b) -> b).orElse(""));
+                return null;
+            }
+            String json = out.strip().lines().reduce((a, b) -> b).orElseThrow();
+            return new Result(number(json, "images_per_second"), number(json, "p50_ms"), number(json, "p99_ms"));
+        } catch (Exception e) {
+            System.out.println("PyTorch eager row skipped: " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static double number(String json, String key) {
+        Matcher m = Pattern.compile("\"" + key + "\":\\s*([0-9.eE+-]+)").matcher(json);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + key + " in " + json);
+        }
+        return Double.parseDouble(m.group(1));
+    }
+
+    /** Median round trip of ServerLive, which does no work: the transport's own latency. */
+    static double serverLiveP50(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub) {
+        List<Double> times = new ArrayList<>();
+        for (int i = 0; i < 3000; i++) {
+            long t = System.nanoTime();
+            stub.serverLive(ServerLiveRequest.getDefaultInstance());
+            times.add((System.nanoTime() - t) / 1e6);
+        }
+        return percentile(times.subList(1000, times.size()), 50);
+    }
+
+    /** Where the Kafka loop's time went: records per transaction, the service's work, the commit. */
+    static void printLoopTimes(Side s) {
+        double transactions = Math.max(1, s.transactions());
+        System.out.printf(
+                Locale.ROOT,
+                "Kafka loop: %.0f transactions, %.1f records each, %.2f ms scoring"
+                        + " and %.2f ms producing + committing per transaction.%n",
+                s.transactions(),
+                s.records() / transactions,
+                s.handleMs() / transactions,
+                s.commitMs() / transactions);
     }
 
     private static double metric(String text, String name) {
@@ -333,29 +495,48 @@ public final class ScoringBenchmark {
         return new Result(total * (double) batch / elapsed, percentile(latencies, 50), percentile(latencies, 99));
     }
 
-    static Result kafka(TestBroker broker, String model, String input, long[] rowShape, long rowElements, int images)
+    static Result kafka(
+            TestBroker broker,
+            String model,
+            String input,
+            long[] rowShape,
+            long rowElements,
+            int images,
+            ServiceSide side)
             throws Exception {
         Topics topics = new Topics(".bench");
         ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
         try (TopicCollector scores = new TopicCollector(
                         broker.bootstrapServers(), topics.scores().name());
                 KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
-            long start = System.nanoTime();
-            for (int i = 0; i < images; i++) {
-                String id = "b-" + i;
-                producer.send(new ProducerRecord<>(
-                        topics.tensors(model).name(),
-                        id.getBytes(StandardCharsets.UTF_8),
-                        one.toBuilder().setId(id).build().toByteArray()));
+            // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
+            int warm = Math.min(1000, images);
+            send(producer, topics.tensors(model).name(), one, "w-", warm);
+            if (scores.awaitAtLeast(warm, Duration.ofSeconds(600)) < warm) {
+                throw new IllegalStateException("the warm-up records were not all scored");
             }
-            producer.flush();
-            int got = scores.awaitAtLeast(images, Duration.ofSeconds(600));
+            side.mark();
+            long start = System.nanoTime();
+            send(producer, topics.tensors(model).name(), one, "b-", images);
+            int got = scores.awaitAtLeast(warm + images, Duration.ofSeconds(600)) - warm;
             double elapsed = (System.nanoTime() - start) / 1e9;
             if (got < images) {
                 throw new IllegalStateException("only " + got + " of " + images + " scores arrived");
             }
             return new Result(images / elapsed, Double.NaN, Double.NaN);
         }
+    }
+
+    private static void send(
+            KafkaProducer<byte[], byte[]> producer, String topic, ModelInferRequest one, String prefix, int count) {
+        for (int i = 0; i < count; i++) {
+            String id = prefix + i;
+            producer.send(new ProducerRecord<>(
+                    topic,
+                    id.getBytes(StandardCharsets.UTF_8),
+                    one.toBuilder().setId(id).build().toByteArray()));
+        }
+        producer.flush();
     }
 
     static double percentile(List<Double> values, int p) {

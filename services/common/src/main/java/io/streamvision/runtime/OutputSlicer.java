@@ -1,0 +1,75 @@
+package io.streamvision.runtime;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OrtSession;
+import com.google.protobuf.UnsafeByteOperations;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.inference.ModelInferResponse;
+import java.nio.ByteBuffer;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Gives each request of a batch exactly its own rows of the batch's outputs. Each output tensor
+ * is copied out of ONNX Runtime once per batch ({@code OnnxTensor.getByteBuffer()} returns a fresh
+ * heap copy), and every response wraps its slice of that copy without copying again: the copy
+ * belongs to this batch alone and is never written after.
+ *
+ * <p>Not thread-safe: one instance per batch.
+ */
+final class OutputSlicer {
+
+    private record Output(String datatype, long[] shape, long rowBytes, ByteBuffer data) {}
+
+    private final LoadedModel model;
+    private final OrtSession.Result result;
+    private final List<String> outputNames;
+    private final Map<String, Output> copied = new HashMap<>();
+
+    OutputSlicer(LoadedModel model, OrtSession.Result result, List<String> outputNames) {
+        this.model = model;
+        this.result = result;
+        this.outputNames = outputNames;
+    }
+
+    /** The response to {@code request}, whose rows start at {@code firstRow} of the batch. */
+    ModelInferResponse slice(ModelInferRequest request, long rows, long firstRow) {
+        ModelInferResponse.Builder response = ModelInferResponse.newBuilder()
+                .setModelName(model.name())
+                .setModelVersion(Integer.toString(model.version()))
+                .setId(request.getId());
+        List<String> wanted = request.getOutputsCount() == 0
+                ? outputNames
+                : request.getOutputsList().stream()
+                        .map(ModelInferRequest.InferRequestedOutputTensor::getName)
+                        .filter(outputNames::contains)
+                        .toList();
+        for (String name : wanted) {
+            Output output = copied.computeIfAbsent(name, this::copy);
+            int from = (int) (firstRow * output.rowBytes());
+            int len = (int) (rows * output.rowBytes());
+            ByteBuffer mine = output.data().duplicate();
+            mine.position(from).limit(from + len);
+            ModelInferResponse.InferOutputTensor.Builder tensor =
+                    response.addOutputsBuilder().setName(name).setDatatype(output.datatype());
+            tensor.addShape(rows);
+            for (int d = 1; d < output.shape().length; d++) {
+                tensor.addShape(output.shape()[d]);
+            }
+            response.addRawOutputContents(UnsafeByteOperations.unsafeWrap(mine));
+        }
+        return response.build();
+    }
+
+    private Output copy(String name) {
+        OnnxTensor tensor = (OnnxTensor) result.get(name).orElseThrow();
+        long[] shape = tensor.getInfo().getShape();
+        String datatype = Datatypes.fromOnnx(tensor.getInfo().type);
+        long rowElements = 1;
+        for (int d = 1; d < shape.length; d++) {
+            rowElements *= shape[d];
+        }
+        return new Output(datatype, shape, rowElements * Datatypes.size(datatype), tensor.getByteBuffer());
+    }
+}

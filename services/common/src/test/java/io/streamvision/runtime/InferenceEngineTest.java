@@ -1,0 +1,113 @@
+package io.streamvision.runtime;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import com.google.protobuf.ByteString;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The engine writes a batch straight into reused direct buffers: a request that fails while it
+ * is written (a NaN, a short typed list) is rolled back without shifting the rows of the others,
+ * and a smaller batch after a bigger one in the same buffers sees none of the old data.
+ */
+class InferenceEngineTest {
+
+    @TempDir
+    Path repo;
+
+    private OnnxRuntime runtime;
+
+    @BeforeEach
+    void model() throws Exception {
+        Path version = repo.resolve("mean/3");
+        Files.createDirectories(version);
+        Files.write(version.resolve("model.onnx"), VariableShapeBatchingTest.globalMeanModel());
+        Files.writeString(version.resolve("config.json"), """
+                {"name": "mean", "version": 3, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                 "task": "embedding",
+                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1, -1, -1], "layout": "NCHW"}],
+                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1], "role": "features"}]}
+                """);
+        runtime = new OnnxRuntime(new ModelRepository(repo), ExecutionSettings.CPU);
+    }
+
+    @Test
+    void aRequestThatFailsWhileWrittenIsRolledBackAndTheOthersKeepTheirRows() throws Exception {
+        try (LoadedModel model = runtime.load("mean", 3)) {
+            InferenceEngine engine = new InferenceEngine(runtime);
+            BatchBuffers buffers = new BatchBuffers();
+            List<ModelInferRequest> requests = List.of(
+                    raw("a", 1f, 2), raw("nan", Float.NaN, 1), typed("b", 3f, 4), typedShort("short"), raw("c", 5f, 3));
+            List<InferenceEngine.Outcome> outcomes = engine.infer(model, requests, buffers);
+            assertMeans(outcomes.get(0), 1f, 1f);
+            assertEquals(ReasonCode.NON_FINITE_VALUES, outcomes.get(1).error().reason());
+            assertMeans(outcomes.get(2), 3f, 3f, 3f, 3f);
+            assertEquals(
+                    "input 'x' needs 4 values in fp32_contents (or raw contents), got 3",
+                    outcomes.get(3).error().getMessage());
+            assertMeans(outcomes.get(4), 5f, 5f, 5f);
+            outcomes.forEach(o -> assertEquals(3, o.model().version(), "the version that ran"));
+
+            // The same buffers, now holding the batch above, take a smaller batch.
+            List<InferenceEngine.Outcome> again = engine.infer(model, List.of(raw("d", 7f, 1)), buffers);
+            assertMeans(again.get(0), 7f);
+        }
+    }
+
+    private static void assertMeans(InferenceEngine.Outcome outcome, float... expected) {
+        assertNull(outcome.error());
+        assertEquals(
+                List.of((long) expected.length, 1L),
+                outcome.response().getOutputs(0).getShapeList());
+        ByteBuffer y = outcome.response()
+                .getRawOutputContents(0)
+                .asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN);
+        assertEquals(expected.length * 4, y.remaining(), "exactly its own rows");
+        for (float e : expected) {
+            assertEquals(e, y.getFloat(), 1e-6);
+        }
+    }
+
+    /** {@code rows} 2x2 images, every pixel {@code value}, as raw contents. */
+    private static ModelInferRequest raw(String id, float value, int rows) {
+        ByteBuffer data = ByteBuffer.allocate(rows * 4 * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < rows * 4; i++) {
+            data.putFloat(value);
+        }
+        ModelInferRequest.Builder r = start(id, rows);
+        return r.addRawInputContents(ByteString.copyFrom(data.array())).build();
+    }
+
+    private static ModelInferRequest typed(String id, float value, int rows) {
+        ModelInferRequest.Builder r = start(id, rows);
+        for (int i = 0; i < rows * 4; i++) {
+            r.getInputsBuilder(0).getContentsBuilder().addFp32Contents(value);
+        }
+        return r.build();
+    }
+
+    private static ModelInferRequest typedShort(String id) {
+        ModelInferRequest.Builder r = start(id, 1);
+        r.getInputsBuilder(0).getContentsBuilder().addAllFp32Contents(List.of(1f, 2f, 3f));
+        return r.build();
+    }
+
+    private static ModelInferRequest.Builder start(String id, int rows) {
+        ModelInferRequest.Builder r =
+                ModelInferRequest.newBuilder().setModelName("mean").setId(id);
+        r.addInputsBuilder().setName("x").setDatatype("FP32").addAllShape(List.of((long) rows, 1L, 2L, 2L));
+        return r;
+    }
+}

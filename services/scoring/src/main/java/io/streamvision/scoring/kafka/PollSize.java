@@ -1,0 +1,60 @@
+package io.streamvision.scoring.kafka;
+
+import io.streamvision.model.ModelConfig;
+import io.streamvision.runtime.BatchingSettings;
+import io.streamvision.runtime.Datatypes;
+import java.util.Collection;
+import java.util.Map;
+
+/**
+ * How many tensor records one poll (one transaction) of the scoring loop takes, and the fetch
+ * sizes that let one poll fill. A transaction costs about the same whatever it holds, so for a
+ * small model the Kafka path is bound by commits unless a poll holds several full batches; for a
+ * large one a poll must stay small enough to score well within the transaction timeout.
+ *
+ * <p>Unless {@code vision.scoring.kafka.max-poll-records} is set above 0: {@value #BATCHES_PER_POLL}
+ * times the largest {@code max_batch_size} of the served models, cut so that one poll holds at
+ * most {@value #MAX_POLL_BYTES} bytes of input tensors (FP32 rows of the largest input).
+ *
+ * @param records {@code max.poll.records}
+ * @param fetch {@code max.partition.fetch.bytes} and {@code fetch.max.bytes}, large enough for
+ *     one partition to fill a poll
+ */
+record PollSize(int records, Map<String, Object> fetch) {
+
+    static final int BATCHES_PER_POLL = 8;
+    static final long MAX_POLL_BYTES = 32L << 20;
+    private static final long DEFAULT_PARTITION_FETCH = 1L << 20;
+    private static final long DEFAULT_FETCH = 50L << 20;
+
+    static PollSize of(int configured, Collection<ModelConfig> models) {
+        int maxBatch = 1;
+        long rowBytes = 1;
+        for (ModelConfig model : models) {
+            maxBatch = Math.max(maxBatch, BatchingSettings.of(model).maxBatchSize());
+            for (ModelConfig.TensorSpec input : model.inputs()) {
+                rowBytes = Math.max(rowBytes, rowBytes(input));
+            }
+        }
+        int records = configured > 0
+                ? configured
+                : (int) Math.max(1, Math.min((long) BATCHES_PER_POLL * maxBatch, MAX_POLL_BYTES / rowBytes));
+        // Room for one poll from one partition, plus the record framing.
+        long partition = Math.max(DEFAULT_PARTITION_FETCH, Math.min(64L << 20, records * (rowBytes + 512)));
+        return new PollSize(
+                records,
+                Map.of(
+                        "max.partition.fetch.bytes", (int) partition,
+                        "fetch.max.bytes", (int) Math.max(DEFAULT_FETCH, partition)));
+    }
+
+    /** Bytes of one row of an input as sent: its fixed dimensions (1 for a variable one) in FP32. */
+    static long rowBytes(ModelConfig.TensorSpec input) {
+        long elements = 1;
+        long[] shape = input.shape();
+        for (int d = 1; d < shape.length; d++) {
+            elements *= Math.max(1, shape[d]);
+        }
+        return elements * Math.max(4, Datatypes.size(input.datatype()));
+    }
+}
