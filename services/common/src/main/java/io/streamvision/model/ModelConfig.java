@@ -97,10 +97,24 @@ public record ModelConfig(
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record QueuePolicy(String timeoutAction, long defaultTimeoutUs, Boolean allowTimeoutOverride) {}
 
-    /** Execution provider wishes: {@code cpu}, {@code cuda} or {@code auto}. */
+    /**
+     * Execution wishes of one model: the provider ({@code cpu}, {@code cuda} or {@code auto}) and,
+     * overriding the service's {@code execution.*} settings for this model only, ONNX Runtime's
+     * intra-op and inter-op thread counts and whether idle threads spin (null: the service's).
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record Execution(String provider, boolean requireCuda) {}
+    public record Execution(
+            String provider,
+            boolean requireCuda,
+            Integer intraOpThreads,
+            Integer interOpThreads,
+            Boolean allowSpinning) {
+
+        public Execution(String provider, boolean requireCuda) {
+            this(provider, requireCuda, null, null, null);
+        }
+    }
 
     /** The first image input, or null when the model takes no image. */
     public TensorSpec imageInput() {

@@ -396,6 +396,7 @@ public final class DynamicBatcher implements AutoCloseable {
             }
             LoadedModel loaded = acquired.get();
             String version = Integer.toString(loaded.version());
+            VersionMeters counted = meters(version);
             try {
                 List<ModelInferRequest> requests = new ArrayList<>(batch.size());
                 List<Pending> runnable = new ArrayList<>(batch.size());
@@ -418,8 +419,7 @@ public final class DynamicBatcher implements AutoCloseable {
                                 .increment();
                         continue;
                     }
-                    timer("vision_inference_queue_duration", version)
-                            .record(start - p.enqueuedNanos(), TimeUnit.NANOSECONDS);
+                    counted.queue().record(start - p.enqueuedNanos(), TimeUnit.NANOSECONDS);
                     requests.add(p.request());
                     runnable.add(p);
                 }
@@ -446,16 +446,14 @@ public final class DynamicBatcher implements AutoCloseable {
                 } finally {
                     span.end();
                 }
-                timer("vision_inference_compute_duration", version)
-                        .record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
-                counter("vision_inference_exec_count", version, null).increment();
+                counted.compute().record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
+                counted.executions().increment();
                 long rows = 0;
                 for (int i = 0; i < runnable.size(); i++) {
                     InferenceEngine.Outcome outcome = outcomes.get(i);
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
-                        counter("vision_inference_request_success", version, null)
-                                .increment();
+                        counted.success().increment();
                     } else {
                         counter(
                                         "vision_inference_request_failure",
@@ -465,7 +463,7 @@ public final class DynamicBatcher implements AutoCloseable {
                     }
                     runnable.get(i).result().complete(outcome);
                 }
-                counter("vision_inference_count", version, null).increment(rows);
+                counted.rows().increment(rows);
             } catch (RuntimeException e) {
                 LOG.errorf(e, "Batch of %d for %s failed", batch.size(), model);
                 InferenceException failure = new InferenceException(
@@ -485,6 +483,22 @@ public final class DynamicBatcher implements AutoCloseable {
         private final Map<String, Counter> counters = new ConcurrentHashMap<>();
 
         private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+
+        /** The meters of one model version that every batch updates, registered once. */
+        private record VersionMeters(Counter success, Counter executions, Counter rows, Timer queue, Timer compute) {}
+
+        private final Map<String, VersionMeters> versionMeters = new ConcurrentHashMap<>();
+
+        private VersionMeters meters(String version) {
+            return versionMeters.computeIfAbsent(
+                    version,
+                    v -> new VersionMeters(
+                            counter("vision_inference_request_success", v, null),
+                            counter("vision_inference_exec_count", v, null),
+                            counter("vision_inference_count", v, null),
+                            timer("vision_inference_queue_duration", v),
+                            timer("vision_inference_compute_duration", v)));
+        }
 
         private Counter counter(String name, String version, String reason) {
             return counters.computeIfAbsent(name + '\u0000' + version + '\u0000' + reason, k -> {

@@ -1,5 +1,7 @@
 package io.streamvision.runtime;
 
+import io.streamvision.model.ModelConfig;
+
 /**
  * How ONNX Runtime sessions are created.
  *
@@ -24,4 +26,22 @@ public record ExecutionSettings(
 
     /** CPU with ONNX Runtime's default threading. */
     public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true);
+
+    /**
+     * These settings with a model's own {@code execution} block applied: its thread counts and
+     * spinning, where it gives them, win over the service's.
+     */
+    public ExecutionSettings forModel(ModelConfig.Execution own) {
+        if (own == null) {
+            return this;
+        }
+        return new ExecutionSettings(
+                provider,
+                cudaDeviceId,
+                cudaMemoryLimitBytes,
+                cudnnExhaustiveSearch,
+                own.intraOpThreads() != null ? own.intraOpThreads() : intraOpThreads,
+                own.interOpThreads() != null ? own.interOpThreads() : interOpThreads,
+                own.allowSpinning() != null ? own.allowSpinning() : spinning);
+    }
 }

@@ -73,13 +73,22 @@ public final class OnnxRuntime {
         OrtSession session;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (settings.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(settings.intraOpThreads());
+            ExecutionSettings effective = settings.forModel(config.execution());
+            if (effective.intraOpThreads() > 0) {
+                options.setIntraOpNumThreads(effective.intraOpThreads());
             }
-            if (settings.interOpThreads() > 0) {
-                options.setInterOpNumThreads(settings.interOpThreads());
+            if (effective.interOpThreads() > 0) {
+                options.setInterOpNumThreads(effective.interOpThreads());
             }
-            String spin = settings.spinning() ? "1" : "0";
+            LOG.debugf(
+                    "Model %s v%d: %s, intra-op threads %d, inter-op threads %d, spinning %s",
+                    name,
+                    version,
+                    provider,
+                    effective.intraOpThreads(),
+                    effective.interOpThreads(),
+                    effective.spinning());
+            String spin = effective.spinning() ? "1" : "0";
             options.addConfigEntry("session.intra_op.allow_spinning", spin);
             options.addConfigEntry("session.inter_op.allow_spinning", spin);
             if ("cuda".equals(provider)) {
