@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Scoring throughput: raw ONNX Runtime (the ceiling) beside gRPC ModelInfer and the Kafka path,
 # in one run, printed as a Markdown table. Options go to the benchmark:
-#   bench/scoring.sh --model fashion-cnn --batch 8 [--seconds 10] [--kafka-images 2000] [--kafka-poll-records 64]
-#   bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --batch 4
+#   bench/scoring.sh --model fashion-cnn --batch 8 [--seconds 10] [--kafka-images 2000] [--kafka-poll-records N]
+#   bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --name resnet50 --batch 4
+# More: --warmup S (gRPC warm-up seconds, 3), --kafka-warmup N (records sent and scored before the
+# Kafka path is timed, 5000), --torch false (no PyTorch eager row; it needs Debian's python3-torch).
+# Each row also shows what the service did meanwhile (batches, mean batch, queue wait, compute) and
+# the CPU time per image of the service and of the benchmark's JVM (the broker and the clients).
 # SCORING_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/scoring.jfr,settings=profile" records the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -167,7 +167,15 @@ public final class ScoringBenchmark {
                     "gRPC ModelInfer, batch " + batch + ", concurrency 8",
                     grpc(stub, request, 8, batch, seconds),
                     side.since()));
-            Result kafka = kafka(broker, model, inputName, rowShape, rowElements, kafkaImages, side);
+            Result kafka = kafka(
+                    broker,
+                    model,
+                    inputName,
+                    rowShape,
+                    rowElements,
+                    kafkaImages,
+                    Integer.parseInt(options.getOrDefault("kafka-warmup", "5000")),
+                    side);
             rows.add(new Row("Kafka end to end, " + kafkaImages + " single-image records", kafka, side.since()));
             channel.shutdownNow();
 
@@ -502,6 +510,7 @@ public final class ScoringBenchmark {
             long[] rowShape,
             long rowElements,
             int images,
+            int warmup,
             ServiceSide side)
             throws Exception {
         Topics topics = new Topics(".bench");
@@ -510,7 +519,7 @@ public final class ScoringBenchmark {
                         broker.bootstrapServers(), topics.scores().name());
                 KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
             // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
-            int warm = Math.min(1000, images);
+            int warm = Math.min(warmup, images);
             send(producer, topics.tensors(model).name(), one, "w-", warm);
             if (scores.awaitAtLeast(warm, Duration.ofSeconds(600)) < warm) {
                 throw new IllegalStateException("the warm-up records were not all scored");
