@@ -5,7 +5,7 @@ import io.streamvision.proto.inference.InferTensorContents;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.List;
+import java.util.Set;
 
 /**
  * Writes one checked input straight into the batch's direct buffer in the model's datatype: the
@@ -15,6 +15,9 @@ import java.util.List;
  * written value by value. FP32 data is checked for NaN and infinities as written.
  */
 final class InputConverter {
+
+    /** Datatypes other than FP32 that may travel in typed contents. */
+    private static final Set<String> TYPED = Set.of("INT64", "UINT8", "INT32");
 
     private InputConverter() {}
 
@@ -44,7 +47,7 @@ final class InputConverter {
         if (!given.equals(want)) {
             throw InferenceException.invalid("input '" + name + "' is " + given + ", model wants " + want);
         }
-        if (!raw && !List.of("INT64", "UINT8", "INT32").contains(want)) {
+        if (!raw && !TYPED.contains(want)) {
             throw InferenceException.invalid("input '" + name + "' of type " + want + " needs raw contents");
         }
     }

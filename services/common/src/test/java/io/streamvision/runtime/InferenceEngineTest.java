@@ -7,11 +7,13 @@ import com.google.protobuf.ByteString;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.testing.OnnxGraphs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -63,6 +65,84 @@ class InferenceEngineTest {
             List<InferenceEngine.Outcome> again = engine.infer(model, List.of(raw("d", 7f, 1)), buffers);
             assertMeans(again.get(0), 7f);
         }
+    }
+
+    /**
+     * UINT8 pixels of a three-channel image are normalised with each channel's own mean and std,
+     * in both layouts (the model returns the per-channel mean of what it was given).
+     */
+    @Test
+    void uint8PixelsAreNormalisedPerChannelInBothLayouts() throws Exception {
+        int[] pixel = {10, 100, 200};
+        float[] mean = {0.485f, 0.456f, 0.406f};
+        float[] std = {0.229f, 0.224f, 0.225f};
+        float[] expected = new float[3];
+        for (int c = 0; c < 3; c++) {
+            expected[c] = (float) ((pixel[c] / 255.0 - mean[c]) / std[c]);
+        }
+        for (String layout : List.of("NCHW", "NHWC")) {
+            boolean nhwc = layout.equals("NHWC");
+            String name = "rgb-" + layout.toLowerCase(Locale.ROOT);
+            Path version = repo.resolve(name + "/1");
+            Files.createDirectories(version);
+            Files.write(version.resolve("model.onnx"), channelMeanModel(nhwc));
+            Files.writeString(version.resolve("config.json"), """
+                    {"name": "%s", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                     "task": "embedding",
+                     "inputs": [{"name": "x", "datatype": "FP32", "shape": %s, "layout": "%s",
+                                 "scale": 255.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                                 "accepts_uint8": true}],
+                     "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3], "role": "features"}]}
+                    """.formatted(
+                            name, nhwc ? "[-1, 2, 2, 3]" : "[-1, 3, 2, 2]", layout));
+            try (LoadedModel model = runtime.load(name, 1)) {
+                byte[] data = new byte[2 * 12];
+                for (int k = 0; k < data.length; k++) {
+                    data[k] = (byte) pixel[nhwc ? k % 3 : (k / 4) % 3];
+                }
+                ModelInferRequest.Builder r =
+                        ModelInferRequest.newBuilder().setModelName(name).setId(layout);
+                r.addInputsBuilder()
+                        .setName("x")
+                        .setDatatype("UINT8")
+                        .addAllShape(nhwc ? List.of(2L, 2L, 2L, 3L) : List.of(2L, 3L, 2L, 2L));
+                r.addRawInputContents(ByteString.copyFrom(data));
+                InferenceEngine.Outcome outcome = new InferenceEngine(runtime)
+                        .infer(model, List.of(r.build()))
+                        .get(0);
+                assertNull(outcome.error(), layout);
+                ByteBuffer y = outcome.response()
+                        .getRawOutputContents(0)
+                        .asReadOnlyByteBuffer()
+                        .order(ByteOrder.LITTLE_ENDIAN);
+                for (int row = 0; row < 2; row++) {
+                    for (int c = 0; c < 3; c++) {
+                        assertEquals(expected[c], y.getFloat(), 1e-5, layout + " channel " + c);
+                    }
+                }
+            }
+        }
+    }
+
+    /** y = ReduceMean over the spatial axes: [N, 3] from NCHW [N, 3, 2, 2] or NHWC [N, 2, 2, 3]. */
+    private static byte[] channelMeanModel(boolean nhwc) {
+        byte[] node = OnnxGraphs.node(
+                "ReduceMean",
+                List.of("x"),
+                List.of("y"),
+                nhwc ? OnnxGraphs.intsAttribute("axes", 1, 2) : OnnxGraphs.intsAttribute("axes", 2, 3),
+                OnnxGraphs.intAttribute("keepdims", 0));
+        return OnnxGraphs.model(
+                OnnxGraphs.graph(
+                        "channel-mean",
+                        List.of(node),
+                        List.of(),
+                        List.of(
+                                nhwc
+                                        ? OnnxGraphs.floatValue("x", "N", 2L, 2L, 3L)
+                                        : OnnxGraphs.floatValue("x", "N", 3L, 2L, 2L)),
+                        List.of(OnnxGraphs.floatValue("y", "N", 3L))),
+                13);
     }
 
     private static void assertMeans(InferenceEngine.Outcome outcome, float... expected) {

@@ -8,9 +8,10 @@ import java.util.Map;
 
 /**
  * How many tensor records one poll (one transaction) of the scoring loop takes, and the fetch
- * sizes that let one poll fill. A transaction costs about the same whatever it holds, so for a
+ * sizes that let one poll fill. A transaction's fixed cost dominates for small records, so for a
  * small model the Kafka path is bound by commits unless a poll holds several full batches; for a
- * large one a poll must stay small enough to score well within the transaction timeout.
+ * large one a poll must stay small enough to score within the transaction timeout. Sized once,
+ * from the models served at start.
  *
  * <p>Unless {@code vision.scoring.kafka.max-poll-records} is set above 0: {@value #BATCHES_PER_POLL}
  * times the largest {@code max_batch_size} of the served models, cut so that one poll holds at

@@ -157,8 +157,8 @@ public final class ScoringBenchmark {
                 rows.add(new Row("PyTorch eager, batch " + batch, torch, null));
             }
             side.mark();
-            rows.add(new Row(
-                    "gRPC ModelInfer, batch 1, concurrency 1", grpc(stub, single, 1, 1, seconds), side.since()));
+            Result grpcOne = grpc(stub, single, 1, 1, seconds);
+            rows.add(new Row("gRPC ModelInfer, batch 1, concurrency 1", grpcOne, side.since()));
             rows.add(new Row(
                     "gRPC ModelInfer, batch " + batch + ", concurrency 1",
                     grpc(stub, request, 1, batch, seconds),
@@ -189,8 +189,8 @@ public final class ScoringBenchmark {
                     "%nLatency: raw batch 1 p50 %.2f ms; gRPC batch 1 at concurrency 1 p50 %.2f ms (%.2f ms added);"
                             + " gRPC ServerLive round trip p50 %.2f ms.%n",
                     rawOne.p50Ms(),
-                    rows.get(torch == null ? 2 : 3).result().p50Ms(),
-                    rows.get(torch == null ? 2 : 3).result().p50Ms() - rawOne.p50Ms(),
+                    grpcOne.p50Ms(),
+                    grpcOne.p50Ms() - rawOne.p50Ms(),
                     liveMs);
             printLoopTimes(rows.get(rows.size() - 1).side());
         } finally {
