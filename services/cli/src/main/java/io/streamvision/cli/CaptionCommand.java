@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vision caption}: captions (optionally with labels) from the captioning service. */
@@ -38,11 +39,8 @@ public class CaptionCommand extends ImageRpcCommand {
             paramLabel = "MODEL")
     String classifier;
 
-    @Option(
-            names = {"-k", "--top-k"},
-            defaultValue = "3",
-            description = "Labels per image with --labels (default: ${DEFAULT-VALUE}).")
-    int topK;
+    @Mixin
+    TopKOption topK;
 
     @Override
     String server() {
@@ -59,7 +57,7 @@ public class CaptionCommand extends ImageRpcCommand {
                     .setRequestId(id)
                     .setImage(ByteString.copyFrom(image))
                     .setClassifier(classifier)
-                    .setTopK(topK)
+                    .setTopK(topK.value)
                     .setBeamWidth(beam)
                     .build());
             caption = r.getCaption();

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vision classify}: top-k labels for images from the scoring service's Classify RPC. */
@@ -34,11 +35,8 @@ public class ClassifyCommand extends ImageRpcCommand {
     @Option(names = "--model-version", defaultValue = "", description = "Model version (default: the newest).")
     String modelVersion;
 
-    @Option(
-            names = {"-k", "--top-k"},
-            defaultValue = "3",
-            description = "Labels per image (default: ${DEFAULT-VALUE}).")
-    int topK;
+    @Mixin
+    TopKOption topK;
 
     @Override
     String server() {
@@ -52,7 +50,7 @@ public class ClassifyCommand extends ImageRpcCommand {
                         .setImage(ByteString.copyFrom(image))
                         .setModelName(model)
                         .setModelVersion(modelVersion)
-                        .setTopK(topK)
+                        .setTopK(topK.value)
                         .build())
                 .getClassification();
         Map<String, Object> fields = new LinkedHashMap<>();

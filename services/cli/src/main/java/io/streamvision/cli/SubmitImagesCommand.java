@@ -54,11 +54,8 @@ public class SubmitImagesCommand implements Callable<Integer> {
             description = "Models to run (default: the preprocess service's defaults).")
     List<String> models = new ArrayList<>();
 
-    @Option(
-            names = {"-k", "--top-k"},
-            defaultValue = "3",
-            description = "Labels per image (default: ${DEFAULT-VALUE}).")
-    int topK;
+    @Mixin
+    TopKOption topK;
 
     @Option(names = "--no-wait", description = "Only send the images; do not wait for their results.")
     boolean noWait;
@@ -95,7 +92,7 @@ public class SubmitImagesCommand implements Callable<Integer> {
                         .setRequestId(id)
                         .setImage(ByteString.copyFrom(Inputs.read(file)))
                         .addAllModels(models)
-                        .setTopK(topK)
+                        .setTopK(topK.value)
                         .setSourceUri(file.toAbsolutePath().toUri().toString())
                         .build();
                 ProducerRecord<byte[], byte[]> record =

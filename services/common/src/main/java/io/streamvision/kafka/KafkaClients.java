@@ -105,7 +105,9 @@ public class KafkaClients {
                 Duration.ofMillis(loop.pollTimeoutMs()),
                 loop.maxRequestBytes(),
                 consumer,
-                connection());
+                connection(),
+                TransactionalLoop.COMMIT_ATTEMPTS,
+                TransactionalLoop.COMMIT_BACKOFF);
     }
 
     /**

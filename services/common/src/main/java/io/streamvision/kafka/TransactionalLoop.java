@@ -87,6 +87,12 @@ public final class TransactionalLoop implements AutoCloseable {
                 throws Exception;
     }
 
+    /** Transactions of one batch that may fail in a row before a loop gives up (the default). */
+    public static final int COMMIT_ATTEMPTS = 10;
+
+    /** The wait after a loop's first failed commit (the default). */
+    public static final Duration COMMIT_BACKOFF = Duration.ofMillis(100);
+
     /**
      * What the loop needs to run.
      *
@@ -107,35 +113,7 @@ public final class TransactionalLoop implements AutoCloseable {
             Map<String, Object> extraConsumerProps,
             Map<String, Object> extraProducerProps,
             int maxCommitAttempts,
-            Duration commitBackoff) {
-
-        /** Settings with 10 commit attempts, 100 ms apart at first. */
-        public Settings(
-                String name,
-                String bootstrapServers,
-                String groupId,
-                String transactionalId,
-                Pattern topics,
-                int maxPollRecords,
-                Duration pollTimeout,
-                int maxRequestBytes,
-                Map<String, Object> extraConsumerProps,
-                Map<String, Object> extraProducerProps) {
-            this(
-                    name,
-                    bootstrapServers,
-                    groupId,
-                    transactionalId,
-                    topics,
-                    maxPollRecords,
-                    pollTimeout,
-                    maxRequestBytes,
-                    extraConsumerProps,
-                    extraProducerProps,
-                    10,
-                    Duration.ofMillis(100));
-        }
-    }
+            Duration commitBackoff) {}
 
     /** A polled batch and its outputs, computed on the handler thread. */
     private record InFlight(

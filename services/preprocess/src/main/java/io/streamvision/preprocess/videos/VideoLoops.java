@@ -112,7 +112,9 @@ public class VideoLoops implements HealthCheck {
                         Duration.ofMillis(k.pollTimeoutMs()),
                         k.maxRequestBytes(),
                         withLargeFetches(kafka.consumer(k, "-planner")),
-                        producer),
+                        producer,
+                        TransactionalLoop.COMMIT_ATTEMPTS,
+                        TransactionalLoop.COMMIT_BACKOFF),
                 tracing.eachInSpan("plan video", plan::plan),
                 kafka.deadLetters());
         Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
@@ -130,7 +132,9 @@ public class VideoLoops implements HealthCheck {
                         Duration.ofMillis(k.pollTimeoutMs()),
                         k.maxRequestBytes(),
                         segmentConsumer,
-                        producer),
+                        producer,
+                        TransactionalLoop.COMMIT_ATTEMPTS,
+                        TransactionalLoop.COMMIT_BACKOFF),
                 tracing.eachInSpan("decode video segment", decoder::decode),
                 kafka.deadLetters());
         planner.start();
