@@ -126,23 +126,19 @@ class InferenceEngineTest {
 
     /** y = ReduceMean over the spatial axes: [N, 3] from NCHW [N, 3, 2, 2] or NHWC [N, 2, 2, 3]. */
     private static byte[] channelMeanModel(boolean nhwc) {
-        byte[] node = OnnxGraphs.node(
-                "ReduceMean",
-                List.of("x"),
-                List.of("y"),
-                nhwc ? OnnxGraphs.intsAttribute("axes", 1, 2) : OnnxGraphs.intsAttribute("axes", 2, 3),
-                OnnxGraphs.intAttribute("keepdims", 0));
-        return OnnxGraphs.model(
-                OnnxGraphs.graph(
+        return nhwc
+                ? OnnxGraphs.reduceMean(
                         "channel-mean",
-                        List.of(node),
-                        List.of(),
-                        List.of(
-                                nhwc
-                                        ? OnnxGraphs.floatValue("x", "N", 2L, 2L, 3L)
-                                        : OnnxGraphs.floatValue("x", "N", 3L, 2L, 2L)),
-                        List.of(OnnxGraphs.floatValue("y", "N", 3L))),
-                13);
+                        OnnxGraphs.floatValue("x", "N", 2L, 2L, 3L),
+                        OnnxGraphs.floatValue("y", "N", 3L),
+                        1,
+                        2)
+                : OnnxGraphs.reduceMean(
+                        "channel-mean",
+                        OnnxGraphs.floatValue("x", "N", 3L, 2L, 2L),
+                        OnnxGraphs.floatValue("y", "N", 3L),
+                        2,
+                        3);
     }
 
     private static void assertMeans(InferenceEngine.Outcome outcome, float... expected) {

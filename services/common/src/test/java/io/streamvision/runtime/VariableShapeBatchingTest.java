@@ -74,19 +74,11 @@ class VariableShapeBatchingTest {
      * ONNX model y = ReduceMean(x, axes=[2, 3], keepdims=0), x: [N, 1, H, W] with symbolic N, H, W.
      */
     static byte[] globalMeanModel() {
-        byte[] node = OnnxGraphs.node(
-                "ReduceMean",
-                List.of("x"),
-                List.of("y"),
-                OnnxGraphs.intsAttribute("axes", 2, 3),
-                OnnxGraphs.intAttribute("keepdims", 0));
-        return OnnxGraphs.model(
-                OnnxGraphs.graph(
-                        "global-mean",
-                        List.of(node),
-                        List.of(),
-                        List.of(OnnxGraphs.floatValue("x", "N", 1L, "H", "W")),
-                        List.of(OnnxGraphs.floatValue("y", "N", 1L))),
-                13);
+        return OnnxGraphs.reduceMean(
+                "global-mean",
+                OnnxGraphs.floatValue("x", "N", 1L, "H", "W"),
+                OnnxGraphs.floatValue("y", "N", 1L),
+                2,
+                3);
     }
 }

@@ -48,6 +48,16 @@ public final class OnnxGraphs {
         });
     }
 
+    /**
+     * A one-node model (opset 13) {@code y = ReduceMean(x, axes, keepdims=0)} named {@code name},
+     * {@code x} and {@code y} described by {@link #floatValue}.
+     */
+    public static byte[] reduceMean(String name, byte[] x, byte[] y, long... axes) {
+        byte[] node = node(
+                "ReduceMean", List.of("x"), List.of("y"), intsAttribute("axes", axes), intAttribute("keepdims", 0));
+        return model(graph(name, List.of(node), List.of(), List.of(x), List.of(y)), 13);
+    }
+
     /** A node running {@code op} from {@code inputs} to {@code outputs}, with attributes. */
     public static byte[] node(String op, List<String> inputs, List<String> outputs, byte[]... attributes) {
         return message(o -> {
