@@ -14,20 +14,25 @@ import org.eclipse.microprofile.health.HealthCheckResponse;
  * The readiness check of a service's Kafka Streams application, supervised by a {@link
  * StreamsSupervisor}: UP only while RUNNING, the process ending when the application fails, and a
  * shutdown that leaves the group before the Kafka Streams extension closes it. A service subclasses
- * it as an {@code @Readiness @ApplicationScoped} bean that supplies its application.
+ * it as a {@code @Readiness @Singleton} bean whose one constructor receives its application.
  */
 public abstract class StreamsHealthCheck implements HealthCheck {
 
+    private final String name;
+    private final KafkaStreams streams;
     private volatile StreamsSupervisor supervisor;
 
-    /** The supervised application. */
-    protected abstract KafkaStreams streams();
-
-    /** The name readiness reports it under. */
-    protected abstract String name();
+    /**
+     * @param name what readiness reports it under
+     * @param streams the supervised application
+     */
+    protected StreamsHealthCheck(String name, KafkaStreams streams) {
+        this.name = name;
+        this.streams = streams;
+    }
 
     void start(@Observes StartupEvent event) {
-        supervisor = new StreamsSupervisor(name(), streams(), Duration.ofSeconds(2), () -> Quarkus.asyncExit(1));
+        supervisor = new StreamsSupervisor(name, streams, Duration.ofSeconds(2), () -> Quarkus.asyncExit(1));
     }
 
     /** Before the Kafka Streams extension's own shutdown, so the members leave the group. */
@@ -40,6 +45,6 @@ public abstract class StreamsHealthCheck implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         StreamsSupervisor s = supervisor;
-        return s == null ? HealthCheckResponse.down(name() + "-kafka-streams") : s.readiness();
+        return s == null ? HealthCheckResponse.down(name + "-kafka-streams") : s.readiness();
     }
 }

@@ -1,8 +1,7 @@
 package io.streamvision.preprocess.streams;
 
 import io.streamvision.kafka.StreamsHealthCheck;
-import jakarta.enterprise.context.ApplicationScoped;
-import jakarta.inject.Inject;
+import jakarta.inject.Singleton;
 import org.apache.kafka.streams.KafkaStreams;
 import org.eclipse.microprofile.health.Readiness;
 
@@ -11,19 +10,10 @@ import org.eclipse.microprofile.health.Readiness;
  * StreamsHealthCheck}).
  */
 @Readiness
-@ApplicationScoped
+@Singleton
 public class StreamsHealth extends StreamsHealthCheck {
 
-    @Inject
-    KafkaStreams streams;
-
-    @Override
-    protected KafkaStreams streams() {
-        return streams;
-    }
-
-    @Override
-    protected String name() {
-        return "images";
+    StreamsHealth(KafkaStreams streams) {
+        super("images", streams);
     }
 }
