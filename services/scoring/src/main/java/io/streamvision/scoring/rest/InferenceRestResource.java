@@ -39,6 +39,10 @@ import java.util.concurrent.CompletionStage;
 public class InferenceRestResource {
 
     static final String HEADER_LENGTH = "Inference-Header-Content-Length";
+    /** A model's routes, with or without {@code /versions/<version>}. */
+    private static final String MODEL = "/models/{model}{version:(/versions/[^/]+)?}";
+
+    private static final String VERSION_PREFIX = "/versions/";
     private static final ObjectMapper MAPPER = new ObjectMapper();
 
     @Inject
@@ -73,16 +77,10 @@ public class InferenceRestResource {
     }
 
     @GET
-    @Path("/models/{model}")
+    @Path(MODEL)
     @NonBlocking
-    public Response metadata(@PathParam("model") String model) {
-        return metadata(model, "");
-    }
-
-    @GET
-    @Path("/models/{model}/versions/{version}")
-    @NonBlocking
-    public Response metadata(@PathParam("model") String model, @PathParam("version") String version) {
+    public Response metadata(@PathParam("model") String model, @PathParam("version") String versionPath) {
+        String version = version(versionPath);
         Optional<LoadedModel> acquired = acquire(model, version);
         if (acquired.isEmpty()) {
             return error(404, notServed(model, version));
@@ -102,16 +100,10 @@ public class InferenceRestResource {
     }
 
     @GET
-    @Path("/models/{model}/ready")
+    @Path(MODEL + "/ready")
     @NonBlocking
-    public Response modelReady(@PathParam("model") String model) {
-        return modelReady(model, "");
-    }
-
-    @GET
-    @Path("/models/{model}/versions/{version}/ready")
-    @NonBlocking
-    public Response modelReady(@PathParam("model") String model, @PathParam("version") String version) {
+    public Response modelReady(@PathParam("model") String model, @PathParam("version") String versionPath) {
+        String version = version(versionPath);
         Optional<LoadedModel> acquired = acquire(model, version);
         acquired.ifPresent(LoadedModel::release);
         ObjectNode out = MAPPER.createObjectNode().put("name", model).put("ready", acquired.isPresent());
@@ -119,21 +111,14 @@ public class InferenceRestResource {
     }
 
     @POST
-    @Path("/models/{model}/infer")
-    @NonBlocking
-    public CompletionStage<Response> infer(
-            @PathParam("model") String model, @HeaderParam(HEADER_LENGTH) String headerLength, byte[] body) {
-        return infer(model, "", headerLength, body);
-    }
-
-    @POST
-    @Path("/models/{model}/versions/{version}/infer")
+    @Path(MODEL + "/infer")
     @NonBlocking
     public CompletionStage<Response> infer(
             @PathParam("model") String model,
-            @PathParam("version") String version,
+            @PathParam("version") String versionPath,
             @HeaderParam(HEADER_LENGTH) String headerLength,
             byte[] body) {
+        String version = version(versionPath);
         JsonTensors.Request request;
         try {
             int length = body == null ? 0 : body.length;
@@ -186,6 +171,11 @@ public class InferenceRestResource {
         return Response.ok(body, MediaType.APPLICATION_OCTET_STREAM)
                 .header(HEADER_LENGTH, header.length)
                 .build();
+    }
+
+    /** The version of a {@link #MODEL} route: "" (the newest) when the path names none. */
+    private static String version(String versionPath) {
+        return versionPath == null || versionPath.isEmpty() ? "" : versionPath.substring(VERSION_PREFIX.length());
     }
 
     private Optional<LoadedModel> acquire(String model, String version) {
