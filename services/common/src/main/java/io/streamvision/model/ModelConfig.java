@@ -1,14 +1,15 @@
 package io.streamvision.model;
 
-import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
-import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import com.fasterxml.jackson.databind.json.JsonMapper;
 import io.streamvision.imaging.ColourManagement;
 import java.util.List;
 
 /**
  * One model version's {@code config.json} from the model repository (format documented in {@code
- * models/README.md}). Immutable.
+ * models/README.md}), read with {@link #JSON}. Immutable.
  *
  * @param name model name, equal to its folder name
  * @param version version number, equal to its folder name
@@ -24,8 +25,6 @@ import java.util.List;
  * @param vocab for decoders: vocabulary file name
  * @param encoder for decoders: name of the encoder model that makes their features
  */
-@JsonIgnoreProperties(ignoreUnknown = true)
-@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record ModelConfig(
         String name,
         int version,
@@ -41,9 +40,13 @@ public record ModelConfig(
         String vocab,
         String encoder) {
 
+    /** Reads {@code config.json} and its parts: snake_case keys, unknown keys ignored. */
+    public static final ObjectMapper JSON = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
     /** Tensor description; image fields are set on image inputs only. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record TensorSpec(
             String name,
             String datatype,
@@ -77,13 +80,9 @@ public record ModelConfig(
     }
 
     /** How an image is brought to the input size. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Resize(String policy, int width, int height, Integer shorterSide, Integer padValue) {}
 
     /** Dynamic batching defaults. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Batching(
             int maxBatchSize,
             long maxQueueDelayUs,
@@ -93,8 +92,6 @@ public record ModelConfig(
             QueuePolicy defaultQueuePolicy) {}
 
     /** Triton's queue policy: what happens to a request that waits longer than its timeout. */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record QueuePolicy(String timeoutAction, long defaultTimeoutUs, Boolean allowTimeoutOverride) {}
 
     /**
@@ -102,8 +99,6 @@ public record ModelConfig(
      * overriding the service's {@code execution.*} settings for this model only, ONNX Runtime's
      * intra-op and inter-op thread counts and whether idle threads spin (null: the service's).
      */
-    @JsonIgnoreProperties(ignoreUnknown = true)
-    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Execution(
             String provider,
             boolean requireCuda,

@@ -1,6 +1,5 @@
 package io.streamvision.model;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -19,8 +18,6 @@ import java.util.stream.Stream;
  * Thread-safe.
  */
 public final class ModelRepository {
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path root;
 
@@ -75,7 +72,7 @@ public final class ModelRepository {
     public ModelConfig config(String name, int version) {
         Path file = versionDir(name, version).resolve("config.json");
         try {
-            ModelConfig config = JSON.readValue(file.toFile(), ModelConfig.class);
+            ModelConfig config = ModelConfig.JSON.readValue(file.toFile(), ModelConfig.class);
             if (!name.equals(config.name()) || version != config.version()) {
                 throw new IllegalArgumentException("Model config "
                         + file

@@ -3,7 +3,6 @@ package io.streamvision.runtime;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamvision.model.ModelConfig;
 import org.junit.jupiter.api.Test;
 
@@ -14,10 +13,9 @@ class ExecutionSettingsTest {
 
     @Test
     void aModelsThreadsAndSpinningWinWhereItGivesThem() throws Exception {
-        ModelConfig.Execution own = new ObjectMapper()
-                .readValue(
-                        "{\"provider\": \"auto\", \"intra_op_threads\": 1, \"allow_spinning\": false}",
-                        ModelConfig.Execution.class);
+        ModelConfig.Execution own = ModelConfig.JSON.readValue(
+                "{\"provider\": \"auto\", \"intra_op_threads\": 1, \"allow_spinning\": false}",
+                ModelConfig.Execution.class);
         ExecutionSettings effective = SERVICE.forModel(own);
         assertEquals(1, effective.intraOpThreads());
         assertEquals(1, effective.interOpThreads(), "not given by the model: the service's");

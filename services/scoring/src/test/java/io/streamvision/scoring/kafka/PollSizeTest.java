@@ -3,7 +3,6 @@ package io.streamvision.scoring.kafka;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamvision.model.ModelConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -33,7 +32,7 @@ class PollSizeTest {
     }
 
     private static ModelConfig model(int maxBatch, int channels, int height, int width) throws Exception {
-        return new ObjectMapper().readValue("""
+        return ModelConfig.JSON.readValue("""
                 {"name": "m", "version": 1, "platform": "onnxruntime_onnx",
                  "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, %d, %d, %d]}],
                  "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 10]}],
