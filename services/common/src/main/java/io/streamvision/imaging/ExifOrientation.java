@@ -58,41 +58,17 @@ public final class ExifOrientation {
         boolean swap = orientation >= 5;
         int ow = swap ? h : w;
         int oh = swap ? w : h;
+        // Every orientation is a mirror of the stored rows and/or columns, then for 5-8 a transpose:
+        // 2 mirrors columns, 3 both, 4 rows; 5 transposes, 6 mirrors rows first, 7 both, 8 columns.
+        boolean mirrorColumns = orientation == 2 || orientation == 3 || orientation == 7 || orientation == 8;
+        boolean mirrorRows = orientation == 3 || orientation == 4 || orientation == 6 || orientation == 7;
         byte[] out = new byte[image.pixels().length];
         for (int y = 0; y < h; y++) {
+            int my = mirrorRows ? h - 1 - y : y;
             for (int x = 0; x < w; x++) {
-                int nx;
-                int ny;
-                switch (orientation) {
-                    case 2 -> {
-                        nx = w - 1 - x;
-                        ny = y;
-                    }
-                    case 3 -> {
-                        nx = w - 1 - x;
-                        ny = h - 1 - y;
-                    }
-                    case 4 -> {
-                        nx = x;
-                        ny = h - 1 - y;
-                    }
-                    case 5 -> {
-                        nx = y;
-                        ny = x;
-                    }
-                    case 6 -> {
-                        nx = h - 1 - y;
-                        ny = x;
-                    }
-                    case 7 -> {
-                        nx = h - 1 - y;
-                        ny = w - 1 - x;
-                    }
-                    default -> {
-                        nx = y;
-                        ny = w - 1 - x;
-                    }
-                }
+                int mx = mirrorColumns ? w - 1 - x : x;
+                int nx = swap ? my : mx;
+                int ny = swap ? mx : my;
                 System.arraycopy(image.pixels(), (y * w + x) * c, out, (ny * ow + nx) * c, c);
             }
         }
