@@ -22,25 +22,6 @@ import org.junit.jupiter.api.TestFactory;
 class PhotoPreprocessingTest {
 
     static final Path DIR = Path.of("src/test/resources/photos");
-    static final float[] MEAN = {0.485f, 0.456f, 0.406f};
-    static final float[] STD = {0.229f, 0.224f, 0.225f};
-
-    /** The ImageNet input of the README's ResNet-50, with the given colour management. */
-    static ModelConfig.TensorSpec imagenet(String colourManagement) {
-        return new ModelConfig.TensorSpec(
-                "input",
-                "FP32",
-                new long[] {-1, 3, 224, 224},
-                "NCHW",
-                "RGB",
-                new ModelConfig.Resize("shorter-side-crop", 224, 224, 256, null),
-                255.0,
-                MEAN,
-                STD,
-                false,
-                null,
-                colourManagement);
-    }
 
     @TestFactory
     List<DynamicTest> agreesWithTorchvision() throws Exception {
@@ -51,14 +32,15 @@ class PhotoPreprocessingTest {
                 c -> {
                     String file = c.get("file").asText();
                     String mode = c.get("colour_management").asText();
-                    ModelConfig.TensorSpec spec = imagenet(mode);
+                    ModelConfig.TensorSpec spec = ImagenetInput.spec(mode);
                     byte[] data = Files.readAllBytes(DIR.resolve(file));
                     TensorPreparer.PreparedTensor tensor =
                             TensorPreparer.prepare(decoder.decode(data, spec.colours()), spec, false);
                     assertArrayEquals(new long[] {1, 3, 224, 224}, tensor.shape());
                     RgbImage expected = decoder.decode(
                             Files.readAllBytes(DIR.resolve(c.get("reference").asText())));
-                    double[] diff = TensorPixels.difference(tensor.data(), expected.pixels(), 224 * 224, MEAN, STD);
+                    double[] diff = TensorPixels.difference(
+                            tensor.data(), expected.pixels(), 224 * 224, ImagenetInput.MEAN, ImagenetInput.STD);
                     System.out.printf(
                             "[photo] %-18s %-4s mean |diff| %.3f/255, max %.2f/255%n", file, mode, diff[0], diff[1]);
                     assertTrue(diff[0] <= 0.5, file + " " + mode + ": mean difference " + diff[0] + "/255");

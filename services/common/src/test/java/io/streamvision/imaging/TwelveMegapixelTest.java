@@ -41,7 +41,7 @@ class TwelveMegapixelTest {
     @Test
     void cropPolicyOnTwelveMegapixelsEqualsWholeResizeThenCrop() throws Exception {
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        ModelConfig.TensorSpec spec = PhotoPreprocessingTest.imagenet("none");
+        ModelConfig.TensorSpec spec = ImagenetInput.spec("none");
         for (int[] size : new int[][] {{4000, 3000}, {3000, 4000}}) {
             RgbImage decoded = decoder.decode(photo(size[0], size[1]));
             assertEquals(size[0], decoded.width());

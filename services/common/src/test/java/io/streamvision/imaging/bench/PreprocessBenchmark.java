@@ -2,6 +2,7 @@ package io.streamvision.imaging.bench;
 
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageLimits;
+import io.streamvision.imaging.ImagenetInput;
 import io.streamvision.imaging.RgbImage;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.model.ModelConfig;
@@ -20,19 +21,7 @@ public final class PreprocessBenchmark {
         byte[] jpeg = Files.readAllBytes(Path.of(args[0]));
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 10;
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        ModelConfig.TensorSpec spec = new ModelConfig.TensorSpec(
-                "input",
-                "FP32",
-                new long[] {-1, 3, 224, 224},
-                "NCHW",
-                "RGB",
-                new ModelConfig.Resize("shorter-side-crop", 224, 224, 256, null),
-                255.0,
-                new float[] {0.485f, 0.456f, 0.406f},
-                new float[] {0.229f, 0.224f, 0.225f},
-                false,
-                null,
-                null);
+        ModelConfig.TensorSpec spec = ImagenetInput.spec(null);
         RgbImage first = decoder.decode(jpeg);
         System.out.printf("input %dx%d JPEG, %d bytes%n", first.width(), first.height(), jpeg.length);
         for (int i = 0; i < 50; i++) {
