@@ -13,7 +13,6 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.nio.ByteBuffer;
@@ -77,10 +76,9 @@ class CaptioningKillRecoveryProcessIT {
             vectors.add(raw.array());
         }
         Path log1 = Path.of("target/caption-kill-first-run.log");
-        try (TopicCollector captions =
-                new TopicCollector(broker.bootstrapServers(), topics.captions().name())) {
+        try (TopicCollector captions = broker.collect(topics.captions().name())) {
             Process first = start(broker, log1);
-            try (KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
                 for (int i = 0; i < RECORDS; i++) {
                     String id = "cap-" + i;
                     byte[] vector = vectors.get(i % vectors.size());

@@ -65,8 +65,7 @@ class TracingProcessIT {
                                 "quarkus.otel.bsp.schedule.delay", "100ms"))) {
             byte[] image = Files.readAllBytes(models.getParent().resolve("samples/items/0-t-shirt-test19.png"));
 
-            try (TopicCollector results = new TopicCollector(
-                    broker.bootstrapServers(), topics.results().name())) {
+            try (TopicCollector results = broker.collect(topics.results().name())) {
                 TestClients.send(
                         broker.bootstrapServers(),
                         List.of(new ProducerRecord<>(

@@ -21,7 +21,6 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import io.streamvision.video.SyntheticVideos;
@@ -135,11 +134,11 @@ class VideoPipelineProcessIT {
             for (int port : new int[] {18111, 18116, 18140, 18141}) {
                 awaitReady(port);
             }
-            try (TopicCollector summaries = new TopicCollector(
-                            broker.bootstrapServers(), topics.videoSummaries().name());
-                    TopicCollector deadLetters = new TopicCollector(
-                            broker.bootstrapServers(), topics.deadLetters().name());
-                    KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            try (TopicCollector summaries =
+                            broker.collect(topics.videoSummaries().name());
+                    TopicCollector deadLetters =
+                            broker.collect(topics.deadLetters().name());
+                    KafkaProducer<byte[], byte[]> producer = broker.producer()) {
                 byte[] video = Files.readAllBytes(root.resolve("samples/video.mp4"));
                 send(
                         producer,
@@ -161,8 +160,7 @@ class VideoPipelineProcessIT {
                                 .build());
 
                 VideoSummary sample;
-                try (TopicCollector scores = new TopicCollector(
-                        broker.bootstrapServers(), topics.scores().name())) {
+                try (TopicCollector scores = broker.collect(topics.scores().name())) {
                     try {
                         sample = awaitFinal(summaries, "sample-1");
                     } catch (AssertionError e) {
@@ -305,7 +303,7 @@ class VideoPipelineProcessIT {
         Map<String, TopicCollector> collectors = new HashMap<>();
         try {
             for (Topic<?> topic : outputs) {
-                collectors.put(topic.name(), new TopicCollector(broker.bootstrapServers(), topic.name()));
+                collectors.put(topic.name(), broker.collect(topic.name()));
             }
             byte[] image = Files.readAllBytes(root.resolve("samples/items/" + firstSampleItem(root)));
             sendWithHeaders(
@@ -432,8 +430,7 @@ class VideoPipelineProcessIT {
             KafkaProducer<byte[], byte[]> producer,
             List<Process> processes)
             throws Exception {
-        try (TopicCollector results =
-                new TopicCollector(broker.bootstrapServers(), topics.results().name())) {
+        try (TopicCollector results = broker.collect(topics.results().name())) {
             send(
                     producer,
                     topics,

@@ -145,8 +145,7 @@ class VisionCliProcessIT {
                         topics.deadLetters().name()),
                 2,
                 (short) 1);
-        try (TopicCollector images =
-                new TopicCollector(broker.bootstrapServers(), topics.images().name())) {
+        try (TopicCollector images = broker.collect(topics.images().name())) {
             Run sent = vision(
                     "submit-images",
                     "--no-wait",

@@ -9,7 +9,6 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.io.File;
@@ -100,9 +99,8 @@ class ScoringHandOverProcessIT {
         assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
-        try (TopicCollector scores = new TopicCollector(
-                        broker.bootstrapServers(), topics.scores().name());
-                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector scores = broker.collect(topics.scores().name());
+                KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             Instance a = start(broker, "a");
             Instance b = start(broker, "b");
             ServiceProcess.awaitReady(a.port(), Duration.ofSeconds(90));

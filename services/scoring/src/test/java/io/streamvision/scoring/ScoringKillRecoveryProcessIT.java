@@ -9,7 +9,6 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import java.io.File;
@@ -64,13 +63,11 @@ class ScoringKillRecoveryProcessIT {
         Path log1 = Path.of("target/kill-test-first-run.log");
         Path log2 = Path.of("target/kill-test-second-run.log");
 
-        try (TopicCollector scores = new TopicCollector(
-                        broker.bootstrapServers(), topics.scores().name());
-                TopicCollector deadLetters = new TopicCollector(
-                        broker.bootstrapServers(), topics.deadLetters().name())) {
+        try (TopicCollector scores = broker.collect(topics.scores().name());
+                TopicCollector deadLetters = broker.collect(topics.deadLetters().name())) {
             Process first = start(broker, log1);
             int atKill;
-            try (KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+            try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
                 for (int i = 0; i < RECORDS; i++) {
                     String id = "rec-" + i;
                     producer.send(new ProducerRecord<>(

@@ -1,9 +1,14 @@
 package io.streamvision.testing;
 
+import java.io.IOException;
+import java.io.StringReader;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
 import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -19,21 +24,22 @@ import org.apache.kafka.common.utils.AppInfoParser;
 public final class InJvmKraftBroker implements TestBroker {
 
     /** Broker settings for a one-node cluster that still supports transactions. */
-    static final Map<String, Object> SINGLE_NODE_SETTINGS = Map.ofEntries(
-            Map.entry("offsets.topic.replication.factor", "1"),
-            Map.entry("offsets.topic.num.partitions", "4"),
-            Map.entry("transaction.state.log.replication.factor", "1"),
-            Map.entry("transaction.state.log.min.isr", "1"),
-            Map.entry("transaction.state.log.num.partitions", "4"),
-            Map.entry("share.coordinator.state.topic.replication.factor", "1"),
-            Map.entry("share.coordinator.state.topic.min.isr", "1"),
-            Map.entry("group.initial.rebalance.delay.ms", "0"),
-            Map.entry("auto.create.topics.enable", "true"),
-            Map.entry("num.partitions", "2"),
-            Map.entry("default.replication.factor", "1"),
-            Map.entry("min.insync.replicas", "1"),
-            // Large enough for batches of tensors; the services check sizes themselves.
-            Map.entry("message.max.bytes", String.valueOf(16 * 1024 * 1024)));
+    static final Map<String, Object> SINGLE_NODE_SETTINGS = properties("""
+            offsets.topic.replication.factor=1
+            offsets.topic.num.partitions=4
+            transaction.state.log.replication.factor=1
+            transaction.state.log.min.isr=1
+            transaction.state.log.num.partitions=4
+            share.coordinator.state.topic.replication.factor=1
+            share.coordinator.state.topic.min.isr=1
+            group.initial.rebalance.delay.ms=0
+            auto.create.topics.enable=true
+            num.partitions=2
+            default.replication.factor=1
+            min.insync.replicas=1
+            # Large enough for batches of tensors (16 MiB); the services check sizes themselves.
+            message.max.bytes=16777216
+            """);
 
     private static final ListenerName BROKER_LISTENER = new ListenerName("EXTERNAL");
 
@@ -148,5 +154,18 @@ public final class InJvmKraftBroker implements TestBroker {
         } catch (Exception e) {
             throw new IllegalStateException("Could not stop the in-JVM Kafka broker", e);
         }
+    }
+
+    /** Settings written as a {@code .properties} file's lines. */
+    private static Map<String, Object> properties(String lines) {
+        Properties p = new Properties();
+        try {
+            p.load(new StringReader(lines));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Map<String, Object> settings = new TreeMap<>();
+        p.forEach((key, value) -> settings.put((String) key, value));
+        return Map.copyOf(settings);
     }
 }

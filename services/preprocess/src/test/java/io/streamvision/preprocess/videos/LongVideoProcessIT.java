@@ -16,7 +16,6 @@ import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
 import io.streamvision.video.SyntheticVideos;
@@ -129,6 +128,16 @@ class LongVideoProcessIT {
                 .get();
     }
 
+    /** Sends a video request, keyed by its video id, to the videos topic. */
+    private static void sendVideo(KafkaProducer<byte[], byte[]> producer, Topics topics, VideoRequest.Builder request)
+            throws Exception {
+        send(
+                producer,
+                topics.videos().name(),
+                request.getVideoId(),
+                request.build().toByteArray());
+    }
+
     private static VideoRequest.Builder request(String id) {
         return VideoRequest.newBuilder().setVideoId(id).addModels(MODEL);
     }
@@ -220,23 +229,15 @@ class LongVideoProcessIT {
         Topics topics = new Topics(SUFFIX);
         start(broker, "a", 18201, 30);
         awaitReady(18201);
-        try (TopicCollector tensors = new TopicCollector(
-                        broker.bootstrapServers(), topics.tensors(MODEL).name());
-                TopicCollector events = new TopicCollector(
-                        broker.bootstrapServers(), topics.videoEvents().name());
-                TopicCollector dlq = new TopicCollector(
-                        broker.bootstrapServers(), topics.deadLetters().name());
-                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
+                TopicCollector events = broker.collect(topics.videoEvents().name());
+                TopicCollector dlq = broker.collect(topics.deadLetters().name());
+                KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             long start = System.nanoTime();
-            send(
+            sendVideo(
                     producer,
-                    topics.videos().name(),
-                    "long-1",
-                    request("long-1")
-                            .setUri(video.toUri().toString())
-                            .setTargetFps(5)
-                            .build()
-                            .toByteArray());
+                    topics,
+                    request("long-1").setUri(video.toUri().toString()).setTargetFps(5));
             // Images during the video: each must get its tensor; the latencies are printed.
             List<Path> items;
             try (Stream<Path> files = Files.list(Path.of("../../samples/items"))) {
@@ -284,28 +285,14 @@ class LongVideoProcessIT {
             // Inline bytes with the MP4 index at the end, and refused sources.
             Path inline = media.resolve("inline-moov-at-end.mp4");
             SyntheticVideos.write(inline, SyntheticVideos.Container.MP4, 96, 64, 10, 4, 1);
-            send(
+            sendVideo(
                     producer,
-                    topics.videos().name(),
-                    "inline-1",
+                    topics,
                     request("inline-1")
                             .setVideo(ByteString.copyFrom(Files.readAllBytes(inline)))
-                            .setTargetFps(2)
-                            .build()
-                            .toByteArray());
-            send(
-                    producer,
-                    topics.videos().name(),
-                    "passwd-1",
-                    request("passwd-1").setUri("file:/etc/passwd").build().toByteArray());
-            send(
-                    producer,
-                    topics.videos().name(),
-                    "metadata-1",
-                    request("metadata-1")
-                            .setUri("http://169.254.169.254/latest/meta-data/")
-                            .build()
-                            .toByteArray());
+                            .setTargetFps(2));
+            sendVideo(producer, topics, request("passwd-1").setUri("file:/etc/passwd"));
+            sendVideo(producer, topics, request("metadata-1").setUri("http://169.254.169.254/latest/meta-data/"));
 
             List<VideoSampled> seen = awaitAllSegments(events, "long-1", Duration.ofSeconds(300));
             double seconds = (System.nanoTime() - start) / 1e9;
@@ -361,20 +348,13 @@ class LongVideoProcessIT {
         Topics topics = new Topics(SUFFIX);
         Process first = start(broker, "kill", 18211, 15);
         awaitReady(18211);
-        try (TopicCollector tensors = new TopicCollector(
-                        broker.bootstrapServers(), topics.tensors(MODEL).name());
-                TopicCollector events = new TopicCollector(
-                        broker.bootstrapServers(), topics.videoEvents().name());
-                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
-            send(
+        try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
+                TopicCollector events = broker.collect(topics.videoEvents().name());
+                KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            sendVideo(
                     producer,
-                    topics.videos().name(),
-                    "kill-1",
-                    request("kill-1")
-                            .setUri(video.toUri().toString())
-                            .setEveryNFrames(1)
-                            .build()
-                            .toByteArray());
+                    topics,
+                    request("kill-1").setUri(video.toUri().toString()).setEveryNFrames(1));
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             while (events(events, "kill-1").size() < 4 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
@@ -407,20 +387,13 @@ class LongVideoProcessIT {
         }
         long before1 = healthValue(18221, "segments-transactions");
         long before2 = healthValue(18222, "segments-transactions");
-        try (TopicCollector tensors = new TopicCollector(
-                        broker.bootstrapServers(), topics.tensors(MODEL).name());
-                TopicCollector events = new TopicCollector(
-                        broker.bootstrapServers(), topics.videoEvents().name());
-                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
-            send(
+        try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
+                TopicCollector events = broker.collect(topics.videoEvents().name());
+                KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            sendVideo(
                     producer,
-                    topics.videos().name(),
-                    "pair-1",
-                    request("pair-1")
-                            .setUri(video.toUri().toString())
-                            .setTargetFps(5)
-                            .build()
-                            .toByteArray());
+                    topics,
+                    request("pair-1").setUri(video.toUri().toString()).setTargetFps(5));
             List<VideoSampled> seen = awaitAllSegments(events, "pair-1", Duration.ofSeconds(300));
             assertEquals(18, seen.size(), "6 min in 20 s segments");
             awaitFrames(tensors, "pair-1", 1800, Duration.ofSeconds(30));

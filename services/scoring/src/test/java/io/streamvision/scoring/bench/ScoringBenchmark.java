@@ -17,7 +17,6 @@ import io.streamvision.runtime.Tensors;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TopicCollector;
 import java.lang.management.ManagementFactory;
 import java.net.URI;
@@ -515,9 +514,8 @@ public final class ScoringBenchmark {
             throws Exception {
         Topics topics = new Topics(".bench");
         ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
-        try (TopicCollector scores = new TopicCollector(
-                        broker.bootstrapServers(), topics.scores().name());
-                KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers())) {
+        try (TopicCollector scores = broker.collect(topics.scores().name());
+                KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
             int warm = Math.min(warmup, images);
             send(producer, topics.tensors(model).name(), one, "w-", warm);
