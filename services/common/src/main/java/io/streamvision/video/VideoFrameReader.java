@@ -129,6 +129,11 @@ public final class VideoFrameReader {
         this.formats = formats;
     }
 
+    /** The limits every source is checked against. */
+    public VideoLimits limits() {
+        return limits;
+    }
+
     /** Opens the source and reads what the container says, without decoding frames. */
     public Probe probe(String location, String protocols) throws ImageRejectedException {
         try (Opened in = open(location, protocols)) {

@@ -10,8 +10,8 @@ import io.streamvision.imaging.RgbImage;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelConfig;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
@@ -32,7 +32,7 @@ import org.apache.kafka.common.header.Headers;
 /**
  * Turns one {@code vision.images.v1} record into its outputs: a tensor record per requested model,
  * or dead letters for what cannot be done. Every input yields at least one output, and each
- * rejection exactly one dead letter. Thread-safe (stateless apart from the catalog).
+ * rejection exactly one dead letter. Thread-safe (stateless apart from the model catalog).
  */
 public final class ImagePreparation {
 
@@ -44,9 +44,8 @@ public final class ImagePreparation {
 
     private final Topics topics;
     private final DeadLetters deadLetters;
-    private final ModelCatalog catalog;
+    private final ImageModels models;
     private final ImageDecoder decoder;
-    private final List<String> defaultModels;
     private final boolean preferUint8;
     private final RecordTracing tracing;
 
@@ -54,17 +53,15 @@ public final class ImagePreparation {
     public ImagePreparation(
             Topics topics,
             DeadLetters deadLetters,
-            ModelCatalog catalog,
+            ImageModels models,
             ImageDecoder decoder,
-            List<String> defaultModels,
             boolean preferUint8,
             RecordTracing tracing) {
         this.tracing = tracing;
         this.topics = topics;
         this.deadLetters = deadLetters;
-        this.catalog = catalog;
+        this.models = models;
         this.decoder = decoder;
-        this.defaultModels = defaultModels;
         this.preferUint8 = preferUint8;
     }
 
@@ -118,12 +115,12 @@ public final class ImagePreparation {
         if (request.getImage().isEmpty()) {
             return List.of(reject(source, value, STAGE_PARSE, ReasonCode.BAD_REQUEST, "ImageRequest.image is empty"));
         }
-        List<String> models = request.getModelsCount() == 0 ? defaultModels : request.getModelsList();
+        List<String> requested = models.requested(request.getModelsList());
         // Decoded once per colour-management mode the requested models use (almost always one).
         byte[] encoded = request.getImage().toByteArray();
         Map<ColourManagement, RgbImage> decoded = new EnumMap<>(ColourManagement.class);
-        ColourManagement first = models.stream()
-                .map(catalog::latest)
+        ColourManagement first = requested.stream()
+                .map(models::latest)
                 .flatMap(Optional::stream)
                 .map(ModelConfig::imageInput)
                 .filter(Objects::nonNull)
@@ -142,33 +139,11 @@ public final class ImagePreparation {
             decode.end();
         }
         String requestId = requestId(request, source);
-        List<Routed> out = new ArrayList<>(models.size());
-        for (String model : models) {
-            Optional<ModelConfig> config = catalog.latest(model);
-            if (config.isEmpty()) {
-                out.add(reject(
-                        source,
-                        value,
-                        STAGE_PREPARE,
-                        ReasonCode.UNKNOWN_MODEL,
-                        "model '"
-                                + model
-                                + "' is not in the model repository (known: "
-                                + catalog.all().keySet()
-                                + ")"));
-                continue;
-            }
-            ModelConfig.TensorSpec input = config.get().imageInput();
-            if (input == null) {
-                out.add(reject(
-                        source,
-                        value,
-                        STAGE_PREPARE,
-                        ReasonCode.BAD_REQUEST,
-                        "model '" + model + "' does not take an image input"));
-                continue;
-            }
+        List<Routed> out = new ArrayList<>(requested.size());
+        for (String model : requested) {
             try {
+                ModelConfig config = models.resolve(model);
+                ModelConfig.TensorSpec input = config.imageInput();
                 ColourManagement colours = input.colours();
                 RgbImage image = decoded.get(colours);
                 if (image == null) {
@@ -183,9 +158,7 @@ public final class ImagePreparation {
                     resize.end();
                 }
                 out.add(Routed.output(
-                        requestId,
-                        topics.tensors(model).name(),
-                        inferRequest(requestId, request, config.get(), tensor)));
+                        requestId, topics.tensors(model).name(), inferRequest(requestId, request, config, tensor)));
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }

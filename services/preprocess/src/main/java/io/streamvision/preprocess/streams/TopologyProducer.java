@@ -3,6 +3,7 @@ package io.streamvision.preprocess.streams;
 import io.streamvision.kafka.KafkaTopicsConfig;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.preprocess.PreprocessConfig;
 import io.streamvision.tracing.RecordTracing;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -34,9 +35,8 @@ public class TopologyProducer {
         ImagePreparation preparation = new ImagePreparation(
                 kafka.topics(),
                 kafka.deadLetters(),
-                catalog,
+                new ImageModels(catalog, config.defaultModels()),
                 config.images().decoder(),
-                config.defaultModels(),
                 config.images().preferUint8(),
                 tracing);
         StreamsBuilder builder = new StreamsBuilder();

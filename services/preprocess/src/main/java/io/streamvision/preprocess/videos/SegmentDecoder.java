@@ -5,8 +5,8 @@ import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelConfig;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
@@ -36,7 +36,7 @@ public final class SegmentDecoder implements AutoCloseable {
 
     private final Topics topics;
     private final DeadLetters deadLetters;
-    private final ModelCatalog catalog;
+    private final ImageModels models;
     private final VideoSources sources;
     private final VideoFrameReader reader;
     private final InlineVideos inline;
@@ -45,14 +45,14 @@ public final class SegmentDecoder implements AutoCloseable {
     SegmentDecoder(
             Topics topics,
             DeadLetters deadLetters,
-            ModelCatalog catalog,
+            ImageModels models,
             VideoSources sources,
             VideoFrameReader reader,
             InlineVideos inline,
             boolean preferUint8) {
         this.topics = topics;
         this.deadLetters = deadLetters;
-        this.catalog = catalog;
+        this.models = models;
         this.sources = sources;
         this.reader = reader;
         this.inline = inline;
@@ -82,12 +82,10 @@ public final class SegmentDecoder implements AutoCloseable {
         String videoId = segment.getVideoId();
         long[] sampled = {0};
         try {
-            List<ModelConfig> models = new ArrayList<>();
+            // The planner checked the models; one may have left the repository since.
+            List<ModelConfig> targets = new ArrayList<>();
             for (String name : segment.getModelsList()) {
-                models.add(catalog.latest(name)
-                        .orElseThrow(() -> new ImageRejectedException(
-                                ReasonCode.UNKNOWN_MODEL,
-                                "model '" + name + "' left the repository while the video was being decoded")));
+                targets.add(models.resolve(name));
             }
             String location;
             String protocols;
@@ -104,7 +102,7 @@ public final class SegmentDecoder implements AutoCloseable {
                     segment.getRequest().getEveryNFrames(), segment.getRequest().getTargetFps());
             VideoFrameReader.Summary summary =
                     reader.read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
-                        for (ModelConfig model : models) {
+                        for (ModelConfig model : targets) {
                             TensorPreparer.PreparedTensor tensor =
                                     TensorPreparer.prepare(frame.image(), model.imageInput(), preferUint8);
                             ModelInferRequest.Builder infer = tensor.toInferRequest(

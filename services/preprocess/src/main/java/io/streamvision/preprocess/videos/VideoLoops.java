@@ -5,6 +5,7 @@ import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.model.ModelCatalog;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.preprocess.PreprocessConfig;
 import io.streamvision.tracing.RecordTracing;
 import io.streamvision.video.VideoFrameReader;
@@ -86,12 +87,12 @@ public class VideoLoops implements HealthCheck {
                 v.sources().maxRedirects());
         Path workDir = Path.of(v.workDir());
         long segmentMs = Math.max(1000, Math.round(v.segmentSeconds() * 1000));
-        VideoPlanner plan = new VideoPlanner(
-                topics, kafka.deadLetters(), catalog, sources, reader, limits, v.defaultModels(), segmentMs, workDir);
+        ImageModels models = new ImageModels(catalog, v.defaultModels());
+        VideoPlanner plan = new VideoPlanner(topics, kafka.deadLetters(), models, sources, reader, segmentMs, workDir);
         decoder = new SegmentDecoder(
                 topics,
                 kafka.deadLetters(),
-                catalog,
+                models,
                 sources,
                 reader,
                 new InlineVideos(kafka.bootstrapServers(), connection, reader, workDir, Duration.ofSeconds(30)),

@@ -5,15 +5,13 @@ import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
-import io.streamvision.model.ModelConfig;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.SourceRecord;
 import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
-import io.streamvision.video.VideoLimits;
 import io.streamvision.video.VideoSources;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -38,31 +36,25 @@ public final class VideoPlanner {
 
     private final Topics topics;
     private final DeadLetters deadLetters;
-    private final ModelCatalog catalog;
+    private final ImageModels models;
     private final VideoSources sources;
     private final VideoFrameReader reader;
-    private final VideoLimits limits;
-    private final List<String> defaultModels;
     private final long segmentMs;
     private final Path workDir;
 
     public VideoPlanner(
             Topics topics,
             DeadLetters deadLetters,
-            ModelCatalog catalog,
+            ImageModels models,
             VideoSources sources,
             VideoFrameReader reader,
-            VideoLimits limits,
-            List<String> defaultModels,
             long segmentMs,
             Path workDir) {
         this.topics = topics;
         this.deadLetters = deadLetters;
-        this.catalog = catalog;
+        this.models = models;
         this.sources = sources;
         this.reader = reader;
-        this.limits = limits;
-        this.defaultModels = defaultModels;
         this.segmentMs = segmentMs;
         this.workDir = workDir;
     }
@@ -88,27 +80,17 @@ public final class VideoPlanner {
             return;
         }
         String videoId = videoId(request, record);
-        List<String> models = new ArrayList<>();
+        List<String> names = new ArrayList<>();
         try {
-            for (String name : request.getModelsCount() == 0 ? defaultModels : request.getModelsList()) {
-                ModelConfig config = catalog.latest(name).orElse(null);
-                if (config == null || config.imageInput() == null) {
-                    throw new ImageRejectedException(
-                            ReasonCode.UNKNOWN_MODEL,
-                            "model '"
-                                    + name
-                                    + "' is not an image model in the repository (known: "
-                                    + catalog.all().keySet()
-                                    + ")");
-                }
-                models.add(config.name());
+            for (String name : models.requested(request.getModelsList())) {
+                names.add(models.resolve(name).name());
             }
             VideoFrameReader.Probe probe = probe(request);
             VideoFrameReader.Sampling sampling =
                     new VideoFrameReader.Sampling(request.getEveryNFrames(), request.getTargetFps());
             if (probe.durationKnown()) {
                 long expected = sampling.expectedFrames(probe.durationMillis(), probe.frameRate());
-                if (expected > limits.maxSampledFrames()) {
+                if (expected > reader.limits().maxSampledFrames()) {
                     throw new ImageRejectedException(
                             ReasonCode.DIMENSIONS_EXCEEDED,
                             "about "
@@ -116,7 +98,7 @@ public final class VideoPlanner {
                                     + " frames would be sampled from "
                                     + probe.durationMillis() / 1000
                                     + " s, over the limit of "
-                                    + limits.maxSampledFrames()
+                                    + reader.limits().maxSampledFrames()
                                     + "; sample less often");
                 }
             }
@@ -132,7 +114,7 @@ public final class VideoPlanner {
                         .setEndMs((i + 1) * segmentMs)
                         .setLastPlanned(i == segments - 1)
                         .setRequest(withoutBytes)
-                        .addAllModels(models)
+                        .addAllModels(names)
                         .setFrameRate(probe.frameRate())
                         .setDurationMs(Math.max(0, probe.durationMillis()))
                         .setWidth(probe.width())
@@ -153,7 +135,7 @@ public final class VideoPlanner {
                             .setVideoId(videoId)
                             .setSegmentIndex(0)
                             .setFinalSegment(true)
-                            .addAllModels(models)
+                            .addAllModels(names)
                             .setFailed(true)
                             .setFailureReason(e.reason())
                             .setFailureMessage(e.getMessage())

@@ -10,6 +10,7 @@ import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.preprocess.streams.ImagePreparation;
 import io.streamvision.preprocess.streams.PreprocessTopology;
 import io.streamvision.proto.inference.ModelInferRequest;
@@ -64,9 +65,8 @@ class BadInputCorpusTest {
         ImagePreparation preparation = new ImagePreparation(
                 TOPICS,
                 new DeadLetters(TOPICS.deadLetters(), 4096),
-                catalog,
+                new ImageModels(catalog, List.of("tiny-gray")),
                 new ImageDecoder(limits, 0),
-                List.of("tiny-gray"),
                 true,
                 RecordTracing.OFF);
         StreamsBuilder builder = new StreamsBuilder();

@@ -11,6 +11,7 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
@@ -55,9 +56,8 @@ class PreprocessTopologyTest {
         ImagePreparation preparation = new ImagePreparation(
                 topics,
                 new DeadLetters(topics.deadLetters(), 64),
-                catalog,
+                new ImageModels(catalog, List.of("tiny-gray")),
                 new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0),
-                List.of("tiny-gray"),
                 true,
                 RecordTracing.OFF);
         StreamsBuilder builder = new StreamsBuilder();

@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -81,11 +80,8 @@ class LongVideoProcessIT {
 
     private Process start(TestBroker broker, String instance, int httpPort, double segmentSeconds) throws Exception {
         Path models = TestModels.dir();
-        Map<String, String> props = new HashMap<>(Map.of(
-                "kafka.bootstrap.servers",
-                broker.bootstrapServers(),
-                "vision.kafka.topic-suffix",
-                SUFFIX,
+        Map<String, String> props = ServiceProcess.settings(broker.bootstrapServers(), SUFFIX);
+        props.putAll(Map.of(
                 "vision.kafka.partitions",
                 "4",
                 "vision.preprocess.models-dir",
@@ -107,9 +103,7 @@ class LongVideoProcessIT {
                 "vision.preprocess.video.work-dir",
                 Files.createTempDirectory("video-work-" + instance).toString());
         Process p = ServiceProcess.start(
-                Path.of("target/quarkus-app/quarkus-run.jar"),
-                props,
-                Path.of("target/long-video-" + instance + "-" + System.nanoTime() + ".log"));
+                ".", props, Path.of("target/long-video-" + instance + "-" + System.nanoTime() + ".log"));
         processes.add(p);
         return p;
     }

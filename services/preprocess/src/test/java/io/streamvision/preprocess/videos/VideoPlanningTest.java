@@ -9,6 +9,7 @@ import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelRepository;
+import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
@@ -42,8 +43,9 @@ class VideoPlanningTest {
 
     private final Topics topics = new Topics("");
     private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters(), 1024);
-    private final ModelCatalog catalog =
-            new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofSeconds(30));
+    private final ImageModels models = new ImageModels(
+            new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofSeconds(30)),
+            List.of("tiny-gray"));
     private final VideoLimits limits = new VideoLimits(86_400, 4096, 2160, 100_000, 8 << 20);
     private final VideoFrameReader reader = new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS);
     private final VideoSources sources = new VideoSources(List.of(SAMPLE.getParent()), List.of(), 3);
@@ -55,11 +57,9 @@ class VideoPlanningTest {
         return new VideoPlanner(
                 topics,
                 deadLetters,
-                catalog,
+                models,
                 sources,
                 new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS),
-                limits,
-                List.of("tiny-gray"),
                 segmentMs,
                 work);
     }
@@ -68,7 +68,7 @@ class VideoPlanningTest {
         return new SegmentDecoder(
                 topics,
                 deadLetters,
-                catalog,
+                models,
                 sources,
                 reader,
                 new InlineVideos("localhost:1", Map.of(), reader, work, Duration.ofSeconds(1)),

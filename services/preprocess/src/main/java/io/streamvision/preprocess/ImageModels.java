@@ -1,0 +1,55 @@
+package io.streamvision.preprocess;
+
+import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.model.ModelCatalog;
+import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The image models the preprocess stages write tensors for: the ones a request names, or the
+ * service's defaults ({@code vision.preprocess.default-models}) when it names none, each looked up
+ * in the model catalog. The image path and the video planner resolve models here, so both refuse
+ * an unknown model or one without an image input with the same reason and message. Thread-safe
+ * (the catalog is).
+ */
+public final class ImageModels {
+
+    private final ModelCatalog catalog;
+    private final List<String> defaults;
+
+    public ImageModels(ModelCatalog catalog, List<String> defaults) {
+        this.catalog = catalog;
+        this.defaults = List.copyOf(defaults);
+    }
+
+    /** The models a request names, or the defaults when it names none. */
+    public List<String> requested(List<String> named) {
+        return named.isEmpty() ? defaults : named;
+    }
+
+    /** The newest config of a model, image model or not. */
+    public Optional<ModelConfig> latest(String name) {
+        return catalog.latest(name);
+    }
+
+    /**
+     * The newest config of an image model.
+     *
+     * @throws ImageRejectedException UNKNOWN_MODEL when the repository does not have it (the
+     *     message lists the models it has), BAD_REQUEST when the model takes no image input
+     */
+    public ModelConfig resolve(String name) throws ImageRejectedException {
+        ModelConfig config = catalog.latest(name)
+                .orElseThrow(() -> new ImageRejectedException(
+                        ReasonCode.UNKNOWN_MODEL,
+                        "model '" + name + "' is not in the model repository (known: "
+                                + catalog.all().keySet() + ")"));
+        if (config.imageInput() == null) {
+            throw new ImageRejectedException(
+                    ReasonCode.BAD_REQUEST, "model '" + name + "' does not take an image input");
+        }
+        return config;
+    }
+}
