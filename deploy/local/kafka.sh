@@ -45,7 +45,8 @@ running_pid() {
 }
 
 write_config() {
-  cat > "$state/server.properties" <<PROPS
+  {
+    cat <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$controller_port
@@ -56,15 +57,9 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 log.dirs=$state/data
 num.partitions=3
-offsets.topic.replication.factor=1
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=true
-message.max.bytes=16777216
 PROPS
+    cat "$here/single-node-broker.properties"
+  } > "$state/server.properties"
 }
 
 start() {

@@ -1,7 +1,7 @@
 package io.streamvision.testing;
 
 import java.io.IOException;
-import java.io.StringReader;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,23 +23,15 @@ import org.apache.kafka.common.utils.AppInfoParser;
  */
 public final class InJvmKraftBroker implements TestBroker {
 
-    /** Broker settings for a one-node cluster that still supports transactions. */
-    static final Map<String, Object> SINGLE_NODE_SETTINGS = properties("""
-            offsets.topic.replication.factor=1
-            offsets.topic.num.partitions=4
-            transaction.state.log.replication.factor=1
-            transaction.state.log.min.isr=1
-            transaction.state.log.num.partitions=4
-            share.coordinator.state.topic.replication.factor=1
-            share.coordinator.state.topic.min.isr=1
-            group.initial.rebalance.delay.ms=0
-            auto.create.topics.enable=true
-            num.partitions=2
-            default.replication.factor=1
-            min.insync.replicas=1
-            # Large enough for batches of tensors (16 MiB); the services check sizes themselves.
-            message.max.bytes=16777216
-            """);
+    /**
+     * Broker settings for a one-node cluster that still supports transactions: those of the local
+     * broker ({@code deploy/local/single-node-broker.properties}), with fewer partitions so that a
+     * test's topics and the internal ones are quick to create.
+     */
+    static final Map<String, Object> SINGLE_NODE_SETTINGS = singleNodeSettings(Map.of(
+            "num.partitions", "2",
+            "offsets.topic.num.partitions", "4",
+            "transaction.state.log.num.partitions", "4"));
 
     private static final ListenerName BROKER_LISTENER = new ListenerName("EXTERNAL");
 
@@ -157,13 +149,17 @@ public final class InJvmKraftBroker implements TestBroker {
     }
 
     /** Settings written as a {@code .properties} file's lines. */
-    private static Map<String, Object> properties(String lines) {
+    private static Map<String, Object> singleNodeSettings(Map<String, String> overrides) {
         Properties p = new Properties();
-        try {
-            p.load(new StringReader(lines));
+        try (InputStream in = InJvmKraftBroker.class.getResourceAsStream("/single-node-broker.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("single-node-broker.properties is not on the class path");
+            }
+            p.load(in);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        p.putAll(overrides);
         Map<String, Object> settings = new TreeMap<>();
         p.forEach((key, value) -> settings.put((String) key, value));
         return Map.copyOf(settings);
