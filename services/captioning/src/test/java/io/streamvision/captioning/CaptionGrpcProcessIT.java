@@ -41,46 +41,27 @@ class CaptionGrpcProcessIT {
         String models = TestModels.dir().toString();
         Path root = Path.of(models).getParent();
         Process scoring = ServiceProcess.start(
-                Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),
-                Map.of(
-                        "kafka.bootstrap.servers",
+                "../scoring",
+                ServiceProcess.settings(
                         broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix",
                         ".it-grpc",
-                        "vision.scoring.models-dir",
-                        models,
-                        "vision.scoring.models",
-                        "lenet,caption-encoder",
-                        "vision.scoring.kafka.enabled",
-                        "false",
-                        "quarkus.http.port",
-                        "0",
-                        "quarkus.management.port",
-                        "0",
-                        "quarkus.grpc.server.port",
-                        "18101"),
+                        Map.of(
+                                "vision.scoring.models-dir", models,
+                                "vision.scoring.models", "lenet,caption-encoder",
+                                "vision.scoring.kafka.enabled", "false",
+                                "quarkus.grpc.server.port", "18101")),
                 Path.of("target/caption-grpc-scoring.log"));
         Process captioning = ServiceProcess.start(
-                Path.of("target/quarkus-app/quarkus-run.jar"),
-                Map.of(
-                        "kafka.bootstrap.servers",
+                ".",
+                ServiceProcess.settings(
                         broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix",
                         ".it-grpc",
-                        "vision.captioning.models-dir",
-                        models,
-                        "vision.captioning.kafka.enabled",
-                        "false",
-                        "quarkus.kafka-streams.application-id",
-                        "it-grpc-results",
-                        "quarkus.http.port",
-                        "0",
-                        "quarkus.management.port",
-                        "0",
-                        "quarkus.grpc.server.port",
-                        "18103",
-                        "quarkus.grpc.clients.scoring.port",
-                        "18101"),
+                        Map.of(
+                                "vision.captioning.models-dir", models,
+                                "vision.captioning.kafka.enabled", "false",
+                                "quarkus.kafka-streams.application-id", "it-grpc-results",
+                                "quarkus.grpc.server.port", "18103",
+                                "quarkus.grpc.clients.scoring.port", "18101")),
                 Path.of("target/caption-grpc-captioning.log"));
         ManagedChannel channel = ManagedChannelBuilder.forAddress("127.0.0.1", 18103)
                 .usePlaintext()

@@ -1,29 +1,26 @@
 package io.streamvision.captioning;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.ByteString;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
+import io.streamvision.testing.ExactlyOnce;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -44,17 +41,15 @@ class CaptioningKillRecoveryProcessIT {
     private Process start(TestBroker broker, Path log) throws Exception {
         String models = TestModels.dir().toString();
         return ServiceProcess.start(
-                Path.of("target/quarkus-app/quarkus-run.jar"),
-                Map.of(
-                        "kafka.bootstrap.servers", broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix", SUFFIX,
-                        "vision.captioning.models-dir", models,
-                        "vision.captioning.kafka.transactional-id", "vision-captioning-kill-test",
-                        "vision.captioning.kafka.group-id", "vision-captioning-kill-test",
-                        "vision.captioning.kafka.max-poll-records", "16",
-                        "quarkus.http.port", "0",
-                        "quarkus.management.port", "0",
-                        "quarkus.grpc.server.port", "0"),
+                ".",
+                ServiceProcess.settings(
+                        broker.bootstrapServers(),
+                        SUFFIX,
+                        Map.of(
+                                "vision.captioning.models-dir", models,
+                                "vision.captioning.kafka.transactional-id", "vision-captioning-kill-test",
+                                "vision.captioning.kafka.group-id", "vision-captioning-kill-test",
+                                "vision.captioning.kafka.max-poll-records", "16")),
                 log);
     }
 
@@ -68,34 +63,18 @@ class CaptioningKillRecoveryProcessIT {
                 .readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json")
                         .toFile())
                 .get("fixtures");
-        List<byte[]> vectors = new ArrayList<>();
-        for (JsonNode scene : scenes) {
-            ByteBuffer raw =
-                    ByteBuffer.allocate(scene.get("features").size() * 4).order(ByteOrder.LITTLE_ENDIAN);
-            scene.get("features").forEach(v -> raw.putFloat((float) v.asDouble()));
-            vectors.add(raw.array());
-        }
         Path log1 = Path.of("target/caption-kill-first-run.log");
         try (TopicCollector captions = broker.collect(topics.captions().name())) {
             Process first = start(broker, log1);
             try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
                 for (int i = 0; i < RECORDS; i++) {
                     String id = "cap-" + i;
-                    byte[] vector = vectors.get(i % vectors.size());
-                    ModelInferResponse.Builder features = ModelInferResponse.newBuilder()
-                            .setId(id)
-                            .setModelName("caption-encoder")
-                            .setModelVersion("1");
-                    features.addOutputsBuilder()
-                            .setName("features")
-                            .setDatatype("FP32")
-                            .addShape(1)
-                            .addShape(vector.length / 4);
-                    features.addRawOutputContents(ByteString.copyFrom(vector));
+                    ModelInferResponse features = CaptioningServiceIT.features(
+                            id, "caption-encoder", scenes.get(i % scenes.size()).get("features"));
                     producer.send(new ProducerRecord<>(
                                     topics.features().name(),
                                     id.getBytes(StandardCharsets.UTF_8),
-                                    features.build().toByteArray()))
+                                    features.toByteArray()))
                             .get();
                     if (i == 200) {
                         captions.awaitAtLeast(100, Duration.ofSeconds(120));
@@ -114,23 +93,14 @@ class CaptioningKillRecoveryProcessIT {
             try {
                 captions.awaitAtLeast(RECORDS, Duration.ofSeconds(180));
                 Thread.sleep(3000);
-                Map<String, Integer> counts = new HashMap<>();
+                List<String> outputIds = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> record : captions.records()) {
-                    counts.merge(Caption.parseFrom(record.value()).getRequestId(), 1, Integer::sum);
+                    outputIds.add(Caption.parseFrom(record.value()).getRequestId());
                 }
-                long missing = 0;
-                long duplicated = 0;
-                for (int i = 0; i < RECORDS; i++) {
-                    int n = counts.getOrDefault("cap-" + i, 0);
-                    missing += n == 0 ? 1 : 0;
-                    duplicated += n > 1 ? 1 : 0;
-                }
-                System.out.printf(
-                        "[caption kill -9 IT] %d captions for %d inputs, %d missing, %d duplicated%n",
-                        captions.records().size(), RECORDS, missing, duplicated);
-                assertEquals(0, missing, "no input is lost");
-                assertEquals(0, duplicated, "no input is captioned twice");
-                assertEquals(RECORDS, captions.records().size());
+                ExactlyOnce check = ExactlyOnce.of(
+                        IntStream.range(0, RECORDS).mapToObj(i -> "cap-" + i).toList(), outputIds);
+                System.out.println("[caption kill -9 IT] captions: " + check.summary());
+                check.assertExactlyOnce();
             } finally {
                 second.destroy();
                 second.waitFor();

@@ -42,7 +42,8 @@ class CaptioningServiceIT {
 
     private static final Topics TOPICS = new Topics(".it-captioning");
 
-    private static ModelInferResponse features(String id, String model, JsonNode values) {
+    /** A caption-encoder output record: one FP32 feature vector. */
+    static ModelInferResponse features(String id, String model, JsonNode values) {
         ByteBuffer raw = ByteBuffer.allocate(values.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
         values.forEach(v -> raw.putFloat((float) v.asDouble()));
         ModelInferResponse.Builder response =

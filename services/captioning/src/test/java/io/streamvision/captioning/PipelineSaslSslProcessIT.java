@@ -136,7 +136,6 @@ class PipelineSaslSslProcessIT {
                                 "vision.scoring.models", "fashion-cnn,caption-encoder",
                                 "vision.scoring.kafka.group-id", "it-sasl3-scoring",
                                 "vision.scoring.kafka.transactional-id", "it-sasl3-scoring-0",
-                                "quarkus.http.port", "0",
                                 "quarkus.management.port", "18182",
                                 "quarkus.grpc.server.port", "18184")));
                 processes.add(start(
@@ -153,9 +152,7 @@ class PipelineSaslSslProcessIT {
                                 "quarkus.kafka-streams.application-id", RESULTS_APP,
                                 "kafka-streams.state.dir",
                                         Files.createTempDirectory("sasl3-state").toString(),
-                                "quarkus.http.port", "0",
                                 "quarkus.management.port", "18183",
-                                "quarkus.grpc.server.port", "0",
                                 "quarkus.grpc.clients.scoring.port", "18184")));
                 for (int port : new int[] {18181, 18182, 18183}) {
                     ServiceProcess.awaitReady(port, Duration.ofSeconds(180));
@@ -251,7 +248,7 @@ class PipelineSaslSslProcessIT {
     private static Process start(
             String module, InJvmKraftBroker broker, TestPki pki, String user, Path dir, Map<String, String> own)
             throws Exception {
-        Map<String, String> config = new HashMap<>(own);
+        Map<String, String> config = ServiceProcess.settings(broker.bootstrapServers(), SUFFIX, own);
         Map<String, String> connection = SaslSsl.scram(pki, user, user + "-secret");
         connection.forEach((k, v) -> {
             config.put("kafka." + k, v);
@@ -260,12 +257,9 @@ class PipelineSaslSslProcessIT {
                 config.put("kafka-streams." + k, v);
             }
         });
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("vision.kafka.topic-suffix", SUFFIX);
         config.put("vision.kafka.create-topics", "false");
         config.put("vision.kafka.output-format", "json");
-        return ServiceProcess.start(
-                Path.of(module, "target/quarkus-app/quarkus-run.jar"), config, dir.resolve(user + ".log"));
+        return ServiceProcess.start(module, config, dir.resolve(user + ".log"));
     }
 
     private static void principal(Admin admin, String user) throws Exception {

@@ -60,8 +60,6 @@ final class ThreeServices implements AutoCloseable {
                             name + "-scoring",
                             "vision.scoring.kafka.transactional-id",
                             name + "-scoring-0",
-                            "quarkus.http.port",
-                            "0",
                             "quarkus.management.port",
                             Integer.toString(basePort + 2),
                             "quarkus.grpc.server.port",
@@ -113,12 +111,9 @@ final class ThreeServices implements AutoCloseable {
             Map<String, String> common,
             Map<String, String> own)
             throws Exception {
-        Map<String, String> config = new HashMap<>(common);
+        Map<String, String> config = ServiceProcess.settings(broker.bootstrapServers(), suffix, common);
         config.putAll(own);
-        config.put("kafka.bootstrap.servers", broker.bootstrapServers());
-        config.put("vision.kafka.topic-suffix", suffix);
-        processes.add(ServiceProcess.start(
-                Path.of(module, "target/quarkus-app/quarkus-run.jar"), config, Path.of("target/" + log + ".log")));
+        processes.add(ServiceProcess.start(module, config, Path.of("target/" + log + ".log")));
     }
 
     @Override

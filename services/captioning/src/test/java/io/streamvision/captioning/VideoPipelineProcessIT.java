@@ -65,13 +65,8 @@ class VideoPipelineProcessIT {
         Path root = models.getParent();
         Topics topics = new Topics(SUFFIX);
         List<Process> processes = new ArrayList<>();
-        Map<String, String> common = Map.of(
-                "kafka.bootstrap.servers",
-                broker.bootstrapServers(),
-                "vision.kafka.topic-suffix",
-                SUFFIX,
-                "vision.kafka.partitions",
-                "4");
+        Map<String, String> common =
+                ServiceProcess.settings(broker.bootstrapServers(), SUFFIX, Map.of("vision.kafka.partitions", "4"));
         try {
             Path media = Path.of("target/it-media").toAbsolutePath();
             Files.createDirectories(media);
@@ -79,13 +74,9 @@ class VideoPipelineProcessIT {
             if (!Files.exists(longVideo)) {
                 SyntheticVideos.write(longVideo, SyntheticVideos.Container.MP4, 160, 120, 25, 360, 2);
             }
+            processes.add(start("../preprocess", common, preprocess(models, media, 1), "videos-preprocess"));
             processes.add(start(
-                    "../preprocess/target/quarkus-app/quarkus-run.jar",
-                    common,
-                    preprocess(models, media, 1),
-                    "videos-preprocess"));
-            processes.add(start(
-                    "../scoring/target/quarkus-app/quarkus-run.jar",
+                    "../scoring",
                     common,
                     Map.of(
                             "vision.scoring.models-dir",
@@ -106,7 +97,7 @@ class VideoPipelineProcessIT {
             for (int i = 0; i < 2; i++) {
                 int http = 18120 + i;
                 processes.add(start(
-                        "target/quarkus-app/quarkus-run.jar",
+                        ".",
                         common,
                         Map.of(
                                 "vision.captioning.models-dir",
@@ -483,14 +474,8 @@ class VideoPipelineProcessIT {
         }
 
         processes.add(start(
-                "../preprocess/target/quarkus-app/quarkus-run.jar",
-                Map.of(
-                        "kafka.bootstrap.servers",
-                        broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix",
-                        SUFFIX,
-                        "vision.kafka.partitions",
-                        "4"),
+                "../preprocess",
+                ServiceProcess.settings(broker.bootstrapServers(), SUFFIX, Map.of("vision.kafka.partitions", "4")),
                 preprocess(models, media, 2),
                 "videos-preprocess-2"));
         awaitReady(18114);
@@ -526,11 +511,11 @@ class VideoPipelineProcessIT {
         return ServiceProcess.readinessValue(port, key);
     }
 
-    private static Process start(String jar, Map<String, String> common, Map<String, String> own, String log)
+    private static Process start(String module, Map<String, String> common, Map<String, String> own, String log)
             throws Exception {
         Map<String, String> properties = new HashMap<>(common);
         properties.putAll(own);
-        return ServiceProcess.start(Path.of(jar), properties, Path.of("target/" + log + ".log"));
+        return ServiceProcess.start(module, properties, Path.of("target/" + log + ".log"));
     }
 
     private static void send(KafkaProducer<byte[], byte[]> producer, Topics topics, VideoRequest request)

@@ -98,15 +98,9 @@ class SecureCliProcessIT {
                 pki.client.certFile().toString(),
                 "QUARKUS_TLS_SCORING_KEY_STORE_PEM_0_KEY",
                 pki.client.keyFile().toString());
-        Process scoring = ServiceProcess.start(
-                Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),
-                scoringConfig,
-                Path.of("target/secure-scoring.log"));
+        Process scoring = ServiceProcess.start("../scoring", scoringConfig, Path.of("target/secure-scoring.log"));
         Process captioning = ServiceProcess.start(
-                Path.of("../captioning/target/quarkus-app/quarkus-run.jar"),
-                captioningConfig,
-                captioningEnvironment,
-                Path.of("target/secure-captioning.log"));
+                "../captioning", captioningConfig, captioningEnvironment, Path.of("target/secure-captioning.log"));
         try {
             ServiceProcess.awaitReady(18152, Duration.ofSeconds(120));
             ServiceProcess.awaitReady(18153, Duration.ofSeconds(120));

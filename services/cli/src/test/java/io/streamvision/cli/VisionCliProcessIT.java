@@ -63,7 +63,7 @@ class VisionCliProcessIT {
     @Test
     void classifiesSampleItemsOverGrpcAsTheModelDoes() throws Exception {
         Process scoring = ServiceProcess.start(
-                Path.of("../scoring/target/quarkus-app/quarkus-run.jar"),
+                "../scoring",
                 Map.of(
                         "vision.scoring.models-dir",
                         ROOT.resolve("models").toString(),

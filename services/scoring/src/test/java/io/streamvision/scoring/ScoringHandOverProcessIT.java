@@ -11,7 +11,6 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.io.File;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -50,28 +49,23 @@ class ScoringHandOverProcessIT {
         String models = TestModels.dir().toString();
         int port = freePort();
         Process p = ServiceProcess.start(
-                Path.of("target/quarkus-app/quarkus-run.jar"),
-                Map.of(
-                        "kafka.bootstrap.servers",
+                ".",
+                ServiceProcess.settings(
                         broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix",
                         SUFFIX,
-                        "vision.kafka.partitions",
-                        Integer.toString(PARTITIONS),
-                        "vision.scoring.models-dir",
-                        models,
-                        "vision.scoring.models",
-                        "lenet",
-                        "vision.scoring.kafka.transactional-id",
-                        "vision-scoring-handover-" + name,
-                        "vision.scoring.kafka.group-id",
-                        "vision-scoring-handover",
-                        "quarkus.http.port",
-                        "0",
-                        "quarkus.management.port",
-                        Integer.toString(port),
-                        "quarkus.grpc.server.port",
-                        "0"),
+                        Map.of(
+                                "vision.kafka.partitions",
+                                Integer.toString(PARTITIONS),
+                                "vision.scoring.models-dir",
+                                models,
+                                "vision.scoring.models",
+                                "lenet",
+                                "vision.scoring.kafka.transactional-id",
+                                "vision-scoring-handover-" + name,
+                                "vision.scoring.kafka.group-id",
+                                "vision-scoring-handover",
+                                "quarkus.management.port",
+                                Integer.toString(port))),
                 Path.of("target/handover-" + name + ".log"));
         return new Instance(p, port);
     }
@@ -96,7 +90,6 @@ class ScoringHandOverProcessIT {
 
     @Test
     void sigtermHandsPartitionsOverAtOnceAndSigkillAfterTheSessionTimeout() throws Exception {
-        assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
         try (TopicCollector scores = broker.collect(topics.scores().name());

@@ -5,20 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.testing.ExactlyOnce;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -39,24 +39,21 @@ class ScoringKillRecoveryProcessIT {
     private Process start(TestBroker broker, Path log) throws Exception {
         String models = TestModels.dir().toString();
         return ServiceProcess.start(
-                Path.of("target/quarkus-app/quarkus-run.jar"),
-                Map.of(
-                        "kafka.bootstrap.servers", broker.bootstrapServers(),
-                        "vision.kafka.topic-suffix", SUFFIX,
-                        "vision.scoring.models-dir", models,
-                        "vision.scoring.models", "lenet",
-                        "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
-                        "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
-                        "vision.scoring.kafka.max-poll-records", "16",
-                        "quarkus.http.port", "0",
-                        "quarkus.management.port", "0",
-                        "quarkus.grpc.server.port", "0"),
+                ".",
+                ServiceProcess.settings(
+                        broker.bootstrapServers(),
+                        SUFFIX,
+                        Map.of(
+                                "vision.scoring.models-dir", models,
+                                "vision.scoring.models", "lenet",
+                                "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
+                                "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
+                                "vision.scoring.kafka.max-poll-records", "16")),
                 log);
     }
 
     @Test
     void everyInputHasExactlyOneOutputAfterAKillDashNine() throws Exception {
-        assertTrue(new File("target/quarkus-app/quarkus-run.jar").isFile(), "the service is packaged");
         TestBroker broker = TestBrokers.shared();
         System.out.println("[kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
         Topics topics = new Topics(SUFFIX);
@@ -105,31 +102,16 @@ class ScoringKillRecoveryProcessIT {
                 assertTrue(resumedS < 60, "the restarted instance resumes: " + resumedS + " s");
                 scores.awaitAtLeast(RECORDS, Duration.ofSeconds(120));
                 Thread.sleep(3000);
-                Map<String, Integer> counts = new HashMap<>();
+                List<String> outputIds = new ArrayList<>();
                 for (ConsumerRecord<byte[], byte[]> record : scores.records()) {
-                    counts.merge(Classification.parseFrom(record.value()).getRequestId(), 1, Integer::sum);
+                    outputIds.add(Classification.parseFrom(record.value()).getRequestId());
                 }
-                List<String> missing = new ArrayList<>();
-                List<String> duplicated = new ArrayList<>();
-                for (int i = 0; i < RECORDS; i++) {
-                    int n = counts.getOrDefault("rec-" + i, 0);
-                    if (n == 0) {
-                        missing.add("rec-" + i);
-                    } else if (n > 1) {
-                        duplicated.add("rec-" + i);
-                    }
-                }
+                ExactlyOnce check = ExactlyOnce.of(
+                        IntStream.range(0, RECORDS).mapToObj(i -> "rec-" + i).toList(), outputIds);
                 System.out.printf(
-                        "[kill -9 IT] %d outputs for %d inputs, %d missing, %d duplicated, %d dead letters%n",
-                        scores.records().size(),
-                        RECORDS,
-                        missing.size(),
-                        duplicated.size(),
-                        deadLetters.records().size());
-                assertEquals(List.of(), missing.subList(0, Math.min(10, missing.size())), "no input is lost");
-                assertEquals(
-                        List.of(), duplicated.subList(0, Math.min(10, duplicated.size())), "no input is scored twice");
-                assertEquals(RECORDS, scores.records().size());
+                        "[kill -9 IT] %s, %d dead letters%n",
+                        check.summary(), deadLetters.records().size());
+                check.assertExactlyOnce();
                 assertEquals(0, deadLetters.records().size());
             } finally {
                 second.destroy();

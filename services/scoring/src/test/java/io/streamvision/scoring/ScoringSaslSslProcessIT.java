@@ -147,13 +147,9 @@ class ScoringSaslSslProcessIT {
 
     private static Process start(InJvmKraftBroker broker, TestPki pki, String password, int managementPort, Path log)
             throws Exception {
-        Map<String, String> config = new HashMap<>();
+        Map<String, String> config = ServiceProcess.settings(broker.bootstrapServers(), SUFFIX);
         SaslSsl.scram(pki, "scoring", password).forEach((k, v) -> config.put("kafka." + k, v));
         config.putAll(Map.of(
-                "kafka.bootstrap.servers",
-                broker.bootstrapServers(),
-                "vision.kafka.topic-suffix",
-                SUFFIX,
                 "vision.kafka.create-topics",
                 "false",
                 "vision.scoring.models-dir",
@@ -164,13 +160,9 @@ class ScoringSaslSslProcessIT {
                 GROUP,
                 "vision.scoring.kafka.transactional-id",
                 TRANSACTIONAL_ID,
-                "quarkus.http.port",
-                "0",
-                "quarkus.grpc.server.port",
-                "0",
                 "quarkus.management.port",
                 Integer.toString(managementPort)));
-        return ServiceProcess.start(Path.of("target/quarkus-app/quarkus-run.jar"), config, log);
+        return ServiceProcess.start(".", config, log);
     }
 
     /** Waits until readiness is DOWN and its data contain {@code reason}; returns the data. */

@@ -5,9 +5,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -22,14 +24,46 @@ public final class ServiceProcess {
 
     private ServiceProcess() {}
 
-    /** Starts {@code java -D... -jar jar}; the caller ends the process. */
-    public static Process start(Path jar, Map<String, String> properties, Path log) throws Exception {
-        return start(jar, properties, Map.of(), log);
+    /**
+     * The system properties every service under test starts from: the broker, the topic suffix,
+     * and port 0 (a free port) for HTTP, management and gRPC. Mutable: the caller adds the
+     * service's own settings, which win.
+     */
+    public static Map<String, String> settings(String bootstrapServers, String topicSuffix) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("kafka.bootstrap.servers", bootstrapServers);
+        settings.put("vision.kafka.topic-suffix", topicSuffix);
+        settings.put("quarkus.http.port", "0");
+        settings.put("quarkus.management.port", "0");
+        settings.put("quarkus.grpc.server.port", "0");
+        return settings;
+    }
+
+    /** {@link #settings(String, String)} with the service's own settings added. */
+    public static Map<String, String> settings(String bootstrapServers, String topicSuffix, Map<String, String> own) {
+        Map<String, String> settings = settings(bootstrapServers, topicSuffix);
+        settings.putAll(own);
+        return settings;
+    }
+
+    /**
+     * Starts {@code java -D... -jar} with a module's packaged service; the caller ends the process.
+     *
+     * @param module the module's folder: {@code "."} for the module under test, {@code
+     *     "../scoring"} for another one (packaged earlier in the build)
+     */
+    public static Process start(String module, Map<String, String> properties, Path log) throws Exception {
+        return start(module, properties, Map.of(), log);
     }
 
     /** The same with extra environment variables (as a container gets them). */
-    public static Process start(Path jar, Map<String, String> properties, Map<String, String> environment, Path log)
-            throws Exception {
+    public static Process start(
+            String module, Map<String, String> properties, Map<String, String> environment, Path log) throws Exception {
+        Path jar = Path.of(module, "target", "quarkus-app", "quarkus-run.jar");
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(
+                    jar.toAbsolutePath().normalize() + " does not exist: the service is packaged by mvn package");
+        }
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         properties.forEach((k, v) -> command.add("-D" + k + "=" + v));

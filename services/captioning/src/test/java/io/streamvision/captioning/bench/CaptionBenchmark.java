@@ -9,12 +9,11 @@ import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.testing.BenchmarkOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Caption decoding speed of the service's decoder (ONNX Runtime Java, the batched beam search of
@@ -29,14 +28,11 @@ public final class CaptionBenchmark {
     private CaptionBenchmark() {}
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new HashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        Path models = Path.of(options.getOrDefault("models-dir", "models"));
-        double seconds = Double.parseDouble(options.getOrDefault("seconds", "5"));
-        int batch = Integer.parseInt(options.getOrDefault("batch", "32"));
-        int threads = Integer.parseInt(options.getOrDefault("threads", "1"));
+        BenchmarkOptions options = BenchmarkOptions.parse(args);
+        Path models = Path.of(options.get("models-dir", "models"));
+        double seconds = options.decimal("seconds", 5);
+        int batch = options.integer("batch", 32);
+        int threads = options.integer("threads", 1);
 
         ModelRepository repository = new ModelRepository(models);
         ModelConfig config = repository.latest("caption-decoder").orElseThrow();

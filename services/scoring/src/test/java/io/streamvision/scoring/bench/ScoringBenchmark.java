@@ -14,6 +14,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.runtime.Tensors;
+import io.streamvision.testing.BenchmarkOptions;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
@@ -32,7 +33,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,22 +61,19 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public final class ScoringBenchmark {
 
     public static void main(String[] args) throws Exception {
-        Map<String, String> options = new LinkedHashMap<>();
-        for (int i = 0; i + 1 < args.length; i += 2) {
-            options.put(args[i].replaceFirst("^--", ""), args[i + 1]);
-        }
-        int batch = Integer.parseInt(options.getOrDefault("batch", "8"));
-        double seconds = Double.parseDouble(options.getOrDefault("seconds", "10"));
-        int kafkaImages = Integer.parseInt(options.getOrDefault("kafka-images", "2000"));
+        BenchmarkOptions options = BenchmarkOptions.parse(args);
+        int batch = options.integer("batch", 8);
+        double seconds = options.decimal("seconds", 10);
+        int kafkaImages = options.integer("kafka-images", 2000);
         Path repo;
         String model;
-        if (options.containsKey("onnx")) {
+        if (options.has("onnx")) {
             Path onnx = Path.of(options.get("onnx"));
-            model = options.getOrDefault("name", onnx.getParent().getFileName().toString());
+            model = options.get("name", onnx.getParent().getFileName().toString());
             repo = ZooRepository.wrap(onnx, model);
         } else {
-            model = options.getOrDefault("model", "fashion-cnn");
-            repo = Path.of(options.getOrDefault("models-dir", "models")).toAbsolutePath();
+            model = options.get("model", "fashion-cnn");
+            repo = Path.of(options.get("models-dir", "models")).toAbsolutePath();
         }
         Path onnxFile = repo.resolve(model).resolve("1").resolve("model.onnx");
         int threads = Runtime.getRuntime().availableProcessors();
@@ -94,7 +91,7 @@ public final class ScoringBenchmark {
         }
         long rowElements = Arrays.stream(rowShape).reduce(1, (a, b) -> a * b);
         Result ceiling = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
-        if (options.containsKey("ceiling-only")) {
+        if (options.has("ceiling-only")) {
             System.out.printf(
                     "raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n",
                     model, batch, ceiling.imagesPerSecond(), ceiling.p50Ms());
@@ -125,11 +122,10 @@ public final class ScoringBenchmark {
                     "-Dquarkus.management.port=18012",
                     "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench"));
-            if (options.containsKey("kafka-poll-records")) {
+            if (options.has("kafka-poll-records")) {
                 command.add("-Dvision.scoring.kafka.max-poll-records=" + options.get("kafka-poll-records"));
             }
-            command.addAll(List.of(
-                    "-jar", options.getOrDefault("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
+            command.addAll(List.of("-jar", options.get("jar", "services/scoring/target/quarkus-app/quarkus-run.jar")));
             service = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile())
@@ -144,7 +140,7 @@ public final class ScoringBenchmark {
             ModelInferRequest single = request(model, inputName, rowShape, 1, rowElements);
             ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements);
             // Warm-up: the service's JIT compiles its hot paths before anything is measured.
-            double warmup = Double.parseDouble(options.getOrDefault("warmup", "3"));
+            double warmup = options.decimal("warmup", 3);
             grpc(stub, single, 1, 1, warmup / 3);
             grpc(stub, request, 8, batch, 2 * warmup / 3);
             double liveMs = serverLiveP50(stub);
@@ -173,7 +169,7 @@ public final class ScoringBenchmark {
                     rowShape,
                     rowElements,
                     kafkaImages,
-                    Integer.parseInt(options.getOrDefault("kafka-warmup", "5000")),
+                    options.integer("kafka-warmup", 5000),
                     side);
             rows.add(new Row("Kafka end to end, " + kafkaImages + " single-image records", kafka, side.since()));
             channel.shutdownNow();
@@ -323,14 +319,14 @@ public final class ScoringBenchmark {
      * PyTorch eager on the same architecture ({@code bench/torch_eager.py} with Debian's Python),
      * for zoo models and the project's own networks; null when PyTorch is not installed.
      */
-    static Result torchEager(Map<String, String> options, String model, int batch, double seconds) {
+    static Result torchEager(BenchmarkOptions options, String model, int batch, double seconds) {
         if ("false".equals(options.get("torch"))) {
             return null;
         }
-        Path script = Path.of(options.getOrDefault("bench-dir", "bench")).resolve("torch_eager.py");
+        Path script = Path.of(options.get("bench-dir", "bench")).resolve("torch_eager.py");
         try {
             Process p = new ProcessBuilder(
-                            options.getOrDefault("python", "/usr/bin/python3"),
+                            options.get("python", "/usr/bin/python3"),
                             script.toString(),
                             "--model",
                             model,
