@@ -92,12 +92,7 @@ public final class ResultsTopology {
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(HEADERS_STORE), Serdes.String(), Serdes.ByteArray()));
         KStream<byte[], Part> scores = Part.of(scoresSource, topics.scores(), "score-parts");
-        KStream<byte[], Part> captions = Part.of(
-                builder.stream(
-                        topics.captions().name(),
-                        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("captions-source")),
-                topics.captions(),
-                "caption-parts");
+        KStream<byte[], Part> captions = Part.read(builder, topics.captions(), "captions-source", "caption-parts");
         KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
                 .process(
                         () -> new JoinProcessor(classifiers, window, punctuate, deadLetters),

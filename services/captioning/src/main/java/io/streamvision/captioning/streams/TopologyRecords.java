@@ -5,7 +5,9 @@ import com.google.protobuf.Message;
 import io.streamvision.kafka.Topic;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
@@ -24,6 +26,17 @@ final class TopologyRecords {
         /** {@code stream}'s values as parts of {@code topic}. */
         static KStream<byte[], Part> of(KStream<byte[], byte[]> stream, Topic<?> topic, String name) {
             return stream.mapValues(v -> new Part(topic, v), Named.as(name));
+        }
+
+        /** {@code topic} read as bytes (source {@code sourceName}) and its values as parts. */
+        static KStream<byte[], Part> read(StreamsBuilder builder, Topic<?> topic, String sourceName, String name) {
+            return of(
+                    builder.stream(
+                            topic.name(),
+                            Consumed.with(Serdes.ByteArray(), Serdes.ByteArray())
+                                    .withName(sourceName)),
+                    topic,
+                    name);
         }
 
         /** The value as the topic's message; an absent value is refused. */

@@ -22,7 +22,6 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.processor.PunctuationType;
@@ -141,12 +140,8 @@ public final class VideoSummaryTopology {
         builder.addStateStore(headerStore());
         builder.addStateStore(framesStore());
         KStream<byte[], Part> frames = Part.of(scores, topics.scores(), "video-frame-parts");
-        KStream<byte[], Part> events = Part.of(
-                builder.stream(
-                        topics.videoEvents().name(),
-                        Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("video-events-source")),
-                topics.videoEvents(),
-                "video-event-parts");
+        KStream<byte[], Part> events =
+                Part.read(builder, topics.videoEvents(), "video-events-source", "video-event-parts");
         KStream<String, Out> out = frames.merge(events, Named.as("video-parts"))
                 .process(
                         () -> new Aggregator(settings, deadLetters), Named.as("aggregate-videos"), STORE, FRAMES_STORE);

@@ -4,33 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageLimits;
-import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
-import io.streamvision.model.ModelRepository;
-import io.streamvision.preprocess.ImageModels;
-import io.streamvision.preprocess.streams.ImagePreparation;
-import io.streamvision.preprocess.streams.PreprocessTopology;
+import io.streamvision.preprocess.streams.ImageTopologyHarness;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
-import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -46,45 +31,28 @@ import org.junit.jupiter.api.TestFactory;
 class BadInputCorpusTest {
 
     static final Path CORPUS = Path.of("src/test/resources/bad-inputs");
-    static final Topics TOPICS = new Topics("");
-    static TopologyTestDriver driver;
+    static ImageTopologyHarness harness;
     static TestInputTopic<byte[], byte[]> images;
     static TestOutputTopic<byte[], byte[]> tensors;
     static TestOutputTopic<byte[], byte[]> deadLetters;
 
     @BeforeAll
     static void start() {
-        ModelCatalog catalog =
-                new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofMinutes(1));
         // 512 KB cap so that the padded JPEG is over it; the other limits are the service defaults.
         ImageLimits limits = new ImageLimits(
                 512 * 1024,
                 ImageLimits.DEFAULT.maxWidth(),
                 ImageLimits.DEFAULT.maxHeight(),
                 ImageLimits.DEFAULT.maxPixels());
-        ImagePreparation preparation = new ImagePreparation(
-                TOPICS,
-                new DeadLetters(TOPICS.deadLetters(), 4096),
-                new ImageModels(catalog, List.of("tiny-gray")),
-                new ImageDecoder(limits, 0),
-                true,
-                RecordTracing.OFF);
-        StreamsBuilder builder = new StreamsBuilder();
-        PreprocessTopology.build(builder, TOPICS, preparation);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "bad-input-corpus");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(builder.build(), props);
-        images = driver.createInputTopic(TOPICS.images().name(), new ByteArraySerializer(), new ByteArraySerializer());
-        tensors = driver.createOutputTopic(
-                TOPICS.tensors("tiny-gray").name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(
-                TOPICS.deadLetters().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        harness = new ImageTopologyHarness("bad-input-corpus", limits, 4096);
+        images = harness.images();
+        tensors = harness.tensors();
+        deadLetters = harness.deadLetters();
     }
 
     @AfterAll
     static void stop() {
-        driver.close();
+        harness.close();
     }
 
     static List<String[]> manifest() throws Exception {

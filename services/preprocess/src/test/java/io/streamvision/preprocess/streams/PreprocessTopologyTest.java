@@ -4,38 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageLimits;
-import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.Topics;
-import io.streamvision.model.ModelCatalog;
-import io.streamvision.model.ModelRepository;
-import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
-import io.streamvision.tracing.RecordTracing;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import java.util.Properties;
 import java.util.Random;
 import javax.imageio.ImageIO;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -43,39 +28,23 @@ import org.junit.jupiter.api.Test;
 
 class PreprocessTopologyTest {
 
-    private final Topics topics = new Topics("");
-    private TopologyTestDriver driver;
+    private ImageTopologyHarness harness;
     private TestInputTopic<byte[], byte[]> images;
     private TestOutputTopic<byte[], byte[]> tensors;
     private TestOutputTopic<byte[], byte[]> deadLetters;
 
     @BeforeEach
     void setUp() {
-        ModelCatalog catalog =
-                new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofMinutes(1));
-        ImagePreparation preparation = new ImagePreparation(
-                topics,
-                new DeadLetters(topics.deadLetters(), 64),
-                new ImageModels(catalog, List.of("tiny-gray")),
-                new ImageDecoder(new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 0),
-                true,
-                RecordTracing.OFF);
-        StreamsBuilder builder = new StreamsBuilder();
-        PreprocessTopology.build(builder, topics, preparation);
-        Properties props = new Properties();
-        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "preprocess-topology-test");
-        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-        driver = new TopologyTestDriver(builder.build(), props);
-        images = driver.createInputTopic(topics.images().name(), new ByteArraySerializer(), new ByteArraySerializer());
-        tensors = driver.createOutputTopic(
-                topics.tensors("tiny-gray").name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-        deadLetters = driver.createOutputTopic(
-                topics.deadLetters().name(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        harness = new ImageTopologyHarness(
+                "preprocess-topology-test", new ImageLimits(1 << 20, 4096, 4096, 4096L * 4096), 64);
+        images = harness.images();
+        tensors = harness.tensors();
+        deadLetters = harness.deadLetters();
     }
 
     @AfterEach
     void tearDown() {
-        driver.close();
+        harness.close();
     }
 
     static byte[] png(int width, int height, int value) throws Exception {
