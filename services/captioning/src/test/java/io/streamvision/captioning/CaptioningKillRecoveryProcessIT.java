@@ -1,29 +1,18 @@
 package io.streamvision.captioning;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamvision.kafka.Topics;
-import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
-import io.streamvision.testing.ExactlyOnce;
 import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.KillDashNine;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -56,55 +45,28 @@ class CaptioningKillRecoveryProcessIT {
     @Test
     void everyInputHasExactlyOneCaptionAfterAKillDashNine() throws Exception {
         TestBroker broker = TestBrokers.shared();
-        System.out.println("[caption kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
         Topics topics = new Topics(SUFFIX);
-        String models = TestModels.dir().toString();
         JsonNode scenes = new ObjectMapper()
-                .readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json")
+                .readTree(TestModels.dir()
+                        .resolve("caption-decoder/1/fixtures/greedy.json")
                         .toFile())
                 .get("fixtures");
-        Path log1 = Path.of("target/caption-kill-first-run.log");
         try (TopicCollector captions = broker.collect(topics.captions().name())) {
-            Process first = start(broker, log1);
-            try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
-                for (int i = 0; i < RECORDS; i++) {
-                    String id = "cap-" + i;
-                    ModelInferResponse features = CaptioningServiceIT.features(
-                            id, "caption-encoder", scenes.get(i % scenes.size()).get("features"));
-                    producer.send(new ProducerRecord<>(
-                                    topics.features().name(),
-                                    id.getBytes(StandardCharsets.UTF_8),
-                                    features.toByteArray()))
-                            .get();
-                    if (i == 200) {
-                        captions.awaitAtLeast(100, Duration.ofSeconds(120));
-                    }
-                    if (i == 400) {
-                        int atKill = captions.records().size();
-                        first.destroyForcibly().waitFor();
-                        System.out.printf(
-                                "[caption kill -9 IT] killed with %d captions committed, %d inputs sent%n",
-                                atKill, i + 1);
-                        assertTrue(atKill > 0 && atKill < RECORDS, "killed part-way; see " + log1);
-                    }
-                }
-            }
-            Process second = start(broker, Path.of("target/caption-kill-second-run.log"));
-            try {
-                captions.awaitAtLeast(RECORDS, Duration.ofSeconds(180));
-                Thread.sleep(3000);
-                List<String> outputIds = new ArrayList<>();
-                for (ConsumerRecord<byte[], byte[]> record : captions.records()) {
-                    outputIds.add(Caption.parseFrom(record.value()).getRequestId());
-                }
-                ExactlyOnce check = ExactlyOnce.of(
-                        IntStream.range(0, RECORDS).mapToObj(i -> "cap-" + i).toList(), outputIds);
-                System.out.println("[caption kill -9 IT] captions: " + check.summary());
-                check.assertExactlyOnce();
-            } finally {
-                second.destroy();
-                second.waitFor();
-            }
+            KillDashNine.run(
+                            broker,
+                            "caption-kill",
+                            RECORDS,
+                            log -> start(broker, log),
+                            topics.features().name(),
+                            "cap-",
+                            (id, i) -> CaptioningServiceIT.features(
+                                            id,
+                                            "caption-encoder",
+                                            scenes.get(i % scenes.size()).get("features"))
+                                    .toByteArray(),
+                            captions,
+                            value -> Caption.parseFrom(value).getRequestId())
+                    .assertExactlyOnce();
         }
     }
 }

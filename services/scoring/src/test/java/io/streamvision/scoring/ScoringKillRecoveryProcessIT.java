@@ -1,27 +1,19 @@
 package io.streamvision.scoring;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.testing.ExactlyOnce;
 import io.streamvision.testing.KafkaBrokerExtension;
+import io.streamvision.testing.KillDashNine;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
-import java.util.stream.IntStream;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -55,68 +47,21 @@ class ScoringKillRecoveryProcessIT {
     @Test
     void everyInputHasExactlyOneOutputAfterAKillDashNine() throws Exception {
         TestBroker broker = TestBrokers.shared();
-        System.out.println("[kill -9 IT] talking to Kafka at " + broker.bootstrapServers());
         Topics topics = new Topics(SUFFIX);
-        Path log1 = Path.of("target/kill-test-first-run.log");
-        Path log2 = Path.of("target/kill-test-second-run.log");
-
         try (TopicCollector scores = broker.collect(topics.scores().name());
                 TopicCollector deadLetters = broker.collect(topics.deadLetters().name())) {
-            Process first = start(broker, log1);
-            int atKill;
-            try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
-                for (int i = 0; i < RECORDS; i++) {
-                    String id = "rec-" + i;
-                    producer.send(new ProducerRecord<>(
-                                    topics.tensors("lenet").name(),
-                                    id.getBytes(StandardCharsets.UTF_8),
-                                    ScoringServiceIT.image(id, "lenet", (i % 7) / 7f)
-                                            .toByteArray()))
-                            .get();
-                    if (i == 200) {
-                        // Kill once part of the stream is scored, not all of it.
-                        scores.awaitAtLeast(100, Duration.ofSeconds(120));
-                    }
-                    if (i == 400) {
-                        atKill = scores.records().size();
-                        first.destroyForcibly().waitFor();
-                        System.out.printf(
-                                "[kill -9 IT] killed the first process (SIGKILL) with %d outputs committed"
-                                        + " and %d inputs sent%n",
-                                atKill, i + 1);
-                        assertTrue(atKill > 0 && atKill < RECORDS, "killed part-way; see " + log1);
-                    }
-                }
-            }
-            Thread.sleep(1000);
-            int beforeRestart = scores.records().size();
-            long restartedAt = System.nanoTime();
-            Process second = start(broker, log2);
-            try {
-                scores.awaitAtLeast(beforeRestart + 1, Duration.ofSeconds(120));
-                double resumedS = (System.nanoTime() - restartedAt) / 1e9;
-                System.out.printf(
-                        "[kill -9 IT] the restarted instance committed its first output %.1f s after its"
-                                + " process started (JVM start, group rejoin, transactional fencing)%n",
-                        resumedS);
-                assertTrue(resumedS < 60, "the restarted instance resumes: " + resumedS + " s");
-                scores.awaitAtLeast(RECORDS, Duration.ofSeconds(120));
-                Thread.sleep(3000);
-                List<String> outputIds = new ArrayList<>();
-                for (ConsumerRecord<byte[], byte[]> record : scores.records()) {
-                    outputIds.add(Classification.parseFrom(record.value()).getRequestId());
-                }
-                ExactlyOnce check = ExactlyOnce.of(
-                        IntStream.range(0, RECORDS).mapToObj(i -> "rec-" + i).toList(), outputIds);
-                System.out.printf(
-                        "[kill -9 IT] %s, %d dead letters%n",
-                        check.summary(), deadLetters.records().size());
-                check.assertExactlyOnce();
-                assertEquals(0, deadLetters.records().size());
-            } finally {
-                second.destroy();
-                second.waitFor();
-            }
+            ExactlyOnce counted = KillDashNine.run(
+                    broker,
+                    "scoring-kill",
+                    RECORDS,
+                    log -> start(broker, log),
+                    topics.tensors("lenet").name(),
+                    "rec-",
+                    (id, i) -> ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray(),
+                    scores,
+                    value -> Classification.parseFrom(value).getRequestId());
+            counted.assertExactlyOnce();
+            assertEquals(0, deadLetters.records().size(), "no dead letters");
         }
     }
 }
