@@ -1,6 +1,7 @@
 package io.streamvision.kafka;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.charset.StandardCharsets;
@@ -82,6 +83,20 @@ public final class DeadLetters {
                     .setOriginalSizeBytes(payload.length);
         }
         return letter.build();
+    }
+
+    /**
+     * Why a record was refused when it does not parse as its topic's message type, e.g. {@code the
+     * record is not a valid vision.v1.VideoRequest: While parsing a protocol message, ...}.
+     */
+    public static String unparsable(Topic<?> topic, InvalidProtocolBufferException e) {
+        return "the record is not a valid " + topic.type() + ": " + e.getMessage();
+    }
+
+    /** The DESERIALIZATION_FAILED dead letter of a consumed record that is not a message of its topic. */
+    public ProducerRecord<byte[], byte[]> unparsable(
+            ConsumerRecord<byte[], byte[]> record, String stage, Topic<?> topic, InvalidProtocolBufferException e) {
+        return forRecord(record, stage, ReasonCode.DESERIALIZATION_FAILED, unparsable(topic, e));
     }
 
     /** A dead-letter producer record for a consumed record. */

@@ -14,6 +14,7 @@ import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.Label;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
 class TopicFormatTest {
@@ -91,5 +92,26 @@ class TopicFormatTest {
         assertFalse(ValueFormat.isJson(SCORES.toByteArray()));
         assertFalse(ValueFormat.isJson(
                 ImageRequest.newBuilder().setRequestId("{").build().toByteArray()));
+    }
+
+    @Test
+    void anUnparsableRecordIsDeadLetteredNamingItsTopicsTypeWithTheBytesKept() throws Exception {
+        Topics topics = new Topics(".t");
+        DeadLetters deadLetters = new DeadLetters(topics.deadLetters(), 1024);
+        byte[] garbage = {(byte) 0xff, 0x01, 0x02};
+        var consumed =
+                new ConsumerRecord<>(topics.videos().name(), 2, 41L, "v-1".getBytes(StandardCharsets.UTF_8), garbage);
+        InvalidProtocolBufferException e = assertThrows(
+                InvalidProtocolBufferException.class, () -> topics.videos().parse(garbage));
+        var out = deadLetters.unparsable(consumed, "preprocess/video", topics.videos(), e);
+        assertEquals(topics.deadLetters().name(), out.topic());
+        DeadLetter letter = DeadLetter.parseFrom(out.value());
+        assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
+        assertEquals("preprocess/video", letter.getStage());
+        assertTrue(
+                letter.getMessage().startsWith("the record is not a valid vision.v1.VideoRequest: "),
+                letter.getMessage());
+        assertEquals(41L, letter.getOriginalOffset());
+        assertArrayEquals(garbage, letter.getOriginalPayload().toByteArray());
     }
 }

@@ -87,6 +87,7 @@ public class CaptioningLoop {
     void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out)
             throws Exception {
         DeadLetters deadLetters = kafka.deadLetters();
+        Topic<ModelInferResponse> featuresTopic = kafka.topics().features();
         List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         List<float[]> features = new ArrayList<>();
@@ -94,13 +95,9 @@ public class CaptioningLoop {
         for (ConsumerRecord<byte[], byte[]> record : records) {
             ModelInferResponse response;
             try {
-                response = ModelInferResponse.parseFrom(record.value() == null ? new byte[0] : record.value());
+                response = featuresTopic.parse(record.value());
             } catch (InvalidProtocolBufferException e) {
-                out.add(deadLetters.forRecord(
-                        record,
-                        STAGE,
-                        ReasonCode.DESERIALIZATION_FAILED,
-                        "record is not an inference.ModelInferResponse: " + e.getMessage()));
+                out.add(deadLetters.unparsable(record, STAGE, featuresTopic, e));
                 continue;
             }
             if (encoder == null || !encoder.equals(response.getModelName())) {

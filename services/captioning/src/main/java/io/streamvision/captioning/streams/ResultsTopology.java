@@ -159,7 +159,7 @@ public final class ResultsTopology {
                 DeadLetter letter = deadLetters.describe(
                         "captioning/results",
                         ReasonCode.DESERIALIZATION_FAILED,
-                        "record is not a " + part.topic().type() + ": " + e.getMessage(),
+                        DeadLetters.unparsable(part.topic(), e),
                         meta.topic(),
                         meta.partition(),
                         meta.offset(),

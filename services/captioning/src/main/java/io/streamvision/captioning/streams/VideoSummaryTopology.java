@@ -305,7 +305,7 @@ public final class VideoSummaryTopology {
                         record,
                         EVENTS_STAGE,
                         ReasonCode.DESERIALIZATION_FAILED,
-                        "record is not a vision.v1.VideoSampled: " + e.getMessage());
+                        DeadLetters.unparsable(record.value().topic(), e));
                 return;
             }
             String videoId = videoIdOf(record.key(), event.getVideoId());

@@ -9,7 +9,6 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
-import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
@@ -70,13 +69,9 @@ public final class SegmentDecoder implements AutoCloseable {
     void decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoSegment segment;
         try {
-            segment = VideoSegment.parseFrom(record.value() == null ? new byte[0] : record.value());
+            segment = topics.videoSegments().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.forRecord(
-                    record,
-                    VideoPlanner.STAGE,
-                    ReasonCode.DESERIALIZATION_FAILED,
-                    "record is not a vision.v1.VideoSegment: " + e.getMessage()));
+            out.add(deadLetters.unparsable(record, VideoPlanner.STAGE, topics.videoSegments(), e));
             return;
         }
         String videoId = segment.getVideoId();

@@ -72,11 +72,7 @@ public final class VideoPlanner {
         try {
             request = topics.videos().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.forRecord(
-                    record,
-                    STAGE,
-                    ReasonCode.DESERIALIZATION_FAILED,
-                    "record is not a vision.v1.VideoRequest: " + e.getMessage()));
+            out.add(deadLetters.unparsable(record, STAGE, topics.videos(), e));
             return;
         }
         String videoId = videoId(request, record);

@@ -8,6 +8,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.model.ModelConfig;
@@ -106,9 +107,10 @@ public class ScoringLoop {
         Map<String, List<ConsumerRecord<byte[], byte[]>>> byModel = new LinkedHashMap<>();
         Map<ConsumerRecord<byte[], byte[]>, ModelInferRequest> parsed = new HashMap<>();
         for (ConsumerRecord<byte[], byte[]> record : records) {
+            // The loop reads every model's tensor topic; all carry ModelInferRequest values.
+            Topic<ModelInferRequest> in = new Topic<>(record.topic(), ModelInferRequest.getDefaultInstance());
             try {
-                ModelInferRequest request =
-                        ModelInferRequest.parseFrom(record.value() == null ? new byte[0] : record.value());
+                ModelInferRequest request = in.parse(record.value());
                 if (request.getModelName().isEmpty()) {
                     out.add(deadLetters.forRecord(
                             record, STAGE, ReasonCode.BAD_REQUEST, "ModelInferRequest.model_name is empty"));
@@ -119,11 +121,7 @@ public class ScoringLoop {
                                 request.getModelName() + "\u0000" + request.getModelVersion(), x -> new ArrayList<>())
                         .add(record);
             } catch (InvalidProtocolBufferException e) {
-                out.add(deadLetters.forRecord(
-                        record,
-                        STAGE,
-                        ReasonCode.DESERIALIZATION_FAILED,
-                        "record is not an inference.ModelInferRequest: " + e.getMessage()));
+                out.add(deadLetters.unparsable(record, STAGE, in, e));
             }
         }
         List<ConsumerRecord<byte[], byte[]>> submitted = new ArrayList<>();
