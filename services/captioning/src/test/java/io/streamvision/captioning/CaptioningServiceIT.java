@@ -93,6 +93,17 @@ class CaptioningServiceIT {
                                                         .add(0.25)
                                                         .add(0.125))
                                         .toByteArray()),
+                        // Raw contents that are not a whole number of floats.
+                        record(
+                                "c-ragged",
+                                features(
+                                                "c-ragged",
+                                                "caption-encoder",
+                                                scenes.get(0).get("features"))
+                                        .toBuilder()
+                                        .setRawOutputContents(0, ByteString.copyFrom(new byte[] {1, 2, 3, 4, 5}))
+                                        .build()
+                                        .toByteArray()),
                         record("c-bad", "garbage".getBytes(StandardCharsets.UTF_8))));
 
         List<ConsumerRecord<byte[], byte[]>> captions =
@@ -110,7 +121,7 @@ class CaptioningServiceIT {
         assertEquals("beam", byId.get("c-0").getSearch());
 
         List<ConsumerRecord<byte[], byte[]>> dlq = TestClients.read(
-                bootstrap, TOPICS.deadLetters().name(), 3, Duration.ofSeconds(60), Duration.ofSeconds(1));
+                bootstrap, TOPICS.deadLetters().name(), 4, Duration.ofSeconds(60), Duration.ofSeconds(1));
         Map<String, ReasonCode> reasons = dlq.stream()
                 .map(TOPICS.deadLetters()::valueOf)
                 .collect(Collectors.toMap(d -> d.getOriginalKey().toStringUtf8(), DeadLetter::getReason));
@@ -121,6 +132,8 @@ class CaptioningServiceIT {
                         "c-bad",
                         ReasonCode.DESERIALIZATION_FAILED,
                         "c-short",
+                        ReasonCode.INVALID_TENSOR,
+                        "c-ragged",
                         ReasonCode.INVALID_TENSOR),
                 reasons);
 

@@ -4,8 +4,6 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.Label;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -67,14 +65,9 @@ public final class Classifications {
         }
         for (int i = 0; i < response.getOutputsCount(); i++) {
             if (response.getOutputs(i).getName().equals(spec.name())) {
-                FloatBuffer floats = response.getRawOutputContents(i)
-                        .asReadOnlyByteBuffer()
-                        .order(ByteOrder.LITTLE_ENDIAN)
-                        .asFloatBuffer();
                 long width =
                         response.getOutputs(i).getShape(response.getOutputs(i).getShapeCount() - 1);
-                float[] row = new float[(int) width];
-                floats.get(row);
+                float[] row = Tensors.floats(response.getRawOutputContents(i), (int) width);
                 float[] p = spec == logits ? softmax(row) : row;
                 return Classification.newBuilder()
                         .setRequestId(response.getId())

@@ -3,6 +3,7 @@ package io.streamvision.runtime;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
+import com.google.protobuf.ByteString;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -10,6 +11,30 @@ import java.nio.ByteOrder;
 public final class Tensors {
 
     private Tensors() {}
+
+    /**
+     * The FP32 values of OIP raw contents (little-endian), or the first {@code count} of them.
+     *
+     * @throws IllegalArgumentException when the contents hold fewer than {@code count} values or
+     *     are not a whole number of floats
+     */
+    public static float[] floats(ByteString raw, int count) {
+        if (raw.size() % Float.BYTES != 0 || raw.size() / Float.BYTES < count) {
+            throw new IllegalArgumentException(
+                    "raw FP32 contents of " + raw.size() + " bytes do not hold " + count + " values");
+        }
+        float[] values = new float[count];
+        raw.asReadOnlyByteBuffer()
+                .order(ByteOrder.LITTLE_ENDIAN)
+                .asFloatBuffer()
+                .get(values);
+        return values;
+    }
+
+    /** All FP32 values of OIP raw contents (little-endian). */
+    public static float[] floats(ByteString raw) {
+        return floats(raw, raw.size() / Float.BYTES);
+    }
 
     /** A direct little-endian buffer of {@code bytes} bytes. */
     public static ByteBuffer direct(int bytes) {

@@ -28,10 +28,9 @@ import io.streamvision.proto.vision.v1.DescribeResponse;
 import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
 import io.streamvision.proto.vision.v1.GetVideoSummaryResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.runtime.Tensors;
 import io.streamvision.tracing.RecordTracing;
 import jakarta.inject.Inject;
-import java.nio.ByteOrder;
-import java.nio.FloatBuffer;
 import java.util.List;
 
 /**
@@ -166,12 +165,7 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
                             + e.getStatus().getDescription())
                     .asRuntimeException();
         }
-        FloatBuffer floats = features.getRawOutputContents(0)
-                .asReadOnlyByteBuffer()
-                .order(ByteOrder.LITTLE_ENDIAN)
-                .asFloatBuffer();
-        float[] vector = new float[floats.remaining()];
-        floats.get(vector);
+        float[] vector = Tensors.floats(features.getRawOutputContents(0));
         int width = beamWidth > 0 ? beamWidth : config.beamWidth();
         Span search = tracing.span("decode search").setAttribute("beam.width", width);
         try {

@@ -16,12 +16,12 @@ import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.Tensors;
 import io.streamvision.tracing.RecordTracing;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -114,20 +114,16 @@ public class CaptioningLoop {
             }
             if (response.getRawOutputContentsCount() != 1
                     || response.getOutputsCount() != 1
-                    || !"FP32".equals(response.getOutputs(0).getDatatype())) {
+                    || !"FP32".equals(response.getOutputs(0).getDatatype())
+                    || response.getRawOutputContents(0).size() % Float.BYTES != 0) {
                 out.add(deadLetters.forRecord(
                         record,
                         STAGE,
                         ReasonCode.INVALID_TENSOR,
-                        "expected exactly one FP32 features output with raw contents"));
+                        "expected exactly one FP32 features output with raw contents (a whole number of floats)"));
                 continue;
             }
-            var floats = response.getRawOutputContents(0)
-                    .asReadOnlyByteBuffer()
-                    .order(ByteOrder.LITTLE_ENDIAN)
-                    .asFloatBuffer();
-            float[] vector = new float[floats.remaining()];
-            floats.get(vector);
+            float[] vector = Tensors.floats(response.getRawOutputContents(0));
             accepted.add(record);
             ids.add(
                     response.getId().isEmpty() && record.key() != null
