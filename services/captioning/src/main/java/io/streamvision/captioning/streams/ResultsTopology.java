@@ -9,10 +9,8 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageResult;
 import io.streamvision.proto.vision.v1.ReasonCode;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -155,19 +153,13 @@ public final class ResultsTopology {
                     result.setCaption(c).putModelVersions(c.getDecoderModel(), c.getDecoderVersion());
                 }
             } catch (InvalidProtocolBufferException e) {
-                var meta = context.recordMetadata().orElseThrow();
-                DeadLetter letter = deadLetters.describe(
+                context.forward(TopologyRecords.deadLetter(
+                        context,
+                        deadLetters,
+                        record,
                         "captioning/results",
                         ReasonCode.DESERIALIZATION_FAILED,
-                        DeadLetters.unparsable(part.topic(), e),
-                        meta.topic(),
-                        meta.partition(),
-                        meta.offset(),
-                        record.key(),
-                        record.headers(),
-                        part.value());
-                String key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
-                context.forward(record.withKey(key).withValue(new Out(letter, true)));
+                        DeadLetters.unparsable(part.topic(), e)));
                 return;
             }
             if (headers.get(requestId) == null) {

@@ -2,8 +2,13 @@ package io.streamvision.captioning.streams;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.Topic;
 import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.ReasonCode;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.Branched;
@@ -11,6 +16,9 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
 
 /** What the captioning topologies' processors take in and send out. */
 final class TopologyRecords {
@@ -53,6 +61,38 @@ final class TopologyRecords {
      * in the topic's format.
      */
     record Out(Message value, boolean deadLetter) {}
+
+    /**
+     * The dead letter of a processor's input record, keyed like it (as text), with its propagated
+     * headers and the dead-letter reason and stage, for the sink to write.
+     */
+    static Record<String, Out> deadLetter(
+            ProcessorContext<String, Out> context,
+            DeadLetters deadLetters,
+            Record<byte[], Part> record,
+            String stage,
+            ReasonCode reason,
+            String message) {
+        RecordMetadata meta = context.recordMetadata().orElseThrow();
+        DeadLetter letter = deadLetters.describe(
+                stage,
+                reason,
+                message,
+                meta.topic(),
+                meta.partition(),
+                meta.offset(),
+                record.key(),
+                record.headers(),
+                record.value().value());
+        Headers headers = new RecordHeaders();
+        deadLetters.addHeaders(letter, record.headers(), headers);
+        return new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), headers);
+    }
+
+    /** A record key as text; an absent key is the empty string. */
+    static String keyText(byte[] key) {
+        return key == null ? "" : new String(key, StandardCharsets.UTF_8);
+    }
 
     /** Sends the outputs to {@code topic} and the dead letters to {@code deadLetters}. */
     static void sink(KStream<String, Out> out, Topic<?> topic, Topic<DeadLetter> deadLetters, String prefix) {

@@ -7,7 +7,6 @@ import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
-import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.FrameScore;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoAggregate;
@@ -28,7 +27,6 @@ import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
-import org.apache.kafka.streams.processor.api.RecordMetadata;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
@@ -246,7 +244,7 @@ public final class VideoSummaryTopology {
                         FRAMES_STAGE,
                         ReasonCode.BAD_REQUEST,
                         "frame score keyed '"
-                                + keyText(record.key())
+                                + TopologyRecords.keyText(record.key())
                                 + "' belongs to video '"
                                 + c.getVideoId()
                                 + "': frame scores are keyed by video id");
@@ -315,7 +313,8 @@ public final class VideoSummaryTopology {
                         record,
                         EVENTS_STAGE,
                         ReasonCode.BAD_REQUEST,
-                        "video event keyed '" + keyText(record.key()) + "' names video '" + event.getVideoId() + "'");
+                        "video event keyed '" + TopologyRecords.keyText(record.key()) + "' names video '"
+                                + event.getVideoId() + "'");
                 return;
             }
             if (segment < 0 || segment >= MAX_SEGMENT_INDEX) {
@@ -401,21 +400,7 @@ public final class VideoSummaryTopology {
         }
 
         private void deadLetter(Record<byte[], Part> record, String stage, ReasonCode reason, String message) {
-            RecordMetadata meta = context.recordMetadata().orElseThrow();
-            DeadLetter letter = deadLetters.describe(
-                    stage,
-                    reason,
-                    message,
-                    meta.topic(),
-                    meta.partition(),
-                    meta.offset(),
-                    record.key(),
-                    record.headers(),
-                    record.value().value());
-            // The sink encodes the letter; only its headers are made here.
-            Headers headers = new org.apache.kafka.common.header.internals.RecordHeaders();
-            deadLetters.addHeaders(letter, record.headers(), headers);
-            context.forward(new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), headers));
+            context.forward(TopologyRecords.deadLetter(context, deadLetters, record, stage, reason, message));
         }
 
         /**
@@ -503,9 +488,5 @@ public final class VideoSummaryTopology {
         }
         String id = new String(key, StandardCharsets.UTF_8);
         return fromValue.isEmpty() || fromValue.equals(id) ? id : null;
-    }
-
-    private static String keyText(byte[] key) {
-        return key == null ? "" : new String(key, StandardCharsets.UTF_8);
     }
 }

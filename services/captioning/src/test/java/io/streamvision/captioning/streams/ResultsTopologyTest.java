@@ -183,11 +183,19 @@ class ResultsTopologyTest {
     }
 
     @Test
-    void unreadablePartsBecomeDeadLetters() throws Exception {
+    void unreadablePartsBecomeDeadLettersWithTheDeadLetterHeaders() throws Exception {
         scores.pipeInput(key("c"), new byte[] {(byte) 0xFF, 0x00, 0x13});
-        DeadLetter letter = DeadLetter.parseFrom(deadLetters.readValue());
+        TestRecord<String, byte[]> out = deadLetters.readRecord();
+        DeadLetter letter = DeadLetter.parseFrom(out.value());
         assertEquals(ReasonCode.DESERIALIZATION_FAILED, letter.getReason());
         assertEquals("c", letter.getOriginalKey().toStringUtf8());
+        assertTrue(letter.getMessage().contains("vision.v1.Classification"), letter.getMessage());
+        assertEquals(
+                "DESERIALIZATION_FAILED",
+                new String(out.headers().lastHeader("x-dlq-reason").value(), StandardCharsets.UTF_8));
+        assertEquals(
+                "captioning/results",
+                new String(out.headers().lastHeader("x-dlq-stage").value(), StandardCharsets.UTF_8));
         assertTrue(results.isEmpty());
     }
 }
