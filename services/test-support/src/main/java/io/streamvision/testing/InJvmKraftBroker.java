@@ -5,10 +5,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 import org.apache.kafka.common.network.ListenerName;
 import org.apache.kafka.common.test.KafkaClusterTestKit;
 import org.apache.kafka.common.test.TestKitNodes;
@@ -148,7 +148,7 @@ public final class InJvmKraftBroker implements TestBroker {
         }
     }
 
-    /** Settings written as a {@code .properties} file's lines. */
+    /** The shared settings file from the class path, with {@code overrides} applied. */
     private static Map<String, Object> singleNodeSettings(Map<String, String> overrides) {
         Properties p = new Properties();
         try (InputStream in = InJvmKraftBroker.class.getResourceAsStream("/single-node-broker.properties")) {
@@ -160,7 +160,7 @@ public final class InJvmKraftBroker implements TestBroker {
             throw new UncheckedIOException(e);
         }
         p.putAll(overrides);
-        Map<String, Object> settings = new TreeMap<>();
+        Map<String, Object> settings = new HashMap<>();
         p.forEach((key, value) -> settings.put((String) key, value));
         return Map.copyOf(settings);
     }

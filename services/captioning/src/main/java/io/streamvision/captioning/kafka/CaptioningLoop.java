@@ -114,16 +114,21 @@ public class CaptioningLoop {
             }
             if (response.getRawOutputContentsCount() != 1
                     || response.getOutputsCount() != 1
-                    || !"FP32".equals(response.getOutputs(0).getDatatype())
-                    || response.getRawOutputContents(0).size() % Float.BYTES != 0) {
+                    || !"FP32".equals(response.getOutputs(0).getDatatype())) {
                 out.add(deadLetters.forRecord(
                         record,
                         STAGE,
                         ReasonCode.INVALID_TENSOR,
-                        "expected exactly one FP32 features output with raw contents (a whole number of floats)"));
+                        "expected exactly one FP32 features output with raw contents"));
                 continue;
             }
-            float[] vector = Tensors.floats(response.getRawOutputContents(0));
+            float[] vector;
+            try {
+                vector = Tensors.floats(response.getRawOutputContents(0));
+            } catch (IllegalArgumentException e) {
+                out.add(deadLetters.forRecord(record, STAGE, ReasonCode.INVALID_TENSOR, e.getMessage()));
+                continue;
+            }
             accepted.add(record);
             ids.add(
                     response.getId().isEmpty() && record.key() != null
