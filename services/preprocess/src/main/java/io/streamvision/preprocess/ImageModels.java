@@ -1,6 +1,8 @@
 package io.streamvision.preprocess;
 
 import io.streamvision.imaging.ImageRejectedException;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.model.ModelCatalog;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.vision.v1.ReasonCode;
@@ -10,7 +12,7 @@ import java.util.Optional;
 /**
  * The image models the preprocess stages write tensors for: the ones a request names, or the
  * service's defaults ({@code vision.preprocess.default-models}) when it names none, each looked up
- * in the model catalog. The image path and the video planner resolve models here, so both refuse
+ * in the model catalog, and the tensors written for them. The image path and the video planner resolve models here, so both refuse
  * an unknown model or one without an image input with the same reason and message. Thread-safe
  * (the catalog is).
  */
@@ -18,10 +20,16 @@ public final class ImageModels {
 
     private final ModelCatalog catalog;
     private final List<String> defaults;
+    private final boolean preferUint8;
 
-    public ImageModels(ModelCatalog catalog, List<String> defaults) {
+    /**
+     * @param preferUint8 {@code vision.preprocess.images.prefer-uint8}: write UINT8 tensors for models
+     *     that accept them (see {@link TensorPreparer#prepare})
+     */
+    public ImageModels(ModelCatalog catalog, List<String> defaults, boolean preferUint8) {
         this.catalog = catalog;
         this.defaults = List.copyOf(defaults);
+        this.preferUint8 = preferUint8;
     }
 
     /** The models a request names, or the defaults when it names none. */
@@ -51,5 +59,10 @@ public final class ImageModels {
                     ReasonCode.BAD_REQUEST, "model '" + name + "' does not take an image input");
         }
         return config;
+    }
+
+    /** The tensor a model's image input takes, from a decoded image, in the datatype the service prefers. */
+    public TensorPreparer.PreparedTensor tensor(RgbImage image, ModelConfig config) throws ImageRejectedException {
+        return TensorPreparer.prepare(image, config.imageInput(), preferUint8);
     }
 }

@@ -46,23 +46,16 @@ public final class ImagePreparation {
     private final DeadLetters deadLetters;
     private final ImageModels models;
     private final ImageDecoder decoder;
-    private final boolean preferUint8;
     private final RecordTracing tracing;
 
     /** @param tracing "decode" and "resize" spans in the current trace, or {@link RecordTracing#OFF} */
     public ImagePreparation(
-            Topics topics,
-            DeadLetters deadLetters,
-            ImageModels models,
-            ImageDecoder decoder,
-            boolean preferUint8,
-            RecordTracing tracing) {
+            Topics topics, DeadLetters deadLetters, ImageModels models, ImageDecoder decoder, RecordTracing tracing) {
         this.tracing = tracing;
         this.topics = topics;
         this.deadLetters = deadLetters;
         this.models = models;
         this.decoder = decoder;
-        this.preferUint8 = preferUint8;
     }
 
     /** The last value of a header as UTF-8, or null. */
@@ -153,7 +146,7 @@ public final class ImagePreparation {
                 Span resize = tracing.span("resize").setAttribute("model", model);
                 TensorPreparer.PreparedTensor tensor;
                 try {
-                    tensor = TensorPreparer.prepare(image, input, preferUint8);
+                    tensor = models.tensor(image, config);
                 } finally {
                     resize.end();
                 }

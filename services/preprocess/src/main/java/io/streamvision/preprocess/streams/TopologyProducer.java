@@ -35,9 +35,8 @@ public class TopologyProducer {
         ImagePreparation preparation = new ImagePreparation(
                 kafka.topics(),
                 kafka.deadLetters(),
-                new ImageModels(catalog, config.defaultModels()),
+                new ImageModels(catalog, config.defaultModels(), config.images().preferUint8()),
                 config.images().decoder(),
-                config.images().preferUint8(),
                 tracing);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, kafka.topics(), preparation, tracing);

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -35,22 +34,16 @@ final class InlineVideos implements AutoCloseable {
 
     private static final int KEEP = 3;
 
-    private final Map<String, Object> connection;
-    private final String bootstrapServers;
+    private final Properties client;
     private final VideoFrameReader reader;
     private final Path workDir;
     private final Duration timeout;
     private final LinkedHashMap<String, Path> files = new LinkedHashMap<>(8, 0.75f, true);
     private KafkaConsumer<byte[], byte[]> consumer;
 
-    InlineVideos(
-            String bootstrapServers,
-            Map<String, Object> connection,
-            VideoFrameReader reader,
-            Path workDir,
-            Duration timeout) {
-        this.bootstrapServers = bootstrapServers;
-        this.connection = connection;
+    /** @param client the service's client settings: bootstrap servers and security */
+    InlineVideos(Properties client, VideoFrameReader reader, Path workDir, Duration timeout) {
+        this.client = client;
         this.reader = reader;
         this.workDir = workDir;
         this.timeout = timeout;
@@ -110,13 +103,12 @@ final class InlineVideos implements AutoCloseable {
     private KafkaConsumer<byte[], byte[]> consumer() {
         if (consumer == null) {
             Properties props = new Properties();
-            props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+            props.putAll(client);
             props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
             props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
             props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);
             props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024);
             props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024);
-            props.putAll(connection);
             consumer = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         }
         return consumer;

@@ -3,10 +3,7 @@ package io.streamvision.preprocess.videos;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
-import io.streamvision.kafka.DeadLetters;
-import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelConfig;
-import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.VideoSampled;
@@ -33,45 +30,22 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  */
 public final class SegmentDecoder implements AutoCloseable {
 
-    private final Topics topics;
-    private final DeadLetters deadLetters;
-    private final ImageModels models;
-    private final VideoSources sources;
-    private final VideoFrameReader reader;
+    private final VideoStage stage;
     private final InlineVideos inline;
-    private final boolean preferUint8;
 
-    SegmentDecoder(
-            Topics topics,
-            DeadLetters deadLetters,
-            ImageModels models,
-            VideoSources sources,
-            VideoFrameReader reader,
-            InlineVideos inline,
-            boolean preferUint8) {
-        this.topics = topics;
-        this.deadLetters = deadLetters;
-        this.models = models;
-        this.sources = sources;
-        this.reader = reader;
+    SegmentDecoder(VideoStage stage, InlineVideos inline) {
+        this.stage = stage;
         this.inline = inline;
-        this.preferUint8 = preferUint8;
-    }
-
-    /** Decodes every segment of a poll (the loop polls one at a time). */
-    public void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) {
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            decode(record, out);
-        }
     }
 
     /** Decodes one segment into frame tensors and its event, or a dead letter. */
     void decode(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoSegment segment;
         try {
-            segment = topics.videoSegments().parse(record.value());
+            segment = stage.topics().videoSegments().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.unparsable(record, VideoPlanner.STAGE, topics.videoSegments(), e));
+            out.add(stage.deadLetters()
+                    .unparsable(record, VideoPlanner.STAGE, stage.topics().videoSegments(), e));
             return;
         }
         String videoId = segment.getVideoId();
@@ -80,7 +54,7 @@ public final class SegmentDecoder implements AutoCloseable {
             // The planner checked the models; one may have left the repository since.
             List<ModelConfig> targets = new ArrayList<>();
             for (String name : segment.getModelsList()) {
-                targets.add(models.resolve(name));
+                targets.add(stage.models().resolve(name));
             }
             String location;
             String protocols;
@@ -89,17 +63,17 @@ public final class SegmentDecoder implements AutoCloseable {
                 protocols = "file";
             } else {
                 VideoSources.Resolved source =
-                        sources.resolve(segment.getRequest().getUri());
+                        stage.sources().resolve(segment.getRequest().getUri());
                 location = source.location();
                 protocols = VideoSources.protocolWhitelist(source);
             }
             VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(
                     segment.getRequest().getEveryNFrames(), segment.getRequest().getTargetFps());
-            VideoFrameReader.Summary summary =
-                    reader.read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
+            VideoFrameReader.Summary summary = stage.reader()
+                    .read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
                         for (ModelConfig model : targets) {
                             TensorPreparer.PreparedTensor tensor =
-                                    TensorPreparer.prepare(frame.image(), model.imageInput(), preferUint8);
+                                    stage.models().tensor(frame.image(), model);
                             ModelInferRequest.Builder infer = tensor.toInferRequest(
                                             videoId + "/" + frame.frameIndex(), model)
                                     .putParameters(
@@ -123,7 +97,7 @@ public final class SegmentDecoder implements AutoCloseable {
                                                     .setInt64Param(segment.getIndex())
                                                     .build());
                             out.add(forVideo(
-                                    topics.tensors(model.name()).name(),
+                                    stage.topics().tensors(model.name()).name(),
                                     videoId,
                                     infer.build().toByteArray(),
                                     record));
@@ -132,7 +106,7 @@ public final class SegmentDecoder implements AutoCloseable {
                     });
             boolean more = !summary.endOfStream();
             out.add(forVideo(
-                    topics.videoEvents().name(),
+                    stage.topics().videoEvents().name(),
                     videoId,
                     event(segment)
                             .setFramesSampled(summary.framesSampled())
@@ -149,7 +123,7 @@ public final class SegmentDecoder implements AutoCloseable {
                         .setEndMs(segment.getEndMs() + segment.getSegmentMs())
                         .build();
                 ProducerRecord<byte[], byte[]> planned = new ProducerRecord<>(
-                        topics.videoSegments().name(),
+                        stage.topics().videoSegments().name(),
                         (videoId + "/" + next.getIndex()).getBytes(StandardCharsets.UTF_8),
                         next.toByteArray());
                 VideoPlanner.headers(record, planned, videoId);
@@ -167,9 +141,9 @@ public final class SegmentDecoder implements AutoCloseable {
                     + (sampled[0] == 0
                             ? ""
                             : " (" + sampled[0] + " frames of the segment were sampled before the failure)");
-            out.add(deadLetters.forRecord(record, VideoPlanner.STAGE, e.reason(), message));
+            out.add(stage.deadLetters().forRecord(record, VideoPlanner.STAGE, e.reason(), message));
             out.add(forVideo(
-                    topics.videoEvents().name(),
+                    stage.topics().videoEvents().name(),
                     videoId,
                     event(segment)
                             .setFramesSampled(sampled[0])

@@ -87,16 +87,12 @@ public class VideoLoops implements HealthCheck {
                 v.sources().maxRedirects());
         Path workDir = Path.of(v.workDir());
         long segmentMs = Math.max(1000, Math.round(v.segmentSeconds() * 1000));
-        ImageModels models = new ImageModels(catalog, v.defaultModels());
-        VideoPlanner plan = new VideoPlanner(topics, kafka.deadLetters(), models, sources, reader, segmentMs, workDir);
+        ImageModels models =
+                new ImageModels(catalog, v.defaultModels(), config.images().preferUint8());
+        VideoStage stage = new VideoStage(topics, kafka.deadLetters(), models, sources, reader);
+        VideoPlanner plan = new VideoPlanner(stage, segmentMs, workDir);
         decoder = new SegmentDecoder(
-                topics,
-                kafka.deadLetters(),
-                models,
-                sources,
-                reader,
-                new InlineVideos(kafka.bootstrapServers(), connection, reader, workDir, Duration.ofSeconds(30)),
-                config.images().preferUint8());
+                stage, new InlineVideos(kafka.clientProperties(), reader, workDir, Duration.ofSeconds(30)));
 
         PreprocessConfig.Kafka k = v.kafka();
         Map<String, Object> producer = new HashMap<>(connection);

@@ -2,10 +2,7 @@ package io.streamvision.preprocess.videos;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
-import io.streamvision.kafka.Topics;
-import io.streamvision.preprocess.ImageModels;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.SourceRecord;
 import io.streamvision.proto.vision.v1.VideoRequest;
@@ -34,59 +31,37 @@ public final class VideoPlanner {
 
     static final String STAGE = "preprocess/video";
 
-    private final Topics topics;
-    private final DeadLetters deadLetters;
-    private final ImageModels models;
-    private final VideoSources sources;
-    private final VideoFrameReader reader;
+    private final VideoStage stage;
     private final long segmentMs;
     private final Path workDir;
 
-    public VideoPlanner(
-            Topics topics,
-            DeadLetters deadLetters,
-            ImageModels models,
-            VideoSources sources,
-            VideoFrameReader reader,
-            long segmentMs,
-            Path workDir) {
-        this.topics = topics;
-        this.deadLetters = deadLetters;
-        this.models = models;
-        this.sources = sources;
-        this.reader = reader;
+    public VideoPlanner(VideoStage stage, long segmentMs, Path workDir) {
+        this.stage = stage;
         this.segmentMs = segmentMs;
         this.workDir = workDir;
-    }
-
-    /** Plans every request of a poll. */
-    public void handle(List<ConsumerRecord<byte[], byte[]>> records, List<ProducerRecord<byte[], byte[]>> out) {
-        for (ConsumerRecord<byte[], byte[]> record : records) {
-            plan(record, out);
-        }
     }
 
     /** Plans one request: its segments, or a dead letter. */
     void plan(ConsumerRecord<byte[], byte[]> record, List<ProducerRecord<byte[], byte[]>> out) {
         VideoRequest request;
         try {
-            request = topics.videos().parse(record.value());
+            request = stage.topics().videos().parse(record.value());
         } catch (InvalidProtocolBufferException e) {
-            out.add(deadLetters.unparsable(record, STAGE, topics.videos(), e));
+            out.add(stage.deadLetters().unparsable(record, STAGE, stage.topics().videos(), e));
             return;
         }
         String videoId = videoId(request, record);
         List<String> names = new ArrayList<>();
         try {
-            for (String name : models.requested(request.getModelsList())) {
-                names.add(models.resolve(name).name());
+            for (String name : stage.models().requested(request.getModelsList())) {
+                names.add(stage.models().resolve(name).name());
             }
             VideoFrameReader.Probe probe = probe(request);
             VideoFrameReader.Sampling sampling =
                     new VideoFrameReader.Sampling(request.getEveryNFrames(), request.getTargetFps());
             if (probe.durationKnown()) {
                 long expected = sampling.expectedFrames(probe.durationMillis(), probe.frameRate());
-                if (expected > reader.limits().maxSampledFrames()) {
+                if (expected > stage.reader().limits().maxSampledFrames()) {
                     throw new ImageRejectedException(
                             ReasonCode.DIMENSIONS_EXCEEDED,
                             "about "
@@ -94,7 +69,7 @@ public final class VideoPlanner {
                                     + " frames would be sampled from "
                                     + probe.durationMillis() / 1000
                                     + " s, over the limit of "
-                                    + reader.limits().maxSampledFrames()
+                                    + stage.reader().limits().maxSampledFrames()
                                     + "; sample less often");
                 }
             }
@@ -125,7 +100,7 @@ public final class VideoPlanner {
                 out.add(segmentRecord(segment.build(), record));
             }
         } catch (ImageRejectedException e) {
-            out.add(deadLetters.forRecord(record, STAGE, e.reason(), e.getMessage()));
+            out.add(stage.deadLetters().forRecord(record, STAGE, e.reason(), e.getMessage()));
             out.add(event(
                     VideoSampled.newBuilder()
                             .setVideoId(videoId)
@@ -142,9 +117,9 @@ public final class VideoPlanner {
 
     private VideoFrameReader.Probe probe(VideoRequest request) throws ImageRejectedException {
         if (!request.getVideo().isEmpty()) {
-            Path file = reader.spill(request.getVideo().toByteArray(), workDir);
+            Path file = stage.reader().spill(request.getVideo().toByteArray(), workDir);
             try {
-                return reader.probe(file.toString(), "file");
+                return stage.reader().probe(file.toString(), "file");
             } finally {
                 VideoFrameReader.deleteQuietly(file);
             }
@@ -153,8 +128,8 @@ public final class VideoPlanner {
             throw new ImageRejectedException(
                     ReasonCode.BAD_REQUEST, "video request has neither a URI nor inline bytes");
         }
-        VideoSources.Resolved source = sources.resolve(request.getUri());
-        return reader.probe(source.location(), VideoSources.protocolWhitelist(source));
+        VideoSources.Resolved source = stage.sources().resolve(request.getUri());
+        return stage.reader().probe(source.location(), VideoSources.protocolWhitelist(source));
     }
 
     /** The video id: the request's, else the record key, else the record's coordinates. */
@@ -171,14 +146,16 @@ public final class VideoPlanner {
     private ProducerRecord<byte[], byte[]> segmentRecord(VideoSegment segment, ConsumerRecord<byte[], byte[]> in) {
         byte[] key = (segment.getVideoId() + "/" + segment.getIndex()).getBytes(StandardCharsets.UTF_8);
         ProducerRecord<byte[], byte[]> out =
-                new ProducerRecord<>(topics.videoSegments().name(), key, segment.toByteArray());
+                new ProducerRecord<>(stage.topics().videoSegments().name(), key, segment.toByteArray());
         headers(in, out, segment.getVideoId());
         return out;
     }
 
     private ProducerRecord<byte[], byte[]> event(VideoSampled event, ConsumerRecord<byte[], byte[]> in) {
         ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(
-                topics.videoEvents().name(), event.getVideoId().getBytes(StandardCharsets.UTF_8), event.toByteArray());
+                stage.topics().videoEvents().name(),
+                event.getVideoId().getBytes(StandardCharsets.UTF_8),
+                event.toByteArray());
         headers(in, out, event.getVideoId());
         return out;
     }

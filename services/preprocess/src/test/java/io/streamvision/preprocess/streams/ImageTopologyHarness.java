@@ -38,9 +38,8 @@ public final class ImageTopologyHarness implements AutoCloseable {
         ImagePreparation preparation = new ImagePreparation(
                 topics,
                 new DeadLetters(topics.deadLetters(), deadLetterPayloadCap),
-                new ImageModels(catalog, List.of(MODEL)),
+                new ImageModels(catalog, List.of(MODEL), true),
                 new ImageDecoder(limits, 0),
-                true,
                 RecordTracing.OFF);
         StreamsBuilder builder = new StreamsBuilder();
         PreprocessTopology.build(builder, topics, preparation);

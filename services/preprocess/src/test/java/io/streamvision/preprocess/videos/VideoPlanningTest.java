@@ -25,7 +25,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
@@ -45,7 +46,8 @@ class VideoPlanningTest {
     private final DeadLetters deadLetters = new DeadLetters(topics.deadLetters(), 1024);
     private final ImageModels models = new ImageModels(
             new ModelCatalog(new ModelRepository(Path.of("src/test/resources/model-repo")), Duration.ofSeconds(30)),
-            List.of("tiny-gray"));
+            List.of("tiny-gray"),
+            true);
     private final VideoLimits limits = new VideoLimits(86_400, 4096, 2160, 100_000, 8 << 20);
     private final VideoFrameReader reader = new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS);
     private final VideoSources sources = new VideoSources(List.of(SAMPLE.getParent()), List.of(), 3);
@@ -55,24 +57,22 @@ class VideoPlanningTest {
 
     private VideoPlanner planner(VideoLimits limits, long segmentMs) {
         return new VideoPlanner(
-                topics,
-                deadLetters,
-                models,
-                sources,
-                new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS),
+                new VideoStage(
+                        topics,
+                        deadLetters,
+                        models,
+                        sources,
+                        new VideoFrameReader(limits, 1, VideoFrameReader.DEFAULT_FORMATS)),
                 segmentMs,
                 work);
     }
 
     private SegmentDecoder decoder() {
+        Properties client = new Properties();
+        client.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, "localhost:1");
         return new SegmentDecoder(
-                topics,
-                deadLetters,
-                models,
-                sources,
-                reader,
-                new InlineVideos("localhost:1", Map.of(), reader, work, Duration.ofSeconds(1)),
-                true);
+                new VideoStage(topics, deadLetters, models, sources, reader),
+                new InlineVideos(client, reader, work, Duration.ofSeconds(1)));
     }
 
     private static ConsumerRecord<byte[], byte[]> record(String topic, String key, byte[] value) {
@@ -81,7 +81,7 @@ class VideoPlanningTest {
 
     private List<ProducerRecord<byte[], byte[]>> plan(VideoPlanner planner, VideoRequest request) {
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        planner.handle(List.of(record(topics.videos().name(), request.getVideoId(), request.toByteArray())), out);
+        planner.plan(record(topics.videos().name(), request.getVideoId(), request.toByteArray()), out);
         return out;
     }
 
@@ -217,7 +217,7 @@ class VideoPlanningTest {
             assertTrue(segments(out, topics).isEmpty(), "nothing to decode");
         }
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        planner(limits, 30_000).handle(List.of(record(topics.videos().name(), "x", "not protobuf".getBytes())), out);
+        planner(limits, 30_000).plan(record(topics.videos().name(), "x", "not protobuf".getBytes()), out);
         assertEquals(
                 ReasonCode.DESERIALIZATION_FAILED, onlyDeadLetter(out, topics).getReason());
     }
@@ -238,7 +238,7 @@ class VideoPlanningTest {
                 .setSegmentMs(5_000)
                 .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments().name(), "v3/1", segment.toByteArray())), out);
+        decoder().decode(record(topics.videoSegments().name(), "v3/1", segment.toByteArray()), out);
         List<ProducerRecord<byte[], byte[]>> tensors = out.stream()
                 .filter(r -> r.topic().equals(topics.tensors("tiny-gray").name()))
                 .toList();
@@ -272,7 +272,7 @@ class VideoPlanningTest {
                 .setSegmentMs(5_000)
                 .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments().name(), "v4/1", segment.toByteArray())), out);
+        decoder().decode(record(topics.videoSegments().name(), "v4/1", segment.toByteArray()), out);
         List<VideoSegment> next = segments(out, topics);
         assertEquals(1, next.size());
         assertEquals(2, next.get(0).getIndex());
@@ -287,7 +287,7 @@ class VideoPlanningTest {
                 .setEndMs(20_000)
                 .build();
         out.clear();
-        decoder().handle(List.of(record(topics.videoSegments().name(), "v4/3", last.toByteArray())), out);
+        decoder().decode(record(topics.videoSegments().name(), "v4/3", last.toByteArray()), out);
         assertTrue(segments(out, topics).isEmpty(), "the stream ends inside this segment");
         assertTrue(onlyEvent(out, topics).getFinalSegment());
     }
@@ -305,7 +305,7 @@ class VideoPlanningTest {
                 .setSegmentMs(5_000)
                 .build();
         List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>();
-        decoder().handle(List.of(record(topics.videoSegments().name(), "v5/0", segment.toByteArray())), out);
+        decoder().decode(record(topics.videoSegments().name(), "v5/0", segment.toByteArray()), out);
         assertEquals(ReasonCode.SOURCE_NOT_ALLOWED, onlyDeadLetter(out, topics).getReason());
         VideoSampled event = onlyEvent(out, topics);
         assertTrue(event.getFailed() && event.getFinalSegment());
