@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vision caption}: captions (optionally with labels) from the captioning service. */
@@ -23,24 +22,16 @@ public class CaptionCommand extends ImageRpcCommand {
 
     @Option(
             names = {"-s", "--server"},
-            defaultValue = "${VISION_CAPTIONING_GRPC:-localhost:8003}",
-            description = "Captioning service gRPC address (default: ${DEFAULT-VALUE}).")
+            defaultValue = "${VISION_CAPTIONING_GRPC:-localhost:8003}")
     String server;
 
     @Option(
             names = {"-b", "--beam"},
-            defaultValue = "0",
-            description = "Beam width; 1 is greedy search, 0 the service's default (default: ${DEFAULT-VALUE}).")
+            defaultValue = "0")
     int beam;
 
-    @Option(
-            names = "--labels",
-            description = "Also return top-k labels of this classifier (Describe).",
-            paramLabel = "MODEL")
+    @Option(names = "--labels", paramLabel = "MODEL")
     String classifier;
-
-    @Mixin
-    TopKOption topK;
 
     @Override
     String server() {

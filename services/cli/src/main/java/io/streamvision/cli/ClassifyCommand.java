@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code vision classify}: top-k labels for images from the scoring service's Classify RPC. */
@@ -22,21 +21,16 @@ public class ClassifyCommand extends ImageRpcCommand {
 
     @Option(
             names = {"-s", "--server"},
-            defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}",
-            description = "Scoring service gRPC address (default: ${DEFAULT-VALUE}).")
+            defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}")
     String server;
 
     @Option(
             names = {"-m", "--model"},
-            defaultValue = "fashion-cnn",
-            description = "Model name (default: ${DEFAULT-VALUE}).")
+            defaultValue = "fashion-cnn")
     String model;
 
-    @Option(names = "--model-version", defaultValue = "", description = "Model version (default: the newest).")
+    @Option(names = "--model-version", defaultValue = "")
     String modelVersion;
-
-    @Mixin
-    TopKOption topK;
 
     @Override
     String server() {

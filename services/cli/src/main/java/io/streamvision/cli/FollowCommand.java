@@ -6,14 +6,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /** {@code vision follow}: prints the records of a vision topic as they arrive. */
 @Command(
@@ -21,33 +17,23 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = "Print records of a topic as they arrive, decoded: results, captions, scores, "
                 + "video-summaries, video-events, dlq, images, videos, features, or a full topic name.")
-public class FollowCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    KafkaOptions kafka;
+public class FollowCommand extends KafkaCommand {
 
     @Parameters(index = "0", paramLabel = "TOPIC", description = "Short name (e.g. results) or full topic name.")
     String topic;
 
-    @Option(names = "--from-beginning", description = "Start at the oldest record instead of the newest.")
+    @Option(names = "--from-beginning")
     boolean fromBeginning;
 
     @Option(
             names = {"-n", "--max-records"},
-            defaultValue = "0",
-            description = "Stop after this many records (0: never).")
+            defaultValue = "0")
     long maxRecords;
 
-    @Option(
-            names = "--timeout-s",
-            defaultValue = "0",
-            description = "Stop after this many seconds without a new record (0: never).")
+    @Option(names = "--timeout-s", defaultValue = "0")
     long idleTimeoutS;
 
-    @Option(names = "--json", description = "Print each record as JSON (with key, partition and offset).")
+    @Option(names = "--json")
     boolean json;
 
     @Override
@@ -56,7 +42,7 @@ public class FollowCommand implements Callable<Integer> {
         String name = known.map(Topic::name).orElse(topic);
         RecordPrinter printer = new RecordPrinter(known.orElse(null));
         kafka.checkReachable();
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = out();
         long seen = 0;
         long lastRecord = System.nanoTime();
         try (TopicReader reader = new TopicReader(kafka.client(), List.of(name), fromBeginning)) {

@@ -17,44 +17,22 @@ import picocli.CommandLine.Option;
  */
 public class GrpcClientOptions {
 
-    @Option(
-            names = "--tls",
-            defaultValue = "${VISION_TLS:-false}",
-            description = "Connect over TLS, trusting the system's CAs unless --ca-cert is given.")
+    @Option(names = "--tls", defaultValue = "${VISION_TLS:-false}")
     boolean tls;
 
-    @Option(
-            names = "--ca-cert",
-            paramLabel = "PEM",
-            defaultValue = "${VISION_TLS_CA:-}",
-            description = "CA certificate(s) the server's certificate must chain to; implies --tls.")
+    @Option(names = "--ca-cert", paramLabel = "PEM", defaultValue = "${VISION_TLS_CA:-}")
     String caCert;
 
-    @Option(
-            names = "--cert",
-            paramLabel = "PEM",
-            defaultValue = "${VISION_TLS_CERT:-}",
-            description = "Client certificate, for services that require one (with --key).")
+    @Option(names = "--cert", paramLabel = "PEM", defaultValue = "${VISION_TLS_CERT:-}")
     String cert;
 
-    @Option(
-            names = "--key",
-            paramLabel = "PEM",
-            defaultValue = "${VISION_TLS_KEY:-}",
-            description = "Private key of --cert (PKCS#8 PEM).")
+    @Option(names = "--key", paramLabel = "PEM", defaultValue = "${VISION_TLS_KEY:-}")
     String key;
 
-    @Option(
-            names = "--token",
-            defaultValue = "${VISION_TOKEN:-}",
-            description = "Bearer token sent with every call (a JWT or an API key).")
+    @Option(names = "--token", defaultValue = "${VISION_TOKEN:-}")
     String token;
 
-    @Option(
-            names = "--token-file",
-            paramLabel = "FILE",
-            defaultValue = "${VISION_TOKEN_FILE:-}",
-            description = "File holding the bearer token.")
+    @Option(names = "--token-file", paramLabel = "FILE", defaultValue = "${VISION_TOKEN_FILE:-}")
     String tokenFile;
 
     /** A file option; an empty value (an unset environment default) is none. */

@@ -39,23 +39,22 @@ abstract class ImageRpcCommand implements Callable<Integer> {
     @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "Image files, or directories of them.")
     List<Path> inputs;
 
-    @Option(
-            names = "--deadline-ms",
-            defaultValue = "10000",
-            description = "Deadline of each call (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--deadline-ms", defaultValue = "10000")
     long deadlineMs;
 
     @Option(
             names = {"-c", "--concurrency"},
-            defaultValue = "4",
-            description = "Calls in flight (default: ${DEFAULT-VALUE}).")
+            defaultValue = "4")
     int concurrency;
 
-    @Option(names = "--json", description = "One JSON object per image instead of a table.")
+    @Option(names = "--json")
     boolean json;
 
     @Mixin
     GrpcClientOptions connection;
+
+    @Mixin
+    TopKOption topK;
 
     /** The {@code host:port} of the service. */
     abstract String server();

@@ -17,32 +17,21 @@ public class KafkaOptions {
 
     @Option(
             names = {"-b", "--bootstrap-servers"},
-            defaultValue = "${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}",
-            description = "Kafka bootstrap servers (default: ${DEFAULT-VALUE}).")
+            defaultValue = "${KAFKA_BOOTSTRAP_SERVERS:-localhost:9092}")
     String bootstrapServers;
 
-    @Option(
-            names = "--topic-suffix",
-            defaultValue = "${VISION_KAFKA_TOPIC_SUFFIX:-}",
-            description = "Suffix of every topic name, as the services' vision.kafka.topic-suffix.")
+    @Option(names = "--topic-suffix", defaultValue = "${VISION_KAFKA_TOPIC_SUFFIX:-}")
     String topicSuffix;
 
-    @Option(
-            names = "--kafka-timeout-ms",
-            defaultValue = "10000",
-            description = "How long to wait for the broker before giving up (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--kafka-timeout-ms", defaultValue = "10000")
     long timeoutMs;
 
-    @Option(
-            names = "--kafka-config",
-            paramLabel = "FILE",
-            description = "Kafka client properties file (security.protocol, sasl.*, ssl.*, ...).")
+    @Option(names = "--kafka-config", paramLabel = "FILE")
     Path configFile;
 
     @Option(
             names = {"-X", "--kafka-property"},
-            paramLabel = "KEY=VALUE",
-            description = "One Kafka client property; repeatable, wins over --kafka-config.")
+            paramLabel = "KEY=VALUE")
     Map<String, String> properties;
 
     public Topics topics() {

@@ -16,16 +16,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code vision submit-images}: streams images into {@code vision.images.v1} and, unless {@code
@@ -37,36 +34,26 @@ import picocli.CommandLine.Spec;
         mixinStandardHelpOptions = true,
         description = "Send images through the Kafka pipeline (preprocess -> scoring -> captioning) and print "
                 + "their results.")
-public class SubmitImagesCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    KafkaOptions kafka;
+public class SubmitImagesCommand extends KafkaCommand {
 
     @Parameters(arity = "1..*", paramLabel = "IMAGE|DIR", description = "Image files, or directories of them.")
     List<Path> inputs;
 
     @Option(
             names = {"-m", "--models"},
-            split = ",",
-            description = "Models to run (default: the preprocess service's defaults).")
+            split = ",")
     List<String> models = new ArrayList<>();
 
     @Mixin
     TopKOption topK;
 
-    @Option(names = "--no-wait", description = "Only send the images; do not wait for their results.")
+    @Option(names = "--no-wait")
     boolean noWait;
 
-    @Option(
-            names = "--timeout-s",
-            defaultValue = "120",
-            description = "Longest wait for all results (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-s", defaultValue = "120")
     long timeoutS;
 
-    @Option(names = "--json", description = "Print each result as JSON.")
+    @Option(names = "--json")
     boolean json;
 
     @Override
@@ -74,8 +61,8 @@ public class SubmitImagesCommand implements Callable<Integer> {
         List<Path> files = Inputs.expand(inputs, Inputs.IMAGE_EXTENSIONS, "image");
         kafka.checkReachable();
         Topics topics = kafka.topics();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String run = UUID.randomUUID().toString().substring(0, 8);
         Map<String, Path> pending = new LinkedHashMap<>();
         TopicReader reader = !noWait

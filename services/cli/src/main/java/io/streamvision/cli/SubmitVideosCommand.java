@@ -24,17 +24,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.Spec;
 
 /**
  * {@code vision submit-videos}: sends videos to {@code vision.videos.v1}, shows a progress bar per
@@ -46,49 +42,35 @@ import picocli.CommandLine.Spec;
         name = "submit-videos",
         mixinStandardHelpOptions = true,
         description = "Classify the frames of videos through Kafka and print their label timelines.")
-public class SubmitVideosCommand implements Callable<Integer> {
-
-    @Spec
-    CommandSpec spec;
-
-    @Mixin
-    KafkaOptions kafka;
+public class SubmitVideosCommand extends KafkaCommand {
 
     @Parameters(arity = "1..*", paramLabel = "VIDEO|DIR", description = "Video files, or directories of them.")
     List<Path> inputs;
 
-    @Option(names = "--fps", description = "Sample frames at about this rate.")
+    @Option(names = "--fps")
     Double fps;
 
-    @Option(names = "--every", description = "Sample every N-th frame (default 1 when --fps is not given).")
+    @Option(names = "--every")
     Integer every;
 
     @Option(
             names = {"-m", "--models"},
-            split = ",",
-            description = "Frame classifiers (default: the preprocess service's video defaults).")
+            split = ",")
     List<String> models = new ArrayList<>();
 
-    @Option(names = "--repeat", defaultValue = "1", description = "Submit each video this many times (load tests).")
+    @Option(names = "--repeat", defaultValue = "1")
     int repeat;
 
-    @Option(
-            names = "--inline-max-bytes",
-            defaultValue = "900000",
-            description = "Videos up to this size travel inside the record; larger ones as a file: URI the "
-                    + "preprocess service must be able to read (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--inline-max-bytes", defaultValue = "900000")
     long inlineMaxBytes;
 
-    @Option(
-            names = "--timeout-s",
-            defaultValue = "600",
-            description = "Longest wait for all summaries (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--timeout-s", defaultValue = "600")
     long timeoutS;
 
-    @Option(names = "--json", description = "Print each final summary as JSON.")
+    @Option(names = "--json")
     boolean json;
 
-    @Option(names = "--no-progress", description = "Do not draw progress bars.")
+    @Option(names = "--no-progress")
     boolean noProgress;
 
     /** What the command knows about one submitted video. */
@@ -124,8 +106,8 @@ public class SubmitVideosCommand implements Callable<Integer> {
         List<Path> files = Inputs.expand(inputs, Inputs.VIDEO_EXTENSIONS, "video");
         kafka.checkReachable();
         Topics topics = kafka.topics();
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = out();
+        PrintWriter err = err();
         String run = UUID.randomUUID().toString().substring(0, 8);
         Map<String, Tracked> videos = new LinkedHashMap<>();
         List<String> watched = List.of(

@@ -7,7 +7,6 @@ public class TopKOption {
 
     @Option(
             names = {"-k", "--top-k"},
-            defaultValue = "3",
-            description = "Labels per image (caption: with --labels; default: ${DEFAULT-VALUE}).")
+            defaultValue = "3")
     int value;
 }

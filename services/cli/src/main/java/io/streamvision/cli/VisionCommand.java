@@ -5,13 +5,15 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code vision} command. Subcommands talk to the services over gRPC (classify, caption) or
- * Kafka (submit-images, submit-videos, follow). Exit codes are listed in {@link ExitCodes}.
+ * Kafka (submit-images, submit-videos, follow). Exit codes are listed in {@link ExitCodes}; the
+ * options' help texts are in {@code Help.properties} beside this class.
  */
 @TopCommand
 @Command(
         name = "vision",
         mixinStandardHelpOptions = true,
         version = "vision 0.1.0",
+        resourceBundle = "io.streamvision.cli.Help",
         description = "Client for the streamvision services: classify and caption images over gRPC, "
                 + "stream images and videos through Kafka, follow result topics.",
         subcommands = {
