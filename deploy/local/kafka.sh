@@ -16,6 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=env.sh
 . "$here/env.sh"
+# shellcheck source=processes.sh
+. "$here/processes.sh"
 state=${KAFKA_LOCAL_DIR:-$here/.kafka}
 port=$KAFKA_PORT
 controller_port=$KAFKA_CONTROLLER_PORT
@@ -34,14 +36,7 @@ classpath() {
 }
 
 running_pid() {
-  [[ -f "$pid_file" ]] || return 1
-  local pid
-  pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null && grep -q "kafka.Kafka" "/proc/$pid/cmdline" 2>/dev/null; then
-    echo "$pid"
-    return 0
-  fi
-  return 1
+  pid_running "$pid_file" "kafka.Kafka"
 }
 
 write_config() {

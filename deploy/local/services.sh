@@ -19,6 +19,8 @@ run=${VISION_RUN_DIR:-$here/.run}
 all=(preprocess scoring captioning)
 # shellcheck source-path=SCRIPTDIR source=env.sh
 . "$here/env.sh"
+# shellcheck source=processes.sh
+. "$here/processes.sh"
 export KAFKA_BOOTSTRAP_SERVERS
 export VISION_MODELS_DIR=${VISION_MODELS_DIR:-$root/models}
 export VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=${VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS:-$root/media,$root/samples}
@@ -64,14 +66,7 @@ http_status() {
 }
 
 running_pid() {
-  local pid_file="$run/$1.pid" pid
-  [[ -f "$pid_file" ]] || return 1
-  pid=$(cat "$pid_file")
-  if kill -0 "$pid" 2>/dev/null && grep -q "quarkus-run.jar" "/proc/$pid/cmdline" 2>/dev/null; then
-    echo "$pid"
-    return 0
-  fi
-  return 1
+  pid_running "$run/$1.pid" "quarkus-run.jar"
 }
 
 start() {
