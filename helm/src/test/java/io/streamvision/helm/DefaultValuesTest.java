@@ -266,22 +266,21 @@ class DefaultValuesTest {
                 .set("imagePullSecrets[0].name", "regcred")
                 .render();
 
-        assertEquals(
-                "registry.example.com/streamvision/preprocess:1.0.0",
-                rendered.container("preprocess").path("image").asText());
-        assertEquals(
-                "Always",
-                rendered.container("preprocess").path("imagePullPolicy").asText());
-        assertEquals(
-                "registry.example.com/streamvision/scoring:1.0.1",
-                rendered.container("scoring").path("image").asText());
-        assertEquals(
-                "IfNotPresent",
-                rendered.container("scoring").path("imagePullPolicy").asText());
-        assertEquals(
-                "registry.example.com/streamvision/captioning@sha256:" + "a".repeat(64),
-                rendered.container("captioning").path("image").asText());
+        // Per component: the image reference and the pull policy it gets.
+        Map<String, List<String>> expected = Map.of(
+                "preprocess", List.of("registry.example.com/streamvision/preprocess:1.0.0", "Always"),
+                "scoring", List.of("registry.example.com/streamvision/scoring:1.0.1", "IfNotPresent"),
+                "captioning",
+                        List.of(
+                                "registry.example.com/streamvision/captioning@sha256:" + "a".repeat(64),
+                                "IfNotPresent"));
         for (String component : COMPONENTS) {
+            JsonNode container = rendered.container(component);
+            assertEquals(expected.get(component).get(0), container.path("image").asText(), component);
+            assertEquals(
+                    expected.get(component).get(1),
+                    container.path("imagePullPolicy").asText(),
+                    component);
             assertEquals(
                     "regcred",
                     rendered.podSpec(component).at("/imagePullSecrets/0/name").asText());

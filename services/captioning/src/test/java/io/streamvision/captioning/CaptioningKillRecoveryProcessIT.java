@@ -6,12 +6,10 @@ import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.KillDashNine;
-import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -24,28 +22,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KafkaBrokerExtension.class)
 class CaptioningKillRecoveryProcessIT {
 
-    static final int RECORDS = 2000;
     static final String SUFFIX = ".it-caption-kill";
-
-    private Process start(TestBroker broker, Path log) throws Exception {
-        String models = TestModels.dir().toString();
-        return ServiceProcess.start(
-                ".",
-                ServiceProcess.settings(
-                        broker.bootstrapServers(),
-                        SUFFIX,
-                        Map.of(
-                                "vision.captioning.models-dir", models,
-                                "vision.captioning.kafka.transactional-id", "vision-captioning-kill-test",
-                                "vision.captioning.kafka.group-id", "vision-captioning-kill-test",
-                                "vision.captioning.kafka.max-poll-records", "16")),
-                log);
-    }
 
     @Test
     void everyInputHasExactlyOneCaptionAfterAKillDashNine() throws Exception {
-        TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
+        TestBroker broker = TestBrokers.shared();
         JsonNode scenes = new ObjectMapper()
                 .readTree(TestModels.dir()
                         .resolve("caption-decoder/1/fixtures/greedy.json")
@@ -55,8 +37,8 @@ class CaptioningKillRecoveryProcessIT {
             KillDashNine.run(
                             broker,
                             "caption-kill",
-                            RECORDS,
-                            log -> start(broker, log),
+                            KillDashNine.RECORDS,
+                            KillDashNine.service(broker, SUFFIX, "vision.captioning", Map.of()),
                             topics.features().name(),
                             "cap-",
                             (id, i) -> CaptioningServiceIT.features(

@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.TopicProvisioner;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.ValueFormat;
-import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ImageResult;
-import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VideoSummary;
 import io.streamvision.testing.InJvmKraftBroker;
 import io.streamvision.testing.SaslSsl;
@@ -31,7 +28,6 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourceType;
@@ -70,27 +66,20 @@ class PipelineSaslSslProcessIT {
                 // its Kafka Streams application and its two video loops.
                 principal(admin, "preprocess");
                 for (Topic<?> in : List.of(topics.images(), topics.videos(), topics.videoSegments())) {
-                    read(admin, "preprocess", in.name());
+                    SaslSsl.allowRead(admin, "preprocess", in.name(), PatternType.LITERAL);
                 }
-                write(admin, "preprocess", "vision.tensors.", PatternType.PREFIXED);
+                SaslSsl.allowWrite(admin, "preprocess", "vision.tensors.", PatternType.PREFIXED);
                 for (Topic<?> out : List.of(topics.videoSegments(), topics.videoEvents(), topics.deadLetters())) {
-                    write(admin, "preprocess", out.name(), PatternType.LITERAL);
+                    SaslSsl.allowWrite(admin, "preprocess", out.name(), PatternType.LITERAL);
                 }
                 streamsApplication(admin, "preprocess", PREPROCESS_APP);
                 // The planner's group and the segment decoders' group (-segments), and their transactional ids.
                 loops(admin, "preprocess", "it-sasl3-preprocess-videos", "it-sasl3-preprocess-0-");
                 // scoring: tensors in, scores, features and dead letters out, its group and transactional id.
                 principal(admin, "scoring");
-                SaslSsl.allow(
-                        admin,
-                        "scoring",
-                        ResourceType.TOPIC,
-                        "vision.tensors.",
-                        PatternType.PREFIXED,
-                        AclOperation.READ,
-                        AclOperation.DESCRIBE);
+                SaslSsl.allowRead(admin, "scoring", "vision.tensors.", PatternType.PREFIXED);
                 for (Topic<?> out : List.of(topics.scores(), topics.features(), topics.deadLetters())) {
-                    write(admin, "scoring", out.name(), PatternType.LITERAL);
+                    SaslSsl.allowWrite(admin, "scoring", out.name(), PatternType.LITERAL);
                 }
                 loop(admin, "scoring", "it-sasl3-scoring", "it-sasl3-scoring-0");
                 // captioning: features in, captions out (its loop); scores, captions, video events in,
@@ -98,11 +87,11 @@ class PipelineSaslSslProcessIT {
                 principal(admin, "captioning");
                 for (Topic<?> in :
                         List.of(topics.features(), topics.scores(), topics.captions(), topics.videoEvents())) {
-                    read(admin, "captioning", in.name());
+                    SaslSsl.allowRead(admin, "captioning", in.name(), PatternType.LITERAL);
                 }
                 for (Topic<?> out :
                         List.of(topics.captions(), topics.results(), topics.videoSummaries(), topics.deadLetters())) {
-                    write(admin, "captioning", out.name(), PatternType.LITERAL);
+                    SaslSsl.allowWrite(admin, "captioning", out.name(), PatternType.LITERAL);
                 }
                 loop(admin, "captioning", "it-sasl3-captioning", "it-sasl3-captioning-0");
                 streamsApplication(admin, "captioning", RESULTS_APP);
@@ -176,26 +165,11 @@ class PipelineSaslSslProcessIT {
                         KafkaProducer<byte[], byte[]> producer =
                                 TestClients.producer(broker.bootstrapServers(), adminSettings)) {
                     for (Path image : images) {
-                        String id = image.getFileName().toString();
-                        producer.send(new ProducerRecord<>(
-                                topics.images().name(),
-                                id.getBytes(StandardCharsets.UTF_8),
-                                ImageRequest.newBuilder()
-                                        .setRequestId(id)
-                                        .setImage(ByteString.copyFrom(Files.readAllBytes(image)))
-                                        .build()
-                                        .toByteArray()));
+                        producer.send(PipelineRequests.image(
+                                topics, image.getFileName().toString(), image));
                     }
-                    producer.send(new ProducerRecord<>(
-                            topics.videos().name(),
-                            "sasl-video".getBytes(StandardCharsets.UTF_8),
-                            VideoRequest.newBuilder()
-                                    .setVideoId("sasl-video")
-                                    .setVideo(ByteString.copyFrom(Files.readAllBytes(
-                                            models.getParent().resolve("samples/video.mp4"))))
-                                    .setEveryNFrames(5)
-                                    .build()
-                                    .toByteArray()));
+                    producer.send(PipelineRequests.inlineVideo(
+                            topics, "sasl-video", models.getParent().resolve("samples/video.mp4"), 5));
                     producer.flush();
                     assertEquals(
                             images.size(),
@@ -266,15 +240,6 @@ class PipelineSaslSslProcessIT {
         SaslSsl.createUser(admin, user, user + "-secret");
     }
 
-    private static void read(Admin admin, String user, String topic) throws Exception {
-        SaslSsl.allow(
-                admin, user, ResourceType.TOPIC, topic, PatternType.LITERAL, AclOperation.READ, AclOperation.DESCRIBE);
-    }
-
-    private static void write(Admin admin, String user, String topic, PatternType pattern) throws Exception {
-        SaslSsl.allow(admin, user, ResourceType.TOPIC, topic, pattern, AclOperation.WRITE, AclOperation.DESCRIBE);
-    }
-
     /** A transactional loop: its consumer group and its transactional id. */
     private static void loop(Admin admin, String user, String group, String transactionalId) throws Exception {
         loop(admin, user, group, transactionalId, PatternType.LITERAL);
@@ -287,28 +252,14 @@ class PipelineSaslSslProcessIT {
 
     private static void loop(Admin admin, String user, String group, String transactionalId, PatternType pattern)
             throws Exception {
-        SaslSsl.allow(admin, user, ResourceType.GROUP, group, pattern, AclOperation.READ);
-        SaslSsl.allow(
-                admin,
-                user,
-                ResourceType.TRANSACTIONAL_ID,
-                transactionalId,
-                pattern,
-                AclOperation.WRITE,
-                AclOperation.DESCRIBE);
+        SaslSsl.allowGroup(admin, user, group, pattern);
+        SaslSsl.allowTransactions(admin, user, transactionalId, pattern);
     }
 
     /** A Kafka Streams application with exactly-once: everything prefixed with its application id. */
     private static void streamsApplication(Admin admin, String user, String applicationId) throws Exception {
-        SaslSsl.allow(admin, user, ResourceType.GROUP, applicationId, PatternType.PREFIXED, AclOperation.READ);
-        SaslSsl.allow(
-                admin,
-                user,
-                ResourceType.TRANSACTIONAL_ID,
-                applicationId,
-                PatternType.PREFIXED,
-                AclOperation.WRITE,
-                AclOperation.DESCRIBE);
+        SaslSsl.allowGroup(admin, user, applicationId, PatternType.PREFIXED);
+        SaslSsl.allowTransactions(admin, user, applicationId, PatternType.PREFIXED);
         SaslSsl.allow(
                 admin,
                 user,

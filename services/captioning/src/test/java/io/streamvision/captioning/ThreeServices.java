@@ -51,19 +51,7 @@ final class ThreeServices implements AutoCloseable {
                     broker,
                     suffix,
                     common,
-                    Map.of(
-                            "vision.scoring.models-dir",
-                            models.toString(),
-                            "vision.scoring.models",
-                            "fashion-cnn,caption-encoder",
-                            "vision.scoring.kafka.group-id",
-                            name + "-scoring",
-                            "vision.scoring.kafka.transactional-id",
-                            name + "-scoring-0",
-                            "quarkus.management.port",
-                            Integer.toString(basePort + 2),
-                            "quarkus.grpc.server.port",
-                            Integer.toString(basePort + 4)));
+                    scoring(models, name, basePort + 2, basePort + 4));
             Map<String, String> captioning = new HashMap<>(Map.of(
                     "vision.captioning.models-dir", models.toString(),
                     "vision.captioning.kafka.group-id", name + "-captioning",
@@ -91,6 +79,21 @@ final class ThreeServices implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The scoring service's settings in a pipeline: the sample classifier and the caption encoder,
+     * its own group and transactional id (named by {@code name}), and its ports.
+     */
+    static Map<String, String> scoring(Path models, String name, int managementPort, int grpcPort) {
+        Map<String, String> settings = new HashMap<>();
+        settings.put("vision.scoring.models-dir", models.toString());
+        settings.put("vision.scoring.models", "fashion-cnn,caption-encoder");
+        settings.put("vision.scoring.kafka.group-id", name + "-scoring");
+        settings.put("vision.scoring.kafka.transactional-id", name + "-scoring-0");
+        settings.put("quarkus.management.port", Integer.toString(managementPort));
+        settings.put("quarkus.grpc.server.port", Integer.toString(grpcPort));
+        return settings;
     }
 
     /** Captioning's HTTP port (REST, the web console). */

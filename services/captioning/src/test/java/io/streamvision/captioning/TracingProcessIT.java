@@ -10,8 +10,6 @@ import io.grpc.ManagedChannelBuilder;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.CaptionRequest;
-import io.streamvision.proto.vision.v1.ImageRequest;
-import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.OtlpReceiver;
@@ -21,7 +19,6 @@ import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,7 +28,6 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -63,19 +59,10 @@ class TracingProcessIT {
                                 "quarkus.otel.exporter.otlp.traces.endpoint", collector.endpoint(),
                                 "quarkus.otel.exporter.otlp.traces.protocol", "http/protobuf",
                                 "quarkus.otel.bsp.schedule.delay", "100ms"))) {
-            byte[] image = Files.readAllBytes(models.getParent().resolve("samples/items/0-t-shirt-test19.png"));
+            Path image = models.getParent().resolve("samples/items/0-t-shirt-test19.png");
 
             try (TopicCollector results = broker.collect(topics.results().name())) {
-                TestClients.send(
-                        broker.bootstrapServers(),
-                        List.of(new ProducerRecord<>(
-                                topics.images().name(),
-                                "traced-1".getBytes(StandardCharsets.UTF_8),
-                                ImageRequest.newBuilder()
-                                        .setRequestId("traced-1")
-                                        .setImage(ByteString.copyFrom(image))
-                                        .build()
-                                        .toByteArray())));
+                TestClients.send(broker.bootstrapServers(), List.of(PipelineRequests.image(topics, "traced-1", image)));
                 assertEquals(1, results.awaitAtLeast(1, Duration.ofSeconds(120)), "a result");
                 ConsumerRecord<byte[], byte[]> result = results.records().get(0);
                 String traceparent = RecordHeaders.text(result.headers(), "traceparent");
@@ -122,16 +109,8 @@ class TracingProcessIT {
 
             TestClients.send(
                     broker.bootstrapServers(),
-                    List.of(new ProducerRecord<>(
-                            topics.videos().name(),
-                            "traced-video".getBytes(StandardCharsets.UTF_8),
-                            VideoRequest.newBuilder()
-                                    .setVideoId("traced-video")
-                                    .setVideo(ByteString.copyFrom(Files.readAllBytes(
-                                            models.getParent().resolve("samples/video.mp4"))))
-                                    .setEveryNFrames(50)
-                                    .build()
-                                    .toByteArray())));
+                    List.of(PipelineRequests.inlineVideo(
+                            topics, "traced-video", models.getParent().resolve("samples/video.mp4"), 50)));
             ReceivedSpan plan = awaitSpan(
                     collector, s -> s.service().equals("preprocess") && s.name().equals("plan video"));
             assertEquals("", plan.parentSpanId(), "the video started its trace");
@@ -158,7 +137,7 @@ class TracingProcessIT {
                         .withDeadlineAfter(60, TimeUnit.SECONDS)
                         .caption(CaptionRequest.newBuilder()
                                 .setRequestId("traced-rpc")
-                                .setImage(ByteString.copyFrom(image))
+                                .setImage(ByteString.copyFrom(Files.readAllBytes(image)))
                                 .build());
             } finally {
                 channel.shutdownNow();

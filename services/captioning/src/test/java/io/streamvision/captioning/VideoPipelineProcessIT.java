@@ -75,25 +75,9 @@ class VideoPipelineProcessIT {
                 SyntheticVideos.write(longVideo, SyntheticVideos.Container.MP4, 160, 120, 25, 360, 2);
             }
             processes.add(start("../preprocess", common, preprocess(models, media, 1), "videos-preprocess"));
-            processes.add(start(
-                    "../scoring",
-                    common,
-                    Map.of(
-                            "vision.scoring.models-dir",
-                            models.toString(),
-                            "vision.scoring.models",
-                            "fashion-cnn,caption-encoder",
-                            "vision.scoring.kafka.group-id",
-                            "it-videos-scoring",
-                            "vision.scoring.kafka.transactional-id",
-                            "it-videos-scoring-0",
-                            "quarkus.http.port",
-                            "18112",
-                            "quarkus.management.port",
-                            "18116",
-                            "quarkus.grpc.server.port",
-                            "18113"),
-                    "videos-scoring"));
+            Map<String, String> scoring = ThreeServices.scoring(models, "it-videos", 18116, 18113);
+            scoring.put("quarkus.http.port", "18112");
+            processes.add(start("../scoring", common, scoring, "videos-scoring"));
             for (int i = 0; i < 2; i++) {
                 int http = 18120 + i;
                 processes.add(start(
@@ -438,15 +422,7 @@ class VideoPipelineProcessIT {
                         .toList();
             }
             for (Path item : items) {
-                String id = "during-long-" + item.getFileName();
-                producer.send(new ProducerRecord<>(
-                                topics.images().name(),
-                                id.getBytes(StandardCharsets.UTF_8),
-                                ImageRequest.newBuilder()
-                                        .setRequestId(id)
-                                        .setImage(ByteString.copyFrom(Files.readAllBytes(item)))
-                                        .build()
-                                        .toByteArray()))
+                producer.send(PipelineRequests.image(topics, "during-long-" + item.getFileName(), item))
                         .get();
             }
             VideoSummary first = awaitFinal(summaries, "long-1");
@@ -479,12 +455,8 @@ class VideoPipelineProcessIT {
                 preprocess(models, media, 2),
                 "videos-preprocess-2"));
         awaitReady(18114);
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while ((healthValue(18111, "segments-partitions") <= 0 || healthValue(18114, "segments-partitions") <= 0)
-                && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        long before1 = healthValue(18111, "segments-transactions");
+        ServiceProcess.awaitReadinessValues("segments-partitions", Duration.ofSeconds(60), 18111, 18114);
+        long before1 = ServiceProcess.readinessValue(18111, "segments-transactions");
         send(
                 producer,
                 topics,
@@ -494,8 +466,8 @@ class VideoPipelineProcessIT {
                         .setTargetFps(1)
                         .build());
         VideoSummary second = awaitFinal(summaries, "long-2");
-        long by1 = healthValue(18111, "segments-transactions") - before1;
-        long by2 = healthValue(18114, "segments-transactions");
+        long by1 = ServiceProcess.readinessValue(18111, "segments-transactions") - before1;
+        long by2 = ServiceProcess.readinessValue(18114, "segments-transactions");
         System.out.printf("[video IT] long-2 on two preprocess instances: %d and %d of 72 segments%n", by1, by2);
         assertTrue(by1 > 0 && by2 > 0, "both instances decoded segments of the video: " + by1 + " and " + by2);
         assertEquals(VideoSummary.State.COMPLETE, second.getState());
@@ -505,10 +477,6 @@ class VideoPipelineProcessIT {
                 first.getTimelines(0).getSegmentsList(),
                 second.getTimelines(0).getSegmentsList(),
                 "the same timeline as with one instance");
-    }
-
-    private static long healthValue(int port, String key) throws Exception {
-        return ServiceProcess.readinessValue(port, key);
     }
 
     private static Process start(String module, Map<String, String> common, Map<String, String> own, String log)

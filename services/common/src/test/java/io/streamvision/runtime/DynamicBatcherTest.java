@@ -65,10 +65,14 @@ class DynamicBatcherTest {
         return out;
     }
 
+    /** A batcher whose every model batches with these settings. */
+    private DynamicBatcher batcher(BatchingSettings settings) {
+        return new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings));
+    }
+
     @Test
     void concurrentRequestsShareBatchesAndEachGetsItsOwnRows() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(
-                registry, engine, meters, name -> Optional.of(new BatchingSettings(8, 50_000, 100)))) {
+        try (DynamicBatcher batcher = batcher(new BatchingSettings(8, 50_000, 100))) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 24; i++) {
                 futures.add(batcher.submit(request("r" + i, i)));
@@ -96,8 +100,7 @@ class DynamicBatcherTest {
 
     @Test
     void fullQueueRefusesWithResourceExhausted() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(
-                registry, engine, meters, name -> Optional.of(new BatchingSettings(1, 1_000_000, 2)))) {
+        try (DynamicBatcher batcher = batcher(new BatchingSettings(1, 1_000_000, 2))) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
                 futures.add(batcher.submit(request("q" + i, i)));
@@ -161,7 +164,7 @@ class DynamicBatcherTest {
     void requestsPastTheirQueueTimeoutAreRejectedOrDelayed() throws Exception {
         BatchingSettings reject =
                 new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(true, 20_000, false));
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(reject))) {
+        try (DynamicBatcher batcher = batcher(reject)) {
             List<ModelInferRequest> requests = new ArrayList<>();
             for (int i = 0; i < 200; i++) {
                 requests.add(request("t" + i, i));
@@ -190,7 +193,7 @@ class DynamicBatcherTest {
         }
         BatchingSettings delay =
                 new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(false, 2000, false));
-        try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(delay))) {
+        try (DynamicBatcher batcher = batcher(delay)) {
             List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
             for (int i = 0; i < 80; i++) {
                 futures.add(batcher.submit(request("d" + i, i)));
@@ -206,7 +209,7 @@ class DynamicBatcherTest {
         for (boolean allow : new boolean[] {true, false}) {
             BatchingSettings settings =
                     new BatchingSettings(1, 0, 1000, 1, 1, new BatchingSettings.QueuePolicy(true, 0, allow));
-            try (DynamicBatcher batcher = new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings))) {
+            try (DynamicBatcher batcher = batcher(settings)) {
                 List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
                 for (int i = 0; i < 40; i++) {
                     futures.add(batcher.submit(request("o" + i, i)));

@@ -216,14 +216,7 @@ class ModelRepositoryConformanceTest {
         for (boolean uint8 : new boolean[] {true, false}) {
             var tensor = TensorPreparer.prepare(image, config.imageInput(), uint8);
             assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
-            ModelInferRequest.Builder request =
-                    ModelInferRequest.newBuilder().setModelName("lenet").setId("u");
-            request.addInputsBuilder()
-                    .setName("image")
-                    .setDatatype(tensor.datatype())
-                    .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
-            requests.add(request.addRawInputContents(ByteString.copyFrom(tensor.data()))
-                    .build());
+            requests.add(tensor.toInferRequest("u", config).build());
         }
         assertEquals(
                 4 * requests.get(0).getRawInputContents(0).size(),

@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -43,6 +44,7 @@ import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
@@ -51,12 +53,17 @@ class PreprocessServiceIT {
 
     private static final Topics TOPICS = new Topics(".it-preprocess");
 
-    @Test
-    void becomesReadyAndTurnsImagesIntoTensorsAndGarbageIntoDeadLetters() throws Exception {
+    /** Every test starts once the service reports ready (its Kafka Streams application RUNNING). */
+    @BeforeEach
+    void awaitReady() {
         Awaitility.await()
                 .atMost(Duration.ofSeconds(90))
                 .untilAsserted(() ->
                         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
+    }
+
+    @Test
+    void becomesReadyAndTurnsImagesIntoTensorsAndGarbageIntoDeadLetters() throws Exception {
 
         String bootstrap = TestBrokers.bootstrapServers();
         System.out.println("[preprocess IT] talking to Kafka at " + bootstrap);
@@ -85,10 +92,8 @@ class PreprocessServiceIT {
                                 request.toByteArray())));
 
         // Other tests write to the same topics: only this test's keys count.
-        List<ConsumerRecord<byte[], byte[]>> tensors = withKey(
-                "img-1",
-                TestClients.read(
-                        bootstrap, TOPICS.tensors("tiny-gray").name(), 1000, Duration.ofSeconds(20), Duration.ZERO));
+        List<ConsumerRecord<byte[], byte[]>> tensors =
+                awaitKeys(bootstrap, TOPICS.tensors("tiny-gray").name(), Set.of("img-1"));
         assertEquals(1, tensors.size(), "one tensor record for the good image");
         ModelInferRequest infer = ModelInferRequest.parseFrom(tensors.get(0).value());
         assertEquals("img-1", infer.getId());
@@ -112,11 +117,42 @@ class PreprocessServiceIT {
         assertTrue(letter.getMessage().contains("ImageRequest"), letter.getMessage());
     }
 
-    private static List<ConsumerRecord<byte[], byte[]>> withKey(
-            String key, List<ConsumerRecord<byte[], byte[]>> records) {
-        return records.stream()
-                .filter(r -> key.equals(new String(r.key(), StandardCharsets.UTF_8)))
-                .toList();
+    private static String key(ConsumerRecord<byte[], byte[]> record) {
+        return new String(record.key(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The records of a topic under these keys, read again until each key has one or 60 s pass:
+     * other tests write to the same topics, so only the keys asked for count.
+     */
+    private static List<ConsumerRecord<byte[], byte[]>> awaitKeys(
+            String bootstrap, String topic, Collection<String> keys) throws Exception {
+        List<ConsumerRecord<byte[], byte[]>> mine = List.of();
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < end) {
+            mine = TestClients.read(bootstrap, topic, 1000, Duration.ofSeconds(5), Duration.ZERO).stream()
+                    .filter(r -> keys.contains(key(r)))
+                    .toList();
+            if (mine.stream().map(PreprocessServiceIT::key).toList().containsAll(keys)) {
+                break;
+            }
+        }
+        return mine;
+    }
+
+    /** The dead letter of the input record with this key, waiting up to 60 s for it. */
+    private static DeadLetter awaitDeadLetter(String bootstrap, String originalKey) throws Exception {
+        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < end) {
+            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
+                    bootstrap, TOPICS.deadLetters().name(), 1000, Duration.ofSeconds(5), Duration.ZERO)) {
+                DeadLetter candidate = DeadLetter.parseFrom(r.value());
+                if (candidate.getOriginalKey().toStringUtf8().equals(originalKey)) {
+                    return candidate;
+                }
+            }
+        }
+        throw new AssertionError("no dead letter for the record with key " + originalKey + " within 60 s");
     }
 
     /**
@@ -125,10 +161,6 @@ class PreprocessServiceIT {
      */
     @Test
     void answersAnImageOverTheDefaultLimitWithTooLarge() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(64, 48, BufferedImage.TYPE_INT_RGB);
         ByteArrayOutputStream png = new ByteArrayOutputStream();
@@ -143,18 +175,7 @@ class PreprocessServiceIT {
                 bootstrap,
                 List.of(new ProducerRecord<>(
                         TOPICS.images().name(), "big-1".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
-        DeadLetter letter = null;
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (letter == null && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
-                    bootstrap, TOPICS.deadLetters().name(), 100, Duration.ofSeconds(5), Duration.ZERO)) {
-                DeadLetter candidate = DeadLetter.parseFrom(r.value());
-                if (candidate.getOriginalKey().toStringUtf8().equals("big-1")) {
-                    letter = candidate;
-                }
-            }
-        }
-        assertTrue(letter != null, "a dead letter for the oversized image");
+        DeadLetter letter = awaitDeadLetter(bootstrap, "big-1");
         assertEquals(ReasonCode.TOO_LARGE, letter.getReason());
         assertTrue(letter.getMessage().contains("15728640"), letter.getMessage());
     }
@@ -166,10 +187,6 @@ class PreprocessServiceIT {
      */
     @Test
     void preparesRealPhotographsAsTorchvisionDoes() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         Path photos = Path.of("../common/src/test/resources/photos");
         JsonNode cases = new ObjectMapper()
@@ -202,20 +219,8 @@ class PreprocessServiceIT {
             // Only this test's photos: the topic also carries other tests' images.
             Set<String> ids = new HashSet<>();
             requests.forEach(r -> ids.add(new String(r.key(), StandardCharsets.UTF_8)));
-            List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
-            long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-            while (tensors.size() < ids.size() && System.nanoTime() < end) {
-                tensors =
-                        TestClients.read(
-                                        bootstrap,
-                                        TOPICS.tensors(model).name(),
-                                        1000,
-                                        Duration.ofSeconds(5),
-                                        Duration.ZERO)
-                                .stream()
-                                .filter(r -> ids.contains(new String(r.key(), StandardCharsets.UTF_8)))
-                                .toList();
-            }
+            List<ConsumerRecord<byte[], byte[]>> tensors =
+                    awaitKeys(bootstrap, TOPICS.tensors(model).name(), ids);
             assertEquals(requests.size(), tensors.size(), "one tensor per photo for " + model);
             for (ConsumerRecord<byte[], byte[]> record : tensors) {
                 ModelInferRequest infer = ModelInferRequest.parseFrom(record.value());
@@ -249,10 +254,6 @@ class PreprocessServiceIT {
      */
     @Test
     void acceptsRawImagesWithAContentTypeHeader() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
         ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
@@ -299,30 +300,16 @@ class PreprocessServiceIT {
             keys.add("kcat-id");
         }
         Map<String, ModelInferRequest> byKey = new HashMap<>();
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!byKey.keySet().containsAll(keys) && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
-                    bootstrap, TOPICS.tensors("tiny-gray").name(), 1000, Duration.ofSeconds(5), Duration.ZERO)) {
-                byKey.put(new String(r.key(), StandardCharsets.UTF_8), ModelInferRequest.parseFrom(r.value()));
-            }
+        for (ConsumerRecord<byte[], byte[]> r :
+                awaitKeys(bootstrap, TOPICS.tensors("tiny-gray").name(), keys)) {
+            byKey.put(key(r), ModelInferRequest.parseFrom(r.value()));
         }
         for (String key : keys) {
             assertTrue(byKey.containsKey(key), "a tensor under the key " + key + " (have " + byKey.keySet() + ")");
             assertEquals(key, byKey.get(key).getId());
             assertEquals(List.of(1L, 1L, 28L, 28L), byKey.get(key).getInputs(0).getShapeList());
         }
-        DeadLetter letter = null;
-        end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (letter == null && System.nanoTime() < end) {
-            for (ConsumerRecord<byte[], byte[]> r : TestClients.read(
-                    bootstrap, TOPICS.deadLetters().name(), 1000, Duration.ofSeconds(5), Duration.ZERO)) {
-                DeadLetter candidate = DeadLetter.parseFrom(r.value());
-                if (candidate.getOriginalKey().toStringUtf8().equals("not-an-image")) {
-                    letter = candidate;
-                }
-            }
-        }
-        assertTrue(letter != null, "a dead letter for the record that is not an image");
+        DeadLetter letter = awaitDeadLetter(bootstrap, "not-an-image");
         assertEquals(ReasonCode.UNSUPPORTED_FORMAT, letter.getReason());
     }
 
@@ -332,10 +319,6 @@ class PreprocessServiceIT {
      */
     @Test
     void preparesATwelveMegapixelPhotoThroughKafka() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .untilAsserted(() ->
-                        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP")));
         String bootstrap = TestBrokers.bootstrapServers();
         BufferedImage image = new BufferedImage(4000, 3000, BufferedImage.TYPE_INT_RGB);
         Random random = new Random(4);
@@ -355,18 +338,8 @@ class PreprocessServiceIT {
                 bootstrap,
                 List.of(new ProducerRecord<>(
                         TOPICS.images().name(), "photo-12mp".getBytes(StandardCharsets.UTF_8), request.toByteArray())));
-        List<ConsumerRecord<byte[], byte[]>> tensors = List.of();
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (tensors.isEmpty() && System.nanoTime() < end) {
-            tensors = withKey(
-                    "photo-12mp",
-                    TestClients.read(
-                            bootstrap,
-                            TOPICS.tensors("imagenet-photo").name(),
-                            1000,
-                            Duration.ofSeconds(5),
-                            Duration.ZERO));
-        }
+        List<ConsumerRecord<byte[], byte[]>> tensors =
+                awaitKeys(bootstrap, TOPICS.tensors("imagenet-photo").name(), Set.of("photo-12mp"));
         assertEquals(1, tensors.size(), "one tensor for the " + jpeg.size() + "-byte 12 MP photo");
         ModelInferRequest infer = ModelInferRequest.parseFrom(tensors.get(0).value());
         assertEquals(List.of(1L, 3L, 224L, 224L), infer.getInputs(0).getShapeList());

@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -130,11 +131,16 @@ class InferenceRestIT {
         return out;
     }
 
-    @Test
-    void serverAndModelHealthAndMetadata() throws Exception {
+    /** Every test starts once the server reports ready (models loaded). */
+    @BeforeEach
+    void awaitReady() {
         Awaitility.await()
                 .atMost(Duration.ofSeconds(90))
                 .until(() -> get("/v2/health/ready").statusCode() == 200);
+    }
+
+    @Test
+    void serverAndModelHealthAndMetadata() throws Exception {
         JsonNode server = json(get("/v2"));
         assertEquals("streamvision-scoring", server.get("name").asText());
         assertTrue(server.get("extensions").toString().contains("binary_tensor_data"), server.toString());
@@ -160,9 +166,6 @@ class InferenceRestIT {
 
     @Test
     void jsonInferenceEqualsGrpcModelInfer() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .until(() -> get("/v2/health/ready").statusCode() == 200);
         float[] pixels = digit();
         HttpResponse<byte[]> r =
                 post("/v2/models/lenet/infer", jsonRequest(pixels, "").getBytes(StandardCharsets.UTF_8));
@@ -185,9 +188,6 @@ class InferenceRestIT {
 
     @Test
     void binaryTensorDataBothWays() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .until(() -> get("/v2/health/ready").statusCode() == 200);
         float[] pixels = digit();
         ByteBuffer raw = ByteBuffer.allocate(28 * 28 * 4).order(ByteOrder.LITTLE_ENDIAN);
         for (float p : pixels) {
@@ -224,9 +224,6 @@ class InferenceRestIT {
 
     @Test
     void everyErrorHasItsStatusAndAMessage() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .until(() -> get("/v2/health/ready").statusCode() == 200);
         String good = jsonRequest(digit(), "");
         Object[][] cases = {
             {"/v2/models/lenet/infer", "not json", 400, "not JSON"},
@@ -281,9 +278,6 @@ class InferenceRestIT {
 
     @Test
     void curlCanCallIt() throws Exception {
-        Awaitility.await()
-                .atMost(Duration.ofSeconds(90))
-                .until(() -> get("/v2/health/ready").statusCode() == 200);
         boolean hasCurl;
         try {
             hasCurl = new ProcessBuilder("curl", "--version").start().waitFor() == 0;

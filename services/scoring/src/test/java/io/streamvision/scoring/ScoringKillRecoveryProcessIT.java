@@ -7,12 +7,9 @@ import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.testing.ExactlyOnce;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.KillDashNine;
-import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
-import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -25,24 +22,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KafkaBrokerExtension.class)
 class ScoringKillRecoveryProcessIT {
 
-    static final int RECORDS = 2000;
     static final String SUFFIX = ".it-kill";
-
-    private Process start(TestBroker broker, Path log) throws Exception {
-        String models = TestModels.dir().toString();
-        return ServiceProcess.start(
-                ".",
-                ServiceProcess.settings(
-                        broker.bootstrapServers(),
-                        SUFFIX,
-                        Map.of(
-                                "vision.scoring.models-dir", models,
-                                "vision.scoring.models", "lenet",
-                                "vision.scoring.kafka.transactional-id", "vision-scoring-kill-test",
-                                "vision.scoring.kafka.group-id", "vision-scoring-kill-test",
-                                "vision.scoring.kafka.max-poll-records", "16")),
-                log);
-    }
 
     @Test
     void everyInputHasExactlyOneOutputAfterAKillDashNine() throws Exception {
@@ -53,8 +33,8 @@ class ScoringKillRecoveryProcessIT {
             ExactlyOnce counted = KillDashNine.run(
                     broker,
                     "scoring-kill",
-                    RECORDS,
-                    log -> start(broker, log),
+                    KillDashNine.RECORDS,
+                    KillDashNine.service(broker, SUFFIX, "vision.scoring", Map.of("vision.scoring.models", "lenet")),
                     topics.tensors("lenet").name(),
                     "rec-",
                     (id, i) -> ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray(),

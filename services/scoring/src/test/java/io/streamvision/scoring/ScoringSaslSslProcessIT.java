@@ -29,9 +29,7 @@ import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.resource.PatternType;
-import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -68,35 +66,14 @@ class ScoringSaslSslProcessIT {
                         (short) 1);
                 SaslSsl.createUser(client, "scoring", "scoring-secret");
                 // Least privilege, all but the consumer group for now.
-                SaslSsl.allow(
-                        client,
-                        "scoring",
-                        ResourceType.TOPIC,
-                        "vision.tensors.",
-                        PatternType.PREFIXED,
-                        AclOperation.READ,
-                        AclOperation.DESCRIBE);
+                SaslSsl.allowRead(client, "scoring", "vision.tensors.", PatternType.PREFIXED);
                 for (String out : List.of(
                         topics.scores().name(),
                         topics.features().name(),
                         topics.deadLetters().name())) {
-                    SaslSsl.allow(
-                            client,
-                            "scoring",
-                            ResourceType.TOPIC,
-                            out,
-                            PatternType.LITERAL,
-                            AclOperation.WRITE,
-                            AclOperation.DESCRIBE);
+                    SaslSsl.allowWrite(client, "scoring", out, PatternType.LITERAL);
                 }
-                SaslSsl.allow(
-                        client,
-                        "scoring",
-                        ResourceType.TRANSACTIONAL_ID,
-                        TRANSACTIONAL_ID,
-                        PatternType.LITERAL,
-                        AclOperation.WRITE,
-                        AclOperation.DESCRIBE);
+                SaslSsl.allowTransactions(client, "scoring", TRANSACTIONAL_ID, PatternType.LITERAL);
 
                 try (KafkaProducer<byte[], byte[]> producer = TestClients.producer(broker.bootstrapServers(), admin)) {
                     for (int i = 0; i < RECORDS; i++) {
@@ -125,7 +102,7 @@ class ScoringSaslSslProcessIT {
                     stop(wrongPassword);
                 }
 
-                SaslSsl.allow(client, "scoring", ResourceType.GROUP, GROUP, PatternType.LITERAL, AclOperation.READ);
+                SaslSsl.allowGroup(client, "scoring", GROUP, PatternType.LITERAL);
                 try (TopicCollector scores = new TopicCollector(
                         broker.bootstrapServers(), topics.scores().name(), admin)) {
                     Process fixed = start(broker, pki, "scoring-secret", 18173, dir.resolve("fixed.log"));

@@ -48,7 +48,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -276,14 +275,10 @@ class ScoringServiceIT {
                 new ModelRepository(Path.of("../../models")).latest("lenet").orElseThrow();
         var tensor = TensorPreparer.prepare(
                 new ImageDecoder(ImageLimits.DEFAULT, 0).decode(bytes), config.imageInput(), true);
-        ModelInferRequest.Builder infer =
-                ModelInferRequest.newBuilder().setModelName("lenet").setId("c-1");
-        infer.addInputsBuilder()
-                .setName("image")
-                .setDatatype(tensor.datatype())
-                .addAllShape(Arrays.stream(tensor.shape()).boxed().toList());
-        infer.addRawInputContents(ByteString.copyFrom(tensor.data()));
-        Classification expected = Classifications.fromResponse(config, inference.modelInfer(infer.build()), 3);
+        Classification expected = Classifications.fromResponse(
+                config,
+                inference.modelInfer(tensor.toInferRequest("c-1", config).build()),
+                3);
         assertEquals(expected.getLabelsList(), classified.getLabelsList());
 
         StatusRuntimeException notAnImage = assertThrows(

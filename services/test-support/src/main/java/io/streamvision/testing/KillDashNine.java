@@ -6,7 +6,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -38,7 +40,28 @@ public final class KillDashNine {
         String of(byte[] value) throws Exception;
     }
 
+    /** How many inputs each crash test sends: enough that the kill lands mid-stream, in many transactions. */
+    public static final int RECORDS = 2000;
+
     private KillDashNine() {}
+
+    /**
+     * Starts the packaged service of the module the test runs in, on the test models, with the same
+     * transactional id and consumer group on every start and 16 records a poll.
+     *
+     * @param prefix the service's settings prefix, e.g. {@code vision.scoring}
+     * @param own further settings of the service
+     */
+    public static Starter service(TestBroker broker, String topicSuffix, String prefix, Map<String, String> own) {
+        String id = prefix.replace('.', '-') + "-kill-test";
+        Map<String, String> settings = new HashMap<>(own);
+        settings.put(prefix + ".models-dir", TestModels.dir().toString());
+        settings.put(prefix + ".kafka.transactional-id", id);
+        settings.put(prefix + ".kafka.group-id", id);
+        settings.put(prefix + ".kafka.max-poll-records", "16");
+        return log -> ServiceProcess.start(
+                ".", ServiceProcess.settings(broker.bootstrapServers(), topicSuffix, settings), log);
+    }
 
     /**
      * Runs the test and returns the count of outputs per input; the caller asserts on it.

@@ -94,4 +94,32 @@ public final class SaslSsl {
         }
         admin.createAcls(bindings).all().get(30, TimeUnit.SECONDS);
     }
+
+    /** READ and DESCRIBE on the topics a name (or a prefix) names: what a consumer needs. */
+    public static void allowRead(Admin admin, String user, String topic, PatternType pattern) throws Exception {
+        allow(admin, user, ResourceType.TOPIC, topic, pattern, AclOperation.READ, AclOperation.DESCRIBE);
+    }
+
+    /** WRITE and DESCRIBE on the topics a name (or a prefix) names: what a producer needs. */
+    public static void allowWrite(Admin admin, String user, String topic, PatternType pattern) throws Exception {
+        allow(admin, user, ResourceType.TOPIC, topic, pattern, AclOperation.WRITE, AclOperation.DESCRIBE);
+    }
+
+    /** WRITE and DESCRIBE on transactional ids: what a transactional producer needs. */
+    public static void allowTransactions(Admin admin, String user, String transactionalId, PatternType pattern)
+            throws Exception {
+        allow(
+                admin,
+                user,
+                ResourceType.TRANSACTIONAL_ID,
+                transactionalId,
+                pattern,
+                AclOperation.WRITE,
+                AclOperation.DESCRIBE);
+    }
+
+    /** READ on consumer groups: what a member of the group needs. */
+    public static void allowGroup(Admin admin, String user, String group, PatternType pattern) throws Exception {
+        allow(admin, user, ResourceType.GROUP, group, pattern, AclOperation.READ);
+    }
 }

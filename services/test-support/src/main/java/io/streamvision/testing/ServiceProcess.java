@@ -100,6 +100,25 @@ public final class ServiceProcess {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
+    /**
+     * Waits until the readiness data of every port has {@code key} above zero (e.g. each instance
+     * holds partitions of a loop's topic); false if the timeout passes first.
+     */
+    public static boolean awaitReadinessValues(String key, Duration timeout, int... ports) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            boolean all = true;
+            for (int port : ports) {
+                all &= readinessValue(port, key) > 0;
+            }
+            if (all) {
+                return true;
+            }
+            Thread.sleep(200);
+        }
+        return false;
+    }
+
     private record Answer(int status, String body) {}
 
     private static Answer readiness(int port) throws InterruptedException {

@@ -1,6 +1,7 @@
 package io.streamvision.captioning.streams;
 
 import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.VideoSampled;
@@ -64,20 +65,18 @@ final class AggregatorHarness implements AutoCloseable {
 
     /** A frame score, keyed by its video id. */
     void score(Classification c) {
-        context.setRecordMetadata(topics.scores().name(), 0, offset++);
-        aggregator.process(new Record<>(
-                c.getVideoId().getBytes(StandardCharsets.UTF_8),
-                new TopologyRecords.Part(topics.scores(), c.toByteArray()),
-                offset));
+        process(topics.scores(), c.getVideoId(), c.toByteArray());
     }
 
     /** A segment event, keyed by its video id. */
     void event(VideoSampled e) {
-        context.setRecordMetadata(topics.videoEvents().name(), 0, offset++);
-        aggregator.process(new Record<>(
-                e.getVideoId().getBytes(StandardCharsets.UTF_8),
-                new TopologyRecords.Part(topics.videoEvents(), e.toByteArray()),
-                offset));
+        process(topics.videoEvents(), e.getVideoId(), e.toByteArray());
+    }
+
+    private void process(Topic<?> topic, String videoId, byte[] value) {
+        context.setRecordMetadata(topic.name(), 0, offset++);
+        aggregator.process(
+                new Record<>(videoId.getBytes(StandardCharsets.UTF_8), new TopologyRecords.Part(topic, value), offset));
     }
 
     /** The stored header of a video, byte for byte, or null. */

@@ -277,6 +277,13 @@ class VideoSummaryTopologyTest {
         return out;
     }
 
+    /** The one final summary of a video (fails unless there is exactly one). */
+    private VideoSummary onlyFinal(String videoId) throws Exception {
+        List<VideoSummary> finals = finals(summariesOf(videoId));
+        assertEquals(1, finals.size(), "one final summary of " + videoId + ": " + finals);
+        return finals.get(0);
+    }
+
     private static List<VideoSummary> finals(List<VideoSummary> all) {
         return all.stream().filter(VideoSummary::getFinal).toList();
     }
@@ -455,9 +462,7 @@ class VideoSummaryTopologyTest {
                 .filter(c -> segmentOf(c) != 2 || ofTwo.indexOf(c) < sentBeforeFailure)
                 .forEach(this::pipe);
         segments.forEach(this::pipe);
-        List<VideoSummary> finals = finals(summariesOf("sample"));
-        assertEquals(1, finals.size());
-        VideoSummary summary = finals.get(0);
+        VideoSummary summary = onlyFinal("sample");
         assertEquals(VideoSummary.State.FAILED, summary.getState());
         assertEquals(ReasonCode.VIDEO_DECODE_FAILED, summary.getFailureReason());
         assertEquals("corrupt packet at 11.2 s (1 of 4 segments failed)", summary.getFailureMessage());
@@ -476,9 +481,7 @@ class VideoSummaryTopologyTest {
                 .setFailureMessage("moov atom not found")
                 .addModels(MODEL)
                 .build());
-        List<VideoSummary> finals = finals(summariesOf("refused"));
-        assertEquals(1, finals.size());
-        VideoSummary summary = finals.get(0);
+        VideoSummary summary = onlyFinal("refused");
         assertEquals(VideoSummary.State.FAILED, summary.getState());
         assertEquals(ReasonCode.VIDEO_DECODE_FAILED, summary.getFailureReason());
         assertTrue(summary.getFailureMessage().startsWith("moov atom not found"), summary.getFailureMessage());
@@ -500,9 +503,7 @@ class VideoSummaryTopologyTest {
                 .setFailureReason(ReasonCode.VIDEO_DECODE_FAILED)
                 .setFailureMessage("corrupt packet (20 frames were sampled before the failure)")
                 .build());
-        List<VideoSummary> finals = finals(summariesOf("broken"));
-        assertEquals(1, finals.size());
-        VideoSummary summary = finals.get(0);
+        VideoSummary summary = onlyFinal("broken");
         assertEquals(VideoSummary.State.FAILED, summary.getState());
         assertEquals(ReasonCode.VIDEO_DECODE_FAILED, summary.getFailureReason());
         assertEquals(20, summary.getFramesSampled());
@@ -541,9 +542,7 @@ class VideoSummaryTopologyTest {
                 pipe((VideoSampled) part);
             }
         }
-        List<VideoSummary> finals = finals(summariesOf("sample"));
-        assertEquals(1, finals.size());
-        VideoSummary summary = finals.get(0);
+        VideoSummary summary = onlyFinal("sample");
         assertEquals(VideoSummary.State.COMPLETE, summary.getState());
         assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
         assertEquals(decoded.framesSampled(), summary.getFramesSampled());

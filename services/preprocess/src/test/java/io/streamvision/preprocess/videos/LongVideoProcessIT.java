@@ -108,10 +108,6 @@ class LongVideoProcessIT {
         return p;
     }
 
-    private static long healthValue(int port, String key) throws Exception {
-        return ServiceProcess.readinessValue(port, key);
-    }
-
     private static void awaitReady(int port) throws Exception {
         ServiceProcess.awaitReady(port, Duration.ofSeconds(120));
     }
@@ -134,6 +130,11 @@ class LongVideoProcessIT {
 
     private static VideoRequest.Builder request(String id) {
         return VideoRequest.newBuilder().setVideoId(id).addModels(MODEL);
+    }
+
+    /** A request for the six-minute video, by its file URI. */
+    private static VideoRequest.Builder sixMinutes(String id) {
+        return request(id).setUri(video.toUri().toString());
     }
 
     /**
@@ -228,10 +229,7 @@ class LongVideoProcessIT {
                 TopicCollector dlq = broker.collect(topics.deadLetters().name());
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             long start = System.nanoTime();
-            sendVideo(
-                    producer,
-                    topics,
-                    request("long-1").setUri(video.toUri().toString()).setTargetFps(5));
+            sendVideo(producer, topics, sixMinutes("long-1").setTargetFps(5));
             // Images during the video: each must get its tensor; the latencies are printed.
             List<Path> items;
             try (Stream<Path> files = Files.list(Path.of("../../samples/items"))) {
@@ -345,10 +343,7 @@ class LongVideoProcessIT {
         try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
                 TopicCollector events = broker.collect(topics.videoEvents().name());
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
-            sendVideo(
-                    producer,
-                    topics,
-                    request("kill-1").setUri(video.toUri().toString()).setEveryNFrames(1));
+            sendVideo(producer, topics, sixMinutes("kill-1").setEveryNFrames(1));
             long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
             while (events(events, "kill-1").size() < 4 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
@@ -374,26 +369,19 @@ class LongVideoProcessIT {
         start(broker, "two", 18222, 20);
         awaitReady(18221);
         awaitReady(18222);
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while ((healthValue(18221, "segments-partitions") <= 0 || healthValue(18222, "segments-partitions") <= 0)
-                && System.nanoTime() < deadline) {
-            Thread.sleep(200);
-        }
-        long before1 = healthValue(18221, "segments-transactions");
-        long before2 = healthValue(18222, "segments-transactions");
+        ServiceProcess.awaitReadinessValues("segments-partitions", Duration.ofSeconds(60), 18221, 18222);
+        long before1 = ServiceProcess.readinessValue(18221, "segments-transactions");
+        long before2 = ServiceProcess.readinessValue(18222, "segments-transactions");
         try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
                 TopicCollector events = broker.collect(topics.videoEvents().name());
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
-            sendVideo(
-                    producer,
-                    topics,
-                    request("pair-1").setUri(video.toUri().toString()).setTargetFps(5));
+            sendVideo(producer, topics, sixMinutes("pair-1").setTargetFps(5));
             List<VideoSampled> seen = awaitAllSegments(events, "pair-1", Duration.ofSeconds(300));
             assertEquals(18, seen.size(), "6 min in 20 s segments");
             awaitFrames(tensors, "pair-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "pair-1"), 1800, "pair-1 on two instances");
-            long by1 = healthValue(18221, "segments-transactions") - before1;
-            long by2 = healthValue(18222, "segments-transactions") - before2;
+            long by1 = ServiceProcess.readinessValue(18221, "segments-transactions") - before1;
+            long by2 = ServiceProcess.readinessValue(18222, "segments-transactions") - before2;
             System.out.printf("[long video IT] two instances: %d and %d of 18 segments%n", by1, by2);
             assertTrue(by1 > 0 && by2 > 0, "both instances decoded segments: " + by1 + " and " + by2);
             assertEquals(18, by1 + by2);
