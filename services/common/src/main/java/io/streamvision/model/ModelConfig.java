@@ -97,17 +97,19 @@ public record ModelConfig(
     /**
      * Execution wishes of one model: the provider ({@code cpu}, {@code cuda} or {@code auto}) and,
      * overriding the service's {@code execution.*} settings for this model only, ONNX Runtime's
-     * intra-op and inter-op thread counts and whether idle threads spin (null: the service's).
+     * intra-op and inter-op thread counts, whether idle threads spin, and how many batches of it run
+     * at once (its instances, as Triton's {@code instance_group} count) (null: the service's).
      */
     public record Execution(
             String provider,
             boolean requireCuda,
             Integer intraOpThreads,
             Integer interOpThreads,
-            Boolean allowSpinning) {
+            Boolean allowSpinning,
+            Integer instances) {
 
         public Execution(String provider, boolean requireCuda) {
-            this(provider, requireCuda, null, null, null);
+            this(provider, requireCuda, null, null, null, null);
         }
     }
 

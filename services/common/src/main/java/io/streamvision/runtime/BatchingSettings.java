@@ -13,6 +13,8 @@ import java.util.Locale;
  *     are always batched before those of a lower one
  * @param defaultPriority level of requests that name none
  * @param queuePolicy what happens to a request that waited longer than its timeout
+ * @param instances batches that run at once, each on a batcher thread of its own (the model's
+ *     {@link ExecutionSettings#instances()})
  */
 public record BatchingSettings(
         int maxBatchSize,
@@ -20,11 +22,36 @@ public record BatchingSettings(
         int maxQueueSize,
         int priorityLevels,
         int defaultPriority,
-        QueuePolicy queuePolicy) {
+        QueuePolicy queuePolicy,
+        int instances) {
 
-    /** No priorities and no queue timeout. */
+    /** No priorities and no queue timeout; one batch at a time. */
     public BatchingSettings(int maxBatchSize, long maxQueueDelayMicros, int maxQueueSize) {
         this(maxBatchSize, maxQueueDelayMicros, maxQueueSize, 1, 1, QueuePolicy.NONE);
+    }
+
+    /** One batch at a time. */
+    public BatchingSettings(
+            int maxBatchSize,
+            long maxQueueDelayMicros,
+            int maxQueueSize,
+            int priorityLevels,
+            int defaultPriority,
+            QueuePolicy queuePolicy) {
+        this(maxBatchSize, maxQueueDelayMicros, maxQueueSize, priorityLevels, defaultPriority, queuePolicy, 1);
+    }
+
+    /** These settings for a loaded model: its batching block and its instances. */
+    public static BatchingSettings of(LoadedModel model) {
+        BatchingSettings b = of(model.config());
+        return new BatchingSettings(
+                b.maxBatchSize,
+                b.maxQueueDelayMicros,
+                b.maxQueueSize,
+                b.priorityLevels,
+                b.defaultPriority,
+                b.queuePolicy,
+                Math.max(1, model.instances()));
     }
 
     /**

@@ -27,10 +27,11 @@ import org.jboss.logging.Logger;
 
 /**
  * One dynamic batcher per model, shared by every caller (the Kafka loop and gRPC). Requests queue
- * per model; a worker thread per model takes the first waiting request, lets others join until the
- * batch holds {@code maxBatchSize} rows or the first has waited {@code maxQueueDelayMicros}, runs
- * the batch once on the model's serving version, and completes each request with exactly its own
- * rows. When {@code maxQueueSize} requests wait, {@link #submit} refuses with {@code
+ * per model; a worker thread per model instance ({@link BatchingSettings#instances()}, Triton's
+ * {@code instance_group} count) takes the first waiting request, lets others join until the batch
+ * holds {@code maxBatchSize} rows or the first has waited {@code maxQueueDelayMicros}, runs the
+ * batch once on the model's serving version, and completes each request with exactly its own rows;
+ * with several instances, batches of one model run at once. When {@code maxQueueSize} requests wait, {@link #submit} refuses with {@code
  * RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room (back-pressure for the
  * Kafka loop). As in Triton, requests may carry a {@code priority} parameter (1 is the highest of
  * the model's {@code priority_levels}; a higher level is always batched first) and a {@code
@@ -88,7 +89,7 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** Batching limits from each served model's config. */
     public static Function<String, Optional<BatchingSettings>> fromConfigs(ModelRegistry registry) {
-        return name -> Optional.ofNullable(registry.current(name)).map(m -> BatchingSettings.of(m.config()));
+        return name -> Optional.ofNullable(registry.current(name)).map(BatchingSettings::of);
     }
 
     /** Queues a request; fails at once with RESOURCE_EXHAUSTED when the model's queue is full. */
@@ -138,7 +139,7 @@ public final class DynamicBatcher implements AutoCloseable {
             CompletableFuture<InferenceEngine.Outcome> result,
             Context trace) {}
 
-    /** The queue and worker of one model. */
+    /** The queue and workers of one model. */
     private final class ModelQueue implements Runnable {
         private final String model;
         private final BatchingSettings settings;
@@ -153,10 +154,9 @@ public final class DynamicBatcher implements AutoCloseable {
         private final ArrayDeque<Pending>[] levels;
 
         private final ArrayDeque<Pending> delayed = new ArrayDeque<>();
-        /** Where the worker writes each batch's inputs; reused from batch to batch. */
-        private final BatchBuffers buffers = new BatchBuffers();
+        /** One thread per instance; each takes the next batch when its last one is done. */
+        private final List<Thread> workers = new ArrayList<>();
 
-        private final Thread worker;
         private volatile boolean running = true;
 
         @SuppressWarnings("unchecked")
@@ -167,9 +167,12 @@ public final class DynamicBatcher implements AutoCloseable {
             for (int i = 0; i < levels.length; i++) {
                 levels[i] = new ArrayDeque<>();
             }
-            this.worker = new Thread(this, "batcher-" + model);
-            this.worker.setDaemon(true);
-            this.worker.start();
+            for (int i = 0; i < settings.instances(); i++) {
+                Thread worker = new Thread(this, "batcher-" + model + (settings.instances() > 1 ? "-" + i : ""));
+                worker.setDaemon(true);
+                workers.add(worker);
+            }
+            workers.forEach(Thread::start);
         }
 
         int size() {
@@ -304,6 +307,8 @@ public final class DynamicBatcher implements AutoCloseable {
 
         @Override
         public void run() {
+            // Where this worker writes each batch's inputs; reused from batch to batch.
+            BatchBuffers buffers = new BatchBuffers();
             while (running) {
                 List<Pending> batch;
                 try {
@@ -312,7 +317,7 @@ public final class DynamicBatcher implements AutoCloseable {
                     return;
                 }
                 if (!batch.isEmpty()) {
-                    execute(batch);
+                    execute(batch, buffers);
                 }
             }
         }
@@ -383,7 +388,7 @@ public final class DynamicBatcher implements AutoCloseable {
             return batch;
         }
 
-        private void execute(List<Pending> batch) {
+        private void execute(List<Pending> batch, BatchBuffers buffers) {
             long start = System.nanoTime();
             Optional<LoadedModel> acquired = registry.acquire(model, "");
             if (acquired.isEmpty()) {
@@ -523,7 +528,7 @@ public final class DynamicBatcher implements AutoCloseable {
 
         void stop() {
             running = false;
-            worker.interrupt();
+            workers.forEach(Thread::interrupt);
         }
     }
 }

@@ -14,6 +14,11 @@ import io.streamvision.model.ModelConfig;
  * @param interOpThreads threads across operators, 0 for ONNX Runtime's default
  * @param spinning let ONNX Runtime's idle worker threads spin for the next job (its default);
  *     off, they sleep and leave the cores to the broker, the Kafka clients and gRPC
+ * @param instances batches of one model that run at once, each on a batcher thread of its own
+ *     (Triton's {@code instance_group} count); with more than one and {@code intraOpThreads} 0,
+ *     each run gets the cores divided among the instances. 0 chooses: one on CUDA, two on a CPU
+ *     with two or more cores (on 2 shared cores, two single-threaded runs scored 24 % more images
+ *     than one run on both cores, through gRPC and through Kafka; see docs/performance.md)
  */
 public record ExecutionSettings(
         String provider,
@@ -22,10 +27,48 @@ public record ExecutionSettings(
         boolean cudnnExhaustiveSearch,
         int intraOpThreads,
         int interOpThreads,
-        boolean spinning) {
+        boolean spinning,
+        int instances) {
 
-    /** CPU with ONNX Runtime's default threading. */
-    public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true);
+    /** CPU with ONNX Runtime's default threading, one batch at a time. */
+    public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true, 1);
+
+    public ExecutionSettings {
+        if (instances < 0) {
+            throw new IllegalArgumentException("instances must be 0 (chosen) or more, not " + instances);
+        }
+    }
+
+    /**
+     * These settings for a session on {@code provider} ({@code cpu} or {@code cuda}) on a machine
+     * with {@code cores} cores: instances 0 becomes one on CUDA and {@code min(2, cores)} on CPU.
+     */
+    public ExecutionSettings resolved(String provider, int cores) {
+        if (instances > 0) {
+            return this;
+        }
+        int chosen = "cuda".equals(provider) ? 1 : Math.max(1, Math.min(2, cores));
+        return new ExecutionSettings(
+                this.provider,
+                cudaDeviceId,
+                cudaMemoryLimitBytes,
+                cudnnExhaustiveSearch,
+                intraOpThreads,
+                interOpThreads,
+                spinning,
+                chosen);
+    }
+
+    /**
+     * The intra-op threads a session gets: the setting, or with 0 and several instances the cores
+     * divided among them (at least one each); 0 still means ONNX Runtime's default.
+     */
+    public int sessionIntraOpThreads(int cores) {
+        if (intraOpThreads > 0 || instances <= 1) {
+            return intraOpThreads;
+        }
+        return Math.max(1, cores / instances);
+    }
 
     /**
      * These settings with a model's own {@code execution} block applied: its thread counts and
@@ -42,6 +85,7 @@ public record ExecutionSettings(
                 cudnnExhaustiveSearch,
                 own.intraOpThreads() != null ? own.intraOpThreads() : intraOpThreads,
                 own.interOpThreads() != null ? own.interOpThreads() : interOpThreads,
-                own.allowSpinning() != null ? own.allowSpinning() : spinning);
+                own.allowSpinning() != null ? own.allowSpinning() : spinning,
+                own.instances() != null ? own.instances() : instances);
     }
 }

@@ -19,12 +19,14 @@ public final class LoadedModel implements AutoCloseable {
     private final ModelConfig config;
     private final OrtSession session;
     private final String provider;
+    private final int instances;
     private final AtomicInteger references = new AtomicInteger(1);
 
-    LoadedModel(ModelConfig config, OrtSession session, String provider) {
+    LoadedModel(ModelConfig config, OrtSession session, String provider, int instances) {
         this.config = config;
         this.session = session;
         this.provider = provider;
+        this.instances = instances;
     }
 
     public ModelConfig config() {
@@ -42,6 +44,11 @@ public final class LoadedModel implements AutoCloseable {
     /** Execution provider the session runs on: {@code cpu} or {@code cuda}. */
     public String provider() {
         return provider;
+    }
+
+    /** Batches of this model that may run at once ({@link ExecutionSettings#instances()}). */
+    public int instances() {
+        return instances;
     }
 
     /** Runs the model; the caller closes the result. */

@@ -45,6 +45,13 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
         @WithDefault("true")
         boolean spinning();
 
+        /**
+         * Batches of one model that run at once, each on its own batcher thread; 0 chooses (one on
+         * CUDA, two on CPU). A model's {@code execution.instances} wins.
+         */
+        @WithDefault("0")
+        int instances();
+
         /** These settings as the runtime takes them. */
         default ExecutionSettings settings() {
             return new ExecutionSettings(
@@ -54,7 +61,8 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
                     cudnnExhaustiveSearch(),
                     intraOpThreads(),
                     interOpThreads(),
-                    spinning());
+                    spinning(),
+                    instances());
         }
     }
 }

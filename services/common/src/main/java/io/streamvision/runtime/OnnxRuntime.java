@@ -70,24 +70,27 @@ public final class OnnxRuntime {
         }
         verifyDigest(name, version, file, config.sha256());
         String provider = chooseProvider(config);
+        int cores = Runtime.getRuntime().availableProcessors();
+        ExecutionSettings effective = settings.forModel(config.execution()).resolved(provider, cores);
         OrtSession session;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            ExecutionSettings effective = settings.forModel(config.execution());
-            if (effective.intraOpThreads() > 0) {
-                options.setIntraOpNumThreads(effective.intraOpThreads());
+            int intraOp = effective.sessionIntraOpThreads(cores);
+            if (intraOp > 0) {
+                options.setIntraOpNumThreads(intraOp);
             }
             if (effective.interOpThreads() > 0) {
                 options.setInterOpNumThreads(effective.interOpThreads());
             }
             LOG.debugf(
-                    "Model %s v%d: %s, intra-op threads %d, inter-op threads %d, spinning %s",
+                    "Model %s v%d: %s, intra-op threads %d, inter-op threads %d, spinning %s, instances %d",
                     name,
                     version,
                     provider,
-                    effective.intraOpThreads(),
+                    intraOp,
                     effective.interOpThreads(),
-                    effective.spinning());
+                    effective.spinning(),
+                    effective.instances());
             String spin = effective.spinning() ? "1" : "0";
             options.addConfigEntry("session.intra_op.allow_spinning", spin);
             options.addConfigEntry("session.inter_op.allow_spinning", spin);
@@ -107,7 +110,7 @@ public final class OnnxRuntime {
         }
         try {
             check(config, session);
-            LoadedModel model = new LoadedModel(config, session, provider);
+            LoadedModel model = new LoadedModel(config, session, provider, effective.instances());
             warmUp(model);
             return model;
         } catch (RuntimeException e) {

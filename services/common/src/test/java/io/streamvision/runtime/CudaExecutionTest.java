@@ -27,7 +27,7 @@ class CudaExecutionTest {
         OnnxRuntime cpu = new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
         OnnxRuntime cuda = new OnnxRuntime(
                 ModelRepositoryConformanceTest.repository(),
-                new ExecutionSettings("cuda", 0, 1L << 30, true, 0, 0, true));
+                new ExecutionSettings("cuda", 0, 1L << 30, true, 0, 0, true, 1));
         for (String name : ModelRepositoryConformanceTest.repository().modelNames()) {
             if (!name.equals("lenet") && !name.equals("fashion-cnn")) {
                 continue;

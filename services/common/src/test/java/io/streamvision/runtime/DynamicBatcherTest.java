@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -96,6 +97,37 @@ class DynamicBatcherTest {
             assertEquals(24, rows);
             assertTrue(executions <= 6, "24 requests ran in " + executions + " batches of up to 8");
         }
+    }
+
+    @Test
+    void twoInstancesRunBatchesOnTwoThreadsAndEachRequestGetsItsOwnRows() throws Exception {
+        BatchingSettings two = new BatchingSettings(8, 0, 1000, 1, 1, BatchingSettings.QueuePolicy.NONE, 2);
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+        try (DynamicBatcher batcher = batcher(two)) {
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                CompletableFuture<InferenceEngine.Outcome> f = batcher.submit(request("i" + i, i % 7));
+                f.whenComplete((o, e) -> threads.add(Thread.currentThread().getName()));
+                futures.add(f);
+            }
+            LoadedModel model = registry.acquire("lenet", "").orElseThrow();
+            try {
+                for (int seed = 0; seed < 7; seed++) {
+                    float[] alone = logits(
+                            engine.infer(model, List.of(request("alone", seed))).get(0));
+                    for (int i = seed; i < 400; i += 7) {
+                        InferenceEngine.Outcome batched = futures.get(i).get();
+                        assertEquals("i" + i, batched.response().getId());
+                        assertArrayEquals(alone, logits(batched), 1e-5f, "request " + i + " got its own rows");
+                    }
+                }
+            } finally {
+                model.release();
+            }
+        }
+        assertTrue(
+                threads.containsAll(List.of("batcher-lenet-0", "batcher-lenet-1")),
+                "both instances ran batches: " + threads);
     }
 
     @Test

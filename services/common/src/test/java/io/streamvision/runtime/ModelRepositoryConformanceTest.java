@@ -247,7 +247,7 @@ class ModelRepositoryConformanceTest {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
         assertTrue(e.getMessage().contains("requires CUDA"), e.getMessage());
 
-        OnnxRuntime auto = new OnnxRuntime(repository(), new ExecutionSettings("auto", 0, 0, false, 1, 1, true));
+        OnnxRuntime auto = new OnnxRuntime(repository(), new ExecutionSettings("auto", 0, 0, false, 1, 1, true, 1));
         try (LoadedModel model = auto.load("lenet", 1)) {
             assertEquals("cpu", model.provider(), "auto falls back to CPU without CUDA");
         }

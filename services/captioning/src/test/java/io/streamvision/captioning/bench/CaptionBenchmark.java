@@ -37,7 +37,8 @@ public final class CaptionBenchmark {
         ModelRepository repository = new ModelRepository(models);
         ModelConfig config = repository.latest("caption-decoder").orElseThrow();
         Path dir = repository.versionDir(config.name(), config.version());
-        OnnxRuntime runtime = new OnnxRuntime(repository, new ExecutionSettings("cpu", 0, 0, false, threads, 1, true));
+        OnnxRuntime runtime =
+                new OnnxRuntime(repository, new ExecutionSettings("cpu", 0, 0, false, threads, 1, true, 1));
         LoadedModel model = runtime.load(config.name(), config.version());
         Vocabulary vocab = Vocabulary.read(dir.resolve("vocab.json"));
         BeamSearchDecoder decoder = new BeamSearchDecoder(runtime.environment(), model, vocab);
