@@ -8,10 +8,18 @@
 # Each row also shows what the service did meanwhile (batches, mean batch, queue wait, compute) and
 # the CPU time per image of the service and of the benchmark's JVM (the broker and the clients).
 # SCORING_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/scoring.jfr,settings=profile" records the service.
+#   bench/scoring.sh --instances [--model M | --onnx FILE] [--batch 8] [--seconds 3]
+# compares raw OrtSession.run with one instance on ONNX Runtime's threads against single-threaded
+# instances, alone and beside a busy thread (what vision.scoring.execution.instances is chosen from).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mvn -B -q -pl services/scoring -am install -DskipTests
+main=io.streamvision.scoring.bench.ScoringBenchmark
+if [[ "${1:-}" == "--instances" ]]; then
+  shift
+  main=io.streamvision.scoring.bench.InstancesBenchmark
+fi
 mvn -B -q -pl services/scoring exec:java -Dexec.classpathScope=test \
-  -Dexec.mainClass=io.streamvision.scoring.bench.ScoringBenchmark \
+  -Dexec.mainClass="$main" \
   -Dexec.args="--models-dir $PWD/models --jar $PWD/services/scoring/target/quarkus-app/quarkus-run.jar $*" \
   -Dquarkus.log.level=WARN

@@ -16,9 +16,8 @@ import io.streamvision.model.ModelConfig;
  *     off, they sleep and leave the cores to the broker, the Kafka clients and gRPC
  * @param instances batches of one model that run at once, each on a batcher thread of its own
  *     (Triton's {@code instance_group} count); with more than one and {@code intraOpThreads} 0,
- *     each run gets the cores divided among the instances. 0 chooses: one on CUDA, two on a CPU
- *     with two or more cores (on 2 shared cores, two single-threaded runs scored 24 % more images
- *     than one run on both cores, through gRPC and through Kafka; see docs/performance.md)
+ *     each run gets the cores divided among the instances. Small models gain from two on shared
+ *     cores, large ones lose (docs/performance.md), so a model chooses its own
  */
 public record ExecutionSettings(
         String provider,
@@ -34,29 +33,9 @@ public record ExecutionSettings(
     public static final ExecutionSettings CPU = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true, 1);
 
     public ExecutionSettings {
-        if (instances < 0) {
-            throw new IllegalArgumentException("instances must be 0 (chosen) or more, not " + instances);
+        if (instances < 1) {
+            throw new IllegalArgumentException("instances must be at least 1, not " + instances);
         }
-    }
-
-    /**
-     * These settings for a session on {@code provider} ({@code cpu} or {@code cuda}) on a machine
-     * with {@code cores} cores: instances 0 becomes one on CUDA and {@code min(2, cores)} on CPU.
-     */
-    public ExecutionSettings resolved(String provider, int cores) {
-        if (instances > 0) {
-            return this;
-        }
-        int chosen = "cuda".equals(provider) ? 1 : Math.max(1, Math.min(2, cores));
-        return new ExecutionSettings(
-                this.provider,
-                cudaDeviceId,
-                cudaMemoryLimitBytes,
-                cudnnExhaustiveSearch,
-                intraOpThreads,
-                interOpThreads,
-                spinning,
-                chosen);
     }
 
     /**

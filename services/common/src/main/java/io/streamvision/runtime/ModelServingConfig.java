@@ -46,10 +46,10 @@ public interface ModelServingConfig extends ModelRepositoryConfig {
         boolean spinning();
 
         /**
-         * Batches of one model that run at once, each on its own batcher thread; 0 chooses (one on
-         * CUDA, two on CPU). A model's {@code execution.instances} wins.
+         * Batches of one model that run at once, each on its own batcher thread (a model's {@code
+         * execution.instances} wins).
          */
-        @WithDefault("0")
+        @WithDefault("1")
         int instances();
 
         /** These settings as the runtime takes them. */

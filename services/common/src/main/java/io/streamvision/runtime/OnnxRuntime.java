@@ -71,7 +71,7 @@ public final class OnnxRuntime {
         verifyDigest(name, version, file, config.sha256());
         String provider = chooseProvider(config);
         int cores = Runtime.getRuntime().availableProcessors();
-        ExecutionSettings effective = settings.forModel(config.execution()).resolved(provider, cores);
+        ExecutionSettings effective = settings.forModel(config.execution());
         OrtSession session;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);

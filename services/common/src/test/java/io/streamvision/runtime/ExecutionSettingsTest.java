@@ -33,19 +33,7 @@ class ExecutionSettingsTest {
         assertEquals(4, unset.forModel(two).sessionIntraOpThreads(8), "8 cores between 2 instances");
         assertEquals(1, unset.forModel(two).sessionIntraOpThreads(1), "at least one thread each");
         assertEquals(2, SERVICE.forModel(two).sessionIntraOpThreads(8), "the setting wins");
-        assertThrows(IllegalArgumentException.class, () -> new ExecutionSettings("cpu", 0, 0, false, 0, 0, true, -1));
-    }
-
-    @Test
-    void instancesZeroIsOneOnCudaAndTwoOnCpu() {
-        ExecutionSettings chosen = new ExecutionSettings("auto", 0, 0, false, 0, 0, true, 0);
-        assertEquals(1, chosen.resolved("cuda", 16).instances());
-        assertEquals(2, chosen.resolved("cpu", 16).instances());
-        assertEquals(8, chosen.resolved("cpu", 16).sessionIntraOpThreads(16));
-        assertEquals(1, chosen.resolved("cpu", 1).instances(), "one core: one instance");
-        assertEquals(0, chosen.resolved("cpu", 1).sessionIntraOpThreads(1), "ONNX Runtime's default");
-        ExecutionSettings three = new ExecutionSettings("cpu", 0, 0, false, 0, 0, true, 3);
-        assertSame(three, three.resolved("cpu", 16), "a count given stays");
+        assertThrows(IllegalArgumentException.class, () -> new ExecutionSettings("cpu", 0, 0, false, 0, 0, true, 0));
     }
 
     @Test
