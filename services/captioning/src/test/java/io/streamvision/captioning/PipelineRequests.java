@@ -1,6 +1,7 @@
 package io.streamvision.captioning;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.VideoRequest;
@@ -17,14 +18,11 @@ final class PipelineRequests {
 
     /** An image file as an {@code ImageRequest} on the images topic, keyed and identified by {@code id}. */
     static ProducerRecord<byte[], byte[]> image(Topics topics, String id, Path file) throws IOException {
-        return new ProducerRecord<>(
-                topics.images().name(),
-                id.getBytes(StandardCharsets.UTF_8),
-                ImageRequest.newBuilder()
-                        .setRequestId(id)
-                        .setImage(ByteString.copyFrom(Files.readAllBytes(file)))
-                        .build()
-                        .toByteArray());
+        ImageRequest request = ImageRequest.newBuilder()
+                .setRequestId(id)
+                .setImage(ByteString.copyFrom(Files.readAllBytes(file)))
+                .build();
+        return keyed(topics.images().name(), id, request);
     }
 
     /**
@@ -33,14 +31,15 @@ final class PipelineRequests {
      */
     static ProducerRecord<byte[], byte[]> inlineVideo(Topics topics, String id, Path file, int everyNFrames)
             throws IOException {
-        return new ProducerRecord<>(
-                topics.videos().name(),
-                id.getBytes(StandardCharsets.UTF_8),
-                VideoRequest.newBuilder()
-                        .setVideoId(id)
-                        .setVideo(ByteString.copyFrom(Files.readAllBytes(file)))
-                        .setEveryNFrames(everyNFrames)
-                        .build()
-                        .toByteArray());
+        VideoRequest request = VideoRequest.newBuilder()
+                .setVideoId(id)
+                .setVideo(ByteString.copyFrom(Files.readAllBytes(file)))
+                .setEveryNFrames(everyNFrames)
+                .build();
+        return keyed(topics.videos().name(), id, request);
+    }
+
+    private static ProducerRecord<byte[], byte[]> keyed(String topic, String id, Message value) {
+        return new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), value.toByteArray());
     }
 }
