@@ -9,6 +9,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ServerLiveRequest;
@@ -164,6 +165,7 @@ public final class ScoringBenchmark {
                     side.since()));
             Result kafka = kafka(
                     broker,
+                    repo,
                     model,
                     inputName,
                     rowShape,
@@ -500,6 +502,7 @@ public final class ScoringBenchmark {
 
     static Result kafka(
             TestBroker broker,
+            Path repo,
             String model,
             String input,
             long[] rowShape,
@@ -510,7 +513,13 @@ public final class ScoringBenchmark {
             throws Exception {
         Topics topics = new Topics(".bench");
         ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
-        try (TopicCollector scores = broker.collect(topics.scores().name());
+        // One output per input: the scores of a classifier, else the features of an encoder.
+        boolean classifier = new ModelRepository(repo)
+                .latest(model)
+                .map(c -> c.output("logits") != null)
+                .orElse(true);
+        String outputs = classifier ? topics.scores().name() : topics.features().name();
+        try (TopicCollector scores = broker.collect(outputs);
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
             int warm = Math.min(warmup, images);
