@@ -166,29 +166,43 @@ class DynamicBatcherTest {
 
     @Test
     void higherPriorityRequestsAreBatchedFirst() throws Exception {
-        try (DynamicBatcher batcher = new DynamicBatcher(
-                registry,
-                engine,
-                meters,
-                name -> Optional.of(new BatchingSettings(1, 0, 1000, 2, 2, BatchingSettings.QueuePolicy.NONE)))) {
-            AtomicInteger done = new AtomicInteger();
-            Map<String, Integer> rank = new ConcurrentHashMap<>();
-            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
-            List<ModelInferRequest> low = new ArrayList<>();
-            for (int i = 0; i < 40; i++) {
-                low.add(request("low" + i, i));
+        // The worker drains the queue while the requests are still being submitted; a run counts
+        // only when enough low-priority requests were still waiting behind the high one.
+        for (int attempt = 1; ; attempt++) {
+            try (DynamicBatcher batcher = new DynamicBatcher(
+                    registry,
+                    engine,
+                    meters,
+                    name -> Optional.of(new BatchingSettings(1, 0, 1000, 2, 2, BatchingSettings.QueuePolicy.NONE)))) {
+                AtomicInteger done = new AtomicInteger();
+                Map<String, Integer> rank = new ConcurrentHashMap<>();
+                List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+                List<ModelInferRequest> low = new ArrayList<>();
+                for (int i = 0; i < 40; i++) {
+                    low.add(request("low" + i, i));
+                }
+                ModelInferRequest high = withParameter(request("high", 99), "priority", 1);
+                for (ModelInferRequest r : low) {
+                    futures.add(batcher.submit(r).whenComplete((o, e) -> rank.put(r.getId(), done.incrementAndGet())));
+                }
+                futures.add(batcher.submit(high).whenComplete((o, e) -> rank.put("high", done.incrementAndGet())));
+                int doneAtSubmit = done.get();
+                futures.forEach(f -> assertTrue(f.join().ok()));
+                if (doneAtSubmit > 30 && attempt < 10) {
+                    continue;
+                }
+                System.out.printf(
+                        "[batcher] the priority-1 request, sent after 40 of priority 2 (%d of them done by"
+                                + " then), finished %d of 41%n",
+                        doneAtSubmit, rank.get("high"));
+                assertTrue(doneAtSubmit <= 30, "low-priority requests were still waiting: " + doneAtSubmit + " done");
+                // At most the batch running when it arrived finishes before it.
+                assertTrue(
+                        rank.get("high") <= doneAtSubmit + 2,
+                        "the priority-1 request overtakes the queue: finished " + rank.get("high") + " with "
+                                + doneAtSubmit + " done when it was sent");
+                return;
             }
-            ModelInferRequest high = withParameter(request("high", 99), "priority", 1);
-            for (ModelInferRequest r : low) {
-                futures.add(batcher.submit(r).whenComplete((o, e) -> rank.put(r.getId(), done.incrementAndGet())));
-            }
-            futures.add(batcher.submit(high).whenComplete((o, e) -> rank.put("high", done.incrementAndGet())));
-            futures.forEach(f -> assertTrue(f.join().ok()));
-            System.out.printf(
-                    "[batcher] the priority-1 request sent after 40 of priority 2 finished %d of 41%n",
-                    rank.get("high"));
-            assertTrue(
-                    rank.get("high") <= 5, "the priority-1 request overtakes the queue: finished " + rank.get("high"));
         }
     }
 
