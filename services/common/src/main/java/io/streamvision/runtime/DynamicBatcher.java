@@ -31,9 +31,11 @@ import org.jboss.logging.Logger;
  * {@code instance_group} count) takes the first waiting request, lets others join until the batch
  * holds {@code maxBatchSize} rows or the first has waited {@code maxQueueDelayMicros}, runs the
  * batch once on the model's serving version, and completes each request with exactly its own rows;
- * with several instances, batches of one model run at once. When {@code maxQueueSize} requests wait, {@link #submit} refuses with {@code
- * RESOURCE_EXHAUSTED} and {@link #submitWaiting} blocks until there is room (back-pressure for the
- * Kafka loop). As in Triton, requests may carry a {@code priority} parameter (1 is the highest of
+ * with several instances, batches of one model run at once. When a model's settings change (a
+ * new version with another batching block or instance count), its next request starts a queue
+ * with the new settings; the old queue's workers finish what waits in it, then stop. When {@code
+ * maxQueueSize} requests wait, {@link #submit} refuses with {@code RESOURCE_EXHAUSTED} and {@link
+ * #submitWaiting} blocks until there is room (back-pressure for the Kafka loop). As in Triton, requests may carry a {@code priority} parameter (1 is the highest of
  * the model's {@code priority_levels}; a higher level is always batched first) and a {@code
  * timeout} parameter (microseconds in the queue, when the model's queue policy allows overrides); a
  * request past its timeout is answered {@code UNAVAILABLE} (REJECT) or run after all others
@@ -111,8 +113,25 @@ public final class DynamicBatcher implements AutoCloseable {
                     null,
                     new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
         }
-        ModelQueue queue = queues.computeIfAbsent(name, n -> new ModelQueue(n, settings.get()));
-        return queue.add(request, wait);
+        while (true) {
+            ModelQueue queue = queues.get(name);
+            if (queue == null || !queue.settings.equals(settings.get())) {
+                queue = queues.compute(name, (n, current) -> {
+                    if (current != null && current.settings.equals(settings.get())) {
+                        return current;
+                    }
+                    if (current != null) {
+                        current.retire();
+                    }
+                    return new ModelQueue(n, settings.get());
+                });
+            }
+            CompletableFuture<InferenceEngine.Outcome> queued = queue.add(request, wait);
+            if (queued != null) {
+                return queued;
+            }
+            // The queue was retired by a settings change while this request waited for room.
+        }
     }
 
     /** Requests waiting for a model, for metrics and tests. */
@@ -158,6 +177,9 @@ public final class DynamicBatcher implements AutoCloseable {
         private final List<Thread> workers = new ArrayList<>();
 
         private volatile boolean running = true;
+
+        /** Set when newer settings replaced this queue: it takes nothing more and drains. */
+        private boolean retired;
 
         @SuppressWarnings("unchecked")
         ModelQueue(String model, BatchingSettings settings) {
@@ -271,6 +293,19 @@ public final class DynamicBatcher implements AutoCloseable {
             };
         }
 
+        /** Stops taking requests; the workers run what is waiting, then end. */
+        void retire() {
+            lock.lock();
+            try {
+                retired = true;
+                notEmpty.signalAll();
+                notFull.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        }
+
+        /** The request's future, or null when this queue is retired (the caller asks again). */
         CompletableFuture<InferenceEngine.Outcome> add(ModelInferRequest request, boolean wait) {
             long rows = request.getInputsCount() > 0 && request.getInputs(0).getShapeCount() > 0
                     ? Math.max(1, request.getInputs(0).getShape(0))
@@ -278,7 +313,7 @@ public final class DynamicBatcher implements AutoCloseable {
             CompletableFuture<InferenceEngine.Outcome> result = new CompletableFuture<>();
             lock.lock();
             try {
-                while (waiting() >= settings.maxQueueSize()) {
+                while (!retired && waiting() >= settings.maxQueueSize()) {
                     if (!wait) {
                         counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED")
                                 .increment();
@@ -294,6 +329,9 @@ public final class DynamicBatcher implements AutoCloseable {
                                                 + " requests queued, the limit; retry later")));
                     }
                     notFull.awaitUninterruptibly();
+                }
+                if (retired) {
+                    return null;
                 }
                 long now = System.nanoTime();
                 levels[priority(request) - 1].add(
@@ -318,7 +356,18 @@ public final class DynamicBatcher implements AutoCloseable {
                 }
                 if (!batch.isEmpty()) {
                     execute(batch, buffers);
+                } else if (isDrained()) {
+                    return;
                 }
+            }
+        }
+
+        private boolean isDrained() {
+            lock.lock();
+            try {
+                return retired && waiting() == 0;
+            } finally {
+                lock.unlock();
             }
         }
 
@@ -337,7 +386,7 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (waiting() > 0) {
                         break;
                     }
-                    if (!running) {
+                    if (!running || retired) {
                         return batch;
                     }
                     if (!rejected.isEmpty()) {

@@ -2,6 +2,7 @@ package io.streamvision.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -19,6 +20,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -128,6 +130,76 @@ class DynamicBatcherTest {
         assertTrue(
                 threads.containsAll(List.of("batcher-lenet-0", "batcher-lenet-1")),
                 "both instances ran batches: " + threads);
+    }
+
+    @Test
+    void aModelsInstancesComeFromItsConfig() throws Exception {
+        // The shipped fashion-cnn asks for two instances in its config.json; the service's default is one.
+        try (ModelRegistry shipped = new ModelRegistry(
+                new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU),
+                List.of("fashion-cnn"))) {
+            shipped.refresh();
+            assertEquals(2, shipped.current("fashion-cnn").instances());
+            Set<String> threads = ConcurrentHashMap.newKeySet();
+            try (DynamicBatcher batcher =
+                    new DynamicBatcher(shipped, engine, meters, DynamicBatcher.fromConfigs(shipped))) {
+                assertEquals(
+                        2,
+                        DynamicBatcher.fromConfigs(shipped)
+                                .apply("fashion-cnn")
+                                .orElseThrow()
+                                .instances());
+                List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+                for (int i = 0; i < 400; i++) {
+                    ModelInferRequest r = request("f" + i, i).toBuilder()
+                            .setModelName("fashion-cnn")
+                            .build();
+                    CompletableFuture<InferenceEngine.Outcome> f = batcher.submit(r);
+                    f.whenComplete((o, e) -> threads.add(Thread.currentThread().getName()));
+                    futures.add(f);
+                }
+                futures.forEach(f -> assertTrue(f.join().ok()));
+            }
+            assertTrue(
+                    threads.containsAll(List.of("batcher-fashion-cnn-0", "batcher-fashion-cnn-1")),
+                    "both instances ran batches: " + threads);
+        }
+    }
+
+    @Test
+    void newSettingsStartANewQueueAndTheOldOneDrains() throws Exception {
+        AtomicReference<BatchingSettings> settings = new AtomicReference<>(new BatchingSettings(8, 0, 1000));
+        Set<String> threads = ConcurrentHashMap.newKeySet();
+        try (DynamicBatcher batcher =
+                new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings.get()))) {
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            for (int i = 0; i < 400; i++) {
+                if (i == 100) {
+                    // As when a new version with another instance count is swapped in.
+                    settings.set(new BatchingSettings(8, 0, 1000, 1, 1, BatchingSettings.QueuePolicy.NONE, 2));
+                }
+                CompletableFuture<InferenceEngine.Outcome> f = batcher.submit(request("s" + i, i % 7));
+                f.whenComplete((o, e) -> threads.add(Thread.currentThread().getName()));
+                futures.add(f);
+            }
+            for (int i = 0; i < 400; i++) {
+                assertEquals("s" + i, futures.get(i).get().response().getId(), "every request answered");
+            }
+            assertTrue(
+                    threads.containsAll(List.of("batcher-lenet-0", "batcher-lenet-1")),
+                    "the new settings' two instances ran batches: " + threads);
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (alive("batcher-lenet") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertFalse(alive("batcher-lenet"), "the old queue's worker ended once it had drained");
+            assertEquals(0, batcher.queued("lenet"));
+        }
+    }
+
+    private static boolean alive(String threadName) {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.getName().equals(threadName) && t.isAlive());
     }
 
     @Test
