@@ -51,7 +51,7 @@ public record BatchingSettings(
                 b.priorityLevels,
                 b.defaultPriority,
                 b.queuePolicy,
-                Math.max(1, model.instances()));
+                model.instances());
     }
 
     /**

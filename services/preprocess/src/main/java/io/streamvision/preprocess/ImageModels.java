@@ -12,9 +12,10 @@ import java.util.Optional;
 /**
  * The image models the preprocess stages write tensors for: the ones a request names, or the
  * service's defaults ({@code vision.preprocess.default-models}) when it names none, each looked up
- * in the model catalog, and the tensors written for them. The image path and the video planner resolve models here, so both refuse
- * an unknown model or one without an image input with the same reason and message. Thread-safe
- * (the catalog is).
+ * in the model catalog, and the tensor each takes. The image path and the video stages resolve
+ * models and prepare tensors here, so both refuse an unknown model or one without an image input
+ * with the same reason and message, and both honour {@code prefer-uint8}. Thread-safe (the
+ * catalog is).
  */
 public final class ImageModels {
 

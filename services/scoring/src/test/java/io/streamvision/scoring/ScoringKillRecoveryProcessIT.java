@@ -34,7 +34,12 @@ class ScoringKillRecoveryProcessIT {
                     broker,
                     "scoring-kill",
                     KillDashNine.RECORDS,
-                    KillDashNine.service(broker, SUFFIX, "vision.scoring", Map.of("vision.scoring.models", "lenet")),
+                    KillDashNine.service(
+                            broker,
+                            SUFFIX,
+                            "vision.scoring",
+                            // Two instances: batches of one poll finish out of order.
+                            Map.of("vision.scoring.models", "lenet", "vision.scoring.execution.instances", "2")),
                     topics.tensors("lenet").name(),
                     "rec-",
                     (id, i) -> ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray(),
