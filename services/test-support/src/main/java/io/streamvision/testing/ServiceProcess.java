@@ -119,20 +119,39 @@ public final class ServiceProcess {
         return false;
     }
 
+    /**
+     * The text of {@code GET http://localhost:<port><path>} (e.g. {@code /q/metrics}); an
+     * unreachable or hung endpoint fails within 10 s instead of stalling the caller.
+     */
+    public static String get(int port, String path) throws IOException, InterruptedException {
+        Answer answer = fetch(port, path, Duration.ofSeconds(10));
+        if (answer.status() != 200) {
+            throw new IOException("GET " + path + " on port " + port + " answered " + answer.status());
+        }
+        return answer.body();
+    }
+
     private record Answer(int status, String body) {}
 
     private static Answer readiness(int port) throws InterruptedException {
         try {
-            var response = HTTP.send(
-                    HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/q/health/ready"))
-                            .timeout(Duration.ofSeconds(5))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return new Answer(response.statusCode(), response.body());
+            return fetch(port, "/q/health/ready", Duration.ofSeconds(5));
         } catch (IOException e) {
             return new Answer(-1, "");
         }
     }
 
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static Answer fetch(int port, String path, Duration timeout) throws IOException, InterruptedException {
+        var response = HTTP.send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                        .timeout(timeout)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new Answer(response.statusCode(), response.body());
+    }
+
+    // HTTP/1.1: the management endpoints are plain HTTP, where an HTTP/2 upgrade attempt only adds
+    // a round of negotiation.
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 }
