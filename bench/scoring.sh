@@ -5,6 +5,8 @@
 #   bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --name resnet50 --batch 4
 # More: --warmup S (gRPC warm-up seconds, 3), --kafka-warmup N (records sent and scored before the
 # Kafka path is timed, 5000), --torch false (no PyTorch eager row; it needs Debian's python3-torch).
+# A model whose image input accepts UINT8 gets UINT8 Kafka records, as preprocess writes them
+# (--kafka-fp32 true sends FP32), and one more gRPC row sending UINT8 pixels.
 # Each row also shows what the service did meanwhile (batches, mean batch, queue wait, compute) and
 # the CPU time per image of the service and of the benchmark's JVM (the broker and the clients).
 # SCORING_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/scoring.jfr,settings=profile" records the service.

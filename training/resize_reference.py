@@ -1,8 +1,9 @@
-"""Reference outputs of torchvision/PIL resizing for the Java preprocessing conformance test.
+"""Reference outputs of torchvision/PIL resizing and normalising for the Java conformance tests.
 
 Writes, for a few images and each resize policy the services support, the uint8 pixels that
-PIL (via torchvision.transforms) produces, so the Java test can compare its own resizing
-without Python. Run: /usr/bin/python3 training/resize_reference.py OUT_DIR
+PIL (via torchvision.transforms) produces, and what ToTensor + Normalize make of every pixel
+value 0-255 for the shipped mean/std sets, so the Java tests can compare without Python.
+Run: /usr/bin/python3 training/resize_reference.py OUT_DIR
 """
 import json
 import os
@@ -58,6 +59,31 @@ def main(out):
         json.dump({"made_with": "PIL %s via torchvision.transforms (bilinear, antialiased)" % Image.__version__,
                    "cases": cases}, f, indent=1)
     print(f"wrote {len(cases)} cases to {out}")
+    normalisation(out)
+
+
+# (mean, std) sets: ImageNet (torchvision's classifiers, the zoo), the caption encoder's scenes and
+# Fashion-MNIST (fashion-cnn, lenet).
+NORMALISATIONS = {
+    "imagenet": ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]),
+    "scenes": ([0.061, 0.059, 0.053], [0.168, 0.156, 0.161]),
+    "fashion": ([0.286], [0.353]),
+}
+
+
+def normalisation(out):
+    """ToTensor + Normalize of an image holding each pixel value 0-255 once per channel, as float32."""
+    cases = []
+    for name, (mean, std) in NORMALISATIONS.items():
+        values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+        img = Image.fromarray(values) if len(mean) == 1 else Image.fromarray(np.stack([values] * 3, axis=-1))
+        tensor = transforms.Normalize(mean, std)(transforms.ToTensor()(img))
+        file = f"normalise-{name}.bin"
+        tensor.numpy().astype("<f4").tofile(os.path.join(out, file))
+        cases.append({"mean": mean, "std": std, "scale": 255.0, "shape": list(tensor.shape), "expected": file})
+    with open(os.path.join(out, "normalisation.json"), "w") as f:
+        json.dump({"made_with": "torchvision.transforms ToTensor + Normalize (float32)", "cases": cases}, f, indent=1)
+    print(f"wrote {len(cases)} normalisation cases to {out}")
 
 
 if __name__ == "__main__":

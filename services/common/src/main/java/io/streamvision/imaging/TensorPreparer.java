@@ -125,16 +125,6 @@ public final class TensorPreparer {
         int n = w * h * c;
         ByteBuffer out = ByteBuffer.allocate(uint8 ? n : n * 4).order(ByteOrder.LITTLE_ENDIAN);
         byte[] px = sized.pixels();
-        double scale = spec.scale() == null ? 255.0 : spec.scale();
-        // value = pixel * gain + offset, per channel: (pixel / scale - mean) / std
-        float[] gain = new float[c];
-        float[] offset = new float[c];
-        for (int ch = 0; ch < c; ch++) {
-            float mean = spec.mean() == null ? 0f : spec.mean()[Math.min(ch, spec.mean().length - 1)];
-            float std = spec.std() == null ? 1f : spec.std()[Math.min(ch, spec.std().length - 1)];
-            gain[ch] = (float) (1.0 / (scale * std));
-            offset[ch] = -mean / std;
-        }
         int plane = w * h;
         if (uint8) {
             byte[] dst = out.array();
@@ -147,12 +137,12 @@ public final class TensorPreparer {
         } else {
             FloatBuffer floats = out.asFloatBuffer();
             float[] values = new float[n];
+            float[][] normalised = spec.normalisation(c);
             for (int ch = 0; ch < c; ch++) {
                 int source = bgr ? c - 1 - ch : ch;
-                float g = gain[ch];
-                float o = offset[ch];
+                float[] table = normalised[ch];
                 for (int p = 0; p < plane; p++) {
-                    values[nhwc ? p * c + ch : ch * plane + p] = (px[p * c + source] & 0xFF) * g + o;
+                    values[nhwc ? p * c + ch : ch * plane + p] = table[px[p * c + source] & 0xFF];
                 }
             }
             floats.put(values);

@@ -77,6 +77,27 @@ public record ModelConfig(
         public int channels() {
             return "GRAY".equalsIgnoreCase(colour) ? 1 : 3;
         }
+
+        /**
+         * The normalised value of every pixel value 0-255, per channel: {@code (pixel / scale -
+         * mean[c]) / std[c]}, each step rounded to single precision as torchvision's {@code
+         * ToTensor} and {@code Normalize} round it, so the values are bit-identical to theirs. Both
+         * ways a tensor is made use it: FP32 from the preprocessing side and UINT8 normalised by the
+         * serving side, so sending UINT8 changes no bit of what the model sees.
+         */
+        public float[][] normalisation(int channels) {
+            float divisor = scale == null ? 255f : scale.floatValue();
+            float[][] table = new float[channels][256];
+            for (int ch = 0; ch < channels; ch++) {
+                float m = mean == null ? 0f : mean[Math.min(ch, mean.length - 1)];
+                float s = std == null ? 1f : std[Math.min(ch, std.length - 1)];
+                for (int v = 0; v < 256; v++) {
+                    float x = v / divisor;
+                    table[ch][v] = (x - m) / s;
+                }
+            }
+            return table;
+        }
     }
 
     /** How an image is brought to the input size. */

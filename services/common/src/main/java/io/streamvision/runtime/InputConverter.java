@@ -127,26 +127,12 @@ final class InputConverter {
         boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
         int channels = (int) (nhwc ? shape[shape.length - 1] : shape[1]);
         long plane = nhwc ? 1 : elements / shape[0] / channels;
-        float[][] table = table(spec, channels);
+        float[][] table = spec.normalisation(channels);
         for (long k = 0; k < elements; k++) {
             int v = raw != null ? raw.get() & 0xFF : c.getUintContents((int) k) & 0xFF;
             int ch = (int) (nhwc ? k % channels : (k / plane) % channels);
             out.putFloat(table[ch][v]);
         }
-    }
-
-    /** The normalised value of each of the 256 pixel values, per channel. */
-    private static float[][] table(TensorSpec spec, int channels) {
-        double scale = spec.scale() == null ? 255.0 : spec.scale();
-        float[][] table = new float[channels][256];
-        for (int ch = 0; ch < channels; ch++) {
-            float mean = spec.mean() == null ? 0f : spec.mean()[Math.min(ch, spec.mean().length - 1)];
-            float std = spec.std() == null ? 1f : spec.std()[Math.min(ch, spec.std().length - 1)];
-            for (int v = 0; v < 256; v++) {
-                table[ch][v] = (float) ((v / scale - mean) / std);
-            }
-        }
-        return table;
     }
 
     private static void requireCount(String name, int count, long elements, String field) throws InferenceException {

@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
 import com.google.protobuf.ByteString;
+import io.streamvision.imaging.RgbImage;
+import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.model.ModelConfig.TensorSpec;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
@@ -12,8 +15,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -121,6 +126,53 @@ class InferenceEngineTest {
                     }
                 }
             }
+        }
+    }
+
+    /**
+     * A model given UINT8 pixels sees the very bits it sees when the preprocessing side sends the
+     * normalised FP32 tensor of the same image, so choosing the 4x smaller UINT8 changes no result
+     * (the model returns its input unchanged).
+     */
+    @Test
+    void uint8PixelsGiveTheModelTheBitsOfTheFp32Tensor() throws Exception {
+        Path version = repo.resolve("same/1");
+        Files.createDirectories(version);
+        byte[] x = OnnxGraphs.floatValue("x", "N", 3L, 16L, 16L);
+        byte[] y = OnnxGraphs.floatValue("y", "N", 3L, 16L, 16L);
+        byte[] identity = OnnxGraphs.node("Identity", List.of("x"), List.of("y"));
+        Files.write(
+                version.resolve("model.onnx"),
+                OnnxGraphs.model(OnnxGraphs.graph("same", List.of(identity), List.of(), List.of(x), List.of(y)), 13));
+        Files.writeString(version.resolve("config.json"), """
+                {"name": "same", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                 "task": "embedding",
+                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, 16, 16], "layout": "NCHW",
+                             "colour": "RGB", "resize": {"policy": "stretch", "width": 16, "height": 16},
+                             "scale": 255.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                             "accepts_uint8": true}],
+                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3, 16, 16], "role": "features"}]}
+                """);
+        byte[] pixels = new byte[16 * 16 * 3];
+        new Random(7).nextBytes(pixels);
+        RgbImage image = new RgbImage(16, 16, 3, pixels);
+        try (LoadedModel model = runtime.load("same", 1)) {
+            TensorSpec spec = model.config().inputs().get(0);
+            InferenceEngine engine = new InferenceEngine(runtime);
+            List<ByteString> seen = new ArrayList<>();
+            for (boolean uint8 : new boolean[] {false, true}) {
+                TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, spec, uint8);
+                assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
+                InferenceEngine.Outcome outcome = engine.infer(
+                                model,
+                                List.of(tensor.toInferRequest(tensor.datatype(), model.config())
+                                        .build()))
+                        .get(0);
+                assertNull(outcome.error());
+                seen.add(outcome.response().getRawOutputContents(0));
+            }
+            assertEquals(16 * 16 * 3 * 4, seen.get(0).size());
+            assertEquals(seen.get(0), seen.get(1), "UINT8 and FP32 give the model the same bits");
         }
     }
 

@@ -9,6 +9,7 @@ import com.google.protobuf.ByteString;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
 import io.streamvision.proto.inference.ModelInferRequest;
@@ -21,10 +22,6 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TopicCollector;
 import java.lang.management.ManagementFactory;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -51,7 +48,9 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * Scoring throughput, every path beside its ceiling in one run: raw {@code OrtSession.run} in this
  * JVM; gRPC ModelInfer against the packaged service at concurrency 1 and 8 (images/s, p50, p99);
  * the Kafka path end to end (tensor records in, scores out, through the transactional loop and the
- * dynamic batcher). Prints a Markdown table.
+ * dynamic batcher). Prints a Markdown table. For a model whose image input accepts UINT8 pixels, the
+ * Kafka records carry UINT8 as preprocess writes them (unless {@code --kafka-fp32 true}), and a
+ * gRPC row sends UINT8 beside the FP32 rows.
  *
  * <pre>
  * bench/scoring.sh --model fashion-cnn --batch 8
@@ -77,6 +76,9 @@ public final class ScoringBenchmark {
             repo = Path.of(options.get("models-dir", "models")).toAbsolutePath();
         }
         Path onnxFile = repo.resolve(model).resolve("1").resolve("model.onnx");
+        ModelConfig config = new ModelRepository(repo).latest(model).orElseThrow();
+        boolean uint8 = config.imageInput() != null
+                && Boolean.TRUE.equals(config.imageInput().acceptsUint8());
         int threads = Runtime.getRuntime().availableProcessors();
         System.out.printf("Model %s, batch %d, %d s per measurement, %d cores%n", model, batch, (int) seconds, threads);
 
@@ -138,8 +140,8 @@ public final class ScoringBenchmark {
             GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub =
                     GRPCInferenceServiceGrpc.newBlockingStub(channel);
             waitReady(stub, service, log);
-            ModelInferRequest single = request(model, inputName, rowShape, 1, rowElements);
-            ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements);
+            ModelInferRequest single = request(model, inputName, rowShape, 1, rowElements, false);
+            ModelInferRequest request = request(model, inputName, rowShape, batch, rowElements, false);
             // Warm-up: the service's JIT compiles its hot paths before anything is measured.
             double warmup = options.decimal("warmup", 3);
             grpc(stub, single, 1, 1, warmup / 3);
@@ -163,17 +165,31 @@ public final class ScoringBenchmark {
                     "gRPC ModelInfer, batch " + batch + ", concurrency 8",
                     grpc(stub, request, 8, batch, seconds),
                     side.since()));
+            if (uint8) {
+                ModelInferRequest pixels = request(model, inputName, rowShape, batch, rowElements, true);
+                grpc(stub, pixels, 8, batch, 1);
+                side.mark();
+                rows.add(new Row(
+                        "gRPC ModelInfer, UINT8 pixels, batch " + batch + ", concurrency 8",
+                        grpc(stub, pixels, 8, batch, seconds),
+                        side.since()));
+            }
+            boolean kafkaUint8 = uint8 && !"true".equals(options.get("kafka-fp32"));
             Result kafka = kafka(
                     broker,
-                    repo,
-                    model,
+                    config,
                     inputName,
                     rowShape,
                     rowElements,
+                    kafkaUint8,
                     kafkaImages,
                     options.integer("kafka-warmup", 5000),
                     side);
-            rows.add(new Row("Kafka end to end, " + kafkaImages + " single-image records", kafka, side.since()));
+            rows.add(new Row(
+                    "Kafka end to end, " + kafkaImages + " single-image " + (kafkaUint8 ? "UINT8" : "FP32")
+                            + " records",
+                    kafka,
+                    side.since()));
             channel.shutdownNow();
 
             System.out.println();
@@ -259,12 +275,7 @@ public final class ScoringBenchmark {
         }
 
         private double[] sample() throws Exception {
-            String metrics = HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:18012/q/metrics"))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString())
-                    .body();
+            String metrics = ServiceProcess.get(18012, "/q/metrics");
             double serviceCpu = service.toHandle()
                             .info()
                             .totalCpuDuration()
@@ -427,18 +438,25 @@ public final class ScoringBenchmark {
         }
     }
 
-    static ModelInferRequest request(String model, String input, long[] rowShape, int rows, long rowElements) {
+    /** Random FP32 values, or with {@code uint8} random pixels, for {@code rows} rows. */
+    static ModelInferRequest request(
+            String model, String input, long[] rowShape, int rows, long rowElements, boolean uint8) {
         Random random = new Random(2);
-        ByteBuffer data = ByteBuffer.allocate((int) (rowElements * rows * 4)).order(ByteOrder.LITTLE_ENDIAN);
-        for (long i = 0; i < rowElements * rows; i++) {
-            data.putFloat((float) random.nextGaussian());
+        ByteBuffer data = ByteBuffer.allocate((int) (rowElements * rows * (uint8 ? 1 : 4)))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        if (uint8) {
+            random.nextBytes(data.array());
+        } else {
+            for (long i = 0; i < rowElements * rows; i++) {
+                data.putFloat((float) random.nextGaussian());
+            }
         }
         long[] shape = rowShape.clone();
         shape[0] = rows;
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
         request.addInputsBuilder()
                 .setName(input)
-                .setDatatype("FP32")
+                .setDatatype(uint8 ? "UINT8" : "FP32")
                 .addAllShape(Arrays.stream(shape).boxed().toList());
         return request.addRawInputContents(ByteString.copyFrom(data.array())).build();
     }
@@ -502,22 +520,20 @@ public final class ScoringBenchmark {
 
     static Result kafka(
             TestBroker broker,
-            Path repo,
-            String model,
+            ModelConfig config,
             String input,
             long[] rowShape,
             long rowElements,
+            boolean uint8,
             int images,
             int warmup,
             ServiceSide side)
             throws Exception {
         Topics topics = new Topics(".bench");
-        ModelInferRequest one = request(model, input, rowShape, 1, rowElements);
+        String model = config.name();
+        ModelInferRequest one = request(model, input, rowShape, 1, rowElements, uint8);
         // One output per input: the scores of a classifier, else the features of an encoder.
-        boolean classifier = new ModelRepository(repo)
-                .latest(model)
-                .map(c -> c.output("logits") != null)
-                .orElse(true);
+        boolean classifier = config.output("logits") != null;
         String outputs = classifier ? topics.scores().name() : topics.features().name();
         try (TopicCollector scores = broker.collect(outputs);
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {

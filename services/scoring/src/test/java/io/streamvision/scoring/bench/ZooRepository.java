@@ -18,7 +18,9 @@ import java.util.Map;
 /**
  * Wraps a bare ONNX file (for example a reference-zoo model) as a one-model repository in a
  * temporary folder, with a config written from the file's own metadata, so the services can serve
- * it.
+ * it. A square three-channel NCHW input gets torchvision's classification recipe for its size
+ * (shorter side 256 for 224, 342 for 299, centre crop, ImageNet mean and std), taking UINT8 pixels,
+ * as the zoo's architectures are trained and as preprocess then feeds them.
  */
 public final class ZooRepository {
 
@@ -46,13 +48,19 @@ public final class ZooRepository {
             config.put("inputs", tensors(session.getInputInfo(), null));
             config.put("outputs", tensors(session.getOutputInfo(), "logits"));
         }
-        config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 2000, "max_queue_size", 1024));
+        // No batching window, as the shipped image models: a batch takes what is queued.
+        config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 0, "max_queue_size", 1024));
         config.put(
                 "sha256",
                 HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
         new ObjectMapper()
                 .writerWithDefaultPrettyPrinter()
                 .writeValue(version.resolve("config.json").toFile(), config);
+    }
+
+    /** [N, 3, S, S]: a square RGB image input. */
+    private static boolean isImage(long[] shape) {
+        return shape.length == 4 && shape[1] == 3 && shape[2] > 0 && shape[2] == shape[3];
     }
 
     private static List<Map<String, Object>> tensors(Map<String, NodeInfo> infos, String role) {
@@ -63,9 +71,30 @@ public final class ZooRepository {
             Map<String, Object> t = new LinkedHashMap<>();
             t.put("name", node.getName());
             t.put("datatype", Datatypes.fromOnnx(info.type));
-            t.put("shape", info.getShape());
+            long[] shape = info.getShape();
+            t.put("shape", shape);
             if (role != null && first) {
                 t.put("role", role);
+            }
+            if (role == null && first && isImage(shape)) {
+                long size = shape[2];
+                t.put("layout", "NCHW");
+                t.put("colour", "RGB");
+                t.put(
+                        "resize",
+                        Map.of(
+                                "policy",
+                                "shorter-side-crop",
+                                "width",
+                                size,
+                                "height",
+                                size,
+                                "shorter_side",
+                                Math.round(size * 256 / 224.0)));
+                t.put("scale", 255.0);
+                t.put("mean", new float[] {0.485f, 0.456f, 0.406f});
+                t.put("std", new float[] {0.229f, 0.224f, 0.225f});
+                t.put("accepts_uint8", true);
             }
             first = false;
             out.add(t);
