@@ -201,7 +201,8 @@ class ModelRepositoryConformanceTest {
 
     @Test
     void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
-        lenetCopy(temp);
+        Path version = lenetCopy(temp);
+        Files.copy(MODELS.resolve("lenet/1/config.json"), version.resolve("config.json"));
         ModelRepository repository = new ModelRepository(temp);
         OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
         ModelConfig config = repository.config("lenet", 1);
