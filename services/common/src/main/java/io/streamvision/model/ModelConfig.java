@@ -79,6 +79,35 @@ public record ModelConfig(
         }
 
         /**
+         * Refuses normalisation parameters that cannot be applied: a {@code mean} or {@code std}
+         * that is empty or has neither one value nor one per channel, a {@code std} or {@code
+         * scale} that is not a positive finite number.
+         */
+        public void checkNormalisation() {
+            if (scale != null && !(scale > 0 && Double.isFinite(scale))) {
+                throw new IllegalArgumentException("scale must be a positive number, not " + scale);
+            }
+            checkPerChannel("mean", mean, false);
+            checkPerChannel("std", std, true);
+        }
+
+        private void checkPerChannel(String key, float[] values, boolean positive) {
+            if (values == null) {
+                return;
+            }
+            if (values.length != 1 && values.length != channels()) {
+                throw new IllegalArgumentException(
+                        key + " has " + values.length + " values; give one, or one per channel (" + channels() + ")");
+            }
+            for (float v : values) {
+                if (!Float.isFinite(v) || (positive && v <= 0)) {
+                    throw new IllegalArgumentException(
+                            key + " must hold " + (positive ? "positive " : "") + "finite numbers, not " + v);
+                }
+            }
+        }
+
+        /**
          * The normalised value of every pixel value 0-255, per channel: {@code (pixel / scale -
          * mean[c]) / std[c]}, each step rounded to single precision as torchvision's {@code
          * ToTensor} and {@code Normalize} round it, so the values are bit-identical to theirs. Both
@@ -86,6 +115,7 @@ public record ModelConfig(
          * serving side, so sending UINT8 changes no bit of what the model sees.
          */
         public float[][] normalisation(int channels) {
+            checkNormalisation();
             float divisor = scale == null ? 255f : scale.floatValue();
             float[][] table = new float[channels][256];
             for (int ch = 0; ch < channels; ch++) {

@@ -4,8 +4,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -89,6 +92,7 @@ public final class ModelRepository {
                     config.inputs() == null ? List.<ModelConfig.TensorSpec>of() : config.inputs()) {
                 try {
                     input.colours();
+                    input.checkNormalisation();
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException(
                             "Model config " + file + ", input " + input.name() + ": " + e.getMessage(), e);
@@ -97,6 +101,21 @@ public final class ModelRepository {
             return config;
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot read model config " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The SHA-256 of one version's {@code config.json} as it is now, or {@code ""} when it cannot be
+     * read: how a service notices a config edited in place.
+     */
+    public String configDigest(String name, int version) {
+        try {
+            byte[] bytes = Files.readAllBytes(versionDir(name, version).resolve("config.json"));
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+        } catch (IOException e) {
+            return "";
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
     }
 

@@ -20,13 +20,15 @@ public final class LoadedModel implements AutoCloseable {
     private final OrtSession session;
     private final String provider;
     private final int instances;
+    private final String configDigest;
     private final AtomicInteger references = new AtomicInteger(1);
 
-    LoadedModel(ModelConfig config, OrtSession session, String provider, int instances) {
+    LoadedModel(ModelConfig config, OrtSession session, String provider, int instances, String configDigest) {
         this.config = config;
         this.session = session;
         this.provider = provider;
         this.instances = instances;
+        this.configDigest = configDigest;
     }
 
     public ModelConfig config() {
@@ -44,6 +46,11 @@ public final class LoadedModel implements AutoCloseable {
     /** Execution provider the session runs on: {@code cpu} or {@code cuda}. */
     public String provider() {
         return provider;
+    }
+
+    /** SHA-256 of the {@code config.json} this version was loaded from. */
+    public String configDigest() {
+        return configDigest;
     }
 
     /** Batches of this model that may run at once ({@link ExecutionSettings#instances()}). */

@@ -10,10 +10,12 @@ import org.jboss.logging.Logger;
 
 /**
  * The models a service serves: the newest loadable version of each configured model. A {@link
- * #refresh()} loads versions that appeared in the repository since the last one; a new version
- * replaces the old only once it has loaded and warmed up, and in-flight requests on the old version
- * finish before its session closes. A version that fails to load leaves the old one serving; its
- * error is kept for {@link #failures()}.
+ * #refresh()} loads versions that appeared in the repository since the last one, and loads the
+ * served version again when its {@code config.json} was edited in place (as a shared models volume
+ * is updated); a new load replaces the old only once it has loaded and warmed up, and in-flight
+ * requests on the old one finish before its session closes. A version that fails to load leaves
+ * the old one serving; its error is kept for {@link #failures()}, and it is tried again only once
+ * its config changes.
  *
  * <p>Thread-safe.
  */
@@ -25,6 +27,8 @@ public final class ModelRegistry implements AutoCloseable {
     private final List<String> names;
     private final Map<String, LoadedModel> serving = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
+    /** The config digest of each name/version whose load failed, so it is retried only once edited. */
+    private final Map<String, String> failedConfigs = new ConcurrentHashMap<>();
 
     /**
      * @param names models to serve; empty means every model in the repository
@@ -55,24 +59,34 @@ public final class ModelRegistry implements AutoCloseable {
             }
             int newest = versions.get(versions.size() - 1);
             LoadedModel current = serving.get(name);
-            if (current != null && current.version() >= newest) {
+            if (current != null && current.version() > newest) {
+                continue;
+            }
+            String digest = runtime.repository().configDigest(name, newest);
+            boolean edited = current != null && current.version() == newest;
+            if (edited && digest.equals(current.configDigest())) {
                 continue;
             }
             String key = name + "/" + newest;
-            if (failures.containsKey(key)) {
+            if (digest.equals(failedConfigs.get(key))) {
                 continue;
             }
             try {
                 LoadedModel model = runtime.load(name, newest);
                 LoadedModel old = serving.put(name, model);
                 failures.remove(name);
-                LOG.infof("Serving %s v%d on %s", name, newest, model.provider());
+                failures.remove(key);
+                failedConfigs.remove(key);
+                LOG.infof(
+                        "Serving %s v%d on %s%s",
+                        name, newest, model.provider(), edited ? " (its config.json changed)" : "");
                 if (old != null) {
                     old.close();
                 }
                 loaded++;
             } catch (RuntimeException e) {
                 failures.put(key, e.getMessage());
+                failedConfigs.put(key, digest);
                 LOG.errorf(
                         "Could not load %s v%d (%s)%s",
                         name,

@@ -63,6 +63,8 @@ public final class OnnxRuntime {
 
     /** Loads, checks and warms up one model version. */
     public LoadedModel load(String name, int version) {
+        // Digest first: a config edited after it is read is noticed again by the next refresh.
+        String configDigest = repository.configDigest(name, version);
         ModelConfig config = repository.config(name, version);
         Path file = repository.versionDir(name, version).resolve(config.file() == null ? "model.onnx" : config.file());
         if (!Files.isRegularFile(file)) {
@@ -110,7 +112,7 @@ public final class OnnxRuntime {
         }
         try {
             check(config, session);
-            LoadedModel model = new LoadedModel(config, session, provider, effective.instances());
+            LoadedModel model = new LoadedModel(config, session, provider, effective.instances(), configDigest);
             warmUp(model);
             return model;
         } catch (RuntimeException e) {

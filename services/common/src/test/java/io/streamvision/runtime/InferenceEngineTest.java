@@ -136,43 +136,55 @@ class InferenceEngineTest {
      */
     @Test
     void uint8PixelsGiveTheModelTheBitsOfTheFp32Tensor() throws Exception {
-        Path version = repo.resolve("same/1");
-        Files.createDirectories(version);
-        byte[] x = OnnxGraphs.floatValue("x", "N", 3L, 16L, 16L);
-        byte[] y = OnnxGraphs.floatValue("y", "N", 3L, 16L, 16L);
-        byte[] identity = OnnxGraphs.node("Identity", List.of("x"), List.of("y"));
-        Files.write(
-                version.resolve("model.onnx"),
-                OnnxGraphs.model(OnnxGraphs.graph("same", List.of(identity), List.of(), List.of(x), List.of(y)), 13));
-        Files.writeString(version.resolve("config.json"), """
-                {"name": "same", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
-                 "task": "embedding",
-                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, 16, 16], "layout": "NCHW",
-                             "colour": "RGB", "resize": {"policy": "stretch", "width": 16, "height": 16},
-                             "scale": 255.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                             "accepts_uint8": true}],
-                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3, 16, 16], "role": "features"}]}
-                """);
         byte[] pixels = new byte[16 * 16 * 3];
         new Random(7).nextBytes(pixels);
         RgbImage image = new RgbImage(16, 16, 3, pixels);
-        try (LoadedModel model = runtime.load("same", 1)) {
-            TensorSpec spec = model.config().inputs().get(0);
-            InferenceEngine engine = new InferenceEngine(runtime);
-            List<ByteString> seen = new ArrayList<>();
-            for (boolean uint8 : new boolean[] {false, true}) {
-                TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, spec, uint8);
-                assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
-                InferenceEngine.Outcome outcome = engine.infer(
-                                model,
-                                List.of(tensor.toInferRequest(tensor.datatype(), model.config())
-                                        .build()))
-                        .get(0);
-                assertNull(outcome.error());
-                seen.add(outcome.response().getRawOutputContents(0));
+        for (String form : List.of("NCHW RGB", "NHWC BGR")) {
+            boolean nhwc = form.startsWith("NHWC");
+            String name = "same-" + (nhwc ? "nhwc" : "nchw");
+            Path version = repo.resolve(name + "/1");
+            Files.createDirectories(version);
+            Object[] dims = nhwc ? new Object[] {"N", 16L, 16L, 3L} : new Object[] {"N", 3L, 16L, 16L};
+            byte[] identity = OnnxGraphs.node("Identity", List.of("x"), List.of("y"));
+            Files.write(
+                    version.resolve("model.onnx"),
+                    OnnxGraphs.model(
+                            OnnxGraphs.graph(
+                                    name,
+                                    List.of(identity),
+                                    List.of(),
+                                    List.of(OnnxGraphs.floatValue("x", dims)),
+                                    List.of(OnnxGraphs.floatValue("y", dims))),
+                            13));
+            String shape = nhwc ? "[-1, 16, 16, 3]" : "[-1, 3, 16, 16]";
+            Files.writeString(version.resolve("config.json"), """
+                    {"name": "%s", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                     "task": "embedding",
+                     "inputs": [{"name": "x", "datatype": "FP32", "shape": %s, "layout": "%s",
+                                 "colour": "%s", "resize": {"policy": "stretch", "width": 16, "height": 16},
+                                 "scale": 255.0, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
+                                 "accepts_uint8": true}],
+                     "outputs": [{"name": "y", "datatype": "FP32", "shape": %s, "role": "features"}]}
+                    """.formatted(
+                            name, shape, form.substring(0, 4), form.substring(5), shape));
+            try (LoadedModel model = runtime.load(name, 1)) {
+                TensorSpec spec = model.config().inputs().get(0);
+                InferenceEngine engine = new InferenceEngine(runtime);
+                List<ByteString> seen = new ArrayList<>();
+                for (boolean uint8 : new boolean[] {false, true}) {
+                    TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(image, spec, uint8);
+                    assertEquals(uint8 ? "UINT8" : "FP32", tensor.datatype());
+                    InferenceEngine.Outcome outcome = engine.infer(
+                                    model,
+                                    List.of(tensor.toInferRequest(tensor.datatype(), model.config())
+                                            .build()))
+                            .get(0);
+                    assertNull(outcome.error(), form);
+                    seen.add(outcome.response().getRawOutputContents(0));
+                }
+                assertEquals(16 * 16 * 3 * 4, seen.get(0).size());
+                assertEquals(seen.get(0), seen.get(1), form + ": UINT8 and FP32 give the model the same bits");
             }
-            assertEquals(16 * 16 * 3 * 4, seen.get(0).size());
-            assertEquals(seen.get(0), seen.get(1), "UINT8 and FP32 give the model the same bits");
         }
     }
 

@@ -3,6 +3,7 @@ package io.streamvision.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -199,6 +200,27 @@ class ModelRepositoryConformanceTest {
         runtime.load("lenet", 1).close();
     }
 
+    /** Normalisation parameters that cannot be applied are refused when the config is read. */
+    @Test
+    void unusableMeanOrStdIsRefusedWithTheInputNamed(@TempDir Path temp) throws Exception {
+        Path version = lenetCopy(temp);
+        String shipped = Files.readString(MODELS.resolve("lenet/1/config.json"));
+        ModelRepository repository = new ModelRepository(temp);
+        Map<String, String> cases = Map.of(
+                "\"std\": [0.0]", "std must hold positive finite numbers, not 0.0",
+                "\"mean\": [0.1, 0.2]", "mean has 2 values; give one, or one per channel (1)",
+                "\"scale\": 0.0", "scale must be a positive number, not 0.0");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            String key = c.getKey().substring(1, c.getKey().indexOf('"', 1));
+            String edited = shipped.replaceFirst("\"" + key + "\": (\\[[^]]*]|[0-9.]+)", c.getKey());
+            assertTrue(edited.contains(c.getKey()), "the case was written: " + c.getKey());
+            Files.writeString(version.resolve("config.json"), edited);
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> repository.config("lenet", 1));
+            assertTrue(e.getMessage().contains("input image: " + c.getValue()), e.getMessage());
+        }
+    }
+
     @Test
     void uint8PixelsAreNormalisedLikeTheFp32PathWhenTheModelAcceptsThem(@TempDir Path temp) throws Exception {
         Path version = lenetCopy(temp);
@@ -284,6 +306,44 @@ class ModelRepositoryConformanceTest {
         inFlight.release();
         assertFalse(inFlight.retain(), "v1 closes once its last user is done");
         registry.close();
+    }
+
+    /**
+     * A served version whose config.json is edited in place (a shared models volume updated under a
+     * running service) is loaded again; a broken edit leaves the loaded one serving and is not
+     * retried until the file changes again.
+     */
+    @Test
+    void aServedVersionIsLoadedAgainWhenItsConfigIsEditedInPlace(@TempDir Path temp) throws Exception {
+        Path version = lenetCopy(temp);
+        Path config = version.resolve("config.json");
+        String shipped = Files.readString(MODELS.resolve("lenet/1/config.json"));
+        Files.writeString(config, shipped.replace("\"accepts_uint8\": true", "\"accepts_uint8\": false"));
+        try (ModelRegistry registry = new ModelRegistry(
+                new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"))) {
+            assertEquals(1, registry.refresh());
+            LoadedModel first = registry.current("lenet");
+            assertFalse(first.config().imageInput().acceptsUint8());
+            assertEquals(0, registry.refresh(), "nothing changed, nothing loaded");
+
+            Files.writeString(config, shipped);
+            assertEquals(1, registry.refresh(), "the edited config is loaded");
+            assertTrue(registry.current("lenet").config().imageInput().acceptsUint8());
+            assertNotSame(first, registry.current("lenet"));
+
+            Files.writeString(config, "{ not json");
+            assertEquals(0, registry.refresh());
+            assertTrue(registry.current("lenet").config().imageInput().acceptsUint8(), "the loaded one serves on");
+            assertTrue(
+                    registry.failures().containsKey("lenet/1"),
+                    registry.failures().toString());
+            assertEquals(0, registry.refresh(), "a broken edit is not retried while the file stays the same");
+
+            Files.writeString(config, shipped.replace("\"max_queue_size\": 1024", "\"max_queue_size\": 512"));
+            assertEquals(1, registry.refresh(), "the mended file is loaded");
+            assertEquals(512, registry.current("lenet").config().batching().maxQueueSize());
+            assertTrue(registry.failures().isEmpty(), registry.failures().toString());
+        }
     }
 
     /** A repository in {@code temp} with lenet's ONNX file as version 1 and no config yet. */
