@@ -128,10 +128,19 @@ final class InputConverter {
         int channels = (int) (nhwc ? shape[shape.length - 1] : shape[1]);
         long plane = nhwc ? 1 : elements / shape[0] / channels;
         float[][] table = spec.normalisation(channels);
+        // Values come in runs of one channel (a plane in NCHW, one value in NHWC), channel after
+        // channel, every row starting at channel 0: follow the runs instead of dividing per value.
+        int ch = 0;
+        long left = plane;
+        float[] normalised = table[0];
         for (long k = 0; k < elements; k++) {
             int v = raw != null ? raw.get() & 0xFF : c.getUintContents((int) k) & 0xFF;
-            int ch = (int) (nhwc ? k % channels : (k / plane) % channels);
-            out.putFloat(table[ch][v]);
+            out.putFloat(normalised[v]);
+            if (--left == 0) {
+                left = plane;
+                ch = ch + 1 == channels ? 0 : ch + 1;
+                normalised = table[ch];
+            }
         }
     }
 
