@@ -121,7 +121,7 @@ public final class ServiceProcess {
 
     /**
      * The text of {@code GET http://localhost:<port><path>} (e.g. {@code /q/metrics}); an
-     * unreachable or hung endpoint fails within 10 s instead of stalling the caller.
+     * endpoint that does not answer within 10 s fails instead of stalling the caller.
      */
     public static String get(int port, String path) throws IOException, InterruptedException {
         Answer answer = fetch(port, path, Duration.ofSeconds(10));
