@@ -7,8 +7,10 @@
 # Kafka path is timed, 5000), --torch false (no PyTorch eager row; it needs Debian's python3-torch).
 # A model whose image input accepts UINT8 gets UINT8 Kafka records, as preprocess writes them
 # (--kafka-fp32 true sends FP32), and one more gRPC row sending UINT8 pixels.
-# Each row also shows what the service did meanwhile (batches, mean batch, queue wait, compute) and
-# the CPU time per image of the service and of the benchmark's JVM (the broker and the clients).
+# The ceiling is measured again beside the idle service and broker, and each row's share of that
+# is printed below the table. Each row also shows what the service did meanwhile (batches, mean
+# batch, queue wait, compute) and the CPU time per image of the service and of the benchmark's JVM
+# (the broker and the clients).
 # SCORING_JAVA_OPTS="-XX:StartFlightRecording=filename=/tmp/scoring.jfr,settings=profile" records the service.
 #   bench/scoring.sh --instances [--model M | --onnx FILE] [--batch 8] [--seconds 3]
 # compares raw OrtSession.run with one instance on ONNX Runtime's threads against single-threaded

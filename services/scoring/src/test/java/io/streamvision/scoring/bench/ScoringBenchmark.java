@@ -48,7 +48,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * Scoring throughput, every path beside its ceiling in one run: raw {@code OrtSession.run} in this
  * JVM; gRPC ModelInfer against the packaged service at concurrency 1 and 8 (images/s, p50, p99);
  * the Kafka path end to end (tensor records in, scores out, through the transactional loop and the
- * dynamic batcher). Prints a Markdown table. For a model whose image input accepts UINT8 pixels, the
+ * dynamic batcher). Prints a Markdown table. The ceiling is measured again once the service and the
+ * broker are up and idle, and each service row's share of that is printed below the table. For a model whose image input accepts UINT8 pixels, the
  * Kafka records carry UINT8 as preprocess writes them (unless {@code --kafka-fp32 true}), and a
  * gRPC row sends UINT8 beside the FP32 rows.
  *
@@ -147,10 +148,15 @@ public final class ScoringBenchmark {
             grpc(stub, single, 1, 1, warmup / 3);
             grpc(stub, request, 8, batch, 2 * warmup / 3);
             double liveMs = serverLiveP50(stub);
+            // The ceiling again, now that the service and the broker are up (and idle): what
+            // sharing the cores with them costs before any request is made.
+            Result besideIdle = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
             ServiceSide side = new ServiceSide(service);
             List<Row> rows = new ArrayList<>();
             rows.add(new Row("raw OrtSession.run, batch 1", rawOne, null));
             rows.add(new Row("raw OrtSession.run, batch " + batch + " (ceiling)", ceiling, null));
+            rows.add(new Row(
+                    "raw OrtSession.run, batch " + batch + ", beside the idle service and broker", besideIdle, null));
             if (torch != null) {
                 rows.add(new Row("PyTorch eager, batch " + batch, torch, null));
             }
@@ -206,6 +212,19 @@ public final class ScoringBenchmark {
                     grpcOne.p50Ms() - rawOne.p50Ms(),
                     liveMs);
             printLoopTimes(rows.get(rows.size() - 1).side());
+            System.out.printf(
+                    Locale.ROOT,
+                    "Against the raw run beside the idle service and broker (%.0f images/s):%n",
+                    besideIdle.imagesPerSecond());
+            for (Row r : rows) {
+                if (r.side() != null) {
+                    System.out.printf(
+                            Locale.ROOT,
+                            "  %s: %.0f%%%n",
+                            r.name(),
+                            100 * r.result().imagesPerSecond() / besideIdle.imagesPerSecond());
+                }
+            }
         } finally {
             if (service != null) {
                 service.destroy();
