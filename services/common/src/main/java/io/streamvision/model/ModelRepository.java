@@ -110,13 +110,27 @@ public final class ModelRepository {
      */
     public String configDigest(String name, int version) {
         try {
-            byte[] bytes = Files.readAllBytes(versionDir(name, version).resolve("config.json"));
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return sha256(versionDir(name, version).resolve("config.json"));
         } catch (IOException e) {
             return "";
+        }
+    }
+
+    /** The SHA-256 of a file, lower-case hex, read in 64 KiB pieces (model files can be large). */
+    public static String sha256(Path file) throws IOException {
+        MessageDigest digest;
+        try {
+            digest = MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is missing from this JVM", e);
         }
+        try (var in = Files.newInputStream(file)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                digest.update(buffer, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     /** The newest version's config of a model, if the model exists. */

@@ -102,7 +102,7 @@ public final class InferenceEngine {
             }
             try {
                 for (int i = 0; i < stacked.length; i++) {
-                    InputConverter.write(checked[r].inputs()[i], stacked[i]);
+                    InputConverter.write(model, checked[r].inputs()[i], stacked[i]);
                 }
                 written.add(r);
                 rows += checked[r].rows();

@@ -56,7 +56,7 @@ final class InputConverter {
      * Appends the input's data at {@code out}'s position (native order, which is little-endian on
      * every supported host); on failure the position is left anywhere and the caller rewinds.
      */
-    static void write(RequestChecker.Input input, ByteBuffer out) throws InferenceException {
+    static void write(LoadedModel model, RequestChecker.Input input, ByteBuffer out) throws InferenceException {
         TensorSpec spec = input.spec();
         String given = input.tensor().getDatatype();
         String name = spec.name();
@@ -81,7 +81,7 @@ final class InputConverter {
                         out.putFloat(Halves.toFloat(raw.getShort()));
                     }
                 }
-                case "UINT8" -> normaliseUint8(input, raw, c, out);
+                case "UINT8" -> normaliseUint8(model, input, raw, c, out);
                 default -> throw new IllegalStateException("unchecked datatype " + given);
             }
             checkFinite(name, out, start, out.position());
@@ -116,7 +116,7 @@ final class InputConverter {
 
     /** UINT8 pixels to normalised FP32: {@code ((v / scale) - mean[c]) / std[c]} per channel. */
     private static void normaliseUint8(
-            RequestChecker.Input input, ByteBuffer raw, InferTensorContents c, ByteBuffer out)
+            LoadedModel model, RequestChecker.Input input, ByteBuffer raw, InferTensorContents c, ByteBuffer out)
             throws InferenceException {
         TensorSpec spec = input.spec();
         long elements = input.elements();
@@ -127,7 +127,7 @@ final class InputConverter {
         boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
         int channels = (int) (nhwc ? shape[shape.length - 1] : shape[1]);
         long plane = nhwc ? 1 : elements / shape[0] / channels;
-        float[][] table = spec.normalisation(channels);
+        float[][] table = model.normalisation(spec, channels);
         // Values come in runs of one channel (a plane in NCHW, one value in NHWC), channel after
         // channel, every row starting at channel 0: follow the runs instead of dividing per value.
         int ch = 0;

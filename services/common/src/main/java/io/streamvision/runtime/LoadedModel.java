@@ -7,6 +7,7 @@ import io.streamvision.model.ModelConfig;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -21,6 +22,9 @@ public final class LoadedModel implements AutoCloseable {
     private final String provider;
     private final int instances;
     private final String configDigest;
+    /** Normalisation tables of UINT8 inputs, by input name and channel count, made on first use. */
+    private final Map<String, float[][]> normalisations = new ConcurrentHashMap<>();
+
     private final AtomicInteger references = new AtomicInteger(1);
 
     LoadedModel(ModelConfig config, OrtSession session, String provider, int instances, String configDigest) {
@@ -51,6 +55,14 @@ public final class LoadedModel implements AutoCloseable {
     /** SHA-256 of the {@code config.json} this version was loaded from. */
     public String configDigest() {
         return configDigest;
+    }
+
+    /**
+     * {@link ModelConfig.TensorSpec#normalisation} of one of this model's inputs, computed once
+     * rather than for every request that sends UINT8 pixels.
+     */
+    float[][] normalisation(ModelConfig.TensorSpec input, int channels) {
+        return normalisations.computeIfAbsent(input.name() + '/' + channels, k -> input.normalisation(channels));
     }
 
     /** Batches of this model that may run at once ({@link ExecutionSettings#instances()}). */

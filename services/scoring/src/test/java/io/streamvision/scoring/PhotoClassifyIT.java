@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 
@@ -50,8 +51,11 @@ class PhotoClassifyIT {
             try {
                 Path repo = Files.createTempDirectory("photo-probe-");
                 byte[] onnx = probeModel();
-                for (String mode : List.of("none", "srgb")) {
-                    Path version = Files.createDirectories(repo.resolve("probe-" + mode + "/1"));
+                // probe-none-uint8: probe-none taking UINT8 pixels, which Classify then sends.
+                for (String name : List.of("none", "srgb", "none-uint8")) {
+                    String mode = name.startsWith("none") ? "none" : "srgb";
+                    boolean uint8 = name.endsWith("uint8");
+                    Path version = Files.createDirectories(repo.resolve("probe-" + name + "/1"));
                     Files.write(version.resolve("model.onnx"), onnx);
                     StringBuilder labels = new StringBuilder();
                     for (int i = 0; i < PROBES; i++) {
@@ -64,17 +68,17 @@ class PhotoClassifyIT {
                                          "colour": "RGB", "resize": {"policy": "shorter-side-crop", "width": 224,
                                          "height": 224, "shorter_side": 256}, "scale": 255.0,
                                          "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225],
-                                         "accepts_uint8": false, "colour_management": "%s"}],
+                                         "accepts_uint8": %s, "colour_management": "%s"}],
                              "outputs": [{"name": "probe", "datatype": "FP32", "shape": [-1, %d], "role": "probabilities"}],
                              "labels": [%s],
                              "batching": {"max_batch_size": 4, "max_queue_delay_us": 0, "max_queue_size": 16}}
-                            """.formatted(mode, mode, PROBES, labels));
+                            """.formatted(name, uint8, mode, PROBES, labels));
                 }
                 return Map.of(
                         "vision.scoring.models-dir",
                         repo.toString(),
                         "vision.scoring.models",
-                        "probe-none,probe-srgb",
+                        "probe-none,probe-srgb,probe-none-uint8",
                         "vision.scoring.kafka.enabled",
                         "false");
             } catch (Exception e) {
@@ -112,14 +116,14 @@ class PhotoClassifyIT {
         for (JsonNode c : cases) {
             String file = c.get("file").asText();
             String mode = c.get("colour_management").asText();
-            Classification answer = vision.classify(ClassifyRequest.newBuilder()
-                            .setRequestId(file)
-                            .setModelName("probe-" + mode)
-                            .setTopK(PROBES)
-                            .setImage(ByteString.copyFrom(Files.readAllBytes(PHOTOS.resolve(file))))
-                            .build())
-                    .getClassification();
+            Classification answer = probe(file, "probe-" + mode);
             assertEquals(PROBES, answer.getLabelsCount(), file);
+            if (mode.equals("none")) {
+                assertEquals(
+                        probes(answer),
+                        probes(probe(file, "probe-none-uint8")),
+                        file + ": UINT8 pixels normalised by the engine give the model the FP32 tensor's values");
+            }
             BufferedImage reference =
                     ImageIO.read(PHOTOS.resolve(c.get("reference").asText()).toFile());
             double sum = 0;
@@ -141,5 +145,22 @@ class PhotoClassifyIT {
                     file, mode, mean, max, PROBES);
             assertTrue(mean <= 0.5 && max <= 2.0, file + " " + mode + ": mean " + mean + ", max " + max);
         }
+    }
+
+    private Classification probe(String file, String model) throws Exception {
+        return vision.classify(ClassifyRequest.newBuilder()
+                        .setRequestId(file)
+                        .setModelName(model)
+                        .setTopK(PROBES)
+                        .setImage(ByteString.copyFrom(Files.readAllBytes(PHOTOS.resolve(file))))
+                        .build())
+                .getClassification();
+    }
+
+    /** Each probed value by its index. */
+    private static Map<Integer, Float> probes(Classification answer) {
+        Map<Integer, Float> values = new TreeMap<>();
+        answer.getLabelsList().forEach(l -> values.put(l.getIndex(), l.getProbability()));
+        return values;
     }
 }

@@ -5,12 +5,11 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.Datatypes;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,9 +49,7 @@ public final class ZooRepository {
         }
         // No batching window, as the shipped image models: a batch takes what is queued.
         config.put("batching", Map.of("max_batch_size", 32, "max_queue_delay_us", 0, "max_queue_size", 1024));
-        config.put(
-                "sha256",
-                HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(onnx))));
+        config.put("sha256", ModelRepository.sha256(onnx));
         new ObjectMapper()
                 .writerWithDefaultPrettyPrinter()
                 .writeValue(version.resolve("config.json").toFile(), config);
