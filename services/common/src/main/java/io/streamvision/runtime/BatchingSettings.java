@@ -41,17 +41,10 @@ public record BatchingSettings(
         this(maxBatchSize, maxQueueDelayMicros, maxQueueSize, priorityLevels, defaultPriority, queuePolicy, 1);
     }
 
-    /** These settings for a loaded model: its batching block and its instances. */
-    public static BatchingSettings of(LoadedModel model) {
-        BatchingSettings b = of(model.config());
+    /** These settings with another instance count. */
+    public BatchingSettings withInstances(int count) {
         return new BatchingSettings(
-                b.maxBatchSize,
-                b.maxQueueDelayMicros,
-                b.maxQueueSize,
-                b.priorityLevels,
-                b.defaultPriority,
-                b.queuePolicy,
-                model.instances());
+                maxBatchSize, maxQueueDelayMicros, maxQueueSize, priorityLevels, defaultPriority, queuePolicy, count);
     }
 
     /**

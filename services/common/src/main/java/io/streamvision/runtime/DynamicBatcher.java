@@ -91,7 +91,7 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** Batching limits from each served model's config. */
     public static Function<String, Optional<BatchingSettings>> fromConfigs(ModelRegistry registry) {
-        return name -> Optional.ofNullable(registry.current(name)).map(BatchingSettings::of);
+        return name -> Optional.ofNullable(registry.current(name)).map(LoadedModel::batching);
     }
 
     /** Queues a request; fails at once with RESOURCE_EXHAUSTED when the model's queue is full. */
@@ -106,14 +106,15 @@ public final class DynamicBatcher implements AutoCloseable {
 
     private CompletableFuture<InferenceEngine.Outcome> enqueue(ModelInferRequest request, boolean wait) {
         String name = request.getModelName();
-        Optional<BatchingSettings> settings = settingsFor.apply(name);
-        if (settings.isEmpty() || closed) {
-            String message = registry.notServed(name, "");
-            return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
-                    null,
-                    new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
-        }
         while (true) {
+            // Read again on every try: a retry follows a settings change.
+            Optional<BatchingSettings> settings = settingsFor.apply(name);
+            if (settings.isEmpty() || closed) {
+                String message = registry.notServed(name, "");
+                return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
+                        null,
+                        new InferenceException(InferenceException.Kind.NOT_FOUND, ReasonCode.UNKNOWN_MODEL, message)));
+            }
             ModelQueue queue = queues.get(name);
             if (queue == null || !queue.settings.equals(settings.get())) {
                 queue = queues.compute(name, (n, current) -> {
@@ -383,13 +384,8 @@ public final class DynamicBatcher implements AutoCloseable {
             try {
                 while (true) {
                     expire(System.nanoTime(), rejected);
-                    if (waiting() > 0) {
-                        break;
-                    }
-                    if (!running || retired) {
-                        return batch;
-                    }
-                    if (!rejected.isEmpty()) {
+                    // Leave with the loop below, which answers the requests that timed out.
+                    if (waiting() > 0 || !rejected.isEmpty() || !running || retired) {
                         break;
                     }
                     notEmpty.await(100, TimeUnit.MILLISECONDS);
@@ -406,11 +402,17 @@ public final class DynamicBatcher implements AutoCloseable {
                             batch.add(next);
                         }
                         long left = deadline - System.nanoTime();
-                        if (rows >= settings.maxBatchSize() || left <= 0 || peekNext() != null) {
+                        // A retired queue gets no more requests: nothing to wait for.
+                        if (rows >= settings.maxBatchSize() || left <= 0 || peekNext() != null || retired) {
                             break;
                         }
                         notEmpty.awaitNanos(left);
                     }
+                }
+                if (waiting() > 0) {
+                    // One signal per request may have woken only this worker: hand the rest on to
+                    // another instance instead of leaving it asleep until the next request.
+                    notEmpty.signal();
                 }
                 notFull.signalAll();
             } finally {

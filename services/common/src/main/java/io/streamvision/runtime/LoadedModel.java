@@ -20,7 +20,7 @@ public final class LoadedModel implements AutoCloseable {
     private final ModelConfig config;
     private final OrtSession session;
     private final String provider;
-    private final int instances;
+    private final BatchingSettings batching;
     private final String configDigest;
     /** Normalisation tables of UINT8 inputs, by input name and channel count, made on first use. */
     private final Map<String, float[][]> normalisations = new ConcurrentHashMap<>();
@@ -31,7 +31,7 @@ public final class LoadedModel implements AutoCloseable {
         this.config = config;
         this.session = session;
         this.provider = provider;
-        this.instances = instances;
+        this.batching = BatchingSettings.of(config).withInstances(instances);
         this.configDigest = configDigest;
     }
 
@@ -67,7 +67,12 @@ public final class LoadedModel implements AutoCloseable {
 
     /** Batches of this model that may run at once ({@link ExecutionSettings#instances()}). */
     public int instances() {
-        return instances;
+        return batching.instances();
+    }
+
+    /** Its batching block and instances, read once when it was loaded. */
+    public BatchingSettings batching() {
+        return batching;
     }
 
     /** Runs the model; the caller closes the result. */

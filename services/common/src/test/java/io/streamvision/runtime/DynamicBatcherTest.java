@@ -19,6 +19,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -194,6 +195,36 @@ class DynamicBatcherTest {
             }
             assertFalse(alive("batcher-lenet"), "the old queue's worker ended once it had drained");
             assertEquals(0, batcher.queued("lenet"));
+        }
+    }
+
+    /**
+     * Requests that time out (REJECT) in a queue retired by a settings change are still answered:
+     * the old queue's worker completes them before it ends.
+     */
+    @Test
+    void requestsThatTimeOutInARetiredQueueAreAnswered() throws Exception {
+        BatchingSettings.QueuePolicy reject = new BatchingSettings.QueuePolicy(true, 300, false);
+        AtomicReference<BatchingSettings> settings =
+                new AtomicReference<>(new BatchingSettings(1, 0, 10_000, 1, 1, reject));
+        try (DynamicBatcher batcher =
+                new DynamicBatcher(registry, engine, meters, name -> Optional.of(settings.get()))) {
+            List<CompletableFuture<InferenceEngine.Outcome>> futures = new ArrayList<>();
+            for (int i = 0; i < 500; i++) {
+                futures.add(batcher.submit(request("t" + i, i % 7)));
+            }
+            settings.set(new BatchingSettings(8, 0, 10_000));
+            futures.add(batcher.submit(request("after", 1)));
+            int timedOut = 0;
+            for (CompletableFuture<InferenceEngine.Outcome> f : futures) {
+                InferenceEngine.Outcome o = f.get(10, TimeUnit.SECONDS);
+                if (!o.ok()) {
+                    assertEquals(InferenceException.Kind.UNAVAILABLE, o.error().kind());
+                    timedOut++;
+                }
+            }
+            assertTrue(timedOut > 0, "some requests waited past their 300 us timeout");
+            assertTrue(futures.get(500).join().ok(), "the request to the new queue ran");
         }
     }
 

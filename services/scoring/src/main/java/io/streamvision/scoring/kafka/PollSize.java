@@ -1,7 +1,6 @@
 package io.streamvision.scoring.kafka;
 
 import io.streamvision.model.ModelConfig;
-import io.streamvision.runtime.BatchingSettings;
 import io.streamvision.runtime.Datatypes;
 import java.util.Collection;
 import java.util.Map;
@@ -32,7 +31,7 @@ record PollSize(int records, Map<String, Object> fetch) {
         int maxBatch = 1;
         long rowBytes = 1;
         for (ModelConfig model : models) {
-            maxBatch = Math.max(maxBatch, BatchingSettings.of(model).maxBatchSize());
+            maxBatch = Math.max(maxBatch, model.batching().maxBatchSize());
             for (ModelConfig.TensorSpec input : model.inputs()) {
                 rowBytes = Math.max(rowBytes, rowBytes(input));
             }
