@@ -42,7 +42,11 @@ class ScoringKillRecoveryProcessIT {
                             Map.of("vision.scoring.models", "lenet", "vision.scoring.execution.instances", "2")),
                     topics.tensors("lenet").name(),
                     "rec-",
-                    (id, i) -> ScoringServiceIT.image(id, "lenet", (i % 7) / 7f).toByteArray(),
+                    // Every other record UINT8 pixels, as preprocess sends them, the others FP32.
+                    (id, i) -> (i % 2 == 0
+                                    ? ScoringServiceIT.pixels(id, "lenet", (i % 7) / 7f)
+                                    : ScoringServiceIT.image(id, "lenet", (i % 7) / 7f))
+                            .toByteArray(),
                     scores,
                     value -> Classification.parseFrom(value).getRequestId());
             counted.assertExactlyOnce();

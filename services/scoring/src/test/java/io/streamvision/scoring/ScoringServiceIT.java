@@ -86,6 +86,21 @@ class ScoringServiceIT {
         return request.addRawInputContents(ByteString.copyFrom(pixels.array())).build();
     }
 
+    /**
+     * The {@link #image} pattern as UINT8 pixels, as preprocess sends them to a model that accepts
+     * them: {@code fill} of 0 to 1 brightens the left half over a mid-grey right half.
+     */
+    static ModelInferRequest pixels(String id, String model, float fill) {
+        byte[] pixels = new byte[28 * 28];
+        for (int i = 0; i < pixels.length; i++) {
+            pixels[i] = (byte) (i % 28 < 14 ? 128 + Math.round(fill * 127) : 128 - Math.round(fill * 127));
+        }
+        ModelInferRequest.Builder request =
+                ModelInferRequest.newBuilder().setModelName(model).setId(id);
+        request.addInputsBuilder().setName("image").setDatatype("UINT8").addAllShape(List.of(1L, 1L, 28L, 28L));
+        return request.addRawInputContents(ByteString.copyFrom(pixels)).build();
+    }
+
     /** A 96x96 RGB scene tensor for the caption encoder. */
     static ModelInferRequest sceneTensor(String id) {
         ByteBuffer pixels = ByteBuffer.allocate(3 * 96 * 96 * 4).order(ByteOrder.LITTLE_ENDIAN);
