@@ -134,9 +134,19 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
 
     /** The results topology ({@code vision.captioning.results.*}). */
     interface Results {
-        /** Classifiers whose labels a complete result needs besides the caption. */
+        /**
+         * Classifiers whose labels a complete result needs besides the caption, for parts that do
+         * not name the models their request went to (records from other producers than preprocess).
+         */
         @WithDefault("fashion-cnn")
         List<String> classifiers();
+
+        /**
+         * Models whose part of a result is its caption: when a request's models include one, its
+         * result waits for the caption; every other model of the request adds its labels or objects.
+         */
+        @WithDefault("caption-encoder")
+        List<String> captionEncoders();
 
         /** How long after its first part a result waits for the others, in milliseconds. */
         @WithDefault("30000")

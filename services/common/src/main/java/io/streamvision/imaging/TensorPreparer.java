@@ -20,10 +20,16 @@ import java.util.Arrays;
  */
 public final class TensorPreparer {
 
-    /** A single-image tensor (batch dimension 1), ready for raw contents. */
-    public record PreparedTensor(String name, String datatype, long[] shape, byte[] data) {
+    /**
+     * A single-image tensor (batch dimension 1), ready for raw contents, and where the image lies in
+     * it (null when unknown).
+     */
+    public record PreparedTensor(String name, String datatype, long[] shape, byte[] data, Placement placement) {
 
-        /** An OIP request for {@code config}'s model carrying this tensor as raw contents. */
+        /**
+         * An OIP request for {@code config}'s model carrying this tensor as raw contents, and the
+         * image's placement as request parameters.
+         */
         public ModelInferRequest.Builder toInferRequest(String requestId, ModelConfig config) {
             var infer = ModelInferRequest.newBuilder()
                     .setModelName(config.name())
@@ -34,6 +40,9 @@ public final class TensorPreparer {
                     .setDatatype(datatype)
                     .addAllShape(Arrays.stream(shape).boxed().toList());
             infer.addRawInputContents(ByteString.copyFrom(data));
+            if (placement != null) {
+                placement.putInto(infer);
+            }
             return infer;
         }
     }
@@ -42,26 +51,34 @@ public final class TensorPreparer {
 
     /** Resizes an image as the input spec says; the result has the input's width and height. */
     public static RgbImage resize(RgbImage image, TensorSpec spec) throws ImageRejectedException {
-        ModelConfig.Resize resize = spec.resize();
         RgbImage coloured = spec.channels() == 1 ? image.toGrey() : image.toRgb();
+        return resize(coloured, spec, placement(coloured.width(), coloured.height(), spec));
+    }
+
+    /**
+     * Where an image of {@code width} x {@code height} lands in the input under its resize policy.
+     *
+     * @throws ImageRejectedException BAD_REQUEST for an unknown policy, or a shorter-side resize
+     *     that gives less than the crop
+     */
+    public static Placement placement(int width, int height, TensorSpec spec) throws ImageRejectedException {
+        ModelConfig.Resize resize = spec.resize();
         int w = resize.width();
         int h = resize.height();
         String policy = resize.policy() == null ? "stretch" : resize.policy();
         switch (policy) {
             case "stretch":
-                return Resampler.resize(coloured, w, h);
+                return new Placement(width, height, 0, 0, w, h);
             case "shorter-side-crop": {
                 int shorter = resize.shorterSide() == null ? Math.min(w, h) : resize.shorterSide();
-                int iw = coloured.width();
-                int ih = coloured.height();
                 int rw;
                 int rh;
-                if (iw <= ih) {
+                if (width <= height) {
                     rw = shorter;
-                    rh = (int) ((long) shorter * ih / iw);
+                    rh = (int) ((long) shorter * height / width);
                 } else {
                     rh = shorter;
-                    rw = (int) ((long) shorter * iw / ih);
+                    rw = (int) ((long) shorter * width / height);
                 }
                 if (rw < w || rh < h) {
                     throw new ImageRejectedException(
@@ -77,33 +94,46 @@ public final class TensorPreparer {
                                     + "x"
                                     + h);
                 }
-                // Round half to even, as torchvision's CenterCrop (Python's round) does; only
-                // the
-                // rows and columns the crop keeps are resampled.
+                // Round half to even, as torchvision's CenterCrop (Python's round) does.
                 int top = (int) Math.rint((rh - h) / 2.0);
                 int left = (int) Math.rint((rw - w) / 2.0);
-                return Resampler.resizeRegion(coloured, rw, rh, left, top, w, h);
+                return new Placement(width, height, -left, -top, rw, rh);
             }
             case "letterbox": {
-                double scale = Math.min((double) w / coloured.width(), (double) h / coloured.height());
-                int rw = Math.max(1, (int) Math.round(coloured.width() * scale));
-                int rh = Math.max(1, (int) Math.round(coloured.height() * scale));
-                RgbImage resized = Resampler.resize(coloured, rw, rh);
-                int c = resized.channels();
-                byte[] out = new byte[w * h * c];
-                Arrays.fill(out, (byte) (resize.padValue() == null ? 0 : resize.padValue()));
-                int left = (w - rw) / 2;
-                int top = (h - rh) / 2;
-                for (int y = 0; y < rh; y++) {
-                    System.arraycopy(resized.pixels(), y * rw * c, out, ((top + y) * w + left) * c, rw * c);
-                }
-                return new RgbImage(w, h, c, out);
+                double scale = Math.min((double) w / width, (double) h / height);
+                int rw = Math.max(1, (int) Math.round(width * scale));
+                int rh = Math.max(1, (int) Math.round(height * scale));
+                return new Placement(width, height, (w - rw) / 2, (h - rh) / 2, rw, rh);
             }
             default:
                 throw new ImageRejectedException(
                         ReasonCode.BAD_REQUEST,
                         "model input " + spec.name() + " has unknown resize policy '" + policy + "'");
         }
+    }
+
+    private static RgbImage resize(RgbImage coloured, TensorSpec spec, Placement placement) {
+        int w = spec.resize().width();
+        int h = spec.resize().height();
+        if (placement.left() == 0 && placement.top() == 0 && placement.width() == w && placement.height() == h) {
+            return Resampler.resize(coloured, w, h);
+        }
+        if (placement.left() <= 0 && placement.top() <= 0) {
+            // A crop: only the rows and columns it keeps are resampled.
+            return Resampler.resizeRegion(
+                    coloured, placement.width(), placement.height(), -placement.left(), -placement.top(), w, h);
+        }
+        RgbImage resized = Resampler.resize(coloured, placement.width(), placement.height());
+        int c = resized.channels();
+        int rw = placement.width();
+        byte[] out = new byte[w * h * c];
+        Integer pad = spec.resize().padValue();
+        Arrays.fill(out, (byte) (pad == null ? 0 : pad));
+        for (int y = 0; y < placement.height(); y++) {
+            System.arraycopy(
+                    resized.pixels(), y * rw * c, out, ((placement.top() + y) * w + placement.left()) * c, rw * c);
+        }
+        return new RgbImage(w, h, c, out);
     }
 
     /**
@@ -114,7 +144,9 @@ public final class TensorPreparer {
      */
     public static PreparedTensor prepare(RgbImage image, TensorSpec spec, boolean preferUint8)
             throws ImageRejectedException {
-        RgbImage sized = resize(image, spec);
+        RgbImage coloured = spec.channels() == 1 ? image.toGrey() : image.toRgb();
+        Placement placement = placement(coloured.width(), coloured.height(), spec);
+        RgbImage sized = resize(coloured, spec, placement);
         int c = sized.channels();
         int w = sized.width();
         int h = sized.height();
@@ -147,6 +179,6 @@ public final class TensorPreparer {
             }
             floats.put(values);
         }
-        return new PreparedTensor(spec.name(), uint8 ? "UINT8" : "FP32", shape, out.array());
+        return new PreparedTensor(spec.name(), uint8 ? "UINT8" : "FP32", shape, out.array(), placement);
     }
 }

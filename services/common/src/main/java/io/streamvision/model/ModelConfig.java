@@ -15,7 +15,8 @@ import java.util.List;
  * @param version version number, equal to its folder name
  * @param platform backend, {@code onnxruntime_onnx}
  * @param file ONNX file name inside the version folder
- * @param task {@code classification}, {@code caption-encoder} or {@code caption-decoder}
+ * @param task {@code classification}, {@code detection}, {@code caption-encoder} or {@code
+ *     caption-decoder}
  * @param inputs input tensors in model order
  * @param outputs output tensors in model order, each with a role
  * @param labels class labels for classification and presence outputs
@@ -24,6 +25,7 @@ import java.util.List;
  * @param sha256 checksum of the ONNX file
  * @param vocab for decoders: vocabulary file name
  * @param encoder for decoders: name of the encoder model that makes their features
+ * @param detection for detection models: how their {@code detections} output is read
  */
 public record ModelConfig(
         String name,
@@ -38,7 +40,8 @@ public record ModelConfig(
         Execution execution,
         String sha256,
         String vocab,
-        String encoder) {
+        String encoder,
+        Detection detection) {
 
     /** Reads {@code config.json} and its parts: snake_case keys, unknown keys ignored. */
     public static final ObjectMapper JSON = JsonMapper.builder()
@@ -132,6 +135,28 @@ public record ModelConfig(
 
     /** How an image is brought to the input size. */
     public record Resize(String policy, int width, int height, Integer shorterSide, Integer padValue) {}
+
+    /**
+     * How a detection model's output with role {@code detections} is read: rows of {@code [x1, y1,
+     * x2, y2, score, class]} in the model input's pixels ({@code format} {@code xyxy_score_class},
+     * the only one), of which those scoring at least {@code minScore} are kept, overlapping boxes of
+     * one class with an IoU above {@code nmsIou} suppressed (greedy, highest score first), and at
+     * most {@code maxDetections} returned.
+     */
+    public record Detection(String format, Float minScore, Float nmsIou, Integer maxDetections) {
+
+        /** Settings used when a detection model's config has no {@code detection} block. */
+        public static final Detection DEFAULT = new Detection("xyxy_score_class", 0.3f, 0.5f, 20);
+
+        /** This block with defaults for the keys it leaves out. */
+        public Detection orDefaults() {
+            return new Detection(
+                    format == null ? DEFAULT.format : format,
+                    minScore == null ? DEFAULT.minScore : minScore,
+                    nmsIou == null ? DEFAULT.nmsIou : nmsIou,
+                    maxDetections == null ? DEFAULT.maxDetections : maxDetections);
+        }
+    }
 
     /** Dynamic batching defaults. */
     public record Batching(

@@ -290,10 +290,8 @@ class ScoringServiceIT {
                 new ModelRepository(Path.of("../../models")).latest("lenet").orElseThrow();
         var tensor = TensorPreparer.prepare(
                 new ImageDecoder(ImageLimits.DEFAULT, 0).decode(bytes), config.imageInput(), true);
-        Classification expected = Classifications.fromResponse(
-                config,
-                inference.modelInfer(tensor.toInferRequest("c-1", config).build()),
-                3);
+        ModelInferRequest sent = tensor.toInferRequest("c-1", config).build();
+        Classification expected = Classifications.fromResponse(config, sent, inference.modelInfer(sent), 3);
         assertEquals(expected.getLabelsList(), classified.getLabelsList());
 
         StatusRuntimeException notAnImage = assertThrows(

@@ -16,6 +16,7 @@ import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.RequestModels;
 import io.streamvision.runtime.Tensors;
 import io.streamvision.tracing.RecordTracing;
 import jakarta.annotation.PreDestroy;
@@ -91,6 +92,7 @@ public class CaptioningLoop {
         List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         List<float[]> features = new ArrayList<>();
+        List<List<String>> requestModels = new ArrayList<>();
         String encoder = captioner.encoderName();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             ModelInferResponse response;
@@ -135,6 +137,7 @@ public class CaptioningLoop {
                             ? new String(record.key(), StandardCharsets.UTF_8)
                             : response.getId());
             features.add(vector);
+            requestModels.add(RequestModels.of(response.getParametersMap()));
         }
         if (accepted.isEmpty()) {
             return;
@@ -149,7 +152,7 @@ public class CaptioningLoop {
             }
         }
         try {
-            decode(accepted, ids, features, spans, search.startSpan(), out);
+            decode(accepted, ids, features, requestModels, spans, search.startSpan(), out);
         } finally {
             spans.forEach(Span::end);
         }
@@ -159,6 +162,7 @@ public class CaptioningLoop {
             List<ConsumerRecord<byte[], byte[]>> accepted,
             List<String> ids,
             List<float[]> features,
+            List<List<String>> requestModels,
             List<Span> spans,
             Span search,
             List<ProducerRecord<byte[], byte[]>> out)
@@ -192,7 +196,9 @@ public class CaptioningLoop {
             ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
                     this.captions.name(),
                     ids.get(i).getBytes(StandardCharsets.UTF_8),
-                    this.captions.encode(captions.get(i)));
+                    this.captions.encode(captions.get(i).toBuilder()
+                            .addAllRequestModels(requestModels.get(i))
+                            .build()));
             RecordHeaders.propagate(in.headers(), record.headers());
             if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));

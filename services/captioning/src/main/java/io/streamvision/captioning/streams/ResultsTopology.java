@@ -40,8 +40,11 @@ import org.apache.kafka.streams.state.Stores;
  * vision.captions.v1 ┘            └─► vision.dlq.v1 (records that do not parse)
  * </pre>
  *
- * A result is emitted as soon as the caption and the labels of every configured classifier are
- * there; when the window closes first (wall-clock punctuation), the partial result is emitted with
+ * A result is emitted as soon as every part its request asked for is there: the parts name the
+ * models the request went to ({@code request_models}), of which the caption encoders' part is the
+ * caption and every other model's its labels or objects; parts that name none (records from other
+ * producers) expect the caption and the labels of every configured classifier. When the window
+ * closes first (wall-clock punctuation), the partial result is emitted with
  * the reason instead of being dropped. Parts arriving after their result was emitted are ignored
  * for one more window. Both topics are keyed by request id, so parts of one image share a
  * partition. Scores of video frames are left to {@code VideoSummaryTopology}.
@@ -63,11 +66,43 @@ public final class ResultsTopology {
             StreamsBuilder builder,
             Topics topics,
             DeadLetters deadLetters,
-            Set<String> classifiers,
+            Expected expected,
             Duration window,
             Duration punctuate) {
-        build(builder, scoresSource(builder, topics), topics, deadLetters, classifiers, window, punctuate);
+        build(builder, scoresSource(builder, topics), topics, deadLetters, expected, window, punctuate);
     }
+
+    /**
+     * What makes a result whole.
+     *
+     * @param classifiers models whose labels a result needs besides the caption when its parts do
+     *     not name the request's models
+     * @param captionEncoders models whose part is the caption (their features are captioned)
+     */
+    public record Expected(Set<String> classifiers, Set<String> captionEncoders) {
+
+        /** The parts a result needs: "caption" and model names. */
+        List<String> parts(ImageResult.Builder result) {
+            Set<String> named = new java.util.LinkedHashSet<>();
+            result.getClassificationsList().forEach(c -> named.addAll(c.getRequestModelsList()));
+            if (result.hasCaption()) {
+                named.addAll(result.getCaption().getRequestModelsList());
+            }
+            List<String> parts = new ArrayList<>();
+            if (named.isEmpty()) {
+                parts.add(CAPTION);
+                parts.addAll(classifiers);
+                return parts;
+            }
+            if (named.stream().anyMatch(captionEncoders::contains)) {
+                parts.add(CAPTION);
+            }
+            named.stream().filter(m -> !captionEncoders.contains(m)).forEach(parts::add);
+            return parts;
+        }
+    }
+
+    private static final String CAPTION = "\0caption";
 
     /** The {@code vision.scores.v1} source, for the topologies that share it. */
     public static KStream<byte[], byte[]> scoresSource(StreamsBuilder builder, Topics topics) {
@@ -82,7 +117,7 @@ public final class ResultsTopology {
             KStream<byte[], byte[]> scoresSource,
             Topics topics,
             DeadLetters deadLetters,
-            Set<String> classifiers,
+            Expected expected,
             Duration window,
             Duration punctuate) {
         builder.addStateStore(Stores.keyValueStoreBuilder(
@@ -93,7 +128,7 @@ public final class ResultsTopology {
         KStream<byte[], Part> captions = Part.read(builder, topics.captions(), "captions-source", "caption-parts");
         KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
                 .process(
-                        () -> new JoinProcessor(classifiers, window, punctuate, deadLetters),
+                        () -> new JoinProcessor(expected, window, punctuate, deadLetters),
                         Named.as("join-parts"),
                         STORE,
                         HEADERS_STORE);
@@ -103,7 +138,7 @@ public final class ResultsTopology {
     /** Collects the parts of each image in a store and emits each image's result once. */
     static final class JoinProcessor implements Processor<byte[], Part, String, Out> {
 
-        private final Set<String> classifiers;
+        private final Expected expected;
         private final long windowMs;
         private final Duration punctuate;
         private final DeadLetters deadLetters;
@@ -111,8 +146,8 @@ public final class ResultsTopology {
         private KeyValueStore<String, byte[]> store;
         private KeyValueStore<String, byte[]> headers;
 
-        JoinProcessor(Set<String> classifiers, Duration window, Duration punctuate, DeadLetters deadLetters) {
-            this.classifiers = classifiers;
+        JoinProcessor(Expected expected, Duration window, Duration punctuate, DeadLetters deadLetters) {
+            this.expected = expected;
             this.windowMs = window.toMillis();
             this.punctuate = punctuate;
             this.deadLetters = deadLetters;
@@ -184,13 +219,20 @@ public final class ResultsTopology {
         }
 
         private boolean isComplete(ImageResult.Builder result) {
-            if (!result.hasCaption()) {
-                return false;
-            }
+            return missingParts(result).isEmpty();
+        }
+
+        private List<String> missingParts(ImageResult.Builder result) {
             List<String> seen = result.getClassificationsList().stream()
                     .map(Classification::getModelName)
                     .toList();
-            return seen.containsAll(classifiers);
+            List<String> missing = new ArrayList<>();
+            for (String part : expected.parts(result)) {
+                if (part.equals(CAPTION) ? !result.hasCaption() : !seen.contains(part)) {
+                    missing.add(part);
+                }
+            }
+            return missing;
         }
 
         private void emit(String requestId, ImageResult.Builder result, long timestamp) {
@@ -245,16 +287,8 @@ public final class ResultsTopology {
 
         private String missing(ImageResult result) {
             List<String> parts = new ArrayList<>();
-            if (!result.hasCaption()) {
-                parts.add("caption");
-            }
-            List<String> seen = result.getClassificationsList().stream()
-                    .map(Classification::getModelName)
-                    .toList();
-            for (String classifier : classifiers) {
-                if (!seen.contains(classifier)) {
-                    parts.add("labels of " + classifier);
-                }
+            for (String part : missingParts(result.toBuilder())) {
+                parts.add(part.equals(CAPTION) ? "caption" : "labels of " + part);
             }
             return "no " + String.join(", no ", parts) + " within " + windowMs + " ms";
         }

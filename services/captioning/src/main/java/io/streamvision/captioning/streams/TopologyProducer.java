@@ -23,7 +23,9 @@ public class TopologyProducer {
                 scores,
                 kafka.topics(),
                 kafka.deadLetters(),
-                Set.copyOf(config.results().classifiers()),
+                new ResultsTopology.Expected(
+                        Set.copyOf(config.results().classifiers()),
+                        Set.copyOf(config.results().captionEncoders())),
                 Duration.ofMillis(config.results().windowMs()),
                 Duration.ofMillis(config.results().punctuateMs()));
         CaptioningConfig.Videos videos = config.videos();

@@ -16,6 +16,7 @@ import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -57,7 +58,7 @@ class ResultsTopologyTest {
                 builder,
                 topics,
                 new DeadLetters(topics.deadLetters(), 1024),
-                Set.of("fashion-cnn"),
+                new ResultsTopology.Expected(Set.of("fashion-cnn"), Set.of("caption-encoder")),
                 Duration.ofSeconds(30),
                 Duration.ofSeconds(1));
         Properties props = new Properties();
@@ -137,6 +138,50 @@ class ResultsTopologyTest {
         scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
         driver.advanceWallClockTime(Duration.ofSeconds(40));
         assertTrue(results.isEmpty(), "a late duplicate part does not make a second result");
+    }
+
+    @Test
+    void aRequestForTheDetectorAloneIsCompleteWithItsObjects() throws Exception {
+        Classification objects = labels("d", "centernet").toBuilder()
+                .addRequestModels("centernet")
+                .build();
+        scores.pipeInput(key("d"), objects.toByteArray());
+        ImageResult result = ImageResult.parseFrom(results.readValue());
+        assertTrue(result.getComplete(), "no caption and no fashion-cnn were asked for");
+        assertEquals("centernet", result.getClassifications(0).getModelName());
+        assertFalse(result.hasCaption());
+    }
+
+    @Test
+    void aRequestNamingItsModelsWaitsForEachOfThemAndSaysWhichIsMissing() throws Exception {
+        List<String> models = List.of("centernet", "fashion-cnn", "caption-encoder");
+        scores.pipeInput(
+                key("e"),
+                labels("e", "centernet").toBuilder()
+                        .addAllRequestModels(models)
+                        .build()
+                        .toByteArray());
+        captions.pipeInput(
+                key("e"),
+                caption("e").toBuilder().addAllRequestModels(models).build().toByteArray());
+        assertTrue(results.isEmpty(), "fashion-cnn's labels were asked for too");
+        scores.pipeInput(
+                key("e"),
+                labels("e", "fashion-cnn").toBuilder()
+                        .addAllRequestModels(models)
+                        .build()
+                        .toByteArray());
+        ImageResult whole = ImageResult.parseFrom(results.readValue());
+        assertTrue(whole.getComplete());
+        assertEquals(2, whole.getClassificationsCount());
+
+        captions.pipeInput(
+                key("f"),
+                caption("f").toBuilder().addAllRequestModels(models).build().toByteArray());
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        ImageResult partial = ImageResult.parseFrom(results.readValue());
+        assertFalse(partial.getComplete());
+        assertEquals("no labels of centernet, no labels of fashion-cnn within 30000 ms", partial.getMissingReason());
     }
 
     @Test

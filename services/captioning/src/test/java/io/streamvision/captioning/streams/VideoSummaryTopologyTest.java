@@ -109,7 +109,9 @@ class VideoSummaryTopologyTest {
         List<Classification> out = new ArrayList<>();
         List<InferenceEngine.Outcome> outcomes = engine.infer(model, requests);
         for (int i = 0; i < outcomes.size(); i++) {
-            out.add(Classifications.fromResponse(config, outcomes.get(i).response(), 3).toBuilder()
+            out.add(Classifications.fromResponse(
+                            config, requests.get(i), outcomes.get(i).response(), 3)
+                    .toBuilder()
                     .setRequestId("sample")
                     .setVideoId("sample")
                     .setFrameIndex(positions.get(i)[0])
@@ -150,7 +152,13 @@ class VideoSummaryTopologyTest {
         DeadLetters letters = new DeadLetters(topics.deadLetters(), 1024);
         var source = ResultsTopology.scoresSource(builder, topics);
         ResultsTopology.build(
-                builder, source, topics, letters, Set.of(MODEL), Duration.ofSeconds(30), Duration.ofSeconds(1));
+                builder,
+                source,
+                topics,
+                letters,
+                new ResultsTopology.Expected(Set.of(MODEL), Set.of("caption-encoder")),
+                Duration.ofSeconds(30),
+                Duration.ofSeconds(1));
         VideoSummaryTopology.build(builder, source, topics, letters, settings);
         return builder.build();
     }

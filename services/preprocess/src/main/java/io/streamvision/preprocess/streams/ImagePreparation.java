@@ -17,6 +17,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.RequestModels;
 import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -151,7 +152,9 @@ public final class ImagePreparation {
                     resize.end();
                 }
                 out.add(Routed.output(
-                        requestId, topics.tensors(model).name(), inferRequest(requestId, request, config, tensor)));
+                        requestId,
+                        topics.tensors(model).name(),
+                        inferRequest(requestId, request, requested, config, tensor)));
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }
@@ -160,8 +163,13 @@ public final class ImagePreparation {
     }
 
     private static byte[] inferRequest(
-            String requestId, ImageRequest request, ModelConfig config, TensorPreparer.PreparedTensor tensor) {
+            String requestId,
+            ImageRequest request,
+            List<String> requested,
+            ModelConfig config,
+            TensorPreparer.PreparedTensor tensor) {
         ModelInferRequest.Builder infer = tensor.toInferRequest(requestId, config);
+        RequestModels.put(infer, requested);
         if (request.getTopK() > 0) {
             infer.putParameters(
                     "top_k",

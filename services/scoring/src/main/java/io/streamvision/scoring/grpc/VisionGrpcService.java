@@ -23,7 +23,8 @@ import io.streamvision.scoring.ScoringConfig;
 import jakarta.inject.Inject;
 
 /**
- * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels out. Decoding, resizing
+ * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels (or, from a detection
+ * model, the objects found, in the image's pixels) out. Decoding, resizing
  * and normalising use the same shared code as the preprocess service, and the tensor goes through
  * the same dynamic batcher as the Kafka path, so both paths give identical answers for the same
  * image.
@@ -61,9 +62,13 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         }
         ModelConfig modelConfig = model.config();
         ModelConfig.TensorSpec input = modelConfig.imageInput();
-        if (input == null || (modelConfig.output("logits") == null && modelConfig.output("probabilities") == null)) {
+        if (input == null
+                || (modelConfig.output("logits") == null
+                        && modelConfig.output("probabilities") == null
+                        && modelConfig.output("detections") == null)) {
             response.onError(Status.INVALID_ARGUMENT
-                    .withDescription("model '" + request.getModelName() + "' is not an image classifier")
+                    .withDescription(
+                            "model '" + request.getModelName() + "' is neither an image classifier nor a detector")
                     .asRuntimeException());
             return;
         }
@@ -77,13 +82,14 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         }
         ModelInferRequest.Builder infer =
                 tensor.toInferRequest(request.getRequestId(), modelConfig).setModelVersion(request.getModelVersion());
-        InferenceEngine.Outcome outcome = batcher.submit(infer.build()).join();
+        ModelInferRequest built = infer.build();
+        InferenceEngine.Outcome outcome = batcher.submit(built).join();
         if (!outcome.ok()) {
             response.onError(outcome.error().toStatus());
             return;
         }
         int k = request.getTopK() > 0 ? request.getTopK() : config.topK();
-        Classification classification = Classifications.fromResponse(outcome.model(), outcome.response(), k);
+        Classification classification = Classifications.fromResponse(outcome.model(), built, outcome.response(), k);
         response.onNext(
                 ClassifyResponse.newBuilder().setClassification(classification).build());
         response.onCompleted();

@@ -181,7 +181,7 @@ public class ScoringLoop {
         int k = request.containsParameters("top_k")
                 ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
-        Classification classification = Classifications.fromResponse(model, response, k);
+        Classification classification = Classifications.fromResponse(model, request, response, k);
         if (classification != null && request.containsParameters("video_id")) {
             classification = classification.toBuilder()
                     .setVideoId(request.getParametersOrThrow("video_id").getStringParam())
