@@ -94,6 +94,13 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
         /** Uploaded videos are sampled every this many frames. */
         @WithDefault("5")
         int videoEveryNFrames();
+
+        /**
+         * The models the upload box ticks at first for images (the user may tick others): the
+         * detector for real photographs, the demo classifier and the caption encoder.
+         */
+        @WithDefault("centernet,fashion-cnn,caption-encoder")
+        List<String> imageModels();
     }
 
     /** Per-video summaries ({@code vision.captioning.videos.*}). */

@@ -25,11 +25,17 @@ function resultCard(r, ts) {
   const id = r.request_id || '';
   const card = el('li', { class: 'result', 'data-id': id });
   const thumb = thumbnails.get(id);
-  card.append(thumb ? el('img', { src: thumb, alt: id }) : el('div', { class: 'noimg' }));
+  const detectors = (r.classifications || []).filter((c) => (c.detections || []).length > 0);
+  if (thumb && detectors.length > 0) card.append(boxedImage(thumb, id, detectors));
+  else card.append(thumb ? el('img', { src: thumb, alt: id }) : el('div', { class: 'noimg' }));
   const body = el('div', { style: 'flex:1;min-width:0' });
   const caption = r.caption && r.caption.text ? r.caption.text : '(no caption)';
   body.append(el('div', { class: 'caption', text: caption }));
-  (r.classifications || []).forEach((c) => {
+  detectors.forEach((c) => {
+    body.append(el('div', { class: 'objects', text: `${c.model_name}: ` + c.detections
+      .map((d) => `${d.label} ${Math.round((d.score || 0) * 100)}%`).join(', ') }));
+  });
+  (r.classifications || []).filter((c) => !(c.detections || []).length).forEach((c) => {
     (c.labels || []).slice(0, 3).forEach((l) => {
       const p = Math.round((l.probability || 0) * 1000) / 10;
       body.append(el('div', { class: 'label' },
@@ -44,6 +50,29 @@ function resultCard(r, ts) {
   body.append(el('div', { class: 'meta', text: `${id} · ${state} · ${latency}` }));
   card.append(body);
   return card;
+}
+
+// The uploaded image with each detected object's box and label drawn over it; boxes are in the
+// image's pixels, placed here as percentages of its size so they follow the displayed size.
+function boxedImage(src, id, detectors) {
+  const frame = el('div', { class: 'boxed' }, el('img', { src, alt: id }));
+  detectors.forEach((c) => {
+    const w = Number(c.image_width || 0);
+    const h = Number(c.image_height || 0);
+    if (!w || !h) return;
+    c.detections.forEach((d) => {
+      const b = d.box || {};
+      const x1 = Number(b.x_min || 0); const y1 = Number(b.y_min || 0);
+      const x2 = Number(b.x_max || 0); const y2 = Number(b.y_max || 0);
+      frame.append(el('div', {
+        class: 'box',
+        'data-label': d.label,
+        title: `${d.label} ${Math.round((d.score || 0) * 100)}%`,
+        style: `left:${(100 * x1) / w}%;top:${(100 * y1) / h}%;width:${(100 * (x2 - x1)) / w}%;height:${(100 * (y2 - y1)) / h}%`,
+      }, el('span', { text: `${d.label} ${Math.round((d.score || 0) * 100)}%` })));
+    });
+  });
+  return frame;
 }
 
 function showResult(r, ts) {
@@ -196,7 +225,8 @@ function markUpload(id, text) {
 async function upload(file) {
   const row = el('li', {}, el('span', { text: `${file.name} ` }), el('span', { class: 'state muted', text: 'sending…' }));
   $('#uploads').prepend(row);
-  const r = await fetch(`/console/upload?name=${encodeURIComponent(file.name)}`, {
+  const models = [...document.querySelectorAll('#models input:checked')].map((i) => i.value).join(',');
+  const r = await fetch(`/console/upload?name=${encodeURIComponent(file.name)}&models=${encodeURIComponent(models)}`, {
     method: 'POST', headers: { 'Content-Type': file.type || 'application/octet-stream' }, body: file,
   });
   const body = await r.json().catch(() => ({}));
@@ -207,6 +237,18 @@ async function upload(file) {
   if (body.kind === 'image' && file.size < 4 * 1024 * 1024) thumbnails.set(body.id, URL.createObjectURL(file));
   row.querySelector('.state').textContent = `sent as ${body.id} (${body.kind})`;
 }
+
+// The image models to tick in the upload box, from the model repository.
+async function loadModels() {
+  const r = await fetch('/console/models').catch(() => null);
+  if (!r || !r.ok) return;
+  (await r.json()).forEach((m) => {
+    const box = el('input', { type: 'checkbox', value: m.name, id: `model-${m.name}` });
+    box.checked = Boolean(m.ticked);
+    $('#models').append(el('label', { for: `model-${m.name}`, title: m.task }, box, ` ${m.name} `));
+  });
+}
+loadModels();
 
 $('#upload').addEventListener('change', (e) => { [...e.target.files].forEach(upload); e.target.value = ''; });
 const drop = $('#drop');

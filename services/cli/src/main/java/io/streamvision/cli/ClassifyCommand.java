@@ -12,7 +12,10 @@ import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code vision classify}: top-k labels for images from the scoring service's Classify RPC. */
+/**
+ * {@code vision classify}: top-k labels (or a detector's objects) for images from the scoring
+ * service's Classify RPC.
+ */
 @Command(
         name = "classify",
         mixinStandardHelpOptions = true,
@@ -51,7 +54,29 @@ public class ClassifyCommand extends ImageRpcCommand {
         fields.put("model", c.getModelName());
         fields.put("version", c.getModelVersion());
         fields.put("labels", labels(c));
+        if (c.getDetectionsCount() > 0 || c.getLabelsCount() == 0) {
+            fields.put("objects", objects(c));
+        }
         return fields;
+    }
+
+    /** A detector's objects, each with its label, score and box in the image's pixels. */
+    static List<Map<String, Object>> objects(Classification c) {
+        return c.getDetectionsList().stream()
+                .map(d -> {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("label", d.getLabel());
+                    m.put("score", d.getScore());
+                    m.put(
+                            "box",
+                            List.of(
+                                    d.getBox().getXMin(),
+                                    d.getBox().getYMin(),
+                                    d.getBox().getXMax(),
+                                    d.getBox().getYMax()));
+                    return m;
+                })
+                .toList();
     }
 
     static List<Map<String, Object>> labels(Classification c) {
@@ -66,6 +91,27 @@ public class ClassifyCommand extends ImageRpcCommand {
     }
 
     @SuppressWarnings("unchecked")
+    static String objectText(Object objects) {
+        List<Map<String, Object>> list = (List<Map<String, Object>>) objects;
+        if (list.isEmpty()) {
+            return "no objects";
+        }
+        return list.stream()
+                .map(o -> {
+                    List<Number> box = (List<Number>) o.get("box");
+                    return String.format(
+                            "%s %.0f%% [%.0f,%.0f-%.0f,%.0f]",
+                            o.get("label"),
+                            100 * ((Number) o.get("score")).doubleValue(),
+                            box.get(0).doubleValue(),
+                            box.get(1).doubleValue(),
+                            box.get(2).doubleValue(),
+                            box.get(3).doubleValue());
+                })
+                .collect(Collectors.joining(", "));
+    }
+
+    @SuppressWarnings("unchecked")
     static String labelText(Object labels) {
         return ((List<Map<String, Object>>) labels)
                 .stream()
@@ -76,6 +122,8 @@ public class ClassifyCommand extends ImageRpcCommand {
 
     @Override
     String line(Map<String, Object> fields) {
-        return labelText(fields.get("labels")) + "  (" + fields.get("model") + " v" + fields.get("version") + ")";
+        Object text =
+                fields.containsKey("objects") ? objectText(fields.get("objects")) : labelText(fields.get("labels"));
+        return text + "  (" + fields.get("model") + " v" + fields.get("version") + ")";
     }
 }

@@ -118,10 +118,19 @@ final class RecordPrinter {
     }
 
     static String labels(Classification c) {
+        // A classifier always has labels; a detector may have found nothing.
+        if (c.getDetectionsCount() > 0 || c.getLabelsCount() == 0) {
+            return c.getModelName() + ": " + objects(c);
+        }
         return c.getModelName()
                 + ": "
                 + c.getLabelsList().stream()
                         .map(l -> String.format("%s %.1f%%", l.getLabel(), 100 * l.getProbability()))
                         .collect(Collectors.joining(", "));
+    }
+
+    /** A detector's objects: label, score and box (x1,y1-x2,y2 in the image's pixels), or "no objects". */
+    static String objects(Classification c) {
+        return ClassifyCommand.objectText(ClassifyCommand.objects(c));
     }
 }

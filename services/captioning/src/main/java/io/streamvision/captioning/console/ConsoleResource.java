@@ -11,6 +11,7 @@ import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
+import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.VideoRequest;
 import jakarta.enterprise.event.Observes;
@@ -31,6 +32,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -217,12 +219,40 @@ public class ConsoleResource {
         }
     }
 
+    /**
+     * The image models of the repository, for the upload box: name, task and whether it is ticked at
+     * first ({@code vision.captioning.console.image-models}).
+     */
+    @GET
+    @Path("/models")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Blocking
+    public String models() throws Exception {
+        enabled();
+        ArrayNode out = MAPPER.createArrayNode();
+        List<String> ticked = config.console().imageModels();
+        new ModelRepository(java.nio.file.Path.of(config.modelsDir()))
+                .latestConfigs()
+                .forEach((name, model) -> {
+                    if (model.imageInput() != null) {
+                        out.addObject()
+                                .put("name", name)
+                                .put("task", model.task())
+                                .put("ticked", ticked.contains(name));
+                    }
+                });
+        return MAPPER.writeValueAsString(out);
+    }
+
     @POST
     @Path("/upload")
     @Produces(MediaType.APPLICATION_JSON)
     @Blocking
     public Response upload(
-            @QueryParam("name") String name, @HeaderParam("Content-Type") String contentType, byte[] body)
+            @QueryParam("name") String name,
+            @QueryParam("models") String models,
+            @HeaderParam("Content-Type") String contentType,
+            byte[] body)
             throws Exception {
         enabled();
         if (body == null || body.length == 0) {
@@ -236,6 +266,12 @@ public class ConsoleResource {
         String lower = file.toLowerCase(Locale.ROOT);
         boolean video = (contentType != null && contentType.startsWith("video/"))
                 || VIDEO_EXTENSIONS.stream().anyMatch(lower::endsWith);
+        List<String> chosen = models == null || models.isBlank()
+                ? List.of()
+                : Arrays.stream(models.split(","))
+                        .map(String::trim)
+                        .filter(m -> !m.isEmpty())
+                        .toList();
         Topics topics = kafka.topics();
         String topic = video ? topics.videos().name() : topics.images().name();
         byte[] request = video
@@ -243,6 +279,9 @@ public class ConsoleResource {
                         .setVideoId(id)
                         .setVideo(ByteString.copyFrom(body))
                         .setEveryNFrames(config.console().videoEveryNFrames())
+                        .addAllModels(chosen.stream()
+                                .filter(m -> !config.results().captionEncoders().contains(m))
+                                .toList())
                         .build()
                         .toByteArray()
                 : ImageRequest.newBuilder()
@@ -250,6 +289,7 @@ public class ConsoleResource {
                         .setImage(ByteString.copyFrom(body))
                         .setContentType(contentType == null ? "" : contentType)
                         .setSourceUri("console:" + file)
+                        .addAllModels(chosen)
                         .build()
                         .toByteArray();
         ProducerRecord<byte[], byte[]> record =
