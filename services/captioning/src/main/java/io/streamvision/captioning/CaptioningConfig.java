@@ -137,6 +137,13 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
          */
         @WithDefault("1000")
         int maxSegments();
+
+        /**
+         * Detection models' object timelines: consecutive sampled frames a class may be missing from
+         * without its interval ending (so one missed detection does not split an interval).
+         */
+        @WithDefault("1")
+        int objectGapFrames();
     }
 
     /** The results topology ({@code vision.captioning.results.*}). */

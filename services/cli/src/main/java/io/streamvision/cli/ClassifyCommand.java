@@ -54,7 +54,7 @@ public class ClassifyCommand extends ImageRpcCommand {
         fields.put("model", c.getModelName());
         fields.put("version", c.getModelVersion());
         fields.put("labels", labels(c));
-        if (c.getDetectionsCount() > 0 || c.getLabelsCount() == 0) {
+        if (c.getDetector()) {
             fields.put("objects", objects(c));
         }
         return fields;

@@ -118,8 +118,7 @@ final class RecordPrinter {
     }
 
     static String labels(Classification c) {
-        // A classifier always has labels; a detector may have found nothing.
-        if (c.getDetectionsCount() > 0 || c.getLabelsCount() == 0) {
+        if (c.getDetector()) {
             return c.getModelName() + ": " + objects(c);
         }
         return c.getModelName()

@@ -96,7 +96,7 @@ public final class Classifications {
                 int inputHeight = input == null ? 0 : input.resize().height();
                 List<Detection> found = Detections.decode(
                         values, config.detection(), config.labels(), placement, inputWidth, inputHeight);
-                out.addAllDetections(found).addAllLabels(Detections.classes(found, k));
+                out.setDetector(true).addAllDetections(found).addAllLabels(Detections.classes(found, k));
                 if (placement != null) {
                     out.setImageWidth(placement.sourceWidth()).setImageHeight(placement.sourceHeight());
                 } else {

@@ -111,7 +111,8 @@ public class VideoSummaries {
                     agg,
                     VideoTimelines.state(agg),
                     VideoSummaryTopology.frameSource(frames, videoId),
-                    config.videos().maxSegments()));
+                    config.videos().maxSegments(),
+                    config.videos().objectGapFrames()));
         } catch (InvalidStateStoreException e) {
             throw new UnavailableException("the video-frames store is not ready here: " + e.getMessage());
         }

@@ -40,7 +40,8 @@ public class TopologyProducer {
                         Duration.ofMillis(videos.retentionMs()),
                         Duration.ofMillis(config.results().punctuateMs()),
                         videos.maxSegments(),
-                        Duration.ofMillis(videos.samplingStallTimeoutMs())));
+                        Duration.ofMillis(videos.samplingStallTimeoutMs()),
+                        videos.objectGapFrames()));
         return builder.build();
     }
 }

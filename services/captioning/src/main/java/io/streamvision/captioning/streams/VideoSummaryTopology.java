@@ -7,6 +7,8 @@ import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.Detection;
+import io.streamvision.proto.vision.v1.FrameObjects;
 import io.streamvision.proto.vision.v1.FrameScore;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoAggregate;
@@ -16,6 +18,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.serialization.StringSerializer;
@@ -108,21 +112,36 @@ public final class VideoSummaryTopology {
             Duration retention,
             Duration punctuate,
             int maxSegments,
-            Duration samplingStallTimeout) {
+            Duration samplingStallTimeout,
+            int objectGapFrames) {
+
+        /** Consecutive sampled frames a class may be missing from without its interval ending. */
+        public static final int DEFAULT_OBJECT_GAP_FRAMES = 1;
+
         public Settings {
             if (maxSegments < 1) {
                 throw new IllegalArgumentException("max-segments must be at least 1, not " + maxSegments);
             }
+            if (objectGapFrames < 0) {
+                throw new IllegalArgumentException("object-gap-frames must be at least 0, not " + objectGapFrames);
+            }
         }
 
-        /** Settings with one stall timeout for both cases. */
+        /** Settings with one stall timeout for both cases and the default object hysteresis. */
         public Settings(
                 long progressEveryFrames,
                 Duration stallTimeout,
                 Duration retention,
                 Duration punctuate,
                 int maxSegments) {
-            this(progressEveryFrames, stallTimeout, retention, punctuate, maxSegments, stallTimeout);
+            this(
+                    progressEveryFrames,
+                    stallTimeout,
+                    retention,
+                    punctuate,
+                    maxSegments,
+                    stallTimeout,
+                    DEFAULT_OBJECT_GAP_FRAMES);
         }
     }
 
@@ -168,6 +187,18 @@ public final class VideoSummaryTopology {
     public static String frameKey(String videoId, String model, long frameIndex) {
         String index = Long.toString(frameIndex);
         return videoId + SEP + model + SEP + "0".repeat(INDEX_DIGITS - index.length()) + index;
+    }
+
+    /** A detector frame's objects, one entry per class with its count and best score. */
+    static List<FrameObjects> objects(Classification c) {
+        Map<Integer, FrameObjects.Builder> byClass = new TreeMap<>();
+        for (Detection d : c.getDetectionsList()) {
+            FrameObjects.Builder o = byClass.computeIfAbsent(
+                    d.getIndex(),
+                    k -> FrameObjects.newBuilder().setIndex(d.getIndex()).setLabel(d.getLabel()));
+            o.setCount(o.getCount() + 1).setMaxScore(Math.max(o.getMaxScore(), d.getScore()));
+        }
+        return byClass.values().stream().map(FrameObjects.Builder::build).toList();
     }
 
     /** The frames of one video, read from a {@value #FRAMES_STORE} store (local or queried). */
@@ -276,6 +307,9 @@ public final class VideoSummaryTopology {
                     .setModelName(model)
                     .setFrameIndex(c.getFrameIndex())
                     .setPtsMs(c.getPtsMs());
+            if (c.getDetector()) {
+                f.setDetector(true).addAllObjects(objects(c));
+            }
             if (c.getLabelsCount() > 0) {
                 f.setIndex(c.getLabels(0).getIndex())
                         .setLabel(c.getLabels(0).getLabel())
@@ -395,7 +429,11 @@ public final class VideoSummaryTopology {
                     .setFinalAtMs(context.currentSystemTimeMs())
                     .setReportedFrames(VideoTimelines.scoredPairs(agg));
             VideoSummary summary = VideoTimelines.summarize(
-                    agg, VideoTimelines.state(agg), frameSource(frames, agg.getVideoId()), settings.maxSegments());
+                    agg,
+                    VideoTimelines.state(agg),
+                    frameSource(frames, agg.getVideoId()),
+                    settings.maxSegments(),
+                    settings.objectGapFrames());
             context.forward(new Record<>(agg.getVideoId(), new Out(summary, false), timestamp, out));
         }
 

@@ -131,9 +131,16 @@ public final class VideoTimelines {
         return s.build();
     }
 
-    /** The full summary: per model, the timeline of its frames and its top labels. */
+    /**
+     * The full summary: per model, the timeline of its frames and its top labels, and for detection
+     * models the object tracks ({@link ObjectTracks}, with {@code objectGapFrames} as hysteresis).
+     */
     public static VideoSummary summarize(
-            VideoAggregateOrBuilder aggregate, VideoSummary.State state, FrameSource frames, int maxSegments) {
+            VideoAggregateOrBuilder aggregate,
+            VideoSummary.State state,
+            FrameSource frames,
+            int maxSegments,
+            int objectGapFrames) {
         VideoSummary.Builder s = header(aggregate, state);
         for (String model : modelsOf(aggregate)) {
             s.addTimelines(timeline(
@@ -142,6 +149,7 @@ public final class VideoTimelines {
                     sink -> frames.forEach(model, sink),
                     aggregate.getFrameRate(),
                     maxSegments,
+                    objectGapFrames,
                     aggregate.getFramesScoredOrDefault(model, 0L)));
         }
         return s.build();
@@ -322,11 +330,12 @@ public final class VideoTimelines {
             Consumer<Consumer<FrameScore>> frames,
             double frameRate,
             int maxSegments,
+            int objectGapFrames,
             long expectedFrames) {
-        TimelineBuilder timeline = new TimelineBuilder(maxSegments, expectedFrames);
+        TimelineBuilder timeline = new TimelineBuilder(maxSegments, objectGapFrames, expectedFrames);
         frames.accept(timeline::add);
         if (timeline.merged() && timeline.frames() != expectedFrames) {
-            TimelineBuilder again = new TimelineBuilder(maxSegments, timeline.frames());
+            TimelineBuilder again = new TimelineBuilder(maxSegments, objectGapFrames, timeline.frames());
             frames.accept(again::add);
             timeline = again;
         }
@@ -335,8 +344,14 @@ public final class VideoTimelines {
 
     /** The timeline of frames held in a list, in index order. */
     static ModelTimeline timeline(
-            String model, String version, List<FrameScore> framesInOrder, double frameRate, int maxSegments) {
-        return timeline(model, version, framesInOrder::forEach, frameRate, maxSegments, framesInOrder.size());
+            String model,
+            String version,
+            List<FrameScore> framesInOrder,
+            double frameRate,
+            int maxSegments,
+            int objectGapFrames) {
+        return timeline(
+                model, version, framesInOrder::forEach, frameRate, maxSegments, objectGapFrames, framesInOrder.size());
     }
 
     /** One run: consecutive frames with the same top label. */
@@ -368,7 +383,9 @@ public final class VideoTimelines {
     private static final class TimelineBuilder {
 
         private final int maxSegments;
+        private final int objectGapFrames;
         private final long minRun;
+        private ObjectTracks objects;
         private final List<Run> runsKept = new ArrayList<>();
         private final List<LabelSegment> segments = new ArrayList<>();
         private final Map<Integer, LabelStats> labels = new TreeMap<>();
@@ -388,8 +405,9 @@ public final class VideoTimelines {
         private long segmentFrames;
         private boolean segmentHasLongRun;
 
-        TimelineBuilder(int maxSegments, long expectedFrames) {
+        TimelineBuilder(int maxSegments, int objectGapFrames, long expectedFrames) {
             this.maxSegments = maxSegments;
+            this.objectGapFrames = objectGapFrames;
             this.minRun = maxSegments <= 1
                     ? Long.MAX_VALUE
                     : Math.max(1, (expectedFrames + maxSegments - 2) / (maxSegments - 1));
@@ -405,6 +423,12 @@ public final class VideoTimelines {
 
         void add(FrameScore f) {
             frames++;
+            if (f.getDetector()) {
+                if (objects == null) {
+                    objects = new ObjectTracks(maxSegments, objectGapFrames);
+                }
+                objects.add(f);
+            }
             LabelStats label = labels.computeIfAbsent(f.getIndex(), k -> new LabelStats(f.getLabel()));
             label.frames++;
             label.confidence += f.getProbability();
@@ -508,6 +532,9 @@ public final class VideoTimelines {
                     .setFramesScored(frames)
                     .setRuns(runs)
                     .setSegmentsMerged(merging);
+            if (objects != null) {
+                t.addAllObjects(objects.build(samplingInterval(frameRate)));
+            }
             if (merging) {
                 if (segmentFirst != null) {
                     closeSegment();

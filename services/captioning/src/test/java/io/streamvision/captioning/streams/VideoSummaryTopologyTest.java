@@ -12,12 +12,16 @@ import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.proto.vision.v1.Box;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.DeadLetter;
+import io.streamvision.proto.vision.v1.Detection;
 import io.streamvision.proto.vision.v1.FrameScore;
 import io.streamvision.proto.vision.v1.Label;
 import io.streamvision.proto.vision.v1.LabelSegment;
 import io.streamvision.proto.vision.v1.ModelTimeline;
+import io.streamvision.proto.vision.v1.ObjectInterval;
+import io.streamvision.proto.vision.v1.ObjectTrack;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoAggregate;
 import io.streamvision.proto.vision.v1.VideoSampled;
@@ -376,7 +380,8 @@ class VideoSummaryTopologyTest {
                 header,
                 VideoTimelines.state(header),
                 VideoSummaryTopology.frameSource(driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE), "sample"),
-                DEFAULTS.maxSegments());
+                DEFAULTS.maxSegments(),
+                DEFAULTS.objectGapFrames());
         assertEquals(emitted, rebuilt);
     }
 
@@ -428,7 +433,13 @@ class VideoSummaryTopologyTest {
     @Test
     void videoWaitingForSegmentsQueuedBehindOthersIsNotFailedByTheScoringStallTimeout() throws Exception {
         start(new VideoSummaryTopology.Settings(
-                40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000, Duration.ofHours(6)));
+                40,
+                Duration.ofSeconds(60),
+                Duration.ofHours(1),
+                Duration.ofSeconds(1),
+                1000,
+                Duration.ofHours(6),
+                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofMinutes(30));
@@ -444,7 +455,13 @@ class VideoSummaryTopologyTest {
     @Test
     void fullySampledVideoWhoseScoresStopEndsAfterTheShortStallTimeout() throws Exception {
         start(new VideoSummaryTopology.Settings(
-                40, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 1000, Duration.ofHours(6)));
+                40,
+                Duration.ofSeconds(60),
+                Duration.ofHours(1),
+                Duration.ofSeconds(1),
+                1000,
+                Duration.ofHours(6),
+                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofSeconds(61));
@@ -660,6 +677,99 @@ class VideoSummaryTopologyTest {
         }
     }
 
+    /** A detector's frame {@code i} (40 ms apart) holding {@code dogs} dogs and, when asked, a person. */
+    private static Classification detected(String videoId, long i, int dogs, boolean person) {
+        Classification.Builder c = Classification.newBuilder()
+                .setRequestId(videoId)
+                .setVideoId(videoId)
+                .setModelName(MODEL)
+                .setModelVersion("1")
+                .setFrameIndex(i)
+                .setPtsMs(i * 40)
+                .setDetector(true);
+        for (int d = 0; d < dogs; d++) {
+            c.addDetections(Detection.newBuilder()
+                    .setLabel("dog")
+                    .setIndex(16)
+                    .setScore(0.5f + 0.1f * d)
+                    .setBox(Box.newBuilder().setXMin(10 * d).setXMax(10 * d + 5).setYMax(5)));
+        }
+        if (person) {
+            c.addDetections(Detection.newBuilder()
+                    .setLabel("person")
+                    .setIndex(0)
+                    .setScore(0.8f)
+                    .setBox(Box.newBuilder().setXMax(5).setYMax(5)));
+        }
+        return c.build();
+    }
+
+    @Test
+    void aDetectorsFramesGiveEachClassItsIntervalsPeakCountAndMeanScore() throws Exception {
+        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
+                0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 100);
+        // Dogs in frames 0-9 except frame 4 (one missed detection) and two of them in frame 7; gone in
+        // 10-14; back in 15-19. A person in frames 12-13 only, then missed twice: that ends it.
+        try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
+            for (int i = 0; i < 20; i++) {
+                int dogs = (i < 10 && i != 4) || i >= 15 ? (i == 7 ? 2 : 1) : 0;
+                aggregator.score(detected("objects", i, dogs, i == 12 || i == 13));
+            }
+            aggregator.event(finalSegment("objects", 0, 20));
+            ModelTimeline timeline = aggregator.summaries().get(0).getTimelines(0);
+            assertEquals(2, timeline.getObjectsCount(), timeline.toString());
+            ObjectTrack person = timeline.getObjects(0);
+            assertEquals("person", person.getLabel());
+            assertEquals(1, person.getIntervalsCount());
+            assertEquals(12 * 40, person.getIntervals(0).getStartMs());
+            assertEquals(14 * 40, person.getIntervals(0).getEndMs(), "ends at the first frame without it");
+            ObjectTrack dog = timeline.getObjects(1);
+            assertEquals("dog", dog.getLabel());
+            assertEquals(16, dog.getIndex());
+            assertEquals(2, dog.getIntervalsCount(), "frame 4 alone does not split the first interval");
+            ObjectInterval first = dog.getIntervals(0);
+            assertEquals(0, first.getStartMs());
+            assertEquals(10 * 40, first.getEndMs());
+            assertEquals(9, first.getFrames());
+            assertEquals(2, first.getPeakCount());
+            assertEquals(0, first.getFirstFrameIndex());
+            assertEquals(9, first.getLastFrameIndex());
+            ObjectInterval second = dog.getIntervals(1);
+            assertEquals(15 * 40, second.getStartMs());
+            assertEquals(20 * 40, second.getEndMs(), "the last frame plus one sampling interval");
+            assertEquals(1, second.getPeakCount());
+            assertEquals(14, dog.getFrames());
+            assertEquals(2, dog.getPeakCount());
+            assertEquals((13 * 0.5 + 0.6) / 14, dog.getMeanScore(), 1e-5);
+            assertFalse(dog.getIntervalsMerged());
+        }
+    }
+
+    @Test
+    void aClassThatComesAndGoesThousandsOfTimesListsAtMostMaxSegmentsIntervals() throws Exception {
+        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
+                0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 50);
+        try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
+            // Present two frames in every five: 1,000 intervals.
+            for (int i = 0; i < 5000; i++) {
+                aggregator.score(detected("blinking", i, i % 5 < 2 ? 1 : 0, false));
+            }
+            aggregator.event(finalSegment("blinking", 0, 5000));
+            ObjectTrack dog = aggregator.summaries().get(0).getTimelines(0).getObjects(0);
+            assertTrue(dog.getIntervalsCount() <= 50, dog.getIntervalsCount() + " intervals");
+            assertTrue(dog.getIntervalsMerged());
+            assertEquals(2000, dog.getFrames());
+            assertEquals(
+                    2000,
+                    dog.getIntervalsList().stream()
+                            .mapToLong(ObjectInterval::getFrames)
+                            .sum());
+            assertEquals(0, dog.getIntervals(0).getStartMs());
+            assertEquals(
+                    4997 * 40, dog.getIntervals(dog.getIntervalsCount() - 1).getEndMs());
+        }
+    }
+
     @Test
     void mergingFoldsShortRunsIntoTheSegmentBeforeThem() {
         // 60 runs of 200 frames (labels 0, 1, 0, ...), a one-frame blip of label 2 after each but
@@ -675,7 +785,7 @@ class VideoSummaryTopologyTest {
                 in.add(score(frame++, 2, 0.3f));
             }
         }
-        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, 100);
+        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, 100, 1);
         assertEquals(119, t.getRuns());
         assertTrue(t.getSegmentsMerged());
         assertEquals(60, t.getSegmentsCount());
@@ -693,12 +803,12 @@ class VideoSummaryTopologyTest {
             leading.add(
                     in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
         }
-        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, 100);
+        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, 100, 1);
         assertEquals(0, t2.getSegments(0).getIndex());
         assertEquals(0, t2.getSegments(0).getFirstFrameIndex());
         assertTrue(t2.getSegmentsCount() <= 100);
         // Without more runs than segments, nothing merges.
-        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, 119);
+        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, 119, 1);
         assertFalse(t3.getSegmentsMerged());
         assertEquals(119, t3.getSegmentsCount());
     }
