@@ -8,8 +8,14 @@ PACKAGES=(python3-torch python3-torchvision python3-onnx python3-numpy python3-p
           dataset-fashion-mnist ffmpeg
           # Optimised BLAS for PyTorch's fully connected / LSTM layers: without it Debian falls
           # back to the reference BLAS, which makes training several times slower.
-          libopenblas0-pthread)
+          libopenblas0-pthread
+          # The photographs of samples/photos (stage centernet): darknet's example images and
+          # scikit-image's sample data.
+          darknet python3-skimage)
 ORT_NODE_VERSION=1.30.0
+# TF.js (pure-JavaScript CPU backend) runs the original graph of the centernet detector for the
+# parity check of its ONNX conversion.
+TFJS_VERSION=4.22.0
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -37,6 +43,17 @@ if [ ! -f "$ORT_DIR/node_modules/onnxruntime-node/package.json" ] ||
 fi
 NODE_PATH="$ORT_DIR/node_modules" node -e \
   "const o=require('onnxruntime-node'); console.log('onnxruntime-node', o.env.versions.node, 'OK')"
+
+TFJS_DIR=".work/tfjs-node"
+if [ ! -f "$TFJS_DIR/node_modules/@tensorflow/tfjs-converter/package.json" ] ||
+   ! grep -q "\"version\": \"$TFJS_VERSION\"" "$TFJS_DIR/node_modules/@tensorflow/tfjs-converter/package.json"; then
+  mkdir -p "$TFJS_DIR"
+  npm install --prefix "$TFJS_DIR" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+    "@tensorflow/tfjs-core@$TFJS_VERSION" "@tensorflow/tfjs-converter@$TFJS_VERSION" \
+    "@tensorflow/tfjs-backend-cpu@$TFJS_VERSION"
+fi
+NODE_PATH="$TFJS_DIR/node_modules" node -e \
+  "const t=require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-converter'); console.log('tfjs', t.version_core, 'OK')"
 
 /usr/bin/python3 -c "import torch, torchvision, onnx, numpy, PIL; \
 print('torch', torch.__version__, '| torchvision', torchvision.__version__, '| onnx', onnx.__version__)"

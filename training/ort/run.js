@@ -9,6 +9,9 @@
 //    "end": id, "max_length": n, "hidden": h, "lstm": bool, "out": path}
 //       runs the caption encoder on a batch of images, then the one-step decoder greedily
 //       and writes {"features": [...], "presence": [...], "tokens": [[...]]} to <out>.
+//   {"kind": "time", "model": path, "inputs": {name: tensor}, "warmup": n, "repeat": n, "out": path}
+//       runs the model warmup + repeat times on the same inputs and writes
+//       {"ms": [time of each timed run]} to <out>.
 // A tensor is {"type": "float32" | "int64", "dims": [...], "file": raw little-endian path}.
 'use strict';
 const fs = require('fs');
@@ -38,6 +41,20 @@ async function runJob(job) {
     index[name] = {dims: r.dims.map(Number), type: r.type, file};
   }
   fs.writeFileSync(`${job.out}.json`, JSON.stringify(index));
+}
+
+async function timeJob(job) {
+  const session = await open(job.model);
+  const feeds = {};
+  for (const [name, t] of Object.entries(job.inputs)) feeds[name] = readTensor(t);
+  for (let i = 0; i < (job.warmup || 0); i++) await session.run(feeds);
+  const ms = [];
+  for (let i = 0; i < job.repeat; i++) {
+    const t0 = process.hrtime.bigint();
+    await session.run(feeds);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  fs.writeFileSync(job.out, JSON.stringify({ms}));
 }
 
 async function greedyJob(job) {
@@ -82,6 +99,7 @@ async function main() {
   for (const job of request.jobs) {
     if (job.kind === 'run') await runJob(job);
     else if (job.kind === 'greedy') await greedyJob(job);
+    else if (job.kind === 'time') await timeJob(job);
     else throw new Error(`unknown job kind ${job.kind}`);
   }
   console.log(`onnxruntime ${ort.env.versions.node}: ${request.jobs.length} job(s) done`);

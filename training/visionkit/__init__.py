@@ -1,7 +1,8 @@
 """Model kit of the vision services: trains, exports and documents the demo models.
 
 Stages (run with ``python -m visionkit STAGE...`` or ``training/make-models.sh``):
-``lenet``, ``fashion-cnn``, ``caption``, ``samples``. The reference zoo is made
+``lenet``, ``fashion-cnn``, ``caption``, ``samples``, ``centernet`` (a pretrained COCO
+detector converted from TF.js, with the photographs of ``samples/photos``). The reference zoo is made
 separately by ``python -m visionkit.zoo`` (``training/make-zoo.sh``).
 """
 

@@ -6,7 +6,7 @@ import time
 
 from .common import log, timed, work_path, write_json
 
-STAGES = ["lenet", "fashion-cnn", "caption", "samples"]
+STAGES = ["lenet", "fashion-cnn", "caption", "samples", "centernet"]
 
 
 def run_stage(name: str) -> None:
@@ -19,7 +19,12 @@ def run_stage(name: str) -> None:
     elif name == "samples":
         from .samples import samples_stage
         samples_stage()
+    elif name == "centernet":
+        from .centernet import centernet_stage
+        centernet_stage()
     elif name == "cards":
+        from .centernet import rewrite_card
+        rewrite_card()
         from .stages import rewrite_cards
         rewrite_cards()
 

@@ -9,7 +9,6 @@ import time
 from contextlib import contextmanager
 
 import numpy as np
-import torch
 
 KIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO_DIR = os.path.dirname(KIT_DIR)
@@ -21,6 +20,8 @@ WORK_DIR = os.environ.get("VISION_KIT_WORK", os.path.join(KIT_DIR, ".work"))
 
 def setup_torch(seed: int) -> None:
     """Seed every generator, use all cores and ask for deterministic kernels."""
+    import torch  # here, not at the top: the torch-free stages (centernet) import this module too
+
     torch.set_num_threads(os.cpu_count() or 1)
     random.seed(seed)
     np.random.seed(seed)

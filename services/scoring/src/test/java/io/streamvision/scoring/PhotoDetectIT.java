@@ -1,0 +1,86 @@
+package io.streamvision.scoring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.ClassifyRequest;
+import io.streamvision.proto.vision.v1.Detection;
+import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.testing.DetectionReference;
+import io.streamvision.testing.TestModels;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The real COCO detector ({@code models/centernet}) on the real photographs of {@code
+ * samples/photos} through the gRPC Classify path: decoded, letterboxed and sent as UINT8 by the
+ * scoring service, its boxes mapped back to each photograph's pixels. The answers are the model
+ * kit's reference detections (ONNX Runtime on the kit's tensors, itself checked against the
+ * original TF.js model): same classes above the threshold, scores within 0.01, box edges within 2
+ * pixels.
+ */
+@QuarkusTest
+@TestProfile(PhotoDetectIT.DetectorProfile.class)
+class PhotoDetectIT {
+
+    /** Serves the shipped detector alone, without Kafka. */
+    public static class DetectorProfile implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("vision.scoring.models", "centernet", "vision.scoring.kafka.enabled", "false");
+        }
+    }
+
+    @GrpcClient("inference")
+    VisionServiceGrpc.VisionServiceBlockingStub vision;
+
+    @Test
+    void classifyFindsTheObjectsOfTheKitReferenceInRealPhotographs() throws Exception {
+        DetectionReference reference = DetectionReference.read(TestModels.dir().resolve("centernet/1"));
+        assertTrue(reference.images().size() >= 10, "at least ten photographs");
+        List<String> differences = new ArrayList<>();
+        int objects = 0;
+        for (DetectionReference.Image image : reference.images()) {
+            byte[] bytes = Files.readAllBytes(TestModels.root().resolve(image.file()));
+            Classification answer = vision.classify(ClassifyRequest.newBuilder()
+                            .setRequestId(image.file())
+                            .setModelName("centernet")
+                            .setImage(ByteString.copyFrom(bytes))
+                            .build())
+                    .getClassification();
+            assertEquals(image.width(), answer.getImageWidth(), image.file());
+            assertEquals(image.height(), answer.getImageHeight(), image.file());
+            List<DetectionReference.Found> found = found(answer);
+            objects += found.size();
+            System.out.printf("[detect via Classify] %-26s %s%n", image.file(), found);
+            differences.addAll(reference.differences(image, found, 0.02f, 0.01f, 2f));
+        }
+        assertTrue(differences.isEmpty(), String.join("\n", differences));
+        assertTrue(objects >= 20, "the photographs hold people, animals, vehicles and a cup: " + objects);
+    }
+
+    /** A Classify answer's objects in the reference's terms. */
+    static List<DetectionReference.Found> found(Classification answer) {
+        List<DetectionReference.Found> out = new ArrayList<>();
+        for (Detection d : answer.getDetectionsList()) {
+            out.add(new DetectionReference.Found(
+                    d.getIndex(),
+                    d.getLabel(),
+                    d.getScore(),
+                    d.getBox().getXMin(),
+                    d.getBox().getYMin(),
+                    d.getBox().getXMax(),
+                    d.getBox().getYMax()));
+        }
+        return out;
+    }
+}
