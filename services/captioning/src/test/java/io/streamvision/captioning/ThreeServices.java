@@ -82,13 +82,13 @@ final class ThreeServices implements AutoCloseable {
     }
 
     /**
-     * The scoring service's settings in a pipeline: the sample classifier and the caption encoder,
-     * its own group and transactional id (named by {@code name}), and its ports.
+     * The scoring service's settings in a pipeline: the sample classifier, the caption encoder and
+     * the COCO detector, its own group and transactional id (named by {@code name}), and its ports.
      */
     static Map<String, String> scoring(Path models, String name, int managementPort, int grpcPort) {
         Map<String, String> settings = new HashMap<>();
         settings.put("vision.scoring.models-dir", models.toString());
-        settings.put("vision.scoring.models", "fashion-cnn,caption-encoder");
+        settings.put("vision.scoring.models", "fashion-cnn,caption-encoder,centernet");
         settings.put("vision.scoring.kafka.group-id", name + "-scoring");
         settings.put("vision.scoring.kafka.transactional-id", name + "-scoring-0");
         settings.put("quarkus.management.port", Integer.toString(managementPort));
@@ -99,6 +99,11 @@ final class ThreeServices implements AutoCloseable {
     /** Captioning's HTTP port (REST, the web console). */
     int captioningHttpPort() {
         return basePort + 6;
+    }
+
+    /** Scoring's gRPC port. */
+    int scoringGrpcPort() {
+        return basePort + 4;
     }
 
     /** Captioning's gRPC port. */

@@ -2,15 +2,17 @@ package io.streamvision.video;
 
 import static org.bytedeco.ffmpeg.global.avutil.AV_PIX_FMT_BGR24;
 
+import io.streamvision.imaging.RgbImage;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.util.List;
 import org.bytedeco.ffmpeg.global.avcodec;
 import org.bytedeco.javacv.FFmpegFrameRecorder;
 import org.bytedeco.javacv.Frame;
 
 /**
- * Writes test-pattern videos of any length without a system FFmpeg: a moving bar over a grey ramp
- * that changes with time, encoded with FFmpeg's own encoders (MPEG-4 Part 2, or VP8 for WebM) into
+ * Writes test-pattern videos of any length without a system FFmpeg (a moving bar over a grey ramp
+ * that changes with time) and slideshows of given pictures, encoded with FFmpeg's own encoders (MPEG-4 Part 2, or VP8 for WebM) into
  * any container. Benchmarks and tests make their long videos with it at run time instead of
  * committing them. Not thread-safe per call; calls are independent.
  */
@@ -62,22 +64,7 @@ public final class SyntheticVideos {
     public static void write(
             Path file, Container container, int width, int height, int fps, double seconds, double gopSeconds)
             throws Exception {
-        try (FFmpegFrameRecorder recorder = new FFmpegFrameRecorder(file.toFile(), width, height, 0)) {
-            recorder.setFormat(container.format);
-            recorder.setFrameRate(fps);
-            recorder.setGopSize(Math.max(1, (int) Math.round(fps * gopSeconds)));
-            if (container == Container.WEBM) {
-                recorder.setVideoCodec(avcodec.AV_CODEC_ID_VP8);
-                recorder.setVideoOption("deadline", "realtime");
-                recorder.setVideoOption("cpu-used", "8");
-            } else {
-                recorder.setVideoCodec(avcodec.AV_CODEC_ID_MPEG4);
-                recorder.setVideoQuality(8);
-            }
-            if (container == Container.MP4_FASTSTART) {
-                recorder.setOption("movflags", "+faststart");
-            }
-            recorder.start();
+        try (FFmpegFrameRecorder recorder = recorder(file, container, width, height, fps, gopSeconds, 8)) {
             Frame frame = new Frame(width, height, Frame.DEPTH_UBYTE, 3);
             ByteBuffer pixels = (ByteBuffer) frame.image[0];
             int stride = frame.imageStride;
@@ -88,6 +75,63 @@ public final class SyntheticVideos {
             }
             recorder.stop();
         }
+    }
+
+    /**
+     * Writes a slideshow: each picture (RGB, {@code width} x {@code height}) shown for {@code
+     * secondsEach}, as MPEG-4 Part 2 at a high quality in MP4, a keyframe at every picture.
+     */
+    public static void slideshow(Path file, List<RgbImage> pictures, int fps, double secondsEach) throws Exception {
+        int width = pictures.get(0).width();
+        int height = pictures.get(0).height();
+        long each = Math.round(secondsEach * fps);
+        try (FFmpegFrameRecorder recorder = recorder(file, Container.MP4, width, height, fps, secondsEach, 2)) {
+            Frame frame = new Frame(width, height, Frame.DEPTH_UBYTE, 3);
+            ByteBuffer pixels = (ByteBuffer) frame.image[0];
+            int stride = frame.imageStride;
+            for (RgbImage picture : pictures) {
+                if (picture.width() != width || picture.height() != height || picture.channels() != 3) {
+                    throw new IllegalArgumentException("every picture must be RGB " + width + "x" + height);
+                }
+                byte[] px = picture.pixels();
+                for (int y = 0; y < height; y++) {
+                    for (int x = 0; x < width; x++) {
+                        int in = (y * width + x) * 3;
+                        int out = y * stride + x * 3;
+                        pixels.put(out, px[in + 2]);
+                        pixels.put(out + 1, px[in + 1]);
+                        pixels.put(out + 2, px[in]);
+                    }
+                }
+                for (long i = 0; i < each; i++) {
+                    recorder.record(frame, AV_PIX_FMT_BGR24);
+                }
+            }
+            recorder.stop();
+        }
+    }
+
+    /** A started recorder; {@code quality} is MPEG-4's quantiser (2 best, 31 worst). */
+    private static FFmpegFrameRecorder recorder(
+            Path file, Container container, int width, int height, int fps, double gopSeconds, int quality)
+            throws Exception {
+        FFmpegFrameRecorder recorder = new FFmpegFrameRecorder(file.toFile(), width, height, 0);
+        recorder.setFormat(container.format);
+        recorder.setFrameRate(fps);
+        recorder.setGopSize(Math.max(1, (int) Math.round(fps * gopSeconds)));
+        if (container == Container.WEBM) {
+            recorder.setVideoCodec(avcodec.AV_CODEC_ID_VP8);
+            recorder.setVideoOption("deadline", "realtime");
+            recorder.setVideoOption("cpu-used", "8");
+        } else {
+            recorder.setVideoCodec(avcodec.AV_CODEC_ID_MPEG4);
+            recorder.setVideoQuality(quality);
+        }
+        if (container == Container.MP4_FASTSTART) {
+            recorder.setOption("movflags", "+faststart");
+        }
+        recorder.start();
+        return recorder;
     }
 
     /** A grey level that changes every second, with a bar that moves one column per frame. */
