@@ -135,7 +135,11 @@ function showVideo(v) {
   const duration = Number(v.duration_ms || 0) || Math.max(1, ...timelines.flatMap((t) => (t.segments || []).map((s) => Number(s.end_ms || 0))));
   if (v.final) {
     timelines.forEach((t) => {
-      const bar = el('div', { class: 'timeline', title: `${t.model_name} v${t.model_version}` });
+      if ((t.objects || []).length) {
+        parts.push(objectTracks(t, duration));
+        return;
+      }
+      const bar = el('div', { class: 'timeline', 'data-model': t.model_name, title: `${t.model_name} v${t.model_version}` });
       (t.segments || []).forEach((s) => {
         const start = Number(s.start_ms || 0), end = Number(s.end_ms || 0);
         const conf = Math.round((s.mean_confidence || 0) * 100);
@@ -151,6 +155,25 @@ function showVideo(v) {
   }
   row.replaceChildren(...parts);
   markUpload(id, v.final ? `video ${state}` : `video ${Math.round(share)}%`);
+}
+
+// A detector's timeline: one row per class, a bar per interval in which the class is present.
+function objectTracks(t, duration) {
+  const box = el('div', { class: 'objects-timeline', 'data-model': t.model_name }, el('div', { class: 'legend', text: `${t.model_name}: objects` }));
+  t.objects.forEach((o) => {
+    const bar = el('div', { class: 'timeline track' });
+    (o.intervals || []).forEach((i) => {
+      const start = Number(i.start_ms || 0), end = Number(i.end_ms || 0);
+      bar.append(el('div', {
+        class: 'seg',
+        style: `left:${100 * start / duration}%;width:${Math.max(0.3, 100 * (end - start) / duration)}%;background:${colourOf(o.index)}`,
+        title: `${o.label}: ${(start / 1000).toFixed(1)}–${(end / 1000).toFixed(1)} s, ${i.frames} frames, up to ${i.peak_count}, ${Math.round((i.mean_score || 0) * 100)}% mean score`,
+      }));
+    });
+    box.append(el('div', { class: 'track-row', 'data-label': o.label },
+      el('span', { class: 'track-label', text: `${o.label} ×${o.peak_count}` }), bar));
+  });
+  return box;
 }
 
 $('#open-video').addEventListener('submit', async (e) => {

@@ -34,10 +34,11 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The web console in a real browser (Debian's headless Chromium through its ChromeDriver), against
- * the three packaged services: an image, a file that is not an image and the sample video are
- * uploaded through the page, and the page shows the image's caption and labels, the bad file's
- * dead letter and the video's timeline, live. Leaves a screenshot at {@code
- * target/console-screenshot.png}.
+ * the three packaged services: an image, a file that is not an image, the sample video and a real
+ * photograph are uploaded through the page (to the models it ticks at first: the COCO detector,
+ * the demo classifier and the caption encoder), and the page shows the image's caption and labels,
+ * the bad file's dead letter, the video's timeline and the photograph with the detector's boxes
+ * and labels drawn over it, live. Leaves a screenshot at {@code target/console-screenshot.png}.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ConsoleBrowserProcessIT {
@@ -60,6 +61,7 @@ class ConsoleBrowserProcessIT {
         Path bad =
                 Files.writeString(work.resolve("not-an-image.png"), "this is text, not a PNG", StandardCharsets.UTF_8);
         Path video = Files.copy(root.resolve("samples/video.mp4"), work.resolve("clip.mp4"));
+        Path photo = Files.copy(root.resolve("samples/photos/person.jpg"), work.resolve("walk.jpg"));
 
         try (ThreeServices services =
                 new ThreeServices(TestBrokers.shared(), ".it-console", "it-console", 18240, Map.of())) {
@@ -90,7 +92,9 @@ class ConsoleBrowserProcessIT {
                         b -> b.findElements(By.cssSelector("#status .svc.up")).size() == 3);
 
                 WebElement upload = browser.findElement(By.id("upload"));
-                for (Path file : List.of(image, bad, video)) {
+                wait.until(b ->
+                        b.findElements(By.cssSelector("#models input:checked")).size() == 3);
+                for (Path file : List.of(image, bad, video, photo)) {
                     upload.sendKeys(file.toString());
                     String name = file.getFileName().toString();
                     wait.until(b -> b.findElements(By.cssSelector("#uploads li[data-id]")).stream()
@@ -121,14 +125,33 @@ class ConsoleBrowserProcessIT {
 
                 WebElement timeline = wait.until(b -> b.findElements(By.cssSelector("#videos .video")).stream()
                         .filter(v -> v.getAttribute("data-id").startsWith("console-clip-"))
-                        .filter(v -> !v.findElements(By.cssSelector(".timeline .seg"))
+                        .filter(v -> !v.findElements(By.cssSelector(".timeline[data-model='fashion-cnn'] .seg"))
                                 .isEmpty())
                         .findFirst()
                         .orElse(null));
                 assertTrue(timeline.getText().contains("COMPLETE"), timeline.getText());
-                String hover =
-                        timeline.findElement(By.cssSelector(".timeline .seg")).getAttribute("title");
+                String hover = timeline.findElement(By.cssSelector(".timeline[data-model='fashion-cnn'] .seg"))
+                        .getAttribute("title");
                 assertTrue(hover.contains("frames") && hover.contains("confidence"), "hover details: " + hover);
+
+                // The photograph, with a box and a label over it for each object the detector found.
+                WebElement boxed = wait.until(b -> b.findElements(By.cssSelector("#results .result")).stream()
+                        .filter(r -> r.getAttribute("data-id").startsWith("console-walk-"))
+                        .findFirst()
+                        .orElse(null));
+                List<String> drawn = boxed.findElements(By.cssSelector(".boxed .box")).stream()
+                        .map(b -> b.getAttribute("data-label"))
+                        .toList();
+                assertTrue(drawn.containsAll(List.of("person", "dog")), "boxes drawn: " + drawn);
+                WebElement personBox = boxed.findElement(By.cssSelector(".boxed .box[data-label='person']"));
+                WebElement picture = boxed.findElement(By.cssSelector(".boxed img"));
+                assertTrue(
+                        personBox.getSize().getHeight() > picture.getSize().getHeight() / 3
+                                && personBox.getSize().getHeight()
+                                        < picture.getSize().getHeight(),
+                        "the person's box is drawn to the picture's scale: " + personBox.getSize() + " in "
+                                + picture.getSize());
+                assertTrue(boxed.getText().contains("centernet: person"), boxed.getText());
 
                 // The status strip: readiness of all three, and what each writes per second.
                 String scoring = wait.until(b -> b.findElements(By.cssSelector("#status .svc.up")).stream()
@@ -138,7 +161,7 @@ class ConsoleBrowserProcessIT {
                         .orElse(null));
                 assertTrue(scoring.endsWith(" rec/s"), scoring);
                 wait.until(
-                        b -> b.findElement(By.id("status")).getText().contains("1 results/min · 1 dead letters/min"));
+                        b -> b.findElement(By.id("status")).getText().contains("2 results/min · 1 dead letters/min"));
                 String status = HttpClient.newHttpClient()
                         .send(
                                 HttpRequest.newBuilder(URI.create("http://localhost:" + services.captioningHttpPort()
@@ -155,7 +178,8 @@ class ConsoleBrowserProcessIT {
                         caption,
                         labels.get(0).getText().replace('\n', ' '),
                         reason,
-                        timeline.findElements(By.cssSelector(".timeline .seg")).size(),
+                        timeline.findElements(By.cssSelector(".timeline[data-model='fashion-cnn'] .seg"))
+                                .size(),
                         shot.toAbsolutePath());
             } finally {
                 browser.quit();

@@ -88,6 +88,9 @@ public final class ImageDecoder {
         if (declared != null) {
             checkDimensions(declared[0], declared[1]);
         }
+        if (format == ImageFormat.HEIF || format == ImageFormat.AVIF) {
+            return HeifDecoder.decode(data, format, limits);
+        }
         byte[] input = colours == ColourManagement.NONE ? EmbeddedProfiles.strip(format, data) : data;
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(input))) {
             ImageReader reader = reader(in, format);

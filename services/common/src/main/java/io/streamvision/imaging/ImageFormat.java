@@ -5,8 +5,8 @@ import java.nio.ByteOrder;
 
 /**
  * Image formats recognised from their first bytes, never from a file name or media type. Every
- * format here has an ImageIO reader on the class path (the JDK's, TwelveMonkeys' plugins, or
- * jai-imageio's JPEG 2000 reader).
+ * format here but two has an ImageIO reader on the class path (the JDK's, TwelveMonkeys' plugins,
+ * or jai-imageio's JPEG 2000 reader); HEIF and AVIF are decoded with FFmpeg ({@link HeifDecoder}).
  */
 public enum ImageFormat {
     JPEG,
@@ -23,11 +23,16 @@ public enum ImageFormat {
     SGI,
     PCX,
     IFF,
+    /** HEIF with HEVC pictures (HEIC, as iPhones save photographs). */
+    HEIF,
+    /** AVIF: HEIF with AV1 pictures. */
+    AVIF,
     UNKNOWN;
 
     /** The names a rejection message lists. */
     static final String SUPPORTED =
-            "JPEG, PNG, GIF, BMP, WebP, TIFF, PNM, ICO/CUR, PSD, JPEG 2000, TGA, SGI, PCX or IFF";
+            "JPEG (and MPO), PNG, GIF, BMP, WebP, TIFF, PNM, ICO/CUR, PSD, JPEG 2000, TGA, SGI, PCX, IFF, HEIF/HEIC or"
+                    + " AVIF";
 
     /** Recognises the format from magic bytes (TGA, which has none, from a consistent header). */
     public static ImageFormat sniff(byte[] d) {
@@ -96,10 +101,37 @@ public enum ImageFormat {
                         || (d[8] == 'P' && d[9] == 'B' && d[10] == 'M' && d[11] == ' '))) {
             return IFF;
         }
+        ImageFormat isoMedia = isoMediaImage(d);
+        if (isoMedia != null) {
+            return isoMedia;
+        }
         if (isTga(d)) {
             return TGA;
         }
         return UNKNOWN;
+    }
+
+    /**
+     * HEIF or AVIF from an ISO BMFF {@code ftyp} box at the start whose major or compatible brands
+     * name an image brand; null for anything else (an MP4 video is not an image).
+     */
+    private static ImageFormat isoMediaImage(byte[] d) {
+        if (d.length < 16 || d[4] != 'f' || d[5] != 't' || d[6] != 'y' || d[7] != 'p') {
+            return null;
+        }
+        long size = ((long) u(d, 0) << 24) | (u(d, 1) << 16) | (u(d, 2) << 8) | u(d, 3);
+        int end = (int) Math.min(d.length, Math.max(16, size));
+        boolean heif = false;
+        boolean avif = false;
+        for (int at = 8; at + 4 <= end; at += at == 8 ? 8 : 4) {
+            String brand = new String(d, at, 4, java.nio.charset.StandardCharsets.ISO_8859_1);
+            switch (brand) {
+                case "avif", "avis" -> avif = true;
+                case "heic", "heix", "heim", "heis", "hevc", "hevx", "mif1", "msf1" -> heif = true;
+                default -> {}
+            }
+        }
+        return avif ? AVIF : heif ? HEIF : null;
     }
 
     /**
