@@ -42,9 +42,15 @@ $started_kafka || echo "already running"
 say "Starting preprocess, scoring and captioning"
 deploy/local/services.sh start
 
-say "Images through Kafka: $VISION_IMAGES_TOPIC -> preprocess -> scoring -> captioning -> $VISION_RESULTS_TOPIC"
-echo "Each result joins a caption (the caption model describes scenes of up to four articles) and"
-echo "fashion-cnn's labels (it classifies one article): scenes get meaningful captions, items meaningful labels."
+say "Real photographs through Kafka to the COCO detector: $VISION_IMAGES_TOPIC -> preprocess -> scoring -> $VISION_RESULTS_TOPIC"
+echo "centernet is a pretrained COCO detector (80 classes, MIT; converted and checked against its original by"
+echo "the model kit). Each result lists the objects found, with score and box [x1,y1-x2,y2] in the photo's pixels."
+vision submit-images -m centernet samples/photos/*.jpg --timeout-s 180
+
+say "Images through Kafka to the default models: the detector, fashion-cnn and the caption model"
+echo "Each result joins a caption (the caption model describes scenes of up to four articles),"
+echo "fashion-cnn's labels (it classifies one article) and the detector's objects (there are none in"
+echo "these synthetic pictures): scenes get meaningful captions, items meaningful labels."
 vision submit-images samples/scenes/scene-0{0,1,2,3,4}.png samples/items/{1-trouser-test2,7-sneaker-test9,8-bag-test18}.png \
   --timeout-s 180
 echo "Each image went in as its own W3C trace (the traceparent header, carried to its result); with"
@@ -55,6 +61,7 @@ vision submit-videos samples/video.mp4 --every 5 --timeout-s 300
 
 say "gRPC: Classify on the scoring service, Caption (beam 3) on the captioning service"
 vision classify samples/items/7-sneaker-test9.png samples/large-item-1023x769.jpg
+vision classify -m centernet samples/photos/person.jpg samples/photos/chelsea.jpg
 vision caption --beam 3 samples/scenes/scene-05.png samples/large-scene-637x411.png
 
 say "REST (KServe v2 / Triton HTTP protocol): POST /v2/models/lenet/infer on the scoring service"

@@ -10,7 +10,9 @@
 # Environment: VISION_MODELS_DIR (models/),
 # JAVA_OPTS (extra JVM options for every service), VISION_READY_TIMEOUT_S (180),
 # VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS (directories file: videos may come from; default
-# media/ and samples/ of this checkout).
+# media/ and samples/ of this checkout), VISION_PREPROCESS_DEFAULT_MODELS (the models an image goes
+# to when its request names none; here the COCO detector as well as the demo classifier and the
+# caption encoder, so a photograph gets its objects).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +27,7 @@ export KAFKA_BOOTSTRAP_SERVERS
 export VISION_MODELS_DIR=${VISION_MODELS_DIR:-$root/models}
 export VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=${VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS:-$root/media,$root/samples}
 export VISION_PREPROCESS_VIDEO_WORK_DIR=${VISION_PREPROCESS_VIDEO_WORK_DIR:-$run/preprocess-work}
+export VISION_PREPROCESS_DEFAULT_MODELS=${VISION_PREPROCESS_DEFAULT_MODELS:-centernet,fashion-cnn,caption-encoder}
 
 http_port() {
   case "$1" in
