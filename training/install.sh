@@ -11,7 +11,9 @@ PACKAGES=(python3-torch python3-torchvision python3-onnx python3-numpy python3-p
           libopenblas0-pthread
           # The photographs of samples/photos (stage centernet): darknet's example images and
           # scikit-image's sample data.
-          darknet python3-skimage)
+          darknet python3-skimage
+          # Reference encoders and decoders of the formats phones save (phone_formats.py).
+          libheif-examples libavif-bin)
 ORT_NODE_VERSION=1.30.0
 # TF.js (pure-JavaScript CPU backend) runs the original graph of the centernet detector for the
 # parity check of its ONNX conversion.

@@ -53,7 +53,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The real COCO detector through the packaged services as separate processes: the real
  * photographs of {@code samples/photos} sent through Kafka to the detector alone come back as
- * complete results (no caption was asked for) holding the model kit's reference detections; and a
+ * complete results (no caption was asked for) holding the model kit's reference detections, the cat
+ * photograph as HEIC, AVIF and MPO gives the same cat; and a
  * slideshow of four of them, sent as a video, gets the object timeline its frames imply: every
  * class the detector finds in a picture's frames (over the scoring service's Classify RPC) has an
  * interval over that picture's time, and every interval is of a class found in the frames it spans.
@@ -65,6 +66,7 @@ class PhotoDetectionProcessIT {
     private static final int EVERY = 5;
     private static final int FPS = 5;
     private static final double SECONDS_EACH = 3;
+    private static final List<String> PHONE_FORMATS = List.of("chelsea.heic", "chelsea.avif", "chelsea.mpo");
     private static final List<String> SLIDES = List.of("dog.jpg", "horses.jpg", "chelsea.jpg", "motorcycle.jpg");
 
     @Test
@@ -91,6 +93,18 @@ class PhotoDetectionProcessIT {
                                 .build()
                                 .toByteArray()));
             }
+            Path formats = root.resolve("services/common/src/test/resources/phone-formats");
+            for (String file : PHONE_FORMATS) {
+                records.add(new ProducerRecord<>(
+                        topics.images().name(),
+                        file.getBytes(StandardCharsets.UTF_8),
+                        ImageRequest.newBuilder()
+                                .setRequestId(file)
+                                .setImage(ByteString.copyFrom(Files.readAllBytes(formats.resolve(file))))
+                                .addModels("centernet")
+                                .build()
+                                .toByteArray()));
+            }
             records.add(new ProducerRecord<>(
                     topics.videos().name(),
                     "slideshow".getBytes(StandardCharsets.UTF_8),
@@ -103,7 +117,7 @@ class PhotoDetectionProcessIT {
                             .toByteArray()));
             TestClients.send(broker.bootstrapServers(), records);
 
-            results.awaitAtLeast(reference.images().size(), Duration.ofSeconds(180));
+            results.awaitAtLeast(reference.images().size() + PHONE_FORMATS.size(), Duration.ofSeconds(180));
             Map<String, ImageResult> byId = new HashMap<>();
             for (ConsumerRecord<byte[], byte[]> r : results.records()) {
                 ImageResult result = topics.results().parse(r.value());
@@ -123,6 +137,28 @@ class PhotoDetectionProcessIT {
                 differences.addAll(reference.differences(image, found, 0.02f, 0.01f, 2f));
             }
             assertTrue(differences.isEmpty(), String.join("\n", differences));
+            // The cat photograph as an iPhone (HEIC), an Android phone (AVIF) and a stereo camera (MPO)
+            // save it: the same cat, the box within a few pixels.
+            DetectionReference.Found cat = reference.images().stream()
+                    .filter(i -> i.file().endsWith("chelsea.jpg"))
+                    .findFirst()
+                    .orElseThrow()
+                    .detections()
+                    .get(0);
+            for (String file : PHONE_FORMATS) {
+                ImageResult result = byId.get(file);
+                assertTrue(result != null && result.getComplete(), file + ": " + result);
+                List<DetectionReference.Found> found = found(result.getClassifications(0));
+                System.out.printf("[detect via Kafka] %-26s %s%n", file, found);
+                DetectionReference.Found first = found.get(0);
+                assertEquals("cat", first.label(), file + ": " + found);
+                assertTrue(
+                        Math.abs(first.x1() - cat.x1()) < 5
+                                && Math.abs(first.y1() - cat.y1()) < 5
+                                && Math.abs(first.x2() - cat.x2()) < 5
+                                && Math.abs(first.y2() - cat.y2()) < 5,
+                        file + ": " + first + " against " + cat);
+            }
 
             VideoSummary summary = finalSummary(topics, summaries);
             assertEquals(VideoSummary.State.COMPLETE, summary.getState(), summary.toString());

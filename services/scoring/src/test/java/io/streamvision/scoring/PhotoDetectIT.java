@@ -15,6 +15,7 @@ import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.DetectionReference;
 import io.streamvision.testing.TestModels;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -66,6 +67,42 @@ class PhotoDetectIT {
         }
         assertTrue(differences.isEmpty(), String.join("\n", differences));
         assertTrue(objects >= 20, "the photographs hold people, animals, vehicles and a cup: " + objects);
+    }
+
+    @Test
+    void photographsAsPhonesSaveThemGiveTheObjectsOfTheJpeg() throws Exception {
+        DetectionReference reference = DetectionReference.read(TestModels.dir().resolve("centernet/1"));
+        DetectionReference.Found cat = reference.images().stream()
+                .filter(i -> i.file().endsWith("chelsea.jpg"))
+                .findFirst()
+                .orElseThrow()
+                .detections()
+                .get(0);
+        assertEquals("cat", cat.label());
+        Path formats = TestModels.root().resolve("services/common/src/test/resources/phone-formats");
+        for (String file : List.of("chelsea.heic", "chelsea.avif", "chelsea.mpo")) {
+            Classification answer = vision.classify(ClassifyRequest.newBuilder()
+                            .setModelName("centernet")
+                            .setImage(ByteString.copyFrom(Files.readAllBytes(formats.resolve(file))))
+                            .build())
+                    .getClassification();
+            List<DetectionReference.Found> found = found(answer);
+            System.out.printf("[detect via Classify] %-26s %s%n", file, found);
+            assertEquals(cat.label(), found.get(0).label(), file + ": " + found);
+            assertTrue(Math.abs(found.get(0).score() - cat.score()) < 0.05, file + ": " + found.get(0));
+            assertTrue(iou(found.get(0), cat) > 0.9, file + ": " + found.get(0) + " against " + cat);
+        }
+    }
+
+    /** Intersection over union of two boxes. */
+    static double iou(DetectionReference.Found a, DetectionReference.Found b) {
+        double w = Math.min(a.x2(), b.x2()) - Math.max(a.x1(), b.x1());
+        double h = Math.min(a.y2(), b.y2()) - Math.max(a.y1(), b.y1());
+        if (w <= 0 || h <= 0) {
+            return 0;
+        }
+        double inter = w * h;
+        return inter / ((a.x2() - a.x1()) * (a.y2() - a.y1()) + (b.x2() - b.x1()) * (b.y2() - b.y1()) - inter);
     }
 
     /** A Classify answer's objects in the reference's terms. */
