@@ -101,6 +101,11 @@ class DefaultValuesTest {
         assertEquals(Chart.defaultValue("/kafka/bootstrapServers").asText(), config.get("KAFKA_BOOTSTRAP_SERVERS"));
         assertEquals("PLAINTEXT", config.get("KAFKA_SECURITY_PROTOCOL"));
         assertEquals("/models", config.get("VISION_MODELS_DIR"));
+        if (component.equals("preprocess")) {
+            // Photographs go to the COCO detector as well as to the demo models.
+            assertEquals(
+                    "centernet,fashion-cnn,caption-encoder", config.get("VISION_PREPROCESS_DEFAULT_MODELS"));
+        }
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("protobuf", config.get("VISION_KAFKA_OUTPUT_FORMAT"));
         assertEquals(null, config.get("QUARKUS_OTEL_SDK_DISABLED"), "tracing stays off (the services' default)");
