@@ -103,8 +103,7 @@ class DefaultValuesTest {
         assertEquals("/models", config.get("VISION_MODELS_DIR"));
         if (component.equals("preprocess")) {
             // Photographs go to the COCO detector as well as to the demo models.
-            assertEquals(
-                    "centernet,fashion-cnn,caption-encoder", config.get("VISION_PREPROCESS_DEFAULT_MODELS"));
+            assertEquals("centernet,fashion-cnn,caption-encoder", config.get("VISION_PREPROCESS_DEFAULT_MODELS"));
         }
         assertEquals("true", config.get("VISION_KAFKA_CREATE_TOPICS"));
         assertEquals("protobuf", config.get("VISION_KAFKA_OUTPUT_FORMAT"));
