@@ -551,9 +551,12 @@ public final class ScoringBenchmark {
         Topics topics = new Topics(".bench");
         String model = config.name();
         ModelInferRequest one = request(model, input, rowShape, 1, rowElements, uint8);
-        // One output per input: the scores of a classifier, else the features of an encoder.
-        boolean classifier = config.output("logits") != null;
-        String outputs = classifier ? topics.scores().name() : topics.features().name();
+        // One output per input: the scores of a classifier or a detector, else the features of an
+        // encoder.
+        boolean scored = config.output("logits") != null
+                || config.output("probabilities") != null
+                || config.output("detections") != null;
+        String outputs = scored ? topics.scores().name() : topics.features().name();
         try (TopicCollector scores = broker.collect(outputs);
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
