@@ -30,15 +30,19 @@ function resultCard(r, ts) {
   else card.append(thumb ? el('img', { src: thumb, alt: id }) : el('div', { class: 'noimg' }));
   const body = el('div', { style: 'flex:1;min-width:0' });
   const caption = r.caption && r.caption.text ? r.caption.text : '(no caption)';
-  body.append(el('div', { class: 'caption', text: caption }));
+  const captionOod = Boolean(r.caption && r.caption.out_of_domain);
+  body.append(el('div', { class: captionOod ? 'caption ood' : 'caption', text: caption }));
+  if (captionOod) body.append(oodNote('the caption model', r.caption));
   detectors.forEach((c) => {
     body.append(el('div', { class: 'objects', text: `${c.model_name}: ` + c.detections
       .map((d) => `${d.label} ${Math.round((d.score || 0) * 100)}%`).join(', ') }));
   });
   (r.classifications || []).filter((c) => !(c.detections || []).length).forEach((c) => {
+    const ood = Boolean(c.out_of_domain);
+    if (ood) body.append(oodNote(c.model_name, c));
     (c.labels || []).slice(0, 3).forEach((l) => {
       const p = Math.round((l.probability || 0) * 1000) / 10;
-      body.append(el('div', { class: 'label' },
+      body.append(el('div', { class: ood ? 'label ood' : 'label', 'data-model': c.model_name },
         el('span', { text: l.label }),
         el('div', { class: 'bar' }, el('span', { style: `width:${p}%` })),
         el('span', { text: `${p}%` })));
@@ -50,6 +54,14 @@ function resultCard(r, ts) {
   body.append(el('div', { class: 'meta', text: `${id} · ${state} · ${latency}` }));
   card.append(body);
   return card;
+}
+
+// An answer from a model that was not trained on images like this one: its score and threshold.
+function oodNote(model, part) {
+  const score = Number(part.domain_score || 0).toPrecision(4);
+  const threshold = Number(part.domain_threshold || 0).toPrecision(4);
+  return el('div', { class: 'ood-note', 'data-model': model || '' },
+    el('span', { text: `${model} was not trained on images like this (out-of-domain score ${score}, threshold ${threshold})` }));
 }
 
 // The uploaded image with each detected object's box and label drawn over it; boxes are in the

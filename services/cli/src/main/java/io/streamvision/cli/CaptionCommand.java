@@ -71,12 +71,23 @@ public class CaptionCommand extends ImageRpcCommand {
                         .map(a -> Map.of("caption", a.getText(), "log_probability", a.getLogProbability()))
                         .toList());
         fields.put("decoder", caption.getDecoderModel() + " v" + caption.getDecoderVersion());
+        if (caption.getDomainThreshold() != 0) {
+            fields.put("out_of_domain", caption.getOutOfDomain());
+            fields.put("domain_score", caption.getDomainScore());
+            fields.put("domain_threshold", caption.getDomainThreshold());
+        }
         return fields;
     }
 
     @Override
     String line(Map<String, Object> fields) {
-        String text = "\"" + fields.get("caption") + "\"";
+        String text = "\"" + fields.get("caption") + "\""
+                + (Boolean.TRUE.equals(fields.get("out_of_domain"))
+                        ? RecordPrinter.outOfDomain(
+                                true,
+                                ((Number) fields.get("domain_score")).floatValue(),
+                                ((Number) fields.get("domain_threshold")).floatValue())
+                        : "");
         return fields.containsKey("labels")
                 ? text + "  [" + ClassifyCommand.labelText(fields.get("labels")) + "]"
                 : text;

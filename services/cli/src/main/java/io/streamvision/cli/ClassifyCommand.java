@@ -57,6 +57,11 @@ public class ClassifyCommand extends ImageRpcCommand {
         if (c.getDetector()) {
             fields.put("objects", objects(c));
         }
+        if (c.getDomainThreshold() != 0) {
+            fields.put("out_of_domain", c.getOutOfDomain());
+            fields.put("domain_score", c.getDomainScore());
+            fields.put("domain_threshold", c.getDomainThreshold());
+        }
         return fields;
     }
 

@@ -91,7 +91,14 @@ final class RecordPrinter {
         Message m = topic == null || value == null ? null : parse(value);
         if (m instanceof ImageResult r) {
             return (r.getComplete() ? "" : "[partial: " + r.getMissingReason() + "] ")
-                    + (r.hasCaption() ? "\"" + r.getCaption().getText() + "\"  " : "")
+                    + (r.hasCaption()
+                            ? "\"" + r.getCaption().getText() + "\""
+                                    + outOfDomain(
+                                            r.getCaption().getOutOfDomain(),
+                                            r.getCaption().getDomainScore(),
+                                            r.getCaption().getDomainThreshold())
+                                    + "  "
+                            : "")
                     + r.getClassificationsList().stream()
                             .map(RecordPrinter::labels)
                             .collect(Collectors.joining("; "));
@@ -125,7 +132,17 @@ final class RecordPrinter {
                 + ": "
                 + c.getLabelsList().stream()
                         .map(l -> String.format("%s %.1f%%", l.getLabel(), 100 * l.getProbability()))
-                        .collect(Collectors.joining(", "));
+                        .collect(Collectors.joining(", "))
+                + outOfDomain(c.getOutOfDomain(), c.getDomainScore(), c.getDomainThreshold());
+    }
+
+    /** The note an out-of-domain answer gets, or nothing. */
+    static String outOfDomain(boolean flagged, float score, float threshold) {
+        return flagged
+                ? String.format(
+                        " [OUT OF DOMAIN: score %.4g above %.4g; the model was not trained on images like this]",
+                        score, threshold)
+                : "";
     }
 
     /** A detector's objects: label, score and box (x1,y1-x2,y2 in the image's pixels), or "no objects". */

@@ -26,6 +26,8 @@ import java.util.List;
  * @param vocab for decoders: vocabulary file name
  * @param encoder for decoders: name of the encoder model that makes their features
  * @param detection for detection models: how their {@code detections} output is read
+ * @param outOfDomain how far an input is from what the model was trained on, and from where on
+ *     its answer is out of domain (null: no score)
  */
 public record ModelConfig(
         String name,
@@ -41,7 +43,8 @@ public record ModelConfig(
         String sha256,
         String vocab,
         String encoder,
-        Detection detection) {
+        Detection detection,
+        OutOfDomain outOfDomain) {
 
     /** Reads {@code config.json} and its parts: snake_case keys, unknown keys ignored. */
     public static final ObjectMapper JSON = JsonMapper.builder()
@@ -157,6 +160,30 @@ public record ModelConfig(
                     maxDetections == null ? DEFAULT.maxDetections : maxDetections);
         }
     }
+
+    /**
+     * An out-of-domain score for every answer: {@code method} {@code max_softmax} (1 - the largest
+     * softmax probability of {@code output}, Hendrycks and Gimpel 2017), {@code energy} (minus the
+     * log-sum-exp of the logits in {@code output}, Liu et al. 2020) or {@code mahalanobis} (the
+     * smallest Mahalanobis distance of the {@code output} vector to a class mean under one shared
+     * covariance, Lee et al. 2018, with the class means and the precision matrix in the {@code
+     * statistics} file: little-endian float32, {@code classes} x {@code dimensions} means, then
+     * {@code dimensions} x {@code dimensions} precision, row-major). Higher is further from the
+     * training data; above {@code threshold} the answer is out of domain. {@code
+     * truePositiveRate} is the share of in-domain inputs the threshold keeps (the model kit
+     * calibrates it). {@code deadLetter}: out-of-domain inputs become dead letters instead of
+     * answers.
+     */
+    public record OutOfDomain(
+            String method,
+            String output,
+            String statistics,
+            String statisticsSha256,
+            Integer classes,
+            Integer dimensions,
+            double threshold,
+            Double truePositiveRate,
+            Boolean deadLetter) {}
 
     /** Dynamic batching defaults. */
     public record Batching(

@@ -87,6 +87,12 @@ public final class Classifications {
                     .setModelName(response.getModelName())
                     .setModelVersion(response.getModelVersion())
                     .addAllRequestModels(RequestModels.of(request));
+            double[] domain = DomainScore.read(response.getParametersMap());
+            if (domain != null) {
+                out.setDomainScore((float) domain[0])
+                        .setDomainThreshold((float) domain[1])
+                        .setOutOfDomain(domain[2] > 0);
+            }
             if (spec == detections) {
                 long rows = output.getShapeCount() >= 2 ? output.getShape(output.getShapeCount() - 2) : 0;
                 float[] values = Tensors.floats(response.getRawOutputContents(i), (int) (rows * 6));

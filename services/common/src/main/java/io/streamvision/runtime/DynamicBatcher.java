@@ -43,7 +43,9 @@ import org.jboss.logging.Logger;
  *
  * <p>Metrics per model and version, after Triton's {@code nv_inference_*}: {@code
  * vision_inference_request_success_total}, {@code vision_inference_request_failure_total}, {@code
- * vision_inference_count_total} (rows), {@code vision_inference_exec_count_total} (batches; count /
+ * vision_inference_count_total} (rows), {@code vision_inference_out_of_domain_total} (answers whose
+ * input the model's out-of-domain score flags: a drift signal), {@code
+ * vision_inference_exec_count_total} (batches; count /
  * exec_count is the average batch size), {@code vision_inference_queue_duration} and {@code
  * vision_inference_compute_duration} timers.
  *
@@ -510,6 +512,12 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
                         counted.success().increment();
+                        InferParameter ood =
+                                outcome.response().getParametersMap().get(DomainScore.OUT_OF_DOMAIN);
+                        if (ood != null && ood.getBoolParam()) {
+                            counter("vision_inference_out_of_domain", version, null)
+                                    .increment();
+                        }
                     } else {
                         counter(
                                         "vision_inference_request_failure",

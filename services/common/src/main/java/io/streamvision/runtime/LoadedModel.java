@@ -22,13 +22,21 @@ public final class LoadedModel implements AutoCloseable {
     private final String provider;
     private final BatchingSettings batching;
     private final String configDigest;
+    private final DomainScore domain;
     /** Normalisation tables of UINT8 inputs, by input name and channel count, made on first use. */
     private final Map<String, float[][]> normalisations = new ConcurrentHashMap<>();
 
     private final AtomicInteger references = new AtomicInteger(1);
 
-    LoadedModel(ModelConfig config, OrtSession session, String provider, int instances, String configDigest) {
+    LoadedModel(
+            ModelConfig config,
+            OrtSession session,
+            String provider,
+            int instances,
+            String configDigest,
+            DomainScore domain) {
         this.config = config;
+        this.domain = domain;
         this.session = session;
         this.provider = provider;
         this.batching = BatchingSettings.of(config).withInstances(instances);
@@ -50,6 +58,11 @@ public final class LoadedModel implements AutoCloseable {
     /** Execution provider the session runs on: {@code cpu} or {@code cuda}. */
     public String provider() {
         return provider;
+    }
+
+    /** The out-of-domain score of this version's answers, or null when its config has none. */
+    public DomainScore domain() {
+        return domain;
     }
 
     /** SHA-256 of the {@code config.json} this version was loaded from. */

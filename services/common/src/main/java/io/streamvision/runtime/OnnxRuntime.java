@@ -68,6 +68,12 @@ public final class OnnxRuntime {
             throw new ModelLoadException("Model " + name + " v" + version + ": ONNX file " + file + " is missing");
         }
         verifyDigest(name, version, file, config.sha256());
+        DomainScore domain;
+        try {
+            domain = DomainScore.of(config, repository.versionDir(name, version));
+        } catch (IllegalArgumentException e) {
+            throw new ModelLoadException("Model " + name + " v" + version + ": " + e.getMessage(), e);
+        }
         String provider = chooseProvider(config);
         int cores = Runtime.getRuntime().availableProcessors();
         ExecutionSettings effective = settings.forModel(config.execution());
@@ -109,7 +115,7 @@ public final class OnnxRuntime {
         }
         try {
             check(config, session);
-            LoadedModel model = new LoadedModel(config, session, provider, effective.instances(), configDigest);
+            LoadedModel model = new LoadedModel(config, session, provider, effective.instances(), configDigest, domain);
             warmUp(model);
             return model;
         } catch (RuntimeException e) {

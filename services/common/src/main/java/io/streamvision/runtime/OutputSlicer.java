@@ -6,6 +6,7 @@ import com.google.protobuf.UnsafeByteOperations;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +60,22 @@ final class OutputSlicer {
             }
             response.addRawOutputContents(UnsafeByteOperations.unsafeWrap(mine));
         }
+        DomainScore domain = model.domain();
+        if (domain != null && rows == 1) {
+            domain.putInto(response, domain.score(row(domain.output(), firstRow)));
+        }
         return response.build();
+    }
+
+    /** One row of an FP32 output. */
+    private float[] row(String name, long index) {
+        Output output = copied.computeIfAbsent(name, this::copy);
+        int values = (int) (output.rowBytes() / Float.BYTES);
+        float[] row = new float[values];
+        ByteBuffer data = output.data().duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        data.position((int) (index * output.rowBytes()));
+        data.asFloatBuffer().get(row);
+        return row;
     }
 
     private Output copy(String name) {

@@ -80,6 +80,7 @@ class PlacementTest {
                                 null,
                                 null,
                                 null,
+                                null,
                                 null))
                 .build();
         Placement read = Placement.of(request.getParametersMap());

@@ -11,6 +11,7 @@ import io.quarkus.grpc.GrpcService;
 import io.smallrye.common.annotation.Blocking;
 import io.streamvision.captioning.CaptioningConfig;
 import io.streamvision.captioning.decode.Captioner;
+import io.streamvision.captioning.kafka.CaptioningLoop;
 import io.streamvision.captioning.queries.VideoSummaries;
 import io.streamvision.imaging.ImageDecoder;
 import io.streamvision.imaging.ImageRejectedException;
@@ -169,7 +170,11 @@ public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
         int width = beamWidth > 0 ? beamWidth : config.beamWidth();
         Span search = tracing.span("decode search").setAttribute("beam.width", width);
         try {
-            return captioner.caption(List.of(requestId), List.of(vector), width).get(0);
+            return CaptioningLoop.withRequest(
+                    captioner
+                            .caption(List.of(requestId), List.of(vector), width)
+                            .get(0),
+                    features.getParametersMap());
         } catch (Exception e) {
             search.setStatus(StatusCode.ERROR, String.valueOf(e.getMessage()));
             throw Status.INTERNAL

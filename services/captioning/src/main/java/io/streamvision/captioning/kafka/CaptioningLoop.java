@@ -13,9 +13,11 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.DomainScore;
 import io.streamvision.runtime.RequestModels;
 import io.streamvision.runtime.Tensors;
 import io.streamvision.tracing.RecordTracing;
@@ -26,6 +28,7 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -92,7 +95,7 @@ public class CaptioningLoop {
         List<ConsumerRecord<byte[], byte[]>> accepted = new ArrayList<>();
         List<String> ids = new ArrayList<>();
         List<float[]> features = new ArrayList<>();
-        List<List<String>> requestModels = new ArrayList<>();
+        List<Map<String, InferParameter>> parameters = new ArrayList<>();
         String encoder = captioner.encoderName();
         for (ConsumerRecord<byte[], byte[]> record : records) {
             ModelInferResponse response;
@@ -137,7 +140,7 @@ public class CaptioningLoop {
                             ? new String(record.key(), StandardCharsets.UTF_8)
                             : response.getId());
             features.add(vector);
-            requestModels.add(RequestModels.of(response.getParametersMap()));
+            parameters.add(response.getParametersMap());
         }
         if (accepted.isEmpty()) {
             return;
@@ -152,7 +155,7 @@ public class CaptioningLoop {
             }
         }
         try {
-            decode(accepted, ids, features, requestModels, spans, search.startSpan(), out);
+            decode(accepted, ids, features, parameters, spans, search.startSpan(), out);
         } finally {
             spans.forEach(Span::end);
         }
@@ -162,7 +165,7 @@ public class CaptioningLoop {
             List<ConsumerRecord<byte[], byte[]>> accepted,
             List<String> ids,
             List<float[]> features,
-            List<List<String>> requestModels,
+            List<Map<String, InferParameter>> parameters,
             List<Span> spans,
             Span search,
             List<ProducerRecord<byte[], byte[]>> out)
@@ -196,9 +199,7 @@ public class CaptioningLoop {
             ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(
                     this.captions.name(),
                     ids.get(i).getBytes(StandardCharsets.UTF_8),
-                    this.captions.encode(captions.get(i).toBuilder()
-                            .addAllRequestModels(requestModels.get(i))
-                            .build()));
+                    this.captions.encode(withRequest(captions.get(i), parameters.get(i))));
             RecordHeaders.propagate(in.headers(), record.headers());
             if (record.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(record.headers(), RecordHeaders.REQUEST_ID, ids.get(i));
@@ -213,5 +214,20 @@ public class CaptioningLoop {
         if (loop != null) {
             loop.close();
         }
+    }
+
+    /**
+     * A caption with what its features record (or the encoder's response) says of the request: the
+     * models it went to, and the caption encoder's out-of-domain score of the image.
+     */
+    public static Caption withRequest(Caption caption, Map<String, InferParameter> parameters) {
+        Caption.Builder out = caption.toBuilder().addAllRequestModels(RequestModels.of(parameters));
+        double[] domain = DomainScore.read(parameters);
+        if (domain != null) {
+            out.setDomainScore((float) domain[0])
+                    .setDomainThreshold((float) domain[1])
+                    .setOutOfDomain(domain[2] > 0);
+        }
+        return out.build();
     }
 }

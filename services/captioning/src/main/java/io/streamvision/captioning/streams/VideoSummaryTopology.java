@@ -310,6 +310,7 @@ public final class VideoSummaryTopology {
             if (c.getDetector()) {
                 f.setDetector(true).addAllObjects(objects(c));
             }
+            f.setOutOfDomain(c.getOutOfDomain());
             if (c.getLabelsCount() > 0) {
                 f.setIndex(c.getLabels(0).getIndex())
                         .setLabel(c.getLabels(0).getLabel())

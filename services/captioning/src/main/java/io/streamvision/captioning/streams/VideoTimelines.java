@@ -391,6 +391,7 @@ public final class VideoTimelines {
         private final Map<Integer, LabelStats> labels = new TreeMap<>();
         private final Map<Long, long[]> gaps = new HashMap<>();
         private long frames;
+        private long outOfDomain;
         private long runs;
         private boolean merging;
         // the open run
@@ -423,6 +424,17 @@ public final class VideoTimelines {
 
         void add(FrameScore f) {
             frames++;
+            if (f.getOutOfDomain()) {
+                // Unlike the model's training data: its label means nothing. The run before it ends
+                // here, and the frame forms no segment and counts in no label.
+                outOfDomain++;
+                if (runFirst != null) {
+                    closeRun(f.getPtsMs());
+                }
+                gap(f);
+                previous = f;
+                return;
+            }
             if (f.getDetector()) {
                 if (objects == null) {
                     objects = new ObjectTracks(maxSegments, objectGapFrames);
@@ -432,15 +444,7 @@ public final class VideoTimelines {
             LabelStats label = labels.computeIfAbsent(f.getIndex(), k -> new LabelStats(f.getLabel()));
             label.frames++;
             label.confidence += f.getProbability();
-            if (previous != null) {
-                long gap = f.getPtsMs() - previous.getPtsMs();
-                long[] count = gaps.get(gap);
-                if (count != null) {
-                    count[0]++;
-                } else if (gaps.size() < MAX_DISTINCT_GAPS) {
-                    gaps.put(gap, new long[] {1});
-                }
-            }
+            gap(f);
             if (runFirst != null && f.getIndex() != runFirst.getIndex()) {
                 closeRun(f.getPtsMs());
             }
@@ -452,6 +456,19 @@ public final class VideoTimelines {
             runFrames++;
             runConfidence += f.getProbability();
             previous = f;
+        }
+
+        /** Counts the gap from the previous frame, for the sampling interval. */
+        private void gap(FrameScore f) {
+            if (previous != null) {
+                long gap = f.getPtsMs() - previous.getPtsMs();
+                long[] count = gaps.get(gap);
+                if (count != null) {
+                    count[0]++;
+                } else if (gaps.size() < MAX_DISTINCT_GAPS) {
+                    gaps.put(gap, new long[] {1});
+                }
+            }
         }
 
         private void closeRun(long endMs) {
@@ -531,6 +548,7 @@ public final class VideoTimelines {
                     .setModelVersion(version)
                     .setFramesScored(frames)
                     .setRuns(runs)
+                    .setFramesOutOfDomain(outOfDomain)
                     .setSegmentsMerged(merging);
             if (objects != null) {
                 t.addAllObjects(objects.build(samplingInterval(frameRate)));

@@ -18,6 +18,7 @@ import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.DomainScore;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
@@ -156,6 +157,26 @@ public class ScoringLoop {
                 // The config of the version that ran, even when a new one was swapped in since.
                 ModelConfig model = outcome.model();
                 span.setAttribute("model", model.name());
+                double[] domain = DomainScore.read(outcome.response().getParametersMap());
+                if (domain != null
+                        && domain[2] > 0
+                        && model.outOfDomain() != null
+                        && Boolean.TRUE.equals(model.outOfDomain().deadLetter())) {
+                    out.add(deadLetters.forRecord(
+                            record,
+                            STAGE,
+                            ReasonCode.OUT_OF_DOMAIN,
+                            String.format(
+                                    java.util.Locale.ROOT,
+                                    "model %s v%s was not trained on inputs like this one: out-of-domain score %.4g"
+                                            + " is above its threshold %.4g (%s)",
+                                    model.name(),
+                                    outcome.response().getModelVersion(),
+                                    domain[0],
+                                    domain[1],
+                                    model.outOfDomain().method())));
+                    continue;
+                }
                 emit(model, request, outcome.response(), record, topics, out);
             } finally {
                 for (int j = first; j < out.size(); j++) {

@@ -1,0 +1,243 @@
+package io.streamvision.runtime;
+
+import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
+import io.streamvision.proto.inference.InferParameter;
+import io.streamvision.proto.inference.ModelInferResponse;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * How far one answer's input is from what its model was trained on, from the model's own outputs
+ * ({@link ModelConfig.OutOfDomain}): the score of one output row, and whether it is above the
+ * model's calibrated threshold. Made once per loaded model version (the Mahalanobis statistics are
+ * read then); immutable and thread-safe.
+ */
+public final class DomainScore {
+
+    /** Response parameter: the score of the answer's input (one row). */
+    public static final String SCORE = "domain_score";
+
+    /** Response parameter: the model's threshold. */
+    public static final String THRESHOLD = "domain_threshold";
+
+    /** Response parameter: true when the score is above the model's threshold. */
+    public static final String OUT_OF_DOMAIN = "out_of_domain";
+
+    private final ModelConfig.OutOfDomain settings;
+    private final String method;
+    /** Mahalanobis: the precision matrix P (row-major), P times each class mean, and each mean's P-norm. */
+    private final double[] precision;
+
+    private final double[][] precisionMeans;
+    private final double[] meanNorms;
+    private final int dimensions;
+
+    /** The three response parameters of a score. */
+    public void putInto(ModelInferResponse.Builder response, double score) {
+        response.putParameters(
+                SCORE, InferParameter.newBuilder().setDoubleParam(score).build());
+        response.putParameters(
+                OUT_OF_DOMAIN,
+                InferParameter.newBuilder().setBoolParam(outOfDomain(score)).build());
+        response.putParameters(
+                THRESHOLD,
+                InferParameter.newBuilder().setDoubleParam(threshold()).build());
+    }
+
+    /**
+     * The score a response's parameters carry, as {@code [score, threshold, out of domain ? 1 :
+     * 0]}, or null when they carry none.
+     */
+    public static double[] read(Map<String, InferParameter> parameters) {
+        InferParameter score = parameters.get(SCORE);
+        if (score == null) {
+            return null;
+        }
+        return new double[] {
+            score.getDoubleParam(),
+            parameters
+                    .getOrDefault(THRESHOLD, InferParameter.getDefaultInstance())
+                    .getDoubleParam(),
+            parameters
+                            .getOrDefault(OUT_OF_DOMAIN, InferParameter.getDefaultInstance())
+                            .getBoolParam()
+                    ? 1
+                    : 0
+        };
+    }
+
+    private DomainScore(
+            ModelConfig.OutOfDomain settings,
+            double[] precision,
+            double[][] precisionMeans,
+            double[] meanNorms,
+            int dimensions) {
+        this.settings = settings;
+        this.method = settings.method();
+        this.precision = precision;
+        this.precisionMeans = precisionMeans;
+        this.meanNorms = meanNorms;
+        this.dimensions = dimensions;
+    }
+
+    /**
+     * The score of a model version, or null when its config has none.
+     *
+     * @throws IllegalArgumentException for an unknown method, an output the model does not have,
+     *     or statistics that are missing, of the wrong size or of another checksum
+     */
+    public static DomainScore of(ModelConfig config, Path versionDir) {
+        ModelConfig.OutOfDomain ood = config.outOfDomain();
+        if (ood == null) {
+            return null;
+        }
+        if (ood.output() == null
+                || config.outputs() == null
+                || config.outputs().stream().noneMatch(o -> o.name().equals(ood.output()))) {
+            throw new IllegalArgumentException(
+                    "out_of_domain.output '" + ood.output() + "' is not an output of the model");
+        }
+        switch (ood.method() == null ? "" : ood.method()) {
+            case "max_softmax", "energy":
+                return new DomainScore(ood, null, null, null, 0);
+            case "mahalanobis":
+                return mahalanobis(ood, versionDir);
+            default:
+                throw new IllegalArgumentException(
+                        "out_of_domain.method must be max_softmax, energy or mahalanobis, not '" + ood.method() + "'");
+        }
+    }
+
+    private static DomainScore mahalanobis(ModelConfig.OutOfDomain ood, Path versionDir) {
+        int classes = ood.classes() == null ? 1 : ood.classes();
+        int d = ood.dimensions() == null ? 0 : ood.dimensions();
+        if (ood.statistics() == null || d <= 0 || classes <= 0) {
+            throw new IllegalArgumentException(
+                    "out_of_domain method mahalanobis needs statistics, classes and dimensions");
+        }
+        Path file = versionDir.resolve(ood.statistics());
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+            if (ood.statisticsSha256() != null
+                    && !ood.statisticsSha256().equalsIgnoreCase(ModelRepository.sha256(file))) {
+                throw new IllegalArgumentException("out_of_domain statistics " + file + " do not match their sha256");
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "out_of_domain statistics " + file + " cannot be read: " + e.getMessage(), e);
+        }
+        long expected = 4L * ((long) classes * d + (long) d * d);
+        if (bytes.length != expected) {
+            throw new IllegalArgumentException("out_of_domain statistics " + file + " hold " + bytes.length
+                    + " bytes, not the " + expected + " of " + classes + " means and a " + d + "x" + d + " precision");
+        }
+        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        double[][] means = new double[classes][d];
+        for (double[] mean : means) {
+            for (int j = 0; j < d; j++) {
+                mean[j] = in.getFloat();
+            }
+        }
+        double[] precision = new double[d * d];
+        for (int i = 0; i < d * d; i++) {
+            precision[i] = in.getFloat();
+        }
+        double[][] precisionMeans = new double[classes][];
+        double[] meanNorms = new double[classes];
+        for (int c = 0; c < classes; c++) {
+            precisionMeans[c] = times(precision, means[c], d);
+            meanNorms[c] = dot(means[c], precisionMeans[c]);
+        }
+        return new DomainScore(ood, precision, precisionMeans, meanNorms, d);
+    }
+
+    /** The output whose rows are scored. */
+    public String output() {
+        return settings.output();
+    }
+
+    /** Above this the answer is out of domain. */
+    public double threshold() {
+        return settings.threshold();
+    }
+
+    /** Whether out-of-domain inputs become dead letters instead of answers. */
+    public boolean deadLetter() {
+        return Boolean.TRUE.equals(settings.deadLetter());
+    }
+
+    /** True when a score is above the threshold. */
+    public boolean outOfDomain(double score) {
+        return score > settings.threshold();
+    }
+
+    /** The score of one row of {@link #output()}; higher is further from the training data. */
+    public double score(float[] row) {
+        return switch (method) {
+            case "max_softmax" -> {
+                float[] p = Classifications.softmax(row);
+                double max = 0;
+                for (float v : p) {
+                    max = Math.max(max, v);
+                }
+                yield 1 - max;
+            }
+            case "energy" -> {
+                double max = Double.NEGATIVE_INFINITY;
+                for (float v : row) {
+                    max = Math.max(max, v);
+                }
+                double sum = 0;
+                for (float v : row) {
+                    sum += Math.exp(v - max);
+                }
+                yield -(max + Math.log(sum));
+            }
+            default -> mahalanobis(row);
+        };
+    }
+
+    private double mahalanobis(float[] row) {
+        if (row.length != dimensions) {
+            throw new IllegalArgumentException("out-of-domain score needs " + dimensions + " values of "
+                    + settings.output() + ", not " + row.length);
+        }
+        double[] f = new double[dimensions];
+        for (int i = 0; i < dimensions; i++) {
+            f[i] = row[i];
+        }
+        double quadratic = dot(f, times(precision, f, dimensions));
+        double best = Double.POSITIVE_INFINITY;
+        for (int c = 0; c < precisionMeans.length; c++) {
+            best = Math.min(best, quadratic - 2 * dot(f, precisionMeans[c]) + meanNorms[c]);
+        }
+        return best;
+    }
+
+    private static double[] times(double[] matrix, double[] v, int d) {
+        double[] out = new double[d];
+        for (int i = 0; i < d; i++) {
+            double s = 0;
+            int at = i * d;
+            for (int j = 0; j < d; j++) {
+                s += matrix[at + j] * v[j];
+            }
+            out[i] = s;
+        }
+        return out;
+    }
+
+    private static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+}
