@@ -746,6 +746,37 @@ class VideoSummaryTopologyTest {
     }
 
     @Test
+    void outOfDomainFramesAreCountedAndFormNoLabelSegment() throws Exception {
+        VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
+                0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 100);
+        try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
+            // Label 3 in frames 0-4 and 8-9; frames 5-7 are unlike the training data (their top
+            // label, 1, means nothing).
+            for (int i = 0; i < 10; i++) {
+                boolean ood = i >= 5 && i <= 7;
+                aggregator.score(synthetic("drift", i, ood ? 1 : 3).toBuilder()
+                        .setOutOfDomain(ood)
+                        .setDomainScore(ood ? 900 : 100)
+                        .setDomainThreshold(500)
+                        .build());
+            }
+            aggregator.event(finalSegment("drift", 0, 10));
+            ModelTimeline timeline = aggregator.summaries().get(0).getTimelines(0);
+            assertEquals(3, timeline.getFramesOutOfDomain());
+            assertEquals(10, timeline.getFramesScored());
+            assertEquals(2, timeline.getSegmentsCount(), timeline.toString());
+            LabelSegment before = timeline.getSegments(0);
+            assertEquals(3, before.getIndex());
+            assertEquals(0, before.getStartMs());
+            assertEquals(5 * 40, before.getEndMs(), "ends at the first out-of-domain frame");
+            LabelSegment after = timeline.getSegments(1);
+            assertEquals(8 * 40, after.getStartMs());
+            assertEquals(2, after.getFrames());
+            assertEquals(1, timeline.getTopLabelsCount(), "label 1 of the flagged frames is no top label");
+        }
+    }
+
+    @Test
     void aClassThatComesAndGoesThousandsOfTimesListsAtMostMaxSegmentsIntervals() throws Exception {
         VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
                 0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 50);
