@@ -12,6 +12,8 @@ PACKAGES=(python3-torch python3-torchvision python3-onnx python3-numpy python3-p
           # The photographs of samples/photos (stage centernet): darknet's example images and
           # scikit-image's sample data.
           darknet python3-skimage
+          # The handwritten digits of the out-of-domain sets (stage ood): scikit-learn's bundled copy.
+          python3-sklearn
           # Reference encoders and decoders of the formats phones save (phone_formats.py).
           libheif-examples libavif-bin)
 ORT_NODE_VERSION=1.30.0

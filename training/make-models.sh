@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates every model of models/ and every file of samples/ from scratch:
-#   training/make-models.sh                 # all stages: lenet fashion-cnn caption samples centernet
+#   training/make-models.sh                 # all stages: lenet fashion-cnn caption samples centernet ood
 #   training/make-models.sh caption samples # selected stages
 # Seeded and deterministic; prints the time of each stage. CPU only.
 set -euo pipefail

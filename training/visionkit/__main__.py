@@ -6,7 +6,7 @@ import time
 
 from .common import log, timed, work_path, write_json
 
-STAGES = ["lenet", "fashion-cnn", "caption", "samples", "centernet"]
+STAGES = ["lenet", "fashion-cnn", "caption", "samples", "centernet", "ood"]
 
 
 def run_stage(name: str) -> None:
@@ -22,9 +22,14 @@ def run_stage(name: str) -> None:
     elif name == "centernet":
         from .centernet import centernet_stage
         centernet_stage()
+    elif name == "ood":
+        from .ood import ood_stage
+        ood_stage()
     elif name == "cards":
         from .centernet import rewrite_card
         rewrite_card()
+        from .ood import rewrite_sections  # torch-free: the out-of-domain sections first
+        rewrite_sections()
         from .stages import rewrite_cards
         rewrite_cards()
 

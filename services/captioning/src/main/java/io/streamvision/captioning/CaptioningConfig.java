@@ -144,6 +144,13 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
          */
         @WithDefault("1")
         int objectGapFrames();
+
+        /**
+         * Label timelines: at most this many consecutive out-of-domain frames (flagged by the model's
+         * out-of-domain score) between two frames of one label do not split its segment.
+         */
+        @WithDefault("5")
+        int outOfDomainGapFrames();
     }
 
     /** The results topology ({@code vision.captioning.results.*}). */

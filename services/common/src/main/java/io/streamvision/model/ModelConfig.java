@@ -172,7 +172,9 @@ public record ModelConfig(
      * training data; above {@code threshold} the answer is out of domain. {@code
      * truePositiveRate} is the share of in-domain inputs the threshold keeps (the model kit
      * calibrates it). {@code deadLetter}: out-of-domain inputs become dead letters instead of
-     * answers.
+     * answers. {@code mahalanobis_ensemble} (Lee et al.'s feature ensemble over two layers): the
+     * larger of the Mahalanobis distance of {@code output} divided by {@code scale} and that of the
+     * model's input ({@code inputLayer}) divided by its scale.
      */
     public record OutOfDomain(
             String method,
@@ -181,9 +183,23 @@ public record ModelConfig(
             String statisticsSha256,
             Integer classes,
             Integer dimensions,
+            Double scale,
+            InputLayer inputLayer,
             double threshold,
             Double truePositiveRate,
             Boolean deadLetter) {}
+
+    /**
+     * The second layer of a {@code mahalanobis_ensemble} score: the model's {@code input} tensor (as
+     * the model sees it, after normalisation), with its own {@code statistics} and {@code scale}.
+     */
+    public record InputLayer(
+            String input,
+            String statistics,
+            String statisticsSha256,
+            Integer classes,
+            Integer dimensions,
+            Double scale) {}
 
     /** Dynamic batching defaults. */
     public record Batching(

@@ -12,10 +12,11 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * How far one answer's input is from what its model was trained on, from the model's own outputs
- * ({@link ModelConfig.OutOfDomain}): the score of one output row, and whether it is above the
- * model's calibrated threshold. Made once per loaded model version (the Mahalanobis statistics are
- * read then); immutable and thread-safe.
+ * How far one answer's input is from what its model was trained on, from the model itself
+ * ({@link ModelConfig.OutOfDomain}): the score of one output row (and, for the layer ensemble, the
+ * same row of the input the model was fed), and whether it is above the model's calibrated
+ * threshold. Made once per loaded model version (the Mahalanobis statistics are read then);
+ * immutable and thread-safe.
  */
 public final class DomainScore {
 
@@ -30,12 +31,100 @@ public final class DomainScore {
 
     private final ModelConfig.OutOfDomain settings;
     private final String method;
-    /** Mahalanobis: the precision matrix P (row-major), P times each class mean, and each mean's P-norm. */
-    private final double[] precision;
+    /** The distance on {@link #output()} (mahalanobis, and the ensemble's first layer). */
+    private final Mahalanobis outputLayer;
+    /** The ensemble's second layer, on the model's input. */
+    private final Mahalanobis inputLayer;
 
-    private final double[][] precisionMeans;
-    private final double[] meanNorms;
-    private final int dimensions;
+    private DomainScore(ModelConfig.OutOfDomain settings, Mahalanobis outputLayer, Mahalanobis inputLayer) {
+        this.settings = settings;
+        this.method = settings.method();
+        this.outputLayer = outputLayer;
+        this.inputLayer = inputLayer;
+    }
+
+    /**
+     * The score of a model version, or null when its config has none.
+     *
+     * @throws IllegalArgumentException for an unknown method, an output or input the model does not
+     *     have, or statistics that are missing, of the wrong size or of another checksum
+     */
+    public static DomainScore of(ModelConfig config, Path versionDir) {
+        ModelConfig.OutOfDomain ood = config.outOfDomain();
+        if (ood == null) {
+            return null;
+        }
+        if (ood.output() == null
+                || config.outputs() == null
+                || config.outputs().stream().noneMatch(o -> o.name().equals(ood.output()))) {
+            throw new IllegalArgumentException(
+                    "out_of_domain.output '" + ood.output() + "' is not an output of the model");
+        }
+        switch (ood.method() == null ? "" : ood.method()) {
+            case "max_softmax", "energy":
+                return new DomainScore(ood, null, null);
+            case "mahalanobis":
+                return new DomainScore(
+                        ood,
+                        Mahalanobis.read(
+                                versionDir,
+                                ood.statistics(),
+                                ood.statisticsSha256(),
+                                ood.classes(),
+                                ood.dimensions(),
+                                1.0),
+                        null);
+            case "mahalanobis_ensemble": {
+                ModelConfig.InputLayer in = ood.inputLayer();
+                if (in == null
+                        || in.input() == null
+                        || config.inputs() == null
+                        || config.inputs().stream().noneMatch(i -> i.name().equals(in.input()))) {
+                    throw new IllegalArgumentException(
+                            "out_of_domain method mahalanobis_ensemble needs an input_layer naming an input of the model");
+                }
+                return new DomainScore(
+                        ood,
+                        Mahalanobis.read(
+                                versionDir,
+                                ood.statistics(),
+                                ood.statisticsSha256(),
+                                ood.classes(),
+                                ood.dimensions(),
+                                ood.scale()),
+                        Mahalanobis.read(
+                                versionDir,
+                                in.statistics(),
+                                in.statisticsSha256(),
+                                in.classes(),
+                                in.dimensions(),
+                                in.scale()));
+            }
+            default:
+                throw new IllegalArgumentException("out_of_domain.method must be max_softmax, energy, mahalanobis or"
+                        + " mahalanobis_ensemble, not '" + ood.method() + "'");
+        }
+    }
+
+    /** The output whose rows are scored. */
+    public String output() {
+        return settings.output();
+    }
+
+    /** The input whose rows the score also reads (the layer ensemble), or null. */
+    public String input() {
+        return inputLayer == null ? null : settings.inputLayer().input();
+    }
+
+    /** Above this the answer is out of domain. */
+    public double threshold() {
+        return settings.threshold();
+    }
+
+    /** True when a score is above the threshold. */
+    public boolean outOfDomain(double score) {
+        return score > settings.threshold();
+    }
 
     /** The three response parameters of a score. */
     public void putInto(ModelInferResponse.Builder response, double score) {
@@ -58,127 +147,19 @@ public final class DomainScore {
         if (score == null) {
             return null;
         }
+        InferParameter none = InferParameter.getDefaultInstance();
         return new double[] {
             score.getDoubleParam(),
-            parameters
-                    .getOrDefault(THRESHOLD, InferParameter.getDefaultInstance())
-                    .getDoubleParam(),
-            parameters
-                            .getOrDefault(OUT_OF_DOMAIN, InferParameter.getDefaultInstance())
-                            .getBoolParam()
-                    ? 1
-                    : 0
+            parameters.getOrDefault(THRESHOLD, none).getDoubleParam(),
+            parameters.getOrDefault(OUT_OF_DOMAIN, none).getBoolParam() ? 1 : 0
         };
     }
 
-    private DomainScore(
-            ModelConfig.OutOfDomain settings,
-            double[] precision,
-            double[][] precisionMeans,
-            double[] meanNorms,
-            int dimensions) {
-        this.settings = settings;
-        this.method = settings.method();
-        this.precision = precision;
-        this.precisionMeans = precisionMeans;
-        this.meanNorms = meanNorms;
-        this.dimensions = dimensions;
-    }
-
     /**
-     * The score of a model version, or null when its config has none.
-     *
-     * @throws IllegalArgumentException for an unknown method, an output the model does not have,
-     *     or statistics that are missing, of the wrong size or of another checksum
+     * The score of one row of {@link #output()} and, for the layer ensemble, the same row of the
+     * model's {@link #input()} (null otherwise); higher is further from the training data.
      */
-    public static DomainScore of(ModelConfig config, Path versionDir) {
-        ModelConfig.OutOfDomain ood = config.outOfDomain();
-        if (ood == null) {
-            return null;
-        }
-        if (ood.output() == null
-                || config.outputs() == null
-                || config.outputs().stream().noneMatch(o -> o.name().equals(ood.output()))) {
-            throw new IllegalArgumentException(
-                    "out_of_domain.output '" + ood.output() + "' is not an output of the model");
-        }
-        switch (ood.method() == null ? "" : ood.method()) {
-            case "max_softmax", "energy":
-                return new DomainScore(ood, null, null, null, 0);
-            case "mahalanobis":
-                return mahalanobis(ood, versionDir);
-            default:
-                throw new IllegalArgumentException(
-                        "out_of_domain.method must be max_softmax, energy or mahalanobis, not '" + ood.method() + "'");
-        }
-    }
-
-    private static DomainScore mahalanobis(ModelConfig.OutOfDomain ood, Path versionDir) {
-        int classes = ood.classes() == null ? 1 : ood.classes();
-        int d = ood.dimensions() == null ? 0 : ood.dimensions();
-        if (ood.statistics() == null || d <= 0 || classes <= 0) {
-            throw new IllegalArgumentException(
-                    "out_of_domain method mahalanobis needs statistics, classes and dimensions");
-        }
-        Path file = versionDir.resolve(ood.statistics());
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
-            if (ood.statisticsSha256() != null
-                    && !ood.statisticsSha256().equalsIgnoreCase(ModelRepository.sha256(file))) {
-                throw new IllegalArgumentException("out_of_domain statistics " + file + " do not match their sha256");
-            }
-        } catch (IOException e) {
-            throw new IllegalArgumentException(
-                    "out_of_domain statistics " + file + " cannot be read: " + e.getMessage(), e);
-        }
-        long expected = 4L * ((long) classes * d + (long) d * d);
-        if (bytes.length != expected) {
-            throw new IllegalArgumentException("out_of_domain statistics " + file + " hold " + bytes.length
-                    + " bytes, not the " + expected + " of " + classes + " means and a " + d + "x" + d + " precision");
-        }
-        ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        double[][] means = new double[classes][d];
-        for (double[] mean : means) {
-            for (int j = 0; j < d; j++) {
-                mean[j] = in.getFloat();
-            }
-        }
-        double[] precision = new double[d * d];
-        for (int i = 0; i < d * d; i++) {
-            precision[i] = in.getFloat();
-        }
-        double[][] precisionMeans = new double[classes][];
-        double[] meanNorms = new double[classes];
-        for (int c = 0; c < classes; c++) {
-            precisionMeans[c] = times(precision, means[c], d);
-            meanNorms[c] = dot(means[c], precisionMeans[c]);
-        }
-        return new DomainScore(ood, precision, precisionMeans, meanNorms, d);
-    }
-
-    /** The output whose rows are scored. */
-    public String output() {
-        return settings.output();
-    }
-
-    /** Above this the answer is out of domain. */
-    public double threshold() {
-        return settings.threshold();
-    }
-
-    /** Whether out-of-domain inputs become dead letters instead of answers. */
-    public boolean deadLetter() {
-        return Boolean.TRUE.equals(settings.deadLetter());
-    }
-
-    /** True when a score is above the threshold. */
-    public boolean outOfDomain(double score) {
-        return score > settings.threshold();
-    }
-
-    /** The score of one row of {@link #output()}; higher is further from the training data. */
-    public double score(float[] row) {
+    public double score(float[] row, float[] inputRow) {
         return switch (method) {
             case "max_softmax" -> {
                 float[] p = Classifications.softmax(row);
@@ -199,45 +180,123 @@ public final class DomainScore {
                 }
                 yield -(max + Math.log(sum));
             }
-            default -> mahalanobis(row);
+            case "mahalanobis_ensemble" -> Math.max(outputLayer.scaled(row), inputLayer.scaled(inputRow));
+            default -> outputLayer.scaled(row);
         };
     }
 
-    private double mahalanobis(float[] row) {
-        if (row.length != dimensions) {
-            throw new IllegalArgumentException("out-of-domain score needs " + dimensions + " values of "
-                    + settings.output() + ", not " + row.length);
-        }
-        double[] f = new double[dimensions];
-        for (int i = 0; i < dimensions; i++) {
-            f[i] = row[i];
-        }
-        double quadratic = dot(f, times(precision, f, dimensions));
-        double best = Double.POSITIVE_INFINITY;
-        for (int c = 0; c < precisionMeans.length; c++) {
-            best = Math.min(best, quadratic - 2 * dot(f, precisionMeans[c]) + meanNorms[c]);
-        }
-        return best;
-    }
+    /**
+     * The smallest Mahalanobis distance of a vector to a class mean under one shared precision
+     * matrix, divided by a scale. Holds P (row-major), P times each class mean and each mean's
+     * P-norm, so one distance costs one matrix-vector product and a dot product per class.
+     */
+    private static final class Mahalanobis {
+        private final double[] precision;
+        private final double[][] precisionMeans;
+        private final double[] meanNorms;
+        private final int dimensions;
+        private final double scale;
 
-    private static double[] times(double[] matrix, double[] v, int d) {
-        double[] out = new double[d];
-        for (int i = 0; i < d; i++) {
-            double s = 0;
-            int at = i * d;
-            for (int j = 0; j < d; j++) {
-                s += matrix[at + j] * v[j];
+        private Mahalanobis(
+                double[] precision, double[][] precisionMeans, double[] meanNorms, int dimensions, double scale) {
+            this.precision = precision;
+            this.precisionMeans = precisionMeans;
+            this.meanNorms = meanNorms;
+            this.dimensions = dimensions;
+            this.scale = scale;
+        }
+
+        /**
+         * Reads {@code statistics}: little-endian float32, the class means ({@code classes} x {@code
+         * dimensions}) then the precision ({@code dimensions} x {@code dimensions}), row-major.
+         */
+        static Mahalanobis read(
+                Path versionDir,
+                String statistics,
+                String sha256,
+                Integer classCount,
+                Integer dimensionCount,
+                Double scale) {
+            int classes = classCount == null ? 1 : classCount;
+            int d = dimensionCount == null ? 0 : dimensionCount;
+            if (statistics == null || d <= 0 || classes <= 0 || scale == null || !(scale > 0)) {
+                throw new IllegalArgumentException("out_of_domain Mahalanobis layers need statistics, classes,"
+                        + " dimensions and (in an ensemble) a positive scale");
             }
-            out[i] = s;
+            Path file = versionDir.resolve(statistics);
+            byte[] bytes;
+            try {
+                bytes = Files.readAllBytes(file);
+                if (sha256 != null && !sha256.equalsIgnoreCase(ModelRepository.sha256(file))) {
+                    throw new IllegalArgumentException(
+                            "out_of_domain statistics " + file + " do not match their sha256");
+                }
+            } catch (IOException e) {
+                throw new IllegalArgumentException(
+                        "out_of_domain statistics " + file + " cannot be read: " + e.getMessage(), e);
+            }
+            long expected = 4L * ((long) classes * d + (long) d * d);
+            if (bytes.length != expected) {
+                throw new IllegalArgumentException("out_of_domain statistics " + file + " hold " + bytes.length
+                        + " bytes, not the " + expected + " of " + classes + " means and a " + d + "x" + d
+                        + " precision");
+            }
+            ByteBuffer in = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+            double[][] means = new double[classes][d];
+            for (double[] mean : means) {
+                for (int j = 0; j < d; j++) {
+                    mean[j] = in.getFloat();
+                }
+            }
+            double[] precision = new double[d * d];
+            for (int i = 0; i < d * d; i++) {
+                precision[i] = in.getFloat();
+            }
+            double[][] precisionMeans = new double[classes][];
+            double[] meanNorms = new double[classes];
+            for (int c = 0; c < classes; c++) {
+                precisionMeans[c] = times(precision, means[c], d);
+                meanNorms[c] = dot(means[c], precisionMeans[c]);
+            }
+            return new Mahalanobis(precision, precisionMeans, meanNorms, d, scale);
         }
-        return out;
-    }
 
-    private static double dot(double[] a, double[] b) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            s += a[i] * b[i];
+        double scaled(float[] row) {
+            if (row == null || row.length != dimensions) {
+                throw new IllegalArgumentException(
+                        "out-of-domain score needs " + dimensions + " values, not " + (row == null ? 0 : row.length));
+            }
+            double[] f = new double[dimensions];
+            for (int i = 0; i < dimensions; i++) {
+                f[i] = row[i];
+            }
+            double quadratic = dot(f, times(precision, f, dimensions));
+            double best = Double.POSITIVE_INFINITY;
+            for (int c = 0; c < precisionMeans.length; c++) {
+                best = Math.min(best, quadratic - 2 * dot(f, precisionMeans[c]) + meanNorms[c]);
+            }
+            return best / scale;
         }
-        return s;
+
+        private static double[] times(double[] matrix, double[] v, int d) {
+            double[] out = new double[d];
+            for (int i = 0; i < d; i++) {
+                double s = 0;
+                int at = i * d;
+                for (int j = 0; j < d; j++) {
+                    s += matrix[at + j] * v[j];
+                }
+                out[i] = s;
+            }
+            return out;
+        }
+
+        private static double dot(double[] a, double[] b) {
+            double s = 0;
+            for (int i = 0; i < a.length; i++) {
+                s += a[i] * b[i];
+            }
+            return s;
+        }
     }
 }

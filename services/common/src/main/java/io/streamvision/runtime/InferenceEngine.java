@@ -9,6 +9,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -128,8 +129,12 @@ public final class InferenceEngine {
             }
             List<String> outputNames =
                     model.config().outputs().stream().map(TensorSpec::name).toList();
+            Map<String, ByteBuffer> fed = new LinkedHashMap<>();
+            for (int i = 0; i < specs.size(); i++) {
+                fed.put(specs.get(i).name(), stacked[i].duplicate().order(ByteOrder.nativeOrder()));
+            }
             try (OrtSession.Result result = model.run(inputs, outputNames)) {
-                OutputSlicer slicer = new OutputSlicer(model, result, outputNames);
+                OutputSlicer slicer = new OutputSlicer(model, result, outputNames, fed, rows);
                 long row = 0;
                 for (int r : written) {
                     RequestChecker.Checked c = checked[r];

@@ -27,11 +27,25 @@ final class OutputSlicer {
     private final OrtSession.Result result;
     private final List<String> outputNames;
     private final Map<String, Output> copied = new HashMap<>();
+    private final Map<String, ByteBuffer> inputs;
+    private final long batchRows;
 
-    OutputSlicer(LoadedModel model, OrtSession.Result result, List<String> outputNames) {
+    /**
+     * @param inputs the batch's input tensors as the model was fed them (native order), for an
+     *     out-of-domain score that reads the input
+     * @param batchRows rows in the batch
+     */
+    OutputSlicer(
+            LoadedModel model,
+            OrtSession.Result result,
+            List<String> outputNames,
+            Map<String, ByteBuffer> inputs,
+            long batchRows) {
         this.model = model;
         this.result = result;
         this.outputNames = outputNames;
+        this.inputs = inputs;
+        this.batchRows = batchRows;
     }
 
     /** The response to {@code request}, whose rows start at {@code firstRow} of the batch. */
@@ -62,9 +76,21 @@ final class OutputSlicer {
         }
         DomainScore domain = model.domain();
         if (domain != null && rows == 1) {
-            domain.putInto(response, domain.score(row(domain.output(), firstRow)));
+            float[] input = domain.input() == null ? null : inputRow(domain.input(), firstRow);
+            domain.putInto(response, domain.score(row(domain.output(), firstRow), input));
         }
         return response.build();
+    }
+
+    /** One row of an FP32 input as the model was fed it. */
+    private float[] inputRow(String name, long index) {
+        ByteBuffer data = inputs.get(name);
+        int rowBytes = (int) (data.limit() / batchRows);
+        float[] row = new float[rowBytes / Float.BYTES];
+        ByteBuffer mine = data.duplicate().order(data.order());
+        mine.position((int) (index * rowBytes));
+        mine.asFloatBuffer().get(row);
+        return row;
     }
 
     /** One row of an FP32 output. */

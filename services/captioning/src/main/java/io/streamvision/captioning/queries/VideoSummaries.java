@@ -111,8 +111,10 @@ public class VideoSummaries {
                     agg,
                     VideoTimelines.state(agg),
                     VideoSummaryTopology.frameSource(frames, videoId),
-                    config.videos().maxSegments(),
-                    config.videos().objectGapFrames()));
+                    new VideoTimelines.Shape(
+                            config.videos().maxSegments(),
+                            config.videos().objectGapFrames(),
+                            config.videos().outOfDomainGapFrames())));
         } catch (InvalidStateStoreException e) {
             throw new UnavailableException("the video-frames store is not ready here: " + e.getMessage());
         }

@@ -41,7 +41,8 @@ public class TopologyProducer {
                         Duration.ofMillis(config.results().punctuateMs()),
                         videos.maxSegments(),
                         Duration.ofMillis(videos.samplingStallTimeoutMs()),
-                        videos.objectGapFrames()));
+                        videos.objectGapFrames(),
+                        videos.outOfDomainGapFrames()));
         return builder.build();
     }
 }

@@ -113,18 +113,29 @@ public final class VideoSummaryTopology {
             Duration punctuate,
             int maxSegments,
             Duration samplingStallTimeout,
-            int objectGapFrames) {
+            int objectGapFrames,
+            int outOfDomainGapFrames) {
 
         /** Consecutive sampled frames a class may be missing from without its interval ending. */
         public static final int DEFAULT_OBJECT_GAP_FRAMES = 1;
+
+        /** Consecutive out-of-domain frames that do not split a label's segment. */
+        public static final int DEFAULT_OUT_OF_DOMAIN_GAP_FRAMES = 5;
 
         public Settings {
             if (maxSegments < 1) {
                 throw new IllegalArgumentException("max-segments must be at least 1, not " + maxSegments);
             }
-            if (objectGapFrames < 0) {
-                throw new IllegalArgumentException("object-gap-frames must be at least 0, not " + objectGapFrames);
+            if (objectGapFrames < 0 || outOfDomainGapFrames < 0) {
+                throw new IllegalArgumentException(
+                        "object-gap-frames and out-of-domain-gap-frames must be at least 0, not " + objectGapFrames
+                                + " and " + outOfDomainGapFrames);
             }
+        }
+
+        /** How the timelines of the summaries are drawn. */
+        public VideoTimelines.Shape shape() {
+            return new VideoTimelines.Shape(maxSegments, objectGapFrames, outOfDomainGapFrames);
         }
 
         /** Settings with one stall timeout for both cases and the default object hysteresis. */
@@ -141,7 +152,8 @@ public final class VideoSummaryTopology {
                     punctuate,
                     maxSegments,
                     stallTimeout,
-                    DEFAULT_OBJECT_GAP_FRAMES);
+                    DEFAULT_OBJECT_GAP_FRAMES,
+                    DEFAULT_OUT_OF_DOMAIN_GAP_FRAMES);
         }
     }
 
@@ -430,11 +442,7 @@ public final class VideoSummaryTopology {
                     .setFinalAtMs(context.currentSystemTimeMs())
                     .setReportedFrames(VideoTimelines.scoredPairs(agg));
             VideoSummary summary = VideoTimelines.summarize(
-                    agg,
-                    VideoTimelines.state(agg),
-                    frameSource(frames, agg.getVideoId()),
-                    settings.maxSegments(),
-                    settings.objectGapFrames());
+                    agg, VideoTimelines.state(agg), frameSource(frames, agg.getVideoId()), settings.shape());
             context.forward(new Record<>(agg.getVideoId(), new Out(summary, false), timestamp, out));
         }
 

@@ -52,6 +52,14 @@ public final class VideoTimelines {
     private VideoTimelines() {}
 
     /**
+     * How timelines are drawn: at most {@code maxSegments} label segments (and intervals per class
+     * of an object track); a class missing from at most {@code objectGapFrames} consecutive sampled
+     * frames keeps its interval; at most {@code outOfDomainGapFrames} consecutive out-of-domain
+     * frames between two frames of one label do not split its segment (they are not counted in it).
+     */
+    public record Shape(int maxSegments, int objectGapFrames, int outOfDomainGapFrames) {}
+
+    /**
      * Distinct frames scored by every model: the smallest count over the models the frames went to
      * (over the models that scored any, before a segment event named them).
      */
@@ -136,11 +144,7 @@ public final class VideoTimelines {
      * models the object tracks ({@link ObjectTracks}, with {@code objectGapFrames} as hysteresis).
      */
     public static VideoSummary summarize(
-            VideoAggregateOrBuilder aggregate,
-            VideoSummary.State state,
-            FrameSource frames,
-            int maxSegments,
-            int objectGapFrames) {
+            VideoAggregateOrBuilder aggregate, VideoSummary.State state, FrameSource frames, Shape shape) {
         VideoSummary.Builder s = header(aggregate, state);
         for (String model : modelsOf(aggregate)) {
             s.addTimelines(timeline(
@@ -148,8 +152,7 @@ public final class VideoTimelines {
                     aggregate.getModelVersionsOrDefault(model, ""),
                     sink -> frames.forEach(model, sink),
                     aggregate.getFrameRate(),
-                    maxSegments,
-                    objectGapFrames,
+                    shape,
                     aggregate.getFramesScoredOrDefault(model, 0L)));
         }
         return s.build();
@@ -329,13 +332,12 @@ public final class VideoTimelines {
             String version,
             Consumer<Consumer<FrameScore>> frames,
             double frameRate,
-            int maxSegments,
-            int objectGapFrames,
+            Shape shape,
             long expectedFrames) {
-        TimelineBuilder timeline = new TimelineBuilder(maxSegments, objectGapFrames, expectedFrames);
+        TimelineBuilder timeline = new TimelineBuilder(shape, expectedFrames);
         frames.accept(timeline::add);
         if (timeline.merged() && timeline.frames() != expectedFrames) {
-            TimelineBuilder again = new TimelineBuilder(maxSegments, objectGapFrames, timeline.frames());
+            TimelineBuilder again = new TimelineBuilder(shape, timeline.frames());
             frames.accept(again::add);
             timeline = again;
         }
@@ -344,14 +346,8 @@ public final class VideoTimelines {
 
     /** The timeline of frames held in a list, in index order. */
     static ModelTimeline timeline(
-            String model,
-            String version,
-            List<FrameScore> framesInOrder,
-            double frameRate,
-            int maxSegments,
-            int objectGapFrames) {
-        return timeline(
-                model, version, framesInOrder::forEach, frameRate, maxSegments, objectGapFrames, framesInOrder.size());
+            String model, String version, List<FrameScore> framesInOrder, double frameRate, Shape shape) {
+        return timeline(model, version, framesInOrder::forEach, frameRate, shape, framesInOrder.size());
     }
 
     /** One run: consecutive frames with the same top label. */
@@ -383,7 +379,7 @@ public final class VideoTimelines {
     private static final class TimelineBuilder {
 
         private final int maxSegments;
-        private final int objectGapFrames;
+        private final Shape shape;
         private final long minRun;
         private ObjectTracks objects;
         private final List<Run> runsKept = new ArrayList<>();
@@ -392,6 +388,9 @@ public final class VideoTimelines {
         private final Map<Long, long[]> gaps = new HashMap<>();
         private long frames;
         private long outOfDomain;
+        private int pendingOutOfDomain;
+        private long firstOutOfDomainMs;
+        private long lastPtsMs = Long.MIN_VALUE;
         private long runs;
         private boolean merging;
         // the open run
@@ -406,9 +405,10 @@ public final class VideoTimelines {
         private long segmentFrames;
         private boolean segmentHasLongRun;
 
-        TimelineBuilder(int maxSegments, int objectGapFrames, long expectedFrames) {
+        TimelineBuilder(Shape shape, long expectedFrames) {
+            this.shape = shape;
+            int maxSegments = shape.maxSegments();
             this.maxSegments = maxSegments;
-            this.objectGapFrames = objectGapFrames;
             this.minRun = maxSegments <= 1
                     ? Long.MAX_VALUE
                     : Math.max(1, (expectedFrames + maxSegments - 2) / (maxSegments - 1));
@@ -424,29 +424,33 @@ public final class VideoTimelines {
 
         void add(FrameScore f) {
             frames++;
+            gap(f);
             if (f.getOutOfDomain()) {
-                // Unlike the model's training data: its label means nothing. The run before it ends
-                // here, and the frame forms no segment and counts in no label.
+                // Unlike the model's training data: its label means nothing. It forms no segment and
+                // counts in no label; the run before it goes on if its label comes back within
+                // out-of-domain-gap-frames, and otherwise ends at the first such frame.
                 outOfDomain++;
-                if (runFirst != null) {
-                    closeRun(f.getPtsMs());
+                if (pendingOutOfDomain++ == 0) {
+                    firstOutOfDomainMs = f.getPtsMs();
                 }
-                gap(f);
-                previous = f;
+                if (runFirst != null && pendingOutOfDomain > shape.outOfDomainGapFrames()) {
+                    closeRun(firstOutOfDomainMs);
+                }
                 return;
             }
+            boolean afterOutOfDomain = pendingOutOfDomain > 0;
+            pendingOutOfDomain = 0;
             if (f.getDetector()) {
                 if (objects == null) {
-                    objects = new ObjectTracks(maxSegments, objectGapFrames);
+                    objects = new ObjectTracks(maxSegments, shape.objectGapFrames());
                 }
                 objects.add(f);
             }
             LabelStats label = labels.computeIfAbsent(f.getIndex(), k -> new LabelStats(f.getLabel()));
             label.frames++;
             label.confidence += f.getProbability();
-            gap(f);
             if (runFirst != null && f.getIndex() != runFirst.getIndex()) {
-                closeRun(f.getPtsMs());
+                closeRun(afterOutOfDomain ? firstOutOfDomainMs : f.getPtsMs());
             }
             if (runFirst == null) {
                 runFirst = f;
@@ -458,10 +462,10 @@ public final class VideoTimelines {
             previous = f;
         }
 
-        /** Counts the gap from the previous frame, for the sampling interval. */
+        /** Counts the gap from the frame before, for the sampling interval. */
         private void gap(FrameScore f) {
-            if (previous != null) {
-                long gap = f.getPtsMs() - previous.getPtsMs();
+            if (lastPtsMs != Long.MIN_VALUE) {
+                long gap = f.getPtsMs() - lastPtsMs;
                 long[] count = gaps.get(gap);
                 if (count != null) {
                     count[0]++;
@@ -469,6 +473,7 @@ public final class VideoTimelines {
                     gaps.put(gap, new long[] {1});
                 }
             }
+            lastPtsMs = f.getPtsMs();
         }
 
         private void closeRun(long endMs) {
@@ -541,7 +546,10 @@ public final class VideoTimelines {
 
         ModelTimeline build(String model, String version, double frameRate) {
             if (runFirst != null) {
-                closeRun(previous.getPtsMs() + samplingInterval(frameRate));
+                closeRun(
+                        pendingOutOfDomain > 0
+                                ? firstOutOfDomainMs
+                                : previous.getPtsMs() + samplingInterval(frameRate));
             }
             ModelTimeline.Builder t = ModelTimeline.newBuilder()
                     .setModelName(model)

@@ -380,8 +380,7 @@ class VideoSummaryTopologyTest {
                 header,
                 VideoTimelines.state(header),
                 VideoSummaryTopology.frameSource(driver.getKeyValueStore(VideoSummaryTopology.FRAMES_STORE), "sample"),
-                DEFAULTS.maxSegments(),
-                DEFAULTS.objectGapFrames());
+                DEFAULTS.shape());
         assertEquals(emitted, rebuilt);
     }
 
@@ -439,7 +438,8 @@ class VideoSummaryTopologyTest {
                 Duration.ofSeconds(1),
                 1000,
                 Duration.ofHours(6),
-                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES));
+                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES,
+                VideoSummaryTopology.Settings.DEFAULT_OUT_OF_DOMAIN_GAP_FRAMES));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").stream().filter(e -> e.getSegmentIndex() != 2).forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofMinutes(30));
@@ -461,7 +461,8 @@ class VideoSummaryTopologyTest {
                 Duration.ofSeconds(1),
                 1000,
                 Duration.ofHours(6),
-                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES));
+                VideoSummaryTopology.Settings.DEFAULT_OBJECT_GAP_FRAMES,
+                VideoSummaryTopology.Settings.DEFAULT_OUT_OF_DOMAIN_GAP_FRAMES));
         frames.stream().filter(c -> segmentOf(c) != 2).forEach(this::pipe);
         segmentEvents("sample").forEach(this::pipe);
         driver.advanceWallClockTime(Duration.ofSeconds(61));
@@ -750,28 +751,29 @@ class VideoSummaryTopologyTest {
         VideoSummaryTopology.Settings settings = new VideoSummaryTopology.Settings(
                 0, Duration.ofSeconds(60), Duration.ofHours(1), Duration.ofSeconds(1), 100);
         try (AggregatorHarness aggregator = new AggregatorHarness(settings, topics)) {
-            // Label 3 in frames 0-4 and 8-9; frames 5-7 are unlike the training data (their top
-            // label, 1, means nothing).
-            for (int i = 0; i < 10; i++) {
-                boolean ood = i >= 5 && i <= 7;
+            // Label 3 in frames 0-4, 8-9 and 20-24; frames 5-7 (3, within the gap of 5) and 10-19
+            // (10) are unlike the training data: their top label, 1, means nothing.
+            for (int i = 0; i < 25; i++) {
+                boolean ood = (i >= 5 && i <= 7) || (i >= 10 && i <= 19);
                 aggregator.score(synthetic("drift", i, ood ? 1 : 3).toBuilder()
                         .setOutOfDomain(ood)
-                        .setDomainScore(ood ? 900 : 100)
-                        .setDomainThreshold(500)
+                        .setDomainScore(ood ? 9 : 0.5f)
+                        .setDomainThreshold(1)
                         .build());
             }
-            aggregator.event(finalSegment("drift", 0, 10));
+            aggregator.event(finalSegment("drift", 0, 25));
             ModelTimeline timeline = aggregator.summaries().get(0).getTimelines(0);
-            assertEquals(3, timeline.getFramesOutOfDomain());
-            assertEquals(10, timeline.getFramesScored());
+            assertEquals(13, timeline.getFramesOutOfDomain());
+            assertEquals(25, timeline.getFramesScored());
             assertEquals(2, timeline.getSegmentsCount(), timeline.toString());
-            LabelSegment before = timeline.getSegments(0);
-            assertEquals(3, before.getIndex());
-            assertEquals(0, before.getStartMs());
-            assertEquals(5 * 40, before.getEndMs(), "ends at the first out-of-domain frame");
-            LabelSegment after = timeline.getSegments(1);
-            assertEquals(8 * 40, after.getStartMs());
-            assertEquals(2, after.getFrames());
+            LabelSegment first = timeline.getSegments(0);
+            assertEquals(3, first.getIndex());
+            assertEquals(0, first.getStartMs());
+            assertEquals(10 * 40, first.getEndMs(), "three flagged frames do not split it; ten end it at the first");
+            assertEquals(7, first.getFrames(), "flagged frames are not counted in it");
+            LabelSegment second = timeline.getSegments(1);
+            assertEquals(20 * 40, second.getStartMs());
+            assertEquals(5, second.getFrames());
             assertEquals(1, timeline.getTopLabelsCount(), "label 1 of the flagged frames is no top label");
         }
     }
@@ -816,7 +818,7 @@ class VideoSummaryTopologyTest {
                 in.add(score(frame++, 2, 0.3f));
             }
         }
-        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, 100, 1);
+        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(100, 1, 5));
         assertEquals(119, t.getRuns());
         assertTrue(t.getSegmentsMerged());
         assertEquals(60, t.getSegmentsCount());
@@ -834,12 +836,12 @@ class VideoSummaryTopologyTest {
             leading.add(
                     in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
         }
-        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, 100, 1);
+        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, new VideoTimelines.Shape(100, 1, 5));
         assertEquals(0, t2.getSegments(0).getIndex());
         assertEquals(0, t2.getSegments(0).getFirstFrameIndex());
         assertTrue(t2.getSegmentsCount() <= 100);
         // Without more runs than segments, nothing merges.
-        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, 119, 1);
+        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(119, 1, 5));
         assertFalse(t3.getSegmentsMerged());
         assertEquals(119, t3.getSegmentsCount());
     }
