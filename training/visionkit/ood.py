@@ -11,7 +11,7 @@ positive rate of 95 % on held-out in-domain images and writes the result where t
   class means and one shared covariance from the training set, P its (ridged) inverse
   (Lee et al., NeurIPS 2018, without input pre-processing or layer ensembles);
 * ``mahalanobis_ensemble`` (classifiers): the same distance on two layers, the model's input tensor
-  and its ``features``, as in Lee et al.'s feature ensemble; each divided by its own scale (its
+  (averaged over 4x4 blocks) and its ``features``, as in Lee et al.'s feature ensemble; each divided by its own scale (its
   distance at the same quantile of the calibration half, chosen so that the two together keep the
   true positive rate) and the larger taken. The input layer sees what the features lose: a
   photograph's background, which no Fashion-MNIST item has;
@@ -54,6 +54,10 @@ TPR_OF = {"caption-encoder": 0.99, "lenet": 0.98}
 RIDGE = 1e-3
 STATISTICS = "ood.f32"
 INPUT_STATISTICS = "ood-input.f32"
+# The ensemble's input layer is the input tensor averaged over 4x4 blocks (7x7 per channel for the
+# 28x28 classifiers): better than the full 784 values (AUROC on digits 0.947 against 0.372, on the
+# photographs 0.968 against 0.949) and 250 times cheaper for the services to score.
+INPUT_POOL = 4
 #: The three photographs every model must flag.
 MUST_FLAG = ("chelsea.jpg", "person.jpg", "rocket.jpg")
 SKIMAGE_DIR = "/usr/lib/python3/dist-packages/skimage/data"
@@ -240,7 +244,7 @@ def infer(model: str, images, spec: dict) -> dict[str, np.ndarray]:
     for i in range(0, len(images), CHUNK):
         tensor = batch(images[i:i + CHUNK], spec)
         out = ortcheck.run(model, {"image": tensor})
-        out["_input"] = tensor.reshape(len(tensor), -1)
+        out["_input"] = pooled(tensor, INPUT_POOL)
         for name, value in out.items():
             parts.setdefault(name, []).append(value)
     return {name: np.concatenate(v) for name, v in parts.items()}
@@ -371,6 +375,14 @@ def scores_of(outputs: dict, methods, stats) -> dict[str, np.ndarray]:
     return out
 
 
+def pooled(tensor: np.ndarray, k: int) -> np.ndarray:
+    """[N, C, H, W] averaged over k x k blocks of each channel, flattened channel by channel (the
+    services pool the input they fed the model the same way, in the same order)."""
+    n, c, h, w = tensor.shape
+    blocks = tensor[:, :, : h // k * k, : w // k * k].reshape(n, c, h // k, k, w // k, k)
+    return blocks.mean(axis=(3, 5), dtype=np.float64).astype(np.float32).reshape(n, -1)
+
+
 def ensemble_score(features: np.ndarray, inputs: np.ndarray, scales) -> np.ndarray:
     """The larger of the two layers' distances, each divided by its scale."""
     return np.maximum(features / scales[0], inputs / scales[1])
@@ -496,7 +508,7 @@ def config_block(m: dict, digest: str | None, input_digest: str | None = None) -
         block.update({"statistics": STATISTICS, "classes": m["classes"], "dimensions": m["dimensions"]})
     if method == "mahalanobis_ensemble":
         block["scale"] = m["scales"][0]
-        block["input_layer"] = {"input": m["_spec"]["name"], "statistics": INPUT_STATISTICS,
+        block["input_layer"] = {"input": m["_spec"]["name"], "pool": INPUT_POOL, "statistics": INPUT_STATISTICS,
                                 "classes": m["classes"], "dimensions": m["input_dimensions"],
                                 "scale": m["scales"][1], "statistics_sha256": input_digest}
     block.update({"threshold": m["results"][method]["threshold"], "true_positive_rate": m["tpr"], "dead_letter": False})

@@ -191,10 +191,13 @@ public record ModelConfig(
 
     /**
      * The second layer of a {@code mahalanobis_ensemble} score: the model's {@code input} tensor (as
-     * the model sees it, after normalisation), with its own {@code statistics} and {@code scale}.
+     * the model sees it, after normalisation) averaged over {@code pool} x {@code pool} blocks of
+     * each channel (1 or absent: every value), flattened channel by channel, with its own {@code
+     * statistics} and {@code scale}.
      */
     public record InputLayer(
             String input,
+            Integer pool,
             String statistics,
             String statisticsSha256,
             Integer classes,

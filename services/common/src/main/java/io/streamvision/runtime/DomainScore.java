@@ -35,12 +35,16 @@ public final class DomainScore {
     private final Mahalanobis outputLayer;
     /** The ensemble's second layer, on the model's input. */
     private final Mahalanobis inputLayer;
+    /** How the input is averaged before the second layer: channels, height, width, layout, block. */
+    private final int[] pooling;
 
-    private DomainScore(ModelConfig.OutOfDomain settings, Mahalanobis outputLayer, Mahalanobis inputLayer) {
+    private DomainScore(
+            ModelConfig.OutOfDomain settings, Mahalanobis outputLayer, Mahalanobis inputLayer, int[] pooling) {
         this.settings = settings;
         this.method = settings.method();
         this.outputLayer = outputLayer;
         this.inputLayer = inputLayer;
+        this.pooling = pooling;
     }
 
     /**
@@ -62,7 +66,7 @@ public final class DomainScore {
         }
         switch (ood.method() == null ? "" : ood.method()) {
             case "max_softmax", "energy":
-                return new DomainScore(ood, null, null);
+                return new DomainScore(ood, null, null, null);
             case "mahalanobis":
                 return new DomainScore(
                         ood,
@@ -73,16 +77,29 @@ public final class DomainScore {
                                 ood.classes(),
                                 ood.dimensions(),
                                 1.0),
+                        null,
                         null);
             case "mahalanobis_ensemble": {
                 ModelConfig.InputLayer in = ood.inputLayer();
-                if (in == null
-                        || in.input() == null
-                        || config.inputs() == null
-                        || config.inputs().stream().noneMatch(i -> i.name().equals(in.input()))) {
-                    throw new IllegalArgumentException(
-                            "out_of_domain method mahalanobis_ensemble needs an input_layer naming an input of the model");
+                ModelConfig.TensorSpec spec = in == null || in.input() == null || config.inputs() == null
+                        ? null
+                        : config.inputs().stream()
+                                .filter(i -> i.name().equals(in.input()))
+                                .findFirst()
+                                .orElse(null);
+                if (spec == null || spec.shape() == null || spec.shape().length != 4) {
+                    throw new IllegalArgumentException("out_of_domain method mahalanobis_ensemble needs an input_layer"
+                            + " naming an image input of the model (4 dimensions)");
                 }
+                boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
+                long[] d = spec.shape();
+                int[] pooling = {
+                    (int) (nhwc ? d[3] : d[1]),
+                    (int) (nhwc ? d[1] : d[2]),
+                    (int) (nhwc ? d[2] : d[3]),
+                    nhwc ? 1 : 0,
+                    in.pool() == null ? 1 : in.pool()
+                };
                 return new DomainScore(
                         ood,
                         Mahalanobis.read(
@@ -98,7 +115,8 @@ public final class DomainScore {
                                 in.statisticsSha256(),
                                 in.classes(),
                                 in.dimensions(),
-                                in.scale()));
+                                in.scale()),
+                        pooling);
             }
             default:
                 throw new IllegalArgumentException("out_of_domain.method must be max_softmax, energy, mahalanobis or"
@@ -180,9 +198,42 @@ public final class DomainScore {
                 }
                 yield -(max + Math.log(sum));
             }
-            case "mahalanobis_ensemble" -> Math.max(outputLayer.scaled(row), inputLayer.scaled(inputRow));
+            case "mahalanobis_ensemble" -> Math.max(outputLayer.scaled(row), inputLayer.scaled(pool(inputRow)));
             default -> outputLayer.scaled(row);
         };
+    }
+
+    /** The input row averaged over blocks of each channel, channel by channel. */
+    private float[] pool(float[] row) {
+        int c = pooling[0];
+        int h = pooling[1];
+        int w = pooling[2];
+        boolean nhwc = pooling[3] == 1;
+        int k = pooling[4];
+        if (row == null || row.length != c * h * w) {
+            throw new IllegalArgumentException("out-of-domain score needs the " + c + "x" + h + "x" + w + " input, not "
+                    + (row == null ? 0 : row.length) + " values");
+        }
+        if (k <= 1) {
+            return row;
+        }
+        int ph = h / k;
+        int pw = w / k;
+        float[] out = new float[c * ph * pw];
+        for (int ch = 0; ch < c; ch++) {
+            for (int by = 0; by < ph; by++) {
+                for (int bx = 0; bx < pw; bx++) {
+                    double sum = 0;
+                    for (int y = by * k; y < by * k + k; y++) {
+                        for (int x = bx * k; x < bx * k + k; x++) {
+                            sum += row[nhwc ? (y * w + x) * c + ch : (ch * h + y) * w + x];
+                        }
+                    }
+                    out[(ch * ph + by) * pw + bx] = (float) (sum / (k * k));
+                }
+            }
+        }
+        return out;
     }
 
     /**
@@ -270,12 +321,37 @@ public final class DomainScore {
             for (int i = 0; i < dimensions; i++) {
                 f[i] = row[i];
             }
-            double quadratic = dot(f, times(precision, f, dimensions));
+            double quadratic = quadratic(f);
             double best = Double.POSITIVE_INFINITY;
             for (int c = 0; c < precisionMeans.length; c++) {
                 best = Math.min(best, quadratic - 2 * dot(f, precisionMeans[c]) + meanNorms[c]);
             }
             return best / scale;
+        }
+
+        /** f^T P f from the upper triangle of the symmetric P, with four running sums. */
+        private double quadratic(double[] f) {
+            int d = dimensions;
+            double total = 0;
+            for (int i = 0; i < d; i++) {
+                int at = i * d;
+                double s0 = 0;
+                double s1 = 0;
+                double s2 = 0;
+                double s3 = 0;
+                int j = i + 1;
+                for (; j + 3 < d; j += 4) {
+                    s0 += precision[at + j] * f[j];
+                    s1 += precision[at + j + 1] * f[j + 1];
+                    s2 += precision[at + j + 2] * f[j + 2];
+                    s3 += precision[at + j + 3] * f[j + 3];
+                }
+                for (; j < d; j++) {
+                    s0 += precision[at + j] * f[j];
+                }
+                total += f[i] * (precision[at + i] * f[i] + 2 * ((s0 + s1) + (s2 + s3)));
+            }
+            return total;
         }
 
         private static double[] times(double[] matrix, double[] v, int d) {
