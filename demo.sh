@@ -62,6 +62,8 @@ vision submit-videos samples/video.mp4 --every 5 --timeout-s 300
 say "gRPC: Classify on the scoring service, Caption (beam 3) on the captioning service"
 vision classify samples/items/7-sneaker-test9.png samples/large-item-1023x769.jpg
 vision classify -m centernet samples/photos/person.jpg samples/photos/chelsea.jpg
+echo "fashion-cnn knows clothing items only: its answer for the cat photograph is flagged out of its domain."
+vision classify samples/photos/chelsea.jpg
 vision caption --beam 3 samples/scenes/scene-05.png samples/large-scene-637x411.png
 
 say "REST (KServe v2 / Triton HTTP protocol): POST /v2/models/lenet/infer on the scoring service"
