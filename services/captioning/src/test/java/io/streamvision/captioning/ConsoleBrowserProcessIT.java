@@ -38,7 +38,7 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * photograph are uploaded through the page (to the models it ticks at first: the COCO detector,
  * the demo classifier and the caption encoder), and the page shows the image's caption and labels,
  * the bad file's dead letter, the video's timeline and the photograph with the detector's boxes
- * and labels drawn over it, live. Leaves a screenshot at {@code target/console-screenshot.png}.
+ * and labels drawn over it and fashion-cnn's answer greyed as out of its domain, live. Leaves a screenshot at {@code target/console-screenshot.png}.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class ConsoleBrowserProcessIT {
@@ -152,6 +152,17 @@ class ConsoleBrowserProcessIT {
                         "the person's box is drawn to the picture's scale: " + personBox.getSize() + " in "
                                 + picture.getSize());
                 assertTrue(boxed.getText().contains("centernet: person"), boxed.getText());
+                // fashion-cnn's answer for the photograph is greyed, with the words and the score.
+                assertFalse(
+                        boxed.findElements(By.cssSelector(".label.ood[data-model='fashion-cnn']"))
+                                .isEmpty(),
+                        "fashion-cnn's labels greyed: " + boxed.getText());
+                String note = boxed.findElement(By.cssSelector(".ood-note[data-model='fashion-cnn']"))
+                        .getText();
+                assertTrue(note.contains("was not trained on images like this") && note.contains("score"), note);
+                assertTrue(
+                        result.findElements(By.cssSelector(".label.ood")).isEmpty(),
+                        "the bag item is in fashion-cnn's domain");
 
                 // The status strip: readiness of all three, and what each writes per second.
                 String scoring = wait.until(b -> b.findElements(By.cssSelector("#status .svc.up")).stream()

@@ -54,7 +54,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The real COCO detector through the packaged services as separate processes: the real
  * photographs of {@code samples/photos} sent through Kafka to the detector alone come back as
  * complete results (no caption was asked for) holding the model kit's reference detections, the cat
- * photograph as HEIC, AVIF and MPO gives the same cat; and a
+ * photograph as HEIC, AVIF and MPO gives the same cat, the cat, person and rocket photographs come
+ * back out of fashion-cnn's and the caption model's domain (sample items in fashion-cnn's); and a
  * slideshow of four of them, sent as a video, gets the object timeline its frames imply: every
  * class the detector finds in a picture's frames (over the scoring service's Classify RPC) has an
  * interval over that picture's time, and every interval is of a class found in the frames it spans.
@@ -66,6 +67,12 @@ class PhotoDetectionProcessIT {
     private static final int EVERY = 5;
     private static final int FPS = 5;
     private static final double SECONDS_EACH = 3;
+    private static final List<String> OUT_OF_DOMAIN_CHECK = List.of(
+            "samples/photos/chelsea.jpg",
+            "samples/photos/person.jpg",
+            "samples/photos/rocket.jpg",
+            "samples/items/8-bag-test18.png",
+            "samples/items/7-sneaker-test9.png");
     private static final List<String> PHONE_FORMATS = List.of("chelsea.heic", "chelsea.avif", "chelsea.mpo");
     private static final List<String> SLIDES = List.of("dog.jpg", "horses.jpg", "chelsea.jpg", "motorcycle.jpg");
 
@@ -93,6 +100,18 @@ class PhotoDetectionProcessIT {
                                 .build()
                                 .toByteArray()));
             }
+            for (String file : OUT_OF_DOMAIN_CHECK) {
+                records.add(new ProducerRecord<>(
+                        topics.images().name(),
+                        ("ood-" + file).getBytes(StandardCharsets.UTF_8),
+                        ImageRequest.newBuilder()
+                                .setRequestId("ood-" + file)
+                                .setImage(ByteString.copyFrom(Files.readAllBytes(root.resolve(file))))
+                                .addModels("fashion-cnn")
+                                .addModels("caption-encoder")
+                                .build()
+                                .toByteArray()));
+            }
             Path formats = root.resolve("services/common/src/test/resources/phone-formats");
             for (String file : PHONE_FORMATS) {
                 records.add(new ProducerRecord<>(
@@ -113,11 +132,14 @@ class PhotoDetectionProcessIT {
                             .setVideo(ByteString.copyFrom(Files.readAllBytes(video)))
                             .setEveryNFrames(EVERY)
                             .addModels("centernet")
+                            .addModels("fashion-cnn")
                             .build()
                             .toByteArray()));
             TestClients.send(broker.bootstrapServers(), records);
 
-            results.awaitAtLeast(reference.images().size() + PHONE_FORMATS.size(), Duration.ofSeconds(180));
+            results.awaitAtLeast(
+                    reference.images().size() + PHONE_FORMATS.size() + OUT_OF_DOMAIN_CHECK.size(),
+                    Duration.ofSeconds(180));
             Map<String, ImageResult> byId = new HashMap<>();
             for (ConsumerRecord<byte[], byte[]> r : results.records()) {
                 ImageResult result = topics.results().parse(r.value());
@@ -160,11 +182,46 @@ class PhotoDetectionProcessIT {
                         file + ": " + first + " against " + cat);
             }
 
+            // The photographs are out of fashion-cnn's and the caption model's domain, the items in
+            // fashion-cnn's.
+            for (String file : OUT_OF_DOMAIN_CHECK) {
+                ImageResult result = byId.get("ood-" + file);
+                assertTrue(result != null && result.getComplete(), file + ": " + result);
+                Classification labels = result.getClassifications(0);
+                System.out.printf(
+                        "[out of domain via Kafka] %-36s fashion-cnn %s (score %.4g), caption \"%s\" %s (score %.4g)%n",
+                        file,
+                        labels.getOutOfDomain() ? "OUT" : "in",
+                        labels.getDomainScore(),
+                        result.getCaption().getText(),
+                        result.getCaption().getOutOfDomain() ? "OUT" : "in",
+                        result.getCaption().getDomainScore());
+                boolean photograph = file.startsWith("samples/photos/");
+                assertEquals(photograph, labels.getOutOfDomain(), file + ": " + labels);
+                assertTrue(labels.getDomainThreshold() > 0);
+                if (photograph) {
+                    assertTrue(result.getCaption().getOutOfDomain(), file + ": " + result.getCaption());
+                }
+            }
+
             VideoSummary summary = finalSummary(topics, summaries);
             assertEquals(VideoSummary.State.COMPLETE, summary.getState(), summary.toString());
-            ModelTimeline timeline = summary.getTimelines(0);
-            assertEquals("centernet", timeline.getModelName());
+            ModelTimeline timeline = summary.getTimelinesList().stream()
+                    .filter(t -> t.getModelName().equals("centernet"))
+                    .findFirst()
+                    .orElseThrow();
             checkTimeline(timeline, expectedFrames(video, services));
+            // fashion-cnn's timeline of the same photographs says they are out of its domain.
+            ModelTimeline fashion = summary.getTimelinesList().stream()
+                    .filter(t -> t.getModelName().equals("fashion-cnn"))
+                    .findFirst()
+                    .orElseThrow();
+            System.out.printf(
+                    "[out of domain via Kafka] slideshow: fashion-cnn %d of %d frames out of domain, %d segments%n",
+                    fashion.getFramesOutOfDomain(), fashion.getFramesScored(), fashion.getSegmentsCount());
+            assertTrue(
+                    fashion.getFramesOutOfDomain() >= 0.9 * fashion.getFramesScored(),
+                    "the slideshow's frames are photographs: " + fashion);
         }
     }
 

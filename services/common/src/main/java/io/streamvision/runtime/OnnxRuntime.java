@@ -68,12 +68,6 @@ public final class OnnxRuntime {
             throw new ModelLoadException("Model " + name + " v" + version + ": ONNX file " + file + " is missing");
         }
         verifyDigest(name, version, file, config.sha256());
-        DomainScore domain;
-        try {
-            domain = DomainScore.of(config, repository.versionDir(name, version));
-        } catch (IllegalArgumentException e) {
-            throw new ModelLoadException("Model " + name + " v" + version + ": " + e.getMessage(), e);
-        }
         String provider = chooseProvider(config);
         int cores = Runtime.getRuntime().availableProcessors();
         ExecutionSettings effective = settings.forModel(config.execution());
@@ -115,6 +109,13 @@ public final class OnnxRuntime {
         }
         try {
             check(config, session);
+            // After the check: a config whose tensors disagree with the graph is refused for that.
+            DomainScore domain;
+            try {
+                domain = DomainScore.of(config, repository.versionDir(name, version));
+            } catch (IllegalArgumentException e) {
+                throw new ModelLoadException("Model " + name + " v" + version + ": " + e.getMessage(), e);
+            }
             LoadedModel model = new LoadedModel(config, session, provider, effective.instances(), configDigest, domain);
             warmUp(model);
             return model;

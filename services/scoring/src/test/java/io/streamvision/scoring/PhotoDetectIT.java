@@ -3,6 +3,8 @@ package io.streamvision.scoring;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.junit.QuarkusTest;
@@ -37,7 +39,7 @@ class PhotoDetectIT {
     public static class DetectorProfile implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("vision.scoring.models", "centernet", "vision.scoring.kafka.enabled", "false");
+            return Map.of("vision.scoring.models", "centernet,fashion-cnn", "vision.scoring.kafka.enabled", "false");
         }
     }
 
@@ -92,6 +94,44 @@ class PhotoDetectIT {
             assertTrue(Math.abs(found.get(0).score() - cat.score()) < 0.05, file + ": " + found.get(0));
             assertTrue(iou(found.get(0), cat) > 0.9, file + ": " + found.get(0) + " against " + cat);
         }
+    }
+
+    @Test
+    void photographsAreOutOfFashionCnnsDomainAndItsItemsIn() throws Exception {
+        JsonNode fixture = new ObjectMapper()
+                .readTree(TestModels.dir()
+                        .resolve("fashion-cnn/1/fixtures/ood.json")
+                        .toFile());
+        int photographs = 0;
+        for (JsonNode image : fixture.get("images")) {
+            String file = image.get("file").asText();
+            Classification answer = vision.classify(ClassifyRequest.newBuilder()
+                            .setModelName("fashion-cnn")
+                            .setImage(ByteString.copyFrom(
+                                    Files.readAllBytes(TestModels.root().resolve(file))))
+                            .build())
+                    .getClassification();
+            double expected = image.get("score").asDouble();
+            System.out.printf(
+                    "[fashion-cnn via Classify] %-40s %s %.1f%%, domain score %.4g (kit %.4g), %s%n",
+                    file,
+                    answer.getLabels(0).getLabel(),
+                    100 * answer.getLabels(0).getProbability(),
+                    answer.getDomainScore(),
+                    expected,
+                    answer.getOutOfDomain() ? "OUT OF DOMAIN" : "in domain");
+            assertEquals(expected, answer.getDomainScore(), Math.abs(expected) * 1e-3, file);
+            assertEquals(image.get("out_of_domain").asBoolean(), answer.getOutOfDomain(), file);
+            assertEquals(fixture.get("threshold").asDouble(), answer.getDomainThreshold(), 1e-6);
+            if (file.startsWith("samples/photos/")) {
+                assertTrue(answer.getOutOfDomain(), file + " is no Fashion-MNIST item");
+                photographs++;
+            }
+            if (file.startsWith("samples/items/")) {
+                assertTrue(!answer.getOutOfDomain(), file + " is one");
+            }
+        }
+        assertEquals(3, photographs, "the cat, the person with a dog and a horse, the rocket");
     }
 
     /** Intersection over union of two boxes. */
