@@ -116,9 +116,9 @@ class OutOfDomainDeadLetterIT {
         assertFalse(item.getOutOfDomain());
         assertTrue(item.getDomainScore() > 0 && item.getDomainScore() < item.getDomainThreshold(), item.toString());
 
-        String metrics = given().baseUri(management.toString())
-                .get("/q/metrics")
+        String metrics = given().get("http://localhost:" + management.getPort() + "/q/metrics")
                 .then()
+                .statusCode(200)
                 .extract()
                 .asString();
         assertTrue(
