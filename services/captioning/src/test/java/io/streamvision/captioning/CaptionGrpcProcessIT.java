@@ -1,6 +1,7 @@
 package io.streamvision.captioning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -118,6 +119,27 @@ class CaptionGrpcProcessIT {
                     .build());
             assertEquals(3, described.getClassification().getLabelsCount());
             assertEquals("d-1", described.getCaption().getRequestId());
+            assertFalse(described.getCaption().getOutOfDomain(), "a scene is the caption model's domain");
+            assertTrue(described.getCaption().getDomainThreshold() > 0, "and the answer says so with its score");
+
+            // A photograph: the caption and lenet's labels both come back out of their models' domain.
+            DescribeResponse cat = vision.describe(DescribeRequest.newBuilder()
+                    .setRequestId("cat")
+                    .setImage(ByteString.copyFrom(Files.readAllBytes(root.resolve("samples/photos/chelsea.jpg"))))
+                    .setClassifier("lenet")
+                    .build());
+            System.out.printf(
+                    "[caption gRPC IT] the cat photograph: \"%s\" out of domain %s (score %.4g > %.4g); lenet %s %s%n",
+                    cat.getCaption().getText(),
+                    cat.getCaption().getOutOfDomain(),
+                    cat.getCaption().getDomainScore(),
+                    cat.getCaption().getDomainThreshold(),
+                    cat.getClassification().getLabels(0).getLabel(),
+                    cat.getClassification().getOutOfDomain());
+            assertTrue(cat.getCaption().getOutOfDomain(), cat.getCaption().toString());
+            assertTrue(
+                    cat.getClassification().getOutOfDomain(),
+                    cat.getClassification().toString());
 
             StatusRuntimeException bad = assertThrows(
                     StatusRuntimeException.class,

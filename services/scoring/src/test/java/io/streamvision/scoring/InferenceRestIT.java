@@ -178,6 +178,15 @@ class InferenceRestIT {
         assertEquals("FP32", logits.get("datatype").asText());
         assertEquals("[1,10]", logits.get("shape").toString());
         assertArrayEquals(grpcLogits(pixels), floats(logits.get("data")), 1e-6f);
+        // The model's out-of-domain score of the input travels as response parameters.
+        JsonNode parameters = answer.get("parameters");
+        assertTrue(parameters.get("domain_score").isNumber(), answer.toString());
+        assertTrue(parameters.get("domain_threshold").isNumber(), answer.toString());
+        assertEquals(
+                parameters.get("domain_score").asDouble()
+                        > parameters.get("domain_threshold").asDouble(),
+                parameters.get("out_of_domain").asBoolean(),
+                answer.toString());
 
         HttpResponse<byte[]> versioned = post(
                 "/v2/models/lenet/versions/1/infer",
