@@ -129,6 +129,12 @@ public class ClassifyCommand extends ImageRpcCommand {
     String line(Map<String, Object> fields) {
         Object text =
                 fields.containsKey("objects") ? objectText(fields.get("objects")) : labelText(fields.get("labels"));
-        return text + "  (" + fields.get("model") + " v" + fields.get("version") + ")";
+        String domain = Boolean.TRUE.equals(fields.get("out_of_domain"))
+                ? RecordPrinter.outOfDomain(
+                        true,
+                        ((Number) fields.get("domain_score")).floatValue(),
+                        ((Number) fields.get("domain_threshold")).floatValue())
+                : "";
+        return text + domain + "  (" + fields.get("model") + " v" + fields.get("version") + ")";
     }
 }

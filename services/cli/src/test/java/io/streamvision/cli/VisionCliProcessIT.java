@@ -104,7 +104,16 @@ class VisionCliProcessIT {
                         labels.get(best).asText(),
                         line.get("labels").get(0).get("label").asText(),
                         "top label of " + line.get("file"));
+                assertEquals(false, line.get("out_of_domain").asBoolean(), "an item is fashion-cnn's domain");
             }
+            // A photograph: the answer says it is out of the model's domain, in JSON and in text.
+            Run cat = vision(
+                    "classify", "--server", "localhost:18141", "--deadline-ms", "60000", "samples/photos/chelsea.jpg");
+            assertEquals(0, cat.exitCode(), cat.err());
+            assertTrue(
+                    cat.out().contains("[OUT OF DOMAIN: score")
+                            && cat.out().contains("not trained on images like this"),
+                    cat.out());
         } finally {
             scoring.destroy();
             scoring.waitFor();
