@@ -49,8 +49,17 @@ final class HeifDecoder {
         Path file;
         try {
             file = Files.createTempFile("image-", "." + format.name().toLowerCase(java.util.Locale.ROOT));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary file for the image", e);
+        }
+        try {
             Files.write(file, data);
         } catch (IOException e) {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // nothing more to do
+            }
             throw new UncheckedIOException("cannot write the image to a temporary file", e);
         }
         AVFormatContext context = new AVFormatContext(null);
@@ -128,7 +137,7 @@ final class HeifDecoder {
                 }
                 AVCodecContext decoder = decoders.get(index);
                 if (decoder == null) {
-                    decoder = open(context.streams(index), format);
+                    decoder = open(context.streams(index), format, limits);
                     decoders.put(index, decoder);
                 }
                 avcodec.avcodec_send_packet(decoder, packet);
@@ -158,7 +167,8 @@ final class HeifDecoder {
         return image;
     }
 
-    private static AVCodecContext open(AVStream stream, ImageFormat format) throws ImageRejectedException {
+    private static AVCodecContext open(AVStream stream, ImageFormat format, ImageLimits limits)
+            throws ImageRejectedException {
         AVCodec codec = avcodec.avcodec_find_decoder(stream.codecpar().codec_id());
         if (codec == null) {
             throw new ImageRejectedException(
@@ -171,6 +181,9 @@ final class HeifDecoder {
         AVCodecContext decoder = avcodec.avcodec_alloc_context3(codec);
         avcodec.avcodec_parameters_to_context(decoder, stream.codecpar());
         decoder.thread_count(1);
+        // The coded size in the bitstream may differ from what the container declares: the decoder
+        // refuses pictures over the pixel limit before it allocates them.
+        decoder.max_pixels(limits.maxPixels());
         int rc = avcodec.avcodec_open2(decoder, codec, (AVDictionary) null);
         if (rc < 0) {
             avcodec.avcodec_free_context(decoder);
@@ -184,6 +197,12 @@ final class HeifDecoder {
             throws ImageRejectedException {
         int w = frame.width();
         int h = frame.height();
+        if (left < 0 || top < 0 || w <= 0 || h <= 0 || (long) w * h > 4L * width * height + (1 << 20)) {
+            throw new ImageRejectedException(
+                    ReasonCode.CORRUPT_IMAGE,
+                    "a " + w + "x" + h + " picture at " + left + "," + top + " does not belong in a " + width + "x"
+                            + height + " image");
+        }
         SwsContext sws = swscale.sws_getContext(
                 w,
                 h,

@@ -120,7 +120,11 @@ public enum ImageFormat {
             return null;
         }
         long size = ((long) u(d, 0) << 24) | (u(d, 1) << 16) | (u(d, 2) << 8) | u(d, 3);
-        int end = (int) Math.min(d.length, Math.max(16, size));
+        // The box's own brands only (at most 64 of them): never the media data after it.
+        if (size < 16 || size > 8 + 8 + 4 * 64) {
+            return null;
+        }
+        int end = (int) Math.min(d.length, size);
         boolean heif = false;
         boolean avif = false;
         for (int at = 8; at + 4 <= end; at += at == 8 ? 8 : 4) {

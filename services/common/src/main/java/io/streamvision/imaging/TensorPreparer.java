@@ -118,8 +118,9 @@ public final class TensorPreparer {
         if (placement.left() == 0 && placement.top() == 0 && placement.width() == w && placement.height() == h) {
             return Resampler.resize(coloured, w, h);
         }
-        if (placement.left() <= 0 && placement.top() <= 0) {
-            // A crop: only the rows and columns it keeps are resampled.
+        if (placement.left() <= 0 && placement.top() <= 0 && placement.width() >= w && placement.height() >= h) {
+            // A crop (the scaled image covers the input): only the rows and columns it keeps are
+            // resampled. A letterbox with a single row or column of padding lands below, not here.
             return Resampler.resizeRegion(
                     coloured, placement.width(), placement.height(), -placement.left(), -placement.top(), w, h);
         }

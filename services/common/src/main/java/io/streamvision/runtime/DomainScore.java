@@ -64,6 +64,17 @@ public final class DomainScore {
             throw new IllegalArgumentException(
                     "out_of_domain.output '" + ood.output() + "' is not an output of the model");
         }
+        long width = config.outputs().stream()
+                .filter(o -> o.name().equals(ood.output()))
+                .findFirst()
+                .map(o -> o.shape() == null || o.shape().length == 0 ? -1L : o.shape()[o.shape().length - 1])
+                .orElse(-1L);
+        if (ood.method() != null
+                && ood.method().startsWith("mahalanobis")
+                && (ood.dimensions() == null || width != ood.dimensions())) {
+            throw new IllegalArgumentException("out_of_domain.dimensions " + ood.dimensions() + " is not the width "
+                    + width + " of output '" + ood.output() + "'");
+        }
         switch (ood.method() == null ? "" : ood.method()) {
             case "max_softmax", "energy":
                 return new DomainScore(ood, null, null, null);
@@ -93,6 +104,20 @@ public final class DomainScore {
                 }
                 boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
                 long[] d = spec.shape();
+                int block = in.pool() == null ? 1 : in.pool();
+                long c = nhwc ? d[3] : d[1];
+                long h = nhwc ? d[1] : d[2];
+                long w = nhwc ? d[2] : d[3];
+                if (c <= 0
+                        || h <= 0
+                        || w <= 0
+                        || block < 1
+                        || in.dimensions() == null
+                        || in.dimensions() != c * (h / block) * (w / block)) {
+                    throw new IllegalArgumentException("out_of_domain.input_layer.dimensions " + in.dimensions()
+                            + " does not fit input '" + in.input() + "' (" + c + " x " + h + " x " + w + ", pool "
+                            + block + "): the input needs a fixed size");
+                }
                 int[] pooling = {
                     (int) (nhwc ? d[3] : d[1]),
                     (int) (nhwc ? d[1] : d[2]),

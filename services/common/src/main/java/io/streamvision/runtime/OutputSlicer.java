@@ -10,6 +10,7 @@ import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.jboss.logging.Logger;
 
 /**
  * Gives each request of a batch exactly its own rows of the batch's outputs. Each output tensor
@@ -20,6 +21,8 @@ import java.util.Map;
  * <p>Not thread-safe: one instance per batch.
  */
 final class OutputSlicer {
+
+    private static final Logger LOG = Logger.getLogger(OutputSlicer.class);
 
     private record Output(String datatype, long[] shape, long rowBytes, ByteBuffer data) {}
 
@@ -76,8 +79,13 @@ final class OutputSlicer {
         }
         DomainScore domain = model.domain();
         if (domain != null && rows == 1) {
-            float[] input = domain.input() == null ? null : inputRow(domain.input(), firstRow);
-            domain.putInto(response, domain.score(row(domain.output(), firstRow), input));
+            try {
+                float[] input = domain.input() == null ? null : inputRow(domain.input(), firstRow);
+                domain.putInto(response, domain.score(row(domain.output(), firstRow), input));
+            } catch (RuntimeException e) {
+                // A score that cannot be computed leaves the answer without one; it never fails the batch.
+                LOG.warnf("Model %s v%d: no out-of-domain score: %s", model.name(), model.version(), e.getMessage());
+            }
         }
         return response.build();
     }

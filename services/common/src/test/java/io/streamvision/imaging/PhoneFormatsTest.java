@@ -85,5 +85,13 @@ class PhoneFormatsTest {
     void anMp4VideoIsNotTakenForAnImage() throws Exception {
         byte[] video = Files.readAllBytes(Path.of("../../samples/video.mp4"));
         assertEquals(ImageFormat.UNKNOWN, ImageFormat.sniff(video));
+        // An ftyp box of size 0 (to the end of the file) or of an absurd size: its brands are not
+        // looked for in the media data after it.
+        byte[] bogus = new byte[64];
+        System.arraycopy("ftypisom".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, bogus, 4, 8);
+        System.arraycopy("avif".getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, bogus, 40, 4);
+        assertEquals(ImageFormat.UNKNOWN, ImageFormat.sniff(bogus));
+        bogus[0] = 0x7f;
+        assertEquals(ImageFormat.UNKNOWN, ImageFormat.sniff(bogus));
     }
 }

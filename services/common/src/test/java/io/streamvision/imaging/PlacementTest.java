@@ -51,6 +51,15 @@ class PlacementTest {
     }
 
     @Test
+    void aLetterboxWithOneRowOfPaddingIsPaddedNotCropped() throws Exception {
+        // 64x63 into 64x64: the padding is one row, at the bottom ((64 - 63) / 2 = 0 above).
+        TensorPreparer.PreparedTensor tensor = TensorPreparer.prepare(white(64, 63), input("letterbox", 7), true);
+        assertEquals(new Placement(64, 63, 0, 0, 64, 63), tensor.placement());
+        assertEquals((byte) 255, tensor.data()[62 * 64 * 3]);
+        assertEquals(7, tensor.data()[63 * 64 * 3], "the last row is padding");
+    }
+
+    @Test
     void theStretchAndCropPlacementsMapBackToTheImage() throws Exception {
         Placement stretch = TensorPreparer.placement(640, 480, input("stretch", null));
         assertEquals(new Placement(640, 480, 0, 0, 64, 64), stretch);

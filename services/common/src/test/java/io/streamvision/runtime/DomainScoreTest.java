@@ -129,6 +129,14 @@ class DomainScoreTest {
     }
 
     @Test
+    void statisticsForAnotherWidthThanTheOutputsStopTheModelFromLoading() throws Exception {
+        ModelLoadException e = assertThrows(ModelLoadException.class, () -> model("wide", """
+                {"method": "mahalanobis", "output": "y", "statistics": "ood.f32", "classes": 2,
+                 "dimensions": 3, "threshold": 9.0}"""));
+        assertTrue(e.getMessage().contains("not the width 2"), e.getMessage());
+    }
+
+    @Test
     void statisticsOfTheWrongSizeStopTheModelFromLoading() throws Exception {
         Files.createDirectories(repo.resolve("broken/1"));
         Files.write(repo.resolve("broken/1/ood.f32"), new byte[12]);

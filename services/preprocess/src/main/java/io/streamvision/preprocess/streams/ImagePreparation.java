@@ -134,6 +134,11 @@ public final class ImagePreparation {
         }
         String requestId = requestId(request, source);
         List<Routed> out = new ArrayList<>(requested.size());
+        // Tensors first, then their records: each names only the models that got a tensor, so the
+        // results join does not wait for the part of a model that was refused here.
+        List<String> prepared = new ArrayList<>(requested.size());
+        List<ModelConfig> configs = new ArrayList<>(requested.size());
+        List<TensorPreparer.PreparedTensor> tensors = new ArrayList<>(requested.size());
         for (String model : requested) {
             try {
                 ModelConfig config = models.resolve(model);
@@ -145,19 +150,22 @@ public final class ImagePreparation {
                     decoded.put(colours, image);
                 }
                 Span resize = tracing.span("resize").setAttribute("model", model);
-                TensorPreparer.PreparedTensor tensor;
                 try {
-                    tensor = models.tensor(image, config);
+                    tensors.add(models.tensor(image, config));
                 } finally {
                     resize.end();
                 }
-                out.add(Routed.output(
-                        requestId,
-                        topics.tensors(model).name(),
-                        inferRequest(requestId, request, requested, config, tensor)));
+                prepared.add(model);
+                configs.add(config);
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
             }
+        }
+        for (int i = 0; i < prepared.size(); i++) {
+            out.add(Routed.output(
+                    requestId,
+                    topics.tensors(prepared.get(i)).name(),
+                    inferRequest(requestId, request, prepared, configs.get(i), tensors.get(i))));
         }
         return out;
     }

@@ -158,10 +158,13 @@ public class ScoringLoop {
                 ModelConfig model = outcome.model();
                 span.setAttribute("model", model.name());
                 double[] domain = DomainScore.read(outcome.response().getParametersMap());
+                // Video frames are never dead-lettered: their video's summary counts every frame, and
+                // flagged ones form no segment there.
                 if (domain != null
                         && domain[2] > 0
                         && model.outOfDomain() != null
-                        && Boolean.TRUE.equals(model.outOfDomain().deadLetter())) {
+                        && Boolean.TRUE.equals(model.outOfDomain().deadLetter())
+                        && !request.containsParameters("video_id")) {
                     out.add(deadLetters.forRecord(
                             record,
                             STAGE,
