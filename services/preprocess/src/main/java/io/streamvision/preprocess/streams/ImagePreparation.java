@@ -159,6 +159,15 @@ public final class ImagePreparation {
                 configs.add(config);
             } catch (ImageRejectedException e) {
                 out.add(reject(source, value, STAGE_PREPARE, e.reason(), e.getMessage()));
+            } catch (RuntimeException e) {
+                // No input may stop the stream thread: what the preparation did not foresee is this
+                // record's dead letter, and the next record goes on.
+                out.add(reject(
+                        source,
+                        value,
+                        STAGE_PREPARE,
+                        ReasonCode.BAD_REQUEST,
+                        "the image cannot be prepared for model '" + model + "': " + e));
             }
         }
         for (int i = 0; i < prepared.size(); i++) {
