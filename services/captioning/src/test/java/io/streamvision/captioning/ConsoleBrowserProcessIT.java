@@ -101,10 +101,17 @@ class ConsoleBrowserProcessIT {
                             .anyMatch(li -> li.getText().startsWith(name)));
                 }
 
-                WebElement result = wait.until(b -> b.findElements(By.cssSelector("#results .result")).stream()
-                        .filter(r -> r.getAttribute("data-id").startsWith("console-bag-"))
-                        .findFirst()
-                        .orElse(null));
+                WebElement result;
+                try {
+                    result = wait.until(b -> b.findElements(By.cssSelector("#results .result")).stream()
+                            .filter(r -> r.getAttribute("data-id").startsWith("console-bag-"))
+                            .findFirst()
+                            .orElse(null));
+                } catch (org.openqa.selenium.TimeoutException e) {
+                    System.out.println("[console IT] no result for the bag; the page says:\n"
+                            + browser.findElement(By.tagName("body")).getText());
+                    throw e;
+                }
                 String caption = result.findElement(By.className("caption")).getText();
                 assertFalse(caption.isBlank() || caption.equals("(no caption)"), "a caption: " + result.getText());
                 List<WebElement> labels = result.findElements(By.className("label"));
