@@ -36,10 +36,10 @@ public final class DomainScore {
     /** The ensemble's second layer, on the model's input. */
     private final Mahalanobis inputLayer;
     /** How the input is averaged before the second layer: channels, height, width, layout, block. */
-    private final int[] pooling;
+    private final Pooling pooling;
 
     private DomainScore(
-            ModelConfig.OutOfDomain settings, Mahalanobis outputLayer, Mahalanobis inputLayer, int[] pooling) {
+            ModelConfig.OutOfDomain settings, Mahalanobis outputLayer, Mahalanobis inputLayer, Pooling pooling) {
         this.settings = settings;
         this.method = settings.method();
         this.outputLayer = outputLayer;
@@ -79,61 +79,13 @@ public final class DomainScore {
             case "max_softmax", "energy":
                 return new DomainScore(ood, null, null, null);
             case "mahalanobis":
-                return new DomainScore(
-                        ood,
-                        Mahalanobis.read(
-                                versionDir,
-                                ood.statistics(),
-                                ood.statisticsSha256(),
-                                ood.classes(),
-                                ood.dimensions(),
-                                1.0),
-                        null,
-                        null);
+                return new DomainScore(ood, outputLayer(ood, versionDir, 1.0), null, null);
             case "mahalanobis_ensemble": {
                 ModelConfig.InputLayer in = ood.inputLayer();
-                ModelConfig.TensorSpec spec = in == null || in.input() == null || config.inputs() == null
-                        ? null
-                        : config.inputs().stream()
-                                .filter(i -> i.name().equals(in.input()))
-                                .findFirst()
-                                .orElse(null);
-                if (spec == null || spec.shape() == null || spec.shape().length != 4) {
-                    throw new IllegalArgumentException("out_of_domain method mahalanobis_ensemble needs an input_layer"
-                            + " naming an image input of the model (4 dimensions)");
-                }
-                boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
-                long[] d = spec.shape();
-                int block = in.pool() == null ? 1 : in.pool();
-                long c = nhwc ? d[3] : d[1];
-                long h = nhwc ? d[1] : d[2];
-                long w = nhwc ? d[2] : d[3];
-                if (c <= 0
-                        || h <= 0
-                        || w <= 0
-                        || block < 1
-                        || in.dimensions() == null
-                        || in.dimensions() != c * (h / block) * (w / block)) {
-                    throw new IllegalArgumentException("out_of_domain.input_layer.dimensions " + in.dimensions()
-                            + " does not fit input '" + in.input() + "' (" + c + " x " + h + " x " + w + ", pool "
-                            + block + "): the input needs a fixed size");
-                }
-                int[] pooling = {
-                    (int) (nhwc ? d[3] : d[1]),
-                    (int) (nhwc ? d[1] : d[2]),
-                    (int) (nhwc ? d[2] : d[3]),
-                    nhwc ? 1 : 0,
-                    in.pool() == null ? 1 : in.pool()
-                };
+                Pooling pooling = Pooling.of(config, in);
                 return new DomainScore(
                         ood,
-                        Mahalanobis.read(
-                                versionDir,
-                                ood.statistics(),
-                                ood.statisticsSha256(),
-                                ood.classes(),
-                                ood.dimensions(),
-                                ood.scale()),
+                        outputLayer(ood, versionDir, ood.scale()),
                         Mahalanobis.read(
                                 versionDir,
                                 in.statistics(),
@@ -146,6 +98,48 @@ public final class DomainScore {
             default:
                 throw new IllegalArgumentException("out_of_domain.method must be max_softmax, energy, mahalanobis or"
                         + " mahalanobis_ensemble, not '" + ood.method() + "'");
+        }
+    }
+
+    private static Mahalanobis outputLayer(ModelConfig.OutOfDomain ood, Path versionDir, Double scale) {
+        return Mahalanobis.read(
+                versionDir, ood.statistics(), ood.statisticsSha256(), ood.classes(), ood.dimensions(), scale);
+    }
+
+    /**
+     * How the ensemble's input row is averaged before its distance: channels, height, width, layout
+     * and block size of the named image input, which must have a fixed size that fits the layer.
+     */
+    private record Pooling(int channels, int height, int width, boolean nhwc, int block) {
+
+        static Pooling of(ModelConfig config, ModelConfig.InputLayer in) {
+            ModelConfig.TensorSpec spec = in == null || in.input() == null || config.inputs() == null
+                    ? null
+                    : config.inputs().stream()
+                            .filter(i -> i.name().equals(in.input()))
+                            .findFirst()
+                            .orElse(null);
+            if (spec == null || spec.shape() == null || spec.shape().length != 4) {
+                throw new IllegalArgumentException("out_of_domain method mahalanobis_ensemble needs an input_layer"
+                        + " naming an image input of the model (4 dimensions)");
+            }
+            boolean nhwc = "NHWC".equalsIgnoreCase(spec.layout());
+            long[] d = spec.shape();
+            int block = in.pool() == null ? 1 : in.pool();
+            long c = nhwc ? d[3] : d[1];
+            long h = nhwc ? d[1] : d[2];
+            long w = nhwc ? d[2] : d[3];
+            if (c <= 0
+                    || h <= 0
+                    || w <= 0
+                    || block < 1
+                    || in.dimensions() == null
+                    || in.dimensions() != c * (h / block) * (w / block)) {
+                throw new IllegalArgumentException("out_of_domain.input_layer.dimensions " + in.dimensions()
+                        + " does not fit input '" + in.input() + "' (" + c + " x " + h + " x " + w + ", pool "
+                        + block + "): the input needs a fixed size");
+            }
+            return new Pooling((int) c, (int) h, (int) w, nhwc, block);
         }
     }
 
@@ -230,11 +224,11 @@ public final class DomainScore {
 
     /** The input row averaged over blocks of each channel, channel by channel. */
     private float[] pool(float[] row) {
-        int c = pooling[0];
-        int h = pooling[1];
-        int w = pooling[2];
-        boolean nhwc = pooling[3] == 1;
-        int k = pooling[4];
+        int c = pooling.channels();
+        int h = pooling.height();
+        int w = pooling.width();
+        boolean nhwc = pooling.nhwc();
+        int k = pooling.block();
         if (row == null || row.length != c * h * w) {
             throw new IllegalArgumentException("out-of-domain score needs the " + c + "x" + h + "x" + w + " input, not "
                     + (row == null ? 0 : row.length) + " values");

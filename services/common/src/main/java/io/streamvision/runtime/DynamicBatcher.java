@@ -512,9 +512,8 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
                         counted.success().increment();
-                        InferParameter ood =
-                                outcome.response().getParametersMap().get(DomainScore.OUT_OF_DOMAIN);
-                        if (ood != null && ood.getBoolParam()) {
+                        double[] domain = DomainScore.read(outcome.response().getParametersMap());
+                        if (domain != null && domain[2] > 0) {
                             counter("vision_inference_out_of_domain", version, null)
                                     .increment();
                         }
