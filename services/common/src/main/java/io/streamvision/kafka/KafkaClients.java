@@ -99,7 +99,7 @@ public class KafkaClients {
                 name,
                 bootstrapServers,
                 loop.groupId(),
-                loop.transactionalId(),
+                loop.transactionalIdOrUnique(),
                 topics,
                 maxPollRecords,
                 Duration.ofMillis(loop.pollTimeoutMs()),

@@ -17,13 +17,23 @@ public interface KafkaLoopConfig {
     String groupId();
 
     /**
-     * Transactional id, unique per live instance. Exactly-once does not depend on it surviving a
-     * restart: a dead instance's open transaction is aborted by the broker after the transaction
-     * timeout, and its stale offset commits are refused by consumer-group generation (KIP-447). A
-     * stable id (a StatefulSet pod name) only makes the abort happen at once, when the new instance
-     * initialises its producer (docs/exactly-once.md).
+     * Transactional id; must be unique per live instance (a second process with the same id fences
+     * the first). Unset, it is {@link #transactionalIdOrUnique()}'s. Exactly-once does not depend
+     * on it surviving a restart: a dead instance's open transaction is aborted by the broker after
+     * the transaction timeout, and its stale offset commits are refused by consumer-group
+     * generation (KIP-447). A stable id (a StatefulSet pod name) only makes the abort happen at
+     * once, when the new instance initialises its producer (docs/exactly-once.md).
      */
-    String transactionalId();
+    Optional<String> transactionalId();
+
+    /**
+     * The configured transactional id, or else {@code <group-id>-<host>-<pid>} ({@link
+     * InstanceId}): unique per process wherever the service runs, so instances started side by side
+     * with default settings never fence each other.
+     */
+    default String transactionalIdOrUnique() {
+        return transactionalId().filter(id -> !id.isBlank()).orElseGet(() -> groupId() + "-" + InstanceId.get());
+    }
 
     /**
      * Records per poll; one poll is one transaction (and, where the service batches, one batch).

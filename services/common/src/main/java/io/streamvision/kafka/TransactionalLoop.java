@@ -11,6 +11,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -156,8 +157,15 @@ public final class TransactionalLoop implements AutoCloseable {
         this.deadLetters = deadLetters;
     }
 
+    /**
+     * The loops started in this process and not yet closed, which the liveness check ({@link
+     * LoopsLiveness}) watches.
+     */
+    private static final Set<TransactionalLoop> STARTED = ConcurrentHashMap.newKeySet();
+
     /** Starts the loop thread. */
     public synchronized void start() {
+        STARTED.add(this);
         thread = new Thread(this::run, settings.name() + "-loop");
         thread.setDaemon(false);
         thread.start();
@@ -165,6 +173,16 @@ public final class TransactionalLoop implements AutoCloseable {
 
     public State state() {
         return state;
+    }
+
+    /** The loop's name (its threads carry it). */
+    public String name() {
+        return settings.name();
+    }
+
+    /** The loops of this process that stopped as FAILED and were not closed. */
+    static List<TransactionalLoop> failedLoops() {
+        return STARTED.stream().filter(l -> l.state == State.FAILED).toList();
     }
 
     /** Why the loop is FAILED, or null. */
@@ -497,6 +515,7 @@ public final class TransactionalLoop implements AutoCloseable {
     /** Stops the loop after the batch in progress and waits for it. */
     @Override
     public void close() {
+        STARTED.remove(this);
         running = false;
         KafkaConsumer<byte[], byte[]> c = consumer;
         if (c != null) {

@@ -66,9 +66,12 @@ class TransactionalLoopTest {
             assertEquals(3, handled.get(), "the batch was tried exactly maxCommitAttempts times");
             assertTrue(loop.failure().contains("3 transactions in a row failed"), loop.failure());
             assertEquals(0, loop.batches(), "nothing was committed");
+            // What LoopsLiveness reports DOWN (the process test FencedInstanceProcessIT reads it over HTTP).
+            assertTrue(TransactionalLoop.failedLoops().contains(loop), "a failed loop counts against liveness");
         } finally {
             loop.close();
         }
+        assertTrue(!TransactionalLoop.failedLoops().contains(loop), "a closed loop no longer counts");
     }
 
     @Test
