@@ -14,7 +14,14 @@
 : "${KAFKA_PORT:=9092}"
 : "${KAFKA_CONTROLLER_PORT:=9093}"
 
-# Where the services and the vision command find the broker (Quarkus and the CLI read this name).
+# Where the services and the vision command find the brokers (Quarkus and the CLI read this name):
+# the list kafka.sh wrote for the cluster it started (every node, so a client starts even when one
+# node is down), else the one local broker.
+_vision_kafka_list="${KAFKA_LOCAL_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/.kafka}/bootstrap"
+if [[ -z ${KAFKA_BOOTSTRAP_SERVERS:-} && -s $_vision_kafka_list ]]; then
+  KAFKA_BOOTSTRAP_SERVERS=$(cat "$_vision_kafka_list")
+fi
+unset _vision_kafka_list
 : "${KAFKA_BOOTSTRAP_SERVERS:=localhost:$KAFKA_PORT}"
 
 # HTTP ports of the services (REST; preprocess also /q/health and /q/metrics).
