@@ -1,6 +1,7 @@
 package io.streamvision.captioning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
@@ -196,6 +197,8 @@ class VideoPipelineProcessIT {
                             sample.getTimelines(0).getSegmentsList(),
                             viaRest.getTimelines(0).getSegmentsList());
                     assertEquals(VideoSummary.State.COMPLETE, viaRest.getState());
+                    assertFalse(viaRest.getStale(), "the owner answers while it runs");
+                    assertTrue(viaRest.getServedBy().startsWith("localhost:1812"), viaRest.getServedBy());
                     String json = http.send(
                                     HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/videos/sample-1"))
                                             .build(),

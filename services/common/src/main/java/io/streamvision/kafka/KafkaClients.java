@@ -79,7 +79,8 @@ public class KafkaClients {
                     connection(),
                     names,
                     Math.max(partitions, topicsConfig.partitions()),
-                    topicsConfig.replicationFactor());
+                    topicsConfig.replicationFactor(),
+                    topicsConfig.minInsyncReplicas());
         }
     }
 

@@ -23,9 +23,21 @@ public interface KafkaTopicsConfig {
     @WithDefault("3")
     int partitions();
 
-    /** Replication factor of topics created at start-up. */
-    @WithDefault("1")
+    /**
+     * Replication factor of topics created at start-up; {@code -1} (the default) takes the
+     * cluster's {@code default.replication.factor}, as Kafka Streams does for its internal topics,
+     * so one setting on the brokers governs every topic (3 on a production cluster and on {@code
+     * kafka.sh start --brokers 3}, 1 on a single broker).
+     */
+    @WithDefault("-1")
     short replicationFactor();
+
+    /**
+     * {@code min.insync.replicas} of topics created at start-up; unset, the cluster's default
+     * applies (2 on {@code kafka.sh start --brokers 3}). With replication 3 and 2 here, a write the
+     * services commit is on two brokers before it counts, and one broker may be lost at any time.
+     */
+    Optional<Integer> minInsyncReplicas();
 
     /**
      * How scores, captions, results, video summaries and dead letters are written: {@code

@@ -1,10 +1,8 @@
 package io.streamvision.kafka;
 
-import jakarta.enterprise.context.ApplicationScoped;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
-import org.eclipse.microprofile.health.Liveness;
 
 /**
  * Liveness of the process's transactional loops: DOWN as soon as one of them stopped as FAILED
@@ -12,11 +10,11 @@ import org.eclipse.microprofile.health.Liveness;
  * loop and why. A failed loop never restarts by itself, so a process with one is alive but does
  * none of that loop's work: liveness DOWN makes the orchestrator replace it, as a Kafka Streams
  * application that dies ends its process ({@link StreamsHealthCheck}). Readiness goes DOWN too,
- * through each service's own check. Thread-safe.
+ * through each service's own check. A service subclasses it as a {@code @Liveness
+ * @ApplicationScoped} bean (the command-line client shares this module but has no health checks).
+ * Thread-safe.
  */
-@Liveness
-@ApplicationScoped
-public class LoopsLiveness implements HealthCheck {
+public abstract class LoopsLiveness implements HealthCheck {
 
     @Override
     public HealthCheckResponse call() {

@@ -5,6 +5,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -45,6 +46,20 @@ public final class TopicProvisioner {
             Collection<String> names,
             int partitions,
             short replication) {
+        ensure(bootstrapServers, connection, names, partitions, replication, Optional.empty());
+    }
+
+    /**
+     * As above, with a replication factor of {@code -1} meaning the cluster's {@code
+     * default.replication.factor}, and {@code min.insync.replicas} set on the new topics when given.
+     */
+    public static void ensure(
+            String bootstrapServers,
+            Map<String, Object> connection,
+            Collection<String> names,
+            int partitions,
+            short replication,
+            Optional<Integer> minInsyncReplicas) {
         Map<String, Object> config = new HashMap<>(connection);
         config.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         config.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
@@ -53,8 +68,14 @@ public final class TopicProvisioner {
             List<NewTopic> missing = new ArrayList<>();
             for (String name : names) {
                 if (!existing.contains(name)) {
-                    missing.add(new NewTopic(name, partitions, replication)
-                            .configs(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES))));
+                    Map<String, String> configs = new HashMap<>();
+                    configs.put("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES));
+                    minInsyncReplicas.ifPresent(isr -> configs.put("min.insync.replicas", String.valueOf(isr)));
+                    missing.add(new NewTopic(
+                                    name,
+                                    Optional.of(partitions),
+                                    replication < 0 ? Optional.empty() : Optional.of(replication))
+                            .configs(configs));
                 }
             }
             if (missing.isEmpty()) {
@@ -64,8 +85,8 @@ public final class TopicProvisioner {
                 try {
                     entry.getValue().get(60, TimeUnit.SECONDS);
                     LOG.infof(
-                            "Created topic %s (%d partitions, replication %d)",
-                            entry.getKey(), partitions, replication);
+                            "Created topic %s (%d partitions, replication %s)",
+                            entry.getKey(), partitions, replication < 0 ? "as the cluster's default" : replication);
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof TopicExistsException)) {
                         throw e;

@@ -33,11 +33,14 @@ public class VideoResource {
     @GET
     @Path("/{id}")
     public Response get(
-            @PathParam("id") String id, @QueryParam("local") boolean local, @HeaderParam("Accept") String accept)
+            @PathParam("id") String id,
+            @QueryParam("local") boolean local,
+            @QueryParam("standby") boolean standby,
+            @HeaderParam("Accept") String accept)
             throws InvalidProtocolBufferException {
         Optional<VideoSummary> summary;
         try {
-            summary = local ? summaries.findLocal(id) : summaries.find(id);
+            summary = local ? summaries.findLocal(id, standby) : summaries.find(id);
         } catch (VideoSummaries.UnavailableException e) {
             return error(Response.Status.SERVICE_UNAVAILABLE, e.getMessage());
         }

@@ -32,7 +32,10 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * queries: the instance that owns the video's partition answers from its local stores (the header
  * in video-summaries; for a finished video, the timeline built from its frames in video-frames);
  * any other instance asks the owner over HTTP ({@code GET /videos/{id}?local=true}, as protobuf) at
- * the endpoint the owner advertises as {@code application.server}. Thread-safe.
+ * the endpoint the owner advertises as {@code application.server}. While the owner cannot answer
+ * (after a fail-over it restores its stores from the changelog first; or it is gone and the group
+ * has not noticed yet), an instance with a standby copy answers ({@code num.standby.replicas}),
+ * and the answer says so ({@code stale}). Thread-safe.
  */
 @ApplicationScoped
 public class VideoSummaries {
@@ -60,7 +63,8 @@ public class VideoSummaries {
 
     /**
      * The summary of a video from whichever instance owns it; empty when no part of it was
-     * aggregated.
+     * aggregated. When the owner cannot answer (its store is restoring after a fail-over, or it is
+     * unreachable), a standby copy answers instead, marked {@code stale}.
      */
     public Optional<VideoSummary> find(String videoId) {
         KeyQueryMetadata meta;
@@ -75,25 +79,45 @@ public class VideoSummaries {
                     "video summaries are not queryable yet (the streams application is " + streams.state() + ")");
         }
         HostInfo owner = meta.activeHost();
-        return isSelf(owner) ? findLocal(videoId) : fetch(owner, videoId);
+        UnavailableException ownerDown;
+        try {
+            return isSelf(owner) ? findLocal(videoId, false) : fetch(owner, videoId, false);
+        } catch (UnavailableException e) {
+            ownerDown = e;
+        }
+        for (HostInfo standby : meta.standbyHosts()) {
+            try {
+                Optional<VideoSummary> answer =
+                        isSelf(standby) ? findLocal(videoId, true) : fetch(standby, videoId, true);
+                return answer.map(s -> s.toBuilder().setStale(true).build());
+            } catch (UnavailableException e) {
+                // try the next copy
+            }
+        }
+        throw new UnavailableException(ownerDown.getMessage()
+                + (meta.standbyHosts().isEmpty()
+                        ? " (no standby copy: num.standby.replicas is 0 or only one instance runs)"
+                        : "; no standby copy answered either"));
     }
 
     /**
      * The summary from this instance's stores only: counts only while the video is in progress, the
      * full timeline (read from its frames) once it is final.
+     *
+     * @param standby also from a standby copy of the stores (or one still restoring), not only from
+     *     the active task
      */
-    public Optional<VideoSummary> findLocal(String videoId) {
+    public Optional<VideoSummary> findLocal(String videoId, boolean standby) {
         byte[] stored;
         ReadOnlyKeyValueStore<String, byte[]> frames;
         try {
-            ReadOnlyKeyValueStore<String, byte[]> headers = streams.store(StoreQueryParameters.fromNameAndType(
-                    VideoSummaryTopology.STORE, QueryableStoreTypes.<String, byte[]>keyValueStore()));
+            ReadOnlyKeyValueStore<String, byte[]> headers =
+                    streams.store(parameters(VideoSummaryTopology.STORE, standby));
             stored = headers.get(videoId);
             if (stored == null) {
                 return Optional.empty();
             }
-            frames = streams.store(StoreQueryParameters.fromNameAndType(
-                    VideoSummaryTopology.FRAMES_STORE, QueryableStoreTypes.<String, byte[]>keyValueStore()));
+            frames = streams.store(parameters(VideoSummaryTopology.FRAMES_STORE, standby));
         } catch (InvalidStateStoreException e) {
             throw new UnavailableException("the video stores are not ready here: " + e.getMessage());
         }
@@ -104,20 +128,31 @@ public class VideoSummaries {
             throw new IllegalStateException("unreadable aggregate for video " + videoId, e);
         }
         if (!agg.getFinalEmitted()) {
-            return Optional.of(VideoTimelines.progress(agg));
+            return Optional.of(served(VideoTimelines.progress(agg)));
         }
         try {
-            return Optional.of(VideoTimelines.summarize(
+            return Optional.of(served(VideoTimelines.summarize(
                     agg,
                     VideoTimelines.state(agg),
                     VideoSummaryTopology.frameSource(frames, videoId),
                     new VideoTimelines.Shape(
                             config.videos().maxSegments(),
                             config.videos().objectGapFrames(),
-                            config.videos().outOfDomainGapFrames())));
+                            config.videos().outOfDomainGapFrames()))));
         } catch (InvalidStateStoreException e) {
             throw new UnavailableException("the video-frames store is not ready here: " + e.getMessage());
         }
+    }
+
+    private static StoreQueryParameters<ReadOnlyKeyValueStore<String, byte[]>> parameters(
+            String store, boolean standby) {
+        StoreQueryParameters<ReadOnlyKeyValueStore<String, byte[]>> p =
+                StoreQueryParameters.fromNameAndType(store, QueryableStoreTypes.<String, byte[]>keyValueStore());
+        return standby ? p.enableStaleStores() : p;
+    }
+
+    private VideoSummary served(VideoSummary summary) {
+        return summary.toBuilder().setServedBy(applicationServer).build();
     }
 
     private boolean isSelf(HostInfo owner) {
@@ -125,14 +160,15 @@ public class VideoSummaries {
         return self.host().equals(owner.host()) && self.port() == owner.port();
     }
 
-    private Optional<VideoSummary> fetch(HostInfo owner, String videoId) {
+    private Optional<VideoSummary> fetch(HostInfo owner, String videoId, boolean standby) {
         URI uri = URI.create("http://"
                 + owner.host()
                 + ":"
                 + owner.port()
                 + "/videos/"
                 + URLEncoder.encode(videoId, StandardCharsets.UTF_8).replace("+", "%20")
-                + "?local=true");
+                + "?local=true"
+                + (standby ? "&standby=true" : ""));
         try {
             HttpResponse<byte[]> response = http.send(
                     HttpRequest.newBuilder(uri)
