@@ -178,9 +178,16 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- end }}
 {{- $_ := set $env "KAFKA_BOOTSTRAP_SERVERS" $v.kafka.bootstrapServers }}
 {{- $_ := set $env "VISION_MODELS_DIR" $v.models.mountPath }}
-{{- $_ := set $env "VISION_KAFKA_CREATE_TOPICS" (toString $v.kafka.topics.create) }}
+{{- $strimzi := default dict $v.kafka.strimzi }}
+{{- $_ := set $env "VISION_KAFKA_CREATE_TOPICS" (toString (and $v.kafka.topics.create (not $strimzi.topics))) }}
 {{- $_ := set $env "VISION_KAFKA_PARTITIONS" (toString $v.kafka.topics.partitions) }}
 {{- $_ := set $env "VISION_KAFKA_REPLICATION_FACTOR" (toString $v.kafka.topics.replicationFactor) }}
+{{- if gt (int (default 0 $v.kafka.topics.minInsyncReplicas)) 0 }}
+{{- $_ := set $env "VISION_KAFKA_MIN_INSYNC_REPLICAS" (toString $v.kafka.topics.minInsyncReplicas) }}
+{{- end }}
+{{- if eq .name "captioning" }}
+{{- $_ := set $env "VISION_CAPTIONING_STANDBY_REPLICAS" (toString (default 0 .c.standbyReplicas)) }}
+{{- end }}
 {{- if $v.kafka.topics.suffix }}
 {{- $_ := set $env "VISION_KAFKA_TOPIC_SUFFIX" $v.kafka.topics.suffix }}
 {{- end }}
