@@ -20,7 +20,10 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  */
 public final class TopicCollector implements AutoCloseable {
 
-    private final List<ConsumerRecord<byte[], byte[]>> records = new CopyOnWriteArrayList<>();
+    /** A record and when this collector read it (epoch milliseconds). */
+    public record Arrival(ConsumerRecord<byte[], byte[]> record, long atMillis) {}
+
+    private final List<Arrival> arrivals = new CopyOnWriteArrayList<>();
     private final Thread thread;
     private volatile boolean running = true;
 
@@ -63,7 +66,8 @@ public final class TopicCollector implements AutoCloseable {
                                 Thread.sleep(100);
                                 continue;
                             }
-                            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+                            long now = System.currentTimeMillis();
+                            consumer.poll(Duration.ofMillis(100)).forEach(r -> arrivals.add(new Arrival(r, now)));
                         }
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
@@ -76,7 +80,12 @@ public final class TopicCollector implements AutoCloseable {
 
     /** Records read so far, in arrival order. */
     public List<ConsumerRecord<byte[], byte[]>> records() {
-        return List.copyOf(records);
+        return arrivals.stream().map(Arrival::record).toList();
+    }
+
+    /** Records read so far with the time each was read, in arrival order. */
+    public List<Arrival> arrivals() {
+        return List.copyOf(arrivals);
     }
 
     /**
@@ -84,10 +93,10 @@ public final class TopicCollector implements AutoCloseable {
      */
     public int awaitAtLeast(int count, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (records.size() < count && System.nanoTime() < deadline) {
+        while (arrivals.size() < count && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        return records.size();
+        return arrivals.size();
     }
 
     @Override
