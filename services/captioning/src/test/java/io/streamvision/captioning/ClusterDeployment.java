@@ -78,6 +78,11 @@ final class ClusterDeployment implements AutoCloseable {
 
     /** Starts instance {@code number} of {@code service} (again, if it ran before) without waiting. */
     Instance start(Service service, int number) throws Exception {
+        return start(service, number, Map.of());
+    }
+
+    /** The same with settings of the test's own, which win. */
+    Instance start(Service service, int number, Map<String, String> extra) throws Exception {
         int http = freePort();
         int health = service == Service.PREPROCESS ? http : freePort();
         int grpc = freePort();
@@ -123,6 +128,7 @@ final class ClusterDeployment implements AutoCloseable {
                         "quarkus.grpc.clients.scoring.port",
                         Integer.toString(scoringGrpcPort())));
         }
+        own.putAll(extra);
         Path log = Path.of("target/cluster-" + name + "-" + service.name().toLowerCase() + "-" + number + ".log");
         Process p = ServiceProcess.start(
                 service.module, ServiceProcess.settings(broker.bootstrapServers(), suffix(), own), log);

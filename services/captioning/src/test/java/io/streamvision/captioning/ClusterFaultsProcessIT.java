@@ -9,6 +9,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.streamvision.captioning.ClusterDeployment.Instance;
 import io.streamvision.captioning.ClusterDeployment.Service;
 import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.Label;
+import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSummary;
 import io.streamvision.testing.ProcessCluster;
 import io.streamvision.testing.ServiceProcess;
@@ -16,9 +19,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -291,6 +297,118 @@ class ClusterFaultsProcessIT {
                 steady1.p99Ms(),
                 burst1.imagesPerSecond(),
                 burst1.p50Ms());
+    }
+
+    /**
+     * Not a check but a figure: how long the video stores of a captioning instance that died take
+     * to be served again by the survivor, with a standby copy and without one, for a store of
+     * {@code vision.cluster.videos} videos (2,000 by default) of 20 scored frames each.
+     */
+    @Test
+    @EnabledIfSystemProperty(
+            named = "vision.cluster.baseline",
+            matches = "true",
+            disabledReason = "a benchmark that prints figures, run by bench/cluster.sh")
+    void restorationOfALargeVideoStoreWithAndWithoutAStandby() throws Exception {
+        int videos = Integer.getInteger("vision.cluster.videos", 2000);
+        for (int standby : new int[] {1, 0}) {
+            ClusterDeployment d = new ClusterDeployment(cluster, "restore-" + standby);
+            try (d;
+                    var summaries = cluster.collect(d.topics().videoSummaries().name());
+                    var producer = cluster.producer()) {
+                Map<String, String> settings = Map.of("vision.captioning.standby-replicas", Integer.toString(standby));
+                d.start(CAPTIONING, 1, settings);
+                d.start(CAPTIONING, 2, settings);
+                d.awaitReady(d.instance(CAPTIONING, 1));
+                d.awaitReady(d.instance(CAPTIONING, 2));
+                long sent = System.nanoTime();
+                for (int v = 0; v < videos; v++) {
+                    String id = "v-" + v;
+                    byte[] key = id.getBytes(StandardCharsets.UTF_8);
+                    for (int f = 0; f < 20; f++) {
+                        producer.send(new ProducerRecord<>(
+                                d.topics().scores().name(),
+                                key,
+                                Classification.newBuilder()
+                                        .setRequestId(id + "/" + f)
+                                        .setVideoId(id)
+                                        .setModelName(ClusterDeployment.MODEL)
+                                        .setModelVersion("1")
+                                        .setFrameIndex(f)
+                                        .setPtsMs(f * 40L)
+                                        .addLabels(Label.newBuilder()
+                                                .setLabel("class-" + (f / 5))
+                                                .setIndex(f / 5)
+                                                .setProbability(0.9f))
+                                        .build()
+                                        .toByteArray()));
+                    }
+                    producer.send(new ProducerRecord<>(
+                            d.topics().videoEvents().name(),
+                            key,
+                            VideoSampled.newBuilder()
+                                    .setVideoId(id)
+                                    .setSegmentIndex(0)
+                                    .setFinalSegment(true)
+                                    .setFramesSampled(20)
+                                    .setFramesDecoded(20)
+                                    .setFrameRate(25)
+                                    .addModels(ClusterDeployment.MODEL)
+                                    .build()
+                                    .toByteArray()));
+                }
+                producer.flush();
+                long deadline = System.nanoTime() + Duration.ofSeconds(600).toNanos();
+                while (finals(summaries) < videos && System.nanoTime() < deadline) {
+                    Thread.sleep(500);
+                }
+                assertEquals(videos, finals(summaries), "every video summarised");
+                double aggregated = (System.nanoTime() - sent) / 1e9;
+                Instance first = d.instance(CAPTIONING, 1);
+                Instance second = d.instance(CAPTIONING, 2);
+                String owned = null;
+                for (int v = 0; v < videos && owned == null; v++) {
+                    if (get(first.httpPort(), "/videos/v-" + v + "?local=true").statusCode() == 200) {
+                        owned = "v-" + v;
+                    }
+                }
+                assertTrue(owned != null, "instance 1 owns some videos");
+                Thread.sleep(5000);
+                long killed = System.nanoTime();
+                d.kill(CAPTIONING, 1);
+                int stale = 0;
+                int unavailable = 0;
+                double fresh = -1;
+                while (fresh < 0
+                        && System.nanoTime() - killed < Duration.ofSeconds(300).toNanos()) {
+                    HttpResponse<byte[]> r = getProtobuf(second.httpPort(), "/videos/" + owned);
+                    if (r.statusCode() == 200
+                            && !VideoSummary.parseFrom(r.body()).getStale()) {
+                        fresh = (System.nanoTime() - killed) / 1e9;
+                    } else if (r.statusCode() == 200) {
+                        stale++;
+                    } else {
+                        unavailable++;
+                    }
+                    Thread.sleep(100);
+                }
+                System.out.printf(
+                        "[cluster IT] restoration, %d videos of 20 frames (aggregated in %.1f s), standby replicas %d:"
+                                + " the survivor answers as owner %.1f s after kill -9 of the owner; meanwhile %d"
+                                + " answers from the standby, %d unavailable%n",
+                        videos, aggregated, standby, fresh, stale, unavailable);
+            }
+        }
+    }
+
+    private static long finals(io.streamvision.testing.TopicCollector summaries) throws Exception {
+        long n = 0;
+        for (var r : summaries.records()) {
+            if (VideoSummary.parseFrom(r.value()).getFinal()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     private static ClusterWorkload.Figures baseline(ProcessCluster on, String name, int rate) throws Exception {
