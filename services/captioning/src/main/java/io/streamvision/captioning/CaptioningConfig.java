@@ -20,6 +20,14 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
      */
     Optional<Path> scoringTokenFile();
 
+    /**
+     * Kafka Streams standby replicas of the results and video stores ({@code
+     * kafka-streams.num.standby.replicas} is set from it): a warm copy on another instance that
+     * answers video queries, marked stale, while the owner restores after a fail-over.
+     */
+    @WithDefault("1")
+    int standbyReplicas();
+
     /** The decoder-step model (its config names the encoder whose features it reads). */
     @WithDefault("caption-decoder")
     String decoder();

@@ -120,19 +120,23 @@ class ClusterFaultsProcessIT {
 
     @Test
     void scaleScoringAndPreprocessWhileRecordsFlow() throws Exception {
+        // Long enough a stream that scaling up and down both happen while images are sent.
         try (ClusterDeployment d = oneOfEach("scale");
-                ClusterWorkload work = new ClusterWorkload(cluster, d)) {
+                ClusterWorkload work =
+                        new ClusterWorkload(cluster, d, 3 * ClusterWorkload.IMAGES, ClusterWorkload.RATE)) {
             work.start();
+            work.awaitSent(ClusterWorkload.IMAGES / 2);
             long from = System.currentTimeMillis();
             d.startReady(SCORING, 2, 3);
             d.startReady(PREPROCESS, 2);
             awaitPartitions(d, SCORING, "kafka-partitions");
             System.out.printf(
-                    "[cluster IT] scale: scoring 1 -> 3 and preprocess 1 -> 2 at %d images sent%n", work.resultCount());
+                    "[cluster IT] scale: scoring 1 -> 3 and preprocess 1 -> 2 done at %d images sent%n",
+                    work.sentCount());
             d.stop(SCORING, 3);
             d.stop(SCORING, 2);
             d.stop(PREPROCESS, 2);
-            System.out.println("[cluster IT] scale: back to one of each");
+            System.out.printf("[cluster IT] scale: back to one of each at %d images sent%n", work.sentCount());
             work.verify("scale", from, System.currentTimeMillis());
         }
     }
@@ -140,8 +144,10 @@ class ClusterFaultsProcessIT {
     @Test
     void rollingRestartOfEveryServiceUnderLoad() throws Exception {
         ClusterDeployment d = new ClusterDeployment(cluster, "roll");
+        // Long enough a stream that every instance is replaced while images are sent.
         try (d;
-                ClusterWorkload work = new ClusterWorkload(cluster, d)) {
+                ClusterWorkload work =
+                        new ClusterWorkload(cluster, d, 4 * ClusterWorkload.IMAGES, ClusterWorkload.RATE)) {
             d.startReady(SCORING, 1, 2);
             d.startReady(PREPROCESS, 1, 2);
             d.startReady(CAPTIONING, 1, 2);
@@ -158,6 +164,7 @@ class ClusterFaultsProcessIT {
                             s.name().toLowerCase(), n, (System.nanoTime() - t) / 1e9);
                 }
             }
+            System.out.printf("[cluster IT] roll: every instance replaced at %d images sent%n", work.sentCount());
             work.verify("roll", from, System.currentTimeMillis());
         }
     }

@@ -54,6 +54,9 @@ final class ClusterWorkload implements AutoCloseable {
     private final TopicCollector scores;
     private final TopicCollector summaries;
     private final TopicCollector deadLetters;
+    /** The scores topic read_uncommitted: records of aborted transactions too. */
+    private final TopicCollector allScores;
+
     private final KafkaProducer<byte[], byte[]> producer;
     private final Map<String, Long> sentAt = new ConcurrentHashMap<>();
     private final List<String> imageIds = Collections.synchronizedList(new ArrayList<>());
@@ -85,6 +88,8 @@ final class ClusterWorkload implements AutoCloseable {
         scores = broker.collect(topics.scores().name());
         summaries = broker.collect(topics.videoSummaries().name());
         deadLetters = broker.collect(topics.deadLetters().name());
+        allScores = TopicCollector.uncommitted(
+                broker.bootstrapServers(), topics.scores().name());
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
         p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -138,6 +143,11 @@ final class ClusterWorkload implements AutoCloseable {
         }
     }
 
+    /** Images sent so far. */
+    int sentCount() {
+        return imageIds.size();
+    }
+
     /** Results received so far. */
     int resultCount() {
         return results.records().size();
@@ -181,7 +191,8 @@ final class ClusterWorkload implements AutoCloseable {
         }
         ExactlyOnce tensorCheck = ExactlyOnce.of(expected, tensorIds);
         ExactlyOnce scoreCheck = ExactlyOnce.of(expected, scoreIds);
-        Figures figures = figures(faultStartMillis, faultEndMillis);
+        Figures figures =
+                figures(faultStartMillis, faultEndMillis, allScores.records().size() - scoreIds.size());
         System.out.printf(
                 "[cluster IT] %s: results %s; tensors %s; scores %s; video summaries: %d final (%s, %d frames);"
                         + " dead letters %d%n[cluster IT] %s: %s%n",
@@ -227,18 +238,19 @@ final class ClusterWorkload implements AutoCloseable {
             double maxMs,
             double faultP99Ms,
             double longestGapMs,
-            int faultImages) {
+            int faultImages,
+            int redoneScores) {
         @Override
         public String toString() {
             return String.format(
                     "%.1f images/s from the first image sent to the last result; image latency p50 %.0f ms, p99 %.0f"
                             + " ms, max %.0f ms; images sent during the fault: %d, their p99 %.0f ms; longest gap between"
-                            + " results %.1f s",
-                    imagesPerSecond, p50Ms, p99Ms, maxMs, faultImages, faultP99Ms, longestGapMs / 1000);
+                            + " results %.1f s; scores written in aborted transactions (redone): %d",
+                    imagesPerSecond, p50Ms, p99Ms, maxMs, faultImages, faultP99Ms, longestGapMs / 1000, redoneScores);
         }
     }
 
-    private Figures figures(long faultStart, long faultEnd) throws InvalidProtocolBufferException {
+    private Figures figures(long faultStart, long faultEnd, int redoneScores) throws InvalidProtocolBufferException {
         List<Long> all = new ArrayList<>();
         List<Long> inFault = new ArrayList<>();
         List<Long> arrivals = new ArrayList<>();
@@ -269,7 +281,8 @@ final class ClusterWorkload implements AutoCloseable {
                 percentile(all, 1.0),
                 percentile(inFault, 0.99),
                 gap,
-                inFault.size());
+                inFault.size(),
+                redoneScores);
     }
 
     private static double percentile(List<Long> values, double q) {
@@ -285,7 +298,7 @@ final class ClusterWorkload implements AutoCloseable {
     @Override
     public void close() {
         producer.close(Duration.ofSeconds(10));
-        for (TopicCollector c : List.of(results, tensors, scores, summaries, deadLetters)) {
+        for (TopicCollector c : List.of(results, tensors, scores, summaries, deadLetters, allScores)) {
             c.close();
         }
     }

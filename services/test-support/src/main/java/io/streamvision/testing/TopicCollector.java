@@ -14,7 +14,8 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * Reads a topic {@code read_committed} from its beginning on a background thread, without a
+ * Reads a topic {@code read_committed} (or, made by {@link #uncommitted}, {@code
+ * read_uncommitted}) from its beginning on a background thread, without a
  * consumer group (partitions are assigned directly and re-checked as they appear), so tests can
  * watch outputs arrive without group-join delays. Thread-safe.
  */
@@ -33,10 +34,23 @@ public final class TopicCollector implements AutoCloseable {
 
     /** The same through a secured listener: {@code connection} holds the security settings. */
     public TopicCollector(String bootstrapServers, String topic, Map<String, String> connection) {
+        this(bootstrapServers, topic, connection, "read_committed");
+    }
+
+    /**
+     * A collector that also sees records of aborted and open transactions ({@code
+     * read_uncommitted}): beside a committed one, the difference is the work a fault made a
+     * service redo.
+     */
+    public static TopicCollector uncommitted(String bootstrapServers, String topic) {
+        return new TopicCollector(bootstrapServers, topic, Map.of(), "read_uncommitted");
+    }
+
+    private TopicCollector(String bootstrapServers, String topic, Map<String, String> connection, String isolation) {
         Properties props = new Properties();
         props.putAll(connection);
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
-        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, "false");
         thread = new Thread(
