@@ -49,6 +49,7 @@ final class ClusterDeployment implements AutoCloseable {
 
     static final String MODEL = "fashion-cnn";
     static final int PARTITIONS = 6;
+    static final String PASS_THROUGH = "vision.cluster.service.";
 
     private final TestBroker broker;
     private final String name;
@@ -128,6 +129,10 @@ final class ClusterDeployment implements AutoCloseable {
                         "quarkus.grpc.clients.scoring.port",
                         Integer.toString(scoringGrpcPort())));
         }
+        // Settings for a bench run: -Dvision.cluster.service.KEY=VALUE reaches every instance as KEY.
+        System.getProperties().stringPropertyNames().stream()
+                .filter(k -> k.startsWith(PASS_THROUGH))
+                .forEach(k -> own.put(k.substring(PASS_THROUGH.length()), System.getProperty(k)));
         own.putAll(extra);
         Path log = Path.of("target/cluster-" + name + "-" + service.name().toLowerCase() + "-" + number + ".log");
         Process p = ServiceProcess.start(

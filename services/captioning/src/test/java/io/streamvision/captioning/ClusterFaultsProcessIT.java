@@ -123,7 +123,7 @@ class ClusterFaultsProcessIT {
         // Long enough a stream that scaling up and down both happen while images are sent.
         try (ClusterDeployment d = oneOfEach("scale");
                 ClusterWorkload work =
-                        new ClusterWorkload(cluster, d, 3 * ClusterWorkload.IMAGES, ClusterWorkload.RATE)) {
+                        new ClusterWorkload(cluster, d, 5 * ClusterWorkload.IMAGES, ClusterWorkload.RATE)) {
             work.start();
             work.awaitSent(ClusterWorkload.IMAGES / 2);
             long from = System.currentTimeMillis();
