@@ -39,12 +39,7 @@ if [[ "${1:-}" == "--long" ]]; then
   mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
     -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1"
   ensure_broker
-  second=""
-  cleanup() {
-    [[ -n "$second" ]] && kill "$second" 2> /dev/null || true
-    stop_local preprocess scoring captioning > /dev/null
-  }
-  trap cleanup EXIT
+  trap 'stop_local preprocess scoring captioning > /dev/null' EXIT
   deploy/local/services.sh start preprocess scoring captioning
   latency() {   # rounds of the 14 sample items; prints the latency lines
     for _ in $(seq 1 "$1"); do
@@ -70,13 +65,9 @@ if [[ "${1:-}" == "--long" ]]; then
   }
   run_long "one preprocess instance"
   run_long "one preprocess instance" images
-  # A second preprocess instance: same groups, its own transactional id and port.
-  second_port=8091
-  HOSTNAME=bench-2 VISION_PREPROCESS_VIDEO_SOURCES_FILE_ROOTS=$PWD/media,$PWD/samples \
-    KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS VISION_MODELS_DIR=$PWD/models nohup java -Dquarkus.http.port=$second_port \
-    -Dvision.preprocess.video.work-dir="${TMPDIR:-/tmp}/preprocess-2-work" \
-    -jar services/preprocess/target/quarkus-app/quarkus-run.jar > deploy/local/.run/preprocess-2.log 2>&1 &
-  second=$!
+  # A second preprocess instance: same groups, its own ports, state and transactional ids.
+  deploy/local/services.sh scale preprocess 2
+  second_port=$((VISION_PREPROCESS_HTTP_PORT + 100))
   until curl -fs "localhost:$second_port/q/health/ready" 2> /dev/null | grep -Eq '"segments-partitions": ?[1-9]'; do sleep 1; done
   sleep 5
   run_long "two preprocess instances"
