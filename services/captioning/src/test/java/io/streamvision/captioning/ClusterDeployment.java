@@ -196,7 +196,8 @@ final class ClusterDeployment implements AutoCloseable {
     /** SIGSTOP ({@code freeze = true}) or SIGCONT: a long GC pause or a stalled node. */
     void freeze(Service service, int number, boolean freeze) throws Exception {
         long pid = instance(service, number).pid();
-        Process kill = new ProcessBuilder("kill", freeze ? "-STOP" : "-CONT", Long.toString(pid))
+        // bash's own kill: no procps package needed.
+        Process kill = new ProcessBuilder("bash", "-c", "kill " + (freeze ? "-STOP " : "-CONT ") + pid)
                 .inheritIO()
                 .start();
         if (kill.waitFor() != 0) {
@@ -238,7 +239,7 @@ final class ClusterDeployment implements AutoCloseable {
             if (p.isAlive()) {
                 // A frozen process ignores SIGTERM until it is thawed.
                 try {
-                    new ProcessBuilder("kill", "-CONT", Long.toString(p.pid()))
+                    new ProcessBuilder("bash", "-c", "kill -CONT " + p.pid())
                             .start()
                             .waitFor();
                 } catch (IOException ignored) {
