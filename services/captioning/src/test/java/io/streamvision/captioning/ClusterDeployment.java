@@ -1,6 +1,7 @@
 package io.streamvision.captioning;
 
 import io.streamvision.kafka.Topics;
+import io.streamvision.testing.ProcessCluster;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestModels;
@@ -93,6 +94,12 @@ final class ClusterDeployment implements AutoCloseable {
                 "quarkus.management.port", Integer.toString(health),
                 "quarkus.grpc.server.port", Integer.toString(grpc),
                 "kafka-streams.state.dir", stateDir(service, number).toString()));
+        if (broker instanceof ProcessCluster cluster && cluster.size() > 1) {
+            // Three Kafka JVMs share this machine's cores with the services: a transaction is dear,
+            // so the Kafka Streams applications commit at Kafka Streams' own cadence, not every
+            // 20 ms (docs/production.md, "Settings").
+            own.put("kafka-streams.commit.interval.ms", "100");
+        }
         String models = TestModels.dir().toString();
         switch (service) {
             case PREPROCESS ->
