@@ -6,7 +6,6 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestModels;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,9 +84,9 @@ final class ClusterDeployment implements AutoCloseable {
 
     /** The same with settings of the test's own, which win. */
     Instance start(Service service, int number, Map<String, String> extra) throws Exception {
-        int http = freePort();
-        int health = service == Service.PREPROCESS ? http : freePort();
-        int grpc = freePort();
+        int http = ServiceProcess.freePort();
+        int health = service == Service.PREPROCESS ? http : ServiceProcess.freePort();
+        int grpc = ServiceProcess.freePort();
         Map<String, String> own = new HashMap<>(Map.of(
                 "vision.kafka.partitions", Integer.toString(PARTITIONS),
                 "quarkus.http.port", Integer.toString(http),
@@ -232,12 +231,6 @@ final class ClusterDeployment implements AutoCloseable {
 
     private static String key(Service service, int number) {
         return service.name().toLowerCase() + "-" + number;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 
     @Override

@@ -13,7 +13,6 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -45,16 +44,10 @@ class FencedInstanceProcessIT {
     static final String SUFFIX = ".it-fenced";
     static final int RECORDS = 300;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private record Instance(Process process, int port, Path log) {}
 
     private static Instance start(TestBroker broker, String name, Map<String, String> own) throws Exception {
-        int port = freePort();
+        int port = ServiceProcess.freePort();
         Map<String, String> settings = new HashMap<>(Map.of(
                 "vision.kafka.partitions",
                 "4",

@@ -11,7 +11,6 @@ import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
 import io.streamvision.testing.TopicCollector;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,17 +36,11 @@ class ScoringHandOverProcessIT {
     static final String SUFFIX = ".it-handover";
     static final int PARTITIONS = 3;
 
-    private static int freePort() throws Exception {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
     private record Instance(Process process, int port) {}
 
     private Instance start(TestBroker broker, String name) throws Exception {
         String models = TestModels.dir().toString();
-        int port = freePort();
+        int port = ServiceProcess.freePort();
         Process p = ServiceProcess.start(
                 ".",
                 ServiceProcess.settings(

@@ -3,7 +3,6 @@ package io.streamvision.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -45,8 +44,8 @@ public final class ProcessCluster implements TestBroker {
         this.controllerPorts = new int[nodes];
         this.processes = new Process[nodes];
         for (int i = 0; i < nodes; i++) {
-            clientPorts[i] = freePort();
-            controllerPorts[i] = freePort();
+            clientPorts[i] = ServiceProcess.freePort();
+            controllerPorts[i] = ServiceProcess.freePort();
         }
     }
 
@@ -279,11 +278,5 @@ public final class ProcessCluster implements TestBroker {
         }
         throw new IllegalStateException("the Kafka cluster did not have " + count + " brokers within "
                 + timeout.toSeconds() + " s (" + last + "); see " + dir);
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
     }
 }

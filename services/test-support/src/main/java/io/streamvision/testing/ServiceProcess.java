@@ -74,6 +74,13 @@ public final class ServiceProcess {
         return builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
+    /** A TCP port free on this machine now, for a process the test starts. */
+    public static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     /** Waits until {@code GET /q/health/ready} on the port answers 200. */
     public static void awaitReady(int port, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
