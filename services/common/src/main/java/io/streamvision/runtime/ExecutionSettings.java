@@ -39,14 +39,63 @@ public record ExecutionSettings(
     }
 
     /**
-     * The intra-op threads a session gets: the setting, or with 0 and several instances the cores
-     * divided among them (at least one each); 0 still means ONNX Runtime's default.
+     * The intra-op threads a session gets: the setting; or with 0 and several instances the cores
+     * divided among them (at least one each); or with 0 in a process held to fewer cores than the
+     * machine has ({@code taskset}, a container's CPU limit) those cores, because ONNX Runtime's own
+     * default counts the machine's cores and its spinning threads would then take turns on the few
+     * the process has (2.4x slower for fashion-cnn on one core of two, docs/performance.md); else
+     * 0, ONNX Runtime's default.
      */
-    public int sessionIntraOpThreads(int cores) {
-        if (intraOpThreads > 0 || instances <= 1) {
+    public int sessionIntraOpThreads(int cores, int hostCores) {
+        if (intraOpThreads > 0) {
             return intraOpThreads;
         }
-        return Math.max(1, cores / instances);
+        if (instances > 1) {
+            return Math.max(1, cores / instances);
+        }
+        return cores < hostCores ? Math.max(1, cores) : 0;
+    }
+
+    /**
+     * The machine's online cores ({@code /sys/devices/system/cpu/online} on Linux), which ONNX
+     * Runtime sizes its thread pools from whatever this process may use; elsewhere what the JVM
+     * sees.
+     */
+    public static int hostCores() {
+        int visible = Runtime.getRuntime().availableProcessors();
+        try {
+            String online = java.nio.file.Files.readString(java.nio.file.Path.of("/sys/devices/system/cpu/online"))
+                    .strip();
+            int n = 0;
+            for (String part : online.split(",")) {
+                String[] range = part.split("-");
+                n += range.length == 1 ? 1 : Integer.parseInt(range[1]) - Integer.parseInt(range[0]) + 1;
+            }
+            return Math.max(n, visible);
+        } catch (java.io.IOException | RuntimeException e) {
+            return visible;
+        }
+    }
+
+    /**
+     * These settings on a CPU with {@code cores} cores (what the JVM sees: its affinity and its
+     * container's CPU limit): more instances than cores only take turns on them, each slower for
+     * the other's cache, so they are capped at the cores. On a GPU the instances stay as set (they
+     * overlap copies and kernels on the device, not on the cores).
+     */
+    public ExecutionSettings forCores(int cores, String provider) {
+        if ("cuda".equals(provider) || instances <= Math.max(1, cores)) {
+            return this;
+        }
+        return new ExecutionSettings(
+                this.provider,
+                cudaDeviceId,
+                cudaMemoryLimitBytes,
+                cudnnExhaustiveSearch,
+                intraOpThreads,
+                interOpThreads,
+                spinning,
+                Math.max(1, cores));
     }
 
     /**

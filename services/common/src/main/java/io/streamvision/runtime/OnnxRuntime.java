@@ -70,11 +70,17 @@ public final class OnnxRuntime {
         verifyDigest(name, version, file, config.sha256());
         String provider = chooseProvider(config);
         int cores = Runtime.getRuntime().availableProcessors();
-        ExecutionSettings effective = settings.forModel(config.execution());
+        ExecutionSettings asked = settings.forModel(config.execution());
+        ExecutionSettings effective = asked.forCores(cores, provider);
+        if (effective.instances() < asked.instances()) {
+            LOG.infof(
+                    "Model %s v%d: %d instances asked, %d run: this process has %d cores",
+                    name, version, asked.instances(), effective.instances(), cores);
+        }
         OrtSession session;
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            int intraOp = effective.sessionIntraOpThreads(cores);
+            int intraOp = effective.sessionIntraOpThreads(cores, ExecutionSettings.hostCores());
             if (intraOp > 0) {
                 options.setIntraOpNumThreads(intraOp);
             }

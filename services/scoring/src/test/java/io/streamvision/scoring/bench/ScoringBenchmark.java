@@ -94,16 +94,39 @@ public final class ScoringBenchmark {
             rowShape[0] = 1;
         }
         long rowElements = Arrays.stream(rowShape).reduce(1, (a, b) -> a * b);
-        Result ceiling = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
+        int intraOp = options.integer("intra-op-threads", 0);
         if (options.has("ceiling-only")) {
+            Result only = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds, intraOp);
             System.out.printf(
-                    "raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n",
-                    model, batch, ceiling.imagesPerSecond(), ceiling.p50Ms());
+                    Locale.ROOT,
+                    "raw OrtSession.run, %s batch %d: %.0f images/s (p50 %.2f ms per batch)%n"
+                            + "ceiling images_per_second=%f p50_ms=%f p99_ms=%f%n",
+                    model,
+                    batch,
+                    only.imagesPerSecond(),
+                    only.p50Ms(),
+                    only.imagesPerSecond(),
+                    only.p50Ms(),
+                    only.p99Ms());
             return;
         }
-
-        Result rawOne = rawOrt(env, onnxFile, inputName, rowShape, 1, Math.min(seconds, 3));
-        Result torch = torchEager(options, model, batch, seconds);
+        Pinning pin = Pinning.of(options);
+        if (pin.on()) {
+            // Pinned, the service gets its cores to itself and the ceiling runs on those same cores
+            // with the same intra-op threads, in a child JVM; this JVM (the broker and the clients)
+            // is on the other cores (bench/scoring.sh --pin starts it there).
+            intraOp = intraOp > 0 ? intraOp : pin.cores();
+            System.out.printf(
+                    "Pinned: service and ceiling on cores %s, %d intra-op threads; broker and clients on the others%n",
+                    pin.cpus(), intraOp);
+        }
+        final int threadsPerRun = intraOp;
+        Ceiling raw = (b, s) -> pin.on()
+                ? pin.ceiling(options, model, repo, b, s, threadsPerRun)
+                : rawOrt(env, onnxFile, inputName, rowShape, b, s, threadsPerRun);
+        Result ceiling = raw.run(batch, seconds);
+        Result rawOne = raw.run(1, Math.min(seconds, 3));
+        Result torch = torchEager(options, model, batch, seconds, pin, intraOp);
 
         TestBroker broker = TestBrokers.startNew();
         Process service = null;
@@ -111,7 +134,8 @@ public final class ScoringBenchmark {
         try {
             String java =
                     Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> command = new ArrayList<>(List.of(java));
+            List<String> command = new ArrayList<>(pin.prefix());
+            command.add(java);
             // Extra JVM options for the service, e.g. a JFR recording to find where its time goes.
             String extra = System.getenv().getOrDefault("SCORING_JAVA_OPTS", "").trim();
             if (!extra.isEmpty()) {
@@ -126,6 +150,11 @@ public final class ScoringBenchmark {
                     "-Dquarkus.management.port=18012",
                     "-Dquarkus.grpc.server.port=18001",
                     "-Dvision.scoring.kafka.transactional-id=bench"));
+            // Pinned without --intra-op-threads, the service picks its threads from the cores it
+            // has, as it would in a container given that many.
+            if (options.has("intra-op-threads")) {
+                command.add("-Dvision.scoring.execution.intra-op-threads=" + intraOp);
+            }
             if (options.has("kafka-poll-records")) {
                 command.add("-Dvision.scoring.kafka.max-poll-records=" + options.get("kafka-poll-records"));
             }
@@ -146,11 +175,32 @@ public final class ScoringBenchmark {
             // Warm-up: the service's JIT compiles its hot paths before anything is measured.
             double warmup = options.decimal("warmup", 3);
             grpc(stub, single, 1, 1, warmup / 3);
-            grpc(stub, request, 8, batch, 2 * warmup / 3);
+            // Then rounds at the busiest setting until two in a row agree within 5%: on one core the
+            // JIT compiler takes turns with the work for much longer than on many.
+            ServiceSide warming = new ServiceSide(service);
+            double previousRate = 0;
+            double previousCpu = 0;
+            for (int round = 1; round <= 10; round++) {
+                warming.mark();
+                Result r = grpc(stub, request, 8, batch, 2 * warmup / 3);
+                double rate = r.imagesPerSecond();
+                double cpu = warming.since().serviceCpuMs() / Math.max(1, r.images());
+                System.out.printf(
+                        Locale.ROOT,
+                        "gRPC warm-up round %d: %.0f images/s, service CPU %.3f ms per image%n",
+                        round,
+                        rate,
+                        cpu);
+                if (Math.abs(rate - previousRate) < 0.05 * rate && Math.abs(cpu - previousCpu) < 0.05 * cpu) {
+                    break;
+                }
+                previousRate = rate;
+                previousCpu = cpu;
+            }
             double liveMs = serverLiveP50(stub);
             // The ceiling again, now that the service and the broker are up (and idle): what
             // sharing the cores with them costs before any request is made.
-            Result besideIdle = rawOrt(env, onnxFile, inputName, rowShape, batch, seconds);
+            Result besideIdle = raw.run(batch, seconds);
             ServiceSide side = new ServiceSide(service);
             List<Row> rows = new ArrayList<>();
             rows.add(new Row("raw OrtSession.run, batch 1", rawOne, null));
@@ -160,25 +210,28 @@ public final class ScoringBenchmark {
             if (torch != null) {
                 rows.add(new Row("PyTorch eager, batch " + batch, torch, null));
             }
+            // Each service row is followed by the ceiling again, and its share is read against the
+            // ceilings measured just before and just after it: a noisy machine drifts between rows.
+            Interleaved interleaved = new Interleaved(raw, batch, seconds, besideIdle, side);
             side.mark();
             Result grpcOne = grpc(stub, single, 1, 1, seconds);
-            rows.add(new Row("gRPC ModelInfer, batch 1, concurrency 1", grpcOne, side.since()));
-            rows.add(new Row(
+            rows.add(interleaved.after(new Row("gRPC ModelInfer, batch 1, concurrency 1", grpcOne, side.since())));
+            rows.add(interleaved.after(new Row(
                     "gRPC ModelInfer, batch " + batch + ", concurrency 1",
                     grpc(stub, request, 1, batch, seconds),
-                    side.since()));
-            rows.add(new Row(
+                    side.since())));
+            rows.add(interleaved.after(new Row(
                     "gRPC ModelInfer, batch " + batch + ", concurrency 8",
                     grpc(stub, request, 8, batch, seconds),
-                    side.since()));
+                    side.since())));
             if (uint8) {
                 ModelInferRequest pixels = request(model, inputName, rowShape, batch, rowElements, true);
                 grpc(stub, pixels, 8, batch, 1);
                 side.mark();
-                rows.add(new Row(
+                rows.add(interleaved.after(new Row(
                         "gRPC ModelInfer, UINT8 pixels, batch " + batch + ", concurrency 8",
                         grpc(stub, pixels, 8, batch, seconds),
-                        side.since()));
+                        side.since())));
             }
             boolean kafkaUint8 = uint8 && !"true".equals(options.get("kafka-fp32"));
             Result kafka = kafka(
@@ -189,13 +242,13 @@ public final class ScoringBenchmark {
                     rowElements,
                     kafkaUint8,
                     kafkaImages,
-                    options.integer("kafka-warmup", 5000),
+                    options.integer("kafka-warmup", 30000),
                     side);
-            rows.add(new Row(
+            rows.add(interleaved.after(new Row(
                     "Kafka end to end, " + kafkaImages + " single-image " + (kafkaUint8 ? "UINT8" : "FP32")
                             + " records",
                     kafka,
-                    side.since()));
+                    side.since())));
             channel.shutdownNow();
 
             System.out.println();
@@ -225,6 +278,7 @@ public final class ScoringBenchmark {
                             100 * r.result().imagesPerSecond() / besideIdle.imagesPerSecond());
                 }
             }
+            interleaved.print();
         } finally {
             if (service != null) {
                 service.destroy();
@@ -351,23 +405,27 @@ public final class ScoringBenchmark {
      * PyTorch eager on the same architecture ({@code bench/torch_eager.py} with Debian's Python),
      * for zoo models and the project's own networks; null when PyTorch is not installed.
      */
-    static Result torchEager(BenchmarkOptions options, String model, int batch, double seconds) {
+    static Result torchEager(
+            BenchmarkOptions options, String model, int batch, double seconds, Pinning pin, int threads) {
         if ("false".equals(options.get("torch"))) {
             return null;
         }
         Path script = Path.of(options.get("bench-dir", "bench")).resolve("torch_eager.py");
         try {
-            Process p = new ProcessBuilder(
-                            options.get("python", "/usr/bin/python3"),
-                            script.toString(),
-                            "--model",
-                            model,
-                            "--batch",
-                            Integer.toString(batch),
-                            "--seconds",
-                            Double.toString(seconds))
-                    .redirectErrorStream(true)
-                    .start();
+            List<String> command = new ArrayList<>(pin.prefix());
+            command.addAll(List.of(
+                    options.get("python", "/usr/bin/python3"),
+                    script.toString(),
+                    "--model",
+                    model,
+                    "--batch",
+                    Integer.toString(batch),
+                    "--seconds",
+                    Double.toString(seconds)));
+            if (threads > 0) {
+                command.addAll(List.of("--threads", Integer.toString(threads)));
+            }
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (p.waitFor() != 0) {
                 System.out.println("PyTorch eager row skipped: "
@@ -424,7 +482,132 @@ public final class ScoringBenchmark {
         return total;
     }
 
-    static Result rawOrt(OrtEnvironment env, Path onnx, String input, long[] rowShape, int batch, double seconds)
+    /**
+     * The ceiling measured again after each service row, so each row's share is read against the
+     * mean of the ceilings just before and just after it (the machine's speed drifts between rows).
+     */
+    static final class Interleaved {
+        private final Ceiling raw;
+        private final int batch;
+        private final double seconds;
+        private final ServiceSide side;
+        private final List<String> lines = new ArrayList<>();
+        private Result before;
+
+        Interleaved(Ceiling raw, int batch, double seconds, Result first, ServiceSide side) {
+            this.raw = raw;
+            this.batch = batch;
+            this.seconds = seconds;
+            this.before = first;
+            this.side = side;
+        }
+
+        Row after(Row row) throws Exception {
+            Result next = raw.run(batch, seconds);
+            double around = (before.imagesPerSecond() + next.imagesPerSecond()) / 2;
+            lines.add(String.format(
+                    Locale.ROOT,
+                    "  %s: %.0f%% (ceiling %.0f before, %.0f after)",
+                    row.name(),
+                    100 * row.result().imagesPerSecond() / around,
+                    before.imagesPerSecond(),
+                    next.imagesPerSecond()));
+            before = next;
+            side.mark();
+            return row;
+        }
+
+        void print() {
+            System.out.println("Against the ceiling measured just before and just after each row (their mean):");
+            lines.forEach(System.out::println);
+        }
+    }
+
+    /** One raw {@code OrtSession.run} measurement: in this JVM, or pinned in a child JVM. */
+    @FunctionalInterface
+    interface Ceiling {
+        Result run(int batch, double seconds) throws Exception;
+    }
+
+    /**
+     * {@code --pin CPUS}: the service, the ceiling and the PyTorch reference run under {@code taskset -c
+     * CPUS}; off without the option (or where {@code taskset} is missing, which {@code bench/scoring.sh}
+     * checks).
+     */
+    record Pinning(String cpus) {
+        static Pinning of(BenchmarkOptions options) {
+            return new Pinning(options.has("pin") ? options.get("pin") : null);
+        }
+
+        boolean on() {
+            return cpus != null;
+        }
+
+        List<String> prefix() {
+            return on() ? List.of("taskset", "-c", cpus) : List.of();
+        }
+
+        /** How many cores the list names ({@code 1}, {@code 2-3}, {@code 1,3}). */
+        int cores() {
+            int n = 0;
+            for (String part : cpus.split(",")) {
+                String[] range = part.trim().split("-");
+                n += range.length == 1 ? 1 : Integer.parseInt(range[1]) - Integer.parseInt(range[0]) + 1;
+            }
+            return n;
+        }
+
+        /** Raw {@code OrtSession.run} in a child JVM on the pinned cores, this class's ceiling-only mode. */
+        Result ceiling(BenchmarkOptions options, String model, Path repo, int batch, double seconds, int intraOp)
+                throws Exception {
+            List<String> command = new ArrayList<>(prefix());
+            command.addAll(List.of(
+                    Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                    "-cp",
+                    classPath(),
+                    ScoringBenchmark.class.getName(),
+                    "--models-dir",
+                    repo.toString(),
+                    "--model",
+                    model,
+                    "--batch",
+                    Integer.toString(batch),
+                    "--seconds",
+                    Double.toString(seconds),
+                    "--intra-op-threads",
+                    Integer.toString(intraOp),
+                    "--ceiling-only",
+                    "true"));
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            Matcher m = Pattern.compile("ceiling images_per_second=(\\S+) p50_ms=(\\S+) p99_ms=(\\S+)")
+                    .matcher(out);
+            if (p.waitFor() != 0 || !m.find()) {
+                throw new IllegalStateException("pinned ceiling failed:\n" + out);
+            }
+            return new Result(
+                    Double.parseDouble(m.group(1)), Double.parseDouble(m.group(2)), Double.parseDouble(m.group(3)));
+        }
+
+        /** This JVM's class path: exec:java's class loader lists it, a plain java -cp names it. */
+        private static String classPath() {
+            if (ScoringBenchmark.class.getClassLoader() instanceof java.net.URLClassLoader loader) {
+                List<String> entries = new ArrayList<>();
+                for (java.net.URL url : loader.getURLs()) {
+                    try {
+                        entries.add(Path.of(url.toURI()).toString());
+                    } catch (java.net.URISyntaxException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                return String.join(java.io.File.pathSeparator, entries);
+            }
+            return System.getProperty("java.class.path");
+        }
+    }
+
+    static Result rawOrt(
+            OrtEnvironment env, Path onnx, String input, long[] rowShape, int batch, double seconds, int intraOp)
             throws Exception {
         long[] shape = rowShape.clone();
         shape[0] = batch;
@@ -436,7 +619,12 @@ public final class ScoringBenchmark {
         }
         buffer.flip();
         List<Double> latencies = new ArrayList<>();
-        try (OrtSession session = env.createSession(onnx.toString(), new OrtSession.SessionOptions());
+        OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+        if (intraOp > 0) {
+            sessionOptions.setIntraOpNumThreads(intraOp);
+        }
+        try (sessionOptions;
+                OrtSession session = env.createSession(onnx.toString(), sessionOptions);
                 OnnxTensor tensor = Tensors.create(env, "FP32", shape, buffer)) {
             for (int i = 0; i < 3; i++) {
                 session.run(Map.of(input, tensor)).close();
@@ -534,7 +722,11 @@ public final class ScoringBenchmark {
         }
         pool.shutdown();
         double elapsed = (System.nanoTime() - start) / 1e9;
-        return new Result(total * (double) batch / elapsed, percentile(latencies, 50), percentile(latencies, 99));
+        return new Result(
+                total * (double) batch / elapsed,
+                percentile(latencies, 50),
+                percentile(latencies, 99),
+                (long) total * batch);
     }
 
     static Result kafka(
@@ -559,11 +751,35 @@ public final class ScoringBenchmark {
         String outputs = scored ? topics.scores().name() : topics.features().name();
         try (TopicCollector scores = broker.collect(outputs);
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
-            // Warm-up: the broker's and the service's Kafka code paths get compiled before timing.
-            int warm = Math.min(warmup, images);
-            send(producer, topics.tensors(model).name(), one, "w-", warm);
-            if (scores.awaitAtLeast(warm, Duration.ofSeconds(600)) < warm) {
-                throw new IllegalStateException("the warm-up records were not all scored");
+            // Warm-up: the broker's and the service's Kafka code paths get compiled before timing,
+            // in rounds until two in a row agree within 5% on images/s and on the service's CPU time
+            // per image (the JIT compiler's work counts there), or --kafka-warmup records are sent.
+            int warm = 0;
+            int chunk = Math.max(500, Math.min(images, 4000));
+            double previousRate = 0;
+            double previousCpu = 0;
+            for (int round = 1; warm < warmup; round++) {
+                int n = Math.min(chunk, warmup - warm);
+                side.mark();
+                long t = System.nanoTime();
+                send(producer, topics.tensors(model).name(), one, "w" + round + "-", n);
+                warm += n;
+                if (scores.awaitAtLeast(warm, Duration.ofSeconds(600)) < warm) {
+                    throw new IllegalStateException("the warm-up records were not all scored");
+                }
+                double rate = n / ((System.nanoTime() - t) / 1e9);
+                double cpu = side.since().serviceCpuMs() / n;
+                System.out.printf(
+                        Locale.ROOT,
+                        "Kafka warm-up round %d: %.0f images/s, service CPU %.3f ms per image%n",
+                        round,
+                        rate,
+                        cpu);
+                if (Math.abs(rate - previousRate) < 0.05 * rate && Math.abs(cpu - previousCpu) < 0.05 * cpu) {
+                    break;
+                }
+                previousRate = rate;
+                previousCpu = cpu;
             }
             side.mark();
             long start = System.nanoTime();
