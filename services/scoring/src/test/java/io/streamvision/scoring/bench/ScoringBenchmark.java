@@ -507,7 +507,7 @@ public final class ScoringBenchmark {
             double around = (before.imagesPerSecond() + next.imagesPerSecond()) / 2;
             lines.add(String.format(
                     Locale.ROOT,
-                    "  %s: %.0f%% (ceiling %.0f before, %.0f after)",
+                    "  %s: %.0f%% (ceiling %.1f before, %.1f after)",
                     row.name(),
                     100 * row.result().imagesPerSecond() / around,
                     before.imagesPerSecond(),
