@@ -328,19 +328,29 @@ public final class VideoFrameReader {
         }
 
         Summary decode(Sampling sampling, long startMs, long endMs, FrameSink sink) throws ImageRejectedException {
-            // After a seek, decoding starts at a keyframe before the range (less a margin, so the
-            // frame just before the range is known). Containers without an index (MPEG-TS) may land
-            // past it or on a frame that is not a keyframe: then seek further back, and in the end
-            // decode from the start.
+            // First the keyframe at or before the range's start: decoding from there, the frames
+            // just before the range tell what was sampled last. A keyframe exactly at the start
+            // will do when the start is a sampling boundary (at a target rate, nothing before it
+            // can fall in the start's bin), so a range planned on keyframes decodes nothing twice.
+            if (startMs > 0) {
+                seek(startMs);
+                Summary summary = pass(sampling, startMs, endMs, sink, true, onBoundary(sampling, startMs));
+                if (summary != null) {
+                    return summary;
+                }
+            }
+            // Else a keyframe further back (less a margin, so the frame just before the range is
+            // known). Containers without an index (MPEG-TS) may land past it or on a frame that is
+            // not a keyframe: then seek further back, and in the end decode from the start.
             long margin = PREROLL_MS;
             while (true) {
                 long seekMs = startMs - margin;
                 if (seekMs <= 0) {
                     seek(0);
-                    return pass(sampling, startMs, endMs, sink, false);
+                    return pass(sampling, startMs, endMs, sink, false, false);
                 }
                 seek(seekMs);
-                Summary summary = pass(sampling, startMs, endMs, sink, true);
+                Summary summary = pass(sampling, startMs, endMs, sink, true, false);
                 if (summary != null) {
                     return summary;
                 }
@@ -348,11 +358,22 @@ public final class VideoFrameReader {
             }
         }
 
+        /** True when no frame before {@code ms} can share a sampling bin with one at {@code ms}. */
+        private static boolean onBoundary(Sampling sampling, long ms) {
+            if (sampling.targetFps() <= 0) {
+                return false; // every n-th frame: the frame just before may round to the same index
+            }
+            double bin = ms * sampling.targetFps() / 1000.0;
+            return Math.abs(bin - Math.rint(bin)) < 1e-9;
+        }
+
         /**
          * One decoding pass from the current position; null when {@code checkStart} and the first
-         * keyframe decoded lies at or after {@code startMs} (nothing was handed to the sink then).
+         * keyframe decoded lies after {@code startMs}, or at it unless {@code startMayBeKey}
+         * (nothing was handed to the sink then).
          */
-        private Summary pass(Sampling sampling, long startMs, long endMs, FrameSink sink, boolean checkStart)
+        private Summary pass(
+                Sampling sampling, long startMs, long endMs, FrameSink sink, boolean checkStart, boolean startMayBeKey)
                 throws ImageRejectedException {
             double fps = frameRate();
             AVPacket packet = avcodec.av_packet_alloc();
@@ -408,7 +429,7 @@ public final class VideoFrameReader {
                                 continue; // frames before the first keyframe after a seek are not
                                 // whole
                             }
-                            if (checkStart && ptsMs >= startMs) {
+                            if (checkStart && (ptsMs > startMs || (ptsMs == startMs && !startMayBeKey))) {
                                 return null;
                             }
                             started = true;

@@ -58,14 +58,19 @@ class VideoSegmentsTest {
         Path video = dir.resolve("long." + container.extension);
         SyntheticVideos.write(video, container, 64, 48, 25, 40, 2.4);
         VideoFrameReader reader = new VideoFrameReader(LIMITS);
-        for (VideoFrameReader.Sampling sampling :
-                List.of(new VideoFrameReader.Sampling(1, 1.5), new VideoFrameReader.Sampling(7, 0))) {
+        for (VideoFrameReader.Sampling sampling : List.of(
+                new VideoFrameReader.Sampling(1, 1.5),
+                new VideoFrameReader.Sampling(7, 0),
+                new VideoFrameReader.Sampling(1, 1))) {
             List<Seen> whole = new ArrayList<>();
             VideoFrameReader.Summary all =
                     reader.read(video.toString(), "file", sampling, 0, Long.MAX_VALUE, f -> whole.add(seen(f)));
             List<Seen> pieces = new ArrayList<>();
             long decoded = 0;
-            long[] bounds = {0, 3_333, 10_000, 10_040, 21_500, 30_000};
+            // Keyframes come every 2.4 s: 12,000 and 24,000 ms are also 1 and 1.5 fps boundaries, where a
+            // range may start on the keyframe itself; 2,400 is not, and its range must look further
+            // back (the frame before it shares its 1 fps bin).
+            long[] bounds = {0, 2_400, 3_333, 10_000, 10_040, 12_000, 21_500, 24_000, 30_000};
             for (int i = 0; i < bounds.length; i++) {
                 long end = i + 1 < bounds.length ? bounds[i + 1] : Long.MAX_VALUE;
                 VideoFrameReader.Summary part =
