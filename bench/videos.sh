@@ -37,7 +37,7 @@ if [[ "${1:-}" == "--long" ]]; then
     echo "ffmpeg: not installed (apt-get install ffmpeg); its decode-only reference is skipped"
   fi
   mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
-    -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1"
+    -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1 30"
   ensure_broker
   trap 'stop_local preprocess scoring captioning > /dev/null' EXIT
   deploy/local/services.sh start preprocess scoring captioning

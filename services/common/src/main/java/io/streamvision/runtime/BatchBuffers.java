@@ -16,6 +16,43 @@ public final class BatchBuffers {
 
     private final List<ByteBuffer> buffers = new ArrayList<>();
 
+    /**
+     * Where the last {@link InferenceEngine#infer} on these buffers spent its time, in nanoseconds:
+     * converting and stacking the inputs, running the model, slicing the outputs per request (the
+     * statistics' compute_input, compute_infer and compute_output).
+     */
+    private long inputNanos;
+
+    private long inferNanos;
+    private long outputNanos;
+
+    void resetTimings() {
+        inputNanos = 0;
+        inferNanos = 0;
+        outputNanos = 0;
+    }
+
+    void addTimings(long input, long infer, long output) {
+        inputNanos += input;
+        inferNanos += infer;
+        outputNanos += output;
+    }
+
+    /** Input conversion time of the last batch. */
+    public long inputNanos() {
+        return inputNanos;
+    }
+
+    /** Model run time of the last batch. */
+    public long inferNanos() {
+        return inferNanos;
+    }
+
+    /** Output slicing time of the last batch. */
+    public long outputNanos() {
+        return outputNanos;
+    }
+
     /** A buffer for input {@code index}, position 0 and limit {@code bytes}; its old contents stay. */
     ByteBuffer forInput(int index, long bytes) {
         if (bytes > Integer.MAX_VALUE) {

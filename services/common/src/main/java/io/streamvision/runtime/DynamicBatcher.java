@@ -61,6 +61,7 @@ public final class DynamicBatcher implements AutoCloseable {
     private final Function<String, Optional<BatchingSettings>> settingsFor;
     private final RecordTracing tracing;
     private final Map<String, ModelQueue> queues = new ConcurrentHashMap<>();
+    private final InferenceStatistics statistics = new InferenceStatistics();
     private volatile boolean closed;
 
     /**
@@ -89,6 +90,17 @@ public final class DynamicBatcher implements AutoCloseable {
         this.meters = meters;
         this.settingsFor = settingsFor;
         this.tracing = tracing;
+    }
+
+    /** Cumulative statistics per model version (Triton's statistics extension), since start. */
+    public InferenceStatistics statistics() {
+        return statistics;
+    }
+
+    /** The version a failure before any batch counts against: the one served now, else "unknown". */
+    private String servedVersion(String model) {
+        LoadedModel current = registry.current(model);
+        return current == null ? "unknown" : Integer.toString(current.version());
     }
 
     /** Batching limits from each served model's config. */
@@ -320,6 +332,7 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (!wait) {
                         counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED")
                                 .increment();
+                        statistics.of(model, servedVersion(model)).failed(0);
                         return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
                                 null,
                                 new InferenceException(
@@ -423,6 +436,7 @@ public final class DynamicBatcher implements AutoCloseable {
             for (Pending p : rejected) {
                 counter("vision_inference_request_failure", "unknown", "TIMEOUT")
                         .increment();
+                statistics.of(model, servedVersion(model)).failed(System.nanoTime() - p.enqueuedNanos());
                 p.result()
                         .complete(new InferenceEngine.Outcome(
                                 null,
@@ -455,6 +469,7 @@ public final class DynamicBatcher implements AutoCloseable {
             LoadedModel loaded = acquired.get();
             String version = Integer.toString(loaded.version());
             VersionMeters counted = meters(version);
+            InferenceStatistics.Version stats = statistics.of(model, version);
             try {
                 List<ModelInferRequest> requests = new ArrayList<>(batch.size());
                 List<Pending> runnable = new ArrayList<>(batch.size());
@@ -475,9 +490,11 @@ public final class DynamicBatcher implements AutoCloseable {
                                                         + version)));
                         counter("vision_inference_request_failure", version, "NOT_FOUND")
                                 .increment();
+                        stats.failed(System.nanoTime() - p.enqueuedNanos());
                         continue;
                     }
                     counted.queue().record(start - p.enqueuedNanos(), TimeUnit.NANOSECONDS);
+                    stats.queued(start - p.enqueuedNanos());
                     requests.add(p.request());
                     runnable.add(p);
                 }
@@ -507,8 +524,27 @@ public final class DynamicBatcher implements AutoCloseable {
                 counted.compute().record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
                 counted.executions().increment();
                 long rows = 0;
+                int answered = 0;
+                for (InferenceEngine.Outcome outcome : outcomes) {
+                    answered += outcome.ok() ? 1 : 0;
+                }
+                long done = System.nanoTime();
+                for (int i = 0; i < runnable.size(); i++) {
+                    if (outcomes.get(i).ok()) {
+                        rows += runnable.get(i).rows();
+                    }
+                }
+                if (answered > 0) {
+                    stats.executed(answered, rows, buffers.inputNanos(), buffers.inferNanos(), buffers.outputNanos());
+                }
+                rows = 0;
                 for (int i = 0; i < runnable.size(); i++) {
                     InferenceEngine.Outcome outcome = outcomes.get(i);
+                    if (outcome.ok()) {
+                        stats.succeeded(done - runnable.get(i).enqueuedNanos());
+                    } else {
+                        stats.failed(done - runnable.get(i).enqueuedNanos());
+                    }
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
                         counted.success().increment();
@@ -529,6 +565,8 @@ public final class DynamicBatcher implements AutoCloseable {
                 counted.rows().increment(rows);
             } catch (RuntimeException e) {
                 LOG.errorf(e, "Batch of %d for %s failed", batch.size(), model);
+                long failedAt = System.nanoTime();
+                batch.forEach(p -> stats.failed(failedAt - p.enqueuedNanos()));
                 InferenceException failure = new InferenceException(
                         InferenceException.Kind.INTERNAL,
                         ReasonCode.INFERENCE_FAILED,

@@ -58,6 +58,7 @@ public final class InferenceEngine {
 
     /** As {@link #infer(LoadedModel, List)}, writing the batch into the worker's own buffers. */
     public List<Outcome> infer(LoadedModel model, List<ModelInferRequest> requests, BatchBuffers buffers) {
+        buffers.resetTimings();
         Outcome[] outcomes = new Outcome[requests.size()];
         Map<List<Long>, List<Integer>> byShape = new LinkedHashMap<>();
         RequestChecker.Checked[] checked = new RequestChecker.Checked[requests.size()];
@@ -83,6 +84,7 @@ public final class InferenceEngine {
             List<Integer> group,
             Outcome[] outcomes,
             BatchBuffers buffers) {
+        long started = System.nanoTime();
         List<TensorSpec> specs = model.config().inputs();
         ByteBuffer[] stacked = new ByteBuffer[specs.size()];
         for (int i = 0; i < specs.size(); i++) {
@@ -115,9 +117,12 @@ public final class InferenceEngine {
             }
         }
         if (written.isEmpty()) {
+            buffers.addTimings(System.nanoTime() - started, 0, 0);
             return;
         }
         Map<String, OnnxTensor> inputs = new LinkedHashMap<>();
+        long running = 0;
+        long sliced = 0;
         try {
             for (int i = 0; i < specs.size(); i++) {
                 long[] shape = checked[written.get(0)].inputs()[i].shape().clone();
@@ -133,7 +138,9 @@ public final class InferenceEngine {
             for (int i = 0; i < specs.size(); i++) {
                 fed.put(specs.get(i).name(), stacked[i].duplicate().order(ByteOrder.nativeOrder()));
             }
+            running = System.nanoTime();
             try (OrtSession.Result result = model.run(inputs, outputNames)) {
+                sliced = System.nanoTime();
                 OutputSlicer slicer = new OutputSlicer(model, result, outputNames, fed, rows);
                 long row = 0;
                 for (int r : written) {
@@ -152,6 +159,14 @@ public final class InferenceEngine {
             }
         } finally {
             inputs.values().forEach(OnnxTensor::close);
+            long now = System.nanoTime();
+            if (running == 0) {
+                buffers.addTimings(now - started, 0, 0);
+            } else if (sliced == 0) {
+                buffers.addTimings(running - started, now - running, 0);
+            } else {
+                buffers.addTimings(running - started, sliced - running, now - sliced);
+            }
         }
     }
 }

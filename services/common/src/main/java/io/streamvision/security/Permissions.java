@@ -24,11 +24,15 @@ public final class Permissions {
             "inference.GRPCInferenceService/ServerReady",
             "inference.GRPCInferenceService/ModelReady",
             "inference.GRPCInferenceService/ServerMetadata",
-            "inference.GRPCInferenceService/ModelMetadata");
+            "inference.GRPCInferenceService/ModelMetadata",
+            "inference.GRPCInferenceService/ModelConfig",
+            "inference.GRPCInferenceService/ModelStatistics",
+            "inference.GRPCInferenceService/RepositoryIndex");
 
     private static final Pattern REST_INFER = Pattern.compile("/v2/models/[^/]+(/versions/[^/]+)?/infer/?");
-    private static final Pattern REST_METADATA =
-            Pattern.compile("/v2/?|/v2/health/(live|ready)/?|/v2/models/[^/]+(/versions/[^/]+)?(/ready)?/?");
+    private static final Pattern REST_METADATA = Pattern.compile("/v2/?|/v2/health/(live|ready)/?"
+            + "|/v2/models/[^/]+(/versions/[^/]+)?(/ready|/config)?/?"
+            + "|/v2/models(/[^/]+(/versions/[^/]+)?)?/stats/?|/v2/repository/index/?");
 
     private Permissions() {}
 

@@ -118,6 +118,16 @@ class AuthenticatorTest {
         assertEquals(Optional.of(Group.ADMIN), Permissions.forHttp("GET", "/consoles"));
         assertEquals(Optional.empty(), Permissions.forHttp("GET", "/q/health/ready"));
         assertEquals(Optional.of(Group.ADMIN), Permissions.forHttp("GET", "/q/dev-ui"));
+        assertEquals(Optional.of(Group.METADATA), Permissions.forGrpc("inference.GRPCInferenceService/ModelConfig"));
+        assertEquals(
+                Optional.of(Group.METADATA), Permissions.forGrpc("inference.GRPCInferenceService/ModelStatistics"));
+        assertEquals(
+                Optional.of(Group.ADMIN), Permissions.forGrpc("inference.GRPCInferenceService/RepositoryModelUnload"));
+        assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("GET", "/v2/models/m/versions/1/config"));
+        assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("GET", "/v2/models/stats"));
+        assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("GET", "/v2/models/m/versions/1/stats"));
+        assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("POST", "/v2/repository/index"));
+        assertEquals(Optional.of(Group.ADMIN), Permissions.forHttp("POST", "/v2/repository/models/m/load"));
     }
 
     static String sha256(String key) throws Exception {

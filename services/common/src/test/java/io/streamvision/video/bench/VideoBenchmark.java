@@ -8,7 +8,9 @@ import java.util.Locale;
 /**
  * Video decoding throughput with one decoder thread, as the preprocess service decodes: every frame
  * decoded, the sampled ones converted to RGB pixels. Arguments: video file, seconds to repeat for
- * (at least one pass), and the sampling rate in frames per second (0: every frame).
+ * (at least one pass), the sampling rate in frames per second (0: every frame), and optionally a
+ * segment length in seconds: then one more pass decodes the video range by range, as the
+ * preprocess service's segment loop does (each range from the keyframe it needs).
  */
 public final class VideoBenchmark {
 
@@ -39,5 +41,30 @@ public final class VideoBenchmark {
                 decoded / elapsed,
                 elapsed / passes,
                 sampled / passes);
+        if (args.length > 3) {
+            long segmentMs = Math.round(Double.parseDouble(args[3]) * 1000);
+            long segments = 0;
+            long segmentDecoded = 0;
+            long segmentSampled = 0;
+            long t = System.nanoTime();
+            for (long from = 0; ; from += segmentMs) {
+                VideoFrameReader.Summary s =
+                        reader.read(video.toString(), "file", sampling, from, from + segmentMs, f -> {});
+                segments++;
+                segmentDecoded += s.framesDecoded();
+                segmentSampled += s.framesSampled();
+                if (s.endOfStream()) {
+                    break;
+                }
+            }
+            System.out.printf(
+                    Locale.ROOT,
+                    "java, the same in %d segments of %d s: %.1f s, %d frames in the ranges, %d sampled%n",
+                    segments,
+                    segmentMs / 1000,
+                    (System.nanoTime() - t) / 1e9,
+                    segmentDecoded,
+                    segmentSampled);
+        }
     }
 }

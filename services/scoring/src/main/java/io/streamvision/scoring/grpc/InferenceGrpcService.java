@@ -5,12 +5,16 @@ import io.grpc.stub.StreamObserver;
 import io.quarkus.grpc.GrpcService;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelConfigRequest;
+import io.streamvision.proto.inference.ModelConfigResponse;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.inference.ModelMetadataRequest;
 import io.streamvision.proto.inference.ModelMetadataResponse;
 import io.streamvision.proto.inference.ModelReadyRequest;
 import io.streamvision.proto.inference.ModelReadyResponse;
+import io.streamvision.proto.inference.ModelStatisticsRequest;
+import io.streamvision.proto.inference.ModelStatisticsResponse;
 import io.streamvision.proto.inference.ModelStreamInferResponse;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerLiveResponse;
@@ -23,6 +27,8 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
+import io.streamvision.scoring.triton.TritonModelConfig;
+import io.streamvision.scoring.triton.TritonStatistics;
 import jakarta.inject.Inject;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -61,6 +67,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 .setName(ServerInfo.NAME)
                 .setVersion(ServerInfo.VERSION)
                 .addExtensions("model_repository")
+                .addExtensions("model_configuration")
+                .addExtensions("statistics")
                 .build());
         response.onCompleted();
     }
@@ -95,6 +103,37 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         } finally {
             model.release();
         }
+    }
+
+    /** Triton's model configuration extension: the served version's configuration. */
+    @Override
+    public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> response) {
+        Optional<LoadedModel> acquired = models.registry().acquire(request.getName(), request.getVersion());
+        if (acquired.isEmpty()) {
+            response.onError(notFound(request.getName(), request.getVersion()));
+            return;
+        }
+        try {
+            response.onNext(ModelConfigResponse.newBuilder()
+                    .setConfig(TritonModelConfig.of(acquired.get()))
+                    .build());
+            response.onCompleted();
+        } finally {
+            acquired.get().release();
+        }
+    }
+
+    /** Triton's statistics extension: cumulative counts and durations per model version. */
+    @Override
+    public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> response) {
+        Optional<ModelStatisticsResponse> stats =
+                TritonStatistics.of(batcher.statistics(), models.registry(), request.getName(), request.getVersion());
+        if (stats.isEmpty()) {
+            response.onError(notFound(request.getName(), request.getVersion()));
+            return;
+        }
+        response.onNext(stats.get());
+        response.onCompleted();
     }
 
     private static ModelMetadataResponse.TensorMetadata tensor(ModelConfig.TensorSpec spec) {

@@ -11,6 +11,9 @@ import io.streamvision.runtime.InferenceException;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
+import io.streamvision.scoring.triton.TritonJson;
+import io.streamvision.scoring.triton.TritonModelConfig;
+import io.streamvision.scoring.triton.TritonStatistics;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HeaderParam;
@@ -57,7 +60,11 @@ public class InferenceRestResource {
         ObjectNode out = MAPPER.createObjectNode();
         out.put("name", ServerInfo.NAME);
         out.put("version", ServerInfo.VERSION);
-        out.putArray("extensions").add("model_repository").add("binary_tensor_data");
+        out.putArray("extensions")
+                .add("model_repository")
+                .add("binary_tensor_data")
+                .add("model_configuration")
+                .add("statistics");
         return json(200, out);
     }
 
@@ -97,6 +104,45 @@ public class InferenceRestResource {
         } finally {
             acquired.get().release();
         }
+    }
+
+    /** Triton's model configuration extension: the served version's configuration as Triton writes it. */
+    @GET
+    @Path(MODEL + "/config")
+    @NonBlocking
+    public Response config(@PathParam("model") String model, @PathParam("version") String versionPath) {
+        String version = version(versionPath);
+        Optional<LoadedModel> acquired = acquire(model, version);
+        if (acquired.isEmpty()) {
+            return error(404, notServed(model, version));
+        }
+        try {
+            return json(200, TritonJson.of(TritonModelConfig.of(acquired.get())));
+        } finally {
+            acquired.get().release();
+        }
+    }
+
+    /** Triton's statistics extension, every model. */
+    @GET
+    @Path("/models/stats")
+    @NonBlocking
+    public Response statistics() {
+        return statisticsOf("", "");
+    }
+
+    /** Triton's statistics extension, one model (one version). */
+    @GET
+    @Path(MODEL + "/stats")
+    @NonBlocking
+    public Response statistics(@PathParam("model") String model, @PathParam("version") String versionPath) {
+        return statisticsOf(model, version(versionPath));
+    }
+
+    private Response statisticsOf(String model, String version) {
+        return TritonStatistics.of(batcher.statistics(), models.registry(), model, version)
+                .map(stats -> json(200, TritonJson.of(stats)))
+                .orElseGet(() -> error(404, notServed(model, version)));
     }
 
     @GET
