@@ -591,14 +591,17 @@ public final class DynamicBatcher implements AutoCloseable {
         private final Map<String, VersionMeters> versionMeters = new ConcurrentHashMap<>();
 
         private VersionMeters meters(String version) {
-            return versionMeters.computeIfAbsent(
-                    version,
-                    v -> new VersionMeters(
-                            counter("vision_inference_request_success", v, null),
-                            counter("vision_inference_exec_count", v, null),
-                            counter("vision_inference_count", v, null),
-                            timer("vision_inference_queue_duration", v),
-                            timer("vision_inference_compute_duration", v)));
+            return versionMeters.computeIfAbsent(version, v -> {
+                // Shown at zero from the first batch on, so a rate over it exists before the
+                // first out-of-domain answer.
+                counter("vision_inference_out_of_domain", v, null);
+                return new VersionMeters(
+                        counter("vision_inference_request_success", v, null),
+                        counter("vision_inference_exec_count", v, null),
+                        counter("vision_inference_count", v, null),
+                        timer("vision_inference_queue_duration", v),
+                        timer("vision_inference_compute_duration", v));
+            });
         }
 
         private Counter counter(String name, String version, String reason) {

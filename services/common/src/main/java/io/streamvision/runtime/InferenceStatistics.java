@@ -1,8 +1,10 @@
 package io.streamvision.runtime;
 
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -141,12 +143,37 @@ public final class InferenceStatistics {
         }
     }
 
+    /** Told of each model version's statistics once, when they are created. */
+    @FunctionalInterface
+    public interface NewVersion {
+        void created(String model, String version, Version statistics);
+    }
+
     private final Map<String, Map<String, Version>> models = new ConcurrentHashMap<>();
+    private final List<NewVersion> listeners = new CopyOnWriteArrayList<>();
 
     /** The statistics of one model version, created at first use. */
     public Version of(String model, String version) {
-        return models.computeIfAbsent(model, m -> new ConcurrentHashMap<>())
-                .computeIfAbsent(version, v -> new Version());
+        Map<String, Version> versions = models.computeIfAbsent(model, m -> new ConcurrentHashMap<>());
+        Version existing = versions.get(version);
+        if (existing != null) {
+            return existing;
+        }
+        boolean[] created = {false};
+        Version out = versions.computeIfAbsent(version, v -> {
+            created[0] = true;
+            return new Version();
+        });
+        if (created[0]) {
+            listeners.forEach(l -> l.created(model, version, out));
+        }
+        return out;
+    }
+
+    /** Calls {@code listener} for every version's statistics that exist now and for each one created later. */
+    public void onNewVersion(NewVersion listener) {
+        listeners.add(listener);
+        snapshot().forEach((m, versions) -> versions.forEach((v, s) -> listener.created(m, v, s)));
     }
 
     /** Every model version with statistics, by model and version. */

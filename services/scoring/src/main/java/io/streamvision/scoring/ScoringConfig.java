@@ -32,6 +32,19 @@ public interface ScoringConfig extends ModelServingConfig, EndpointSecurityConfi
     /** The Kafka loop. */
     Kafka kafka();
 
+    /** Metric names ({@code vision.scoring.metrics.*}). */
+    Metrics metrics();
+
+    /** Which metric names the service exports besides its own {@code vision_inference_*}. */
+    interface Metrics {
+        /**
+         * Also export Triton's per-model names ({@code nv_inference_*}, labels {@code model} and
+         * {@code version}), so a dashboard written for Triton shows this service.
+         */
+        @WithDefault("true")
+        boolean tritonNames();
+    }
+
     /**
      * The transactional Kafka loop ({@code vision.scoring.kafka.*}); the shared loop keys, with
      * this service's defaults in {@code application.properties}.

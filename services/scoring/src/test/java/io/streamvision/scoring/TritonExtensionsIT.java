@@ -34,8 +34,13 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -194,6 +199,60 @@ class TritonExtensionsIT {
         assertTrue(lenet.get("inference_count").asLong() >= after.getInferenceCount());
         assertTrue(lenet.get("inference_stats").get("success").get("ns").isNumber());
         get("v2/models/lenet/versions/7/stats", 404);
+    }
+
+    @Test
+    void tritonsMetricNamesAndEveryMetricTheDashboardQueries() throws Exception {
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
+        inference.modelInfer(ScoringServiceIT.image("m-1", "lenet", 0.3f));
+        assertThrows(
+                StatusRuntimeException.class,
+                () -> inference.modelInfer(ScoringServiceIT.image("m-bad", "lenet", 0f).toBuilder()
+                        .setRawInputContents(0, ByteString.copyFrom(new byte[12]))
+                        .build()));
+        String metrics = ServiceProcess.get(management.getPort(), "/q/metrics");
+        ModelStatistics stats = lenet();
+        Matcher success = Pattern.compile(
+                        "(?m)^nv_inference_request_success\\{[^}]*model=\"lenet\"[^}]*version=\"1\"[^}]*} (\\S+)$")
+                .matcher(metrics);
+        assertTrue(success.find(), "Triton's name with model and version labels:\n" + metrics);
+        double exported = Double.parseDouble(success.group(1));
+        assertTrue(
+                exported >= 1
+                        && exported <= stats.getInferenceStats().getSuccess().getCount(),
+                "the statistics' count: " + exported + " of "
+                        + stats.getInferenceStats().getSuccess().getCount());
+        for (String name : List.of(
+                "nv_inference_request_failure",
+                "nv_inference_count",
+                "nv_inference_exec_count",
+                "nv_inference_request_duration_us",
+                "nv_inference_queue_duration_us",
+                "nv_inference_compute_input_duration_us",
+                "nv_inference_compute_infer_duration_us",
+                "nv_inference_compute_output_duration_us",
+                "nv_inference_pending_request_count")) {
+            assertTrue(metrics.contains("\n" + name + "{"), name + " exported");
+        }
+
+        JsonNode dashboard = JSON.readTree(
+                Path.of("../../deploy/grafana/streamvision-scoring.json").toFile());
+        Set<String> queried = new TreeSet<>();
+        for (JsonNode panel : dashboard.get("panels")) {
+            for (JsonNode target : panel.get("targets")) {
+                Matcher names = Pattern.compile("\\b((?:nv|vision)_[a-z_]+)\\b")
+                        .matcher(target.get("expr").asText());
+                while (names.find()) {
+                    queried.add(names.group(1));
+                }
+            }
+        }
+        assertTrue(queried.size() >= 12, "the dashboard queries both sets of names: " + queried);
+        for (String name : queried) {
+            assertTrue(
+                    Pattern.compile("(?m)^" + name + "\\{").matcher(metrics).find(),
+                    "the dashboard queries " + name + ", which the service does not export");
+        }
     }
 
     private ModelStatistics lenet() {
