@@ -26,6 +26,8 @@ import io.streamvision.proto.inference.ModelInput;
 import io.streamvision.proto.inference.ModelInstanceGroup;
 import io.streamvision.proto.inference.ModelStatistics;
 import io.streamvision.proto.inference.ModelStatisticsRequest;
+import io.streamvision.proto.inference.RepositoryIndexRequest;
+import io.streamvision.proto.inference.RepositoryIndexResponse;
 import io.streamvision.proto.inference.ServerMetadataRequest;
 import io.streamvision.testing.KafkaBrokerTestResource;
 import io.streamvision.testing.ServiceProcess;
@@ -36,7 +38,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Matcher;
@@ -253,6 +257,34 @@ class TritonExtensionsIT {
                     Pattern.compile("(?m)^" + name + "\\{").matcher(metrics).find(),
                     "the dashboard queries " + name + ", which the service does not export");
         }
+    }
+
+    @Test
+    void repositoryIndexListsEveryModelVersionWithItsState() throws Exception {
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
+        RepositoryIndexResponse index = inference.repositoryIndex(RepositoryIndexRequest.getDefaultInstance());
+        Map<String, RepositoryIndexResponse.ModelIndex> byName = new HashMap<>();
+        index.getModelsList().forEach(m -> byName.put(m.getName() + "/" + m.getVersion(), m));
+        assertEquals("READY", byName.get("lenet/1").getState());
+        assertEquals("READY", byName.get("caption-encoder/1").getState());
+        RepositoryIndexResponse.ModelIndex other = byName.get("fashion-cnn/1");
+        assertEquals("UNAVAILABLE", other.getState(), "in the repository, not served here");
+        assertFalse(other.getReason().isEmpty());
+        RepositoryIndexResponse ready = inference.repositoryIndex(
+                RepositoryIndexRequest.newBuilder().setReady(true).build());
+        assertEquals(2, ready.getModelsCount(), "the served versions: " + ready);
+        assertTrue(ready.getModelsList().stream().allMatch(m -> m.getState().equals("READY")));
+
+        HttpResponse<String> rest = HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + "v2/repository/index"))
+                        .POST(HttpRequest.BodyPublishers.ofString("{\"ready\": true}"))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, rest.statusCode(), rest.body());
+        JsonNode array = JSON.readTree(rest.body());
+        assertTrue(array.isArray());
+        assertEquals(2, array.size(), rest.body());
+        assertEquals("READY", array.get(0).get("state").asText());
     }
 
     private ModelStatistics lenet() {

@@ -16,6 +16,8 @@ import io.streamvision.proto.inference.ModelReadyResponse;
 import io.streamvision.proto.inference.ModelStatisticsRequest;
 import io.streamvision.proto.inference.ModelStatisticsResponse;
 import io.streamvision.proto.inference.ModelStreamInferResponse;
+import io.streamvision.proto.inference.RepositoryIndexRequest;
+import io.streamvision.proto.inference.RepositoryIndexResponse;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerLiveResponse;
 import io.streamvision.proto.inference.ServerMetadataRequest;
@@ -28,6 +30,7 @@ import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
 import io.streamvision.scoring.triton.TritonModelConfig;
+import io.streamvision.scoring.triton.TritonRepository;
 import io.streamvision.scoring.triton.TritonStatistics;
 import jakarta.inject.Inject;
 import java.util.Optional;
@@ -133,6 +136,13 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             return;
         }
         response.onNext(stats.get());
+        response.onCompleted();
+    }
+
+    /** Triton's model repository extension: every model version of the repository and its state. */
+    @Override
+    public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> response) {
+        response.onNext(TritonRepository.index(models.registry(), request.getReady()));
         response.onCompleted();
     }
 

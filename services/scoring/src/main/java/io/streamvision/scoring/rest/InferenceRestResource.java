@@ -13,6 +13,7 @@ import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
 import io.streamvision.scoring.triton.TritonJson;
 import io.streamvision.scoring.triton.TritonModelConfig;
+import io.streamvision.scoring.triton.TritonRepository;
 import io.streamvision.scoring.triton.TritonStatistics;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.GET;
@@ -121,6 +122,28 @@ public class InferenceRestResource {
         } finally {
             acquired.get().release();
         }
+    }
+
+    /**
+     * Triton's model repository extension: a JSON array of {@code {name, version, state, reason}};
+     * the body may be empty or {@code {"ready": true}} for the served versions only.
+     */
+    @POST
+    @Path("/repository/index")
+    @NonBlocking
+    public Response repositoryIndex(String body) {
+        boolean ready = false;
+        if (body != null && !body.isBlank()) {
+            try {
+                JsonNode request = MAPPER.readTree(body);
+                ready = request.path("ready").asBoolean(false);
+            } catch (java.io.IOException e) {
+                return error(400, "the body is not JSON: " + e.getMessage());
+            }
+        }
+        ArrayNode out = MAPPER.createArrayNode();
+        TritonRepository.index(models.registry(), ready).getModelsList().forEach(m -> out.add(TritonJson.of(m)));
+        return json(200, out);
     }
 
     /** Triton's statistics extension, every model. */
