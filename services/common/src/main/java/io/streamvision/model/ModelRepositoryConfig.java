@@ -16,4 +16,13 @@ public interface ModelRepositoryConfig {
     /** How often the repository is checked for new versions, in seconds. */
     @WithDefault("15")
     int modelsPollSeconds();
+
+    /**
+     * As Triton's {@code --model-control-mode}: {@code poll} serves the configured models (every
+     * model when none is named) and picks up new versions on each poll; {@code explicit} loads the
+     * configured models at start as a startup list, then loads and unloads only on request (the
+     * model repository API), without polling.
+     */
+    @WithDefault("poll")
+    String modelControlMode();
 }

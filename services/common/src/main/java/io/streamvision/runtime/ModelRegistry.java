@@ -4,8 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArraySet;
 import org.jboss.logging.Logger;
 
 /**
@@ -24,7 +26,10 @@ public final class ModelRegistry implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
 
     private final OnnxRuntime runtime;
-    private final List<String> names;
+    /** The models to serve: fixed when polling, changed by load and unload when explicit. */
+    private final Set<String> names = new CopyOnWriteArraySet<>();
+
+    private final boolean explicit;
     private final Map<String, LoadedModel> serving = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     /** The config digest of each name/version whose load failed, so it is retried only once edited. */
@@ -34,8 +39,71 @@ public final class ModelRegistry implements AutoCloseable {
      * @param names models to serve; empty means every model in the repository
      */
     public ModelRegistry(OnnxRuntime runtime, List<String> names) {
+        this(runtime, names, false);
+    }
+
+    /**
+     * @param explicit models load and unload only on request ({@link #load}, {@link #unload});
+     *     {@code names} is the startup list, and empty means none
+     */
+    public ModelRegistry(OnnxRuntime runtime, List<String> names, boolean explicit) {
         this.runtime = runtime;
-        this.names = List.copyOf(names);
+        this.names.addAll(names);
+        this.explicit = explicit;
+    }
+
+    /** True when models load and unload only on request. */
+    public boolean explicit() {
+        return explicit;
+    }
+
+    private List<String> wanted() {
+        return names.isEmpty() && !explicit ? runtime.repository().modelNames() : List.copyOf(names);
+    }
+
+    /**
+     * Loads (or reloads, when its files changed) the newest version of {@code name} and serves it
+     * from now on; in explicit mode only. Throws with the reason when it cannot be served.
+     */
+    public synchronized void load(String name) {
+        if (!explicit) {
+            throw new IllegalStateException("models load on request only in explicit model control mode");
+        }
+        if (!runtime.repository().modelNames().contains(name)) {
+            throw new IllegalArgumentException("model " + name + " is not in the repository "
+                    + runtime.repository().root());
+        }
+        names.add(name);
+        failedConfigs.keySet().removeIf(k -> k.startsWith(name + "/"));
+        refresh(name);
+        if (!serving.containsKey(name)) {
+            String reason = failures.entrySet().stream()
+                    .filter(e -> e.getKey().equals(name) || e.getKey().startsWith(name + "/"))
+                    .map(Map.Entry::getValue)
+                    .findFirst()
+                    .orElse("model " + name + " could not be loaded");
+            throw new IllegalStateException(reason);
+        }
+    }
+
+    /**
+     * Stops serving {@code name}; in explicit mode only. Requests already running on it finish (it
+     * closes when the last one releases it); later ones find it not served. False when it was not
+     * served.
+     */
+    public synchronized boolean unload(String name) {
+        if (!explicit) {
+            throw new IllegalStateException("models unload on request only in explicit model control mode");
+        }
+        names.remove(name);
+        failures.keySet().removeIf(k -> k.equals(name) || k.startsWith(name + "/"));
+        LoadedModel old = serving.remove(name);
+        if (old == null) {
+            return false;
+        }
+        LOG.infof("Unloaded %s v%d", name, old.version());
+        old.close();
+        return true;
     }
 
     public OnnxRuntime runtime() {
@@ -45,55 +113,58 @@ public final class ModelRegistry implements AutoCloseable {
     /** Loads what is new in the repository; returns the number of versions loaded. */
     public synchronized int refresh() {
         int loaded = 0;
-        List<String> wanted = names.isEmpty() ? runtime.repository().modelNames() : names;
-        for (String name : wanted) {
-            List<Integer> versions = runtime.repository().versions(name);
-            if (versions.isEmpty()) {
-                failures.put(
-                        name,
-                        "model "
-                                + name
-                                + " is not in the repository "
-                                + runtime.repository().root());
-                continue;
+        for (String name : wanted()) {
+            loaded += refresh(name);
+        }
+        return loaded;
+    }
+
+    /** Loads what is new for one model; 1 when a version was loaded. */
+    private int refresh(String name) {
+        int loaded = 0;
+        List<Integer> versions = runtime.repository().versions(name);
+        if (versions.isEmpty()) {
+            failures.put(
+                    name,
+                    "model "
+                            + name
+                            + " is not in the repository "
+                            + runtime.repository().root());
+            return 0;
+        }
+        int newest = versions.get(versions.size() - 1);
+        LoadedModel current = serving.get(name);
+        if (current != null && current.version() > newest) {
+            return 0;
+        }
+        String digest = runtime.repository().configDigest(name, newest);
+        boolean edited = current != null && current.version() == newest;
+        if (edited && digest.equals(current.configDigest())) {
+            return 0;
+        }
+        String key = name + "/" + newest;
+        if (digest.equals(failedConfigs.get(key))) {
+            return 0;
+        }
+        try {
+            LoadedModel model = runtime.load(name, newest);
+            LoadedModel old = serving.put(name, model);
+            failures.remove(name);
+            failures.remove(key);
+            failedConfigs.remove(key);
+            LOG.infof(
+                    "Serving %s v%d on %s%s",
+                    name, newest, model.provider(), edited ? " (its config.json changed)" : "");
+            if (old != null) {
+                old.close();
             }
-            int newest = versions.get(versions.size() - 1);
-            LoadedModel current = serving.get(name);
-            if (current != null && current.version() > newest) {
-                continue;
-            }
-            String digest = runtime.repository().configDigest(name, newest);
-            boolean edited = current != null && current.version() == newest;
-            if (edited && digest.equals(current.configDigest())) {
-                continue;
-            }
-            String key = name + "/" + newest;
-            if (digest.equals(failedConfigs.get(key))) {
-                continue;
-            }
-            try {
-                LoadedModel model = runtime.load(name, newest);
-                LoadedModel old = serving.put(name, model);
-                failures.remove(name);
-                failures.remove(key);
-                failedConfigs.remove(key);
-                LOG.infof(
-                        "Serving %s v%d on %s%s",
-                        name, newest, model.provider(), edited ? " (its config.json changed)" : "");
-                if (old != null) {
-                    old.close();
-                }
-                loaded++;
-            } catch (RuntimeException e) {
-                failures.put(key, e.getMessage());
-                failedConfigs.put(key, digest);
-                LOG.errorf(
-                        "Could not load %s v%d (%s)%s",
-                        name,
-                        newest,
-                        e.getMessage(),
-                        current == null ? "" : "; v" + current.version() + " keeps serving");
-            }
+            loaded++;
+        } catch (RuntimeException e) {
+            failures.put(key, e.getMessage());
+            failedConfigs.put(key, digest);
+            LOG.errorf(
+                    "Could not load %s v%d (%s)%s",
+                    name, newest, e.getMessage(), current == null ? "" : "; v" + current.version() + " keeps serving");
         }
         return loaded;
     }
@@ -146,8 +217,8 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** True when every configured model has a serving version. */
     public boolean allLoaded() {
-        List<String> wanted = names.isEmpty() ? runtime.repository().modelNames() : names;
-        return !wanted.isEmpty() && wanted.stream().allMatch(serving::containsKey);
+        List<String> wanted = wanted();
+        return (explicit || !wanted.isEmpty()) && wanted.stream().allMatch(serving::containsKey);
     }
 
     @Override

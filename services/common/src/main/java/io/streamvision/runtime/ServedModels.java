@@ -2,6 +2,7 @@ package io.streamvision.runtime;
 
 import io.streamvision.model.ModelRepository;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -45,12 +46,56 @@ public final class ServedModels implements AutoCloseable {
         OnnxRuntime runtime = new OnnxRuntime(
                 new ModelRepository(Path.of(config.modelsDir())),
                 config.execution().settings());
-        ModelRegistry registry = new ModelRegistry(runtime, names);
+        boolean explicit = "explicit".equalsIgnoreCase(config.modelControlMode());
+        if (!explicit && !"poll".equalsIgnoreCase(config.modelControlMode())) {
+            throw new IllegalArgumentException(
+                    "model-control-mode is poll or explicit, not '" + config.modelControlMode() + "'");
+        }
+        ModelRegistry registry = new ModelRegistry(runtime, names, explicit);
         int loaded = registry.refresh();
         LOG.infof(
-                "Loaded %d model(s) from %s: %s",
-                loaded, config.modelsDir(), registry.serving().keySet());
-        return new ServedModels(registry, config.modelsPollSeconds());
+                "Loaded %d model(s) from %s: %s%s",
+                loaded,
+                config.modelsDir(),
+                registry.serving().keySet(),
+                explicit ? " (explicit model control: more load on request, no polling)" : "");
+        return new ServedModels(registry, explicit ? 0 : config.modelsPollSeconds());
+    }
+
+    /**
+     * Explicit model control: loads {@code name}'s newest version (again, when loaded, so edited
+     * files are read), then runs the follow-ups. Throws with the reason when it cannot be served.
+     */
+    public synchronized void load(String name) {
+        registry.load(name);
+        afterPoll.forEach(ServedModels::runQuietly);
+    }
+
+    /**
+     * Explicit model control: waits until {@code drained} says the model's queued work is done (at
+     * most {@code timeout}), then stops serving it and runs the follow-ups. False when it was not
+     * served.
+     */
+    public synchronized boolean unload(String name, java.util.function.BooleanSupplier drained, Duration timeout)
+            throws InterruptedException {
+        if (!registry.explicit()) {
+            throw new IllegalStateException("models unload on request only in explicit model control mode");
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!drained.getAsBoolean() && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        boolean was = registry.unload(name);
+        afterPoll.forEach(ServedModels::runQuietly);
+        return was;
+    }
+
+    private static void runQuietly(Runnable action) {
+        try {
+            action.run();
+        } catch (RuntimeException e) {
+            LOG.warn("Action after a model load or unload failed", e);
+        }
     }
 
     /**

@@ -28,6 +28,7 @@ import io.streamvision.proto.inference.ModelStatistics;
 import io.streamvision.proto.inference.ModelStatisticsRequest;
 import io.streamvision.proto.inference.RepositoryIndexRequest;
 import io.streamvision.proto.inference.RepositoryIndexResponse;
+import io.streamvision.proto.inference.RepositoryModelLoadRequest;
 import io.streamvision.proto.inference.ServerMetadataRequest;
 import io.streamvision.testing.KafkaBrokerTestResource;
 import io.streamvision.testing.ServiceProcess;
@@ -285,6 +286,13 @@ class TritonExtensionsIT {
         assertTrue(array.isArray());
         assertEquals(2, array.size(), rest.body());
         assertEquals("READY", array.get(0).get("state").asText());
+
+        StatusRuntimeException polling = assertThrows(
+                StatusRuntimeException.class,
+                () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                        .setModelName("fashion-cnn")
+                        .build()));
+        assertEquals(Status.Code.FAILED_PRECONDITION, polling.getStatus().getCode(), "poll mode loads by itself");
     }
 
     private ModelStatistics lenet() {

@@ -18,6 +18,10 @@ import io.streamvision.proto.inference.ModelStatisticsResponse;
 import io.streamvision.proto.inference.ModelStreamInferResponse;
 import io.streamvision.proto.inference.RepositoryIndexRequest;
 import io.streamvision.proto.inference.RepositoryIndexResponse;
+import io.streamvision.proto.inference.RepositoryModelLoadRequest;
+import io.streamvision.proto.inference.RepositoryModelLoadResponse;
+import io.streamvision.proto.inference.RepositoryModelUnloadRequest;
+import io.streamvision.proto.inference.RepositoryModelUnloadResponse;
 import io.streamvision.proto.inference.ServerLiveRequest;
 import io.streamvision.proto.inference.ServerLiveResponse;
 import io.streamvision.proto.inference.ServerMetadataRequest;
@@ -144,6 +148,50 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> response) {
         response.onNext(TritonRepository.index(models.registry(), request.getReady()));
         response.onCompleted();
+    }
+
+    /**
+     * Triton's model repository extension, explicit model control only: loads (or reloads) a
+     * model's newest version. Runs on a worker thread: loading reads and warms up the model.
+     */
+    @Override
+    @io.smallrye.common.annotation.Blocking
+    public void repositoryModelLoad(
+            RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> response) {
+        try {
+            TritonRepository.load(
+                    models, request.getModelName(), request.getParametersMap().keySet());
+            response.onNext(RepositoryModelLoadResponse.getDefaultInstance());
+            response.onCompleted();
+        } catch (TritonRepository.RefusedException e) {
+            response.onError(status(e).withDescription(e.getMessage()).asRuntimeException());
+        }
+    }
+
+    /**
+     * Triton's model repository extension, explicit model control only: stops serving a model once
+     * its queue is empty (requests running on it finish).
+     */
+    @Override
+    @io.smallrye.common.annotation.Blocking
+    public void repositoryModelUnload(
+            RepositoryModelUnloadRequest request, StreamObserver<RepositoryModelUnloadResponse> response) {
+        try {
+            TritonRepository.unload(models, batcher, request.getModelName());
+            response.onNext(RepositoryModelUnloadResponse.getDefaultInstance());
+            response.onCompleted();
+        } catch (TritonRepository.RefusedException e) {
+            response.onError(status(e).withDescription(e.getMessage()).asRuntimeException());
+        }
+    }
+
+    private static Status status(TritonRepository.RefusedException e) {
+        return switch (e.kind()) {
+            case NOT_FOUND -> Status.NOT_FOUND;
+            case INVALID -> Status.INVALID_ARGUMENT;
+            case NOT_ALLOWED -> Status.FAILED_PRECONDITION;
+            case FAILED -> Status.INTERNAL;
+        };
     }
 
     private static ModelMetadataResponse.TensorMetadata tensor(ModelConfig.TensorSpec spec) {

@@ -146,6 +146,46 @@ public class InferenceRestResource {
         return json(200, out);
     }
 
+    /** Triton's model repository extension: loads a model (explicit model control). */
+    @POST
+    @Path("/repository/models/{model}/load")
+    @io.smallrye.common.annotation.Blocking
+    public Response repositoryLoad(@PathParam("model") String model, String body) {
+        try {
+            java.util.Set<String> parameters = new java.util.TreeSet<>();
+            if (body != null && !body.isBlank()) {
+                MAPPER.readTree(body).path("parameters").fieldNames().forEachRemaining(parameters::add);
+            }
+            TritonRepository.load(models, model, parameters);
+            return Response.ok().build();
+        } catch (java.io.IOException e) {
+            return error(400, "the body is not JSON: " + e.getMessage());
+        } catch (TritonRepository.RefusedException e) {
+            return error(httpStatus(e), e.getMessage());
+        }
+    }
+
+    /** Triton's model repository extension: unloads a model once its queue is empty (explicit model control). */
+    @POST
+    @Path("/repository/models/{model}/unload")
+    @io.smallrye.common.annotation.Blocking
+    public Response repositoryUnload(@PathParam("model") String model) {
+        try {
+            TritonRepository.unload(models, batcher, model);
+            return Response.ok().build();
+        } catch (TritonRepository.RefusedException e) {
+            return error(httpStatus(e), e.getMessage());
+        }
+    }
+
+    private static int httpStatus(TritonRepository.RefusedException e) {
+        return switch (e.kind()) {
+            case NOT_FOUND -> 404;
+            case INVALID, NOT_ALLOWED -> 400;
+            case FAILED -> 500;
+        };
+    }
+
     /** Triton's statistics extension, every model. */
     @GET
     @Path("/models/stats")

@@ -17,6 +17,78 @@ public final class TritonRepository {
 
     private TritonRepository() {}
 
+    /** Longest an unload waits for the model's queue to empty. */
+    static final java.time.Duration DRAIN = java.time.Duration.ofSeconds(30);
+
+    /** Why a load or unload was refused, as a status kind and a message. */
+    public static final class RefusedException extends Exception {
+        public enum Kind {
+            NOT_FOUND,
+            INVALID,
+            NOT_ALLOWED,
+            FAILED
+        }
+
+        private final Kind kind;
+
+        RefusedException(Kind kind, String message) {
+            super(message);
+            this.kind = kind;
+        }
+
+        public Kind kind() {
+            return kind;
+        }
+    }
+
+    /** Loads or reloads {@code name}; explicit model control only, no overrides. */
+    public static void load(io.streamvision.runtime.ServedModels models, String name, java.util.Set<String> parameters)
+            throws RefusedException {
+        if (!models.registry().explicit()) {
+            throw new RefusedException(
+                    RefusedException.Kind.NOT_ALLOWED,
+                    "models are loaded on request only with vision.scoring.model-control-mode=explicit; this"
+                            + " service polls its repository");
+        }
+        if (!parameters.isEmpty()) {
+            throw new RefusedException(
+                    RefusedException.Kind.INVALID,
+                    "load parameters " + parameters + " are not supported: edit the model's config.json in the"
+                            + " repository and load it again");
+        }
+        if (!models.registry().runtime().repository().modelNames().contains(name)) {
+            throw new RefusedException(
+                    RefusedException.Kind.NOT_FOUND,
+                    "model " + name + " is not in the repository "
+                            + models.registry().runtime().repository().root());
+        }
+        try {
+            models.load(name);
+        } catch (RuntimeException e) {
+            throw new RefusedException(RefusedException.Kind.FAILED, "failed to load " + name + ": " + e.getMessage());
+        }
+    }
+
+    /** Stops serving {@code name} once its queue is empty; explicit model control only. */
+    public static void unload(
+            io.streamvision.runtime.ServedModels models, io.streamvision.runtime.DynamicBatcher batcher, String name)
+            throws RefusedException {
+        if (!models.registry().explicit()) {
+            throw new RefusedException(
+                    RefusedException.Kind.NOT_ALLOWED,
+                    "models are unloaded on request only with vision.scoring.model-control-mode=explicit; this"
+                            + " service polls its repository");
+        }
+        try {
+            if (!models.unload(name, () -> batcher.queued(name) == 0, DRAIN)) {
+                throw new RefusedException(RefusedException.Kind.NOT_FOUND, "model " + name + " is not loaded");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RefusedException(RefusedException.Kind.FAILED, "interrupted while unloading " + name);
+        }
+    }
+
     public static RepositoryIndexResponse index(ModelRegistry registry, boolean readyOnly) {
         ModelRepository repository = registry.runtime().repository();
         Map<String, LoadedModel> serving = registry.serving();

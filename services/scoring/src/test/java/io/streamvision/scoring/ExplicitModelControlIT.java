@@ -1,0 +1,201 @@
+package io.streamvision.scoring;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcClient;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.http.TestHTTPResource;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import io.quarkus.test.junit.TestProfile;
+import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.inference.ModelReadyRequest;
+import io.streamvision.proto.inference.ModelRepositoryParameter;
+import io.streamvision.proto.inference.RepositoryIndexRequest;
+import io.streamvision.proto.inference.RepositoryIndexResponse;
+import io.streamvision.proto.inference.RepositoryModelLoadRequest;
+import io.streamvision.proto.inference.RepositoryModelUnloadRequest;
+import io.streamvision.testing.KafkaBrokerTestResource;
+import io.streamvision.testing.ServiceProcess;
+import java.net.URI;
+import java.net.URL;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Explicit model control, as Triton's {@code --model-control-mode=explicit}: the startup list
+ * loads, more models load and unload only through the repository API (gRPC and REST), and an unload
+ * under load loses no request: each one sent is answered, by the model or with a status that says
+ * it is not served.
+ */
+@QuarkusTest
+@TestProfile(ExplicitModelControlIT.Explicit.class)
+@QuarkusTestResource(KafkaBrokerTestResource.class)
+class ExplicitModelControlIT {
+
+    public static class Explicit implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return Map.of("vision.scoring.model-control-mode", "explicit", "vision.scoring.models", "lenet");
+        }
+    }
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    @TestHTTPResource(value = "/", management = true)
+    URL management;
+
+    @TestHTTPResource("/")
+    URL base;
+
+    @GrpcClient("inference")
+    GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
+
+    @GrpcClient("inference")
+    io.grpc.Channel channel;
+
+    @Test
+    void loadsOnRequestAndUnloadsUnderLoadLosingNothing() throws Exception {
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
+        assertEquals("READY", state("lenet"));
+        assertEquals("UNAVAILABLE", state("caption-encoder"), "not in the startup list");
+
+        inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                .setModelName("caption-encoder")
+                .build());
+        assertEquals("READY", state("caption-encoder"));
+        assertTrue(ready("caption-encoder"));
+
+        assertEquals(
+                Status.Code.NOT_FOUND,
+                assertThrows(
+                                StatusRuntimeException.class,
+                                () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                                        .setModelName("no-such-model")
+                                        .build()))
+                        .getStatus()
+                        .getCode());
+        assertEquals(
+                Status.Code.INVALID_ARGUMENT,
+                assertThrows(
+                                StatusRuntimeException.class,
+                                () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                                        .setModelName("lenet")
+                                        .putParameters(
+                                                "config",
+                                                ModelRepositoryParameter.newBuilder()
+                                                        .setStringParam("{}")
+                                                        .build())
+                                        .build()))
+                        .getStatus()
+                        .getCode());
+
+        // 400 requests in flight while lenet unloads: every one is answered, none is lost.
+        int sent = 400;
+        CountDownLatch answered = new CountDownLatch(sent);
+        AtomicInteger ok = new AtomicInteger();
+        Map<Status.Code, Integer> refused = new ConcurrentHashMap<>();
+        GRPCInferenceServiceGrpc.GRPCInferenceServiceStub async = GRPCInferenceServiceGrpc.newStub(channel);
+        Thread feeder = new Thread(() -> {
+            for (int i = 0; i < sent; i++) {
+                async.modelInfer(ScoringServiceIT.image("u-" + i, "lenet", 0.5f), new StreamObserver<>() {
+                    @Override
+                    public void onNext(ModelInferResponse value) {
+                        ok.incrementAndGet();
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        refused.merge(Status.fromThrowable(t).getCode(), 1, Integer::sum);
+                        answered.countDown();
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        answered.countDown();
+                    }
+                });
+                if (i % 50 == 0) {
+                    try {
+                        Thread.sleep(5);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        });
+        feeder.start();
+        Thread.sleep(20);
+        inference.repositoryModelUnload(
+                RepositoryModelUnloadRequest.newBuilder().setModelName("lenet").build());
+        feeder.join();
+        assertTrue(answered.await(60, TimeUnit.SECONDS), "every request answered");
+        assertTrue(ok.get() >= 1, "requests before the unload were served: " + ok + ", refused " + refused);
+        assertEquals(
+                sent,
+                ok.get() + refused.values().stream().mapToInt(Integer::intValue).sum());
+        refused.keySet()
+                .forEach(code -> assertTrue(
+                        code == Status.Code.NOT_FOUND || code == Status.Code.UNAVAILABLE,
+                        "refused as not served, not failed: " + refused));
+        assertFalse(ready("lenet"));
+        assertEquals("UNAVAILABLE", state("lenet"));
+        assertEquals(
+                Status.Code.NOT_FOUND,
+                assertThrows(
+                                StatusRuntimeException.class,
+                                () -> inference.modelInfer(ScoringServiceIT.image("after", "lenet", 0.5f)))
+                        .getStatus()
+                        .getCode());
+
+        // And back over REST, Triton's paths.
+        assertEquals(200, post("v2/repository/models/lenet/load").statusCode());
+        assertTrue(ready("lenet"));
+        assertEquals(
+                "u-x",
+                inference
+                        .modelInfer(ScoringServiceIT.image("u-x", "lenet", 0.5f))
+                        .getId());
+        assertEquals(200, post("v2/repository/models/caption-encoder/unload").statusCode());
+        assertFalse(ready("caption-encoder"));
+        assertEquals(404, post("v2/repository/models/caption-encoder/unload").statusCode(), "not loaded now");
+    }
+
+    private String state(String model) {
+        RepositoryIndexResponse index = inference.repositoryIndex(RepositoryIndexRequest.getDefaultInstance());
+        return index.getModelsList().stream()
+                .filter(m -> m.getName().equals(model) && m.getVersion().equals("1"))
+                .map(RepositoryIndexResponse.ModelIndex::getState)
+                .findFirst()
+                .orElse("ABSENT");
+    }
+
+    private boolean ready(String model) {
+        return inference
+                .modelReady(ModelReadyRequest.newBuilder().setName(model).build())
+                .getReady();
+    }
+
+    private HttpResponse<String> post(String path) throws Exception {
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + path))
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+}
