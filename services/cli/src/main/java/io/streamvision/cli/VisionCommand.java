@@ -21,7 +21,8 @@ import picocli.CommandLine.Command;
             CaptionCommand.class,
             SubmitImagesCommand.class,
             SubmitVideosCommand.class,
-            FollowCommand.class
+            FollowCommand.class,
+            PerfCommand.class
         },
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

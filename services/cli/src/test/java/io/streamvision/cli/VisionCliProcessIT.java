@@ -143,6 +143,110 @@ class VisionCliProcessIT {
     }
 
     @Test
+    void perfMeasuresGrpcRestAndKafkaWithTheServersSplit() throws Exception {
+        TestBroker broker = TestBrokers.shared();
+        int http = ServiceProcess.freePort();
+        int grpc = ServiceProcess.freePort();
+        int health = ServiceProcess.freePort();
+        Process scoring = ServiceProcess.start(
+                "../scoring",
+                ServiceProcess.settings(
+                        broker.bootstrapServers(),
+                        ".it-perf",
+                        Map.of(
+                                "vision.scoring.models-dir",
+                                ROOT.resolve("models").toString(),
+                                "vision.scoring.models",
+                                "fashion-cnn",
+                                "quarkus.http.port",
+                                Integer.toString(http),
+                                "quarkus.management.port",
+                                Integer.toString(health),
+                                "quarkus.grpc.server.port",
+                                Integer.toString(grpc))),
+                Path.of("target/cli-perf-scoring.log"));
+        try {
+            ServiceProcess.awaitReady(health, Duration.ofSeconds(120));
+            Path csv = Files.createTempFile("perf", ".csv");
+            Run run = vision(
+                    "perf",
+                    "--server",
+                    "localhost:" + grpc,
+                    "-m",
+                    "fashion-cnn",
+                    "--batch-size",
+                    "4",
+                    "--concurrency-range",
+                    "1:3:2",
+                    "-p",
+                    "1500",
+                    "--warmup-ms",
+                    "1000",
+                    "-f",
+                    csv.toString());
+            assertEquals(0, run.exitCode(), run.out() + run.err());
+            List<String> rows =
+                    run.out().lines().filter(l -> l.matches("\\| [0-9]+ \\|.*")).toList();
+            assertEquals(2, rows.size(), run.out());
+            for (String row : rows) {
+                String[] cells = row.split("\\|");
+                assertTrue(Double.parseDouble(cells[2].trim()) > 0, "throughput: " + row);
+                assertTrue(
+                        Double.parseDouble(cells[10].trim()) > 0, "server compute infer from ModelStatistics: " + row);
+            }
+            List<String> lines = Files.readAllLines(csv);
+            assertTrue(lines.get(0).startsWith("Concurrency,Inferences/Second,Server Queue"), lines.get(0));
+            assertEquals(3, lines.size(), String.join("\n", lines));
+
+            Run rest = vision(
+                    "perf",
+                    "--server",
+                    "localhost:" + grpc,
+                    "--http",
+                    "http://localhost:" + http,
+                    "-i",
+                    "rest",
+                    "--concurrency-range",
+                    "2",
+                    "-p",
+                    "1500",
+                    "--warmup-ms",
+                    "1000");
+            assertEquals(0, rest.exitCode(), rest.out() + rest.err());
+            assertTrue(rest.out().lines().anyMatch(l -> l.startsWith("| 2 |")), rest.out());
+
+            Run kafka = vision(
+                    "perf",
+                    "--server",
+                    "localhost:" + grpc,
+                    "-i",
+                    "kafka",
+                    "-b",
+                    broker.bootstrapServers(),
+                    "--topic-suffix",
+                    ".it-perf",
+                    "--request-rate-range",
+                    "0:100:100",
+                    "--kafka-requests",
+                    "200");
+            assertEquals(0, kafka.exitCode(), kafka.out() + kafka.err());
+            List<String> steps = kafka.out()
+                    .lines()
+                    .filter(l -> l.matches("\\| [0-9]+ \\|.*"))
+                    .toList();
+            assertEquals(2, steps.size(), kafka.out());
+            for (String step : steps) {
+                String[] cells = step.split("\\|");
+                assertEquals("0", cells[7].trim(), "no errors: every record scored: " + step);
+                assertTrue(Double.parseDouble(cells[2].trim()) > 0, step);
+            }
+        } finally {
+            scoring.destroy();
+            scoring.waitFor();
+        }
+    }
+
+    @Test
     void submitsImagesAndFollowsTopicsOnARealBroker() throws Exception {
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(".it-cli");
