@@ -22,8 +22,16 @@ class PollSizeTest {
     @Test
     void aLargeModelsPollIsCutTo32MibOfInput() throws Exception {
         // 3 x 224 x 224 FP32 is 602,112 bytes a row: 55 rows fit in 32 MiB, not 8 x 32.
-        PollSize poll = PollSize.of(0, List.of(model(32, 3, 224, 224), model(64, 1, 28, 28)));
+        PollSize poll = PollSize.of(0, List.of(model(32, 3, 224, 224)));
         assertEquals(55, poll.records());
+    }
+
+    @Test
+    void aSmallModelBesideALargeOneKeepsItsFullBatchesAndTheFetchBoundsTheBytes() throws Exception {
+        PollSize poll = PollSize.of(0, List.of(model(4, 3, 512, 512), model(64, 1, 28, 28)));
+        assertEquals(512, poll.records(), "the detector beside it does not cut fashion-cnn's polls");
+        assertEquals(PollSize.MAX_POLL_BYTES, ((Number) poll.fetch().get("fetch.max.bytes")).longValue());
+        assertTrue((int) poll.fetch().get("max.partition.fetch.bytes") <= PollSize.MAX_POLL_BYTES);
     }
 
     @Test
