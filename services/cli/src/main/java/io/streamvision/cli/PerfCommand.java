@@ -180,7 +180,7 @@ public class PerfCommand implements Callable<Integer> {
                     throw new CliException(ExitCodes.USAGE, "--protocol is grpc, rest or kafka, not " + protocol);
             };
             try {
-                runner.run(rate, levels[0], warmupMs);
+                runner.run(rate, levels[0], warmupMs, true);
                 List<Step> steps = new ArrayList<>();
                 out().println("| " + (rate ? "request rate" : "concurrency")
                         + " | infer/s | p50 ms | p90 ms | p95 ms | p99 ms | errors | server queue ms"
@@ -188,7 +188,7 @@ public class PerfCommand implements Callable<Integer> {
                 out().println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
                 for (int level : levels) {
                     ModelStatistics before = statistics(blocking);
-                    Step step = runner.run(rate, level, intervalMs);
+                    Step step = runner.run(rate, level, intervalMs, false);
                     ModelStatistics after = statistics(blocking);
                     step = new Step(
                             step.level(),
@@ -364,8 +364,11 @@ public class PerfCommand implements Callable<Integer> {
 
     /** One way of sending requests. */
     interface Runner extends AutoCloseable {
-        /** Runs at {@code level} (outstanding requests, or requests per second) for {@code ms}. */
-        Step run(boolean rate, int level, long ms) throws Exception;
+        /**
+         * Runs at {@code level} (outstanding requests, or requests per second) for {@code ms}; a
+         * {@code warmup} run is not reported (Kafka sends a tenth of its records then).
+         */
+        Step run(boolean rate, int level, long ms, boolean warmup) throws Exception;
 
         @Override
         default void close() {}
@@ -453,7 +456,7 @@ public class PerfCommand implements Callable<Integer> {
         }
 
         @Override
-        public Step run(boolean rate, int level, long ms) throws Exception {
+        public Step run(boolean rate, int level, long ms, boolean warmup) throws Exception {
             return drive(
                     rate,
                     level,
@@ -513,7 +516,7 @@ public class PerfCommand implements Callable<Integer> {
         }
 
         @Override
-        public Step run(boolean rate, int level, long ms) throws Exception {
+        public Step run(boolean rate, int level, long ms, boolean warmup) throws Exception {
             return drive(
                     rate,
                     level,
@@ -561,8 +564,8 @@ public class PerfCommand implements Callable<Integer> {
         }
 
         @Override
-        public Step run(boolean rate, int level, long ms) {
-            int count = ms == warmupMs ? Math.max(1, kafkaRequests / 10) : kafkaRequests;
+        public Step run(boolean rate, int level, long ms, boolean warmup) {
+            int count = warmup ? Math.max(1, kafkaRequests / 10) : kafkaRequests;
             String prefix = "perf-" + ProcessHandle.current().pid() + "-" + round++ + "-";
             String topic = topics.tensors(model).name();
             List<Long> latencies = new ArrayList<>();
