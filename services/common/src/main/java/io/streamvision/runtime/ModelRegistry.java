@@ -1,5 +1,6 @@
 package io.streamvision.runtime;
 
+import io.streamvision.model.ModelConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -8,6 +9,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArraySet;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -30,6 +32,13 @@ public final class ModelRegistry implements AutoCloseable {
     private final Set<String> names = new CopyOnWriteArraySet<>();
 
     private final boolean explicit;
+
+    /** Settings a load request gave a model, applied to its config until it is loaded without. */
+    private final Map<String, UnaryOperator<ModelConfig>> overrides = new ConcurrentHashMap<>();
+
+    /** Models whose next refresh loads again although their files are unchanged. */
+    private final Set<String> forceReload = ConcurrentHashMap.newKeySet();
+
     private final Map<String, LoadedModel> serving = new ConcurrentHashMap<>();
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     /** The config digest of each name/version whose load failed, so it is retried only once edited. */
@@ -66,6 +75,15 @@ public final class ModelRegistry implements AutoCloseable {
      * from now on; in explicit mode only. Throws with the reason when it cannot be served.
      */
     public synchronized void load(String name) {
+        load(name, null);
+    }
+
+    /**
+     * As {@link #load(String)}, with {@code override} applied to the repository's config (null:
+     * the repository's config as it is). A new override, or none after one, loads the version
+     * again even when its files did not change.
+     */
+    public synchronized void load(String name, UnaryOperator<ModelConfig> override) {
         if (!explicit) {
             throw new IllegalStateException("models load on request only in explicit model control mode");
         }
@@ -75,7 +93,24 @@ public final class ModelRegistry implements AutoCloseable {
         }
         names.add(name);
         failedConfigs.keySet().removeIf(k -> k.startsWith(name + "/"));
+        if (override != null || overrides.containsKey(name)) {
+            forceReload.add(name);
+        }
+        if (override == null) {
+            overrides.remove(name);
+        } else {
+            overrides.put(name, override);
+        }
         refresh(name);
+        forceReload.remove(name);
+        List<Integer> versions = runtime.repository().versions(name);
+        String failed = versions.isEmpty() ? null : failures.get(name + "/" + versions.get(versions.size() - 1));
+        if (failed != null) {
+            throw new IllegalStateException(failed
+                    + (serving.containsKey(name)
+                            ? "; version " + serving.get(name).version() + " keeps serving"
+                            : ""));
+        }
         if (!serving.containsKey(name)) {
             String reason = failures.entrySet().stream()
                     .filter(e -> e.getKey().equals(name) || e.getKey().startsWith(name + "/"))
@@ -96,6 +131,7 @@ public final class ModelRegistry implements AutoCloseable {
             throw new IllegalStateException("models unload on request only in explicit model control mode");
         }
         names.remove(name);
+        overrides.remove(name);
         failures.keySet().removeIf(k -> k.equals(name) || k.startsWith(name + "/"));
         LoadedModel old = serving.remove(name);
         if (old == null) {
@@ -139,7 +175,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
         String digest = runtime.repository().configDigest(name, newest);
         boolean edited = current != null && current.version() == newest;
-        if (edited && digest.equals(current.configDigest())) {
+        if (edited && digest.equals(current.configDigest()) && !forceReload.remove(name)) {
             return 0;
         }
         String key = name + "/" + newest;
@@ -147,7 +183,7 @@ public final class ModelRegistry implements AutoCloseable {
             return 0;
         }
         try {
-            LoadedModel model = runtime.load(name, newest);
+            LoadedModel model = runtime.load(name, newest, overrides.getOrDefault(name, UnaryOperator.identity()));
             LoadedModel old = serving.put(name, model);
             failures.remove(name);
             failures.remove(key);

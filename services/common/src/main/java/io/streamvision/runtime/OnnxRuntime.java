@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
@@ -60,9 +61,17 @@ public final class OnnxRuntime {
 
     /** Loads, checks and warms up one model version. */
     public LoadedModel load(String name, int version) {
+        return load(name, version, UnaryOperator.identity());
+    }
+
+    /**
+     * The same with {@code override} applied to the repository's config first (a load request's
+     * settings); the model's tensors are still checked against its ONNX file.
+     */
+    public LoadedModel load(String name, int version, UnaryOperator<ModelConfig> override) {
         // Digest first: a config edited after it is read is noticed again by the next refresh.
         String configDigest = repository.configDigest(name, version);
-        ModelConfig config = repository.config(name, version);
+        ModelConfig config = override.apply(repository.config(name, version));
         Path file = repository.versionDir(name, version).resolve(config.file() == null ? "model.onnx" : config.file());
         if (!Files.isRegularFile(file)) {
             throw new ModelLoadException("Model " + name + " v" + version + ": ONNX file " + file + " is missing");

@@ -67,7 +67,13 @@ public final class ServedModels implements AutoCloseable {
      * files are read), then runs the follow-ups. Throws with the reason when it cannot be served.
      */
     public synchronized void load(String name) {
-        registry.load(name);
+        load(name, null);
+    }
+
+    /** As {@link #load(String)}, with settings applied to the repository's config (null: none). */
+    public synchronized void load(
+            String name, java.util.function.UnaryOperator<io.streamvision.model.ModelConfig> override) {
+        registry.load(name, override);
         afterPoll.forEach(ServedModels::runQuietly);
     }
 

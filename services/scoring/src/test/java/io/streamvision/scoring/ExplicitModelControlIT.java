@@ -15,6 +15,8 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import io.streamvision.proto.inference.GRPCInferenceServiceGrpc;
+import io.streamvision.proto.inference.ModelConfig;
+import io.streamvision.proto.inference.ModelConfigRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.inference.ModelReadyRequest;
 import io.streamvision.proto.inference.ModelRepositoryParameter;
@@ -30,6 +32,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -90,20 +93,48 @@ class ExplicitModelControlIT {
                                         .build()))
                         .getStatus()
                         .getCode());
+        // Triton's config override: applied over the repository's config.json.
+        inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                .setModelName("caption-encoder")
+                .putParameters(
+                        "config",
+                        string("{\"max_batch_size\": 16, \"dynamic_batching\":"
+                                + " {\"default_queue_policy\": {\"max_queue_size\": 77}}, \"instance_group\":"
+                                + " [{\"count\": 1, \"kind\": \"KIND_CPU\"}]}"))
+                .build());
+        ModelConfig overridden = inference
+                .modelConfig(ModelConfigRequest.newBuilder()
+                        .setName("caption-encoder")
+                        .build())
+                .getConfig();
+        assertEquals(16, overridden.getMaxBatchSize());
+        assertEquals(77, overridden.getDynamicBatching().getDefaultQueuePolicy().getMaxQueueSize());
+        assertEquals(1, overridden.getInstanceGroup(0).getCount());
+        inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                .setModelName("caption-encoder")
+                .build());
         assertEquals(
-                Status.Code.INVALID_ARGUMENT,
-                assertThrows(
-                                StatusRuntimeException.class,
-                                () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
-                                        .setModelName("lenet")
-                                        .putParameters(
-                                                "config",
-                                                ModelRepositoryParameter.newBuilder()
-                                                        .setStringParam("{}")
-                                                        .build())
-                                        .build()))
-                        .getStatus()
-                        .getCode());
+                64,
+                inference
+                        .modelConfig(ModelConfigRequest.newBuilder()
+                                .setName("caption-encoder")
+                                .build())
+                        .getConfig()
+                        .getMaxBatchSize(),
+                "loaded again without it: the repository's config");
+        for (String refused : List.of("file:1/model.onnx", "config")) {
+            assertEquals(
+                    Status.Code.INVALID_ARGUMENT,
+                    assertThrows(
+                                    StatusRuntimeException.class,
+                                    () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                                            .setModelName("lenet")
+                                            .putParameters(refused, string("{\"name\": \"other\"}"))
+                                            .build()))
+                            .getStatus()
+                            .getCode(),
+                    refused);
+        }
 
         // 400 requests in flight while lenet unloads: every one is answered, none is lost.
         int sent = 400;
@@ -130,9 +161,9 @@ class ExplicitModelControlIT {
                         answered.countDown();
                     }
                 });
-                if (i % 50 == 0) {
+                if (i % 20 == 0) {
                     try {
-                        Thread.sleep(5);
+                        Thread.sleep(10);
                     } catch (InterruptedException e) {
                         return;
                     }
@@ -140,7 +171,11 @@ class ExplicitModelControlIT {
             }
         });
         feeder.start();
-        Thread.sleep(20);
+        // Unload once the first answers are back, while the rest are still being sent.
+        long until = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (ok.get() < 20 && System.nanoTime() < until) {
+            Thread.sleep(1);
+        }
         inference.repositoryModelUnload(
                 RepositoryModelUnloadRequest.newBuilder().setModelName("lenet").build());
         feeder.join();
@@ -174,6 +209,10 @@ class ExplicitModelControlIT {
         assertEquals(200, post("v2/repository/models/caption-encoder/unload").statusCode());
         assertFalse(ready("caption-encoder"));
         assertEquals(404, post("v2/repository/models/caption-encoder/unload").statusCode(), "not loaded now");
+    }
+
+    private static ModelRepositoryParameter string(String value) {
+        return ModelRepositoryParameter.newBuilder().setStringParam(value).build();
     }
 
     private String state(String model) {

@@ -159,8 +159,14 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void repositoryModelLoad(
             RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> response) {
         try {
-            TritonRepository.load(
-                    models, request.getModelName(), request.getParametersMap().keySet());
+            java.util.Map<String, String> parameters = new java.util.HashMap<>();
+            request.getParametersMap()
+                    .forEach((k, v) -> parameters.put(
+                            k,
+                            v.hasStringParam()
+                                    ? v.getStringParam()
+                                    : v.hasBytesParam() ? v.getBytesParam().toStringUtf8() : String.valueOf(v)));
+            TritonRepository.load(models, request.getModelName(), parameters);
             response.onNext(RepositoryModelLoadResponse.getDefaultInstance());
             response.onCompleted();
         } catch (TritonRepository.RefusedException e) {

@@ -152,9 +152,16 @@ public class InferenceRestResource {
     @io.smallrye.common.annotation.Blocking
     public Response repositoryLoad(@PathParam("model") String model, String body) {
         try {
-            java.util.Set<String> parameters = new java.util.TreeSet<>();
+            java.util.Map<String, String> parameters = new java.util.TreeMap<>();
             if (body != null && !body.isBlank()) {
-                MAPPER.readTree(body).path("parameters").fieldNames().forEachRemaining(parameters::add);
+                MAPPER.readTree(body)
+                        .path("parameters")
+                        .fields()
+                        .forEachRemaining(e -> parameters.put(
+                                e.getKey(),
+                                e.getValue().isTextual()
+                                        ? e.getValue().asText()
+                                        : e.getValue().toString()));
             }
             TritonRepository.load(models, model, parameters);
             return Response.ok().build();

@@ -41,8 +41,12 @@ public final class TritonRepository {
         }
     }
 
-    /** Loads or reloads {@code name}; explicit model control only, no overrides. */
-    public static void load(io.streamvision.runtime.ServedModels models, String name, java.util.Set<String> parameters)
+    /**
+     * Loads or reloads {@code name}; explicit model control only. {@code parameters}: {@code config}
+     * (Triton's model configuration as JSON, applied over the repository's, {@link
+     * TritonConfigOverride}); {@code file:} overrides are refused.
+     */
+    public static void load(io.streamvision.runtime.ServedModels models, String name, Map<String, String> parameters)
             throws RefusedException {
         if (!models.registry().explicit()) {
             throw new RefusedException(
@@ -50,10 +54,12 @@ public final class TritonRepository {
                     "models are loaded on request only with vision.scoring.model-control-mode=explicit; this"
                             + " service polls its repository");
         }
-        if (!parameters.isEmpty()) {
+        java.util.Set<String> unknown = new java.util.TreeSet<>(parameters.keySet());
+        unknown.remove("config");
+        if (!unknown.isEmpty()) {
             throw new RefusedException(
                     RefusedException.Kind.INVALID,
-                    "load parameters " + parameters + " are not supported: edit the model's config.json in the"
+                    "load parameters " + unknown + " are not supported (config is): put the model's files in the"
                             + " repository and load it again");
         }
         if (!models.registry().runtime().repository().modelNames().contains(name)) {
@@ -62,8 +68,16 @@ public final class TritonRepository {
                     "model " + name + " is not in the repository "
                             + models.registry().runtime().repository().root());
         }
+        java.util.function.UnaryOperator<io.streamvision.model.ModelConfig> override = null;
+        if (parameters.containsKey("config")) {
+            try {
+                override = TritonConfigOverride.parse(name, parameters.get("config"));
+            } catch (IllegalArgumentException e) {
+                throw new RefusedException(RefusedException.Kind.INVALID, e.getMessage());
+            }
+        }
         try {
-            models.load(name);
+            models.load(name, override);
         } catch (RuntimeException e) {
             throw new RefusedException(RefusedException.Kind.FAILED, "failed to load " + name + ": " + e.getMessage());
         }
