@@ -24,6 +24,7 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.OnnxRuntime;
 import io.streamvision.testing.BenchmarkOptions;
+import io.streamvision.testing.Settling;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestModels;
@@ -173,14 +174,13 @@ public final class PipelineBenchmark {
 
     /** Rounds until two in a row agree within 5% on images/s, at most 10. */
     static void warmUp(String name, Round round) throws Exception {
-        double previous = 0;
+        Settling settling = new Settling();
         for (int i = 1; i <= 10; i++) {
             double rate = round.run();
             System.out.printf(Locale.ROOT, "%s warm-up round %d: %.1f images/s%n", name, i, rate);
-            if (Math.abs(rate - previous) < 0.05 * rate) {
+            if (settling.settled(rate)) {
                 return;
             }
-            previous = rate;
         }
     }
 

@@ -18,6 +18,7 @@ import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.runtime.Tensors;
 import io.streamvision.testing.BenchmarkOptions;
 import io.streamvision.testing.ServiceProcess;
+import io.streamvision.testing.Settling;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TopicCollector;
@@ -178,8 +179,7 @@ public final class ScoringBenchmark {
             // Then rounds at the busiest setting until two in a row agree within 5%: on one core the
             // JIT compiler takes turns with the work for much longer than on many.
             ServiceSide warming = new ServiceSide(service);
-            double previousRate = 0;
-            double previousCpu = 0;
+            Settling settling = new Settling();
             for (int round = 1; round <= 10; round++) {
                 warming.mark();
                 Result r = grpc(stub, request, 8, batch, 2 * warmup / 3);
@@ -191,11 +191,9 @@ public final class ScoringBenchmark {
                         round,
                         rate,
                         cpu);
-                if (Math.abs(rate - previousRate) < 0.05 * rate && Math.abs(cpu - previousCpu) < 0.05 * cpu) {
+                if (settling.settled(rate, cpu)) {
                     break;
                 }
-                previousRate = rate;
-                previousCpu = cpu;
             }
             double liveMs = serverLiveP50(stub);
             // The ceiling again, now that the service and the broker are up (and idle): what
@@ -756,8 +754,7 @@ public final class ScoringBenchmark {
             // per image (the JIT compiler's work counts there), or --kafka-warmup records are sent.
             int warm = 0;
             int chunk = Math.max(500, Math.min(images, 4000));
-            double previousRate = 0;
-            double previousCpu = 0;
+            Settling settling = new Settling();
             for (int round = 1; warm < warmup; round++) {
                 int n = Math.min(chunk, warmup - warm);
                 side.mark();
@@ -775,11 +772,9 @@ public final class ScoringBenchmark {
                         round,
                         rate,
                         cpu);
-                if (Math.abs(rate - previousRate) < 0.05 * rate && Math.abs(cpu - previousCpu) < 0.05 * cpu) {
+                if (settling.settled(rate, cpu)) {
                     break;
                 }
-                previousRate = rate;
-                previousCpu = cpu;
             }
             side.mark();
             long start = System.nanoTime();
