@@ -1,6 +1,7 @@
 package io.streamvision.runtime;
 
 import io.streamvision.model.ModelConfig;
+import io.streamvision.model.ModelRepository;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,12 @@ public final class ModelRegistry implements AutoCloseable {
 
     /** Settings a load request gave a model, applied to its config until it is loaded without. */
     private final Map<String, UnaryOperator<ModelConfig>> overrides = new ConcurrentHashMap<>();
+
+    /**
+     * Models loaded from files a load request gave rather than from the shared repository: a
+     * repository of their own, deleted when the model is unloaded or loaded from elsewhere.
+     */
+    private final Map<String, ModelRepository> staged = new ConcurrentHashMap<>();
 
     /** Models whose next refresh loads again although their files are unchanged. */
     private final Set<String> forceReload = ConcurrentHashMap.newKeySet();
@@ -84,27 +91,54 @@ public final class ModelRegistry implements AutoCloseable {
      * again even when its files did not change.
      */
     public synchronized void load(String name, UnaryOperator<ModelConfig> override) {
+        load(name, override, null);
+    }
+
+    /**
+     * As {@link #load(String, UnaryOperator)}, from {@code source} (a repository holding this
+     * model's files alone, owned by the registry from now on) instead of the shared repository;
+     * null: the shared repository. A failed load from a new source deletes it and keeps the model
+     * where it was.
+     */
+    public synchronized void load(String name, UnaryOperator<ModelConfig> override, ModelRepository source) {
         if (!explicit) {
+            deleteQuietly(source);
             throw new IllegalStateException("models load on request only in explicit model control mode");
         }
-        if (!runtime.repository().modelNames().contains(name)) {
-            throw new IllegalArgumentException("model " + name + " is not in the repository "
-                    + runtime.repository().root());
+        ModelRepository from = source != null ? source : runtime.repository();
+        if (!from.modelNames().contains(name)) {
+            deleteQuietly(source);
+            throw new IllegalArgumentException("model " + name + " is not in the repository " + from.root());
         }
         names.add(name);
         failedConfigs.keySet().removeIf(k -> k.startsWith(name + "/"));
-        if (override != null || overrides.containsKey(name)) {
+        if (override != null || overrides.containsKey(name) || source != null || staged.containsKey(name)) {
             forceReload.add(name);
         }
+        UnaryOperator<ModelConfig> previousOverride = overrides.get(name);
         if (override == null) {
             overrides.remove(name);
         } else {
             overrides.put(name, override);
         }
+        ModelRepository previousSource = source != null ? staged.put(name, source) : staged.remove(name);
+        LoadedModel before = serving.get(name);
         refresh(name);
         forceReload.remove(name);
-        List<Integer> versions = runtime.repository().versions(name);
+        boolean swapped = serving.get(name) != before;
+        List<Integer> versions = from.versions(name);
         String failed = versions.isEmpty() ? null : failures.get(name + "/" + versions.get(versions.size() - 1));
+        if (swapped) {
+            if (previousSource != source) {
+                deleteQuietly(previousSource);
+            }
+        } else if (source != null || previousSource != null) {
+            // The new files did not load: the model keeps its old ones, and so does a later reload.
+            restore(name, previousSource, previousOverride);
+            if (source != null) {
+                deleteQuietly(source);
+            }
+        }
         if (failed != null) {
             throw new IllegalStateException(failed
                     + (serving.containsKey(name)
@@ -134,12 +168,43 @@ public final class ModelRegistry implements AutoCloseable {
         overrides.remove(name);
         failures.keySet().removeIf(k -> k.equals(name) || k.startsWith(name + "/"));
         LoadedModel old = serving.remove(name);
+        deleteQuietly(staged.remove(name));
         if (old == null) {
             return false;
         }
         LOG.infof("Unloaded %s v%d", name, old.version());
         old.close();
         return true;
+    }
+
+    private void restore(String name, ModelRepository source, UnaryOperator<ModelConfig> override) {
+        if (source == null) {
+            staged.remove(name);
+        } else {
+            staged.put(name, source);
+        }
+        if (override == null) {
+            overrides.remove(name);
+        } else {
+            overrides.put(name, override);
+        }
+    }
+
+    /** The repository {@code name} is loaded from: its staged files, or the shared repository. */
+    public ModelRepository repositoryOf(String name) {
+        return staged.getOrDefault(name, runtime.repository());
+    }
+
+    private static void deleteQuietly(ModelRepository source) {
+        if (source == null) {
+            return;
+        }
+        try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(source.root())) {
+            files.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            LOG.warnf("Could not delete the staged model files in %s: %s", source.root(), e.getMessage());
+        }
     }
 
     public OnnxRuntime runtime() {
@@ -158,22 +223,18 @@ public final class ModelRegistry implements AutoCloseable {
     /** Loads what is new for one model; 1 when a version was loaded. */
     private int refresh(String name) {
         int loaded = 0;
-        List<Integer> versions = runtime.repository().versions(name);
+        ModelRepository repository = repositoryOf(name);
+        List<Integer> versions = repository.versions(name);
         if (versions.isEmpty()) {
-            failures.put(
-                    name,
-                    "model "
-                            + name
-                            + " is not in the repository "
-                            + runtime.repository().root());
+            failures.put(name, "model " + name + " is not in the repository " + repository.root());
             return 0;
         }
         int newest = versions.get(versions.size() - 1);
         LoadedModel current = serving.get(name);
-        if (current != null && current.version() > newest) {
+        if (current != null && current.version() > newest && !forceReload.contains(name)) {
             return 0;
         }
-        String digest = runtime.repository().configDigest(name, newest);
+        String digest = repository.configDigest(name, newest);
         boolean edited = current != null && current.version() == newest;
         if (edited && digest.equals(current.configDigest()) && !forceReload.remove(name)) {
             return 0;
@@ -183,7 +244,8 @@ public final class ModelRegistry implements AutoCloseable {
             return 0;
         }
         try {
-            LoadedModel model = runtime.load(name, newest, overrides.getOrDefault(name, UnaryOperator.identity()));
+            LoadedModel model =
+                    runtime.load(repository, name, newest, overrides.getOrDefault(name, UnaryOperator.identity()));
             LoadedModel old = serving.put(name, model);
             failures.remove(name);
             failures.remove(key);
@@ -261,5 +323,7 @@ public final class ModelRegistry implements AutoCloseable {
     public synchronized void close() {
         new ArrayList<>(serving.values()).forEach(LoadedModel::close);
         serving.clear();
+        staged.values().forEach(ModelRegistry::deleteQuietly);
+        staged.clear();
     }
 }

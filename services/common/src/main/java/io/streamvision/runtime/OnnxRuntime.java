@@ -69,6 +69,14 @@ public final class OnnxRuntime {
      * settings); the model's tensors are still checked against its ONNX file.
      */
     public LoadedModel load(String name, int version, UnaryOperator<ModelConfig> override) {
+        return load(repository, name, version, override);
+    }
+
+    /**
+     * The same from another repository than this runtime's (a load request's own files, staged
+     * apart from the shared repository).
+     */
+    public LoadedModel load(ModelRepository repository, String name, int version, UnaryOperator<ModelConfig> override) {
         // Digest first: a config edited after it is read is noticed again by the next refresh.
         String configDigest = repository.configDigest(name, version);
         ModelConfig config = override.apply(repository.config(name, version));

@@ -73,7 +73,19 @@ public final class ServedModels implements AutoCloseable {
     /** As {@link #load(String)}, with settings applied to the repository's config (null: none). */
     public synchronized void load(
             String name, java.util.function.UnaryOperator<io.streamvision.model.ModelConfig> override) {
-        registry.load(name, override);
+        load(name, override, null);
+    }
+
+    /**
+     * As {@link #load(String, java.util.function.UnaryOperator)}, from {@code source}: a repository
+     * holding this model's files alone, which the registry owns from now on ({@link
+     * ModelRegistry#load(String, java.util.function.UnaryOperator, ModelRepository)}).
+     */
+    public synchronized void load(
+            String name,
+            java.util.function.UnaryOperator<io.streamvision.model.ModelConfig> override,
+            ModelRepository source) {
+        registry.load(name, override, source);
         afterPoll.forEach(ServedModels::runQuietly);
     }
 

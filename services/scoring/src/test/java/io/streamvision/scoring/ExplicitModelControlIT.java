@@ -31,13 +31,19 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -122,7 +128,7 @@ class ExplicitModelControlIT {
                         .getConfig()
                         .getMaxBatchSize(),
                 "loaded again without it: the repository's config");
-        for (String refused : List.of("file:1/model.onnx", "config")) {
+        for (String refused : List.of("file:../model.onnx", "file:model.onnx", "config", "unknown")) {
             assertEquals(
                     Status.Code.INVALID_ARGUMENT,
                     assertThrows(
@@ -209,6 +215,90 @@ class ExplicitModelControlIT {
         assertEquals(200, post("v2/repository/models/caption-encoder/unload").statusCode());
         assertFalse(ready("caption-encoder"));
         assertEquals(404, post("v2/repository/models/caption-encoder/unload").statusCode(), "not loaded now");
+    }
+
+    /**
+     * Triton's file override: a load request carries the model's files ({@code file:<version>/<path>},
+     * bytes over gRPC, base64 over REST); they are staged apart from the shared repository, served,
+     * and removed again when the model is loaded from the repository or unloaded. Files that do not
+     * load leave the serving version in place and say why.
+     */
+    @Test
+    void loadsAModelFromTheRequestsOwnFiles() throws Exception {
+        ServiceProcess.awaitReady(management.getPort(), Duration.ofSeconds(90));
+        Path repository = Path.of("../../models");
+        byte[] onnx = Files.readAllBytes(repository.resolve("lenet/1/model.onnx"));
+        Set<Path> stagedBefore = staged();
+        inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                .setModelName("lenet")
+                .putParameters("file:3/model.onnx", bytes(onnx))
+                .build());
+        assertEquals("3", served("lenet"), "the request's version 3 serves");
+        assertFalse(Files.exists(repository.resolve("lenet/3")), "the shared repository is not written");
+        assertEquals(1, staged().size() - stagedBefore.size(), "staged apart: " + staged());
+        assertEquals(
+                "READY",
+                inference.repositoryIndex(RepositoryIndexRequest.getDefaultInstance()).getModelsList().stream()
+                        .filter(m ->
+                                m.getName().equals("lenet") && m.getVersion().equals("3"))
+                        .map(RepositoryIndexResponse.ModelIndex::getState)
+                        .findFirst()
+                        .orElse("ABSENT"));
+
+        StatusRuntimeException broken = assertThrows(
+                StatusRuntimeException.class,
+                () -> inference.repositoryModelLoad(RepositoryModelLoadRequest.newBuilder()
+                        .setModelName("lenet")
+                        .putParameters("file:4/model.onnx", bytes("not an onnx file".getBytes()))
+                        .build()));
+        assertTrue(
+                broken.getStatus().getDescription().contains("version 3 keeps serving"),
+                broken.getStatus().getDescription());
+        assertEquals("3", served("lenet"), "the files that did not load changed nothing");
+        assertEquals(1, staged().size() - stagedBefore.size(), "the broken files are removed: " + staged());
+
+        // A model the repository does not have, over REST: its files include its config.json.
+        String config = Files.readString(repository.resolve("lenet/1/config.json"))
+                .replace("\"name\": \"lenet\"", "\"name\": \"lenet-upload\"");
+        String body = "{\"parameters\": {\"file:1/model.onnx\": \""
+                + Base64.getEncoder().encodeToString(onnx)
+                + "\", \"file:1/config.json\": \""
+                + Base64.getEncoder().encodeToString(config.getBytes(StandardCharsets.UTF_8))
+                + "\"}}";
+        HttpResponse<String> uploaded = HTTP.send(
+                HttpRequest.newBuilder(URI.create(base + "v2/repository/models/lenet-upload/load"))
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, uploaded.statusCode(), uploaded.body());
+        assertEquals("1", served("lenet-upload"));
+        assertEquals(2, staged().size() - stagedBefore.size());
+        assertEquals(200, post("v2/repository/models/lenet-upload/unload").statusCode());
+        assertEquals(1, staged().size() - stagedBefore.size(), "unloading removes its files");
+
+        inference.repositoryModelLoad(
+                RepositoryModelLoadRequest.newBuilder().setModelName("lenet").build());
+        assertEquals("1", served("lenet"), "loaded without files: the repository's version again");
+        assertEquals(stagedBefore, staged(), "and the request's files are removed");
+    }
+
+    private String served(String model) {
+        return inference
+                .modelInfer(ScoringServiceIT.image("v-" + model, model, 0.5f))
+                .getModelVersion();
+    }
+
+    private static Set<Path> staged() throws java.io.IOException {
+        try (var dirs = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return dirs.filter(d -> d.getFileName().toString().startsWith("vision-model-files-"))
+                    .collect(Collectors.toSet());
+        }
+    }
+
+    private static ModelRepositoryParameter bytes(byte[] value) {
+        return ModelRepositoryParameter.newBuilder()
+                .setBytesParam(com.google.protobuf.ByteString.copyFrom(value))
+                .build();
     }
 
     private static ModelRepositoryParameter string(String value) {

@@ -33,6 +33,7 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
+import io.streamvision.scoring.triton.TritonFileOverride;
 import io.streamvision.scoring.triton.TritonModelConfig;
 import io.streamvision.scoring.triton.TritonRepository;
 import io.streamvision.scoring.triton.TritonStatistics;
@@ -160,13 +161,23 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             RepositoryModelLoadRequest request, StreamObserver<RepositoryModelLoadResponse> response) {
         try {
             java.util.Map<String, String> parameters = new java.util.HashMap<>();
-            request.getParametersMap()
-                    .forEach((k, v) -> parameters.put(
+            java.util.Map<String, byte[]> files = new java.util.HashMap<>();
+            request.getParametersMap().forEach((k, v) -> {
+                if (k.startsWith(TritonFileOverride.PREFIX)) {
+                    files.put(
+                            k.substring(TritonFileOverride.PREFIX.length()),
+                            v.hasBytesParam()
+                                    ? v.getBytesParam().toByteArray()
+                                    : v.getStringParam().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                } else {
+                    parameters.put(
                             k,
                             v.hasStringParam()
                                     ? v.getStringParam()
-                                    : v.hasBytesParam() ? v.getBytesParam().toStringUtf8() : String.valueOf(v)));
-            TritonRepository.load(models, request.getModelName(), parameters);
+                                    : v.hasBytesParam() ? v.getBytesParam().toStringUtf8() : String.valueOf(v));
+                }
+            });
+            TritonRepository.load(models, request.getModelName(), parameters, files);
             response.onNext(RepositoryModelLoadResponse.getDefaultInstance());
             response.onCompleted();
         } catch (TritonRepository.RefusedException e) {

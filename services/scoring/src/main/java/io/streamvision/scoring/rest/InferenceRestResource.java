@@ -11,6 +11,7 @@ import io.streamvision.runtime.InferenceException;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
+import io.streamvision.scoring.triton.TritonFileOverride;
 import io.streamvision.scoring.triton.TritonJson;
 import io.streamvision.scoring.triton.TritonModelConfig;
 import io.streamvision.scoring.triton.TritonRepository;
@@ -153,17 +154,28 @@ public class InferenceRestResource {
     public Response repositoryLoad(@PathParam("model") String model, String body) {
         try {
             java.util.Map<String, String> parameters = new java.util.TreeMap<>();
+            java.util.Map<String, byte[]> files = new java.util.TreeMap<>();
             if (body != null && !body.isBlank()) {
-                MAPPER.readTree(body)
-                        .path("parameters")
-                        .fields()
-                        .forEachRemaining(e -> parameters.put(
-                                e.getKey(),
-                                e.getValue().isTextual()
-                                        ? e.getValue().asText()
-                                        : e.getValue().toString()));
+                var fields = MAPPER.readTree(body).path("parameters").fields();
+                while (fields.hasNext()) {
+                    var e = fields.next();
+                    String value = e.getValue().isTextual()
+                            ? e.getValue().asText()
+                            : e.getValue().toString();
+                    if (e.getKey().startsWith(TritonFileOverride.PREFIX)) {
+                        try {
+                            files.put(
+                                    e.getKey().substring(TritonFileOverride.PREFIX.length()),
+                                    java.util.Base64.getDecoder().decode(value));
+                        } catch (IllegalArgumentException notBase64) {
+                            return error(400, e.getKey() + " is not base64: " + notBase64.getMessage());
+                        }
+                    } else {
+                        parameters.put(e.getKey(), value);
+                    }
+                }
             }
-            TritonRepository.load(models, model, parameters);
+            TritonRepository.load(models, model, parameters, files);
             return Response.ok().build();
         } catch (java.io.IOException e) {
             return error(400, "the body is not JSON: " + e.getMessage());

@@ -44,9 +44,15 @@ public final class TritonRepository {
     /**
      * Loads or reloads {@code name}; explicit model control only. {@code parameters}: {@code config}
      * (Triton's model configuration as JSON, applied over the repository's, {@link
-     * TritonConfigOverride}); {@code file:} overrides are refused.
+     * TritonConfigOverride}); {@code files}: the {@code file:<version>/<path>} parameters' contents
+     * by path without the prefix, the model's files instead of the repository's ({@link
+     * TritonFileOverride}); empty: the repository's.
      */
-    public static void load(io.streamvision.runtime.ServedModels models, String name, Map<String, String> parameters)
+    public static void load(
+            io.streamvision.runtime.ServedModels models,
+            String name,
+            Map<String, String> parameters,
+            Map<String, byte[]> files)
             throws RefusedException {
         if (!models.registry().explicit()) {
             throw new RefusedException(
@@ -59,10 +65,11 @@ public final class TritonRepository {
         if (!unknown.isEmpty()) {
             throw new RefusedException(
                     RefusedException.Kind.INVALID,
-                    "load parameters " + unknown + " are not supported (config is): put the model's files in the"
-                            + " repository and load it again");
+                    "load parameters " + unknown + " are not supported (config and " + TritonFileOverride.PREFIX
+                            + "<version>/<file> are)");
         }
-        if (!models.registry().runtime().repository().modelNames().contains(name)) {
+        if (files.isEmpty()
+                && !models.registry().runtime().repository().modelNames().contains(name)) {
             throw new RefusedException(
                     RefusedException.Kind.NOT_FOUND,
                     "model " + name + " is not in the repository "
@@ -76,8 +83,18 @@ public final class TritonRepository {
                 throw new RefusedException(RefusedException.Kind.INVALID, e.getMessage());
             }
         }
+        ModelRepository source = null;
+        if (!files.isEmpty()) {
+            try {
+                source = TritonFileOverride.stage(models.registry().runtime().repository(), name, files);
+            } catch (IllegalArgumentException e) {
+                throw new RefusedException(RefusedException.Kind.INVALID, e.getMessage());
+            } catch (java.io.UncheckedIOException e) {
+                throw new RefusedException(RefusedException.Kind.FAILED, e.getMessage());
+            }
+        }
         try {
-            models.load(name, override);
+            models.load(name, override, source);
         } catch (RuntimeException e) {
             throw new RefusedException(RefusedException.Kind.FAILED, "failed to load " + name + ": " + e.getMessage());
         }
@@ -108,9 +125,11 @@ public final class TritonRepository {
         Map<String, LoadedModel> serving = registry.serving();
         Map<String, String> failures = registry.failures();
         RepositoryIndexResponse.Builder out = RepositoryIndexResponse.newBuilder();
-        for (String name : repository.modelNames()) {
+        java.util.SortedSet<String> names = new java.util.TreeSet<>(repository.modelNames());
+        names.addAll(serving.keySet()); // loaded from a request's own files
+        for (String name : names) {
             LoadedModel served = serving.get(name);
-            List<Integer> versions = repository.versions(name);
+            List<Integer> versions = registry.repositoryOf(name).versions(name);
             for (int version : versions) {
                 RepositoryIndexResponse.ModelIndex.Builder entry = RepositoryIndexResponse.ModelIndex.newBuilder()
                         .setName(name)
