@@ -55,6 +55,9 @@ public final class Topics {
     /** Per-video label timelines, keyed by video id. */
     public static final String VIDEO_SUMMARIES = "vision.video-summaries.v1";
 
+    /** Model rollout events ({@code vision.v1.ModelEvent}), keyed by model name. */
+    public static final String MODEL_EVENTS = "vision.model-events.v1";
+
     /** Dead letters ({@code vision.v1.DeadLetter}), keyed by the original key. */
     public static final String DLQ = "vision.dlq.v1";
 
@@ -124,6 +127,10 @@ public final class Topics {
         return new Topic<>(DLQ + suffix, DeadLetter.getDefaultInstance(), outputs);
     }
 
+    public Topic<io.streamvision.proto.vision.v1.ModelEvent> modelEvents() {
+        return new Topic<>(MODEL_EVENTS + suffix, io.streamvision.proto.vision.v1.ModelEvent.getDefaultInstance());
+    }
+
     /** Tensor topic of one model: OIP {@code ModelInferRequest} records, keyed by request id. */
     public Topic<ModelInferRequest> tensors(String model) {
         return new Topic<>(TENSORS_PREFIX + model + TENSORS_VERSION + suffix, ModelInferRequest.getDefaultInstance());
@@ -141,7 +148,8 @@ public final class Topics {
                 captions(),
                 results(),
                 videoSummaries(),
-                deadLetters());
+                deadLetters(),
+                modelEvents());
     }
 
     /** The topic of this name (a tensor topic included), when it is one of the system's. */

@@ -62,6 +62,21 @@ public final class DynamicBatcher implements AutoCloseable {
     private final RecordTracing tracing;
     private final Map<String, ModelQueue> queues = new ConcurrentHashMap<>();
     private final InferenceStatistics statistics = new InferenceStatistics();
+
+    /**
+     * Runs rollout shadows: one thread, a few batches queued; a batch that finds the queue full is
+     * not paired (counted as skipped), so shadow work never holds up the serving path.
+     */
+    private final java.util.concurrent.ThreadPoolExecutor shadows = new java.util.concurrent.ThreadPoolExecutor(
+            1, 1, 0, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(4), r -> {
+                Thread t = new Thread(r, "rollout-shadow");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /** The shadow thread's input buffers. */
+    private final BatchBuffers shadowBuffers = new BatchBuffers();
+
     private volatile boolean closed;
 
     /**
@@ -149,6 +164,94 @@ public final class DynamicBatcher implements AutoCloseable {
         }
     }
 
+    /** The key a rollout routes a request by: its video's id (frames of one video stay together), else its id. */
+    static String routingKey(ModelInferRequest request) {
+        InferParameter video = request.getParametersMap().get("video_id");
+        return video != null && !video.getStringParam().isEmpty() ? video.getStringParam() : request.getId();
+    }
+
+    /**
+     * Rollout bookkeeping after a run: counts it for its side, and on a sampled batch hands the same
+     * requests to the other side on the shadow thread, whose outputs go only to the comparison.
+     */
+    private void compare(
+            LoadedModel ran, List<ModelInferRequest> requests, List<InferenceEngine.Outcome> outcomes, long nanos) {
+        String model = ran.name();
+        io.streamvision.rollout.Rollouts.State state = registry.rollouts().state(model);
+        io.streamvision.rollout.VersionComparison comparison =
+                registry.rollouts().comparison(model);
+        Integer candidate = state == null ? null : state.activeCandidate();
+        if (candidate == null || comparison == null) {
+            return;
+        }
+        boolean ranCandidate = ran.version() == candidate;
+        if (!ranCandidate && ran.version() != state.servingVersion()) {
+            return; // a request that named another version: not part of the rollout
+        }
+        int errors = 0;
+        for (InferenceEngine.Outcome o : outcomes) {
+            errors += o.ok() ? 0 : 1;
+        }
+        comparison.ran(ranCandidate, outcomes.size(), errors);
+        int[] pair = registry.rollouts().pairNext(model);
+        if (pair == null) {
+            return;
+        }
+        String other = Integer.toString(ranCandidate ? pair[0] : pair[1]);
+        try {
+            shadows.execute(() -> shadow(ran.config(), other, ranCandidate, requests, outcomes, nanos, comparison));
+        } catch (java.util.concurrent.RejectedExecutionException busy) {
+            comparison.skipped(requests.size());
+        }
+    }
+
+    private void shadow(
+            io.streamvision.model.ModelConfig ranConfig,
+            String otherVersion,
+            boolean ranCandidate,
+            List<ModelInferRequest> requests,
+            List<InferenceEngine.Outcome> answered,
+            long answeredNanos,
+            io.streamvision.rollout.VersionComparison comparison) {
+        Optional<LoadedModel> other = registry.acquire(requests.get(0).getModelName(), otherVersion);
+        if (other.isEmpty()) {
+            return;
+        }
+        try {
+            long start = System.nanoTime();
+            List<InferenceEngine.Outcome> shadowed;
+            try {
+                shadowed = engine.infer(other.get(), requests, shadowBuffers);
+            } catch (RuntimeException e) {
+                comparison.ran(!ranCandidate, requests.size(), requests.size());
+                return;
+            }
+            long nanos = System.nanoTime() - start;
+            int errors = 0;
+            for (InferenceEngine.Outcome o : shadowed) {
+                errors += o.ok() ? 0 : 1;
+            }
+            comparison.ran(!ranCandidate, shadowed.size(), errors);
+            io.streamvision.model.ModelConfig otherConfig = other.get().config();
+            if (ranCandidate) {
+                comparison.timed(nanos, answeredNanos);
+            } else {
+                comparison.timed(answeredNanos, nanos);
+            }
+            for (int i = 0; i < requests.size(); i++) {
+                var a = answered.get(i).response();
+                var b = shadowed.get(i).response();
+                if (ranCandidate) {
+                    comparison.pair(otherConfig, b, ranConfig, a);
+                } else {
+                    comparison.pair(ranConfig, a, otherConfig, b);
+                }
+            }
+        } finally {
+            other.get().release();
+        }
+    }
+
     /** Requests waiting for a model, for metrics and tests. */
     public int queued(String model) {
         ModelQueue queue = queues.get(model);
@@ -159,6 +262,7 @@ public final class DynamicBatcher implements AutoCloseable {
     public void close() {
         closed = true;
         queues.values().forEach(ModelQueue::stop);
+        shadows.shutdownNow();
     }
 
     /**
@@ -167,6 +271,8 @@ public final class DynamicBatcher implements AutoCloseable {
      */
     private record Pending(
             ModelInferRequest request,
+            String version,
+            boolean routed,
             long rows,
             long enqueuedNanos,
             long deadlineNanos,
@@ -350,8 +456,13 @@ public final class DynamicBatcher implements AutoCloseable {
                     return null;
                 }
                 long now = System.nanoTime();
-                levels[priority(request) - 1].add(
-                        new Pending(request, rows, now, deadline(request, now), result, Context.current()));
+                String version = request.getModelVersion();
+                boolean routed = version.isEmpty();
+                if (routed) {
+                    version = registry.rollouts().route(model, routingKey(request));
+                }
+                levels[priority(request) - 1].add(new Pending(
+                        request, version, routed, rows, now, deadline(request, now), result, Context.current()));
                 notEmpty.signal();
             } finally {
                 lock.unlock();
@@ -455,15 +566,55 @@ public final class DynamicBatcher implements AutoCloseable {
             return batch;
         }
 
+        /**
+         * Runs a batch: one run per version its requests go to (the serving version, a rollout's
+         * candidate for the keys in its share, or the version a request names).
+         */
         private void execute(List<Pending> batch, BatchBuffers buffers) {
+            Pending first = batch.get(0);
+            if (batch.stream().allMatch(p -> p.version().equals(first.version()) && p.routed() == first.routed())) {
+                executeOn(first.version(), first.routed(), batch, buffers);
+                return;
+            }
+            Map<String, List<Pending>> byVersion = new java.util.LinkedHashMap<>();
+            for (Pending p : batch) {
+                byVersion
+                        .computeIfAbsent((p.routed() ? "" : "=") + p.version(), v -> new ArrayList<>())
+                        .add(p);
+            }
+            byVersion.forEach(
+                    (key, part) -> executeOn(part.get(0).version(), part.get(0).routed(), part, buffers));
+        }
+
+        /**
+         * @param routed the requests named no version (the rollout chose it): only those count in
+         *     the rollout's comparison
+         */
+        private void executeOn(String wanted, boolean routed, List<Pending> batch, BatchBuffers buffers) {
             long start = System.nanoTime();
-            Optional<LoadedModel> acquired = registry.acquire(model, "");
+            Optional<LoadedModel> acquired = registry.acquire(model, wanted);
             if (acquired.isEmpty()) {
-                InferenceException gone = new InferenceException(
-                        InferenceException.Kind.UNAVAILABLE,
-                        ReasonCode.UNKNOWN_MODEL,
-                        "model '" + model + "' is not loaded");
-                batch.forEach(p -> p.result().complete(new InferenceEngine.Outcome(null, gone)));
+                LoadedModel current = registry.current(model);
+                InferenceException gone = current == null
+                        ? new InferenceException(
+                                InferenceException.Kind.UNAVAILABLE,
+                                ReasonCode.UNKNOWN_MODEL,
+                                "model '" + model + "' is not loaded")
+                        : new InferenceException(
+                                InferenceException.Kind.NOT_FOUND,
+                                ReasonCode.UNKNOWN_MODEL,
+                                "model '" + model + "' version " + wanted + " is not served; serving version "
+                                        + current.version());
+                String counted = current == null ? "unknown" : Integer.toString(current.version());
+                for (Pending p : batch) {
+                    counter(
+                                    "vision_inference_request_failure",
+                                    counted,
+                                    gone.kind().name())
+                            .increment();
+                    statistics.of(model, counted).failed(System.nanoTime() - p.enqueuedNanos());
+                    p.result().complete(new InferenceEngine.Outcome(null, gone));
+                }
                 return;
             }
             LoadedModel loaded = acquired.get();
@@ -474,25 +625,6 @@ public final class DynamicBatcher implements AutoCloseable {
                 List<ModelInferRequest> requests = new ArrayList<>(batch.size());
                 List<Pending> runnable = new ArrayList<>(batch.size());
                 for (Pending p : batch) {
-                    String wanted = p.request().getModelVersion();
-                    if (!wanted.isEmpty() && !wanted.equals(version)) {
-                        p.result()
-                                .complete(new InferenceEngine.Outcome(
-                                        null,
-                                        new InferenceException(
-                                                InferenceException.Kind.NOT_FOUND,
-                                                ReasonCode.UNKNOWN_MODEL,
-                                                "model '"
-                                                        + model
-                                                        + "' version "
-                                                        + wanted
-                                                        + " is not served; serving version "
-                                                        + version)));
-                        counter("vision_inference_request_failure", version, "NOT_FOUND")
-                                .increment();
-                        stats.failed(System.nanoTime() - p.enqueuedNanos());
-                        continue;
-                    }
                     counted.queue().record(start - p.enqueuedNanos(), TimeUnit.NANOSECONDS);
                     stats.queued(start - p.enqueuedNanos());
                     requests.add(p.request());
@@ -521,7 +653,11 @@ public final class DynamicBatcher implements AutoCloseable {
                 } finally {
                     span.end();
                 }
-                counted.compute().record(System.nanoTime() - computeStart, TimeUnit.NANOSECONDS);
+                long computeNanos = System.nanoTime() - computeStart;
+                if (routed) {
+                    compare(loaded, requests, outcomes, computeNanos);
+                }
+                counted.compute().record(computeNanos, TimeUnit.NANOSECONDS);
                 counted.executions().increment();
                 long rows = 0;
                 int answered = 0;

@@ -2,6 +2,8 @@ package io.streamvision.runtime;
 
 import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
+import io.streamvision.rollout.RolloutSettings;
+import io.streamvision.rollout.Rollouts;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,6 +49,15 @@ public final class ModelRegistry implements AutoCloseable {
     private final Set<String> forceReload = ConcurrentHashMap.newKeySet();
 
     private final Map<String, LoadedModel> serving = new ConcurrentHashMap<>();
+
+    /** The candidate version of each model whose rollout compares one with the serving version. */
+    private final Map<String, LoadedModel> candidates = new ConcurrentHashMap<>();
+
+    private final Rollouts rollouts = new Rollouts();
+
+    /** Rollout settings given through the admin API, over the models' {@code rollout.json}. */
+    private final Map<String, RolloutSettings> rolloutOverrides = new ConcurrentHashMap<>();
+
     private final Map<String, String> failures = new ConcurrentHashMap<>();
     /** The config digest of each name/version whose load failed, so it is retried only once edited. */
     private final Map<String, String> failedConfigs = new ConcurrentHashMap<>();
@@ -66,6 +77,7 @@ public final class ModelRegistry implements AutoCloseable {
         this.runtime = runtime;
         this.names.addAll(names);
         this.explicit = explicit;
+        rollouts.onChange(this::applyRollout);
     }
 
     /** True when models load and unload only on request. */
@@ -168,6 +180,10 @@ public final class ModelRegistry implements AutoCloseable {
         overrides.remove(name);
         failures.keySet().removeIf(k -> k.equals(name) || k.startsWith(name + "/"));
         LoadedModel old = serving.remove(name);
+        LoadedModel candidate = candidates.remove(name);
+        if (candidate != null) {
+            candidate.close();
+        }
         deleteQuietly(staged.remove(name));
         if (old == null) {
             return false;
@@ -229,19 +245,41 @@ public final class ModelRegistry implements AutoCloseable {
             failures.put(name, "model " + name + " is not in the repository " + repository.root());
             return 0;
         }
-        int newest = versions.get(versions.size() - 1);
-        LoadedModel current = serving.get(name);
-        if (current != null && current.version() > newest && !forceReload.contains(name)) {
+        Rollouts.State rollout = readRollout(name, repository);
+        int newest = rollout == null ? versions.get(versions.size() - 1) : rollout.servingVersion();
+        if (!versions.contains(newest)) {
+            failures.put(
+                    name + "/" + newest,
+                    "rollout.json names version " + newest + ", which is not in "
+                            + repository.root().resolve(name));
             return 0;
+        }
+        LoadedModel current = serving.get(name);
+        LoadedModel candidate = candidates.get(name);
+        if (rollout != null
+                && candidate != null
+                && candidate.version() == newest
+                && (current == null || current.version() != newest)) {
+            // Promoted: the candidate, loaded and warm, takes over.
+            candidates.remove(name);
+            serving.put(name, candidate);
+            LOG.infof("Serving %s v%d (promoted from candidate)", name, newest);
+            if (current != null) {
+                current.close();
+            }
+            return 1 + refreshCandidate(name, repository, rollout, versions);
+        }
+        if (rollout == null && current != null && current.version() > newest && !forceReload.contains(name)) {
+            return refreshCandidate(name, repository, null, versions);
         }
         String digest = repository.configDigest(name, newest);
         boolean edited = current != null && current.version() == newest;
         if (edited && digest.equals(current.configDigest()) && !forceReload.remove(name)) {
-            return 0;
+            return refreshCandidate(name, repository, rollout, versions);
         }
         String key = name + "/" + newest;
         if (digest.equals(failedConfigs.get(key))) {
-            return 0;
+            return refreshCandidate(name, repository, rollout, versions);
         }
         try {
             LoadedModel model =
@@ -264,7 +302,138 @@ public final class ModelRegistry implements AutoCloseable {
                     "Could not load %s v%d (%s)%s",
                     name, newest, e.getMessage(), current == null ? "" : "; v" + current.version() + " keeps serving");
         }
-        return loaded;
+        return loaded + refreshCandidate(name, repository, rollout, versions);
+    }
+
+    /**
+     * The model's rollout as its {@code rollout.json} says now (null: it has none). A file that
+     * cannot be read keeps the rollout as it was and says why in {@link #failures()}.
+     */
+    private Rollouts.State readRollout(String name, ModelRepository repository) {
+        RolloutSettings set = rolloutOverrides.get(name);
+        if (set != null) {
+            return rollouts.update(name, set, "api-" + digest(set));
+        }
+        java.nio.file.Path file = repository.root().resolve(name).resolve("rollout.json");
+        if (!java.nio.file.Files.isRegularFile(file)) {
+            failures.remove(name + "/rollout");
+            return rollouts.update(name, null, null);
+        }
+        String digest;
+        try {
+            digest = ModelRepository.sha256(file);
+        } catch (java.io.IOException e) {
+            return rollouts.state(name);
+        }
+        Rollouts.State known = rollouts.state(name);
+        if (known != null && known.digest().equals(digest)) {
+            return known;
+        }
+        try {
+            RolloutSettings settings = RolloutSettings.read(file);
+            failures.remove(name + "/rollout");
+            return rollouts.update(name, settings, digest);
+        } catch (IllegalArgumentException e) {
+            if (!e.getMessage().equals(failures.put(name + "/rollout", e.getMessage()))) {
+                LOG.errorf("Model %s: %s; the rollout stays as it was", name, e.getMessage());
+            }
+            return known;
+        }
+    }
+
+    /** Loads, swaps or drops the model's candidate version as its rollout says; 1 when one loaded. */
+    private int refreshCandidate(
+            String name, ModelRepository repository, Rollouts.State rollout, List<Integer> versions) {
+        Integer wanted = rollout == null ? null : rollout.activeCandidate();
+        LoadedModel old = candidates.get(name);
+        if (wanted == null) {
+            if (old != null) {
+                candidates.remove(name);
+                LOG.infof("Candidate %s v%d unloaded", name, old.version());
+                old.close();
+            }
+            return 0;
+        }
+        String key = name + "/" + wanted;
+        if (!versions.contains(wanted)) {
+            failures.put(
+                    key,
+                    "rollout.json names candidate version " + wanted + ", which is not in "
+                            + repository.root().resolve(name));
+            return 0;
+        }
+        String digest = repository.configDigest(name, wanted);
+        if (old != null && old.version() == wanted && digest.equals(old.configDigest())) {
+            return 0;
+        }
+        if (digest.equals(failedConfigs.get(key))) {
+            return 0;
+        }
+        try {
+            LoadedModel model = runtime.load(repository, name, wanted, UnaryOperator.identity());
+            candidates.put(name, model);
+            failures.remove(key);
+            LOG.infof(
+                    "Candidate %s v%d loaded beside v%d (%s)",
+                    name,
+                    wanted,
+                    rollout.servingVersion(),
+                    rollout.percent() > 0 ? "canary, " + rollout.percent() + " % of keys" : "shadow");
+            if (old != null) {
+                old.close();
+            }
+            return 1;
+        } catch (RuntimeException e) {
+            failures.put(key, e.getMessage());
+            failedConfigs.put(key, digest);
+            LOG.errorf("Could not load candidate %s v%d (%s)", name, wanted, e.getMessage());
+            rollouts.rollback(name, "candidate v" + wanted + " did not load: " + e.getMessage());
+            return 0;
+        }
+    }
+
+    /** Loads what the model's rollout needs now (after a step, a promotion or a rollback). */
+    private synchronized void applyRollout(String name) {
+        if (wanted().contains(name)) {
+            refresh(name);
+        }
+    }
+
+    /**
+     * Sets a model's rollout through the admin API, over its {@code rollout.json} (null: back to the
+     * file), and loads what it needs. Lasts until the process ends: the file is the lasting way.
+     */
+    public synchronized void setRollout(String name, RolloutSettings settings) {
+        if (!serving.containsKey(name)) {
+            throw new IllegalArgumentException(notServed(name, ""));
+        }
+        if (settings == null) {
+            rolloutOverrides.remove(name);
+        } else {
+            rolloutOverrides.put(name, settings);
+        }
+        refresh(name);
+    }
+
+    private static String digest(RolloutSettings settings) {
+        try {
+            byte[] json = io.streamvision.model.ModelConfig.JSON.writeValueAsBytes(settings);
+            return java.util.HexFormat.of()
+                    .formatHex(
+                            java.security.MessageDigest.getInstance("SHA-256").digest(json));
+        } catch (java.io.IOException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The rollouts of the served models. */
+    public Rollouts rollouts() {
+        return rollouts;
+    }
+
+    /** The candidate version a model's rollout compares, or null (not retained: for its config only). */
+    public LoadedModel candidate(String name) {
+        return candidates.get(name);
     }
 
     /**
@@ -278,7 +447,10 @@ public final class ModelRegistry implements AutoCloseable {
                 return Optional.empty();
             }
             if (version != null && !version.isEmpty() && !version.equals(Integer.toString(model.version()))) {
-                return Optional.empty();
+                model = candidates.get(name);
+                if (model == null || !version.equals(Integer.toString(model.version()))) {
+                    return Optional.empty();
+                }
             }
             if (model.retain()) {
                 return Optional.of(model);
@@ -321,8 +493,11 @@ public final class ModelRegistry implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        rollouts.close();
         new ArrayList<>(serving.values()).forEach(LoadedModel::close);
+        new ArrayList<>(candidates.values()).forEach(LoadedModel::close);
         serving.clear();
+        candidates.clear();
         staged.values().forEach(ModelRegistry::deleteQuietly);
         staged.clear();
     }

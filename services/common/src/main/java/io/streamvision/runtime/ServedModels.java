@@ -43,6 +43,17 @@ public final class ServedModels implements AutoCloseable {
      * that fails to load is reported by {@link ModelRegistry#failures()}, not thrown.
      */
     public static ServedModels start(ModelServingConfig config, List<String> names) {
+        return start(config, names, rollouts -> {});
+    }
+
+    /**
+     * As {@link #start(ModelServingConfig, List)}, with {@code beforeLoad} given the registry's
+     * rollouts before the first model loads (to restore their state and listen to their events).
+     */
+    public static ServedModels start(
+            ModelServingConfig config,
+            List<String> names,
+            java.util.function.Consumer<io.streamvision.rollout.Rollouts> beforeLoad) {
         OnnxRuntime runtime = new OnnxRuntime(
                 new ModelRepository(Path.of(config.modelsDir())),
                 config.execution().settings());
@@ -52,6 +63,7 @@ public final class ServedModels implements AutoCloseable {
                     "model-control-mode is poll or explicit, not '" + config.modelControlMode() + "'");
         }
         ModelRegistry registry = new ModelRegistry(runtime, names, explicit);
+        beforeLoad.accept(registry.rollouts());
         int loaded = registry.refresh();
         LOG.infof(
                 "Loaded %d model(s) from %s: %s%s",

@@ -34,6 +34,9 @@ public final class Permissions {
             + "|/v2/models/[^/]+(/versions/[^/]+)?(/ready|/config)?/?"
             + "|/v2/models(/[^/]+(/versions/[^/]+)?)?/stats/?|/v2/repository/index/?");
 
+    /** Reading rollouts is metadata; changing them (PUT, DELETE, promote, rollback) is admin. */
+    private static final Pattern REST_ROLLOUTS = Pattern.compile("/v2/rollouts/?|/v2/models/[^/]+/rollout/?");
+
     private Permissions() {}
 
     /** The group a gRPC method ({@code package.Service/Method}) needs; empty if public. */
@@ -62,7 +65,9 @@ public final class Permissions {
                 || path.startsWith("/console/")) {
             return Optional.of(Group.INFERENCE);
         }
-        if (REST_METADATA.matcher(path).matches()) {
+        if (REST_METADATA.matcher(path).matches()
+                || ("GET".equalsIgnoreCase(method)
+                        && REST_ROLLOUTS.matcher(path).matches())) {
             return Optional.of(Group.METADATA);
         }
         return Optional.of(Group.ADMIN);

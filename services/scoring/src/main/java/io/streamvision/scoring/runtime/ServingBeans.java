@@ -2,10 +2,12 @@ package io.streamvision.scoring.runtime;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
+import io.streamvision.kafka.KafkaClients;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ScoringConfig;
+import io.streamvision.scoring.rollout.RolloutEventLog;
 import io.streamvision.tracing.RecordTracing;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -22,8 +24,24 @@ public class ServingBeans {
     @Produces
     @Singleton
     @Startup
-    ServedModels models(ScoringConfig config) {
-        return ServedModels.start(config, config.models().orElse(List.of()));
+    ServedModels models(ScoringConfig config, RolloutEventLog events) {
+        return ServedModels.start(config, config.models().orElse(List.of()), rollouts -> {
+            if (config.kafka().enabled()) {
+                events.restoreInto(rollouts);
+                rollouts.addListener(events::publish);
+            }
+        });
+    }
+
+    /** Rollout events on {@code vision.model-events.v1}, when the service uses Kafka. */
+    @Produces
+    @Singleton
+    RolloutEventLog rolloutEvents(KafkaClients kafka) {
+        return new RolloutEventLog(kafka);
+    }
+
+    void close(@Disposes RolloutEventLog events) {
+        events.close();
     }
 
     @Produces
