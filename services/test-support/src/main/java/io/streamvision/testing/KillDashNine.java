@@ -55,7 +55,7 @@ public final class KillDashNine {
     public static Starter service(TestBroker broker, String topicSuffix, String prefix, Map<String, String> own) {
         String id = prefix.replace('.', '-') + "-kill-test";
         Map<String, String> settings = new HashMap<>(own);
-        settings.put(prefix + ".models-dir", TestModels.dir().toString());
+        settings.putIfAbsent(prefix + ".models-dir", TestModels.dir().toString());
         settings.put(prefix + ".kafka.transactional-id", id);
         settings.put(prefix + ".kafka.group-id", id);
         settings.put(prefix + ".kafka.max-poll-records", "16");
