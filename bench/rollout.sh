@@ -2,7 +2,7 @@
 # What a shadow version costs the serving path: the scoring service serving fashion-cnn v1 with an
 # identical v2 beside it (the same network, so the shadow's compute equals the serving version's),
 # measured with `vision perf` over gRPC and Kafka in one run, row by row:
-#   no candidate | shadow on every batch | shadow on 1 batch in 4 | no candidate again
+#   no candidate | shadow on every batch | none | shadow on 1 batch in 4 | none (after a warm-up pass)
 # Each row prints the throughput, the p50/p99 latency, and for the shadow rows how many inputs were
 # paired and how many batches the shadow skipped (its queue was full: the serving path never waits).
 #   bench/rollout.sh [--pin] [--seconds 5] [--kafka-requests 4000]
@@ -84,7 +84,8 @@ perf_row() { # label protocol
   figures=$(curl -sf "$http/v2/models/fashion-cnn/rollout" | /usr/bin/python3 -c '
 import json, sys
 c = json.load(sys.stdin).get("comparison") or {}
-print(f"{c.get(\"pairs\", 0)} paired, {c.get(\"shadow_skipped\", 0)} skipped" if c else "–")' 2>/dev/null || echo "–")
+print("%d inputs paired, %d skipped, agreement %s" % (c.get("pairs", 0), c.get("shadow_skipped", 0),
+      c.get("top1_agreement")) if c else "-")' 2>/dev/null || echo "-")
   printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$rate" "$p50" "$p99" "$figures"
 }
 
@@ -93,9 +94,13 @@ $pin && echo "pinned: service on cores $service_cpus, broker and clients on $cli
 echo
 echo "| rollout | path | infer/s | p50 ms | p99 ms | comparison (cumulative in the rollout) |"
 echo "|---|---|---:|---:|---:|---|"
-for variant in none shadow-1 shadow-4 none-again; do
+# Warm-up, not printed: the first minute of a fresh JVM compiles the paths the rows then measure.
+set_rollout '{"serving": 1}'
+perf_row warm-up grpc > /dev/null
+perf_row warm-up kafka > /dev/null
+for variant in none shadow-1 none-between shadow-4 none-again; do
   case $variant in
-    none|none-again) set_rollout '{"serving": 1}' ;;
+    none*) set_rollout '{"serving": 1}' ;;
     shadow-1) set_rollout '{"serving": 1, "shadow": {"version": 2, "sample": 1}}' ;;
     shadow-4) set_rollout '{"serving": 1, "shadow": {"version": 2, "sample": 4}}' ;;
   esac

@@ -99,6 +99,10 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
                 + "vision-scoring,vision-captioning,vision-results")
         List<String> lagGroups();
 
+        /** The scoring service's HTTP address, whose {@code /v2/rollouts} the rollouts panel shows. */
+        @WithDefault("http://localhost:8082")
+        String scoringUrl();
+
         /** Uploaded videos are sampled every this many frames. */
         @WithDefault("5")
         int videoEveryNFrames();

@@ -1,5 +1,6 @@
 // The streamvision console: live results, dead letters and videos from /console/events
-// (server-sent events), the status strip from /console/status, uploads to /console/upload.
+// (server-sent events), the status strip from /console/status, uploads to /console/upload, the
+// rollouts panel from /console/rollouts (the scoring service's /v2/rollouts).
 'use strict';
 
 const $ = (sel) => document.querySelector(sel);
@@ -248,6 +249,61 @@ async function refreshStatus() {
   }
 }
 
+// ---- rollouts (read-only) ------------------------------------------------------------------
+
+const agreementHistory = new Map();   // model -> [top-1 agreement, ...], the last 60 readings
+
+function pct(v) { return v === null || v === undefined ? '–' : `${(100 * v).toFixed(1)} %`; }
+function ms(v) { return v === null || v === undefined ? '–' : v.toFixed(1); }
+
+function sparkline(values) {
+  const w = 120; const h = 24;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('width', w); svg.setAttribute('height', h); svg.setAttribute('class', 'spark');
+  const pts = values.filter((v) => v !== null && v !== undefined);
+  if (pts.length > 1) {
+    const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+    line.setAttribute('points', pts.map((v, i) => `${(i * w) / (pts.length - 1)},${h - 2 - v * (h - 4)}`).join(' '));
+    line.setAttribute('fill', 'none'); line.setAttribute('stroke', 'currentColor');
+    svg.append(line);
+  }
+  return svg;
+}
+
+async function refreshRollouts() {
+  let body;
+  try {
+    body = await (await fetch('/console/rollouts')).json();
+  } catch (e) {
+    body = { error: 'console unreachable' };
+  }
+  const rows = (body.rollouts || []).map((r) => {
+    const c = r.comparison || {};
+    const history = agreementHistory.get(r.model) || [];
+    history.push(c.top1_agreement);
+    if (history.length > 60) history.shift();
+    agreementHistory.set(r.model, history);
+    const stage = r.candidate_version === undefined ? 'no candidate'
+      : r.status !== 'ACTIVE' ? r.status.toLowerCase().replace('_', ' ')
+        : r.percent > 0 ? `canary (step ${r.step + 1} of ${r.steps.length})` : `shadow (step ${r.step + 1} of ${r.steps.length})`;
+    const tr = el('tr', { 'data-model': r.model, title: r.reason || '' },
+      el('td', { text: r.model }),
+      el('td', { class: `state ${r.status.toLowerCase()}`, text: stage }),
+      el('td', { text: r.candidate_version === undefined ? `v${r.serving_version}` : `v${r.serving_version} → v${r.candidate_version}` }),
+      el('td', { text: `${r.percent} %` }),
+      el('td', { text: String(c.pairs || 0) }),
+      el('td', { class: 'agreement', text: pct(c.top1_agreement) }),
+      el('td', { text: pct(c.top5_overlap) }),
+      el('td', { text: `${ms(c.serving_p99_ms)} / ${ms(c.candidate_p99_ms)}` }),
+      el('td', { text: `${c.candidate_errors || 0} of ${c.candidate_requests || 0}` }),
+      el('td', {}, sparkline(history)));
+    return tr;
+  });
+  $('#rollouts tbody').replaceChildren(...rows);
+  $('#rollouts-note').textContent = body.error ? `rollouts unavailable: ${body.error}`
+    : rows.length ? 'read-only; change rollouts with rollout.json or the scoring admin API' : 'no rollouts';
+}
+
 // ---- uploads -------------------------------------------------------------------------------
 
 const uploadRows = new Map();
@@ -294,6 +350,7 @@ drop.addEventListener('drop', (e) => { e.preventDefault(); drop.classList.remove
 // One status request at a time, every 3 s.
 async function statusLoop() {
   await refreshStatus();
+  await refreshRollouts();
   setTimeout(statusLoop, 3000);
 }
 

@@ -189,6 +189,23 @@ class ConsoleBrowserProcessIT {
                         .body();
                 System.out.println("[console IT] status: " + status);
 
+                // The rollouts panel, read-only: a rollout set through scoring's admin API shows with its figures.
+                HttpResponse<String> set = HttpClient.newHttpClient()
+                        .send(
+                                HttpRequest.newBuilder(URI.create("http://localhost:" + services.scoringHttpPort()
+                                                + "/v2/models/fashion-cnn/rollout"))
+                                        .PUT(HttpRequest.BodyPublishers.ofString(
+                                                "{\"serving\": 1, \"canary\": {\"version\": 2, \"percent\": 5}}"))
+                                        .build(),
+                                HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, set.statusCode(), set.body());
+                WebElement rollout = wait.until(
+                        b -> b.findElements(By.cssSelector("#rollouts tr[data-model='fashion-cnn']")).stream()
+                                .findFirst()
+                                .orElse(null));
+                String row = rollout.getText();
+                assertTrue(row.contains("v1 → v2") && row.contains("canary") && row.contains("5 %"), row);
+
                 Path shot = Path.of("target/console-screenshot.png");
                 Files.write(shot, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
                 System.out.printf(

@@ -51,7 +51,7 @@ final class ThreeServices implements AutoCloseable {
                     broker,
                     suffix,
                     common,
-                    scoring(models, name, basePort + 2, basePort + 4));
+                    withHttpPort(scoring(models, name, basePort + 2, basePort + 4), basePort + 7));
             Map<String, String> captioning = new HashMap<>(Map.of(
                     "vision.captioning.models-dir", models.toString(),
                     "vision.captioning.kafka.group-id", name + "-captioning",
@@ -68,6 +68,7 @@ final class ThreeServices implements AutoCloseable {
                     "preprocess=http://localhost:" + (basePort + 1) + "/q/health/ready,scoring=http://localhost:"
                             + (basePort + 2) + "/q/health/ready,captioning=http://localhost:" + (basePort + 3)
                             + "/q/health/ready");
+            captioning.put("vision.captioning.console.scoring-url", "http://localhost:" + scoringHttpPort());
             captioning.put(
                     "vision.captioning.console.lag-groups",
                     String.join(",", name + "-preprocess", name + "-scoring", name + "-captioning", name + "-results"));
@@ -94,6 +95,17 @@ final class ThreeServices implements AutoCloseable {
         settings.put("quarkus.management.port", Integer.toString(managementPort));
         settings.put("quarkus.grpc.server.port", Integer.toString(grpcPort));
         return settings;
+    }
+
+    private static Map<String, String> withHttpPort(Map<String, String> settings, int port) {
+        Map<String, String> out = new HashMap<>(settings);
+        out.put("quarkus.http.port", Integer.toString(port));
+        return out;
+    }
+
+    /** Scoring's HTTP port (OIP REST, the rollouts API). */
+    int scoringHttpPort() {
+        return basePort + 7;
     }
 
     /** Captioning's HTTP port (REST, the web console). */

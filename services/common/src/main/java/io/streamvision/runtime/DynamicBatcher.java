@@ -460,6 +460,9 @@ public final class DynamicBatcher implements AutoCloseable {
                 boolean routed = version.isEmpty();
                 if (routed) {
                     version = registry.rollouts().route(model, routingKey(request));
+                    if (!version.isEmpty() && !registry.loaded(model, version)) {
+                        version = ""; // the candidate is not loaded (yet): the serving version answers
+                    }
                 }
                 levels[priority(request) - 1].add(new Pending(
                         request, version, routed, rows, now, deadline(request, now), result, Context.current()));

@@ -431,6 +431,14 @@ public final class ModelRegistry implements AutoCloseable {
         return rollouts;
     }
 
+    /** True when {@code version} of the model is loaded, as its serving version or its candidate. */
+    public boolean loaded(String name, String version) {
+        LoadedModel s = serving.get(name);
+        LoadedModel c = candidates.get(name);
+        return (s != null && version.equals(Integer.toString(s.version())))
+                || (c != null && version.equals(Integer.toString(c.version())));
+    }
+
     /** The candidate version a model's rollout compares, or null (not retained: for its config only). */
     public LoadedModel candidate(String name) {
         return candidates.get(name);

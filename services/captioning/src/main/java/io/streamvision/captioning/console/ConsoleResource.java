@@ -220,6 +220,34 @@ public class ConsoleResource {
     }
 
     /**
+     * The scoring service's rollouts ({@code GET /v2/rollouts}), for the read-only rollouts panel;
+     * {@code {"error": ...}} when scoring cannot be asked (down, or its API needs a token).
+     */
+    @GET
+    @Path("/rollouts")
+    @Produces(MediaType.APPLICATION_JSON)
+    @Blocking
+    public String rollouts() throws Exception {
+        enabled();
+        String url = config.console().scoringUrl().replaceAll("/+$", "") + "/v2/rollouts";
+        try {
+            HttpResponse<String> r = http.send(
+                    HttpRequest.newBuilder(URI.create(url))
+                            .timeout(Duration.ofSeconds(2))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                return r.body();
+            }
+            return MAPPER.writeValueAsString(
+                    MAPPER.createObjectNode().put("error", url + " answered HTTP " + r.statusCode()));
+        } catch (Exception e) {
+            return MAPPER.writeValueAsString(MAPPER.createObjectNode()
+                    .put("error", url + " unreachable: " + e.getClass().getSimpleName()));
+        }
+    }
+
+    /**
      * The image models of the repository, for the upload box: name, task and whether it is ticked at
      * first ({@code vision.captioning.console.image-models}).
      */
