@@ -240,6 +240,7 @@ The ConfigMap holds exactly this, and the pods carry its checksum.
 {{- $pre := include "streamvision.componentFullname" (dict "root" $root "name" "preprocess") }}
 {{- $sco := include "streamvision.componentFullname" (dict "root" $root "name" "scoring") }}
 {{- $_ := set $env "VISION_CAPTIONING_CONSOLE_SERVICES" (printf "preprocess=http://%s:%v/q/health/ready,scoring=http://%s:%v/q/health/ready,captioning=http://localhost:%v/q/health/ready" $pre $v.preprocess.ports.http $sco $v.scoring.ports.management .c.ports.management) }}
+{{- $_ := set $env "VISION_CAPTIONING_CONSOLE_SCORING_URL" (printf "http://%s:%v" $sco $v.scoring.ports.http) }}
 {{- $suffix := $v.kafka.topics.suffix }}
 {{- $preConfig := default dict $v.preprocess.config }}
 {{- $capConfig := default dict .c.config }}

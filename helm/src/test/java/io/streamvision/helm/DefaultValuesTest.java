@@ -117,6 +117,10 @@ class DefaultValuesTest {
                     config.get("VISION_CAPTIONING_CONSOLE_SERVICES"),
                     "the console asks the release's Services");
             assertEquals(
+                    "http://" + fullname("scoring") + ":8082",
+                    config.get("VISION_CAPTIONING_CONSOLE_SCORING_URL"),
+                    "the rollouts panel asks the release's scoring Service");
+            assertEquals(
                     "vision-preprocess,vision-preprocess-videos,vision-preprocess-videos-segments,vision-scoring,"
                             + "vision-captioning,vision-results",
                     config.get("VISION_CAPTIONING_CONSOLE_LAG_GROUPS"));
