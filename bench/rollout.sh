@@ -30,7 +30,6 @@ if $pin; then
   cores=$(nproc); half=$((cores / 2))
   service_cpus="$half-$((cores - 1))"; client_cpus="0-$((half - 1))"
 fi
-run_on() { if [[ -n $1 ]]; then shift; taskset -c "$service_cpus" "$@"; else shift; "$@"; fi; }
 client() { if [[ -n $client_cpus ]]; then taskset -c "$client_cpus" "$@"; else "$@"; fi; }
 
 repo=$(mktemp -d /tmp/rollout-bench-XXXX)
@@ -40,6 +39,11 @@ cp -r models/fashion-cnn/1 "$repo/fashion-cnn/2"
 sed -i 's/"version": 1,/"version": 2,/' "$repo/fashion-cnn/2/config.json"
 echo '{"serving": 1}' > "$repo/fashion-cnn/rollout.json"
 
+if curl -sf "localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health/live" > /dev/null 2>&1; then
+  echo "a scoring service already answers on port $VISION_SCORING_MANAGEMENT_PORT: stop it first" \
+    "(deploy/local/services.sh stop)" >&2
+  exit 1
+fi
 ensure_broker
 log=$(mktemp /tmp/rollout-bench-scoring-XXXX.log)
 scoring_pid=""
@@ -49,16 +53,23 @@ cleanup() {
   rm -rf "$repo"
 }
 trap cleanup EXIT
-VISION_MODELS_DIR=$repo VISION_SCORING_MODELS=fashion-cnn VISION_SCORING_MODELS_POLL_SECONDS=1 \
-  KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS VISION_KAFKA_TOPIC_SUFFIX=.bench-rollout \
-  run_on "$service_cpus" java -jar services/scoring/target/quarkus-app/quarkus-run.jar > "$log" 2>&1 &
+service=(java -jar services/scoring/target/quarkus-app/quarkus-run.jar)
+[[ -n $service_cpus ]] && service=(taskset -c "$service_cpus" "${service[@]}")
+# env and taskset exec what follows: $! is the service's own pid, which the trap stops.
+env VISION_MODELS_DIR="$repo" VISION_SCORING_MODELS=fashion-cnn VISION_SCORING_MODELS_POLL_SECONDS=1 \
+  KAFKA_BOOTSTRAP_SERVERS="$KAFKA_BOOTSTRAP_SERVERS" VISION_KAFKA_TOPIC_SUFFIX=.bench-rollout \
+  "${service[@]}" > "$log" 2>&1 &
 scoring_pid=$!
 http=http://localhost:$VISION_SCORING_HTTP_PORT
 for _ in $(seq 120); do
   curl -sf "localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health/ready" > /dev/null && break
   sleep 1
 done
-curl -sf "localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health/ready" > /dev/null || { echo "scoring did not start: $log" >&2; exit 1; }
+if ! kill -0 "$scoring_pid" 2> /dev/null \
+  || ! curl -sf "localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health/ready" > /dev/null; then
+  echo "scoring did not start: $log" >&2
+  exit 1
+fi
 
 set_rollout() {
   curl -sf -X PUT "$http/v2/models/fashion-cnn/rollout" -d "$1" > /dev/null

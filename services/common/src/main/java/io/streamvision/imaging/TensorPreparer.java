@@ -28,13 +28,20 @@ public final class TensorPreparer {
 
         /**
          * An OIP request for {@code config}'s model carrying this tensor as raw contents, and the
-         * image's placement as request parameters.
+         * image's placement as request parameters. It names no version: the scoring service answers
+         * with the version its rollout routes the request to (the serving one without a rollout);
+         * the version whose config prepared the tensor travels as the {@code prepared_version}
+         * parameter, for dead letters and debugging.
          */
         public ModelInferRequest.Builder toInferRequest(String requestId, ModelConfig config) {
             var infer = ModelInferRequest.newBuilder()
                     .setModelName(config.name())
-                    .setModelVersion(Integer.toString(config.version()))
-                    .setId(requestId);
+                    .setId(requestId)
+                    .putParameters(
+                            PREPARED_VERSION,
+                            io.streamvision.proto.inference.InferParameter.newBuilder()
+                                    .setStringParam(Integer.toString(config.version()))
+                                    .build());
             infer.addInputsBuilder()
                     .setName(name)
                     .setDatatype(datatype)
@@ -46,6 +53,9 @@ public final class TensorPreparer {
             return infer;
         }
     }
+
+    /** The request parameter naming the model version whose config prepared a tensor. */
+    public static final String PREPARED_VERSION = "prepared_version";
 
     private TensorPreparer() {}
 

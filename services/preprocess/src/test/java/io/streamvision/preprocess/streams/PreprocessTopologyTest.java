@@ -87,6 +87,9 @@ class PreprocessTopologyTest {
         assertEquals("r-1", new String(out.key(), StandardCharsets.UTF_8));
         ModelInferRequest infer = ModelInferRequest.parseFrom(out.value());
         assertEquals("tiny-gray", infer.getModelName());
+        assertEquals("", infer.getModelVersion(), "no version: the scoring service's rollout picks it");
+        assertEquals(
+                "1", infer.getParametersOrThrow("prepared_version").getStringParam(), "the config that prepared it");
         assertEquals(List.of(1L, 1L, 28L, 28L), infer.getInputs(0).getShapeList());
         float[] values = new float[28 * 28];
         infer.getRawInputContents(0)
