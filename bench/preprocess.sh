@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mvn -B -q -pl services/common -am install -DskipTests
+mvn -B -q -pl libs/media -am install -DskipTests
 one_core=()
 if command -v taskset > /dev/null; then one_core=(taskset -c 0); fi
 # Photo-like JPEGs made from the sample scene (bicubic resize plus noise), with the JDK's own encoder.
@@ -33,11 +33,11 @@ public class Make { public static void main(String[] a) throws Exception {
   }
   ImageIO.write(out, "jpg", new File(a[1])); } }
 JAVA
-classpath=$(mvn -B -q -pl services/common dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)
+classpath=$(mvn -B -q -pl libs/media dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=/dev/stdout)
 classpath="$classpath:services/common/target/classes:services/common/target/test-classes"
 for size in 640x480 4000x3000; do
   java "$work/Make.java" samples/large-scene-637x411.png "$work/photo-$size.jpg" "${size%x*}" "${size#*x}"
-  echo "== $size JPEG, Java (services/common: ImageDecoder + TensorPreparer), one core"
+  echo "== $size JPEG, Java (libs/media: ImageDecoder + TensorPreparer), one core"
   java_out=$("${one_core[@]}" java -cp "$classpath" io.streamvision.imaging.bench.PreprocessBenchmark \
     "$work/photo-$size.jpg" "$seconds" 2>&1 | grep -v WARNING)
   echo "$java_out"
@@ -55,7 +55,7 @@ for size in 640x480 4000x3000; do
 done
 
 echo "== Video: the sample MP4 (H.264 320x240, 500 frames), every frame decoded"
-mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
+mvn -B -q -pl libs/media exec:java -Dexec.classpathScope=test \
   -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/samples/video.mp4 $seconds"
 if command -v ffmpeg > /dev/null; then
   runs=0; t0=$(date +%s%N)

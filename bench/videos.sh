@@ -49,7 +49,7 @@ if [[ "${1:-}" == "--long" ]]; then
   else
     echo "ffmpeg: not installed (apt-get install ffmpeg); its decode-only reference is skipped"
   fi
-  mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
+  mvn -B -q -pl libs/media exec:java -Dexec.classpathScope=test \
     -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/$video 0 1 30"
   ensure_broker
   trap 'stop_local preprocess scoring captioning > /dev/null' EXIT
@@ -106,7 +106,7 @@ echo "summaries: ${TMPDIR:-/tmp}/video-summaries.jsonl ($(grep -c '"COMPLETE"' "
 deploy/local/services.sh stop > /dev/null
 
 echo "== Decode only: the service's FFmpeg decoder, every frame of the sample video (the pipeline decodes every frame too)"
-mvn -B -q -pl services/common exec:java -Dexec.classpathScope=test \
+mvn -B -q -pl libs/media exec:java -Dexec.classpathScope=test \
   -Dexec.mainClass=io.streamvision.video.bench.VideoBenchmark -Dexec.args="$PWD/samples/video.mp4 10"
 echo "== Scoring only: raw ONNX Runtime, fashion-cnn, batch 64"
 mvn -B -q -pl services/scoring exec:java -Dexec.classpathScope=test \

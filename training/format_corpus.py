@@ -886,7 +886,7 @@ README_HEAD = """# Image format corpus
 Small test files for `io.streamvision.imaging.ImageDecoder`, checked by `FormatCorpusTest`.
 Everything here is generated: do not edit by hand, rerun
 
-    /usr/bin/python3 training/format_corpus.py services/common/src/test/resources/corpus
+    /usr/bin/python3 training/format_corpus.py libs/media/src/test/resources/corpus
 
 (Debian bookworm: PIL {pil}, ImageMagick {im}, netpbm, OpenCV for the restart-marker JPEG;
 re-running with the same versions gives the same bytes).

@@ -56,4 +56,4 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "services", "common", "src", "test", "resources", "phone-formats"))
+    main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "libs", "media", "src", "test", "resources", "phone-formats"))

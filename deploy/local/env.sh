@@ -6,7 +6,7 @@
 # These are the scripts' defaults. The services' own defaults live in each service's
 # src/main/resources/application.properties (quarkus.http.port, quarkus.grpc.server.port,
 # kafka.bootstrap.servers, quarkus.grpc.clients.scoring.port) and the topic names in
-# services/common/src/main/java/io/streamvision/kafka/Topics.java: the two must agree.
+# libs/kafka/src/main/java/io/streamvision/kafka/Topics.java: the two must agree.
 # deploy/local/services.sh passes the ports below to the services it starts, so an override here
 # reaches them too.
 

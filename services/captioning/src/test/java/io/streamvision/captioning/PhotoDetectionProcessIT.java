@@ -112,7 +112,7 @@ class PhotoDetectionProcessIT {
                                 .build()
                                 .toByteArray()));
             }
-            Path formats = root.resolve("services/common/src/test/resources/phone-formats");
+            Path formats = root.resolve("libs/media/src/test/resources/phone-formats");
             for (String file : PHONE_FORMATS) {
                 records.add(new ProducerRecord<>(
                         topics.images().name(),

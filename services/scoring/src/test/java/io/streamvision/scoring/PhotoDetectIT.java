@@ -129,7 +129,7 @@ class PhotoDetectIT {
                 .detections()
                 .get(0);
         assertEquals("cat", cat.label());
-        Path formats = TestModels.root().resolve("services/common/src/test/resources/phone-formats");
+        Path formats = TestModels.root().resolve("libs/media/src/test/resources/phone-formats");
         for (String file : List.of("chelsea.heic", "chelsea.avif", "chelsea.mpo")) {
             Classification answer = vision.classify(ClassifyRequest.newBuilder()
                             .setModelName("centernet")
