@@ -31,7 +31,7 @@ import jakarta.inject.Inject;
  */
 @GrpcService
 @Blocking
-public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+public class ClassifyGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
     ServedModels models;

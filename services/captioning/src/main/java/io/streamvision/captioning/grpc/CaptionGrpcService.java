@@ -44,7 +44,7 @@ import java.util.List;
  */
 @GrpcService
 @Blocking
-public class VisionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
 
     @Inject
     Captioner captioner;
