@@ -96,19 +96,15 @@ public class KafkaClients {
             String name, KafkaLoopConfig loop, Pattern topics, int maxPollRecords, Map<String, Object> fetch) {
         Map<String, Object> consumer = consumer(loop, "");
         consumer.putAll(fetch);
-        return new TransactionalLoop.Settings(
-                name,
-                bootstrapServers,
-                loop.groupId(),
-                loop.transactionalIdOrUnique(),
-                topics,
-                maxPollRecords,
-                Duration.ofMillis(loop.pollTimeoutMs()),
-                loop.maxRequestBytes(),
-                consumer,
-                connection(),
-                TransactionalLoop.COMMIT_ATTEMPTS,
-                TransactionalLoop.COMMIT_BACKOFF);
+        return TransactionalLoop.Settings.builder(name, bootstrapServers)
+                .identity(loop.groupId(), loop.transactionalIdOrUnique())
+                .topics(topics)
+                .maxPollRecords(maxPollRecords)
+                .pollTimeout(Duration.ofMillis(loop.pollTimeoutMs()))
+                .maxRequestBytes(loop.maxRequestBytes())
+                .consumer(consumer)
+                .producer(connection())
+                .build();
     }
 
     /**

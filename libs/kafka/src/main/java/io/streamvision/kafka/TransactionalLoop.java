@@ -114,7 +114,106 @@ public final class TransactionalLoop implements AutoCloseable {
             Map<String, Object> extraConsumerProps,
             Map<String, Object> extraProducerProps,
             int maxCommitAttempts,
-            Duration commitBackoff) {}
+            Duration commitBackoff) {
+
+        /**
+         * Settings by name, as ONNX Runtime's {@code SessionOptions} are set: the loop's name and
+         * brokers, then what differs from the defaults (500 records a poll, 200 ms poll timeout, 1
+         * MiB requests, no extra client settings, {@link #COMMIT_ATTEMPTS} commits {@link
+         * #COMMIT_BACKOFF} apart).
+         */
+        public static Builder builder(String name, String bootstrapServers) {
+            return new Builder(name, bootstrapServers);
+        }
+    }
+
+    /** Builds {@link Settings}; group, transactional id and topics are required. */
+    public static final class Builder {
+        private final String name;
+        private final String bootstrapServers;
+        private String groupId;
+        private String transactionalId;
+        private Pattern topics;
+        private int maxPollRecords = 500;
+        private Duration pollTimeout = Duration.ofMillis(200);
+        private int maxRequestBytes = 1 << 20;
+        private Map<String, Object> consumer = Map.of();
+        private Map<String, Object> producer = Map.of();
+        private int maxCommitAttempts = COMMIT_ATTEMPTS;
+        private Duration commitBackoff = COMMIT_BACKOFF;
+
+        private Builder(String name, String bootstrapServers) {
+            this.name = name;
+            this.bootstrapServers = bootstrapServers;
+        }
+
+        /** The consumer group and the transactional id (unique per live instance). */
+        public Builder identity(String groupId, String transactionalId) {
+            this.groupId = groupId;
+            this.transactionalId = transactionalId;
+            return this;
+        }
+
+        public Builder topics(Pattern topics) {
+            this.topics = topics;
+            return this;
+        }
+
+        /** Records a poll, one transaction each. */
+        public Builder maxPollRecords(int records) {
+            this.maxPollRecords = records;
+            return this;
+        }
+
+        public Builder pollTimeout(Duration timeout) {
+            this.pollTimeout = timeout;
+            return this;
+        }
+
+        /** Larger outputs become TOO_LARGE dead letters. */
+        public Builder maxRequestBytes(int bytes) {
+            this.maxRequestBytes = bytes;
+            return this;
+        }
+
+        /** Further consumer settings (connection, membership, fetch sizes). */
+        public Builder consumer(Map<String, Object> settings) {
+            this.consumer = settings;
+            return this;
+        }
+
+        /** Further producer settings (connection, transaction timeout). */
+        public Builder producer(Map<String, Object> settings) {
+            this.producer = settings;
+            return this;
+        }
+
+        /** Commits of one batch that may fail in a row, and the first wait between them. */
+        public Builder commits(int attempts, Duration backoff) {
+            this.maxCommitAttempts = attempts;
+            this.commitBackoff = backoff;
+            return this;
+        }
+
+        public Settings build() {
+            if (groupId == null || transactionalId == null || topics == null) {
+                throw new IllegalStateException("loop " + name + ": group, transactional id and topics are required");
+            }
+            return new Settings(
+                    name,
+                    bootstrapServers,
+                    groupId,
+                    transactionalId,
+                    topics,
+                    maxPollRecords,
+                    pollTimeout,
+                    maxRequestBytes,
+                    consumer,
+                    producer,
+                    maxCommitAttempts,
+                    commitBackoff);
+        }
+    }
 
     /** A polled batch and its outputs, computed on the handler thread. */
     private record InFlight(

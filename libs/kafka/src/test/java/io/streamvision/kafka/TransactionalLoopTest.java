@@ -34,19 +34,14 @@ class TransactionalLoopTest {
                 List.of(new ProducerRecord<>(
                         input, "k".getBytes(StandardCharsets.UTF_8), "v".getBytes(StandardCharsets.UTF_8))));
         AtomicInteger handled = new AtomicInteger();
-        TransactionalLoop.Settings settings = new TransactionalLoop.Settings(
-                "test",
-                broker.bootstrapServers(),
-                input + "-group",
-                input + "-tx",
-                Pattern.compile(Pattern.quote(input)),
-                10,
-                Duration.ofMillis(100),
-                1 << 20,
-                Map.of(),
-                Map.of("max.block.ms", 2000, "delivery.timeout.ms", 3000, "request.timeout.ms", 2000),
-                3,
-                Duration.ofMillis(20));
+        TransactionalLoop.Settings settings = TransactionalLoop.Settings.builder("test", broker.bootstrapServers())
+                .identity(input + "-group", input + "-tx")
+                .topics(Pattern.compile(Pattern.quote(input)))
+                .maxPollRecords(10)
+                .pollTimeout(Duration.ofMillis(100))
+                .producer(Map.of("max.block.ms", 2000, "delivery.timeout.ms", 3000, "request.timeout.ms", 2000))
+                .commits(3, Duration.ofMillis(20))
+                .build();
         // Every output goes to a topic name the broker refuses, so every commit fails.
         TransactionalLoop loop = new TransactionalLoop(
                 settings,
@@ -86,19 +81,15 @@ class TransactionalLoopTest {
         TestClients.send(broker.bootstrapServers(), records(first, "a-", records));
         AtomicInteger handled = new AtomicInteger();
         AtomicInteger failuresLeft = new AtomicInteger(1);
-        TransactionalLoop.Settings settings = new TransactionalLoop.Settings(
-                "test",
-                broker.bootstrapServers(),
-                first + "-group",
-                first + "-tx",
-                Pattern.compile(Pattern.quote(first) + "|" + Pattern.quote(second)),
-                10,
-                Duration.ofMillis(100),
-                1 << 20,
-                Map.of("metadata.max.age.ms", 500),
-                Map.of("max.block.ms", 2000, "delivery.timeout.ms", 3000, "request.timeout.ms", 2000),
-                5,
-                Duration.ofMillis(20));
+        TransactionalLoop.Settings settings = TransactionalLoop.Settings.builder("test", broker.bootstrapServers())
+                .identity(first + "-group", first + "-tx")
+                .topics(Pattern.compile(Pattern.quote(first) + "|" + Pattern.quote(second)))
+                .maxPollRecords(10)
+                .pollTimeout(Duration.ofMillis(100))
+                .consumer(Map.of("metadata.max.age.ms", 500))
+                .producer(Map.of("max.block.ms", 2000, "delivery.timeout.ms", 3000, "request.timeout.ms", 2000))
+                .commits(5, Duration.ofMillis(20))
+                .build();
         // Every input is copied to the output topic. The batch holding a-44 (the last of the first
         // topic) writes records to the second topic and takes 2 s, so the loop polls those as the
         // next batch meanwhile; its commit then fails once, and both batches must be done again.

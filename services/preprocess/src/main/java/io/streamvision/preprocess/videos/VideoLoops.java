@@ -99,19 +99,15 @@ public class VideoLoops implements HealthCheck {
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
 
         planner = new TransactionalLoop(
-                new TransactionalLoop.Settings(
-                        "video-planner",
-                        kafka.bootstrapServers(),
-                        k.groupId(),
-                        k.transactionalIdOrUnique() + "-planner",
-                        Pattern.compile(Pattern.quote(topics.videos().name())),
-                        k.maxPollRecords(),
-                        Duration.ofMillis(k.pollTimeoutMs()),
-                        k.maxRequestBytes(),
-                        withLargeFetches(kafka.consumer(k, "-planner")),
-                        producer,
-                        TransactionalLoop.COMMIT_ATTEMPTS,
-                        TransactionalLoop.COMMIT_BACKOFF),
+                TransactionalLoop.Settings.builder("video-planner", kafka.bootstrapServers())
+                        .identity(k.groupId(), k.transactionalIdOrUnique() + "-planner")
+                        .topics(Pattern.compile(Pattern.quote(topics.videos().name())))
+                        .maxPollRecords(k.maxPollRecords())
+                        .pollTimeout(Duration.ofMillis(k.pollTimeoutMs()))
+                        .maxRequestBytes(k.maxRequestBytes())
+                        .consumer(withLargeFetches(kafka.consumer(k, "-planner")))
+                        .producer(producer)
+                        .build(),
                 tracing.eachInSpan("plan video", plan::plan),
                 kafka.deadLetters());
         Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
@@ -119,19 +115,16 @@ public class VideoLoops implements HealthCheck {
         // instance thrown out of the group while the next ones wait in the same poll.
         segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
         segments = new TransactionalLoop(
-                new TransactionalLoop.Settings(
-                        "video-segments",
-                        kafka.bootstrapServers(),
-                        k.groupId() + "-segments",
-                        k.transactionalIdOrUnique() + "-segments",
-                        Pattern.compile(Pattern.quote(topics.videoSegments().name())),
-                        1,
-                        Duration.ofMillis(k.pollTimeoutMs()),
-                        k.maxRequestBytes(),
-                        segmentConsumer,
-                        producer,
-                        TransactionalLoop.COMMIT_ATTEMPTS,
-                        TransactionalLoop.COMMIT_BACKOFF),
+                TransactionalLoop.Settings.builder("video-segments", kafka.bootstrapServers())
+                        .identity(k.groupId() + "-segments", k.transactionalIdOrUnique() + "-segments")
+                        .topics(Pattern.compile(
+                                Pattern.quote(topics.videoSegments().name())))
+                        .maxPollRecords(1)
+                        .pollTimeout(Duration.ofMillis(k.pollTimeoutMs()))
+                        .maxRequestBytes(k.maxRequestBytes())
+                        .consumer(segmentConsumer)
+                        .producer(producer)
+                        .build(),
                 tracing.eachInSpan("decode video segment", decoder::decode),
                 kafka.deadLetters());
         planner.start();
