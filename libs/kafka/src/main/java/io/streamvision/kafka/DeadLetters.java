@@ -40,17 +40,37 @@ public final class DeadLetters {
         return topic.encode(letter);
     }
 
+    /**
+     * The record a dead letter is about: where it was read (partition and offset -1 for a record
+     * that was never written, such as an output too large to produce), its key, headers and bytes.
+     */
+    public record Source(String topic, int partition, long offset, byte[] key, Headers headers, byte[] payload) {
+
+        /** A consumed record. */
+        public static Source of(ConsumerRecord<byte[], byte[]> record) {
+            return new Source(
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    record.key(),
+                    record.headers(),
+                    record.value());
+        }
+
+        /** An output that was never written: it has a topic but no partition or offset. */
+        public static Source unwritten(ProducerRecord<byte[], byte[]> record) {
+            return new Source(record.topic(), -1, -1, record.key(), record.headers(), record.value());
+        }
+    }
+
     /** Describes a rejected input record. */
-    public DeadLetter describe(
-            String stage,
-            ReasonCode reason,
-            String message,
-            String sourceTopic,
-            int partition,
-            long offset,
-            byte[] key,
-            Headers headers,
-            byte[] payload) {
+    public DeadLetter describe(String stage, ReasonCode reason, String message, Source source) {
+        String sourceTopic = source.topic();
+        int partition = source.partition();
+        long offset = source.offset();
+        byte[] key = source.key();
+        Headers headers = source.headers();
+        byte[] payload = source.payload();
         DeadLetter.Builder letter = DeadLetter.newBuilder()
                 .setStage(stage)
                 .setReason(reason)
@@ -102,16 +122,7 @@ public final class DeadLetters {
     /** A dead-letter producer record for a consumed record. */
     public ProducerRecord<byte[], byte[]> forRecord(
             ConsumerRecord<byte[], byte[]> record, String stage, ReasonCode reason, String message) {
-        DeadLetter letter = describe(
-                stage,
-                reason,
-                message,
-                record.topic(),
-                record.partition(),
-                record.offset(),
-                record.key(),
-                record.headers(),
-                record.value());
+        DeadLetter letter = describe(stage, reason, message, Source.of(record));
         return toRecord(letter, record.key(), record.headers());
     }
 

@@ -574,15 +574,7 @@ public final class TransactionalLoop implements AutoCloseable {
                 + " bytes, over max.request.size "
                 + settings.maxRequestBytes();
         var letter = deadLetters.describe(
-                settings.name() + "/produce",
-                ReasonCode.TOO_LARGE,
-                message,
-                record.topic(),
-                -1,
-                -1,
-                record.key(),
-                record.headers(),
-                record.value());
+                settings.name() + "/produce", ReasonCode.TOO_LARGE, message, DeadLetters.Source.unwritten(record));
         return deadLetters.toRecord(letter, record.key(), record.headers());
     }
 

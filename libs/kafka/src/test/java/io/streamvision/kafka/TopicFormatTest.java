@@ -60,7 +60,10 @@ class TopicFormatTest {
         Topics json = new Topics("", ValueFormat.JSON);
         DeadLetters letters = new DeadLetters(json.deadLetters(), 16);
         DeadLetter letter = letters.describe(
-                "test", ReasonCode.CORRUPT_IMAGE, "not an image", "in", 0, 7, "k".getBytes(), null, new byte[4]);
+                "test",
+                ReasonCode.CORRUPT_IMAGE,
+                "not an image",
+                new DeadLetters.Source("in", 0, 7, "k".getBytes(), null, new byte[4]));
         byte[] value = letters.toRecord(letter, "k".getBytes(), null).value();
         assertTrue(ValueFormat.isJson(value), new String(value, StandardCharsets.UTF_8));
         assertTrue(new String(value, StandardCharsets.UTF_8).contains("\"reason\":\"CORRUPT_IMAGE\""));

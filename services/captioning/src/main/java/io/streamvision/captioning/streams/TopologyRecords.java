@@ -78,12 +78,13 @@ final class TopologyRecords {
                 stage,
                 reason,
                 message,
-                meta.topic(),
-                meta.partition(),
-                meta.offset(),
-                record.key(),
-                record.headers(),
-                record.value().value());
+                new DeadLetters.Source(
+                        meta.topic(),
+                        meta.partition(),
+                        meta.offset(),
+                        record.key(),
+                        record.headers(),
+                        record.value().value()));
         Headers headers = new RecordHeaders();
         deadLetters.addHeaders(letter, record.headers(), headers);
         return new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), headers);

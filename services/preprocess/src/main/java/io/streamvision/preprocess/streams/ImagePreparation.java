@@ -204,12 +204,8 @@ public final class ImagePreparation {
                 stage,
                 reason,
                 message,
-                source.topic(),
-                source.partition(),
-                source.offset(),
-                source.key(),
-                source.headers(),
-                value);
+                new DeadLetters.Source(
+                        source.topic(), source.partition(), source.offset(), source.key(), source.headers(), value));
         return Routed.deadLetter(
                 letter.getRequestId(), deadLetters.topic(), deadLetters.encode(letter), reason.name(), stage);
     }
