@@ -166,8 +166,9 @@ public final class DynamicBatcher implements AutoCloseable {
 
     /** The key a rollout routes a request by: its video's id (frames of one video stay together), else its id. */
     static String routingKey(ModelInferRequest request) {
-        InferParameter video = request.getParametersMap().get("video_id");
-        return video != null && !video.getStringParam().isEmpty() ? video.getStringParam() : request.getId();
+        return io.streamvision.model.FrameParameters.of(request)
+                .map(io.streamvision.model.FrameParameters::videoId)
+                .orElse(request.getId());
     }
 
     /**

@@ -3,8 +3,8 @@ package io.streamvision.preprocess.videos;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.TensorPreparer;
+import io.streamvision.model.FrameParameters;
 import io.streamvision.model.ModelConfig;
-import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSegment;
@@ -74,28 +74,9 @@ public final class SegmentDecoder implements AutoCloseable {
                         for (ModelConfig model : targets) {
                             TensorPreparer.PreparedTensor tensor =
                                     stage.models().tensor(frame.image(), model);
-                            ModelInferRequest.Builder infer = tensor.toInferRequest(
-                                            videoId + "/" + frame.frameIndex(), model)
-                                    .putParameters(
-                                            "video_id",
-                                            InferParameter.newBuilder()
-                                                    .setStringParam(videoId)
-                                                    .build())
-                                    .putParameters(
-                                            "frame_index",
-                                            InferParameter.newBuilder()
-                                                    .setInt64Param(frame.frameIndex())
-                                                    .build())
-                                    .putParameters(
-                                            "pts_ms",
-                                            InferParameter.newBuilder()
-                                                    .setInt64Param(frame.ptsMillis())
-                                                    .build())
-                                    .putParameters(
-                                            "segment",
-                                            InferParameter.newBuilder()
-                                                    .setInt64Param(segment.getIndex())
-                                                    .build());
+                            ModelInferRequest.Builder infer = new FrameParameters(
+                                            videoId, frame.frameIndex(), frame.ptsMillis(), segment.getIndex())
+                                    .putInto(tensor.toInferRequest(videoId + "/" + frame.frameIndex(), model));
                             out.add(forVideo(
                                     stage.topics().tensors(model.name()).name(),
                                     videoId,

@@ -11,8 +11,8 @@ import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.model.FrameParameters;
 import io.streamvision.model.ModelConfig;
-import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Classification;
@@ -164,7 +164,7 @@ public class ScoringLoop {
                         && domain[2] > 0
                         && model.outOfDomain() != null
                         && Boolean.TRUE.equals(model.outOfDomain().deadLetter())
-                        && !request.containsParameters("video_id")) {
+                        && FrameParameters.of(request).isEmpty()) {
                     out.add(deadLetters.forRecord(
                             record,
                             STAGE,
@@ -199,20 +199,19 @@ public class ScoringLoop {
             List<ProducerRecord<byte[], byte[]>> out) {
         // Frames of a video keep the video id as their key, so the per-video aggregation finds
         // them in the partition of the video's events without a repartition topic.
-        byte[] key = request.containsParameters("video_id")
-                ? request.getParametersOrThrow("video_id").getStringParam().getBytes(StandardCharsets.UTF_8)
+        java.util.Optional<FrameParameters> frame = FrameParameters.of(request);
+        byte[] key = frame.isPresent()
+                ? frame.get().videoId().getBytes(StandardCharsets.UTF_8)
                 : response.getId().isEmpty() ? record.key() : response.getId().getBytes(StandardCharsets.UTF_8);
         int k = request.containsParameters("top_k")
                 ? (int) request.getParametersOrThrow("top_k").getInt64Param()
                 : config.topK();
         Classification classification = Classifications.fromResponse(model, request, response, k);
-        if (classification != null && request.containsParameters("video_id")) {
+        if (classification != null && frame.isPresent()) {
             classification = classification.toBuilder()
-                    .setVideoId(request.getParametersOrThrow("video_id").getStringParam())
-                    .setFrameIndex(request.getParametersOrDefault("frame_index", InferParameter.getDefaultInstance())
-                            .getInt64Param())
-                    .setPtsMs(request.getParametersOrDefault("pts_ms", InferParameter.getDefaultInstance())
-                            .getInt64Param())
+                    .setVideoId(frame.get().videoId())
+                    .setFrameIndex(frame.get().frameIndex())
+                    .setPtsMs(frame.get().ptsMs())
                     .build();
         }
         if (classification != null) {
