@@ -188,7 +188,7 @@ class PreprocessServiceIT {
     @Test
     void preparesRealPhotographsAsTorchvisionDoes() throws Exception {
         String bootstrap = TestBrokers.bootstrapServers();
-        Path photos = Path.of("../common/src/test/resources/photos");
+        Path photos = io.streamvision.testing.TestModels.root().resolve("libs/media/src/test/resources/photos");
         JsonNode cases = new ObjectMapper()
                 .readTree(photos.resolve("cases.json").toFile())
                 .get("cases");

@@ -40,7 +40,8 @@ class PhotoClassifyIT {
     static final int PROBES = (3 * PLANE + STEP - 1) / STEP;
     static final float[] MEAN = {0.485f, 0.456f, 0.406f};
     static final float[] STD = {0.229f, 0.224f, 0.225f};
-    static final Path PHOTOS = Path.of("../common/src/test/resources/photos");
+    static final Path PHOTOS =
+            io.streamvision.testing.TestModels.root().resolve("libs/media/src/test/resources/photos");
 
     /**
      * Serves the two probe models (colour management none and srgb) from a repository made here.
