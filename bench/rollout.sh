@@ -48,7 +48,10 @@ ensure_broker
 log=$(mktemp /tmp/rollout-bench-scoring-XXXX.log)
 scoring_pid=""
 cleanup() {
-  [[ -n $scoring_pid ]] && kill "$scoring_pid" 2> /dev/null && wait "$scoring_pid" 2> /dev/null
+  if [[ -n $scoring_pid ]]; then
+    kill "$scoring_pid" 2> /dev/null || true
+    wait "$scoring_pid" 2> /dev/null || true
+  fi
   stop_local > /dev/null 2>&1 || true
   rm -rf "$repo"
 }
