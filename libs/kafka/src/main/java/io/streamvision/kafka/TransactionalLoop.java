@@ -159,13 +159,9 @@ public final class TransactionalLoop implements AutoCloseable {
             return this;
         }
 
-        /** Records a poll, one transaction each. */
-        public Builder maxPollRecords(int records) {
+        /** Records a poll (one transaction each) and how long a poll waits for them. */
+        public Builder polls(int records, Duration timeout) {
             this.maxPollRecords = records;
-            return this;
-        }
-
-        public Builder pollTimeout(Duration timeout) {
             this.pollTimeout = timeout;
             return this;
         }
