@@ -500,7 +500,7 @@ public final class TransactionalLoop implements AutoCloseable {
                 } catch (Exception recordFailure) {
                     out.add(deadLetters.forRecord(
                             record,
-                            settings.name() + "/process",
+                            Stages.loopProcess(settings.name()),
                             ReasonCode.INFERENCE_FAILED,
                             String.valueOf(recordFailure.getMessage())));
                 }
@@ -570,7 +570,10 @@ public final class TransactionalLoop implements AutoCloseable {
                 + " bytes, over max.request.size "
                 + settings.maxRequestBytes();
         var letter = deadLetters.describe(
-                settings.name() + "/produce", ReasonCode.TOO_LARGE, message, DeadLetters.Source.unwritten(record));
+                Stages.loopProduce(settings.name()),
+                ReasonCode.TOO_LARGE,
+                message,
+                DeadLetters.Source.unwritten(record));
         return deadLetters.toRecord(letter, record.key(), record.headers());
     }
 

@@ -10,6 +10,7 @@ import io.streamvision.captioning.decode.Captioner;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Stages;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
@@ -44,7 +45,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 @ApplicationScoped
 public class CaptioningLoop {
 
-    static final String STAGE = "captioning/decode";
+    static final String STAGE = Stages.CAPTIONING_DECODE;
 
     @Inject
     CaptioningConfig config;

@@ -6,6 +6,7 @@ import io.streamvision.captioning.streams.TopologyRecords.Out;
 import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Stages;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
@@ -192,7 +193,7 @@ public final class ResultsTopology {
                         context,
                         deadLetters,
                         record,
-                        "captioning/results",
+                        Stages.CAPTIONING_RESULTS,
                         ReasonCode.DESERIALIZATION_FAILED,
                         DeadLetters.unparsable(part.topic(), e)));
                 return;

@@ -5,6 +5,7 @@ import io.streamvision.captioning.streams.TopologyRecords.Out;
 import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Stages;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.Detection;
@@ -82,10 +83,10 @@ public final class VideoSummaryTopology {
     public static final String FRAMES_STORE = "video-frames";
 
     /** Dead-letter stage of video events. */
-    public static final String EVENTS_STAGE = "captioning/video-events";
+    public static final String EVENTS_STAGE = Stages.CAPTIONING_VIDEO_EVENTS;
 
     /** Dead-letter stage of frame scores the aggregation cannot take. */
-    public static final String FRAMES_STAGE = "captioning/video-frames";
+    public static final String FRAMES_STAGE = Stages.CAPTIONING_VIDEO_FRAMES;
 
     /**
      * Segment indices a video may use: bounds the header's bitset to 16 KiB, enough for 24 h of

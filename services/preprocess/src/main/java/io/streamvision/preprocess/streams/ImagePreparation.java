@@ -9,6 +9,7 @@ import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.imaging.RgbImage;
 import io.streamvision.imaging.TensorPreparer;
 import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Stages;
 import io.streamvision.kafka.Topics;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.model.RequestModels;
@@ -38,10 +39,10 @@ import org.apache.kafka.common.header.Headers;
 public final class ImagePreparation {
 
     /** Stage names written into dead letters. */
-    static final String STAGE_PARSE = "preprocess/parse";
+    static final String STAGE_PARSE = Stages.PREPROCESS_PARSE;
 
-    static final String STAGE_DECODE = "preprocess/decode";
-    static final String STAGE_PREPARE = "preprocess/prepare";
+    static final String STAGE_DECODE = Stages.PREPROCESS_DECODE;
+    static final String STAGE_PREPARE = Stages.PREPROCESS_PREPARE;
 
     private final Topics topics;
     private final DeadLetters deadLetters;

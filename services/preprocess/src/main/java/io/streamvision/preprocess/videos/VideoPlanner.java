@@ -3,6 +3,7 @@ package io.streamvision.preprocess.videos;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Stages;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.SourceRecord;
 import io.streamvision.proto.vision.v1.VideoRequest;
@@ -29,7 +30,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  */
 public final class VideoPlanner {
 
-    static final String STAGE = "preprocess/video";
+    static final String STAGE = Stages.PREPROCESS_VIDEO;
 
     private final VideoStage stage;
     private final long segmentMs;

@@ -8,6 +8,7 @@ import io.quarkus.runtime.StartupEvent;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.KafkaClients;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Stages;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.kafka.TransactionalLoop;
@@ -52,7 +53,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class ScoringLoop {
 
-    static final String STAGE = "scoring/score";
+    static final String STAGE = Stages.SCORING_SCORE;
     private static final Logger LOG = Logger.getLogger(ScoringLoop.class);
 
     @Inject
