@@ -45,9 +45,9 @@ public final class InferenceEngine {
         }
     }
 
-    private final OnnxRuntime runtime;
+    private final ModelLoader runtime;
 
-    public InferenceEngine(OnnxRuntime runtime) {
+    public InferenceEngine(ModelLoader runtime) {
         this.runtime = runtime;
     }
 

@@ -30,7 +30,7 @@ public final class ModelRegistry implements AutoCloseable {
 
     private static final Logger LOG = Logger.getLogger(ModelRegistry.class);
 
-    private final OnnxRuntime runtime;
+    private final ModelLoader runtime;
     /** The models to serve: fixed when polling, changed by load and unload when explicit. */
     private final Set<String> names = new CopyOnWriteArraySet<>();
 
@@ -65,7 +65,7 @@ public final class ModelRegistry implements AutoCloseable {
     /**
      * @param names models to serve; empty means every model in the repository
      */
-    public ModelRegistry(OnnxRuntime runtime, List<String> names) {
+    public ModelRegistry(ModelLoader runtime, List<String> names) {
         this(runtime, names, false);
     }
 
@@ -73,7 +73,7 @@ public final class ModelRegistry implements AutoCloseable {
      * @param explicit models load and unload only on request ({@link #load}, {@link #unload});
      *     {@code names} is the startup list, and empty means none
      */
-    public ModelRegistry(OnnxRuntime runtime, List<String> names, boolean explicit) {
+    public ModelRegistry(ModelLoader runtime, List<String> names, boolean explicit) {
         this.runtime = runtime;
         this.names.addAll(names);
         this.explicit = explicit;
@@ -223,7 +223,7 @@ public final class ModelRegistry implements AutoCloseable {
         }
     }
 
-    public OnnxRuntime runtime() {
+    public ModelLoader runtime() {
         return runtime;
     }
 

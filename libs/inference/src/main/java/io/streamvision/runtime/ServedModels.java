@@ -54,7 +54,7 @@ public final class ServedModels implements AutoCloseable {
             ModelServingConfig config,
             List<String> names,
             java.util.function.Consumer<io.streamvision.rollout.Rollouts> beforeLoad) {
-        OnnxRuntime runtime = new OnnxRuntime(
+        ModelLoader runtime = new ModelLoader(
                 new ModelRepository(Path.of(config.modelsDir())),
                 config.execution().settings());
         boolean explicit = "explicit".equalsIgnoreCase(config.modelControlMode());
@@ -156,7 +156,7 @@ public final class ServedModels implements AutoCloseable {
         return registry;
     }
 
-    public OnnxRuntime runtime() {
+    public ModelLoader runtime() {
         return registry.runtime();
     }
 

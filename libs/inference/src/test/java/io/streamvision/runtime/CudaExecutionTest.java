@@ -22,10 +22,10 @@ class CudaExecutionTest {
     @Test
     void cudaSessionMatchesCpuSession() {
         assertTrue(
-                OnnxRuntime.cudaAvailable(),
+                ModelLoader.cudaAvailable(),
                 "VISION_TEST_CUDA=1 but ONNX Runtime has no CUDA provider: build with -Pgpu");
-        OnnxRuntime cpu = new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
-        OnnxRuntime cuda = new OnnxRuntime(
+        ModelLoader cpu = new ModelLoader(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
+        ModelLoader cuda = new ModelLoader(
                 ModelRepositoryConformanceTest.repository(),
                 new ExecutionSettings("cuda", 0, 1L << 30, true, 0, 0, true, 1));
         for (String name : ModelRepositoryConformanceTest.repository().modelNames()) {

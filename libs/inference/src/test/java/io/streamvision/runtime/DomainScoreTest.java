@@ -30,7 +30,7 @@ class DomainScoreTest {
     @TempDir
     Path repo;
 
-    private OnnxRuntime runtime;
+    private ModelLoader runtime;
 
     /** An identity model over 2 values, with an out_of_domain block. */
     private LoadedModel model(String name, String block) throws Exception {
@@ -53,7 +53,7 @@ class DomainScoreTest {
                  "labels": ["a", "b"],
                  "out_of_domain": %s}
                 """.formatted(name, block));
-        runtime = new OnnxRuntime(new ModelRepository(repo), ExecutionSettings.CPU);
+        runtime = new ModelLoader(new ModelRepository(repo), ExecutionSettings.CPU);
         return runtime.load(name, 1);
     }
 

@@ -34,7 +34,7 @@ class DynamicBatcherTest {
 
     @BeforeEach
     void setUp() {
-        OnnxRuntime runtime = new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU);
         registry = new ModelRegistry(runtime, List.of("lenet"));
         registry.refresh();
         engine = new InferenceEngine(runtime);
@@ -137,7 +137,7 @@ class DynamicBatcherTest {
     void aModelsInstancesComeFromItsConfig() throws Exception {
         // The shipped fashion-cnn asks for two instances in its config.json; the service's default is one.
         try (ModelRegistry shipped = new ModelRegistry(
-                new OnnxRuntime(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU),
+                new ModelLoader(ModelRepositoryConformanceTest.repository(), ExecutionSettings.CPU),
                 List.of("fashion-cnn"))) {
             shipped.refresh();
             assertEquals(2, shipped.current("fashion-cnn").instances());

@@ -33,7 +33,7 @@ class InferenceEngineTest {
     @TempDir
     Path repo;
 
-    private OnnxRuntime runtime;
+    private ModelLoader runtime;
 
     @BeforeEach
     void model() throws Exception {
@@ -46,7 +46,7 @@ class InferenceEngineTest {
                  "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 1, -1, -1], "layout": "NCHW"}],
                  "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1], "role": "features"}]}
                 """);
-        runtime = new OnnxRuntime(new ModelRepository(repo), ExecutionSettings.CPU);
+        runtime = new ModelLoader(new ModelRepository(repo), ExecutionSettings.CPU);
     }
 
     @Test

@@ -57,7 +57,7 @@ class ModelRepositoryConformanceTest {
     @TestFactory
     Stream<DynamicTest> everyModelLoadsMatchesItsConfigAndAgreesWithOnnxRuntime() {
         ModelRepository repository = repository();
-        OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(repository, ExecutionSettings.CPU);
         return repository.modelNames().stream()
                 .map(name -> DynamicTest.dynamicTest(name, () -> {
                     ModelConfig config = repository.latest(name).orElseThrow();
@@ -75,7 +75,7 @@ class ModelRepositoryConformanceTest {
      * Runs a random batch through the engine (one request per row) and through the session
      * directly.
      */
-    private static void compareWithDirectRun(OnnxRuntime runtime, LoadedModel model, int rows) throws Exception {
+    private static void compareWithDirectRun(ModelLoader runtime, LoadedModel model, int rows) throws Exception {
         Random random = new Random(42);
         List<ModelInferRequest> requests = new ArrayList<>();
         Map<String, ByteBuffer> stacked = new LinkedHashMap<>();
@@ -166,7 +166,7 @@ class ModelRepositoryConformanceTest {
         Path version = lenetCopy(temp);
         String config = Files.readString(MODELS.resolve("lenet/1/config.json"));
         Files.writeString(version.resolve("config.json"), config.replaceFirst("\"logits\"", "\"scores\""));
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(new ModelRepository(temp), ExecutionSettings.CPU);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
         assertTrue(e.getMessage().contains("lenet") && e.getMessage().contains("'scores'"), e.getMessage());
 
@@ -183,7 +183,7 @@ class ModelRepositoryConformanceTest {
         Files.writeString(
                 version.resolve("config.json"),
                 config.replaceFirst("\"sha256\"\\s*:\\s*\"[0-9a-f]+\"", "\"sha256\": \"" + expected + "\""));
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(new ModelRepository(temp), ExecutionSettings.CPU);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
         String actual = HexFormat.of()
                 .formatHex(
@@ -226,7 +226,7 @@ class ModelRepositoryConformanceTest {
         Path version = lenetCopy(temp);
         Files.copy(MODELS.resolve("lenet/1/config.json"), version.resolve("config.json"));
         ModelRepository repository = new ModelRepository(temp);
-        OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(repository, ExecutionSettings.CPU);
         ModelConfig config = repository.config("lenet", 1);
         assertTrue(config.imageInput().acceptsUint8());
         RgbImage image = new RgbImage(40, 30, 1, new byte[40 * 30]);
@@ -255,18 +255,18 @@ class ModelRepositoryConformanceTest {
     @Test
     void modelThatRequiresCudaRefusesToLoadWithoutIt(@TempDir Path temp) throws Exception {
         Assumptions.assumeFalse(
-                OnnxRuntime.cudaAvailable(),
+                ModelLoader.cudaAvailable(),
                 "this build has the CUDA provider; the refusal can only be seen on a CPU build");
         Path version = lenetCopy(temp);
         Files.writeString(
                 version.resolve("config.json"),
                 Files.readString(MODELS.resolve("lenet/1/config.json"))
                         .replace("\"require_cuda\": false", "\"require_cuda\": true"));
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(new ModelRepository(temp), ExecutionSettings.CPU);
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> runtime.load("lenet", 1));
         assertTrue(e.getMessage().contains("requires CUDA"), e.getMessage());
 
-        OnnxRuntime auto = new OnnxRuntime(repository(), new ExecutionSettings("auto", 0, 0, false, 1, 1, true, 1));
+        ModelLoader auto = new ModelLoader(repository(), new ExecutionSettings("auto", 0, 0, false, 1, 1, true, 1));
         try (LoadedModel model = auto.load("lenet", 1)) {
             assertEquals("cpu", model.provider(), "auto falls back to CPU without CUDA");
         }
@@ -279,7 +279,7 @@ class ModelRepositoryConformanceTest {
         Files.copy(MODELS.resolve("lenet/1/model.onnx"), v1.resolve("model.onnx"));
         Files.copy(MODELS.resolve("lenet/1/config.json"), v1.resolve("config.json"));
         ModelRegistry registry =
-                new ModelRegistry(new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"));
+                new ModelRegistry(new ModelLoader(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"));
         assertEquals(1, registry.refresh());
         LoadedModel inFlight = registry.acquire("lenet", "").orElseThrow();
 
@@ -320,7 +320,7 @@ class ModelRepositoryConformanceTest {
         String shipped = Files.readString(MODELS.resolve("lenet/1/config.json"));
         Files.writeString(config, shipped.replace("\"accepts_uint8\": true", "\"accepts_uint8\": false"));
         try (ModelRegistry registry = new ModelRegistry(
-                new OnnxRuntime(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"))) {
+                new ModelLoader(new ModelRepository(temp), ExecutionSettings.CPU), List.of("lenet"))) {
             assertEquals(1, registry.refresh());
             LoadedModel first = registry.current("lenet");
             assertFalse(first.config().imageInput().acceptsUint8());

@@ -35,7 +35,7 @@ class OutOfDomainConformanceTest {
         JsonNode fixture = new ObjectMapper()
                 .readTree(models.resolve(name + "/1/fixtures/ood.json").toFile());
         double tolerance = fixture.get("relative_tolerance").asDouble();
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(models), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(new ModelRepository(models), ExecutionSettings.CPU);
         ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
         try (LoadedModel model = runtime.load(name, 1)) {
             assertNotNull(model.domain(), name + " ships an out-of-domain score");

@@ -37,7 +37,7 @@ class VariableShapeBatchingTest {
                  "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 1], "role": "features"}],
                  "batching": {"max_batch_size": 8, "max_queue_delay_us": 0, "max_queue_size": 16}}
                 """);
-        OnnxRuntime runtime = new OnnxRuntime(new ModelRepository(repo), ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(new ModelRepository(repo), ExecutionSettings.CPU);
         try (LoadedModel model = runtime.load("mean", 1)) {
             InferenceEngine engine = new InferenceEngine(runtime);
             List<ModelInferRequest> requests =

@@ -22,7 +22,7 @@ import io.streamvision.runtime.Classifications;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.runtime.ModelLoader;
 import io.streamvision.testing.BenchmarkOptions;
 import io.streamvision.testing.Settling;
 import io.streamvision.testing.TestBroker;
@@ -349,7 +349,7 @@ public final class PipelineBenchmark {
     static final class InJvm implements AutoCloseable {
         private final List<byte[]> encoded = new ArrayList<>();
         private final ImageDecoder decoder = new ImageDecoder(ImageLimits.DEFAULT, 0);
-        private final OnnxRuntime runtime;
+        private final ModelLoader runtime;
         private final InferenceEngine engine;
         private final LoadedModel classifier;
         private final LoadedModel encoder;
@@ -364,7 +364,7 @@ public final class PipelineBenchmark {
             }
             this.batch = batch;
             ModelRepository repository = new ModelRepository(TestModels.dir());
-            runtime = new OnnxRuntime(repository, new ExecutionSettings("cpu", 0, 0, false, 1, 1, true, 1));
+            runtime = new ModelLoader(repository, new ExecutionSettings("cpu", 0, 0, false, 1, 1, true, 1));
             engine = new InferenceEngine(runtime);
             classifier = load(repository, ClusterDeployment.MODEL);
             encoder = load(repository, ENCODER);

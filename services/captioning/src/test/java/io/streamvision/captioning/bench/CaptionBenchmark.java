@@ -8,7 +8,7 @@ import io.streamvision.model.ModelConfig;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.runtime.ModelLoader;
 import io.streamvision.testing.BenchmarkOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -37,8 +37,8 @@ public final class CaptionBenchmark {
         ModelRepository repository = new ModelRepository(models);
         ModelConfig config = repository.latest("caption-decoder").orElseThrow();
         Path dir = repository.versionDir(config.name(), config.version());
-        OnnxRuntime runtime =
-                new OnnxRuntime(repository, new ExecutionSettings("cpu", 0, 0, false, threads, 1, true, 1));
+        ModelLoader runtime =
+                new ModelLoader(repository, new ExecutionSettings("cpu", 0, 0, false, threads, 1, true, 1));
         LoadedModel model = runtime.load(config.name(), config.version());
         Vocabulary vocab = Vocabulary.read(dir.resolve("vocab.json"));
         BeamSearchDecoder decoder = new BeamSearchDecoder(runtime.environment(), model, vocab);

@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamvision.model.ModelRepository;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.runtime.ModelLoader;
 import io.streamvision.testing.TestModels;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,14 +26,14 @@ class CaptionDecoderFixtureTest {
 
     static final Path MODELS = TestModels.dir();
 
-    static OnnxRuntime runtime;
+    static ModelLoader runtime;
     static LoadedModel decoder;
     static Vocabulary vocab;
     static JsonNode fixture;
 
     @BeforeAll
     static void load() throws Exception {
-        runtime = new OnnxRuntime(new ModelRepository(MODELS), ExecutionSettings.CPU);
+        runtime = new ModelLoader(new ModelRepository(MODELS), ExecutionSettings.CPU);
         int version = runtime.repository().versions("caption-decoder").get(0);
         decoder = runtime.load("caption-decoder", version);
         Path dir = runtime.repository().versionDir("caption-decoder", version);

@@ -30,7 +30,7 @@ import io.streamvision.runtime.Classifications;
 import io.streamvision.runtime.ExecutionSettings;
 import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
-import io.streamvision.runtime.OnnxRuntime;
+import io.streamvision.runtime.ModelLoader;
 import io.streamvision.testing.TestModels;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoLimits;
@@ -97,7 +97,7 @@ class VideoSummaryTopologyTest {
     @BeforeAll
     static void scoreSampleVideo() throws Exception {
         ModelRepository repository = new ModelRepository(ROOT.resolve("models"));
-        OnnxRuntime runtime = new OnnxRuntime(repository, ExecutionSettings.CPU);
+        ModelLoader runtime = new ModelLoader(repository, ExecutionSettings.CPU);
         ModelConfig config = repository.latest(MODEL).orElseThrow();
         LoadedModel model = runtime.load(MODEL, config.version());
         InferenceEngine engine = new InferenceEngine(runtime);

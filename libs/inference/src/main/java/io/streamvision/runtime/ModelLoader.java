@@ -32,16 +32,16 @@ import org.jboss.logging.Logger;
  *
  * <p>Thread-safe.
  */
-public final class OnnxRuntime {
+public final class ModelLoader {
 
-    private static final Logger LOG = Logger.getLogger(OnnxRuntime.class);
+    private static final Logger LOG = Logger.getLogger(ModelLoader.class);
     private static final AtomicBoolean CUDA_FALLBACK_WARNED = new AtomicBoolean();
 
     private final OrtEnvironment env = OrtEnvironment.getEnvironment();
     private final ModelRepository repository;
     private final ExecutionSettings settings;
 
-    public OnnxRuntime(ModelRepository repository, ExecutionSettings settings) {
+    public ModelLoader(ModelRepository repository, ExecutionSettings settings) {
         this.repository = repository;
         this.settings = settings;
     }
