@@ -24,10 +24,6 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.eclipse.microprofile.health.HealthCheck;
-import org.eclipse.microprofile.health.HealthCheckResponse;
-import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
-import org.eclipse.microprofile.health.Readiness;
 
 /**
  * The video side of the preprocess service, apart from the image topology so that long videos never
@@ -41,11 +37,10 @@ import org.eclipse.microprofile.health.Readiness;
  *       the segments of one video over every instance.
  * </ul>
  *
- * Also the readiness check of both loops. Thread-safe.
+ * Their readiness: {@link VideoReadiness}. Thread-safe.
  */
 @ApplicationScoped
-@Readiness
-public class VideoLoops implements HealthCheck {
+public class VideoLoops {
 
     @Inject
     PreprocessConfig config;
@@ -69,7 +64,51 @@ public class VideoLoops implements HealthCheck {
             return;
         }
         Topics topics = kafka.topics();
-        Map<String, Object> connection = kafka.connection();
+        ensureTopics(v, topics);
+        VideoFrameReader reader = new VideoFrameReader(
+                new VideoLimits(
+                        v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(), v.maxInlineBytes()),
+                v.decoderThreads(),
+                v.formats());
+        VideoSources sources = new VideoSources(
+                v.sources().fileRoots().stream().map(Path::of).toList(),
+                v.sources().urlPrefixes().orElse(List.of()),
+                v.sources().maxRedirects());
+        Path workDir = Path.of(v.workDir());
+        ImageModels models =
+                new ImageModels(catalog, v.defaultModels(), config.images().preferUint8());
+        VideoStage stage = new VideoStage(topics, kafka.deadLetters(), models, sources, reader);
+        VideoPlanner plan = new VideoPlanner(stage, Math.max(1000, Math.round(v.segmentSeconds() * 1000)), workDir);
+        decoder = new SegmentDecoder(
+                stage, new InlineVideos(kafka.clientProperties(), reader, workDir, Duration.ofSeconds(30)));
+
+        PreprocessConfig.Kafka k = v.kafka();
+        Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
+        // One segment per poll: a poll is one transaction, and a slow segment must not get the
+        // instance thrown out of the group while the next ones wait in the same poll.
+        segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+        planner = loop(
+                "video-planner",
+                k.groupId(),
+                "-planner",
+                topics.videos().name(),
+                k.maxPollRecords(),
+                withLargeFetches(kafka.consumer(k, "-planner")),
+                tracing.eachInSpan("plan video", plan::plan));
+        segments = loop(
+                "video-segments",
+                k.groupId() + "-segments",
+                "-segments",
+                topics.videoSegments().name(),
+                1,
+                segmentConsumer,
+                tracing.eachInSpan("decode video segment", decoder::decode));
+        planner.start();
+        segments.start();
+    }
+
+    /** Creates the topics the video loops read and write, when topic creation is on. */
+    private void ensureTopics(PreprocessConfig.Video v, Topics topics) {
         kafka.ensureTopics(List.of(
                 topics.videos().name(),
                 topics.videoEvents().name(),
@@ -78,55 +117,31 @@ public class VideoLoops implements HealthCheck {
         kafka.ensureTopics(v.defaultModels().stream()
                 .map(model -> topics.tensors(model).name())
                 .toList());
-        VideoLimits limits = new VideoLimits(
-                v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(), v.maxInlineBytes());
-        VideoFrameReader reader = new VideoFrameReader(limits, v.decoderThreads(), v.formats());
-        VideoSources sources = new VideoSources(
-                v.sources().fileRoots().stream().map(Path::of).toList(),
-                v.sources().urlPrefixes().orElse(List.of()),
-                v.sources().maxRedirects());
-        Path workDir = Path.of(v.workDir());
-        long segmentMs = Math.max(1000, Math.round(v.segmentSeconds() * 1000));
-        ImageModels models =
-                new ImageModels(catalog, v.defaultModels(), config.images().preferUint8());
-        VideoStage stage = new VideoStage(topics, kafka.deadLetters(), models, sources, reader);
-        VideoPlanner plan = new VideoPlanner(stage, segmentMs, workDir);
-        decoder = new SegmentDecoder(
-                stage, new InlineVideos(kafka.clientProperties(), reader, workDir, Duration.ofSeconds(30)));
+    }
 
-        PreprocessConfig.Kafka k = v.kafka();
-        Map<String, Object> producer = new HashMap<>(connection);
+    /** One of the two loops: its group, its transactional id's suffix, the topic it reads. */
+    private TransactionalLoop loop(
+            String name,
+            String groupId,
+            String idSuffix,
+            String topic,
+            int recordsPerPoll,
+            Map<String, Object> consumer,
+            TransactionalLoop.BatchHandler handler) {
+        PreprocessConfig.Kafka k = config.video().kafka();
+        Map<String, Object> producer = new HashMap<>(kafka.connection());
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
-
-        planner = new TransactionalLoop(
-                TransactionalLoop.Settings.builder("video-planner", kafka.bootstrapServers())
-                        .identity(k.groupId(), k.transactionalIdOrUnique() + "-planner")
-                        .topics(Pattern.compile(Pattern.quote(topics.videos().name())))
-                        .polls(k.maxPollRecords(), Duration.ofMillis(k.pollTimeoutMs()))
+        return new TransactionalLoop(
+                TransactionalLoop.Settings.builder(name, kafka.bootstrapServers())
+                        .identity(groupId, k.transactionalIdOrUnique() + idSuffix)
+                        .topics(Pattern.compile(Pattern.quote(topic)))
+                        .polls(recordsPerPoll, Duration.ofMillis(k.pollTimeoutMs()))
                         .maxRequestBytes(k.maxRequestBytes())
-                        .consumer(withLargeFetches(kafka.consumer(k, "-planner")))
+                        .consumer(consumer)
                         .producer(producer)
                         .build(),
-                tracing.eachInSpan("plan video", plan::plan),
+                handler,
                 kafka.deadLetters());
-        Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
-        // One segment per poll: a poll is one transaction, and a slow segment must not get the
-        // instance thrown out of the group while the next ones wait in the same poll.
-        segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
-        segments = new TransactionalLoop(
-                TransactionalLoop.Settings.builder("video-segments", kafka.bootstrapServers())
-                        .identity(k.groupId() + "-segments", k.transactionalIdOrUnique() + "-segments")
-                        .topics(Pattern.compile(
-                                Pattern.quote(topics.videoSegments().name())))
-                        .polls(1, Duration.ofMillis(k.pollTimeoutMs()))
-                        .maxRequestBytes(k.maxRequestBytes())
-                        .consumer(segmentConsumer)
-                        .producer(producer)
-                        .build(),
-                tracing.eachInSpan("decode video segment", decoder::decode),
-                kafka.deadLetters());
-        planner.start();
-        segments.start();
     }
 
     private static Map<String, Object> withLargeFetches(Map<String, Object> consumer) {
@@ -144,14 +159,6 @@ public class VideoLoops implements HealthCheck {
     /** The segment loop, when videos are enabled. */
     public Optional<TransactionalLoop> segments() {
         return Optional.ofNullable(segments);
-    }
-
-    @Override
-    public HealthCheckResponse call() {
-        HealthCheckResponseBuilder response = HealthCheckResponse.named("videos");
-        boolean ready = TransactionalLoop.report(planner(), "planner", response)
-                & TransactionalLoop.report(segments(), "segments", response);
-        return response.status(ready).build();
     }
 
     @PreDestroy

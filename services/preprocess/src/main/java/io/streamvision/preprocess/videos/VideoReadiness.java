@@ -1,0 +1,29 @@
+package io.streamvision.preprocess.videos;
+
+import io.streamvision.kafka.TransactionalLoop;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import org.eclipse.microprofile.health.HealthCheck;
+import org.eclipse.microprofile.health.HealthCheckResponse;
+import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
+import org.eclipse.microprofile.health.Readiness;
+
+/**
+ * Readiness of the two video loops ({@link VideoLoops}): UP when both run (or videos are off), with
+ * each loop's state and counters in the check's data.
+ */
+@ApplicationScoped
+@Readiness
+public class VideoReadiness implements HealthCheck {
+
+    @Inject
+    VideoLoops loops;
+
+    @Override
+    public HealthCheckResponse call() {
+        HealthCheckResponseBuilder response = HealthCheckResponse.named("videos");
+        boolean ready = TransactionalLoop.report(loops.planner(), "planner", response)
+                & TransactionalLoop.report(loops.segments(), "segments", response);
+        return response.status(ready).build();
+    }
+}
