@@ -5,8 +5,10 @@
 #     (Kafka -> preprocess -> scoring -> video summaries), frames/s end to end, beside the
 #     decode-only rate (FFmpeg through JavaCPP, this machine) and the scoring-only rate (raw ONNX
 #     Runtime, fashion-cnn) measured in the same run.
-#   bench/videos.sh --long [seconds]
-#     one long 320x240 video (default 3600 s, written at run time into media/) sampled at 1 fps:
+#   bench/videos.sh --long [seconds] [x264-preset]
+#     one long 320x240 video (default 3600 s, written at run time into media/) sampled at 1 fps;
+#     x264's preset ultrafast (the default: no B-frames, every frame a reference) or e.g. medium
+#     (x264's default: B-frames, which the service's decoder skips when no sampled frame needs them):
 #     end-to-end wall time with one and with two preprocess instances, beside ffmpeg's
 #     decode-only time of the same file (`ffmpeg -threads 1 -i X -f null -`) and the service's
 #     own decoder alone, in one pass and in 30 s segments; image latency (p50/p99) with the
@@ -19,12 +21,14 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 if [[ "${1:-}" == "--long" ]]; then
   seconds=${2:-3600}
+  preset=${3:-ultrafast}
   [[ -f services/cli/target/vision.jar ]] || mvn -B -q install -DskipTests
   mkdir -p media
   video=media/long-${seconds}s-320x240.mp4
+  [[ $preset == ultrafast ]] || video=media/long-${seconds}s-320x240-$preset.mp4
   if [[ ! -f $video ]]; then
     if command -v ffmpeg > /dev/null; then
-      ffmpeg -loglevel error -f lavfi -i "testsrc2=size=320x240:rate=25" -t "$seconds" -c:v libx264 -preset ultrafast "$video"
+      ffmpeg -loglevel error -f lavfi -i "testsrc2=size=320x240:rate=25" -t "$seconds" -c:v libx264 -preset "$preset" "$video"
     else
       java -cp "$(ls services/preprocess/target/quarkus-app/lib/main/*.jar | tr '\n' ':')" \
         io.streamvision.video.SyntheticVideos "$video" "$seconds" 320 240 25 MP4
@@ -41,7 +45,7 @@ if [[ "${1:-}" == "--long" ]]; then
       for _ in 1 2; do vision submit-videos --fps 1 --no-progress --timeout-s 600 "$warm" > /dev/null 2>&1 || true; done
     fi
   }
-  echo "== $video: $(du -h "$video" | cut -f1), $seconds s at 25 fps"
+  echo "== $video: $(du -h "$video" | cut -f1), $seconds s at 25 fps, x264 preset $preset"
   if command -v ffmpeg > /dev/null; then
     start=$(date +%s.%N)
     ffmpeg -loglevel error -threads 1 -i "$video" -f null -

@@ -64,7 +64,26 @@ public final class SyntheticVideos {
     public static void write(
             Path file, Container container, int width, int height, int fps, double seconds, double gopSeconds)
             throws Exception {
-        try (FFmpegFrameRecorder recorder = recorder(file, container, width, height, fps, gopSeconds, 8)) {
+        write(file, container, width, height, fps, seconds, gopSeconds, 0);
+    }
+
+    /**
+     * Writes {@code seconds} of video at {@code fps} to {@code file} with up to {@code bFrames}
+     * B-frames in a row (MPEG-4 Part 2; frames nothing references, as most encoders write them).
+     *
+     * @param gopSeconds keyframe interval in seconds
+     */
+    public static void write(
+            Path file,
+            Container container,
+            int width,
+            int height,
+            int fps,
+            double seconds,
+            double gopSeconds,
+            int bFrames)
+            throws Exception {
+        try (FFmpegFrameRecorder recorder = recorder(file, container, width, height, fps, gopSeconds, 8, bFrames)) {
             Frame frame = new Frame(width, height, Frame.DEPTH_UBYTE, 3);
             ByteBuffer pixels = (ByteBuffer) frame.image[0];
             int stride = frame.imageStride;
@@ -85,7 +104,7 @@ public final class SyntheticVideos {
         int width = pictures.get(0).width();
         int height = pictures.get(0).height();
         long each = Math.round(secondsEach * fps);
-        try (FFmpegFrameRecorder recorder = recorder(file, Container.MP4, width, height, fps, secondsEach, 2)) {
+        try (FFmpegFrameRecorder recorder = recorder(file, Container.MP4, width, height, fps, secondsEach, 2, 0)) {
             Frame frame = new Frame(width, height, Frame.DEPTH_UBYTE, 3);
             ByteBuffer pixels = (ByteBuffer) frame.image[0];
             int stride = frame.imageStride;
@@ -113,7 +132,7 @@ public final class SyntheticVideos {
 
     /** A started recorder; {@code quality} is MPEG-4's quantiser (2 best, 31 worst). */
     private static FFmpegFrameRecorder recorder(
-            Path file, Container container, int width, int height, int fps, double gopSeconds, int quality)
+            Path file, Container container, int width, int height, int fps, double gopSeconds, int quality, int bFrames)
             throws Exception {
         FFmpegFrameRecorder recorder = new FFmpegFrameRecorder(file.toFile(), width, height, 0);
         recorder.setFormat(container.format);
@@ -126,6 +145,9 @@ public final class SyntheticVideos {
         } else {
             recorder.setVideoCodec(avcodec.AV_CODEC_ID_MPEG4);
             recorder.setVideoQuality(quality);
+            if (bFrames > 0) {
+                recorder.setVideoOption("bf", Integer.toString(bFrames));
+            }
         }
         if (container == Container.MP4_FASTSTART) {
             recorder.setOption("movflags", "+faststart");

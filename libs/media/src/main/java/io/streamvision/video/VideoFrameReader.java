@@ -61,6 +61,9 @@ public final class VideoFrameReader {
      */
     private static final long PREROLL_MS = 1000;
 
+    /** {@code FF_THREAD_FRAME}: the decoder decodes several frames at once. */
+    private static final int THREAD_FRAME = 1;
+
     /** {@code AV_FRAME_FLAG_KEY}: the frame is a keyframe. */
     private static final int FRAME_FLAG_KEY = 1 << 1;
 
@@ -109,11 +112,19 @@ public final class VideoFrameReader {
             double frameRate,
             int width,
             int height,
-            boolean endOfStream) {}
+            boolean endOfStream,
+            long framesSkipped) {
+
+        /** Frames of the video whose time lies in the range: decoded, or skipped as unneeded. */
+        public long framesInRange() {
+            return framesDecoded + framesSkipped;
+        }
+    }
 
     private final VideoLimits limits;
     private final int decoderThreads;
     private final String formats;
+    private final boolean skipUnsampled;
 
     public VideoFrameReader(VideoLimits limits) {
         this(limits, 0, DEFAULT_FORMATS);
@@ -124,9 +135,19 @@ public final class VideoFrameReader {
      * @param formats container formats FFmpeg may open (its {@code format_whitelist})
      */
     public VideoFrameReader(VideoLimits limits, int decoderThreads, String formats) {
+        this(limits, decoderThreads, formats, true);
+    }
+
+    /**
+     * @param skipUnsampled let the decoder skip frames that nothing references and the sampling
+     *     cannot keep ({@link UnsampledFrames}) unless it decodes on frame threads; the sampled
+     *     frames are the same either way
+     */
+    public VideoFrameReader(VideoLimits limits, int decoderThreads, String formats, boolean skipUnsampled) {
         this.limits = limits;
         this.decoderThreads = decoderThreads;
         this.formats = formats;
+        this.skipUnsampled = skipUnsampled;
     }
 
     /** The limits every source is checked against. */
@@ -379,6 +400,10 @@ public final class VideoFrameReader {
             AVPacket packet = avcodec.av_packet_alloc();
             AVFrame frame = avutil.av_frame_alloc();
             Converter converter = new Converter();
+            UnsampledFrames unsampled = skipUnsampled && (codec.active_thread_type() & THREAD_FRAME) == 0
+                    ? new UnsampledFrames(sampling, fps, startMs, endMs)
+                    : null;
+            int discard = avcodec.AVDISCARD_DEFAULT;
             long decoded = 0;
             long sampled = 0;
             long previousBin = Long.MIN_VALUE;
@@ -408,6 +433,16 @@ public final class VideoFrameReader {
                                 avcodec.av_packet_unref(packet);
                                 continue;
                             }
+                            if (unsampled != null) {
+                                int wanted = unsampled.mayDiscard(
+                                                packetMillis(packet), (packet.flags() & avcodec.AV_PKT_FLAG_KEY) != 0)
+                                        ? avcodec.AVDISCARD_NONREF
+                                        : avcodec.AVDISCARD_DEFAULT;
+                                if (wanted != discard) {
+                                    codec.skip_frame(wanted); // read by the decoder per packet, frame threads included
+                                    discard = wanted;
+                                }
+                            }
                             avcodec.avcodec_send_packet(codec, packet); // a corrupt packet is skipped, as ffmpeg does
                             avcodec.av_packet_unref(packet);
                         }
@@ -422,6 +457,9 @@ public final class VideoFrameReader {
                         }
                         long pts = frame.best_effort_timestamp();
                         long ptsMs = pts == avutil.AV_NOPTS_VALUE ? 0 : Math.round((pts - startPts) * timeBase * 1000);
+                        if (unsampled != null) {
+                            unsampled.presented(ptsMs);
+                        }
                         if (!started) {
                             boolean key = (frame.flags() & FRAME_FLAG_KEY) != 0 || frame.key_frame() != 0;
                             if (!key) {
@@ -487,7 +525,14 @@ public final class VideoFrameReader {
                         ReasonCode.VIDEO_DECODE_FAILED, "the video stream has no decodable frames");
             }
             Probe p = probe();
-            return new Summary(decoded, sampled, p.durationMillis(), fps, p.width(), p.height(), endOfStream);
+            long skipped = unsampled == null ? 0 : unsampled.skipped();
+            return new Summary(decoded, sampled, p.durationMillis(), fps, p.width(), p.height(), endOfStream, skipped);
+        }
+
+        /** A packet's presentation time in milliseconds as its frame's would be, or -1 without one. */
+        private long packetMillis(AVPacket packet) {
+            long pts = packet.pts();
+            return pts == avutil.AV_NOPTS_VALUE ? -1 : Math.round((pts - startPts) * timeBase * 1000);
         }
 
         private void seek(long ms) {

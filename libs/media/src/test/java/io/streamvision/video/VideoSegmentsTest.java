@@ -84,6 +84,68 @@ class VideoSegmentsTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(
+            value = SyntheticVideos.Container.class,
+            names = {"MP4", "MPEG_TS", "MKV"})
+    void skippingUnsampledFramesSamplesTheSameFrames(SyntheticVideos.Container container) throws Exception {
+        Path video = dir.resolve("b-frames." + container.extension);
+        SyntheticVideos.write(video, container, 64, 48, 25, 24, 2.4, 2);
+        assertSkippingChangesNothing(video.toString(), container.toString());
+    }
+
+    @org.junit.jupiter.api.Test
+    void skippingUnsampledFramesOfH264SamplesTheSameFrames() throws Exception {
+        // H.264 High profile with B-frames (x264's defaults), 20 s at 25 fps.
+        Path video = VideoFrameReaderTest.VIDEO;
+        assertSkippingChangesNothing(video.toString(), "H.264");
+    }
+
+    /**
+     * Skipping the frames that the sampling cannot keep and nothing references leaves the sampled
+     * frames as they were, in one pass and in ranges, while it does skip some.
+     */
+    private void assertSkippingChangesNothing(String video, String what) throws Exception {
+        VideoFrameReader everyFrame = new VideoFrameReader(LIMITS, 0, VideoFrameReader.DEFAULT_FORMATS, false);
+        // One decoder thread, as the service decodes: with frame threads nothing is skipped.
+        VideoFrameReader skipping = new VideoFrameReader(LIMITS, 1, VideoFrameReader.DEFAULT_FORMATS, true);
+        for (VideoFrameReader.Sampling sampling : List.of(
+                new VideoFrameReader.Sampling(1, 1),
+                new VideoFrameReader.Sampling(1, 2.5),
+                new VideoFrameReader.Sampling(1, 12),
+                new VideoFrameReader.Sampling(4, 0),
+                new VideoFrameReader.Sampling(1, 25))) {
+            String label = what + " " + sampling;
+            List<Seen> expected = new ArrayList<>();
+            VideoFrameReader.Summary all =
+                    everyFrame.read(video, "file", sampling, 0, Long.MAX_VALUE, f -> expected.add(seen(f)));
+            assertEquals(0, all.framesSkipped());
+            List<Seen> whole = new ArrayList<>();
+            VideoFrameReader.Summary fewer =
+                    skipping.read(video, "file", sampling, 0, Long.MAX_VALUE, f -> whole.add(seen(f)));
+            assertEquals(expected, whole, label + ": the same frames and pixels");
+            assertEquals(all.framesDecoded(), fewer.framesInRange(), label + ": every frame decoded or skipped");
+            if (sampling.targetFps() == 25) {
+                assertEquals(0, fewer.framesSkipped(), label + ": every frame is sampled, none skipped");
+            } else {
+                assertTrue(
+                        fewer.framesSkipped() > all.framesDecoded() / 5,
+                        label + ": frames skipped " + fewer.framesSkipped() + " of " + all.framesDecoded());
+            }
+            List<Seen> pieces = new ArrayList<>();
+            long inRanges = 0;
+            long[] bounds = {0, 2_400, 3_333, 10_000, 12_000, 17_000};
+            for (int i = 0; i < bounds.length; i++) {
+                long end = i + 1 < bounds.length ? bounds[i + 1] : Long.MAX_VALUE;
+                VideoFrameReader.Summary part =
+                        skipping.read(video, "file", sampling, bounds[i], end, f -> pieces.add(seen(f)));
+                inRanges += part.framesInRange();
+            }
+            assertEquals(expected, pieces, label + ": the same frames in ranges");
+            assertEquals(all.framesDecoded(), inRanges, label + ": each frame in one range");
+        }
+    }
+
     private static Seen seen(VideoFrameReader.SampledFrame f) {
         return new Seen(f.frameIndex(), f.ptsMillis(), Arrays.hashCode(f.image().pixels()));
     }

@@ -64,6 +64,14 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
         int decoderThreads();
 
         /**
+         * Let the decoder skip frames that the sampling cannot keep and no other frame references
+         * (B-frames, mostly; FFmpeg's {@code skip_frame=nonref}). The sampled frames are the same,
+         * bit for bit; only one decoder thread per segment skips (frame threading does not).
+         */
+        @WithDefault("true")
+        boolean skipUnsampledFrames();
+
+        /**
          * Container formats FFmpeg may open (FFmpeg demuxer names; playlists are left out on
          * purpose).
          */

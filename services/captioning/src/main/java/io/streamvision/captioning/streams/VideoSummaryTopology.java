@@ -386,6 +386,7 @@ public final class VideoSummaryTopology {
                     .setSegmentsDoneCount(agg.getSegmentsDoneCount() + 1)
                     .setFramesSampled(agg.getFramesSampled() + event.getFramesSampled())
                     .setFramesDecoded(agg.getFramesDecoded() + event.getFramesDecoded())
+                    .setFramesSkipped(agg.getFramesSkipped() + event.getFramesSkipped())
                     .setDurationMs(Math.max(agg.getDurationMs(), event.getDurationMs()));
             if (event.getFrameRate() > 0) {
                 agg.setFrameRate(event.getFrameRate());

@@ -165,6 +165,7 @@ public final class VideoTimelines {
                 .setFinal(state != VideoSummary.State.IN_PROGRESS)
                 .setFramesSampled(aggregate.getFramesSampled())
                 .setFramesDecoded(aggregate.getFramesDecoded())
+                .setFramesSkipped(aggregate.getFramesSkipped())
                 .setDurationMs(aggregate.getDurationMs())
                 .setFrameRate(aggregate.getFrameRate())
                 .setSegmentsSampled(aggregate.getSegmentsDoneCount())

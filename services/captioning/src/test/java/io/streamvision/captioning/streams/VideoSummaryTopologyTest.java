@@ -224,6 +224,7 @@ class VideoSummaryTopologyTest {
                     .setSegmentEndMs(duration * (s + 1) / SEGMENTS)
                     .setFramesSampled(framesOfSegment(s).size())
                     .setFramesDecoded(decodedHere)
+                    .setFramesSkipped(s + 1)
                     .setDurationMs(duration)
                     .setFrameRate(decoded.frameRate())
                     .setWidth(decoded.width())
@@ -354,6 +355,7 @@ class VideoSummaryTopologyTest {
         assertEquals(frames.size(), summary.getTimelines(0).getFramesScored());
         assertEquals(decoded.framesSampled(), summary.getFramesSampled(), "sum over the segments");
         assertEquals(decoded.framesDecoded(), summary.getFramesDecoded());
+        assertEquals(SEGMENTS * (SEGMENTS + 1) / 2, summary.getFramesSkipped(), "sum over the segments");
         assertEquals(SEGMENTS, summary.getSegments());
         assertEquals(SEGMENTS, summary.getSegmentsSampled());
         ModelTimeline timeline = summary.getTimelines(0);

@@ -92,6 +92,7 @@ public final class SegmentDecoder implements AutoCloseable {
                     event(segment)
                             .setFramesSampled(summary.framesSampled())
                             .setFramesDecoded(summary.framesDecoded())
+                            .setFramesSkipped(summary.framesSkipped())
                             .setDurationMs(Math.max(summary.durationMillis(), segment.getDurationMs()))
                             .setFinalSegment(segment.getLastPlanned() && !more)
                             .build()

@@ -69,7 +69,8 @@ public class VideoLoops {
                 new VideoLimits(
                         v.maxDurationSeconds(), v.maxWidth(), v.maxHeight(), v.maxSampledFrames(), v.maxInlineBytes()),
                 v.decoderThreads(),
-                v.formats());
+                v.formats(),
+                v.skipUnsampledFrames());
         VideoSources sources = new VideoSources(
                 v.sources().fileRoots().stream().map(Path::of).toList(),
                 v.sources().urlPrefixes().orElse(List.of()),
