@@ -10,7 +10,6 @@ import io.streamvision.proto.vision.v1.VideoSampled;
 import io.streamvision.proto.vision.v1.VideoSegment;
 import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoSources;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -22,8 +21,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * vision.tensors.<model>.v1}, keyed by the video id, with the parameters {@code video_id}, {@code
  * frame_index}, {@code pts_ms} and {@code segment}. A {@code VideoSampled} event for the segment
  * follows on {@code vision.video-events.v1}; all of it is committed in the segment's own
- * transaction. The last planned segment, when frames remain past its end, plans the next one in the
- * same transaction. A segment that fails yields one dead letter and a failed event (frames sampled
+ * transaction. The last planned segment, when frames remain past its end, has the planner's next
+ * one ({@link VideoPlanner#following}) written in the same transaction. A segment that fails yields one dead letter and a failed event (frames sampled
  * before the failure stay).
  *
  * <p>Runs on one transactional loop thread; not thread-safe.
@@ -77,7 +76,7 @@ public final class SegmentDecoder implements AutoCloseable {
                             ModelInferRequest.Builder infer = new FrameParameters(
                                             videoId, frame.frameIndex(), frame.ptsMillis(), segment.getIndex())
                                     .putInto(tensor.toInferRequest(videoId + "/" + frame.frameIndex(), model));
-                            out.add(forVideo(
+                            out.add(stage.forVideo(
                                     stage.topics().tensors(model.name()).name(),
                                     videoId,
                                     infer.build().toByteArray(),
@@ -86,30 +85,17 @@ public final class SegmentDecoder implements AutoCloseable {
                         sampled[0]++;
                     });
             boolean more = !summary.endOfStream();
-            out.add(forVideo(
-                    stage.topics().videoEvents().name(),
-                    videoId,
+            out.add(stage.eventRecord(
                     event(segment)
                             .setFramesSampled(summary.framesSampled())
                             .setFramesDecoded(summary.framesDecoded())
                             .setFramesSkipped(summary.framesSkipped())
                             .setDurationMs(Math.max(summary.durationMillis(), segment.getDurationMs()))
                             .setFinalSegment(segment.getLastPlanned() && !more)
-                            .build()
-                            .toByteArray(),
+                            .build(),
                     record));
             if (segment.getLastPlanned() && more) {
-                VideoSegment next = segment.toBuilder()
-                        .setIndex(segment.getIndex() + 1)
-                        .setStartMs(segment.getEndMs())
-                        .setEndMs(segment.getEndMs() + segment.getSegmentMs())
-                        .build();
-                ProducerRecord<byte[], byte[]> planned = new ProducerRecord<>(
-                        stage.topics().videoSegments().name(),
-                        (videoId + "/" + next.getIndex()).getBytes(StandardCharsets.UTF_8),
-                        next.toByteArray());
-                VideoPlanner.headers(record, planned, videoId);
-                out.add(planned);
+                out.add(stage.segmentRecord(VideoPlanner.following(segment), record));
             }
         } catch (ImageRejectedException e) {
             String message = "segment "
@@ -124,17 +110,14 @@ public final class SegmentDecoder implements AutoCloseable {
                             ? ""
                             : " (" + sampled[0] + " frames of the segment were sampled before the failure)");
             out.add(stage.deadLetters().forRecord(record, VideoPlanner.STAGE, e.reason(), message));
-            out.add(forVideo(
-                    stage.topics().videoEvents().name(),
-                    videoId,
+            out.add(stage.eventRecord(
                     event(segment)
                             .setFramesSampled(sampled[0])
                             .setFailed(true)
                             .setFailureReason(e.reason())
                             .setFailureMessage(message)
                             .setFinalSegment(segment.getLastPlanned())
-                            .build()
-                            .toByteArray(),
+                            .build(),
                     record));
         }
     }
@@ -150,14 +133,6 @@ public final class SegmentDecoder implements AutoCloseable {
                 .setWidth(segment.getWidth())
                 .setHeight(segment.getHeight())
                 .addAllModels(segment.getModelsList());
-    }
-
-    private static ProducerRecord<byte[], byte[]> forVideo(
-            String topic, String videoId, byte[] value, ConsumerRecord<byte[], byte[]> in) {
-        ProducerRecord<byte[], byte[]> out =
-                new ProducerRecord<>(topic, videoId.getBytes(StandardCharsets.UTF_8), value);
-        VideoPlanner.headers(in, out, videoId);
-        return out;
     }
 
     @Override

@@ -2,7 +2,6 @@ package io.streamvision.preprocess.videos;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.imaging.ImageRejectedException;
-import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Stages;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.SourceRecord;
@@ -84,6 +83,7 @@ public final class VideoPlanner {
                         .setIndex(i)
                         .setStartMs(i * segmentMs)
                         .setEndMs((i + 1) * segmentMs)
+                        // The last one plans the next when the video goes on past it (following).
                         .setLastPlanned(i == segments - 1)
                         .setRequest(withoutBytes)
                         .addAllModels(names)
@@ -98,11 +98,11 @@ public final class VideoPlanner {
                             .setPartition(record.partition())
                             .setOffset(record.offset()));
                 }
-                out.add(segmentRecord(segment.build(), record));
+                out.add(stage.segmentRecord(segment.build(), record));
             }
         } catch (ImageRejectedException e) {
             out.add(stage.deadLetters().forRecord(record, STAGE, e.reason(), e.getMessage()));
-            out.add(event(
+            out.add(stage.eventRecord(
                     VideoSampled.newBuilder()
                             .setVideoId(videoId)
                             .setSegmentIndex(0)
@@ -133,6 +133,19 @@ public final class VideoPlanner {
         return stage.reader().probe(source.location(), VideoSources.protocolWhitelist(source));
     }
 
+    /**
+     * The segment after {@code last}, the last planned one, when the video goes on past its end (a
+     * container that gave no duration, or a shorter one than it holds): same length, same request;
+     * it is the last planned one in its turn.
+     */
+    static VideoSegment following(VideoSegment last) {
+        return last.toBuilder()
+                .setIndex(last.getIndex() + 1)
+                .setStartMs(last.getEndMs())
+                .setEndMs(last.getEndMs() + last.getSegmentMs())
+                .build();
+    }
+
     /** The video id: the request's, else the record key, else the record's coordinates. */
     static String videoId(VideoRequest request, ConsumerRecord<byte[], byte[]> record) {
         if (!request.getVideoId().isEmpty()) {
@@ -142,29 +155,5 @@ public final class VideoPlanner {
             return new String(record.key(), StandardCharsets.UTF_8);
         }
         return record.topic() + "-" + record.partition() + "-" + record.offset();
-    }
-
-    private ProducerRecord<byte[], byte[]> segmentRecord(VideoSegment segment, ConsumerRecord<byte[], byte[]> in) {
-        byte[] key = (segment.getVideoId() + "/" + segment.getIndex()).getBytes(StandardCharsets.UTF_8);
-        ProducerRecord<byte[], byte[]> out =
-                new ProducerRecord<>(stage.topics().videoSegments().name(), key, segment.toByteArray());
-        headers(in, out, segment.getVideoId());
-        return out;
-    }
-
-    private ProducerRecord<byte[], byte[]> event(VideoSampled event, ConsumerRecord<byte[], byte[]> in) {
-        ProducerRecord<byte[], byte[]> out = new ProducerRecord<>(
-                stage.topics().videoEvents().name(),
-                event.getVideoId().getBytes(StandardCharsets.UTF_8),
-                event.toByteArray());
-        headers(in, out, event.getVideoId());
-        return out;
-    }
-
-    static void headers(ConsumerRecord<byte[], byte[]> in, ProducerRecord<byte[], byte[]> out, String videoId) {
-        RecordHeaders.propagate(in.headers(), out.headers());
-        if (out.headers().lastHeader(RecordHeaders.REQUEST_ID) == null) {
-            RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, videoId);
-        }
     }
 }
