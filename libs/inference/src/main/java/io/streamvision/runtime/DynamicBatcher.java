@@ -7,13 +7,11 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanBuilder;
 import io.opentelemetry.api.trace.SpanContext;
 import io.opentelemetry.context.Context;
-import io.streamvision.proto.inference.InferParameter;
 import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.runtime.BatchQueue.Pending;
 import io.streamvision.tracing.RecordTracing;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -266,20 +264,6 @@ public final class DynamicBatcher implements AutoCloseable {
         shadows.shutdownNow();
     }
 
-    /**
-     * A waiting request; {@code deadlineNanos} is when its queue timeout expires (MAX_VALUE:
-     * never).
-     */
-    private record Pending(
-            ModelInferRequest request,
-            String version,
-            boolean routed,
-            long rows,
-            long enqueuedNanos,
-            long deadlineNanos,
-            CompletableFuture<InferenceEngine.Outcome> result,
-            Context trace) {}
-
     /** The queue and workers of one model. */
     private final class ModelQueue implements Runnable {
         private final String model;
@@ -288,13 +272,8 @@ public final class DynamicBatcher implements AutoCloseable {
         private final Condition notEmpty = lock.newCondition();
         private final Condition notFull = lock.newCondition();
 
-        /**
-         * One queue per priority level (index 0 is level 1, the highest), then timed-out DELAY
-         * requests.
-         */
-        private final ArrayDeque<Pending>[] levels;
-
-        private final ArrayDeque<Pending> delayed = new ArrayDeque<>();
+        /** Priority levels, queue timeouts and batch forming; guarded by {@code lock}. */
+        private final BatchQueue queue;
         /** One thread per instance; each takes the next batch when its last one is done. */
         private final List<Thread> workers = new ArrayList<>();
 
@@ -303,14 +282,10 @@ public final class DynamicBatcher implements AutoCloseable {
         /** Set when newer settings replaced this queue: it takes nothing more and drains. */
         private boolean retired;
 
-        @SuppressWarnings("unchecked")
         ModelQueue(String model, BatchingSettings settings) {
             this.model = model;
             this.settings = settings;
-            this.levels = new ArrayDeque[Math.max(1, settings.priorityLevels())];
-            for (int i = 0; i < levels.length; i++) {
-                levels[i] = new ArrayDeque<>();
-            }
+            this.queue = new BatchQueue(settings);
             for (int i = 0; i < settings.instances(); i++) {
                 Thread worker = new Thread(this, "batcher-" + model + (settings.instances() > 1 ? "-" + i : ""));
                 worker.setDaemon(true);
@@ -322,97 +297,10 @@ public final class DynamicBatcher implements AutoCloseable {
         int size() {
             lock.lock();
             try {
-                return waiting();
+                return queue.waiting();
             } finally {
                 lock.unlock();
             }
-        }
-
-        /** Requests waiting; call with the lock held. */
-        private int waiting() {
-            int n = delayed.size();
-            for (ArrayDeque<Pending> level : levels) {
-                n += level.size();
-            }
-            return n;
-        }
-
-        /**
-         * The next request to batch: the oldest of the highest non-empty level, then delayed ones.
-         */
-        private Pending peekNext() {
-            for (ArrayDeque<Pending> level : levels) {
-                if (!level.isEmpty()) {
-                    return level.peek();
-                }
-            }
-            return delayed.peek();
-        }
-
-        private Pending pollNext() {
-            for (ArrayDeque<Pending> level : levels) {
-                if (!level.isEmpty()) {
-                    return level.poll();
-                }
-            }
-            return delayed.poll();
-        }
-
-        /**
-         * Takes requests past their queue timeout out of the levels: REJECT ones into {@code
-         * rejected} (answered after the lock is released), DELAY ones to the back.
-         */
-        private void expire(long now, List<Pending> rejected) {
-            BatchingSettings.QueuePolicy policy = settings.queuePolicy();
-            if (policy.defaultTimeoutMicros() <= 0 && !policy.allowTimeoutOverride()) {
-                return; // no request can have a deadline: nothing to scan on the hot path
-            }
-            for (ArrayDeque<Pending> level : levels) {
-                for (Iterator<Pending> it = level.iterator(); it.hasNext(); ) {
-                    Pending p = it.next();
-                    if (p.deadlineNanos() <= now) {
-                        it.remove();
-                        if (settings.queuePolicy().reject()) {
-                            rejected.add(p);
-                        } else {
-                            delayed.add(p);
-                        }
-                    }
-                }
-            }
-        }
-
-        /** The request's priority level (parameter {@code priority}; 0 or absent: the default). */
-        private int priority(ModelInferRequest request) {
-            long p = parameter(request, "priority");
-            return (int) (p <= 0 ? settings.defaultPriority() : Math.min(levels.length, p));
-        }
-
-        /**
-         * When the request's queue timeout expires: its {@code timeout} parameter if allowed, else
-         * the default.
-         */
-        private long deadline(ModelInferRequest request, long now) {
-            BatchingSettings.QueuePolicy policy = settings.queuePolicy();
-            long micros = policy.defaultTimeoutMicros();
-            long own = parameter(request, "timeout");
-            if (policy.allowTimeoutOverride() && own > 0) {
-                micros = own;
-            }
-            return micros <= 0 ? Long.MAX_VALUE : now + micros * 1000;
-        }
-
-        private static long parameter(ModelInferRequest request, String name) {
-            InferParameter p = request.getParametersMap().get(name);
-            if (p == null) {
-                return 0;
-            }
-            return switch (p.getParameterChoiceCase()) {
-                case INT64_PARAM -> p.getInt64Param();
-                case UINT64_PARAM -> p.getUint64Param();
-                case DOUBLE_PARAM -> (long) p.getDoubleParam();
-                default -> 0;
-            };
         }
 
         /** Stops taking requests; the workers run what is waiting, then end. */
@@ -435,7 +323,7 @@ public final class DynamicBatcher implements AutoCloseable {
             CompletableFuture<InferenceEngine.Outcome> result = new CompletableFuture<>();
             lock.lock();
             try {
-                while (!retired && waiting() >= settings.maxQueueSize()) {
+                while (!retired && queue.full()) {
                     if (!wait) {
                         counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED")
                                 .increment();
@@ -448,7 +336,7 @@ public final class DynamicBatcher implements AutoCloseable {
                                         "model '"
                                                 + model
                                                 + "' has "
-                                                + waiting()
+                                                + queue.waiting()
                                                 + " requests queued, the limit; retry later")));
                     }
                     notFull.awaitUninterruptibly();
@@ -465,8 +353,8 @@ public final class DynamicBatcher implements AutoCloseable {
                         version = ""; // the candidate is not loaded (yet): the serving version answers
                     }
                 }
-                levels[priority(request) - 1].add(new Pending(
-                        request, version, routed, rows, now, deadline(request, now), result, Context.current()));
+                queue.add(new Pending(
+                        request, version, routed, rows, now, queue.deadline(request, now), result, Context.current()));
                 notEmpty.signal();
             } finally {
                 lock.unlock();
@@ -496,7 +384,7 @@ public final class DynamicBatcher implements AutoCloseable {
         private boolean isDrained() {
             lock.lock();
             try {
-                return retired && waiting() == 0;
+                return retired && queue.waiting() == 0;
             } finally {
                 lock.unlock();
             }
@@ -513,33 +401,28 @@ public final class DynamicBatcher implements AutoCloseable {
             lock.lock();
             try {
                 while (true) {
-                    expire(System.nanoTime(), rejected);
+                    queue.expire(System.nanoTime(), rejected);
                     // Leave with the loop below, which answers the requests that timed out.
-                    if (waiting() > 0 || !rejected.isEmpty() || !running || retired) {
+                    if (queue.waiting() > 0 || !rejected.isEmpty() || !running || retired) {
                         break;
                     }
                     notEmpty.await(100, TimeUnit.MILLISECONDS);
                 }
-                if (waiting() > 0) {
-                    long deadline = peekNext().enqueuedNanos() + settings.maxQueueDelayMicros() * 1000;
+                if (queue.waiting() > 0) {
+                    long deadline = queue.batchDeadline();
                     long rows = 0;
                     while (true) {
-                        expire(System.nanoTime(), rejected);
-                        while (peekNext() != null
-                                && (batch.isEmpty() || rows + peekNext().rows() <= settings.maxBatchSize())) {
-                            Pending next = pollNext();
-                            rows += next.rows();
-                            batch.add(next);
-                        }
+                        queue.expire(System.nanoTime(), rejected);
+                        rows = queue.fill(batch, rows);
                         long left = deadline - System.nanoTime();
                         // A retired queue gets no more requests: nothing to wait for.
-                        if (rows >= settings.maxBatchSize() || left <= 0 || peekNext() != null || retired) {
+                        if (rows >= settings.maxBatchSize() || left <= 0 || queue.peek() != null || retired) {
                             break;
                         }
                         notEmpty.awaitNanos(left);
                     }
                 }
-                if (waiting() > 0) {
+                if (queue.waiting() > 0) {
                     // One signal per request may have woken only this worker: hand the rest on to
                     // another instance instead of leaving it asleep until the next request.
                     notEmpty.signal();
