@@ -1,5 +1,6 @@
 package io.streamvision.health;
 
+import io.streamvision.kafka.LoopReadiness;
 import io.streamvision.kafka.TransactionalLoop;
 import io.streamvision.runtime.ServedModels;
 import java.util.Optional;
@@ -10,7 +11,7 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 /**
  * The readiness check of a service that serves models and may run a transactional Kafka loop: UP
  * only when every configured model is served and the loop (when enabled) is RUNNING. The data lists
- * the served models, load failures and the loop's report ({@link TransactionalLoop#report}, under
+ * the served models, load failures and the loop's report ({@link LoopReadiness#report}, under
  * {@code kafka}). A service
  * subclasses it as an {@code @Readiness @ApplicationScoped} bean.
  */
@@ -43,7 +44,7 @@ public abstract class ModelServiceHealthCheck implements HealthCheck {
                 .withData(
                         "load-failures",
                         models == null ? "{}" : models.registry().failures().toString());
-        boolean loopReady = TransactionalLoop.report(loop, "kafka", response);
+        boolean loopReady = LoopReadiness.report(loop, "kafka", response);
         boolean own = ready(response);
         return response.status(modelsReady && loopReady && own).build();
     }

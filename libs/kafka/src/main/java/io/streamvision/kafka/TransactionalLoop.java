@@ -7,7 +7,6 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
@@ -36,7 +35,6 @@ import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.jboss.logging.Logger;
 
 /**
@@ -295,30 +293,24 @@ public final class TransactionalLoop implements AutoCloseable {
         return recordsIn;
     }
 
-    /**
-     * Adds a loop's readiness data under {@code prefix}: its state ({@code DISABLED} when there is
-     * no loop), {@code -failure}, {@code -partitions} (held now), {@code -transactions}, {@code
-     * -records-in} and {@code -records-out} (committed so far), {@code -handle-ms} (time in the
-     * handler) and {@code -commit-ms} (time producing and committing).
-     *
-     * @return whether the loop is RUNNING, or true when there is none
-     */
-    public static boolean report(Optional<TransactionalLoop> loop, String prefix, HealthCheckResponseBuilder response) {
-        if (loop.isEmpty()) {
-            response.withData(prefix, "DISABLED");
-            return true;
-        }
-        TransactionalLoop l = loop.get();
-        String failure = l.failure;
-        response.withData(prefix, l.state.name())
-                .withData(prefix + "-failure", failure == null ? "" : failure)
-                .withData(prefix + "-partitions", l.assignedPartitions)
-                .withData(prefix + "-transactions", l.batches)
-                .withData(prefix + "-records-in", l.recordsIn)
-                .withData(prefix + "-records-out", l.recordsOut)
-                .withData(prefix + "-handle-ms", l.handleNanos / 1_000_000)
-                .withData(prefix + "-commit-ms", l.commitNanos / 1_000_000);
-        return l.state == State.RUNNING;
+    /** Records produced and committed so far. */
+    public long recordsOut() {
+        return recordsOut;
+    }
+
+    /** Partitions the loop holds now. */
+    public int partitions() {
+        return assignedPartitions;
+    }
+
+    /** Time spent in the handler so far, in milliseconds. */
+    public long handleMillis() {
+        return handleNanos / 1_000_000;
+    }
+
+    /** Time spent producing and committing so far, in milliseconds. */
+    public long commitMillis() {
+        return commitNanos / 1_000_000;
     }
 
     private Properties consumerProps() {

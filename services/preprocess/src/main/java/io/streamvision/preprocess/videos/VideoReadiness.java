@@ -1,6 +1,6 @@
 package io.streamvision.preprocess.videos;
 
-import io.streamvision.kafka.TransactionalLoop;
+import io.streamvision.kafka.LoopReadiness;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
@@ -22,8 +22,8 @@ public class VideoReadiness implements HealthCheck {
     @Override
     public HealthCheckResponse call() {
         HealthCheckResponseBuilder response = HealthCheckResponse.named("videos");
-        boolean ready = TransactionalLoop.report(loops.planner(), "planner", response)
-                & TransactionalLoop.report(loops.segments(), "segments", response);
+        boolean ready = LoopReadiness.report(loops.planner(), "planner", response)
+                & LoopReadiness.report(loops.segments(), "segments", response);
         return response.status(ready).build();
     }
 }
