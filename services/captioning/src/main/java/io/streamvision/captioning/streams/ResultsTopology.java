@@ -2,11 +2,12 @@ package io.streamvision.captioning.streams;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.streamvision.captioning.streams.TopologyRecords.Out;
 import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Routed;
 import io.streamvision.kafka.Stages;
+import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.Classification;
@@ -127,35 +128,42 @@ public final class ResultsTopology {
                 Stores.persistentKeyValueStore(HEADERS_STORE), Serdes.String(), Serdes.ByteArray()));
         KStream<byte[], Part> scores = Part.of(scoresSource, topics.scores(), "score-parts");
         KStream<byte[], Part> captions = Part.read(builder, topics.captions(), "captions-source", "caption-parts");
-        KStream<String, Out> out = scores.merge(captions, Named.as("parts"))
+        KStream<String, Routed> out = scores.merge(captions, Named.as("parts"))
                 .process(
-                        () -> new JoinProcessor(expected, window, punctuate, deadLetters),
+                        () -> new JoinProcessor(expected, window, punctuate, deadLetters, topics.results()),
                         Named.as("join-parts"),
                         STORE,
                         HEADERS_STORE);
-        TopologyRecords.sink(out, topics.results(), topics.deadLetters(), "results");
+        Routed.sink(out, Serdes.String(), "results-sink");
     }
 
     /** Collects the parts of each image in a store and emits each image's result once. */
-    static final class JoinProcessor implements Processor<byte[], Part, String, Out> {
+    static final class JoinProcessor implements Processor<byte[], Part, String, Routed> {
 
         private final Expected expected;
         private final long windowMs;
         private final Duration punctuate;
         private final DeadLetters deadLetters;
-        private ProcessorContext<String, Out> context;
+        private final Topic<ImageResult> results;
+        private ProcessorContext<String, Routed> context;
         private KeyValueStore<String, byte[]> store;
         private KeyValueStore<String, byte[]> headers;
 
-        JoinProcessor(Expected expected, Duration window, Duration punctuate, DeadLetters deadLetters) {
+        JoinProcessor(
+                Expected expected,
+                Duration window,
+                Duration punctuate,
+                DeadLetters deadLetters,
+                Topic<ImageResult> results) {
             this.expected = expected;
             this.windowMs = window.toMillis();
             this.punctuate = punctuate;
             this.deadLetters = deadLetters;
+            this.results = results;
         }
 
         @Override
-        public void init(ProcessorContext<String, Out> context) {
+        public void init(ProcessorContext<String, Routed> context) {
             this.context = context;
             this.store = context.getStateStore(STORE);
             this.headers = context.getStateStore(HEADERS_STORE);
@@ -244,7 +252,7 @@ public final class ResultsTopology {
                 RecordHeaders.put(carried, RecordHeaders.REQUEST_ID, requestId);
             }
             headers.delete(requestId);
-            context.forward(new Record<>(requestId, new Out(done, false), timestamp, carried));
+            context.forward(new Record<>(requestId, Routed.to(results, done), timestamp, carried));
             // Keep a marker for one more window so that late parts do not start a second result.
             store.put(
                     requestId,

@@ -3,6 +3,7 @@ package io.streamvision.captioning.streams;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Routed;
 import io.streamvision.kafka.Topic;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
@@ -11,11 +12,9 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
-import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
@@ -57,17 +56,11 @@ final class TopologyRecords {
     }
 
     /**
-     * An output of a processor: a message for its output topic, or a dead letter; the sink writes it
-     * in the topic's format.
-     */
-    record Out(Message value, boolean deadLetter) {}
-
-    /**
      * The dead letter of a processor's input record, keyed like it (as text), with its propagated
      * headers and the dead-letter reason and stage, for the sink to write.
      */
-    static Record<String, Out> deadLetter(
-            ProcessorContext<String, Out> context,
+    static Record<String, Routed> deadLetter(
+            ProcessorContext<String, Routed> context,
             DeadLetters deadLetters,
             Record<byte[], Part> record,
             String stage,
@@ -87,34 +80,11 @@ final class TopologyRecords {
                         record.value().value()));
         Headers headers = new RecordHeaders();
         deadLetters.addHeaders(letter, record.headers(), headers);
-        return new Record<>(keyText(record.key()), new Out(letter, true), record.timestamp(), headers);
+        return new Record<>(keyText(record.key()), Routed.deadLetter(deadLetters, letter), record.timestamp(), headers);
     }
 
     /** A record key as text; an absent key is the empty string. */
     static String keyText(byte[] key) {
         return key == null ? "" : new String(key, StandardCharsets.UTF_8);
-    }
-
-    /** Sends the outputs to {@code topic} and the dead letters to {@code deadLetters}. */
-    static void sink(KStream<String, Out> out, Topic<?> topic, Topic<DeadLetter> deadLetters, String prefix) {
-        out.split(Named.as(prefix + "-"))
-                .branch(
-                        (key, value) -> value.deadLetter(),
-                        Branched.withConsumer(
-                                s -> s.mapValues(
-                                                o -> deadLetters.encode(o.value()),
-                                                Named.as(prefix + "-dead-letter-bytes"))
-                                        .to(
-                                                deadLetters.name(),
-                                                Produced.with(Serdes.String(), Serdes.ByteArray())
-                                                        .withName(prefix + "-dead-letters-sink")),
-                                "dead-letter-records"))
-                .defaultBranch(Branched.withConsumer(
-                        s -> s.mapValues(o -> topic.encode(o.value()), Named.as(prefix + "-output-bytes"))
-                                .to(
-                                        topic.name(),
-                                        Produced.with(Serdes.String(), Serdes.ByteArray())
-                                                .withName(prefix + "-sink")),
-                        "output-records"));
     }
 }

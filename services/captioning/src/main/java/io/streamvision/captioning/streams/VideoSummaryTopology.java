@@ -1,11 +1,12 @@
 package io.streamvision.captioning.streams;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.streamvision.captioning.streams.TopologyRecords.Out;
 import io.streamvision.captioning.streams.TopologyRecords.Part;
 import io.streamvision.kafka.DeadLetters;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Routed;
 import io.streamvision.kafka.Stages;
+import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.Detection;
@@ -172,10 +173,13 @@ public final class VideoSummaryTopology {
         KStream<byte[], Part> frames = Part.of(scores, topics.scores(), "video-frame-parts");
         KStream<byte[], Part> events =
                 Part.read(builder, topics.videoEvents(), "video-events-source", "video-event-parts");
-        KStream<String, Out> out = frames.merge(events, Named.as("video-parts"))
+        KStream<String, Routed> out = frames.merge(events, Named.as("video-parts"))
                 .process(
-                        () -> new Aggregator(settings, deadLetters), Named.as("aggregate-videos"), STORE, FRAMES_STORE);
-        TopologyRecords.sink(out, topics.videoSummaries(), topics.deadLetters(), "video");
+                        () -> new Aggregator(settings, deadLetters, topics.videoSummaries()),
+                        Named.as("aggregate-videos"),
+                        STORE,
+                        FRAMES_STORE);
+        Routed.sink(out, Serdes.String(), "video-sink");
     }
 
     /**
@@ -241,21 +245,23 @@ public final class VideoSummaryTopology {
     }
 
     /** Keeps each video's header and frames and emits its progress and final summaries. */
-    static final class Aggregator implements Processor<byte[], Part, String, Out> {
+    static final class Aggregator implements Processor<byte[], Part, String, Routed> {
 
         private final Settings settings;
         private final DeadLetters deadLetters;
-        private ProcessorContext<String, Out> context;
+        private final Topic<VideoSummary> summaries;
+        private ProcessorContext<String, Routed> context;
         private KeyValueStore<String, byte[]> headers;
         private KeyValueStore<String, byte[]> frames;
 
-        Aggregator(Settings settings, DeadLetters deadLetters) {
+        Aggregator(Settings settings, DeadLetters deadLetters, Topic<VideoSummary> summaries) {
             this.settings = settings;
             this.deadLetters = deadLetters;
+            this.summaries = summaries;
         }
 
         @Override
-        public void init(ProcessorContext<String, Out> context) {
+        public void init(ProcessorContext<String, Routed> context) {
             this.context = context;
             this.headers = context.getStateStore(STORE);
             this.frames = context.getStateStore(FRAMES_STORE);
@@ -422,7 +428,7 @@ public final class VideoSummaryTopology {
                     && VideoTimelines.scoredPairs(agg) - agg.getReportedFrames() >= settings.progressEveryFrames()) {
                 agg.setReportedFrames(VideoTimelines.scoredPairs(agg));
                 context.forward(new Record<>(
-                        agg.getVideoId(), new Out(VideoTimelines.progress(agg), false), cause.timestamp(), out));
+                        agg.getVideoId(), Routed.to(summaries, VideoTimelines.progress(agg)), cause.timestamp(), out));
             }
             headers.put(agg.getVideoId(), agg.build().toByteArray());
         }
@@ -445,7 +451,7 @@ public final class VideoSummaryTopology {
                     .setReportedFrames(VideoTimelines.scoredPairs(agg));
             VideoSummary summary = VideoTimelines.summarize(
                     agg, VideoTimelines.state(agg), frameSource(frames, agg.getVideoId()), settings.shape());
-            context.forward(new Record<>(agg.getVideoId(), new Out(summary, false), timestamp, out));
+            context.forward(new Record<>(agg.getVideoId(), Routed.to(summaries, summary), timestamp, out));
         }
 
         private void deadLetter(Record<byte[], Part> record, String stage, ReasonCode reason, String message) {

@@ -1,6 +1,8 @@
 package io.streamvision.captioning.streams;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.streamvision.kafka.DeadLetters;
+import io.streamvision.kafka.Routed;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
 import io.streamvision.proto.vision.v1.Classification;
@@ -32,7 +34,7 @@ final class AggregatorHarness implements AutoCloseable {
 
     private final Topics topics;
     private final Path stateDir;
-    private final MockProcessorContext<String, TopologyRecords.Out> context;
+    private final MockProcessorContext<String, Routed> context;
     private final KeyValueStore<String, byte[]> headers;
     private final KeyValueStore<String, byte[]> frames;
     private final VideoSummaryTopology.Aggregator aggregator;
@@ -59,7 +61,8 @@ final class AggregatorHarness implements AutoCloseable {
         frames.init(context.getStateStoreContext(), frames);
         context.addStateStore(headers);
         context.addStateStore(frames);
-        aggregator = new VideoSummaryTopology.Aggregator(settings, new DeadLetters(topics.deadLetters(), 1024));
+        aggregator = new VideoSummaryTopology.Aggregator(
+                settings, new DeadLetters(topics.deadLetters(), 1024), topics.videoSummaries());
         aggregator.init(context);
     }
 
@@ -88,9 +91,13 @@ final class AggregatorHarness implements AutoCloseable {
     List<VideoSummary> summaries() {
         List<VideoSummary> out = new ArrayList<>();
         for (var forward : context.forwarded()) {
-            TopologyRecords.Out value = forward.record().value();
+            Routed value = forward.record().value();
             if (!value.deadLetter()) {
-                out.add((VideoSummary) value.value());
+                try {
+                    out.add(topics.videoSummaries().parse(value.value()));
+                } catch (InvalidProtocolBufferException e) {
+                    throw new AssertionError("a summary that does not parse", e);
+                }
             }
         }
         context.resetForwards();

@@ -84,7 +84,7 @@ public final class ImagePreparation {
     }
 
     /** All outputs for one input record. */
-    public List<Routed> apply(byte[] value, Source source) {
+    public List<Prepared> apply(byte[] value, Source source) {
         ImageRequest request;
         String contentType = header(source.headers(), "content-type");
         if (contentType != null && contentType.toLowerCase(Locale.ROOT).startsWith("image/")) {
@@ -134,7 +134,7 @@ public final class ImagePreparation {
             decode.end();
         }
         String requestId = requestId(request, source);
-        List<Routed> out = new ArrayList<>(requested.size());
+        List<Prepared> out = new ArrayList<>(requested.size());
         // Tensors first, then their records: each names only the models that got a tensor, so the
         // results join does not wait for the part of a model that was refused here.
         List<String> prepared = new ArrayList<>(requested.size());
@@ -172,7 +172,7 @@ public final class ImagePreparation {
             }
         }
         for (int i = 0; i < prepared.size(); i++) {
-            out.add(Routed.output(
+            out.add(Prepared.output(
                     requestId,
                     topics.tensors(prepared.get(i)).name(),
                     inferRequest(requestId, request, prepared, configs.get(i), tensors.get(i))));
@@ -200,14 +200,13 @@ public final class ImagePreparation {
         return infer.build().toByteArray();
     }
 
-    private Routed reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {
+    private Prepared reject(Source source, byte[] value, String stage, ReasonCode reason, String message) {
         DeadLetter letter = deadLetters.describe(
                 stage,
                 reason,
                 message,
                 new DeadLetters.Source(
                         source.topic(), source.partition(), source.offset(), source.key(), source.headers(), value));
-        return Routed.deadLetter(
-                letter.getRequestId(), deadLetters.topic(), deadLetters.encode(letter), reason.name(), stage);
+        return Prepared.deadLetter(deadLetters, letter);
     }
 }

@@ -3,19 +3,17 @@ package io.streamvision.preprocess.streams;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.context.Scope;
 import io.streamvision.kafka.RecordHeaders;
+import io.streamvision.kafka.Routed;
 import io.streamvision.kafka.Topics;
 import io.streamvision.tracing.RecordTracing;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Consumer;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.Serializer;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.kstream.Branched;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
-import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -43,12 +41,6 @@ public final class PreprocessTopology {
     static final String SOURCE = "images-source";
     static final String PREPARE = "prepare-tensors";
 
-    /** Writes a routed output's bytes; routed values are never read back. */
-    private static final Serde<Routed> ROUTED_VALUE =
-            Serdes.serdeFrom((Serializer<Routed>) (topic, routed) -> routed.value(), (topic, data) -> {
-                throw new UnsupportedOperationException("routed values are write-only");
-            });
-
     private PreprocessTopology() {}
 
     /** Adds the topology to a builder, without tracing. */
@@ -71,26 +63,13 @@ public final class PreprocessTopology {
                                         preparation.apply(value, source).forEach(sink),
                                 tracing),
                         Named.as(PREPARE));
-        routed.split(Named.as("route-"))
-                .branch(
-                        (key, value) -> value.deadLetter(),
-                        Branched.withConsumer(
-                                dlq -> dlq.mapValues(Routed::value, Named.as("dead-letter-bytes"))
-                                        .to(
-                                                topics.deadLetters().name(),
-                                                Produced.with(bytes, bytes).withName("dead-letters-sink")),
-                                "dead-letters"))
-                .defaultBranch(Branched.withConsumer(
-                        outputs -> outputs.to(
-                                (key, value, context) -> value.topic(),
-                                Produced.with(bytes, ROUTED_VALUE).withName("tensors-sink")),
-                        "tensors"));
+        Routed.sink(routed, bytes, "outputs-sink");
     }
 
     /** One preparation step: all outputs of one input record, handed to a sink in order. */
     @FunctionalInterface
     interface Preparation {
-        void apply(byte[] value, ImagePreparation.Source source, Consumer<Routed> sink);
+        void apply(byte[] value, ImagePreparation.Source source, Consumer<Prepared> sink);
     }
 
     /** Parses, decodes and prepares one record; forwards one record per output. */
@@ -118,7 +97,7 @@ public final class PreprocessTopology {
             Span span = tracing.consume("preprocess image", record.headers());
             try (Scope scope = span.makeCurrent()) {
                 preparation.apply(record.value(), source, output -> {
-                    Record<byte[], Routed> out = record.withValue(output)
+                    Record<byte[], Routed> out = record.withValue(output.routed())
                             .withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders(
                                     record.headers().toArray()));
                     String requestId =
@@ -126,7 +105,7 @@ public final class PreprocessTopology {
                                     ? output.requestId()
                                     : meta.topic() + "-" + meta.partition() + "-" + meta.offset();
                     RecordHeaders.put(out.headers(), RecordHeaders.REQUEST_ID, requestId);
-                    if (output.deadLetter()) {
+                    if (output.routed().deadLetter()) {
                         RecordHeaders.put(out.headers(), RecordHeaders.DLQ_REASON, output.reason());
                         RecordHeaders.put(out.headers(), RecordHeaders.DLQ_STAGE, output.stage());
                     } else {
