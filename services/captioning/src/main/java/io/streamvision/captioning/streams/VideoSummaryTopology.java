@@ -24,7 +24,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.kstream.KStream;
@@ -59,8 +58,7 @@ import org.apache.kafka.streams.state.Stores;
  * <p>State per video: a small header in {@value #STORE} (video id -> {@code VideoAggregate}:
  * per-model frame counts, the segments seen as a bitset, sums over the segments, failure and emit
  * bookkeeping; its size does not depend on the number of frames), and one record per scored frame
- * in {@value #FRAMES_STORE} (video id, NUL, model, NUL, 19-digit frame index -> {@code
- * FrameScore}), so a frame costs one get and one put on each store. Each (model, frame) and each
+ * in {@value #FRAMES_STORE} (keyed as {@link VideoFrameKeys} says -> {@code FrameScore}), so a frame costs one get and one put on each store. Each (model, frame) and each
  * segment counts once; frames and events may come in any order.
  *
  * <p>A video is fully sampled when the events of segments 0..k are there and segment k said it was
@@ -80,7 +78,7 @@ public final class VideoSummaryTopology {
     /** The queryable header store: video id -> {@code VideoAggregate}. */
     public static final String STORE = "video-summaries";
 
-    /** The scored frames: {@link #frameKey} -> {@code FrameScore}. */
+    /** The scored frames: {@link VideoFrameKeys#frame} -> {@code FrameScore}. */
     public static final String FRAMES_STORE = "video-frames";
 
     /** Dead-letter stage of video events. */
@@ -97,10 +95,6 @@ public final class VideoSummaryTopology {
 
     /** Frame records of expired videos deleted per sweep. */
     static final int PURGE_BATCH = 10_000;
-
-    private static final char SEP = '\u0000';
-    private static final int INDEX_DIGITS = 19;
-    private static final StringSerializer KEYS = new StringSerializer();
 
     /**
      * Settings of the aggregation; {@code maxSegments} is the most segments one timeline lists (at
@@ -197,15 +191,6 @@ public final class VideoSummaryTopology {
                 Stores.persistentKeyValueStore(FRAMES_STORE), Serdes.String(), Serdes.ByteArray());
     }
 
-    /**
-     * The key of one scored frame in {@value #FRAMES_STORE}; keys sort by video, model, frame
-     * index.
-     */
-    public static String frameKey(String videoId, String model, long frameIndex) {
-        String index = Long.toString(frameIndex);
-        return videoId + SEP + model + SEP + "0".repeat(INDEX_DIGITS - index.length()) + index;
-    }
-
     /** A detector frame's objects, one entry per class with its count and best score. */
     static List<FrameObjects> objects(Classification c) {
         Map<Integer, FrameObjects.Builder> byClass = new TreeMap<>();
@@ -221,27 +206,21 @@ public final class VideoSummaryTopology {
     /** The frames of one video, read from a {@value #FRAMES_STORE} store (local or queried). */
     public static VideoTimelines.FrameSource frameSource(ReadOnlyKeyValueStore<String, byte[]> frames, String videoId) {
         return (model, sink) -> {
-            String prefix = videoId + SEP + model + SEP;
-            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, KEYS)) {
+            String prefix = VideoFrameKeys.modelPrefix(videoId, model);
+            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, VideoFrameKeys.SERIALIZER)) {
                 while (it.hasNext()) {
                     KeyValue<String, byte[]> entry = it.next();
-                    if (entry.key.length() != prefix.length() + INDEX_DIGITS) {
+                    if (!VideoFrameKeys.isFrameOfModel(entry.key, prefix)) {
                         continue; // a frame of another video whose id begins with this prefix
                     }
                     try {
                         sink.accept(FrameScore.parseFrom(entry.value));
                     } catch (InvalidProtocolBufferException e) {
-                        throw new IllegalStateException("unreadable frame " + entry.key.replace(SEP, '/'), e);
+                        throw new IllegalStateException("unreadable frame " + VideoFrameKeys.readable(entry.key), e);
                     }
                 }
             }
         };
-    }
-
-    /** True when a frame key that starts with {@code videoId + NUL} is one of that video's. */
-    private static boolean isFrameOf(String key, int prefixLength) {
-        int sep = key.indexOf(SEP, prefixLength);
-        return sep > prefixLength && key.length() - sep - 1 == INDEX_DIGITS && key.indexOf(SEP, sep + 1) < 0;
     }
 
     /** Keeps each video's header and frames and emits its progress and final summaries. */
@@ -301,7 +280,7 @@ public final class VideoSummaryTopology {
                 return;
             }
             String model = c.getModelName();
-            if (model.isEmpty() || model.indexOf(SEP) >= 0 || c.getFrameIndex() < 0) {
+            if (!VideoFrameKeys.validModel(model) || c.getFrameIndex() < 0) {
                 deadLetter(
                         record,
                         FRAMES_STAGE,
@@ -309,7 +288,7 @@ public final class VideoSummaryTopology {
                         "frame score of video '"
                                 + videoId
                                 + "' has model '"
-                                + model.replace(SEP, ' ')
+                                + model.replace('\u0000', ' ')
                                 + "' and frame index "
                                 + c.getFrameIndex());
                 return;
@@ -318,7 +297,7 @@ public final class VideoSummaryTopology {
             if (agg.getFinalEmitted()) {
                 return; // a late or repeated frame of a finished video
             }
-            String key = frameKey(videoId, model, c.getFrameIndex());
+            String key = VideoFrameKeys.frame(videoId, model, c.getFrameIndex());
             if (frames.get(key) != null) {
                 return; // this model scored this frame before
             }
@@ -385,10 +364,10 @@ public final class VideoSummaryTopology {
                 return;
             }
             VideoAggregate.Builder agg = load(videoId);
-            if (agg.getFinalEmitted() || VideoTimelines.segmentDone(agg.getSegmentsDone(), segment)) {
+            if (agg.getFinalEmitted() || SegmentBits.segmentDone(agg.getSegmentsDone(), segment)) {
                 return; // a late or repeated event
             }
-            agg.setSegmentsDone(VideoTimelines.withSegment(agg.getSegmentsDone(), segment))
+            agg.setSegmentsDone(SegmentBits.withSegment(agg.getSegmentsDone(), segment))
                     .setSegmentsDoneCount(agg.getSegmentsDoneCount() + 1)
                     .setFramesSampled(agg.getFramesSampled() + event.getFramesSampled())
                     .setFramesDecoded(agg.getFramesDecoded() + event.getFramesDecoded())
@@ -511,13 +490,13 @@ public final class VideoSummaryTopology {
 
         /** Deletes up to {@code limit} frames of a video. */
         private Purged purgeFrames(String videoId, int limit) {
-            String prefix = videoId + SEP;
+            String prefix = VideoFrameKeys.videoPrefix(videoId);
             List<String> keys = new ArrayList<>();
             boolean more = false;
-            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, KEYS)) {
+            try (KeyValueIterator<String, byte[]> it = frames.prefixScan(prefix, VideoFrameKeys.SERIALIZER)) {
                 while (it.hasNext() && !more) {
                     String key = it.next().key;
-                    if (isFrameOf(key, prefix.length())) {
+                    if (VideoFrameKeys.isFrameOfVideo(key, prefix)) {
                         more = keys.size() == limit;
                         if (!more) {
                             keys.add(key);

@@ -820,7 +820,7 @@ class VideoSummaryTopologyTest {
                 in.add(score(frame++, 2, 0.3f));
             }
         }
-        ModelTimeline t = VideoTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(100, 1, 5));
+        ModelTimeline t = ModelTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(100, 1, 5));
         assertEquals(119, t.getRuns());
         assertTrue(t.getSegmentsMerged());
         assertEquals(60, t.getSegmentsCount());
@@ -838,12 +838,12 @@ class VideoSummaryTopologyTest {
             leading.add(
                     in.get(i - 1).toBuilder().setFrameIndex(i).setPtsMs(i * 40L).build());
         }
-        ModelTimeline t2 = VideoTimelines.timeline(MODEL, "1", leading, 25, new VideoTimelines.Shape(100, 1, 5));
+        ModelTimeline t2 = ModelTimelines.timeline(MODEL, "1", leading, 25, new VideoTimelines.Shape(100, 1, 5));
         assertEquals(0, t2.getSegments(0).getIndex());
         assertEquals(0, t2.getSegments(0).getFirstFrameIndex());
         assertTrue(t2.getSegmentsCount() <= 100);
         // Without more runs than segments, nothing merges.
-        ModelTimeline t3 = VideoTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(119, 1, 5));
+        ModelTimeline t3 = ModelTimelines.timeline(MODEL, "1", in, 25, new VideoTimelines.Shape(119, 1, 5));
         assertFalse(t3.getSegmentsMerged());
         assertEquals(119, t3.getSegmentsCount());
     }
