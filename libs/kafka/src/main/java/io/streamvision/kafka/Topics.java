@@ -152,6 +152,29 @@ public final class Topics {
                 modelEvents());
     }
 
+    /**
+     * The service that writes a topic's records, as the data flow goes: preprocess the tensor
+     * topics, video segments and video events; scoring the scores and features; captioning the
+     * captions, results and video summaries. Empty for the others (requests come from clients, and
+     * every service writes dead letters).
+     */
+    public Optional<String> writer(String topic) {
+        if (tensorTopicPattern().matcher(topic).matches()
+                || topic.equals(videoSegments().name())
+                || topic.equals(videoEvents().name())) {
+            return Optional.of("preprocess");
+        }
+        if (topic.equals(scores().name()) || topic.equals(features().name())) {
+            return Optional.of("scoring");
+        }
+        if (topic.equals(captions().name())
+                || topic.equals(results().name())
+                || topic.equals(videoSummaries().name())) {
+            return Optional.of("captioning");
+        }
+        return Optional.empty();
+    }
+
     /** The topic of this name (a tensor topic included), when it is one of the system's. */
     public Optional<Topic<?>> named(String name) {
         Matcher tensors = tensorTopicPattern().matcher(name);

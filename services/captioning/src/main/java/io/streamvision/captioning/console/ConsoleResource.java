@@ -41,7 +41,6 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -146,28 +145,15 @@ public class ConsoleResource {
 
     /**
      * Records each service writes per second, from the growth of the end offsets of the topics it
-     * writes since the last status request (transaction markers included, so slightly high for
-     * small transactions): preprocess the tensor and video topics, scoring the scores and features,
-     * captioning the captions, results and video summaries. Empty on the first request.
+     * writes ({@link Topics#writer}) since the last status request (transaction markers included,
+     * so slightly high for small transactions). Empty on the first request.
      */
     private Map<String, Double> writeRates() throws Exception {
         Topics topics = kafka.topics();
         Admin a = admin();
-        Pattern tensors = topics.tensorTopicPattern();
         Map<String, String> writer = new HashMap<>();
         for (String name : a.listTopics().names().get(5, TimeUnit.SECONDS)) {
-            if (tensors.matcher(name).matches()
-                    || name.equals(topics.videoSegments().name())
-                    || name.equals(topics.videoEvents().name())) {
-                writer.put(name, "preprocess");
-            } else if (name.equals(topics.scores().name())
-                    || name.equals(topics.features().name())) {
-                writer.put(name, "scoring");
-            } else if (name.equals(topics.captions().name())
-                    || name.equals(topics.results().name())
-                    || name.equals(topics.videoSummaries().name())) {
-                writer.put(name, "captioning");
-            }
+            topics.writer(name).ifPresent(service -> writer.put(name, service));
         }
         Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
         a.describeTopics(writer.keySet())
