@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 /**
  * {@code vision classify}: top-k labels (or a detector's objects) for images from the scoring
@@ -22,22 +22,12 @@ import picocli.CommandLine.Option;
         description = "Classify images over gRPC (vision.v1.VisionService/Classify on the scoring service).")
 public class ClassifyCommand extends ImageRpcCommand {
 
-    @Option(
-            names = {"-s", "--server"},
-            defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}")
-    String server;
-
-    @Option(
-            names = {"-m", "--model"},
-            defaultValue = "fashion-cnn")
-    String model;
-
-    @Option(names = "--model-version", defaultValue = "")
-    String modelVersion;
+    @Mixin
+    ScoringModelOptions target;
 
     @Override
     String server() {
-        return server;
+        return target.server;
     }
 
     @Override
@@ -45,8 +35,8 @@ public class ClassifyCommand extends ImageRpcCommand {
         Classification c = stub.classify(ClassifyRequest.newBuilder()
                         .setRequestId(file.getFileName().toString())
                         .setImage(ByteString.copyFrom(image))
-                        .setModelName(model)
-                        .setModelVersion(modelVersion)
+                        .setModelName(target.model)
+                        .setModelVersion(target.version)
                         .setTopK(topK.value)
                         .build())
                 .getClassification();

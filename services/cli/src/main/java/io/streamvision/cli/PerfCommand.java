@@ -75,23 +75,13 @@ public class PerfCommand implements Callable<Integer> {
     @Mixin
     GrpcClientOptions grpcOptions;
 
-    @Option(
-            names = {"-m", "--model"},
-            defaultValue = "fashion-cnn")
-    String model;
-
-    @Option(names = "--model-version", defaultValue = "")
-    String modelVersion;
+    @Mixin
+    ScoringModelOptions target;
 
     @Option(
             names = {"-i", "--protocol"},
             defaultValue = "grpc")
     String protocol;
-
-    @Option(
-            names = {"-s", "--server"},
-            defaultValue = "${VISION_SCORING_GRPC:-localhost:8001}")
-    String server;
 
     @Option(names = "--http", defaultValue = "${VISION_SCORING_HTTP:-http://localhost:8082}")
     String http;
@@ -144,22 +134,22 @@ public class PerfCommand implements Callable<Integer> {
         if (batch < 1) {
             throw new CliException(ExitCodes.USAGE, "--batch-size must be at least 1");
         }
-        ManagedChannel channel = grpcOptions.channel(server, 64 * 1024 * 1024);
+        ManagedChannel channel = grpcOptions.channel(target.server, 64 * 1024 * 1024);
         try {
             GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub blocking =
                     GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS);
             ModelMetadataResponse meta;
             try {
                 meta = blocking.modelMetadata(ModelMetadataRequest.newBuilder()
-                        .setName(model)
-                        .setVersion(modelVersion)
+                        .setName(target.model)
+                        .setVersion(target.version)
                         .build());
             } catch (io.grpc.StatusRuntimeException e) {
                 throw new CliException(
                         e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
                                 ? ExitCodes.UNREACHABLE
                                 : ExitCodes.SOME_FAILED,
-                        "model metadata from " + server + ": " + e.getStatus());
+                        "model metadata from " + target.server + ": " + e.getStatus());
             }
             ModelInferRequest request = request(meta);
             boolean rate = rateRange != null;
@@ -167,7 +157,7 @@ public class PerfCommand implements Callable<Integer> {
             out().printf(
                             Locale.ROOT,
                             "%s over %s, batch %d, %s %s%n",
-                            model,
+                            target.model,
                             protocol,
                             batch,
                             rate ? "request rates" : "concurrencies",
@@ -217,8 +207,8 @@ public class PerfCommand implements Callable<Integer> {
     private ModelStatistics statistics(GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub) {
         try {
             return stub.modelStatistics(ModelStatisticsRequest.newBuilder()
-                            .setName(model)
-                            .setVersion(modelVersion)
+                            .setName(target.model)
+                            .setVersion(target.version)
                             .build())
                     .getModelStats(0);
         } catch (RuntimeException e) {
@@ -312,7 +302,7 @@ public class PerfCommand implements Callable<Integer> {
     /** One request of {@code batch} rows of every input, shapes from the metadata. */
     private ModelInferRequest request(ModelMetadataResponse meta) throws Exception {
         ModelInferRequest.Builder b =
-                ModelInferRequest.newBuilder().setModelName(model).setModelVersion(modelVersion);
+                ModelInferRequest.newBuilder().setModelName(target.model).setModelVersion(target.version);
         Random random = new Random(1);
         for (ModelMetadataResponse.TensorMetadata t : meta.getInputsList()) {
             List<Long> shape = new ArrayList<>(t.getShapeList());
@@ -505,9 +495,9 @@ public class PerfCommand implements Callable<Integer> {
             }
             header.append("]}");
             byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
-            String version = modelVersion.isEmpty() ? "" : "/versions/" + modelVersion;
+            String version = target.version.isEmpty() ? "" : "/versions/" + target.version;
             this.request = HttpRequest.newBuilder(
-                            URI.create(http.replaceAll("/+$", "") + "/v2/models/" + model + version + "/infer"))
+                            URI.create(http.replaceAll("/+$", "") + "/v2/models/" + target.model + version + "/infer"))
                     .header("Content-Type", "application/octet-stream")
                     .header("Inference-Header-Content-Length", Integer.toString(json.length))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(
@@ -567,7 +557,7 @@ public class PerfCommand implements Callable<Integer> {
         public Step run(boolean rate, int level, long ms, boolean warmup) {
             int count = warmup ? Math.max(1, kafkaRequests / 10) : kafkaRequests;
             String prefix = "perf-" + ProcessHandle.current().pid() + "-" + round++ + "-";
-            String topic = topics.tensors(model).name();
+            String topic = topics.tensors(target.model).name();
             List<Long> latencies = new ArrayList<>();
             long errors = 0;
             long start = System.nanoTime();
