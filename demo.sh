@@ -85,7 +85,7 @@ if $keep; then
 Left running:
   Kafka       localhost:$KAFKA_PORT            (deploy/local/kafka.sh stop)
   preprocess  http://localhost:$VISION_PREPROCESS_HTTP_PORT
-  scoring     http://localhost:$VISION_SCORING_HTTP_PORT     REST OIP /v2, gRPC localhost:$VISION_SCORING_GRPC_PORT (OIP + vision.v1.VisionService/Classify)
+  scoring     http://localhost:$VISION_SCORING_HTTP_PORT     REST OIP /v2, gRPC localhost:$VISION_SCORING_GRPC_PORT (OIP + vision.v1.ScoringService/Classify)
   captioning  http://localhost:$VISION_CAPTIONING_HTTP_PORT     gRPC localhost:$VISION_CAPTIONING_GRPC_PORT (Caption, Describe, GetVideoSummary)
   web console http://localhost:$VISION_CAPTIONING_HTTP_PORT/    (live results, dead letters, video timelines, uploads)
   health, metrics: http://localhost:$VISION_SCORING_MANAGEMENT_PORT/q/health, http://localhost:$VISION_CAPTIONING_MANAGEMENT_PORT/q/metrics, ...

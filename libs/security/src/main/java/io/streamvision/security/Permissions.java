@@ -14,6 +14,10 @@ public final class Permissions {
     private static final Set<String> GRPC_INFERENCE = Set.of(
             "inference.GRPCInferenceService/ModelInfer",
             "inference.GRPCInferenceService/ModelStreamInfer",
+            "vision.v1.ScoringService/Classify",
+            "vision.v1.CaptioningService/Caption",
+            "vision.v1.CaptioningService/Describe",
+            "vision.v1.CaptioningService/GetVideoSummary",
             "vision.v1.VisionService/Classify",
             "vision.v1.VisionService/Caption",
             "vision.v1.VisionService/Describe",

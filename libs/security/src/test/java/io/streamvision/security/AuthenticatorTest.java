@@ -110,6 +110,16 @@ class AuthenticatorTest {
         assertEquals(
                 Optional.of(Group.ADMIN), Permissions.forGrpc("inference.GRPCInferenceService/RepositoryModelLoad"));
         assertEquals(Optional.empty(), Permissions.forGrpc("grpc.health.v1.Health/Check"));
+        for (String method : new String[] {
+            "vision.v1.ScoringService/Classify",
+            "vision.v1.CaptioningService/Caption",
+            "vision.v1.CaptioningService/Describe",
+            "vision.v1.CaptioningService/GetVideoSummary",
+            "vision.v1.VisionService/Classify",
+            "vision.v1.VisionService/GetVideoSummary"
+        }) {
+            assertEquals(Optional.of(Group.INFERENCE), Permissions.forGrpc(method), method);
+        }
         assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("POST", "/v2/models/m/versions/2/infer"));
         assertEquals(Optional.of(Group.METADATA), Permissions.forHttp("GET", "/v2/models/m/ready"));
         assertEquals(Optional.of(Group.INFERENCE), Permissions.forHttp("GET", "/videos/v1"));

@@ -13,6 +13,7 @@ import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.streamvision.proto.vision.v1.CaptionRequest;
+import io.streamvision.proto.vision.v1.CaptioningServiceGrpc;
 import io.streamvision.proto.vision.v1.DescribeRequest;
 import io.streamvision.proto.vision.v1.DescribeResponse;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
@@ -68,6 +69,8 @@ class CaptionGrpcProcessIT {
                 .usePlaintext()
                 .build();
         try {
+            CaptioningServiceGrpc.CaptioningServiceBlockingStub api = CaptioningServiceGrpc.newBlockingStub(channel);
+            // The same RPCs under the name version 1 published.
             VisionServiceGrpc.VisionServiceBlockingStub vision = VisionServiceGrpc.newBlockingStub(channel);
             JsonNode fixture = new ObjectMapper()
                     .readTree(Path.of(models, "caption-decoder/1/fixtures/greedy.json")
@@ -83,7 +86,7 @@ class CaptionGrpcProcessIT {
             String text = null;
             while (text == null) {
                 try {
-                    text = vision.withDeadlineAfter(10, TimeUnit.SECONDS)
+                    text = api.withDeadlineAfter(10, TimeUnit.SECONDS)
                             .caption(greedy)
                             .getCaption()
                             .getText();
@@ -94,10 +97,23 @@ class CaptionGrpcProcessIT {
                     Thread.sleep(500);
                 }
             }
+            assertEquals(
+                    text,
+                    vision.caption(greedy).getCaption().getText(),
+                    "VisionService/Caption answers as CaptioningService/Caption");
+            StatusRuntimeException scoringsOwn = assertThrows(
+                    StatusRuntimeException.class,
+                    () -> vision.classify(io.streamvision.proto.vision.v1.ClassifyRequest.newBuilder()
+                            .setImage(ByteString.copyFrom(png))
+                            .build()));
+            assertEquals(
+                    Status.Code.UNIMPLEMENTED,
+                    scoringsOwn.getStatus().getCode(),
+                    "VisionService/Classify is the scoring service's");
             int agree = 0;
             for (JsonNode s : fixture.get("fixtures")) {
                 byte[] image = Files.readAllBytes(root.resolve(s.get("file").asText()));
-                String caption = vision.caption(CaptionRequest.newBuilder()
+                String caption = api.caption(CaptionRequest.newBuilder()
                                 .setRequestId(s.get("file").asText())
                                 .setImage(ByteString.copyFrom(image))
                                 .setBeamWidth(1)
@@ -111,7 +127,7 @@ class CaptionGrpcProcessIT {
                     agree, fixture.get("fixtures").size());
             assertEquals(fixture.get("fixtures").size(), agree, "every fixture scene captioned as the reference does");
 
-            DescribeResponse described = vision.describe(DescribeRequest.newBuilder()
+            DescribeResponse described = api.describe(DescribeRequest.newBuilder()
                     .setRequestId("d-1")
                     .setImage(ByteString.copyFrom(png))
                     .setClassifier("lenet")
@@ -123,7 +139,7 @@ class CaptionGrpcProcessIT {
             assertTrue(described.getCaption().getDomainThreshold() > 0, "and the answer says so with its score");
 
             // A photograph: the caption and lenet's labels both come back out of their models' domain.
-            DescribeResponse cat = vision.describe(DescribeRequest.newBuilder()
+            DescribeResponse cat = api.describe(DescribeRequest.newBuilder()
                     .setRequestId("cat")
                     .setImage(ByteString.copyFrom(Files.readAllBytes(root.resolve("samples/photos/chelsea.jpg"))))
                     .setClassifier("lenet")
@@ -143,7 +159,7 @@ class CaptionGrpcProcessIT {
 
             StatusRuntimeException bad = assertThrows(
                     StatusRuntimeException.class,
-                    () -> vision.caption(CaptionRequest.newBuilder()
+                    () -> api.caption(CaptionRequest.newBuilder()
                             .setImage(ByteString.copyFromUtf8("no image here"))
                             .build()));
             assertEquals(Status.Code.INVALID_ARGUMENT, bad.getStatus().getCode());
@@ -151,7 +167,7 @@ class CaptionGrpcProcessIT {
 
             StatusRuntimeException late = assertThrows(
                     StatusRuntimeException.class,
-                    () -> vision.withDeadlineAfter(1, TimeUnit.MILLISECONDS).caption(greedy));
+                    () -> api.withDeadlineAfter(1, TimeUnit.MILLISECONDS).caption(greedy));
             assertEquals(Status.Code.DEADLINE_EXCEEDED, late.getStatus().getCode());
         } finally {
             channel.shutdownNow();

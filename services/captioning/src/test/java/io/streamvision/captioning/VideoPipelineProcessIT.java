@@ -11,13 +11,13 @@ import io.streamvision.captioning.streams.ScheduleCheck;
 import io.streamvision.kafka.RecordHeaders;
 import io.streamvision.kafka.Topic;
 import io.streamvision.kafka.Topics;
+import io.streamvision.proto.vision.v1.CaptioningServiceGrpc;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.GetVideoSummaryRequest;
 import io.streamvision.proto.vision.v1.ImageRequest;
 import io.streamvision.proto.vision.v1.ReasonCode;
 import io.streamvision.proto.vision.v1.VideoRequest;
 import io.streamvision.proto.vision.v1.VideoSummary;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.KafkaBrokerExtension;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBroker;
@@ -227,7 +227,7 @@ class VideoPipelineProcessIT {
                             .usePlaintext()
                             .build();
                     try {
-                        VideoSummary viaGrpc = VisionServiceGrpc.newBlockingStub(channel)
+                        VideoSummary viaGrpc = CaptioningServiceGrpc.newBlockingStub(channel)
                                 .getVideoSummary(GetVideoSummaryRequest.newBuilder()
                                         .setVideoId("sample-1")
                                         .build())

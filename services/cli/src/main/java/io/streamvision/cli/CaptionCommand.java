@@ -1,11 +1,12 @@
 package io.streamvision.cli;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Channel;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.CaptionRequest;
+import io.streamvision.proto.vision.v1.CaptioningServiceGrpc;
 import io.streamvision.proto.vision.v1.DescribeRequest;
 import io.streamvision.proto.vision.v1.DescribeResponse;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "caption",
         mixinStandardHelpOptions = true,
-        description = "Caption images over gRPC (vision.v1.VisionService/Caption, or Describe with --labels, "
+        description = "Caption images over gRPC (vision.v1.CaptioningService/Caption, or Describe with --labels, "
                 + "on the captioning service).")
 public class CaptionCommand extends ImageRpcCommand {
 
@@ -39,7 +40,9 @@ public class CaptionCommand extends ImageRpcCommand {
     }
 
     @Override
-    Map<String, Object> call(VisionServiceGrpc.VisionServiceBlockingStub stub, Path file, byte[] image) {
+    Map<String, Object> call(Channel channel, Path file, byte[] image) {
+        CaptioningServiceGrpc.CaptioningServiceBlockingStub stub =
+                deadline(CaptioningServiceGrpc.newBlockingStub(channel));
         String id = file.getFileName().toString();
         Map<String, Object> fields = new LinkedHashMap<>();
         Caption caption;

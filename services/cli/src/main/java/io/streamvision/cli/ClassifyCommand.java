@@ -1,9 +1,10 @@
 package io.streamvision.cli;
 
 import com.google.protobuf.ByteString;
+import io.grpc.Channel;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.proto.vision.v1.ScoringServiceGrpc;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Mixin;
 @Command(
         name = "classify",
         mixinStandardHelpOptions = true,
-        description = "Classify images over gRPC (vision.v1.VisionService/Classify on the scoring service).")
+        description = "Classify images over gRPC (vision.v1.ScoringService/Classify on the scoring service).")
 public class ClassifyCommand extends ImageRpcCommand {
 
     @Mixin
@@ -31,8 +32,9 @@ public class ClassifyCommand extends ImageRpcCommand {
     }
 
     @Override
-    Map<String, Object> call(VisionServiceGrpc.VisionServiceBlockingStub stub, Path file, byte[] image) {
-        Classification c = stub.classify(ClassifyRequest.newBuilder()
+    Map<String, Object> call(Channel channel, Path file, byte[] image) {
+        Classification c = deadline(ScoringServiceGrpc.newBlockingStub(channel))
+                .classify(ClassifyRequest.newBuilder()
                         .setRequestId(file.getFileName().toString())
                         .setImage(ByteString.copyFrom(image))
                         .setModelName(target.model)

@@ -1,11 +1,12 @@
 package io.streamvision.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Channel;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.grpc.stub.AbstractStub;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * Base of the commands that send each image to {@code vision.v1.VisionService} and print one line
+ * Base of the commands that send each image to the services' gRPC API and print one line
  * (or one JSON object) per image, in argument order, with up to {@code --concurrency} calls in
  * flight.
  */
@@ -59,8 +60,16 @@ abstract class ImageRpcCommand implements Callable<Integer> {
     /** The {@code host:port} of the service. */
     abstract String server();
 
-    /** One call; returns the fields to print for the image. */
-    abstract Map<String, Object> call(VisionServiceGrpc.VisionServiceBlockingStub stub, Path file, byte[] image);
+    /**
+     * One call on {@code channel} (stubs get the deadline through {@link #deadline}); returns the
+     * fields to print for the image.
+     */
+    abstract Map<String, Object> call(Channel channel, Path file, byte[] image);
+
+    /** {@code stub} with this command's deadline for one call. */
+    <S extends AbstractStub<S>> S deadline(S stub) {
+        return stub.withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS);
+    }
 
     /** The table line of one successful result. */
     abstract String line(Map<String, Object> fields);
@@ -76,11 +85,9 @@ abstract class ImageRpcCommand implements Callable<Integer> {
         int failed = 0;
         int unreachable = 0;
         try {
-            VisionServiceGrpc.VisionServiceBlockingStub stub = VisionServiceGrpc.newBlockingStub(channel);
             List<Future<Map<String, Object>>> calls = new ArrayList<>();
             for (Path file : files) {
-                calls.add(pool.submit(() ->
-                        call(stub.withDeadlineAfter(deadlineMs, TimeUnit.MILLISECONDS), file, Inputs.read(file))));
+                calls.add(pool.submit(() -> call(channel, file, Inputs.read(file))));
             }
             for (int i = 0; i < files.size(); i++) {
                 Map<String, Object> fields = new LinkedHashMap<>();

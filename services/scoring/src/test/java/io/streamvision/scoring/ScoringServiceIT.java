@@ -32,6 +32,7 @@ import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.DeadLetter;
 import io.streamvision.proto.vision.v1.ReasonCode;
+import io.streamvision.proto.vision.v1.ScoringServiceGrpc;
 import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.runtime.Classifications;
 import io.streamvision.testing.KafkaBrokerTestResource;
@@ -144,6 +145,10 @@ class ScoringServiceIT {
                 invalid.getStatus().getDescription());
     }
 
+    @GrpcClient("inference")
+    ScoringServiceGrpc.ScoringServiceBlockingStub scoring;
+
+    /** The same RPC under the name version 1 published. */
     @GrpcClient("inference")
     VisionServiceGrpc.VisionServiceBlockingStub vision;
 
@@ -276,15 +281,28 @@ class ScoringServiceIT {
         ImageIO.write(image, "jpg", jpeg);
         byte[] bytes = jpeg.toByteArray();
 
-        Classification classified = vision.classify(ClassifyRequest.newBuilder()
-                        .setRequestId("c-1")
-                        .setModelName("lenet")
-                        .setImage(ByteString.copyFrom(bytes))
-                        .setTopK(3)
-                        .build())
-                .getClassification();
+        ClassifyRequest request = ClassifyRequest.newBuilder()
+                .setRequestId("c-1")
+                .setModelName("lenet")
+                .setImage(ByteString.copyFrom(bytes))
+                .setTopK(3)
+                .build();
+        Classification classified = scoring.classify(request).getClassification();
         assertEquals("c-1", classified.getRequestId());
         assertEquals(3, classified.getLabelsCount());
+        assertEquals(
+                classified.getLabelsList(),
+                vision.classify(request).getClassification().getLabelsList(),
+                "VisionService/Classify answers as ScoringService/Classify");
+        StatusRuntimeException captioningsOwn = assertThrows(
+                StatusRuntimeException.class,
+                () -> vision.caption(io.streamvision.proto.vision.v1.CaptionRequest.newBuilder()
+                        .setImage(ByteString.copyFrom(bytes))
+                        .build()));
+        assertEquals(
+                Status.Code.UNIMPLEMENTED,
+                captioningsOwn.getStatus().getCode(),
+                "VisionService/Caption is the captioning service's");
 
         ModelConfig config =
                 new ModelRepository(Path.of("../../models")).latest("lenet").orElseThrow();
@@ -296,7 +314,7 @@ class ScoringServiceIT {
 
         StatusRuntimeException notAnImage = assertThrows(
                 StatusRuntimeException.class,
-                () -> vision.classify(ClassifyRequest.newBuilder()
+                () -> scoring.classify(ClassifyRequest.newBuilder()
                         .setModelName("lenet")
                         .setImage(ByteString.copyFromUtf8("plain text"))
                         .build()));

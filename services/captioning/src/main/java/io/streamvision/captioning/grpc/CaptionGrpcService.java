@@ -23,6 +23,7 @@ import io.streamvision.proto.inference.ModelInferResponse;
 import io.streamvision.proto.vision.v1.Caption;
 import io.streamvision.proto.vision.v1.CaptionRequest;
 import io.streamvision.proto.vision.v1.CaptionResponse;
+import io.streamvision.proto.vision.v1.CaptioningServiceGrpc;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.DescribeRequest;
 import io.streamvision.proto.vision.v1.DescribeResponse;
@@ -35,7 +36,8 @@ import jakarta.inject.Inject;
 import java.util.List;
 
 /**
- * {@code vision.v1.VisionService/Caption} and {@code Describe}: the image is decoded and prepared
+ * {@code vision.v1.CaptioningService/Caption} and {@code Describe} (also under {@code
+ * vision.v1.VisionService}, through {@link CaptioningVisionServiceV1}): the image is decoded and prepared
  * here with the shared library (the same code as the preprocess service), the caption encoder runs
  * in the scoring service over the Open Inference Protocol, and the decoder runs here. Describe also
  * asks the scoring service's Classify for labels. The caller's deadline travels with the calls to
@@ -44,7 +46,7 @@ import java.util.List;
  */
 @GrpcService
 @Blocking
-public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+public class CaptionGrpcService extends CaptioningServiceGrpc.CaptioningServiceImplBase {
 
     @Inject
     Captioner captioner;
@@ -58,6 +60,10 @@ public class CaptionGrpcService extends VisionServiceGrpc.VisionServiceImplBase 
     @GrpcClient("scoring")
     GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
+    /**
+     * Scoring's Classify under the name version 1 published, which every scoring release answers,
+     * so that Describe keeps working during a rolling upgrade in either order.
+     */
     @GrpcClient("scoring")
     VisionServiceGrpc.VisionServiceBlockingStub scoringVision;
 

@@ -13,7 +13,7 @@ import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.vision.v1.Classification;
 import io.streamvision.proto.vision.v1.ClassifyRequest;
 import io.streamvision.proto.vision.v1.ClassifyResponse;
-import io.streamvision.proto.vision.v1.VisionServiceGrpc;
+import io.streamvision.proto.vision.v1.ScoringServiceGrpc;
 import io.streamvision.runtime.Classifications;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
@@ -23,7 +23,8 @@ import io.streamvision.scoring.ScoringConfig;
 import jakarta.inject.Inject;
 
 /**
- * {@code vision.v1.VisionService/Classify}: image bytes in, top-k labels (or, from a detection
+ * {@code vision.v1.ScoringService/Classify} (and, through {@link ScoringVisionServiceV1}, {@code
+ * vision.v1.VisionService/Classify}): image bytes in, top-k labels (or, from a detection
  * model, the objects found, in the image's pixels) out. Decoding, resizing
  * and normalising use the same shared code as the preprocess service, and the tensor goes through
  * the same dynamic batcher as the Kafka path, so both paths give identical answers for the same
@@ -31,7 +32,7 @@ import jakarta.inject.Inject;
  */
 @GrpcService
 @Blocking
-public class ClassifyGrpcService extends VisionServiceGrpc.VisionServiceImplBase {
+public class ClassifyGrpcService extends ScoringServiceGrpc.ScoringServiceImplBase {
 
     @Inject
     ServedModels models;
