@@ -245,7 +245,7 @@ public final class ResultsTopology {
         }
 
         private void emit(String requestId, ImageResult.Builder result, long timestamp) {
-            long now = System.currentTimeMillis();
+            long now = context.currentSystemTimeMs(); // the wall clock, as Kafka Streams (and its test driver) keeps it
             ImageResult done = result.setEmittedAtMs(now).build();
             Headers carried = RecordHeaders.decodePropagated(headers.get(requestId));
             if (carried.lastHeader(RecordHeaders.REQUEST_ID) == null) {

@@ -134,6 +134,7 @@ class ResultsTopologyTest {
         assertEquals("a red bag", result.getCaption().getText());
         assertEquals(2, result.getClassificationsCount());
         assertEquals("1", result.getModelVersionsOrThrow("caption-decoder"));
+        assertEquals(1_000_000, result.getEmittedAtMs(), "emitted at the stream thread's wall clock (the driver's)");
 
         scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
         driver.advanceWallClockTime(Duration.ofSeconds(40));
