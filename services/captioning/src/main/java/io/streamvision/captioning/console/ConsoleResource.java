@@ -26,29 +26,18 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.jboss.resteasy.reactive.RestStreamElementType;
 
@@ -74,12 +63,13 @@ public class ConsoleResource {
     @Inject
     KafkaClients kafka;
 
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    @Inject
+    KafkaActivity activity;
+
+    @Inject
+    ServiceProbes probes;
+
     private volatile KafkaProducer<byte[], byte[]> producer;
-    private volatile Admin admin;
-    /** Per service: end offsets of its topics and when ({@link System#nanoTime}), at the last status. */
-    private final Map<String, double[]> lastEnds = new ConcurrentHashMap<>();
 
     @GET
     @Path("/events")
@@ -104,7 +94,7 @@ public class ConsoleResource {
         ArrayNode services = out.putArray("services");
         Map<String, Double> rates;
         try {
-            rates = writeRates();
+            rates = activity.writeRates();
         } catch (Exception e) {
             rates = Map.of();
             out.put("rates_error", String.valueOf(e.getMessage()));
@@ -113,16 +103,9 @@ public class ConsoleResource {
             int eq = entry.indexOf('=');
             String name = eq < 0 ? entry : entry.substring(0, eq);
             ObjectNode s = services.addObject().put("name", name);
-            try {
-                HttpResponse<String> r = http.send(
-                        HttpRequest.newBuilder(URI.create(entry.substring(eq + 1)))
-                                .timeout(Duration.ofSeconds(2))
-                                .build(),
-                        HttpResponse.BodyHandlers.ofString());
-                s.put("ready", r.statusCode() == 200).put("detail", "HTTP " + r.statusCode());
-            } catch (Exception e) {
-                s.put("ready", false)
-                        .put("detail", "unreachable: " + e.getClass().getSimpleName());
+            ServiceProbes.Answer answer = probes.get(entry.substring(eq + 1));
+            s.put("ready", answer.ok()).put("detail", answer.detail());
+            if (answer.status() == 0) {
                 continue;
             }
             Double rate = rates.get(name);
@@ -132,7 +115,9 @@ public class ConsoleResource {
         }
         ArrayNode lag = out.putArray("lag");
         try {
-            lag(lag);
+            for (KafkaActivity.Lag l : activity.lag(config.console().lagGroups())) {
+                lag.addObject().put("group", l.group()).put("topic", l.topic()).put("lag", l.records());
+            }
         } catch (Exception e) {
             out.put("lag_error", String.valueOf(e.getMessage()));
         }
@@ -141,68 +126,6 @@ public class ConsoleResource {
                 .put("results", minute.get("results"))
                 .put("dead_letters", minute.get("dead_letters"));
         return MAPPER.writeValueAsString(out);
-    }
-
-    /**
-     * Records each service writes per second, from the growth of the end offsets of the topics it
-     * writes ({@link Topics#writer}) since the last status request (transaction markers included,
-     * so slightly high for small transactions). Empty on the first request.
-     */
-    private Map<String, Double> writeRates() throws Exception {
-        Topics topics = kafka.topics();
-        Admin a = admin();
-        Map<String, String> writer = new HashMap<>();
-        for (String name : a.listTopics().names().get(5, TimeUnit.SECONDS)) {
-            topics.writer(name).ifPresent(service -> writer.put(name, service));
-        }
-        Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-        a.describeTopics(writer.keySet())
-                .allTopicNames()
-                .get(5, TimeUnit.SECONDS)
-                .forEach((name, d) -> d.partitions()
-                        .forEach(p -> latest.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
-        Map<String, Double> ends = new HashMap<>();
-        a.listOffsets(latest)
-                .all()
-                .get(5, TimeUnit.SECONDS)
-                .forEach((tp, info) -> ends.merge(writer.get(tp.topic()), (double) info.offset(), Double::sum));
-        long now = System.nanoTime();
-        Map<String, Double> rates = new HashMap<>();
-        ends.forEach((service, end) -> {
-            double[] last = lastEnds.put(service, new double[] {end, now});
-            if (last != null && now > last[1]) {
-                rates.put(service, Math.max(0, end - last[0]) / ((now - last[1]) / 1e9));
-            }
-        });
-        return rates;
-    }
-
-    /** Sum over partitions of end offset minus committed offset, per group and topic. */
-    private void lag(ArrayNode out) throws Exception {
-        Admin a = admin();
-        for (String group : config.console().lagGroups()) {
-            Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(group)
-                    .partitionsToOffsetAndMetadata()
-                    .get(5, TimeUnit.SECONDS);
-            if (committed.isEmpty()) {
-                continue;
-            }
-            Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-            committed.keySet().forEach(tp -> latest.put(tp, OffsetSpec.latest()));
-            Map<TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-                    a.listOffsets(latest).all().get(5, TimeUnit.SECONDS);
-            Map<String, Long> byTopic = new HashMap<>();
-            committed.forEach((tp, offset) -> {
-                if (offset != null && ends.containsKey(tp)) {
-                    long behind = ends.get(tp).offset() - offset.offset();
-                    // Topics written in transactions end with a commit marker after the last
-                    // record, which consumers never commit past: a lag of 1 is that marker.
-                    byTopic.merge(tp.topic(), behind <= 1 ? 0 : behind, Long::sum);
-                }
-            });
-            byTopic.forEach((topic, n) ->
-                    out.addObject().put("group", group).put("topic", topic).put("lag", n));
-        }
     }
 
     /**
@@ -216,21 +139,12 @@ public class ConsoleResource {
     public String rollouts() throws Exception {
         enabled();
         String url = config.console().scoringUrl().replaceAll("/+$", "") + "/v2/rollouts";
-        try {
-            HttpResponse<String> r = http.send(
-                    HttpRequest.newBuilder(URI.create(url))
-                            .timeout(Duration.ofSeconds(2))
-                            .build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() == 200) {
-                return r.body();
-            }
-            return MAPPER.writeValueAsString(
-                    MAPPER.createObjectNode().put("error", url + " answered HTTP " + r.statusCode()));
-        } catch (Exception e) {
-            return MAPPER.writeValueAsString(MAPPER.createObjectNode()
-                    .put("error", url + " unreachable: " + e.getClass().getSimpleName()));
+        ServiceProbes.Answer answer = probes.get(url);
+        if (answer.ok()) {
+            return answer.body();
         }
+        return MAPPER.writeValueAsString(MAPPER.createObjectNode()
+                .put("error", url + (answer.status() == 0 ? " " : " answered ") + answer.detail()));
     }
 
     /**
@@ -335,20 +249,9 @@ public class ConsoleResource {
         return producer;
     }
 
-    private synchronized Admin admin() {
-        if (admin == null) {
-            Properties props = kafka.clientProperties();
-            admin = Admin.create(props);
-        }
-        return admin;
-    }
-
     void close(@Observes ShutdownEvent event) {
         if (producer != null) {
             producer.close(Duration.ofSeconds(5));
-        }
-        if (admin != null) {
-            admin.close(Duration.ofSeconds(5));
         }
     }
 }
