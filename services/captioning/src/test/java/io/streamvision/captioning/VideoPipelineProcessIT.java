@@ -161,6 +161,11 @@ class VideoPipelineProcessIT {
                         sample.getProcessingMs());
                 assertEquals(VideoSummary.State.COMPLETE, sample.getState());
                 assertEquals(100, sample.getFramesSampled());
+                assertEquals(
+                        500, sample.getFramesDecoded() + sample.getFramesSkipped(), "every frame decoded or skipped");
+                assertTrue(
+                        sample.getFramesSkipped() > 0,
+                        "the sample's B-frames that every 5th frame does not need are skipped: " + sample);
                 ScheduleCheck.assertMatches(
                         root.resolve("samples/video-schedule.json"),
                         EVERY,
