@@ -467,6 +467,22 @@ public final class ModelRegistry implements AutoCloseable {
     }
 
     /**
+     * What {@code use} makes of the serving version of a model (as {@link #acquire} finds it), held
+     * for the call and released after it; empty when the model (or that version) is not served.
+     */
+    public <T> Optional<T> withModel(String name, String version, java.util.function.Function<LoadedModel, T> use) {
+        Optional<LoadedModel> acquired = acquire(name, version);
+        if (acquired.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(use.apply(acquired.get()));
+        } finally {
+            acquired.get().release();
+        }
+    }
+
+    /**
      * Why {@code name} (at {@code version}, when not empty) cannot be acquired, naming what is
      * served.
      */

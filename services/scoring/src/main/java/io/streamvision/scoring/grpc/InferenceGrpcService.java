@@ -30,7 +30,6 @@ import io.streamvision.proto.inference.ServerReadyRequest;
 import io.streamvision.proto.inference.ServerReadyResponse;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceEngine;
-import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
 import io.streamvision.scoring.triton.TritonFileOverride;
@@ -83,52 +82,55 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
     @Override
     public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> response) {
-        Optional<LoadedModel> model = models.registry().acquire(request.getName(), request.getVersion());
-        model.ifPresent(LoadedModel::release);
-        response.onNext(
-                ModelReadyResponse.newBuilder().setReady(model.isPresent()).build());
+        boolean ready = models.registry()
+                .withModel(request.getName(), request.getVersion(), m -> true)
+                .isPresent();
+        response.onNext(ModelReadyResponse.newBuilder().setReady(ready).build());
         response.onCompleted();
     }
 
     @Override
     public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> response) {
-        Optional<LoadedModel> acquired = models.registry().acquire(request.getName(), request.getVersion());
-        if (acquired.isEmpty()) {
-            response.onError(notFound(request.getName(), request.getVersion()));
+        answer(
+                models.registry().withModel(request.getName(), request.getVersion(), model -> {
+                    ModelConfig config = model.config();
+                    ModelMetadataResponse.Builder meta = ModelMetadataResponse.newBuilder()
+                            .setName(config.name())
+                            .addVersions(Integer.toString(config.version()))
+                            .setPlatform(config.platform());
+                    config.inputs().forEach(t -> meta.addInputs(tensor(t)));
+                    config.outputs().forEach(t -> meta.addOutputs(tensor(t)));
+                    return meta.build();
+                }),
+                request.getName(),
+                request.getVersion(),
+                response);
+    }
+
+    /** Sends {@code answer}, or NOT_FOUND when the model (version) is not served. */
+    private <T> void answer(Optional<T> answer, String name, String version, StreamObserver<T> response) {
+        if (answer.isEmpty()) {
+            response.onError(notFound(name, version));
             return;
         }
-        LoadedModel model = acquired.get();
-        try {
-            ModelConfig config = model.config();
-            ModelMetadataResponse.Builder meta = ModelMetadataResponse.newBuilder()
-                    .setName(config.name())
-                    .addVersions(Integer.toString(config.version()))
-                    .setPlatform(config.platform());
-            config.inputs().forEach(t -> meta.addInputs(tensor(t)));
-            config.outputs().forEach(t -> meta.addOutputs(tensor(t)));
-            response.onNext(meta.build());
-            response.onCompleted();
-        } finally {
-            model.release();
-        }
+        response.onNext(answer.get());
+        response.onCompleted();
     }
 
     /** Triton's model configuration extension: the served version's configuration. */
     @Override
     public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> response) {
-        Optional<LoadedModel> acquired = models.registry().acquire(request.getName(), request.getVersion());
-        if (acquired.isEmpty()) {
-            response.onError(notFound(request.getName(), request.getVersion()));
-            return;
-        }
-        try {
-            response.onNext(ModelConfigResponse.newBuilder()
-                    .setConfig(TritonModelConfig.of(acquired.get()))
-                    .build());
-            response.onCompleted();
-        } finally {
-            acquired.get().release();
-        }
+        answer(
+                models.registry()
+                        .withModel(
+                                request.getName(),
+                                request.getVersion(),
+                                model -> ModelConfigResponse.newBuilder()
+                                        .setConfig(TritonModelConfig.of(model))
+                                        .build()),
+                request.getName(),
+                request.getVersion(),
+                response);
     }
 
     /** Triton's statistics extension: cumulative counts and durations per model version. */

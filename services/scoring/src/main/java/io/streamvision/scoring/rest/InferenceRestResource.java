@@ -8,7 +8,6 @@ import io.smallrye.common.annotation.NonBlocking;
 import io.streamvision.model.ModelConfig;
 import io.streamvision.runtime.DynamicBatcher;
 import io.streamvision.runtime.InferenceException;
-import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ServedModels;
 import io.streamvision.scoring.ServerInfo;
 import io.streamvision.scoring.triton.TritonFileOverride;
@@ -28,7 +27,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -90,22 +88,18 @@ public class InferenceRestResource {
     @NonBlocking
     public Response metadata(@PathParam("model") String model, @PathParam("version") String versionPath) {
         String version = version(versionPath);
-        Optional<LoadedModel> acquired = acquire(model, version);
-        if (acquired.isEmpty()) {
-            return error(404, notServed(model, version));
-        }
-        try {
-            ModelConfig config = acquired.get().config();
-            ObjectNode out = MAPPER.createObjectNode();
-            out.put("name", config.name());
-            out.putArray("versions").add(Integer.toString(config.version()));
-            out.put("platform", config.platform());
-            tensors(out.putArray("inputs"), config.inputs());
-            tensors(out.putArray("outputs"), config.outputs());
-            return json(200, out);
-        } finally {
-            acquired.get().release();
-        }
+        return models.registry()
+                .withModel(model, version, served -> {
+                    ModelConfig config = served.config();
+                    ObjectNode out = MAPPER.createObjectNode();
+                    out.put("name", config.name());
+                    out.putArray("versions").add(Integer.toString(config.version()));
+                    out.put("platform", config.platform());
+                    tensors(out.putArray("inputs"), config.inputs());
+                    tensors(out.putArray("outputs"), config.outputs());
+                    return json(200, out);
+                })
+                .orElseGet(() -> error(404, notServed(model, version)));
     }
 
     /** Triton's model configuration extension: the served version's configuration as Triton writes it. */
@@ -114,15 +108,9 @@ public class InferenceRestResource {
     @NonBlocking
     public Response config(@PathParam("model") String model, @PathParam("version") String versionPath) {
         String version = version(versionPath);
-        Optional<LoadedModel> acquired = acquire(model, version);
-        if (acquired.isEmpty()) {
-            return error(404, notServed(model, version));
-        }
-        try {
-            return json(200, TritonJson.of(TritonModelConfig.of(acquired.get())));
-        } finally {
-            acquired.get().release();
-        }
+        return models.registry()
+                .withModel(model, version, served -> json(200, TritonJson.of(TritonModelConfig.of(served))))
+                .orElseGet(() -> error(404, notServed(model, version)));
     }
 
     /**
@@ -232,10 +220,10 @@ public class InferenceRestResource {
     @NonBlocking
     public Response modelReady(@PathParam("model") String model, @PathParam("version") String versionPath) {
         String version = version(versionPath);
-        Optional<LoadedModel> acquired = acquire(model, version);
-        acquired.ifPresent(LoadedModel::release);
-        ObjectNode out = MAPPER.createObjectNode().put("name", model).put("ready", acquired.isPresent());
-        return json(acquired.isPresent() ? 200 : 400, out);
+        boolean ready =
+                models.registry().withModel(model, version, served -> true).isPresent();
+        ObjectNode out = MAPPER.createObjectNode().put("name", model).put("ready", ready);
+        return json(ready ? 200 : 400, out);
     }
 
     @POST
@@ -304,10 +292,6 @@ public class InferenceRestResource {
     /** The version of a {@link #MODEL} route: "" (the newest) when the path names none. */
     private static String version(String versionPath) {
         return versionPath == null || versionPath.isEmpty() ? "" : versionPath.substring(VERSION_PREFIX.length());
-    }
-
-    private Optional<LoadedModel> acquire(String model, String version) {
-        return models.registry().acquire(model, version);
     }
 
     private String notServed(String model, String version) {
