@@ -34,8 +34,11 @@ if [[ "${1:-}" == "--long" ]]; then
         io.streamvision.video.SyntheticVideos "$video" "$seconds" 320 240 25 MP4
     fi
   fi
-  # A shorter video of the same kind warms the services up (the JIT compiler took a fifth of
-  # preprocess's and half of scoring's and captioning's CPU during a first run on fresh services).
+  # A shorter video of the same kind, twice, then the measured video itself once, untimed, warm the
+  # services up: the JIT compiler took a fifth of preprocess's and half of scoring's and
+  # captioning's CPU during a first run on fresh services, and after the two short videos alone
+  # still 41 % of scoring's and 57 % of captioning's during the hour (async-profiler).
+  # VIDEOS_WARMUP=short leaves the untimed hour out.
   warm=media/long-300s-320x240.mp4
   if [[ ! -f $warm ]] && command -v ffmpeg > /dev/null; then
     ffmpeg -loglevel error -f lavfi -i "testsrc2=size=320x240:rate=25" -t 300 -c:v libx264 -preset ultrafast "$warm"
@@ -43,6 +46,9 @@ if [[ "${1:-}" == "--long" ]]; then
   warm_up() {
     if [[ -f $warm ]]; then
       for _ in 1 2; do vision submit-videos --fps 1 --no-progress --timeout-s 600 "$warm" > /dev/null 2>&1 || true; done
+    fi
+    if [[ ${VIDEOS_WARMUP:-full} != short ]]; then
+      vision submit-videos --fps 1 --no-progress --timeout-s 7200 "$video" > /dev/null 2>&1 || true
     fi
   }
   echo "== $video: $(du -h "$video" | cut -f1), $seconds s at 25 fps, x264 preset $preset"
