@@ -235,7 +235,9 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (!wait) {
                         counter("vision_inference_request_failure", "unknown", "RESOURCE_EXHAUSTED")
                                 .increment();
-                        statistics.of(model, servedVersion(model)).failed(0);
+                        statistics
+                                .of(model, servedVersion(model))
+                                .failed(0, InferenceStatistics.FailureReason.REJECTED);
                         return CompletableFuture.completedFuture(new InferenceEngine.Outcome(
                                 null,
                                 new InferenceException(
@@ -342,7 +344,9 @@ public final class DynamicBatcher implements AutoCloseable {
             for (Pending p : rejected) {
                 counter("vision_inference_request_failure", "unknown", "TIMEOUT")
                         .increment();
-                statistics.of(model, servedVersion(model)).failed(System.nanoTime() - p.enqueuedNanos());
+                statistics
+                        .of(model, servedVersion(model))
+                        .failed(System.nanoTime() - p.enqueuedNanos(), InferenceStatistics.FailureReason.REJECTED);
                 p.result()
                         .complete(new InferenceEngine.Outcome(
                                 null,
@@ -407,7 +411,9 @@ public final class DynamicBatcher implements AutoCloseable {
                                     counted,
                                     gone.kind().name())
                             .increment();
-                    statistics.of(model, counted).failed(System.nanoTime() - p.enqueuedNanos());
+                    statistics
+                            .of(model, counted)
+                            .failed(System.nanoTime() - p.enqueuedNanos(), InferenceStatistics.FailureReason.OTHER);
                     p.result().complete(new InferenceEngine.Outcome(null, gone));
                 }
                 return;
@@ -474,7 +480,11 @@ public final class DynamicBatcher implements AutoCloseable {
                     if (outcome.ok()) {
                         stats.succeeded(done - runnable.get(i).enqueuedNanos());
                     } else {
-                        stats.failed(done - runnable.get(i).enqueuedNanos());
+                        stats.failed(
+                                done - runnable.get(i).enqueuedNanos(),
+                                outcome.error().kind() == InferenceException.Kind.INTERNAL
+                                        ? InferenceStatistics.FailureReason.BACKEND
+                                        : InferenceStatistics.FailureReason.OTHER);
                     }
                     if (outcome.ok()) {
                         rows += runnable.get(i).rows();
@@ -497,7 +507,8 @@ public final class DynamicBatcher implements AutoCloseable {
             } catch (RuntimeException e) {
                 LOG.errorf(e, "Batch of %d for %s failed", batch.size(), model);
                 long failedAt = System.nanoTime();
-                batch.forEach(p -> stats.failed(failedAt - p.enqueuedNanos()));
+                batch.forEach(
+                        p -> stats.failed(failedAt - p.enqueuedNanos(), InferenceStatistics.FailureReason.BACKEND));
                 InferenceException failure = new InferenceException(
                         InferenceException.Kind.INTERNAL,
                         ReasonCode.INFERENCE_FAILED,

@@ -55,10 +55,23 @@ public final class InferenceStatistics {
         }
     }
 
+    /**
+     * Why a request failed, as Triton's {@code nv_inference_request_failure} labels it: REJECTED by
+     * the scheduler (queue full, queue timeout), CANCELED, BACKEND (the model's run failed), OTHER
+     * (anything else: an input that does not fit the model, a version that is no longer served).
+     */
+    public enum FailureReason {
+        REJECTED,
+        CANCELED,
+        BACKEND,
+        OTHER
+    }
+
     /** The statistics of one model version. */
     public static final class Version {
         private final Duration success = new Duration();
         private final Duration fail = new Duration();
+        private final LongAdder[] failures = new LongAdder[FailureReason.values().length];
         private final Duration queue = new Duration();
         private final Duration input = new Duration();
         private final Duration infer = new Duration();
@@ -74,9 +87,21 @@ public final class InferenceStatistics {
             lastInferenceMillis = System.currentTimeMillis();
         }
 
-        /** One request failed after {@code ns} from its arrival. */
-        public void failed(long ns) {
+        {
+            for (int i = 0; i < failures.length; i++) {
+                failures[i] = new LongAdder();
+            }
+        }
+
+        /** One request failed after {@code ns} from its arrival, for {@code reason}. */
+        public void failed(long ns, FailureReason reason) {
             fail.add(1, ns);
+            failures[reason.ordinal()].increment();
+        }
+
+        /** Requests that failed for {@code reason}; over all reasons, {@link #fail()}'s count. */
+        public long failures(FailureReason reason) {
+            return failures[reason.ordinal()].sum();
         }
 
         /** One request waited {@code ns} in the queue. */

@@ -246,6 +246,13 @@ class DynamicBatcherTest {
                     .count();
             assertTrue(refused > 0, "some requests are refused when more than 2 wait");
             assertTrue(futures.stream().map(CompletableFuture::join).anyMatch(InferenceEngine.Outcome::ok));
+            InferenceStatistics.Version stats =
+                    batcher.statistics().snapshot().get("lenet").get("1");
+            assertEquals(
+                    refused,
+                    stats.failures(InferenceStatistics.FailureReason.REJECTED),
+                    "refusals count as Triton's REJECTED failures");
+            assertEquals(refused, stats.fail().count(), "and nothing else failed");
         }
     }
 

@@ -227,6 +227,19 @@ class TritonExtensionsIT {
                         && exported <= stats.getInferenceStats().getSuccess().getCount(),
                 "the statistics' count: " + exported + " of "
                         + stats.getInferenceStats().getSuccess().getCount());
+        Matcher otherFailures = Pattern.compile("(?m)^nv_inference_request_failure\\{[^}]*model=\"lenet\"[^}]*"
+                        + "reason=\"OTHER\"[^}]*version=\"1\"[^}]*} (\\S+)$")
+                .matcher(metrics);
+        assertTrue(otherFailures.find(), "failures labelled with Triton's reasons:\n" + metrics);
+        assertTrue(Double.parseDouble(otherFailures.group(1)) >= 1, "the short tensor is an OTHER failure");
+        for (String reason : List.of("REJECTED", "CANCELED", "BACKEND")) {
+            assertTrue(
+                    Pattern.compile("(?m)^nv_inference_request_failure\\{[^}]*model=\"lenet\"[^}]*reason=\"" + reason
+                                    + "\"")
+                            .matcher(metrics)
+                            .find(),
+                    reason + " exported");
+        }
         for (String name : List.of(
                 "nv_inference_request_failure",
                 "nv_inference_count",

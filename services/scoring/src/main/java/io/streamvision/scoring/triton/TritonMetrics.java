@@ -21,7 +21,8 @@ import java.util.function.ToDoubleFunction;
  * {@code nv_inference_exec_count}, {@code nv_inference_request_duration_us}, {@code
  * nv_inference_queue_duration_us}, {@code nv_inference_compute_input_duration_us}, {@code
  * nv_inference_compute_infer_duration_us}, {@code nv_inference_compute_output_duration_us}
- * (cumulative, labels {@code model} and {@code version}) and {@code
+ * (cumulative, labels {@code model} and {@code version}, and {@code reason} on failures, as
+ * Triton labels them) and {@code
  * nv_inference_pending_request_count} (requests waiting in the model's queue). Read from the same
  * statistics as {@code ModelStatistics}. They are written as gauges holding the running totals:
  * the Prometheus registry would name a counter {@code ..._total}, which Triton's queries do not
@@ -71,12 +72,14 @@ public class TritonMetrics {
                 tags,
                 s,
                 v -> v.success().count());
-        gauge(
-                "nv_inference_request_failure",
-                "Requests failed",
-                tags,
-                s,
-                v -> v.fail().count());
+        for (InferenceStatistics.FailureReason reason : InferenceStatistics.FailureReason.values()) {
+            gauge(
+                    "nv_inference_request_failure",
+                    "Requests failed, by reason (REJECTED, CANCELED, BACKEND, OTHER)",
+                    tags.and("reason", reason.name()),
+                    s,
+                    v -> v.failures(reason));
+        }
         gauge("nv_inference_count", "Inferences (rows)", tags, s, v -> v.inferenceCount());
         gauge("nv_inference_exec_count", "Model executions (batches)", tags, s, v -> v.executionCount());
         gauge(
