@@ -42,7 +42,9 @@ import org.bytedeco.javacpp.PointerPointer;
  *       stream's frame number for constant-rate video) is a multiple of N.
  * </ul>
  *
- * Only kept frames are converted, by swscale, straight to packed RGB; nothing else is copied.
+ * Only kept frames are converted, by swscale, straight to packed RGB; nothing else is copied. Frames
+ * that the sampling cannot keep and no other frame references are not decoded at all ({@link
+ * UnsampledFrames}), unless that is turned off.
  * Sources are local paths or URLs that {@link VideoSources} has checked; FFmpeg may open only the
  * protocols and container formats it is given, so a playlist cannot reach anything else. Inline
  * bytes are written to a temporary file first ({@link #spill}), so every container layout (an MP4
@@ -439,7 +441,7 @@ public final class VideoFrameReader {
                                         ? avcodec.AVDISCARD_NONREF
                                         : avcodec.AVDISCARD_DEFAULT;
                                 if (wanted != discard) {
-                                    codec.skip_frame(wanted); // read by the decoder per packet, frame threads included
+                                    codec.skip_frame(wanted); // applies to this packet: one decoder thread (see above)
                                     discard = wanted;
                                 }
                             }
