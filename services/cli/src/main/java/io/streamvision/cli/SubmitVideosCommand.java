@@ -242,6 +242,12 @@ public class SubmitVideosCommand extends KafkaCommand {
                     .append(s.getFailureMessage())
                     .append(')');
         }
+        long frames = s.getFramesDecoded() + s.getFramesSkipped();
+        if (frames > 0) {
+            b.append(String.format(
+                    "%n  %d of %d frames decoded (%d skipped: no sampled frame needed them)",
+                    s.getFramesDecoded(), frames, s.getFramesSkipped()));
+        }
         for (ModelTimeline t : s.getTimelinesList()) {
             b.append(String.format(
                     "%n  %s v%s: %d of %d frames scored, %.1f s of video, processed in %.1f s",
