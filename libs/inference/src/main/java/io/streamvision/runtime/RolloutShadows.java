@@ -1,8 +1,14 @@
 package io.streamvision.runtime;
 
+import io.streamvision.model.ModelConfig;
 import io.streamvision.proto.inference.ModelInferRequest;
+import io.streamvision.rollout.Rollouts;
+import io.streamvision.rollout.VersionComparison;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -21,8 +27,8 @@ final class RolloutShadows implements AutoCloseable {
      * Runs rollout shadows: one thread, a few batches queued; a batch that finds the queue full is
      * not paired (counted as skipped), so shadow work never holds up the serving path.
      */
-    private final java.util.concurrent.ThreadPoolExecutor shadows = new java.util.concurrent.ThreadPoolExecutor(
-            1, 1, 0, TimeUnit.SECONDS, new java.util.concurrent.ArrayBlockingQueue<>(4), r -> {
+    private final ThreadPoolExecutor shadows =
+            new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(4), r -> {
                 Thread t = new Thread(r, "rollout-shadow");
                 t.setDaemon(true);
                 return t;
@@ -43,9 +49,8 @@ final class RolloutShadows implements AutoCloseable {
     void afterRun(
             LoadedModel ran, List<ModelInferRequest> requests, List<InferenceEngine.Outcome> outcomes, long nanos) {
         String model = ran.name();
-        io.streamvision.rollout.Rollouts.State state = registry.rollouts().state(model);
-        io.streamvision.rollout.VersionComparison comparison =
-                registry.rollouts().comparison(model);
+        Rollouts.State state = registry.rollouts().state(model);
+        VersionComparison comparison = registry.rollouts().comparison(model);
         Integer candidate = state == null ? null : state.activeCandidate();
         if (candidate == null || comparison == null) {
             return;
@@ -66,19 +71,19 @@ final class RolloutShadows implements AutoCloseable {
         String other = Integer.toString(ranCandidate ? pair[0] : pair[1]);
         try {
             shadows.execute(() -> shadow(ran.config(), other, ranCandidate, requests, outcomes, nanos, comparison));
-        } catch (java.util.concurrent.RejectedExecutionException busy) {
+        } catch (RejectedExecutionException busy) {
             comparison.skipped(requests.size());
         }
     }
 
     private void shadow(
-            io.streamvision.model.ModelConfig ranConfig,
+            ModelConfig ranConfig,
             String otherVersion,
             boolean ranCandidate,
             List<ModelInferRequest> requests,
             List<InferenceEngine.Outcome> answered,
             long answeredNanos,
-            io.streamvision.rollout.VersionComparison comparison) {
+            VersionComparison comparison) {
         Optional<LoadedModel> other = registry.acquire(requests.get(0).getModelName(), otherVersion);
         if (other.isEmpty()) {
             return;
@@ -98,7 +103,7 @@ final class RolloutShadows implements AutoCloseable {
                 errors += o.ok() ? 0 : 1;
             }
             comparison.ran(!ranCandidate, shadowed.size(), errors);
-            io.streamvision.model.ModelConfig otherConfig = other.get().config();
+            ModelConfig otherConfig = other.get().config();
             if (ranCandidate) {
                 comparison.timed(nanos, answeredNanos);
             } else {

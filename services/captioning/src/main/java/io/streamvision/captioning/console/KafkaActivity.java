@@ -7,6 +7,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import jakarta.inject.Singleton;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -74,7 +75,7 @@ public class KafkaActivity {
     /** End offset minus committed offset, summed over partitions, per group and topic. */
     public List<Lag> lag(List<String> groups) throws Exception {
         Admin a = admin();
-        List<Lag> out = new java.util.ArrayList<>();
+        List<Lag> out = new ArrayList<>();
         for (String group : groups) {
             Map<TopicPartition, OffsetAndMetadata> committed = a.listConsumerGroupOffsets(group)
                     .partitionsToOffsetAndMetadata()
