@@ -62,9 +62,11 @@ class LongVideoProcessIT {
     static void writeVideo() throws Exception {
         media = Path.of("target/it-media").toAbsolutePath();
         Files.createDirectories(media);
-        video = media.resolve("six-minutes.mp4");
+        // With B-frames, as most encoders write them: the decoder skips those no sampled frame needs,
+        // so the kill -9 in the middle also lands while frames are being skipped.
+        video = media.resolve("six-minutes-b-frames.mp4");
         if (!Files.exists(video)) {
-            SyntheticVideos.write(video, SyntheticVideos.Container.MP4, 160, 120, FPS, SECONDS, 2);
+            SyntheticVideos.write(video, SyntheticVideos.Container.MP4, 160, 120, FPS, SECONDS, 2, 2);
         }
     }
 
@@ -295,6 +297,12 @@ class LongVideoProcessIT {
             assertEquals(
                     1800,
                     seen.stream().mapToLong(VideoSampled::getFramesSampled).sum());
+            long decoded =
+                    seen.stream().mapToLong(VideoSampled::getFramesDecoded).sum();
+            long skipped =
+                    seen.stream().mapToLong(VideoSampled::getFramesSkipped).sum();
+            assertEquals(SECONDS * FPS, decoded + skipped, "every frame of the video decoded or skipped");
+            assertTrue(skipped > SECONDS * FPS / 4, "B-frames no 5 fps sample needs are skipped: " + skipped);
             awaitFrames(tensors, "long-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "long-1"), 1800, "long-1");
             List<Long> ms = latencies.get();
