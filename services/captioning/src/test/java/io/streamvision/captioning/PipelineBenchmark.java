@@ -24,6 +24,9 @@ import io.streamvision.runtime.InferenceEngine;
 import io.streamvision.runtime.LoadedModel;
 import io.streamvision.runtime.ModelLoader;
 import io.streamvision.testing.BenchmarkOptions;
+import io.streamvision.testing.CompilerCpu;
+import io.streamvision.testing.ProcessCluster;
+import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.Settling;
 import io.streamvision.testing.TestBroker;
 import io.streamvision.testing.TestBrokers;
@@ -36,6 +39,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,6 +47,7 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -58,7 +63,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * their ratio, and the CPU time per image of every process.
  *
  * <pre>
- * bench/pipeline.sh [--images 2000] [--photos true] [--threads N] [--batch 8] [--profile libasyncProfiler.so]
+ * bench/pipeline.sh [--images 2000] [--photos true] [--threads N] [--batch 8] [--broker process|in-jvm]
+ *                   [--partitions 3] [--commit-interval-ms N] [--profile libasyncProfiler.so|jfr]
  * </pre>
  *
  * <p>{@code --photos true} adds the sample photographs (up to a few megapixels, so decoding weighs
@@ -85,62 +91,145 @@ public final class PipelineBenchmark {
 
         double cpuBefore = processCpuMs();
         InJvm loop = new InJvm(files, batch);
+        long self = ProcessHandle.current().pid();
         double inJvm;
         double inJvmCpu;
+        double inJvmJit;
+        double[] stages;
         try {
-            warmUp("in-JVM", () -> loop.run(Math.min(images, 1000), threads));
+            warmUp("in-JVM", () -> loop.run(Math.min(images, 1000), threads), List.of(self));
+            loop.resetStages();
             double before = processCpuMs();
-            inJvm = loop.run(images, threads);
-            inJvmCpu = (processCpuMs() - before) / images;
+            double jitBefore = CompilerCpu.ms(self);
+            double[] rates = new double[TIMED_RUNS];
+            for (int r = 0; r < TIMED_RUNS; r++) {
+                rates[r] = loop.run(images, threads);
+            }
+            inJvm = median(rates);
+            inJvmCpu = (processCpuMs() - before) / (TIMED_RUNS * images);
+            inJvmJit = (CompilerCpu.ms(self) - jitBefore) / (TIMED_RUNS * images);
+            stages = loop.stagesPerImage(TIMED_RUNS * images);
+            System.out.printf(Locale.ROOT, "in-JVM timed runs: %s images/s%n", Arrays.toString(rates));
         } finally {
             loop.close();
         }
         System.out.printf(Locale.ROOT, "(in-JVM set-up CPU %.0f ms)%n", processCpuMs() - cpuBefore);
 
-        TestBroker broker = TestBrokers.startNew();
+        boolean brokerProcess = !"in-jvm".equals(options.get("broker", "process"));
+        TestBroker broker = brokerProcess ? ProcessCluster.start(1) : TestBrokers.startNew();
         try (ClusterDeployment d = new ClusterDeployment(broker, "pipeline-bench")) {
             String models = ClusterDeployment.MODEL + "," + ENCODER;
-            d.start(SCORING, 1, Map.of("vision.scoring.models", models));
-            d.start(PREPROCESS, 1, Map.of("vision.preprocess.default-models", models));
-            d.start(CAPTIONING, 1);
+            Map<String, String> common = new HashMap<>();
+            // The services' own default unless asked: the cluster tests' deployment uses 6.
+            common.put("vision.kafka.partitions", options.get("partitions", "3"));
+            String commitInterval = options.get("commit-interval-ms", null);
+            Map<String, String> streams = new HashMap<>(common);
+            if (commitInterval != null) {
+                streams.put("kafka-streams.commit.interval.ms", commitInterval);
+            }
+            System.out.printf(
+                    "Kafka side: broker %s, %s partitions per topic, Kafka Streams commit interval %s%n",
+                    brokerProcess ? "in its own JVM" : "in this JVM",
+                    common.get("vision.kafka.partitions"),
+                    commitInterval == null ? "the services' default" : commitInterval + " ms");
+            d.start(SCORING, 1, with(common, "vision.scoring.models", models));
+            d.start(PREPROCESS, 1, with(streams, "vision.preprocess.default-models", models));
+            d.start(CAPTIONING, 1, streams);
             for (ClusterDeployment.Service s : ClusterDeployment.Service.values()) {
                 d.awaitReady(d.instance(s, 1));
             }
             double kafka;
             double[] perImage;
+            Map<String, double[]> batchesAfter;
+            Map<String, double[]> batchesSince;
             try (Feed feed = new Feed(broker, d.topics(), files)) {
                 int[] round = {0};
-                warmUp("Kafka", () -> feed.run("warm" + round[0]++ + "-", Math.min(images, 1000)));
-                Cpu cpu = new Cpu(d);
+                List<Long> pids = new ArrayList<>();
+                for (ClusterDeployment.Service s : ClusterDeployment.Service.values()) {
+                    pids.add(d.instance(s, 1).pid());
+                }
+                if (broker instanceof ProcessCluster cluster) {
+                    pids.add(cluster.pid(1));
+                }
+                pids.add(self);
+                warmUp("Kafka", () -> feed.run("warm" + round[0]++ + "-", Math.min(images, 1000)), pids);
+                Cpu cpu = new Cpu(pids);
+                int scoringPort = d.instance(SCORING, 1).healthPort();
+                Map<String, double[]> batchesBefore = batching(scoringPort, models.split(","));
                 Profiler profiler = new Profiler(options.get("profile", null), d);
                 profiler.start();
-                kafka = feed.run("bench-", images);
-                perImage = cpu.since(images);
+                double[] rates = new double[TIMED_RUNS];
+                for (int r = 0; r < TIMED_RUNS; r++) {
+                    rates[r] = feed.run("bench" + r + "-", images);
+                }
+                kafka = median(rates);
+                perImage = cpu.since(TIMED_RUNS * images);
+                batchesAfter = batching(scoringPort, models.split(","));
+                batchesSince = batchesBefore;
                 profiler.stop();
-                feed.assertExactlyOnce("bench-", images);
+                System.out.printf(Locale.ROOT, "Kafka timed runs: %s images/s%n", Arrays.toString(rates));
+                for (int r = 0; r < TIMED_RUNS; r++) {
+                    feed.assertExactlyOnce("bench" + r + "-", images);
+                }
             }
 
             System.out.println();
-            System.out.println("| path | images/s | share of the in-JVM loop | CPU per image |");
+            System.out.println(
+                    "| path | images/s | share of the in-JVM loop | CPU per image (of which the JIT compiler) |");
             System.out.println("|---|---:|---:|---|");
             System.out.printf(
                     Locale.ROOT,
                     "| in-JVM loop: decode, resize, fashion-cnn, caption encoder, beam search (%d threads)"
-                            + " | %.1f | 100%% | %.2f ms |%n",
+                            + " | %.1f | 100%% | %.2f ms (%.2f) |%n",
                     threads,
                     inJvm,
-                    inJvmCpu);
+                    inJvmCpu,
+                    inJvmJit);
+            String[] names = brokerProcess
+                    ? new String[] {"preprocess", "scoring", "captioning", "broker", "client"}
+                    : new String[] {"preprocess", "scoring", "captioning", "broker + client"};
+            StringBuilder parts = new StringBuilder();
+            double total = 0;
+            double totalJit = 0;
+            for (int i = 0; i < names.length; i++) {
+                parts.append(String.format(
+                        Locale.ROOT, "%s %.2f ms (%.2f), ", names[i], perImage[i], perImage[names.length + i]));
+                total += perImage[i];
+                totalJit += perImage[names.length + i];
+            }
             System.out.printf(
                     Locale.ROOT,
-                    "| Kafka, three services, one broker, results joined | %.1f | %.0f%% | preprocess %.2f ms,"
-                            + " scoring %.2f ms, captioning %.2f ms, broker + client %.2f ms; total %.2f ms |%n",
+                    "| Kafka, three services, one broker, results joined | %.1f | %.0f%% | %stotal %.2f ms (%.2f) |%n",
                     kafka,
                     100 * kafka / inJvm,
-                    perImage[0],
-                    perImage[1],
-                    perImage[2],
-                    perImage[3],
-                    perImage[0] + perImage[1] + perImage[2] + perImage[3]);
+                    parts,
+                    total,
+                    totalJit);
+            System.out.println();
+            System.out.printf(
+                    Locale.ROOT,
+                    "In-JVM loop, thread time per image: prepare %.2f ms, %s %.2f ms, %s %.2f ms, beam search %.2f"
+                            + " ms (batches of %d)%n",
+                    stages[0],
+                    ClusterDeployment.MODEL,
+                    stages[1],
+                    ENCODER,
+                    stages[2],
+                    stages[3],
+                    batch);
+            for (String model : batchesAfter.keySet()) {
+                double[] a = batchesAfter.get(model);
+                double[] b = batchesSince.get(model);
+                double runs = a[0] - b[0];
+                double rows = a[1] - b[1];
+                System.out.printf(
+                        Locale.ROOT,
+                        "Scoring, %s: %.0f batches, mean batch %.1f, compute %.2f ms per image%n",
+                        model,
+                        runs,
+                        rows / Math.max(1, runs),
+                        1000 * (a[2] - b[2]) / Math.max(1, rows));
+            }
         } finally {
             broker.close();
         }
@@ -172,16 +261,82 @@ public final class PipelineBenchmark {
         double run() throws Exception;
     }
 
-    /** Rounds until two in a row agree within 5% on images/s, at most 10. */
-    static void warmUp(String name, Round round) throws Exception {
+    /**
+     * Rounds until two in a row agree within 5% on images/s and in the last one the JIT compilers
+     * took under {@value #JIT_SETTLED} of the CPU of all the processes together (services that look
+     * steady after a few rounds still compile for minutes on two shared cores, and that CPU would
+     * count as the pipeline's); at most {@value #WARM_UP_ROUNDS} rounds.
+     *
+     * @param pids the processes that must be warm: their compiler threads are read from /proc
+     */
+    static void warmUp(String name, Round round, List<Long> pids) throws Exception {
         Settling settling = new Settling();
-        for (int i = 1; i <= 10; i++) {
+        for (int i = 1; i <= WARM_UP_ROUNDS; i++) {
+            double[] jitBefore = jit(pids);
+            double[] cpuBefore = cpu(pids);
             double rate = round.run();
-            System.out.printf(Locale.ROOT, "%s warm-up round %d: %.1f images/s%n", name, i, rate);
-            if (settling.settled(rate)) {
+            double[] jitAfter = jit(pids);
+            double[] cpuAfter = cpu(pids);
+            double jitAll = 0;
+            double cpuAll = 0;
+            StringBuilder shares = new StringBuilder();
+            for (int p = 0; p < pids.size(); p++) {
+                double jitMs = jitAfter[p] - jitBefore[p];
+                double cpuMs = cpuAfter[p] - cpuBefore[p];
+                jitAll += jitMs;
+                cpuAll += cpuMs;
+                shares.append(String.format(Locale.ROOT, " %.0f%%", 100 * jitMs / Math.max(1, cpuMs)));
+            }
+            double share = jitAll / Math.max(1, cpuAll);
+            System.out.printf(
+                    Locale.ROOT,
+                    "%s warm-up round %d: %.1f images/s, JIT compiler's share of CPU %.0f%% (each process:%s)%n",
+                    name,
+                    i,
+                    rate,
+                    100 * share,
+                    shares);
+            if (settling.settled(rate) && share < JIT_SETTLED) {
                 return;
             }
         }
+        System.out.printf("%s: still not steady after %d warm-up rounds, measuring anyway%n", name, WARM_UP_ROUNDS);
+    }
+
+    private static final double JIT_SETTLED = 0.05;
+    /** Timed runs of each side after its warm-up; the median counts. */
+    private static final int TIMED_RUNS = 3;
+
+    static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
+    }
+
+    private static final int WARM_UP_ROUNDS = 40;
+
+    private static double[] jit(List<Long> pids) {
+        return pids.stream().mapToDouble(CompilerCpu::ms).toArray();
+    }
+
+    /** CPU time of each process so far, milliseconds. */
+    private static double[] cpu(List<Long> pids) {
+        double[] out = new double[pids.size()];
+        for (int p = 0; p < pids.size(); p++) {
+            out[p] = cpuMs(pids.get(p));
+        }
+        return out;
+    }
+
+    private static double cpuMs(long pid) {
+        if (pid == ProcessHandle.current().pid()) {
+            return processCpuMs();
+        }
+        return ProcessHandle.of(pid)
+                        .flatMap(h -> h.info().totalCpuDuration())
+                        .orElse(Duration.ZERO)
+                        .toNanos()
+                / 1e6;
     }
 
     /**
@@ -299,19 +454,18 @@ public final class PipelineBenchmark {
             return out;
         }
     }
-    /** CPU time of the three services and of this JVM (the broker and the benchmark's clients). */
+
+    /** CPU time of the measured processes (the three services, the broker, this JVM) since construction. */
     static final class Cpu {
-        private final List<Process> services;
+        private final List<Long> pids;
         private final double[] start;
 
-        Cpu(ClusterDeployment d) {
-            services = List.of(
-                    d.instance(PREPROCESS, 1).process(),
-                    d.instance(SCORING, 1).process(),
-                    d.instance(CAPTIONING, 1).process());
+        Cpu(List<Long> pids) {
+            this.pids = pids;
             start = sample();
         }
 
+        /** CPU per image since construction: each process, then the JIT compiler's part of each in the same order. */
         double[] since(int images) {
             double[] now = sample();
             double[] out = new double[now.length];
@@ -322,19 +476,46 @@ public final class PipelineBenchmark {
         }
 
         private double[] sample() {
-            double[] out = new double[services.size() + 1];
-            for (int i = 0; i < services.size(); i++) {
-                out[i] = services.get(i)
-                                .toHandle()
-                                .info()
-                                .totalCpuDuration()
-                                .orElse(Duration.ZERO)
-                                .toNanos()
-                        / 1e6;
-            }
-            out[services.size()] = processCpuMs();
+            double[] cpu = cpu(pids);
+            double[] jit = jit(pids);
+            double[] out = new double[cpu.length + jit.length];
+            System.arraycopy(cpu, 0, out, 0, cpu.length);
+            System.arraycopy(jit, 0, out, cpu.length, jit.length);
             return out;
         }
+    }
+
+    /**
+     * Per model, from the scoring service's metrics: batches run, rows (images) in them, and
+     * seconds of compute (the batch's run, its out-of-domain scores included).
+     */
+    static Map<String, double[]> batching(int port, String... models) throws Exception {
+        String metrics = ServiceProcess.get(port, "/q/metrics");
+        Map<String, double[]> out = new java.util.TreeMap<>();
+        for (String model : models) {
+            out.put(model, new double[] {
+                metric(metrics, "vision_inference_exec_count_total", model),
+                metric(metrics, "vision_inference_count_total", model),
+                metric(metrics, "vision_inference_compute_duration_seconds_sum", model)
+            });
+        }
+        return out;
+    }
+
+    private static double metric(String text, String name, String model) {
+        double total = 0;
+        for (String line : text.split("\n")) {
+            if (line.startsWith(name + "{") && line.contains("model=\"" + model + "\"")) {
+                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return total;
+    }
+
+    private static Map<String, String> with(Map<String, String> settings, String key, String value) {
+        Map<String, String> out = new HashMap<>(settings);
+        out.put(key, value);
+        return out;
     }
 
     static double processCpuMs() {
@@ -357,6 +538,8 @@ public final class PipelineBenchmark {
         private final Vocabulary vocabulary;
         private final int batch;
         private volatile long captionWords;
+        /** Thread time in each stage (prepare, classifier, encoder, beam search) since the last reset. */
+        private final AtomicLongArray stageNanos = new AtomicLongArray(4);
 
         InJvm(List<Path> files, int batch) throws Exception {
             for (Path f : files) {
@@ -379,6 +562,26 @@ public final class PipelineBenchmark {
         private LoadedModel load(ModelRepository repository, String name) {
             ModelConfig config = repository.latest(name).orElseThrow();
             return runtime.load(name, config.version());
+        }
+
+        /**
+         * Milliseconds per image in each stage since {@link #resetStages}: decode, resize and
+         * normalise for both models; fashion-cnn and its labels and out-of-domain score; the caption
+         * encoder and its out-of-domain score; the beam search. Thread time, which is CPU time here
+         * (no stage waits).
+         */
+        double[] stagesPerImage(int images) {
+            double[] out = new double[stageNanos.length()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = stageNanos.get(i) / 1e6 / images;
+            }
+            return out;
+        }
+
+        void resetStages() {
+            for (int i = 0; i < stageNanos.length(); i++) {
+                stageNanos.set(i, 0);
+            }
         }
 
         /** {@code images} images through the loop on {@code threads} threads; images/s. */
@@ -407,6 +610,7 @@ public final class PipelineBenchmark {
         }
 
         private void process(int first, int count, BatchBuffers buffers) throws Exception {
+            long start = System.nanoTime();
             List<ModelInferRequest> toClassifier = new ArrayList<>(count);
             List<ModelInferRequest> toEncoder = new ArrayList<>(count);
             for (int i = first; i < first + count; i++) {
@@ -415,16 +619,24 @@ public final class PipelineBenchmark {
                 toClassifier.add(request(bytes, classifier.config(), id));
                 toEncoder.add(request(bytes, encoder.config(), id));
             }
+            long t0 = System.nanoTime();
             List<InferenceEngine.Outcome> scored = engine.infer(classifier, toClassifier, buffers);
             for (int i = 0; i < count; i++) {
                 Classifications.fromResponse(classifier.config(), toClassifier.get(i), response(scored.get(i)), 5);
             }
+            long t1 = System.nanoTime();
             List<InferenceEngine.Outcome> encodings = engine.infer(encoder, toEncoder, buffers);
             List<float[]> features = new ArrayList<>(count);
             for (InferenceEngine.Outcome o : encodings) {
                 features.add(features(response(o)));
             }
+            long t2 = System.nanoTime();
             List<BeamSearchDecoder.Result> captions = beamSearch.decode(features, 3, 0, vocabulary.maxLength(), 0.0);
+            long t3 = System.nanoTime();
+            stageNanos.addAndGet(0, t0 - start);
+            stageNanos.addAndGet(1, t1 - t0);
+            stageNanos.addAndGet(2, t2 - t1);
+            stageNanos.addAndGet(3, t3 - t2);
             long words = 0;
             for (BeamSearchDecoder.Result r : captions) {
                 words += vocabulary.text(r.best().tokens()).split(" ").length;

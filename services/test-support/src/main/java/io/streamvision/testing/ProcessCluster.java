@@ -1,8 +1,12 @@
 package io.streamvision.testing;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +40,7 @@ public final class ProcessCluster implements TestBroker {
     private final int[] clientPorts;
     private final int[] controllerPorts;
     private final Process[] processes;
-    private final String classPath = System.getProperty("java.class.path");
+    private final String classPath = classPath();
 
     private ProcessCluster(Path dir, int nodes) throws IOException {
         this.dir = dir;
@@ -69,6 +73,32 @@ public final class ProcessCluster implements TestBroker {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * The class path the nodes start with: this JVM's, or where the code runs in a class loader of
+     * its own (a benchmark under {@code exec:java}, whose JVM's class path is Maven's), that
+     * loader's.
+     */
+    private static String classPath() {
+        List<String> entries = new ArrayList<>();
+        for (ClassLoader c = Thread.currentThread().getContextClassLoader(); c != null; c = c.getParent()) {
+            if (c instanceof URLClassLoader loader) {
+                for (URL url : loader.getURLs()) {
+                    try {
+                        entries.add(Path.of(url.toURI()).toString());
+                    } catch (URISyntaxException | IllegalArgumentException e) {
+                        // not a file: a node could not load from it either
+                    }
+                }
+            }
+        }
+        return entries.isEmpty() ? System.getProperty("java.class.path") : String.join(File.pathSeparator, entries);
+    }
+
+    /** The operating system's id of node {@code node}'s process (1-based), for CPU accounting. */
+    public long pid(int node) {
+        return processes[node - 1].pid();
     }
 
     /** Number of nodes. */
