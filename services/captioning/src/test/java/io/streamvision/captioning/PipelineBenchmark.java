@@ -44,14 +44,20 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * The whole image pipeline twice in one run, on the same images: once as the project's own code in
@@ -142,6 +148,8 @@ public final class PipelineBenchmark {
             double[] perImage;
             Map<String, double[]> batchesAfter;
             Map<String, double[]> batchesSince;
+            Map<String, Long> offsetsAfter;
+            Map<String, Long> offsetsSince;
             try (Feed feed = new Feed(broker, d.topics(), files)) {
                 int[] round = {0};
                 List<Long> pids = new ArrayList<>();
@@ -154,6 +162,7 @@ public final class PipelineBenchmark {
                 pids.add(self);
                 warmUp("Kafka", () -> feed.run("warm" + round[0]++ + "-", Math.min(images, 1000)), pids);
                 Cpu cpu = new Cpu(pids);
+                Map<String, Long> offsetsBefore = endOffsets(broker);
                 int scoringPort = d.instance(SCORING, 1).healthPort();
                 Map<String, double[]> batchesBefore = batching(scoringPort, models.split(","));
                 Profiler profiler = new Profiler(options.get("profile", null), d);
@@ -164,6 +173,8 @@ public final class PipelineBenchmark {
                 }
                 kafka = median(rates);
                 perImage = cpu.since(TIMED_RUNS * images);
+                offsetsAfter = endOffsets(broker);
+                offsetsSince = offsetsBefore;
                 batchesAfter = batching(scoringPort, models.split(","));
                 batchesSince = batchesBefore;
                 profiler.stop();
@@ -217,6 +228,7 @@ public final class PipelineBenchmark {
                     stages[2],
                     stages[3],
                     batch);
+            printRecords(offsetsSince, offsetsAfter, TIMED_RUNS * images);
             for (String model : batchesAfter.keySet()) {
                 double[] a = batchesAfter.get(model);
                 double[] b = batchesSince.get(model);
@@ -510,6 +522,58 @@ public final class PipelineBenchmark {
             }
         }
         return total;
+    }
+
+    /**
+     * The end offset of every topic, partitions summed: what the broker appended, data records,
+     * changelog records, offset commits and transaction markers alike (a marker takes an offset).
+     */
+    static Map<String, Long> endOffsets(TestBroker broker) throws Exception {
+        try (Admin admin =
+                Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
+            Set<String> names = admin.listTopics(new ListTopicsOptions().listInternal(true))
+                    .names()
+                    .get();
+            Map<TopicPartition, OffsetSpec> request = new HashMap<>();
+            admin.describeTopics(names)
+                    .allTopicNames()
+                    .get()
+                    .forEach((name, description) -> description
+                            .partitions()
+                            .forEach(p -> request.put(new TopicPartition(name, p.partition()), OffsetSpec.latest())));
+            Map<String, Long> out = new java.util.TreeMap<>();
+            admin.listOffsets(request)
+                    .all()
+                    .get()
+                    .forEach((tp, info) -> out.merge(tp.topic(), info.offset(), Long::sum));
+            return out;
+        }
+    }
+
+    /** Offsets appended per image, in all and by topic (largest first). */
+    static void printRecords(Map<String, Long> before, Map<String, Long> after, int images) {
+        Map<String, Long> delta = new HashMap<>();
+        after.forEach((topic, end) -> {
+            long d = end - before.getOrDefault(topic, 0L);
+            if (d > 0) {
+                delta.put(topic.replace(".it-cluster-pipeline-bench", ""), d);
+            }
+        });
+        long total = delta.values().stream().mapToLong(Long::longValue).sum();
+        StringBuilder parts = new StringBuilder();
+        delta.entrySet().stream()
+                .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                .forEach(e -> parts.append(String.format(
+                        Locale.ROOT,
+                        "%s%s %.2f",
+                        parts.length() == 0 ? "" : ", ",
+                        e.getKey(),
+                        (double) e.getValue() / images)));
+        System.out.printf(
+                Locale.ROOT,
+                "Broker appends per image (records, transaction markers and offset commits): %.2f; %s%n",
+                (double) total / images,
+                parts);
     }
 
     private static Map<String, String> with(Map<String, String> settings, String key, String value) {
