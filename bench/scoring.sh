@@ -4,15 +4,17 @@
 #   bench/scoring.sh --model fashion-cnn --batch 8 [--seconds 10] [--kafka-images 2000] [--kafka-poll-records N]
 #   bench/scoring.sh --onnx ~/.cache/vision-zoo/resnet50/model.onnx --name resnet50 --batch 4
 # More: --warmup S (gRPC warm-up, 3 s: a third at batch 1, then rounds of two thirds at concurrency 8
-# until two in a row agree within 5%, at most 10), --kafka-warmup N (at most N records scored before
-# the Kafka path is timed, 30000, in rounds of up to 2000 until two rounds agree within 5%), --torch false (no PyTorch eager row; it needs Debian's python3-torch),
+# until two in a row agree within 5% and the service's JIT compiler took under 5% of its CPU, at
+# most 30), --kafka-warmup N (at most N records scored before the Kafka path is timed: 30000 or ten
+# times --kafka-images, in rounds of --kafka-images records until two rounds agree within 5% and the
+# JIT compiler took under 5% of the service's CPU), --torch false (no PyTorch eager row; it needs Debian's python3-torch),
 # --intra-op-threads N (the ceiling's and the service's; 0, ONNX Runtime's default).
 # A model whose image input accepts UINT8 gets UINT8 Kafka records, as preprocess writes them
 # (--kafka-fp32 true sends FP32), and one more gRPC row sending UINT8 pixels.
 # The ceiling is measured again beside the idle service and broker, and each row's share of that
 # is printed below the table. Each row also shows what the service did meanwhile (batches, mean
-# batch, queue wait, compute) and the CPU time per image of the service and of the benchmark's JVM
-# (the broker and the clients).
+# batch, queue wait, compute) and the CPU time per image of the service (in brackets its JIT
+# compiler's part) and of the benchmark's JVM (the broker and the clients).
 #   bench/scoring.sh --pin [CPUS] --model fashion-cnn --batch 8
 # pins the service to CPUS (taskset; default the upper half of the cores, core 1 of 2) and the
 # benchmark's JVM (broker and clients) to the other cores; the ceiling and the PyTorch row then run
