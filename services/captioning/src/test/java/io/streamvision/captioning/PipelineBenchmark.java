@@ -146,10 +146,10 @@ public final class PipelineBenchmark {
             }
             double kafka;
             double[] perImage;
+            Map<String, double[]> batchesBefore;
             Map<String, double[]> batchesAfter;
-            Map<String, double[]> batchesSince;
+            Map<String, Long> offsetsBefore;
             Map<String, Long> offsetsAfter;
-            Map<String, Long> offsetsSince;
             try (Feed feed = new Feed(broker, d.topics(), files)) {
                 int[] round = {0};
                 List<Long> pids = new ArrayList<>();
@@ -164,9 +164,9 @@ public final class PipelineBenchmark {
                 // came back to a tenth of its CPU in runs of 2,000.
                 warmUp("Kafka", () -> feed.run("warm" + round[0]++ + "-", images), pids);
                 Cpu cpu = new Cpu(pids);
-                Map<String, Long> offsetsBefore = endOffsets(broker);
+                offsetsBefore = endOffsets(broker);
                 int scoringPort = d.instance(SCORING, 1).healthPort();
-                Map<String, double[]> batchesBefore = batching(scoringPort, models.split(","));
+                batchesBefore = batching(scoringPort, models.split(","));
                 Profiler profiler = new Profiler(options.get("profile", null), d);
                 profiler.start();
                 double[] rates = new double[TIMED_RUNS];
@@ -176,9 +176,7 @@ public final class PipelineBenchmark {
                 kafka = median(rates);
                 perImage = cpu.since(TIMED_RUNS * images);
                 offsetsAfter = endOffsets(broker);
-                offsetsSince = offsetsBefore;
                 batchesAfter = batching(scoringPort, models.split(","));
-                batchesSince = batchesBefore;
                 profiler.stop();
                 System.out.printf(Locale.ROOT, "Kafka timed runs: %s images/s%n", Arrays.toString(rates));
                 for (int r = 0; r < TIMED_RUNS; r++) {
@@ -230,19 +228,20 @@ public final class PipelineBenchmark {
                     stages[2],
                     stages[3],
                     batch);
-            printRecords(offsetsSince, offsetsAfter, TIMED_RUNS * images);
+            printRecords(offsetsBefore, offsetsAfter, TIMED_RUNS * images);
             for (String model : batchesAfter.keySet()) {
                 double[] a = batchesAfter.get(model);
-                double[] b = batchesSince.get(model);
+                double[] b = batchesBefore.get(model);
                 double runs = a[0] - b[0];
                 double rows = a[1] - b[1];
                 System.out.printf(
                         Locale.ROOT,
-                        "Scoring, %s: %.0f batches, mean batch %.1f, compute %.2f ms per image%n",
+                        "Scoring, %s: %.0f batches, mean batch %.1f, %.2f ms per batch from start to end of its"
+                                + " run (wall time, on cores shared with the other processes)%n",
                         model,
                         runs,
                         rows / Math.max(1, runs),
-                        1000 * (a[2] - b[2]) / Math.max(1, rows));
+                        1000 * (a[2] - b[2]) / Math.max(1, runs));
             }
         } finally {
             broker.close();
@@ -343,14 +342,7 @@ public final class PipelineBenchmark {
     }
 
     private static double cpuMs(long pid) {
-        if (pid == ProcessHandle.current().pid()) {
-            return processCpuMs();
-        }
-        return ProcessHandle.of(pid)
-                        .flatMap(h -> h.info().totalCpuDuration())
-                        .orElse(Duration.ZERO)
-                        .toNanos()
-                / 1e6;
+        return pid == ProcessHandle.current().pid() ? processCpuMs() : CompilerCpu.processMs(pid);
     }
 
     /**
@@ -507,23 +499,14 @@ public final class PipelineBenchmark {
         String metrics = ServiceProcess.get(port, "/q/metrics");
         Map<String, double[]> out = new java.util.TreeMap<>();
         for (String model : models) {
+            String label = "model=\"" + model + "\"";
             out.put(model, new double[] {
-                metric(metrics, "vision_inference_exec_count_total", model),
-                metric(metrics, "vision_inference_count_total", model),
-                metric(metrics, "vision_inference_compute_duration_seconds_sum", model)
+                ServiceProcess.metricSum(metrics, "vision_inference_exec_count_total", label),
+                ServiceProcess.metricSum(metrics, "vision_inference_count_total", label),
+                ServiceProcess.metricSum(metrics, "vision_inference_compute_duration_seconds_sum", label)
             });
         }
         return out;
-    }
-
-    private static double metric(String text, String name, String model) {
-        double total = 0;
-        for (String line : text.split("\n")) {
-            if (line.startsWith(name + "{") && line.contains("model=\"" + model + "\"")) {
-                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return total;
     }
 
     /**

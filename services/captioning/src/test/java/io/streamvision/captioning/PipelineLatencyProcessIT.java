@@ -35,7 +35,7 @@ class PipelineLatencyProcessIT {
     static final int WARMUP = Integer.getInteger("vision.latency.warmup", 200);
     /** Warm-up bursts end once the services' JIT compilers took less of their CPU than this. */
     static final double JIT_SETTLED = 0.10;
-    /** ... or after this long: on two shared cores the compilers take minutes to finish. */
+    /** The longest the warm-up bursts go on: on two shared cores the compilers take minutes. */
     static final Duration WARMUP_LIMIT = Duration.ofSeconds(Integer.getInteger("vision.latency.warmup-seconds", 90));
 
     @Test
@@ -95,11 +95,7 @@ class PipelineLatencyProcessIT {
         double total = 0;
         for (long pid : pids) {
             compiler += Math.max(0, CompilerCpu.ms(pid));
-            total += ProcessHandle.of(pid)
-                            .flatMap(h -> h.info().totalCpuDuration())
-                            .orElse(Duration.ZERO)
-                            .toNanos()
-                    / 1e6;
+            total += CompilerCpu.processMs(pid);
         }
         return new double[] {compiler, total};
     }

@@ -6,6 +6,7 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /**
  * CPU time a JVM's JIT compiler threads have used, from {@code /proc/<pid>/task/<tid>/stat} (the
@@ -36,6 +37,18 @@ public final class CompilerCpu {
             return -1;
         }
         return ticks * MS_PER_TICK;
+    }
+
+    /**
+     * Milliseconds of CPU the whole process {@code pid} has used so far (the denominator of the
+     * compiler's share); 0 if unknown.
+     */
+    public static double processMs(long pid) {
+        return ProcessHandle.of(pid)
+                        .flatMap(h -> h.info().totalCpuDuration())
+                        .orElse(Duration.ZERO)
+                        .toNanos()
+                / 1e6;
     }
 
     /** utime + stime of a compiler thread's stat line, 0 for any other thread or one that has ended. */

@@ -74,6 +74,28 @@ public final class ServiceProcess {
         return builder.redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
+    /**
+     * The sum of a metric's samples in a Prometheus text exposition ({@code /q/metrics}) over the
+     * series whose labels include every one of {@code labels} (e.g. {@code model="fashion-cnn"});
+     * 0 when there is none.
+     */
+    public static double metricSum(String exposition, String name, String... labels) {
+        double total = 0;
+        for (String line : exposition.split("\n")) {
+            if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) {
+                continue;
+            }
+            boolean all = true;
+            for (String label : labels) {
+                all &= line.contains(label);
+            }
+            if (all) {
+                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        return total;
+    }
+
     /** A TCP port free on this machine now, for a process the test starts. */
     public static int freePort() throws IOException {
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {

@@ -30,5 +30,15 @@ class CompilerCpuTest {
     @Test
     void unknownProcessIsMinusOne() {
         assertEquals(-1, CompilerCpu.ms(Long.MAX_VALUE));
+        assertEquals(0, CompilerCpu.processMs(Long.MAX_VALUE));
+    }
+
+    @Test
+    void theCompilersArePartOfTheProcess() {
+        long self = ProcessHandle.current().pid();
+        double compilers = CompilerCpu.ms(self);
+        double process = CompilerCpu.processMs(self);
+        assertTrue(process > 0, "this JVM has used CPU: " + process);
+        assertTrue(compilers <= process + 20, compilers + " ms of compiler CPU within " + process + " ms");
     }
 }

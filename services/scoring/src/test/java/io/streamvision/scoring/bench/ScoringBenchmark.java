@@ -363,21 +363,16 @@ public final class ScoringBenchmark {
 
         private double[] sample() throws Exception {
             String metrics = ServiceProcess.get(18012, "/q/metrics");
-            double serviceCpu = service.toHandle()
-                            .info()
-                            .totalCpuDuration()
-                            .orElse(Duration.ZERO)
-                            .toNanos()
-                    / 1e6;
+            double serviceCpu = CompilerCpu.processMs(service.pid());
             double ownCpu = ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                             .getProcessCpuTime()
                     / 1e6;
             return new double[] {
-                metric(metrics, "vision_inference_queue_duration_seconds_sum"),
-                metric(metrics, "vision_inference_queue_duration_seconds_count"),
-                metric(metrics, "vision_inference_compute_duration_seconds_sum"),
-                metric(metrics, "vision_inference_exec_count_total"),
-                metric(metrics, "vision_inference_count_total"),
+                ServiceProcess.metricSum(metrics, "vision_inference_queue_duration_seconds_sum"),
+                ServiceProcess.metricSum(metrics, "vision_inference_queue_duration_seconds_count"),
+                ServiceProcess.metricSum(metrics, "vision_inference_compute_duration_seconds_sum"),
+                ServiceProcess.metricSum(metrics, "vision_inference_exec_count_total"),
+                ServiceProcess.metricSum(metrics, "vision_inference_count_total"),
                 serviceCpu,
                 ownCpu,
                 ServiceProcess.readinessValue(18012, "kafka-transactions"),
@@ -490,16 +485,6 @@ public final class ScoringBenchmark {
                 s.records() / transactions,
                 s.handleMs() / transactions,
                 s.commitMs() / transactions);
-    }
-
-    private static double metric(String text, String name) {
-        double total = 0;
-        for (String line : text.split("\n")) {
-            if (line.startsWith(name + "{") || line.startsWith(name + " ")) {
-                total += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
-        }
-        return total;
     }
 
     /**
