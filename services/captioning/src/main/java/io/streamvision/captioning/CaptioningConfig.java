@@ -2,6 +2,7 @@ package io.streamvision.captioning;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import io.streamvision.captioning.streams.PendingResults;
 import io.streamvision.imaging.ImagesConfig;
 import io.streamvision.kafka.KafkaLoopConfig;
 import io.streamvision.runtime.ModelServingConfig;
@@ -188,6 +189,15 @@ public interface CaptioningConfig extends ModelServingConfig, EndpointSecurityCo
         /** How often pending results are checked against the window, in milliseconds. */
         @WithDefault("1000")
         long punctuateMs();
+
+        /**
+         * How pending results are written: {@code V2}, each result and its first part's headers in
+         * one value, or {@code V1}, the headers in a second store, as releases before V2 do. Every
+         * release that knows V2 reads both; {@code V1} only for the first roll of a rolling upgrade
+         * from a V1 release, so that instances still on it read what the new ones write.
+         */
+        @WithDefault("V2")
+        PendingResults.Format pendingStoreFormat();
     }
 
     /**

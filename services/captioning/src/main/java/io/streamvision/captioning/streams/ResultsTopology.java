@@ -50,6 +50,10 @@ import org.apache.kafka.streams.state.Stores;
  * the reason instead of being dropped. Parts arriving after their result was emitted are ignored
  * for one more window. Both topics are keyed by request id, so parts of one image share a
  * partition. Scores of video frames are left to {@code VideoSummaryTopology}.
+ *
+ * <p>A pending result costs three changelog records of {@value #STORE}: its first part's put (the
+ * result so far and that part's request id and trace headers in one value, {@link PendingResults}),
+ * the marker that replaces it when it is emitted, and the marker's deletion one window later.
  */
 public final class ResultsTopology {
 
@@ -57,21 +61,27 @@ public final class ResultsTopology {
 
     /**
      * Request id and trace headers of each pending result's first part, so every result carries
-     * them.
+     * them, where pending results are written in {@link PendingResults.Format#V1}; V2 keeps them in
+     * {@value #STORE}'s values, and this store is only read (and emptied) for results pending from
+     * a V1 release.
      */
     static final String HEADERS_STORE = "pending-results-headers";
 
     private ResultsTopology() {}
 
-    /** Adds the topology to a builder, with its own source of {@code vision.scores.v1}. */
-    public static void build(
+    /**
+     * Adds the topology to a builder, with its own source of {@code vision.scores.v1}, writing
+     * pending results in {@code format}.
+     */
+    static void build(
             StreamsBuilder builder,
             Topics topics,
             DeadLetters deadLetters,
             Expected expected,
             Duration window,
-            Duration punctuate) {
-        build(builder, scoresSource(builder, topics), topics, deadLetters, expected, window, punctuate);
+            Duration punctuate,
+            PendingResults.Format format) {
+        build(builder, scoresSource(builder, topics), topics, deadLetters, expected, window, punctuate, format);
     }
 
     /**
@@ -113,7 +123,11 @@ public final class ResultsTopology {
                 Consumed.with(Serdes.ByteArray(), Serdes.ByteArray()).withName("scores-source"));
     }
 
-    /** Adds the topology to a builder, reading {@code scoresSource}. */
+    /**
+     * Adds the topology to a builder, reading {@code scoresSource}; pending results are written in
+     * {@code format} ({@code V1} only while a rolling upgrade from a V1 release runs) and read in
+     * either.
+     */
     public static void build(
             StreamsBuilder builder,
             KStream<byte[], byte[]> scoresSource,
@@ -121,7 +135,8 @@ public final class ResultsTopology {
             DeadLetters deadLetters,
             Expected expected,
             Duration window,
-            Duration punctuate) {
+            Duration punctuate,
+            PendingResults.Format format) {
         builder.addStateStore(Stores.keyValueStoreBuilder(
                 Stores.persistentKeyValueStore(STORE), Serdes.String(), Serdes.ByteArray()));
         builder.addStateStore(Stores.keyValueStoreBuilder(
@@ -130,7 +145,7 @@ public final class ResultsTopology {
         KStream<byte[], Part> captions = Part.read(builder, topics.captions(), "captions-source", "caption-parts");
         KStream<String, Routed> out = scores.merge(captions, Named.as("parts"))
                 .process(
-                        () -> new JoinProcessor(expected, window, punctuate, deadLetters, topics.results()),
+                        () -> new JoinProcessor(expected, window, punctuate, deadLetters, topics.results(), format),
                         Named.as("join-parts"),
                         STORE,
                         HEADERS_STORE);
@@ -145,6 +160,7 @@ public final class ResultsTopology {
         private final Duration punctuate;
         private final DeadLetters deadLetters;
         private final Topic<ImageResult> results;
+        private final PendingResults.Format format;
         private ProcessorContext<String, Routed> context;
         private KeyValueStore<String, byte[]> store;
         private KeyValueStore<String, byte[]> headers;
@@ -154,12 +170,14 @@ public final class ResultsTopology {
                 Duration window,
                 Duration punctuate,
                 DeadLetters deadLetters,
-                Topic<ImageResult> results) {
+                Topic<ImageResult> results,
+                PendingResults.Format format) {
             this.expected = expected;
             this.windowMs = window.toMillis();
             this.punctuate = punctuate;
             this.deadLetters = deadLetters;
             this.results = results;
+            this.format = format;
         }
 
         @Override
@@ -173,7 +191,7 @@ public final class ResultsTopology {
         @Override
         public void process(Record<byte[], Part> record) {
             Part part = record.value();
-            ImageResult.Builder result;
+            Pending pending;
             String requestId;
             try {
                 Message parsed = part.parse();
@@ -182,19 +200,19 @@ public final class ResultsTopology {
                         return; // a video frame: the video summaries aggregate those
                     }
                     requestId = c.getRequestId();
-                    result = pending(requestId, record.timestamp());
-                    if (result == null) {
+                    pending = pending(requestId, record.timestamp());
+                    if (pending == null) {
                         return;
                     }
-                    result.addClassifications(c).putModelVersions(c.getModelName(), c.getModelVersion());
+                    pending.result().addClassifications(c).putModelVersions(c.getModelName(), c.getModelVersion());
                 } else {
                     Caption c = (Caption) parsed;
                     requestId = c.getRequestId();
-                    result = pending(requestId, record.timestamp());
-                    if (result == null) {
+                    pending = pending(requestId, record.timestamp());
+                    if (pending == null) {
                         return;
                     }
-                    result.setCaption(c).putModelVersions(c.getDecoderModel(), c.getDecoderVersion());
+                    pending.result().setCaption(c).putModelVersions(c.getDecoderModel(), c.getDecoderVersion());
                 }
             } catch (InvalidProtocolBufferException e) {
                 context.forward(TopologyRecords.deadLetter(
@@ -206,25 +224,61 @@ public final class ResultsTopology {
                         DeadLetters.unparsable(part.topic(), e)));
                 return;
             }
-            if (headers.get(requestId) == null) {
-                headers.put(requestId, RecordHeaders.encodePropagated(record.headers()));
+            if (pending.headers() == null) {
+                pending = pending.withHeaders(RecordHeaders.encodePropagated(record.headers()));
             }
+            ImageResult.Builder result = pending.result();
             result.setLastPartAtMs(Math.max(result.getLastPartAtMs(), record.timestamp()));
             if (isComplete(result)) {
-                emit(requestId, result.setComplete(true), record.timestamp());
+                result.setComplete(true);
+                emit(requestId, pending, record.timestamp());
             } else {
-                store.put(requestId, result.build().toByteArray());
+                save(requestId, pending);
+            }
+        }
+
+        /**
+         * A pending result, its first part's encoded headers (null until a part is there) and
+         * whether those are kept in the headers store (written by a V1 release, or in V1).
+         */
+        private record Pending(ImageResult.Builder result, byte[] headers, boolean headersInStore) {
+
+            Pending withHeaders(byte[] encoded) {
+                return new Pending(result, encoded, headersInStore);
             }
         }
 
         /** The pending result of a request, a new one, or null when it was already emitted. */
-        private ImageResult.Builder pending(String requestId, long timestamp) throws InvalidProtocolBufferException {
+        private Pending pending(String requestId, long timestamp) throws InvalidProtocolBufferException {
             byte[] stored = store.get(requestId);
             if (stored == null) {
-                return ImageResult.newBuilder().setRequestId(requestId).setFirstPartAtMs(timestamp);
+                return new Pending(
+                        ImageResult.newBuilder().setRequestId(requestId).setFirstPartAtMs(timestamp), null, false);
             }
-            ImageResult result = ImageResult.parseFrom(stored);
-            return result.getEmittedAtMs() > 0 ? null : result.toBuilder();
+            PendingResults.Stored read = PendingResults.read(stored);
+            return read.result().getEmittedAtMs() > 0 ? null : pending(requestId, read);
+        }
+
+        /** A stored pending result with its headers, from its value or (V1) the headers store. */
+        private Pending pending(String requestId, PendingResults.Stored read) {
+            if (read.headers() != null) {
+                return new Pending(read.result().toBuilder(), read.headers(), false);
+            }
+            byte[] kept = headers.get(requestId);
+            return new Pending(read.result().toBuilder(), kept, kept != null);
+        }
+
+        /** Stores a result that still waits for parts, in the format this instance writes. */
+        private void save(String requestId, Pending pending) {
+            ImageResult result = pending.result().build();
+            if (format == PendingResults.Format.V2) {
+                store.put(requestId, PendingResults.v2(result, pending.headers()));
+                return;
+            }
+            store.put(requestId, result.toByteArray());
+            if (!pending.headersInStore()) {
+                headers.put(requestId, pending.headers());
+            }
         }
 
         private boolean isComplete(ImageResult.Builder result) {
@@ -244,16 +298,19 @@ public final class ResultsTopology {
             return missing;
         }
 
-        private void emit(String requestId, ImageResult.Builder result, long timestamp) {
+        private void emit(String requestId, Pending pending, long timestamp) {
             long now = context.currentSystemTimeMs(); // the wall clock, as Kafka Streams (and its test driver) keeps it
-            ImageResult done = result.setEmittedAtMs(now).build();
-            Headers carried = RecordHeaders.decodePropagated(headers.get(requestId));
+            ImageResult done = pending.result().setEmittedAtMs(now).build();
+            Headers carried = RecordHeaders.decodePropagated(pending.headers());
             if (carried.lastHeader(RecordHeaders.REQUEST_ID) == null) {
                 RecordHeaders.put(carried, RecordHeaders.REQUEST_ID, requestId);
             }
-            headers.delete(requestId);
+            if (pending.headersInStore()) {
+                headers.delete(requestId);
+            }
             context.forward(new Record<>(requestId, Routed.to(results, done), timestamp, carried));
-            // Keep a marker for one more window so that late parts do not start a second result.
+            // Keep a marker for one more window so that late parts do not start a second result; a
+            // V1 value in either format, which every release reads.
             store.put(
                     requestId,
                     ImageResult.newBuilder()
@@ -272,13 +329,14 @@ public final class ResultsTopology {
                 }
             }
             for (KeyValue<String, byte[]> entry : due) {
-                ImageResult result;
+                PendingResults.Stored read;
                 try {
-                    result = ImageResult.parseFrom(entry.value);
+                    read = PendingResults.read(entry.value);
                 } catch (InvalidProtocolBufferException e) {
                     store.delete(entry.key);
                     continue;
                 }
+                ImageResult result = read.result();
                 if (result.getEmittedAtMs() > 0) {
                     if (now - result.getEmittedAtMs() > windowMs) {
                         store.delete(entry.key);
@@ -286,10 +344,9 @@ public final class ResultsTopology {
                     continue;
                 }
                 if (now - result.getFirstPartAtMs() >= windowMs) {
-                    emit(
-                            entry.key,
-                            result.toBuilder().setComplete(false).setMissingReason(missing(result)),
-                            result.getLastPartAtMs());
+                    Pending pending = pending(entry.key, read);
+                    pending.result().setComplete(false).setMissingReason(missing(result));
+                    emit(entry.key, pending, result.getLastPartAtMs());
                 }
             }
         }

@@ -27,7 +27,8 @@ public class TopologyProducer {
                         Set.copyOf(config.results().classifiers()),
                         Set.copyOf(config.results().captionEncoders())),
                 Duration.ofMillis(config.results().windowMs()),
-                Duration.ofMillis(config.results().punctuateMs()));
+                Duration.ofMillis(config.results().punctuateMs()),
+                config.results().pendingStoreFormat());
         CaptioningConfig.Videos videos = config.videos();
         VideoSummaryTopology.build(
                 builder,

@@ -28,6 +28,7 @@ import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.test.TestRecord;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,8 +48,12 @@ class ResultsTopologyTest {
         start(new Topics(""));
     }
 
-    /** (Re)starts the topology with these topics (and their output format). */
     private void start(Topics topics) {
+        start(topics, PendingResults.Format.V2);
+    }
+
+    /** (Re)starts the topology with these topics (and their output format), writing {@code format}. */
+    private void start(Topics topics, PendingResults.Format format) {
         if (driver != null) {
             driver.close();
         }
@@ -60,7 +65,8 @@ class ResultsTopologyTest {
                 new DeadLetters(topics.deadLetters(), 1024),
                 new ResultsTopology.Expected(Set.of("fashion-cnn"), Set.of("caption-encoder")),
                 Duration.ofSeconds(30),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1),
+                format);
         Properties props = new Properties();
         props.put(StreamsConfig.APPLICATION_ID_CONFIG, "results-test");
         props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -187,6 +193,117 @@ class ResultsTopologyTest {
 
     @Test
     void everyResultCarriesTheRequestIdAndTraceOfItsInputs() throws Exception {
+        carriesTheRequestIdAndTraceOfItsInputs();
+        assertFalse(
+                driver.producedTopicNames().contains(HEADERS_CHANGELOG),
+                "V2 keeps the headers in the pending result's value: " + driver.producedTopicNames());
+        assertTrue(
+                driver.producedTopicNames().contains(STORE_CHANGELOG),
+                driver.producedTopicNames().toString());
+    }
+
+    @Test
+    void inV1EveryResultCarriesTheRequestIdAndTraceOfItsInputsToo() throws Exception {
+        start(new Topics(""), PendingResults.Format.V1);
+        carriesTheRequestIdAndTraceOfItsInputs();
+        assertTrue(
+                driver.producedTopicNames().contains(HEADERS_CHANGELOG),
+                driver.producedTopicNames().toString());
+    }
+
+    @Test
+    void v2KeepsAPendingResultAndItsHeadersInOneValueAndAMarkerAV1ReleaseReads() throws Exception {
+        captions.pipeInput(new TestRecord<>(key("a"), caption("a").toByteArray(), traced("a", TRACE)));
+        byte[] value = pendingStore().get("a");
+        assertEquals(0, value[0], "a V2 value");
+        PendingResults.Stored read = PendingResults.read(value);
+        assertEquals("a red bag", read.result().getCaption().getText());
+        assertEquals(TRACE, traceOf(io.streamvision.kafka.RecordHeaders.decodePropagated(read.headers())));
+        assertEquals(null, headersStore().get("a"), "nothing in the V1 headers store");
+
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        assertTrue(ImageResult.parseFrom(results.readValue()).getComplete());
+        ImageResult marker = ImageResult.parseFrom(pendingStore().get("a"));
+        assertTrue(marker.getEmittedAtMs() > 0, "the marker is a plain ImageResult, as a V1 release writes it");
+    }
+
+    @Test
+    void inV1APendingResultIsWhatAV1ReleaseReads() throws Exception {
+        start(new Topics(""), PendingResults.Format.V1);
+        captions.pipeInput(new TestRecord<>(key("a"), caption("a").toByteArray(), traced("a", TRACE)));
+        assertEquals(
+                "a red bag",
+                ImageResult.parseFrom(pendingStore().get("a")).getCaption().getText());
+        assertEquals(
+                TRACE,
+                traceOf(io.streamvision.kafka.RecordHeaders.decodePropagated(
+                        headersStore().get("a"))));
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        assertEquals(TRACE, traceOf(results.readRecord().headers()));
+        assertEquals(null, headersStore().get("a"), "deleted with the emission");
+    }
+
+    @Test
+    void resultsPendingFromAV1ReleaseAreJoinedAndExpiredWithTheirHeaders() throws Exception {
+        String other = TRACE.replace("00f067aa0ba902b7", "00f067aa0ba902b9");
+        for (String id : List.of("a", "b")) {
+            pendingStore()
+                    .put(
+                            id,
+                            ImageResult.newBuilder()
+                                    .setRequestId(id)
+                                    .setCaption(caption(id))
+                                    .setFirstPartAtMs(1_000_000)
+                                    .setLastPartAtMs(1_000_000)
+                                    .build()
+                                    .toByteArray());
+            headersStore()
+                    .put(
+                            id,
+                            io.streamvision.kafka.RecordHeaders.encodePropagated(
+                                    traced(id, id.equals("a") ? TRACE : other)));
+        }
+        scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
+        TestRecord<String, byte[]> joined = results.readRecord();
+        ImageResult whole = ImageResult.parseFrom(joined.value());
+        assertTrue(whole.getComplete());
+        assertEquals("a red bag", whole.getCaption().getText(), "the V1 value's caption");
+        assertEquals(TRACE, traceOf(joined.headers()), "the V1 store's headers");
+        assertEquals(null, headersStore().get("a"));
+
+        driver.advanceWallClockTime(Duration.ofSeconds(40));
+        TestRecord<String, byte[]> partial = results.readRecord();
+        assertEquals("b", partial.key());
+        assertFalse(ImageResult.parseFrom(partial.value()).getComplete());
+        assertEquals(other, traceOf(partial.headers()));
+        assertEquals(null, headersStore().get("b"));
+        assertTrue(results.isEmpty());
+    }
+
+    private static final String TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    private static final String STORE_CHANGELOG = "results-test-" + ResultsTopology.STORE + "-changelog";
+    private static final String HEADERS_CHANGELOG = "results-test-" + ResultsTopology.HEADERS_STORE + "-changelog";
+
+    private static RecordHeaders traced(String id, String trace) {
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("traceparent", trace.getBytes(StandardCharsets.UTF_8));
+        headers.add("x-request-id", id.getBytes(StandardCharsets.UTF_8));
+        return headers;
+    }
+
+    private static String traceOf(org.apache.kafka.common.header.Headers headers) {
+        return new String(headers.lastHeader("traceparent").value(), StandardCharsets.UTF_8);
+    }
+
+    private KeyValueStore<String, byte[]> pendingStore() {
+        return driver.getKeyValueStore(ResultsTopology.STORE);
+    }
+
+    private KeyValueStore<String, byte[]> headersStore() {
+        return driver.getKeyValueStore(ResultsTopology.HEADERS_STORE);
+    }
+
+    private void carriesTheRequestIdAndTraceOfItsInputs() throws Exception {
         String trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         RecordHeaders headers = new RecordHeaders();
         headers.add("traceparent", trace.getBytes(StandardCharsets.UTF_8));

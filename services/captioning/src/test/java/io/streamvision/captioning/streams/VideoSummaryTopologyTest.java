@@ -162,7 +162,8 @@ class VideoSummaryTopologyTest {
                 letters,
                 new ResultsTopology.Expected(Set.of(MODEL), Set.of("caption-encoder")),
                 Duration.ofSeconds(30),
-                Duration.ofSeconds(1));
+                Duration.ofSeconds(1),
+                PendingResults.Format.V2);
         VideoSummaryTopology.build(builder, source, topics, letters, settings);
         return builder.build();
     }
