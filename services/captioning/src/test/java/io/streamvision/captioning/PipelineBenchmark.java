@@ -41,6 +41,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -152,13 +153,15 @@ public final class PipelineBenchmark {
             Map<String, Long> offsetsAfter;
             try (Feed feed = new Feed(broker, d.topics(), files)) {
                 int[] round = {0};
-                List<Long> pids = new ArrayList<>();
+                Map<String, Long> profiled = new LinkedHashMap<>();
                 for (ClusterDeployment.Service s : ClusterDeployment.Service.values()) {
-                    pids.add(d.instance(s, 1).pid());
+                    profiled.put(
+                            s.name().toLowerCase(Locale.ROOT), d.instance(s, 1).pid());
                 }
                 if (broker instanceof ProcessCluster cluster) {
-                    pids.add(cluster.pid(1));
+                    profiled.put("broker", cluster.pid(1));
                 }
+                List<Long> pids = new ArrayList<>(profiled.values());
                 pids.add(self);
                 // Rounds as large as a timed run: after rounds of 1,000 images the broker's compiler
                 // came back to a tenth of its CPU in runs of 2,000.
@@ -167,7 +170,7 @@ public final class PipelineBenchmark {
                 offsetsBefore = endOffsets(broker);
                 int scoringPort = d.instance(SCORING, 1).healthPort();
                 batchesBefore = batching(scoringPort, models.split(","));
-                Profiler profiler = new Profiler(options.get("profile", null), d);
+                Profiler profiler = new Profiler(options.get("profile", null), profiled);
                 profiler.start();
                 double[] rates = new double[TIMED_RUNS];
                 for (int r = 0; r < TIMED_RUNS; r++) {
@@ -409,32 +412,34 @@ public final class PipelineBenchmark {
     }
 
     /**
-     * {@code --profile LIB}: async-profiler ({@code libasyncProfiler.so}) attached to each service for
-     * the timed run only, CPU samples every millisecond, written as collapsed stacks to {@code
-     * target/pipeline-profile-<service>.collapsed}; {@code --profile jfr}: a JFR recording of each
-     * service for the timed run, {@code target/pipeline-profile-<service>.jfr}.
+     * {@code --profile LIB}: async-profiler ({@code libasyncProfiler.so}) attached to each service and
+     * the broker (in its own JVM) for the timed run only, CPU samples every millisecond, written as
+     * collapsed stacks to {@code target/pipeline-profile-<process>.collapsed}; {@code --profile jfr}:
+     * a JFR recording of each, {@code target/pipeline-profile-<process>.jfr}.
+     *
+     * @param pids the processes by name
      */
-    record Profiler(String library, ClusterDeployment d) {
+    record Profiler(String library, Map<String, Long> pids) {
         void start() throws Exception {
-            for (ClusterDeployment.Service s : ClusterDeployment.Service.values()) {
+            for (long pid : pids.values()) {
                 if ("jfr".equals(library)) {
-                    jcmd(d.instance(s, 1).pid(), "JFR.start", "name=pipeline", "settings=profile");
+                    jcmd(pid, "JFR.start", "name=pipeline", "settings=profile");
                 } else if (library != null) {
-                    agent(d.instance(s, 1).pid(), "start,event=cpu,interval=1ms");
+                    agent(pid, "start,event=cpu,interval=1ms");
                 }
             }
         }
 
         void stop() throws Exception {
-            for (ClusterDeployment.Service s : ClusterDeployment.Service.values()) {
-                String name = "pipeline-profile-" + s.name().toLowerCase(Locale.ROOT);
+            for (Map.Entry<String, Long> process : pids.entrySet()) {
+                String name = "pipeline-profile-" + process.getKey();
                 if ("jfr".equals(library)) {
                     Path out = Path.of("target", name + ".jfr").toAbsolutePath();
-                    jcmd(d.instance(s, 1).pid(), "JFR.stop", "name=pipeline", "filename=" + out);
+                    jcmd(process.getValue(), "JFR.stop", "name=pipeline", "filename=" + out);
                     System.out.println("Profile: " + out);
                 } else if (library != null) {
                     Path out = Path.of("target", name + ".collapsed").toAbsolutePath();
-                    agent(d.instance(s, 1).pid(), "stop,file=" + out + ",collapsed");
+                    agent(process.getValue(), "stop,file=" + out + ",collapsed");
                     System.out.println("Profile: " + out);
                 }
             }

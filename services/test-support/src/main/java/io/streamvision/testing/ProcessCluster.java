@@ -82,6 +82,21 @@ public final class ProcessCluster implements TestBroker {
      */
     private static String classPath() {
         List<String> entries = new ArrayList<>();
+        for (String entry : callerClassPath()) {
+            // Quarkus's bootstrap jars install its initial log configurator, which enables every
+            // level (and buffers the records) until a Quarkus application configures logging: in a
+            // broker, never. A broker built every trace and debug message it never printed.
+            String name = Path.of(entry).getFileName().toString();
+            if (!name.startsWith("quarkus-bootstrap-runner") && !name.startsWith("quarkus-ide-launcher")) {
+                entries.add(entry);
+            }
+        }
+        return String.join(File.pathSeparator, entries);
+    }
+
+    /** The class path of the code that starts the cluster. */
+    private static List<String> callerClassPath() {
+        List<String> entries = new ArrayList<>();
         for (ClassLoader c = Thread.currentThread().getContextClassLoader(); c != null; c = c.getParent()) {
             if (c instanceof URLClassLoader loader) {
                 for (URL url : loader.getURLs()) {
@@ -93,7 +108,42 @@ public final class ProcessCluster implements TestBroker {
                 }
             }
         }
-        return entries.isEmpty() ? System.getProperty("java.class.path") : String.join(File.pathSeparator, entries);
+        return entries.isEmpty() ? List.of(System.getProperty("java.class.path").split(File.pathSeparator)) : entries;
+    }
+
+    /**
+     * JVM options for the nodes' logging: where JBoss LogManager is their SLF4J backend (the
+     * services' test class paths), INFO to standard output, which goes to {@code node-<n>.log}.
+     */
+    private List<String> loggingOptions() throws IOException {
+        if (!classPath.contains("jboss-logmanager")) {
+            return List.of();
+        }
+        Path config = dir.resolve("logging.properties");
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "logger.level=INFO",
+                        "logger.handlers=OUT",
+                        "loggers=state.change.logger",
+                        "logger.state.change.logger.level=WARN",
+                        "handler.OUT=org.jboss.logmanager.handlers.ConsoleHandler",
+                        "handler.OUT.properties=target",
+                        "handler.OUT.target=SYSTEM_OUT",
+                        "handler.OUT.formatter=PATTERN",
+                        "formatter.PATTERN=org.jboss.logmanager.formatters.PatternFormatter",
+                        "formatter.PATTERN.properties=pattern",
+                        "formatter.PATTERN.pattern=[%d] %p %s%e (%c)%n",
+                        ""));
+        return List.of(
+                "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
+                "-Dlogging.configuration=" + config.toUri());
+    }
+
+    /** Node {@code node}'s log (1-based): its standard output and error. */
+    public Path log(int node) {
+        return dir.resolve("node-" + node + ".log");
     }
 
     /** The operating system's id of node {@code node}'s process (1-based), for CPU accounting. */
@@ -268,9 +318,10 @@ public final class ProcessCluster implements TestBroker {
     }
 
     private void launch(int node) throws IOException {
-        processes[node - 1] = java("-Xmx512m", "kafka.Kafka", config(node).toString())
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(
-                        dir.resolve("node-" + node + ".log").toFile()))
+        List<String> args = new ArrayList<>(loggingOptions());
+        args.addAll(List.of("-Xmx512m", "kafka.Kafka", config(node).toString()));
+        processes[node - 1] = java(args.toArray(String[]::new))
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log(node).toFile()))
                 .start();
     }
 
