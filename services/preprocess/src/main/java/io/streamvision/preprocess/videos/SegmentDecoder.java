@@ -12,6 +12,12 @@ import io.streamvision.video.VideoFrameReader;
 import io.streamvision.video.VideoSources;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
@@ -25,12 +31,25 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * one ({@link VideoPlanner#following}) written in the same transaction. A segment that fails yields one dead letter and a failed event (frames sampled
  * before the failure stay).
  *
+ * <p>Frames become tensors on a thread of their own while the loop's thread decodes the next ones
+ * (decoding is serial, and resizing a frame for each model took a fifth of the segment's time on
+ * that one thread); at most {@value #BYTES_IN_FLIGHT} bytes of decoded frames wait for it. The
+ * records keep the frames' order.
+ *
  * <p>Runs on one transactional loop thread; not thread-safe.
  */
 public final class SegmentDecoder implements AutoCloseable {
 
+    /** Decoded frames, in bytes, that may wait to become tensors: the decoder waits beyond. */
+    static final int BYTES_IN_FLIGHT = 48 << 20;
+
     private final VideoStage stage;
     private final InlineVideos inline;
+    private final ExecutorService tensors = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "video-frame-tensors");
+        thread.setDaemon(true);
+        return thread;
+    });
 
     SegmentDecoder(VideoStage stage, InlineVideos inline) {
         this.stage = stage;
@@ -49,6 +68,7 @@ public final class SegmentDecoder implements AutoCloseable {
         }
         String videoId = segment.getVideoId();
         long[] sampled = {0};
+        List<Future<List<ProducerRecord<byte[], byte[]>>>> frames = new ArrayList<>();
         try {
             // The planner checked the models; one may have left the repository since.
             List<ModelConfig> targets = new ArrayList<>();
@@ -68,22 +88,38 @@ public final class SegmentDecoder implements AutoCloseable {
             }
             VideoFrameReader.Sampling sampling = new VideoFrameReader.Sampling(
                     segment.getRequest().getEveryNFrames(), segment.getRequest().getTargetFps());
-            VideoFrameReader.Summary summary = stage.reader()
-                    .read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
-                        for (ModelConfig model : targets) {
-                            TensorPreparer.PreparedTensor tensor =
-                                    stage.models().tensor(frame.image(), model);
-                            ModelInferRequest.Builder infer = new FrameParameters(
-                                            videoId, frame.frameIndex(), frame.ptsMillis(), segment.getIndex())
-                                    .putInto(tensor.toInferRequest(videoId + "/" + frame.frameIndex(), model));
-                            out.add(stage.forVideo(
-                                    stage.topics().tensors(model.name()).name(),
-                                    videoId,
-                                    infer.build().toByteArray(),
-                                    record));
-                        }
-                        sampled[0]++;
-                    });
+            Semaphore room = new Semaphore(BYTES_IN_FLIGHT);
+            AtomicReference<ImageRejectedException> refused = new AtomicReference<>();
+            VideoFrameReader.Summary summary = null;
+            ImageRejectedException decodeFailure = null;
+            try {
+                summary = stage.reader()
+                        .read(location, protocols, sampling, segment.getStartMs(), segment.getEndMs(), frame -> {
+                            if (refused.get() != null) {
+                                throw refused.get(); // an earlier frame's tensor was refused: stop decoding
+                            }
+                            int bytes = Math.min(BYTES_IN_FLIGHT, frame.image().pixels().length);
+                            room.acquireUninterruptibly(bytes);
+                            frames.add(tensors.submit(() -> {
+                                try {
+                                    return tensorRecords(frame, targets, segment, record);
+                                } catch (ImageRejectedException e) {
+                                    refused.compareAndSet(null, e);
+                                    throw e;
+                                } finally {
+                                    room.release(bytes);
+                                }
+                            }));
+                        });
+            } catch (ImageRejectedException e) {
+                decodeFailure = e;
+            }
+            // Every frame decoded before a failure stays, as when frames were prepared in line; a
+            // refused frame comes before whatever stopped the decoder, so its failure counts.
+            collect(frames, out, sampled);
+            if (decodeFailure != null) {
+                throw decodeFailure;
+            }
             boolean more = !summary.endOfStream();
             out.add(stage.eventRecord(
                     event(segment)
@@ -122,6 +158,66 @@ public final class SegmentDecoder implements AutoCloseable {
         }
     }
 
+    /** One frame's tensor request for each model; on the tensors thread. */
+    private List<ProducerRecord<byte[], byte[]>> tensorRecords(
+            VideoFrameReader.SampledFrame frame,
+            List<ModelConfig> targets,
+            VideoSegment segment,
+            ConsumerRecord<byte[], byte[]> record)
+            throws ImageRejectedException {
+        String videoId = segment.getVideoId();
+        List<ProducerRecord<byte[], byte[]>> out = new ArrayList<>(targets.size());
+        for (ModelConfig model : targets) {
+            TensorPreparer.PreparedTensor tensor = stage.models().tensor(frame.image(), model);
+            ModelInferRequest.Builder infer = new FrameParameters(
+                            videoId, frame.frameIndex(), frame.ptsMillis(), segment.getIndex())
+                    .putInto(tensor.toInferRequest(videoId + "/" + frame.frameIndex(), model));
+            out.add(stage.forVideo(
+                    stage.topics().tensors(model.name()).name(),
+                    videoId,
+                    infer.build().toByteArray(),
+                    record));
+        }
+        return out;
+    }
+
+    /**
+     * Adds the frames' records in order, counting them in {@code sampled}, up to the first frame that
+     * failed, whose failure is thrown once every frame is done.
+     */
+    private static void collect(
+            List<Future<List<ProducerRecord<byte[], byte[]>>>> frames,
+            List<ProducerRecord<byte[], byte[]>> out,
+            long[] sampled)
+            throws ImageRejectedException {
+        ImageRejectedException failure = null;
+        for (Future<List<ProducerRecord<byte[], byte[]>>> frame : frames) {
+            List<ProducerRecord<byte[], byte[]>> records;
+            try {
+                records = frame.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while a segment's frames became tensors", e);
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof ImageRejectedException rejected)) {
+                    throw new IllegalStateException("a frame's tensor failed: " + e.getCause(), e.getCause());
+                }
+                if (failure == null) {
+                    failure = rejected;
+                }
+                continue;
+            }
+            if (failure == null) {
+                out.addAll(records);
+                sampled[0]++;
+            }
+        }
+        frames.clear();
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
     private static VideoSampled.Builder event(VideoSegment segment) {
         return VideoSampled.newBuilder()
                 .setVideoId(segment.getVideoId())
@@ -137,6 +233,7 @@ public final class SegmentDecoder implements AutoCloseable {
 
     @Override
     public void close() {
+        tensors.shutdownNow();
         inline.close();
     }
 }

@@ -243,14 +243,18 @@ class VideoPlanningTest {
                 .filter(r -> r.topic().equals(topics.tensors("tiny-gray").name()))
                 .toList();
         assertEquals(10, tensors.size(), "2 fps over 5 s");
+        long previous = -1;
         for (ProducerRecord<byte[], byte[]> t : tensors) {
             assertEquals("v3", new String(t.key(), StandardCharsets.UTF_8));
             ModelInferRequest infer = ModelInferRequest.parseFrom(t.value());
             long pts = infer.getParametersOrThrow("pts_ms").getInt64Param();
             assertTrue(pts >= 5_000 && pts < 10_000, "inside the segment: " + pts);
+            assertTrue(pts > previous, "in the frames' order, though tensors are made on another thread");
+            previous = pts;
             assertEquals(1, infer.getParametersOrThrow("segment").getInt64Param());
         }
         VideoSampled event = onlyEvent(out, topics);
+        assertEquals(topics.videoEvents().name(), out.get(out.size() - 1).topic(), "the event after the frames");
         assertEquals(10, event.getFramesSampled());
         assertEquals(125, event.getFramesDecoded() + event.getFramesSkipped(), "5 s at 25 fps");
         // The sample is H.264 with B-frames: at 2 fps most of them are never needed.
