@@ -31,3 +31,26 @@ vision() {
   KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS VISION_SCORING_GRPC=$VISION_SCORING_GRPC \
     VISION_CAPTIONING_GRPC=$VISION_CAPTIONING_GRPC java -jar "$lib_root/services/cli/target/vision.jar" "$@"
 }
+
+# CPU ticks (1/100 s) of the given processes, all threads and their JIT compiler threads only, as
+# "total compiler" (what CompilerCpu reads for the Java benchmarks).
+cpu_ticks() {
+  local total=0 jit=0 pid t name rest
+  for pid in "$@"; do
+    for t in /proc/"$pid"/task/*/stat; do
+      read -r line < "$t" 2> /dev/null || continue
+      name=${line#*(}; name=${name%)*}; rest=${line##*) }
+      set -- $rest
+      total=$((total + ${12} + ${13}))
+      [[ $name == C[12]\ CompilerThre* ]] && jit=$((jit + ${12} + ${13}))
+    done
+  done
+  echo "$total $jit"
+}
+
+# The pids of the running local services named (their first instances).
+service_pids() {
+  local s
+  for s in "$@"; do cat "$lib_root/deploy/local/.run/$s.pid"; done
+}
+
