@@ -60,7 +60,7 @@ if [[ "${1:-}" == "--long" ]]; then
       read -r -a after <<< "$(cpu_ticks $pids)"
       local share=$(( 100 * (after[1] - before[1]) / (after[0] - before[0] + 1) ))
       echo "warm-up pass $pass of the measured video: JIT compilers ${share} % of the services' CPU"
-      ((share < 5)) && break
+      if ((share < 5)); then break; fi
     done
   }
   echo "== $video: $(du -h "$video" | cut -f1), $seconds s at 25 fps, x264 preset $preset"
