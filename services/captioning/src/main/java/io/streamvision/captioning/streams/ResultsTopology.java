@@ -273,6 +273,9 @@ public final class ResultsTopology {
             ImageResult result = pending.result().build();
             if (format == PendingResults.Format.V2) {
                 store.put(requestId, PendingResults.v2(result, pending.headers()));
+                if (pending.headersInStore()) {
+                    headers.delete(requestId); // a V1 entry moves into the value
+                }
                 return;
             }
             store.put(requestId, result.toByteArray());

@@ -263,6 +263,13 @@ class ResultsTopologyTest {
                             io.streamvision.kafka.RecordHeaders.encodePropagated(
                                     traced(id, id.equals("a") ? TRACE : other)));
         }
+        // A part that does not complete "a" rewrites it as V2: its V1 headers move into the value.
+        scores.pipeInput(key("a"), labels("a", "lenet").toByteArray());
+        assertEquals(null, headersStore().get("a"));
+        assertEquals(
+                TRACE,
+                traceOf(io.streamvision.kafka.RecordHeaders.decodePropagated(
+                        PendingResults.read(pendingStore().get("a")).headers())));
         scores.pipeInput(key("a"), labels("a", "fashion-cnn").toByteArray());
         TestRecord<String, byte[]> joined = results.readRecord();
         ImageResult whole = ImageResult.parseFrom(joined.value());
