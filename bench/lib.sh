@@ -48,9 +48,3 @@ cpu_ticks() {
   echo "$total $jit"
 }
 
-# The pids of the running local services named (their first instances).
-service_pids() {
-  local s
-  for s in "$@"; do cat "$lib_root/deploy/local/.run/$s.pid"; done
-}
-

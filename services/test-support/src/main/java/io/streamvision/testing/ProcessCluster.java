@@ -120,6 +120,9 @@ public final class ProcessCluster implements TestBroker {
             return List.of();
         }
         Path config = dir.resolve("logging.properties");
+        if (Files.exists(config)) { // written at the first launch; restarts reuse it
+            return options(config);
+        }
         Files.writeString(
                 config,
                 String.join(
@@ -136,9 +139,13 @@ public final class ProcessCluster implements TestBroker {
                         "formatter.PATTERN.properties=pattern",
                         "formatter.PATTERN.pattern=[%d] %p %s%e (%c)%n",
                         ""));
+        return options(config);
+    }
+
+    private static List<String> options(Path loggingConfig) {
         return List.of(
                 "-Djava.util.logging.manager=org.jboss.logmanager.LogManager",
-                "-Dlogging.configuration=" + config.toUri());
+                "-Dlogging.configuration=" + loggingConfig.toUri());
     }
 
     /** Node {@code node}'s log (1-based): its standard output and error. */
