@@ -22,6 +22,13 @@ class ProcessClusterTest {
             String log = Files.readString(cluster.log(1));
             assertTrue(log.contains(" INFO ") && log.contains("Kafka Server started"), log);
             assertFalse(log.contains(" DEBUG ") || log.contains(" TRACE "), "INFO and above only");
+
+            cluster.stop(1);
+            cluster.restart(1);
+            String again = Files.readString(cluster.log(1));
+            assertTrue(
+                    again.indexOf("Kafka Server started") != again.lastIndexOf("Kafka Server started"),
+                    "a restarted node logs with the same configuration");
         }
     }
 }
