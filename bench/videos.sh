@@ -9,7 +9,8 @@
 #     one long 320x240 video (default 3600 s, written at run time into media/) sampled at 1 fps;
 #     x264's preset ultrafast (the default: no B-frames, every frame a reference) or e.g. medium
 #     (x264's default: B-frames, which the service's decoder skips when no sampled frame needs them):
-#     end-to-end wall time with one and with two preprocess instances, beside ffmpeg's
+#     end-to-end wall time with one and with two preprocess instances (each with its default segment
+#     loops, one per processor; VISION_PREPROCESS_VIDEO_SEGMENT_LOOPS=1 for one), beside ffmpeg's
 #     decode-only time of the same file (`ffmpeg -threads 1 -i X -f null -`) and the service's
 #     own decoder alone, in one pass and in 30 s segments; image latency (p50/p99) with the
 #     pipeline idle and while the video runs. A 300 s video of the same kind, twice, then passes of
@@ -101,6 +102,8 @@ if [[ "${1:-}" == "--long" ]]; then
       "$(grep -Eo 'scored in [0-9.]+ s' "${TMPDIR:-/tmp}/long-video-$1.txt" | grep -Eo '[0-9.]+') s"
     tail -3 "${TMPDIR:-/tmp}/long-video-$1.txt"
   }
+  echo "preprocess segment loops per instance (vision.preprocess.video.segment-loops, 0 = one per processor):" \
+    "$(curl -fs "localhost:$VISION_PREPROCESS_HTTP_PORT/q/health/ready" | grep -Eo '"segments-loops": ?[0-9]*' | grep -Eo '[0-9]+$')"
   run_long "one preprocess instance"
   run_long "one preprocess instance" images
   # A second preprocess instance: same groups, its own ports, state and transactional ids.
@@ -111,7 +114,8 @@ if [[ "${1:-}" == "--long" ]]; then
   warm_up
   run_long "two preprocess instances"
   run_long "two preprocess instances" images
-  echo "segments decoded by the second instance: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-transactions": ?[0-9]*')"
+  echo "segments decoded by the second instance: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-transactions": ?[0-9]*')," \
+    "by each of its loops: $(curl -fs "localhost:$second_port/q/health/ready" | grep -Eo '"segments-transactions-each": ?"[0-9,]*"')"
   exit 0
 fi
 copies=${1:-50}

@@ -1,6 +1,10 @@
 package io.streamvision.kafka;
 
+import java.util.Comparator;
+import java.util.List;
 import java.util.Optional;
+import java.util.function.ToLongFunction;
+import java.util.stream.Collectors;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 
 /**
@@ -25,17 +29,60 @@ public final class LoopReadiness {
             response.withData(prefix, "DISABLED");
             return true;
         }
-        TransactionalLoop l = loop.get();
-        TransactionalLoop.State state = l.state();
-        String failure = l.failure();
+        return report(List.of(loop.get()), prefix, response);
+    }
+
+    /**
+     * Adds the readiness data of several loops that do the same work (members of one group in one
+     * instance) under one {@code prefix}, as {@link #report(Optional, String,
+     * HealthCheckResponseBuilder)} does for one: the state is {@code RUNNING} when every loop runs,
+     * otherwise the first other state ({@code FAILED} before {@code STARTING} before {@code
+     * STOPPED}); failures are joined; counters and partitions are summed; {@code -loops} is their
+     * number and {@code -transactions-each} each loop's transactions, comma-separated (a loop that
+     * commits none while the others do holds partitions with no work, or is stuck). No loops read
+     * {@code DISABLED}.
+     *
+     * @return whether every loop is RUNNING, or true when there are none
+     */
+    public static boolean report(List<TransactionalLoop> loops, String prefix, HealthCheckResponseBuilder response) {
+        if (loops.isEmpty()) {
+            response.withData(prefix, "DISABLED");
+            return true;
+        }
+        TransactionalLoop.State state = loops.stream()
+                .map(TransactionalLoop::state)
+                .min(Comparator.comparingInt(LoopReadiness::severity))
+                .orElseThrow();
+        String failures = loops.stream()
+                .map(TransactionalLoop::failure)
+                .filter(f -> f != null && !f.isEmpty())
+                .collect(Collectors.joining("; "));
         response.withData(prefix, state.name())
-                .withData(prefix + "-failure", failure == null ? "" : failure)
-                .withData(prefix + "-partitions", l.partitions())
-                .withData(prefix + "-transactions", l.batches())
-                .withData(prefix + "-records-in", l.recordsIn())
-                .withData(prefix + "-records-out", l.recordsOut())
-                .withData(prefix + "-handle-ms", l.handleMillis())
-                .withData(prefix + "-commit-ms", l.commitMillis());
+                .withData(prefix + "-failure", failures)
+                .withData(prefix + "-loops", loops.size())
+                .withData(prefix + "-partitions", sum(loops, TransactionalLoop::partitions))
+                .withData(prefix + "-transactions", sum(loops, TransactionalLoop::batches))
+                .withData(
+                        prefix + "-transactions-each",
+                        loops.stream().map(l -> Long.toString(l.batches())).collect(Collectors.joining(",")))
+                .withData(prefix + "-records-in", sum(loops, TransactionalLoop::recordsIn))
+                .withData(prefix + "-records-out", sum(loops, TransactionalLoop::recordsOut))
+                .withData(prefix + "-handle-ms", sum(loops, TransactionalLoop::handleMillis))
+                .withData(prefix + "-commit-ms", sum(loops, TransactionalLoop::commitMillis));
         return state == TransactionalLoop.State.RUNNING;
+    }
+
+    /** Lower is reported first. */
+    private static int severity(TransactionalLoop.State state) {
+        return switch (state) {
+            case FAILED -> 0;
+            case STARTING -> 1;
+            case STOPPED -> 2;
+            case RUNNING -> 3;
+        };
+    }
+
+    private static long sum(List<TransactionalLoop> loops, ToLongFunction<TransactionalLoop> counter) {
+        return loops.stream().mapToLong(counter).sum();
     }
 }

@@ -64,6 +64,14 @@ public interface PreprocessConfig extends ModelRepositoryConfig {
         int decoderThreads();
 
         /**
+         * Segment loops in this instance, each a member of the segment group with its own consumer,
+         * transactional producer and decoder, so that one instance decodes that many segments at
+         * once; 0: one per available processor, at most 4.
+         */
+        @WithDefault("0")
+        int segmentLoops();
+
+        /**
          * Let the decoder skip frames that the sampling cannot keep and no other frame references
          * (B-frames, mostly; FFmpeg's {@code skip_frame=nonref}). The sampled frames are the same,
          * bit for bit; only one decoder thread per segment skips (frame threading does not).

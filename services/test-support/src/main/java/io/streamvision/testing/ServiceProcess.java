@@ -129,6 +129,13 @@ public final class ServiceProcess {
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
 
+    /** A text from the readiness checks' data ({@code "key": "text"}), or null when absent. */
+    public static String readinessText(int port, String key) throws Exception {
+        Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\"\\s*:\\s*\"([^\"]*)\"")
+                .matcher(readiness(port).body());
+        return m.find() ? m.group(1) : null;
+    }
+
     /**
      * Waits until the readiness data of every port has {@code key} above zero (e.g. each instance
      * holds partitions of a loop's topic); false if the timeout passes first.

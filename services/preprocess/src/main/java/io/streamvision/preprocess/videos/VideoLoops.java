@@ -17,6 +17,7 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,14 +28,15 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * The video side of the preprocess service, apart from the image topology so that long videos never
- * hold up images: two transactional loops on their own threads.
+ * hold up images: transactional loops on their own threads.
  *
  * <ul>
  *   <li>the planner reads {@code vision.videos.v1} and writes segment work records to {@code
  *       vision.video-segments.v1} ({@link VideoPlanner});
- *   <li>the segment loop takes one segment per transaction and writes its frame tensors and its
- *       {@code vision.video-events.v1} event ({@link SegmentDecoder}). Its consumer group spreads
- *       the segments of one video over every instance.
+ *   <li>the segment loops (one per available processor by default) each take one segment per
+ *       transaction and write its frame tensors and its {@code vision.video-events.v1} event
+ *       ({@link SegmentDecoder}). They are members of one consumer group, which spreads the
+ *       segments of one video over every loop of every instance.
  * </ul>
  *
  * Their readiness: {@link VideoReadiness}. Thread-safe.
@@ -54,15 +56,19 @@ public class VideoLoops {
     @Inject
     RecordTracing tracing;
 
+    /** Segment loops an instance runs when {@code segment-loops} is 0: one per processor up to this. */
+    static final int AUTO_SEGMENT_LOOPS_MAX = 4;
+
     private TransactionalLoop planner;
-    private TransactionalLoop segments;
-    private SegmentDecoder decoder;
+    private final List<TransactionalLoop> segments = new ArrayList<>();
+    private final List<SegmentDecoder> decoders = new ArrayList<>();
 
     void onStart(@Observes StartupEvent event) {
         PreprocessConfig.Video v = config.video();
         if (!v.enabled()) {
             return;
         }
+        int count = segmentLoops(v.segmentLoops(), Runtime.getRuntime().availableProcessors());
         Topics topics = kafka.topics();
         ensureTopics(v, topics);
         VideoFrameReader reader = new VideoFrameReader(
@@ -80,14 +86,8 @@ public class VideoLoops {
                 new ImageModels(catalog, v.defaultModels(), config.images().preferUint8());
         VideoStage stage = new VideoStage(topics, kafka.deadLetters(), models, sources, reader);
         VideoPlanner plan = new VideoPlanner(stage, Math.max(1000, Math.round(v.segmentSeconds() * 1000)), workDir);
-        decoder = new SegmentDecoder(
-                stage, new InlineVideos(kafka.clientProperties(), reader, workDir, Duration.ofSeconds(30)));
 
         PreprocessConfig.Kafka k = v.kafka();
-        Map<String, Object> segmentConsumer = kafka.consumer(k, "-segments");
-        // One segment per poll: a poll is one transaction, and a slow segment must not get the
-        // instance thrown out of the group while the next ones wait in the same poll.
-        segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
         planner = loop(
                 "video-planner",
                 k.groupId(),
@@ -96,16 +96,37 @@ public class VideoLoops {
                 k.maxPollRecords(),
                 withLargeFetches(kafka.consumer(k, "-planner")),
                 tracing.eachInSpan("plan video", plan::plan));
-        segments = loop(
-                "video-segments",
-                k.groupId() + "-segments",
-                "-segments",
-                topics.videoSegments().name(),
-                1,
-                segmentConsumer,
-                tracing.eachInSpan("decode video segment", decoder::decode));
+        for (int i = 1; i <= count; i++) {
+            // The first loop keeps the names of a single loop: a restarted instance fences its own
+            // predecessor's transaction by the same transactional id.
+            String suffix = i == 1 ? "-segments" : "-segments-" + i;
+            SegmentDecoder decoder = new SegmentDecoder(
+                    stage, new InlineVideos(kafka.clientProperties(), reader, workDir, Duration.ofSeconds(30)));
+            decoders.add(decoder);
+            Map<String, Object> segmentConsumer = kafka.consumer(k, suffix);
+            // One segment per poll: a poll is one transaction, and a slow segment must not get the
+            // loop thrown out of the group while the next ones wait in the same poll.
+            segmentConsumer.put(ConsumerConfig.MAX_POLL_INTERVAL_MS_CONFIG, 600_000);
+            segments.add(loop(
+                    i == 1 ? "video-segments" : "video-segments-" + i,
+                    k.groupId() + "-segments",
+                    suffix,
+                    topics.videoSegments().name(),
+                    1,
+                    segmentConsumer,
+                    tracing.eachInSpan("decode video segment", decoder::decode)));
+        }
         planner.start();
-        segments.start();
+        segments.forEach(TransactionalLoop::start);
+    }
+
+    /** The segment loops to run: {@code configured}, or for 0 one per processor up to a bound. */
+    static int segmentLoops(int configured, int processors) {
+        if (configured < 0) {
+            throw new IllegalArgumentException(
+                    "vision.preprocess.video.segment-loops must be 0 (one per processor) or more, not " + configured);
+        }
+        return configured > 0 ? configured : Math.max(1, Math.min(processors, AUTO_SEGMENT_LOOPS_MAX));
     }
 
     /** Creates the topics the video loops read and write, when topic creation is on. */
@@ -120,7 +141,7 @@ public class VideoLoops {
                 .toList());
     }
 
-    /** One of the two loops: its group, its transactional id's suffix, the topic it reads. */
+    /** One of the loops: its group, its transactional id's suffix, the topic it reads. */
     private TransactionalLoop loop(
             String name,
             String groupId,
@@ -157,9 +178,9 @@ public class VideoLoops {
         return Optional.ofNullable(planner);
     }
 
-    /** The segment loop, when videos are enabled. */
-    public Optional<TransactionalLoop> segments() {
-        return Optional.ofNullable(segments);
+    /** The segment loops, none when videos are disabled. */
+    public List<TransactionalLoop> segments() {
+        return List.copyOf(segments);
     }
 
     @PreDestroy
@@ -167,11 +188,7 @@ public class VideoLoops {
         if (planner != null) {
             planner.close();
         }
-        if (segments != null) {
-            segments.close();
-        }
-        if (decoder != null) {
-            decoder.close();
-        }
+        segments.forEach(TransactionalLoop::close);
+        decoders.forEach(SegmentDecoder::close);
     }
 }

@@ -9,8 +9,9 @@ import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Readiness;
 
 /**
- * Readiness of the two video loops ({@link VideoLoops}): UP when both run (or videos are off), with
- * each loop's state and counters in the check's data.
+ * Readiness of the video loops ({@link VideoLoops}): UP when the planner and every segment loop run
+ * (or videos are off), with their state and counters in the check's data (the segment loops'
+ * summed under {@code segments-}, see {@link LoopReadiness}).
  */
 @ApplicationScoped
 @Readiness

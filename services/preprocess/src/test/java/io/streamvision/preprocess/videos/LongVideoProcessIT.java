@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,8 +44,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * broker: a 6-minute video (written at test time) is cut into segments, each committed in its own
  * transaction, with the transaction timeout lowered to 5 s (one transaction for the whole video
  * would outlive it). Frame tensors are counted on the tensor topic with a read_committed reader:
- * every sampled frame exactly once, also across a {@code kill -9} mid-video and with two instances
- * decoding one video together, while images sent meanwhile get their tensors.
+ * every sampled frame exactly once, with two segment loops in one instance, across a {@code kill
+ * -9} mid-video of such an instance and with two instances decoding one video together, while
+ * images sent meanwhile get their tensors.
  */
 @ExtendWith(KafkaBrokerExtension.class)
 class LongVideoProcessIT {
@@ -81,6 +83,11 @@ class LongVideoProcessIT {
     }
 
     private Process start(TestBroker broker, String instance, int httpPort, double segmentSeconds) throws Exception {
+        return start(broker, instance, httpPort, segmentSeconds, 1);
+    }
+
+    private Process start(TestBroker broker, String instance, int httpPort, double segmentSeconds, int segmentLoops)
+            throws Exception {
         Path models = TestModels.dir();
         Map<String, String> props = ServiceProcess.settings(broker.bootstrapServers(), SUFFIX);
         props.putAll(Map.of(
@@ -100,6 +107,7 @@ class LongVideoProcessIT {
                 "5000",
                 "quarkus.http.port",
                 Integer.toString(httpPort)));
+        props.put("vision.preprocess.video.segment-loops", Integer.toString(segmentLoops));
         props.put("quarkus.kafka-streams.application-id", "it-long-video-images");
         props.put(
                 "vision.preprocess.video.work-dir",
@@ -224,8 +232,11 @@ class LongVideoProcessIT {
     void longVideoIsCutIntoSegmentsWhileImagesKeepFlowing() throws Exception {
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
-        start(broker, "a", 18201, 30);
+        // Two segment loops in one instance: they decode segments of the same video at once.
+        start(broker, "a", 18201, 30, 2);
         awaitReady(18201);
+        assertEquals(2, ServiceProcess.readinessValue(18201, "segments-loops"));
+        String eachBefore = ServiceProcess.readinessText(18201, "segments-transactions-each");
         try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
                 TopicCollector events = broker.collect(topics.videoEvents().name());
                 TopicCollector dlq = broker.collect(topics.deadLetters().name());
@@ -305,6 +316,11 @@ class LongVideoProcessIT {
             assertTrue(skipped > SECONDS * FPS / 4, "B-frames no 5 fps sample needs are skipped: " + skipped);
             awaitFrames(tensors, "long-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "long-1"), 1800, "long-1");
+            String each = ServiceProcess.readinessText(18201, "segments-transactions-each");
+            System.out.printf("[long video IT] segments per loop: %s (before the video: %s)%n", each, eachBefore);
+            assertTrue(
+                    Arrays.stream(each.split(",")).allMatch(n -> Long.parseLong(n) > 0),
+                    "both loops of the instance decoded segments: " + each);
             List<Long> ms = latencies.get();
             List<Long> sorted = ms.stream().sorted().toList();
             System.out.printf(
@@ -346,7 +362,7 @@ class LongVideoProcessIT {
     void killDashNineMidVideoResumesWithEveryFrameOnce() throws Exception {
         TestBroker broker = TestBrokers.shared();
         Topics topics = new Topics(SUFFIX);
-        Process first = start(broker, "kill", 18211, 15);
+        Process first = start(broker, "kill", 18211, 15, 2);
         awaitReady(18211);
         try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
                 TopicCollector events = broker.collect(topics.videoEvents().name());
@@ -360,7 +376,7 @@ class LongVideoProcessIT {
             int atKill = events(events, "kill-1").size();
             System.out.printf("[long video IT] killed (SIGKILL) with %d of 24 segments committed%n", atKill);
             assertTrue(atKill >= 4 && atKill < 24, "killed mid-video: " + atKill + " segments done");
-            start(broker, "kill", 18212, 15);
+            start(broker, "kill", 18212, 15, 2);
             List<VideoSampled> seen = awaitAllSegments(events, "kill-1", Duration.ofSeconds(300));
             assertEquals(24, seen.size(), "one event per segment, none repeated");
             long expected = (long) SECONDS * FPS;
