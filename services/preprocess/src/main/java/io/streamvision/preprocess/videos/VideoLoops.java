@@ -153,6 +153,11 @@ public class VideoLoops {
         PreprocessConfig.Kafka k = config.video().kafka();
         Map<String, Object> producer = new HashMap<>(kafka.connection());
         producer.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, k.transactionTimeoutMs());
+        // Both loops write segments (the planner, and a segment loop following a live video).
+        producer.put(ProducerConfig.PARTITIONER_CLASS_CONFIG, SegmentPartitioner.class);
+        producer.put(
+                SegmentPartitioner.SEGMENTS_TOPIC,
+                kafka.topics().videoSegments().name());
         return new TransactionalLoop(
                 TransactionalLoop.Settings.builder(name, kafka.bootstrapServers())
                         .identity(groupId, k.transactionalIdOrUnique() + idSuffix)

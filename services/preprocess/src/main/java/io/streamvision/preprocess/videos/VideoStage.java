@@ -21,7 +21,10 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 public record VideoStage(
         Topics topics, DeadLetters deadLetters, ImageModels models, VideoSources sources, VideoFrameReader reader) {
 
-    /** A segment work record, keyed {@code <video id>/<index>} (one partition per segment). */
+    /**
+     * A segment work record, keyed {@code <video id>/<index>}: the video loops' {@link
+     * SegmentPartitioner} spreads a video's segments evenly over the partitions.
+     */
     ProducerRecord<byte[], byte[]> segmentRecord(VideoSegment segment, ConsumerRecord<byte[], byte[]> in) {
         return record(
                 topics.videoSegments().name(),
