@@ -287,6 +287,38 @@ class ResultsTopologyTest {
         assertTrue(results.isEmpty());
     }
 
+    @Test
+    void resultsAndMarkersComeDueBetweenSweepsOfTheWholeStore() throws Exception {
+        // The first punctuation (wall clock 1,001,000) sweeps the whole store; the next sweep is a
+        // window (30 s) later, and in between only what comes due is read.
+        driver.advanceWallClockTime(Duration.ofSeconds(1));
+        // "p" waits for its caption; its first part is from 990,000, so its window ends at 1,020,000.
+        scores.pipeInput(new TestRecord<>(
+                key("p"), labels("p", "fashion-cnn").toByteArray(), null, Instant.ofEpochMilli(990_000)));
+        driver.advanceWallClockTime(Duration.ofSeconds(4)); // 1,005,000
+        // "c" is complete at 1,005,000: its marker expires after 1,035,000.
+        scores.pipeInput(key("c"), labels("c", "fashion-cnn").toByteArray());
+        captions.pipeInput(key("c"), caption("c").toByteArray());
+        assertTrue(ImageResult.parseFrom(results.readRecord().value()).getComplete());
+
+        driver.advanceWallClockTime(Duration.ofMillis(14_500)); // 1,019,500
+        assertTrue(results.isEmpty(), "p's window is not over");
+        driver.advanceWallClockTime(Duration.ofSeconds(1)); // 1,020,500: no sweep until 1,031,000
+        TestRecord<String, byte[]> partial = results.readRecord();
+        assertEquals("p", partial.key());
+        assertFalse(ImageResult.parseFrom(partial.value()).getComplete(), "emitted as its window ended");
+
+        driver.advanceWallClockTime(Duration.ofMillis(10_500)); // 1,031,000: the second sweep
+        driver.advanceWallClockTime(Duration.ofSeconds(3)); // 1,034,000
+        assertTrue(pendingStore().get("c") != null, "c's marker is kept for a window after its emission");
+        driver.advanceWallClockTime(Duration.ofSeconds(2)); // 1,036,000: no sweep until 1,061,000
+        assertEquals(null, pendingStore().get("c"), "the marker is deleted when it comes due");
+        assertTrue(pendingStore().get("p") != null, "p's marker stays until 1,050,500");
+        driver.advanceWallClockTime(Duration.ofSeconds(15)); // 1,051,000
+        assertEquals(null, pendingStore().get("p"));
+        assertTrue(results.isEmpty());
+    }
+
     private static final String TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     private static final String STORE_CHANGELOG = "results-test-" + ResultsTopology.STORE + "-changelog";
     private static final String HEADERS_CHANGELOG = "results-test-" + ResultsTopology.HEADERS_STORE + "-changelog";
