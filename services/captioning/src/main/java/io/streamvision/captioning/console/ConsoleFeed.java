@@ -22,6 +22,7 @@ import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -39,7 +40,9 @@ import org.jboss.logging.Logger;
  * and headers). Reads the three topics from their ends with a consumer of its own, outside any
  * group (every instance sees everything, and commits nothing), starting a few records back so a
  * new page has something to show. Keeps the last {@code vision.captioning.console.recent} events
- * for pages that open later.
+ * for pages that open later. A result or summary becomes JSON only when a page watches or opens:
+ * at hundreds of results a second with no page open, printing each one cost a few percent of the
+ * service's CPU. Dead letters are stripped of their payload (up to 16 MB) as they arrive.
  */
 @ApplicationScoped
 public class ConsoleFeed {
@@ -57,7 +60,8 @@ public class ConsoleFeed {
     KafkaClients kafka;
 
     private final BroadcastProcessor<String> live = BroadcastProcessor.create();
-    private final Deque<String> recent = new ArrayDeque<>();
+    private final Deque<Seen> recent = new ArrayDeque<>();
+    private final AtomicInteger watchers = new AtomicInteger();
     private final Deque<Long> resultTimes = new ArrayDeque<>();
     private final Deque<Long> deadLetterTimes = new ArrayDeque<>();
     private volatile boolean running;
@@ -84,12 +88,26 @@ public class ConsoleFeed {
 
     /** Events from now on. */
     public Multi<String> live() {
-        return live;
+        return live.onSubscription()
+                .invoke(subscription -> watchers.incrementAndGet())
+                .onTermination()
+                .invoke(watchers::decrementAndGet);
     }
 
     /** The last events, oldest first. */
-    public synchronized List<String> recent() {
-        return new ArrayList<>(recent);
+    public List<String> recent() {
+        List<Seen> seen;
+        synchronized (this) {
+            seen = new ArrayList<>(recent);
+        }
+        List<String> out = new ArrayList<>(seen.size());
+        for (Seen event : seen) {
+            String json = event.json();
+            if (json != null) {
+                out.add(json);
+            }
+        }
+        return out;
     }
 
     /** Results and dead letters seen in the last minute (by arrival here). */
@@ -102,6 +120,32 @@ public class ConsoleFeed {
 
     /** A topic the feed reads and the event type of its records. */
     private record Watched(Topic<?> topic, String type) {}
+
+    /**
+     * A record as read, printed as its event when first asked: {@code json} when already printed
+     * (dead letters, stripped at once), else the record's value; null JSON for a value that does not
+     * parse.
+     */
+    private static final class Seen {
+        private final Watched watched;
+        private final long timestamp;
+        private byte[] value;
+        private String json;
+
+        Seen(Watched watched, long timestamp, byte[] value) {
+            this.watched = watched;
+            this.timestamp = timestamp;
+            this.value = value;
+        }
+
+        synchronized String json() {
+            if (value != null) {
+                json = event(watched, timestamp, value);
+                value = null;
+            }
+            return json;
+        }
+    }
 
     private void run() {
         Topics topics = kafka.topics();
@@ -173,28 +217,13 @@ public class ConsoleFeed {
     }
 
     private void publish(ConsumerRecord<byte[], byte[]> record, Watched watched) {
-        Message message;
-        try {
-            message = watched.topic().parse(record.value());
-        } catch (InvalidProtocolBufferException e) {
+        String type = watched.type();
+        Seen seen = new Seen(watched, record.timestamp(), record.value());
+        if (type.equals("dead-letter") && seen.json() == null) {
             return; // not ours to show; the services dead-letter what they cannot read
         }
-        String type = watched.type();
-        if (message instanceof DeadLetter letter) {
-            message = letter.toBuilder()
-                    .clearOriginalPayload()
-                    .clearOriginalHeaders()
-                    .build();
-        }
-        String event;
-        try {
-            event = "{\"type\":\"" + type + "\",\"ts\":" + record.timestamp() + ",\"data\":" + JSON.print(message)
-                    + "}";
-        } catch (InvalidProtocolBufferException e) {
-            return;
-        }
         synchronized (this) {
-            recent.addLast(event);
+            recent.addLast(seen);
             while (recent.size() > config.console().recent()) {
                 recent.removeFirst();
             }
@@ -204,6 +233,28 @@ public class ConsoleFeed {
                 deadLetterTimes.addLast(System.currentTimeMillis());
             }
         }
-        live.onNext(event);
+        if (watchers.get() > 0) {
+            String json = seen.json();
+            if (json != null) {
+                live.onNext(json);
+            }
+        }
+    }
+
+    /** A record's event, a dead letter without its payload and headers; null when it does not parse. */
+    private static String event(Watched watched, long timestamp, byte[] value) {
+        try {
+            Message message = watched.topic().parse(value);
+            if (message instanceof DeadLetter letter) {
+                message = letter.toBuilder()
+                        .clearOriginalPayload()
+                        .clearOriginalHeaders()
+                        .build();
+            }
+            return "{\"type\":\"" + watched.type() + "\",\"ts\":" + timestamp + ",\"data\":" + JSON.print(message)
+                    + "}";
+        } catch (InvalidProtocolBufferException e) {
+            return null; // not ours to show; the services dead-letter what they cannot read
+        }
     }
 }
