@@ -81,7 +81,11 @@ final class InputConverter {
                         out.putFloat(Halves.toFloat(raw.getShort()));
                     }
                 }
-                case "UINT8" -> normaliseUint8(model, input, raw, c, out);
+                case "UINT8" -> {
+                    if (normaliseUint8(model, input, raw, c, out)) {
+                        return; // every value came from a finite table entry
+                    }
+                }
                 default -> throw new IllegalStateException("unchecked datatype " + given);
             }
             checkFinite(name, out, start, out.position());
@@ -114,8 +118,14 @@ final class InputConverter {
         }
     }
 
-    /** UINT8 pixels to normalised FP32: {@code ((v / scale) - mean[c]) / std[c]} per channel. */
-    private static void normaliseUint8(
+    /**
+     * UINT8 pixels to normalised FP32: {@code ((v / scale) - mean[c]) / std[c]} per channel.
+     *
+     * @return whether every entry of the normalisation table is finite, so that no value written can
+     *     be NaN or infinite and the caller need not check the output (a zero {@code std} in a
+     *     model's configuration would make some entries infinite)
+     */
+    private static boolean normaliseUint8(
             LoadedModel model, RequestChecker.Input input, ByteBuffer raw, InferTensorContents c, ByteBuffer out)
             throws InferenceException {
         TensorSpec spec = input.spec();
@@ -142,6 +152,14 @@ final class InputConverter {
                 normalised = table[ch];
             }
         }
+        for (float[] channel : table) {
+            for (float value : channel) {
+                if (!Float.isFinite(value)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static void requireCount(String name, int count, long elements, String field) throws InferenceException {

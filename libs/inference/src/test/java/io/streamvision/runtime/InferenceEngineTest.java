@@ -16,6 +16,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Random;
@@ -69,6 +70,43 @@ class InferenceEngineTest {
             // The same buffers, now holding the batch above, take a smaller batch.
             List<InferenceEngine.Outcome> again = engine.infer(model, List.of(raw("d", 7f, 1)), buffers);
             assertMeans(again.get(0), 7f);
+        }
+    }
+
+    /**
+     * UINT8 pixels are not checked one by one for NaN and infinities: the 256 entries per channel of
+     * the normalisation table are. A std so small that the table overflows still refuses the input.
+     */
+    @Test
+    void uint8PixelsThatNormaliseToInfinityAreRefused() throws Exception {
+        String name = "tiny-std";
+        Path version = repo.resolve(name + "/1");
+        Files.createDirectories(version);
+        Files.write(version.resolve("model.onnx"), channelMeanModel(false));
+        Files.writeString(version.resolve("config.json"), """
+                {"name": "%s", "version": 1, "platform": "onnxruntime_onnx", "file": "model.onnx",
+                 "task": "embedding",
+                 "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3, 2, 2], "layout": "NCHW",
+                             "scale": 1.0, "mean": [0.0], "std": [1e-44], "accepts_uint8": true}],
+                 "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3], "role": "features"}]}
+                """.formatted(name));
+        try (LoadedModel model = runtime.load(name, 1)) {
+            for (int value : new int[] {0, 200}) {
+                ModelInferRequest.Builder r =
+                        ModelInferRequest.newBuilder().setModelName(name).setId("v" + value);
+                r.addInputsBuilder().setName("x").setDatatype("UINT8").addAllShape(List.of(1L, 3L, 2L, 2L));
+                byte[] data = new byte[12];
+                Arrays.fill(data, (byte) value);
+                r.addRawInputContents(ByteString.copyFrom(data));
+                InferenceEngine.Outcome outcome = new InferenceEngine(runtime)
+                        .infer(model, List.of(r.build()))
+                        .get(0);
+                if (value == 0) {
+                    assertNull(outcome.error(), "0 normalises to 0, finite");
+                } else {
+                    assertEquals(ReasonCode.NON_FINITE_VALUES, outcome.error().reason(), "200 / 1e-44 overflows");
+                }
+            }
         }
     }
 
