@@ -17,11 +17,11 @@ import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -60,8 +60,9 @@ public class VideoLoops {
     static final int AUTO_SEGMENT_LOOPS_MAX = 4;
 
     private TransactionalLoop planner;
-    private final List<TransactionalLoop> segments = new ArrayList<>();
-    private final List<SegmentDecoder> decoders = new ArrayList<>();
+    // Written once at start; read by readiness checks on other threads.
+    private final List<TransactionalLoop> segments = new CopyOnWriteArrayList<>();
+    private final List<SegmentDecoder> decoders = new CopyOnWriteArrayList<>();
 
     void onStart(@Observes StartupEvent event) {
         PreprocessConfig.Video v = config.video();
