@@ -30,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -239,6 +240,7 @@ class LongVideoProcessIT {
         String eachBefore = ServiceProcess.readinessText(18201, "segments-transactions-each");
         try (TopicCollector tensors = broker.collect(topics.tensors(MODEL).name());
                 TopicCollector events = broker.collect(topics.videoEvents().name());
+                TopicCollector segments = broker.collect(topics.videoSegments().name());
                 TopicCollector dlq = broker.collect(topics.deadLetters().name());
                 KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             long start = System.nanoTime();
@@ -316,6 +318,13 @@ class LongVideoProcessIT {
             assertTrue(skipped > SECONDS * FPS / 4, "B-frames no 5 fps sample needs are skipped: " + skipped);
             awaitFrames(tensors, "long-1", 1800, Duration.ofSeconds(30));
             assertExactlyOnce(frames(tensors, "long-1"), 1800, "long-1");
+            // The video loops' partitioner puts a video's 12 segments on the segment topic's 12
+            // partitions one each; hashing their keys would put two or more on one partition.
+            Set<Integer> partitions = segments.records().stream()
+                    .filter(r -> new String(r.key(), StandardCharsets.UTF_8).startsWith("long-1/"))
+                    .map(ConsumerRecord::partition)
+                    .collect(Collectors.toSet());
+            assertEquals(12, partitions.size(), "long-1's segments, one per partition: " + partitions);
             String each = ServiceProcess.readinessText(18201, "segments-transactions-each");
             System.out.printf("[long video IT] segments per loop: %s (before the video: %s)%n", each, eachBefore);
             assertTrue(
