@@ -43,7 +43,7 @@ say "Starting preprocess, scoring and captioning"
 deploy/local/services.sh start
 echo "Warming up: the first images through a fresh pipeline pay for JIT compilation and the first"
 echo "transactions; the latency lines below are those of a warm pipeline, for images sent all at once:"
-echo "each waits for those ahead of it (the COCO detector takes 30-100 ms of CPU per photograph on a"
+echo "each waits for those ahead of it (the COCO detector takes 30-120 ms per photograph on a"
 echo "small machine). One image at a time takes tens of milliseconds (docs/performance.md, Streaming latency)."
 vision submit-images samples/items/*.png samples/photos/dog.jpg --timeout-s 180 > /dev/null 2>&1 || true
 
