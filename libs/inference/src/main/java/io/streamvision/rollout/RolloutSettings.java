@@ -31,8 +31,9 @@ public record RolloutSettings(
     public record Canary(int version, double percent) {}
 
     /**
-     * Limits the candidate must stay within once {@code minPairs} inputs were paired: top-1
-     * agreement with the serving version at least {@code minAgreement}, failed requests at most
+     * Limits the candidate must stay within once {@code minPairs} inputs were paired: agreement with
+     * the serving version (a classifier's top-1 agreement, a detector's detection agreement, see
+     * {@link VersionComparison.Snapshot#agreement()}) at least {@code minAgreement}, failed requests at most
      * {@code maxErrorRate} of those it ran, compute p99 at most {@code maxP99Ratio} × the serving
      * version's on the same batches. 0 (or absent) turns a limit off.
      */

@@ -382,10 +382,14 @@ public final class Rollouts implements AutoCloseable {
         if (s.pairs() < Math.max(1, gates.minPairs())) {
             return null;
         }
-        if (gates.minAgreement() > 0 && !Double.isNaN(s.top1Agreement()) && s.top1Agreement() < gates.minAgreement()) {
+        if (gates.minAgreement() > 0 && !Double.isNaN(s.agreement()) && s.agreement() < gates.minAgreement()) {
             return String.format(
-                    "top-1 agreement %.4f < %.4f over %d paired rows",
-                    s.top1Agreement(), gates.minAgreement(), s.classifiedRows());
+                    "%s %.4f < %.4f over %d paired %s",
+                    s.agreementName(),
+                    s.agreement(),
+                    gates.minAgreement(),
+                    s.agreementRows(),
+                    s.classifiedRows() > 0 ? "rows" : "images");
         }
         if (gates.maxP99Ratio() > 0 && !Double.isNaN(s.p99Ratio()) && s.p99Ratio() > gates.maxP99Ratio()) {
             return String.format(

@@ -1,9 +1,14 @@
 package io.streamvision.rollout;
 
 import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
+import io.streamvision.proto.vision.v1.Classification;
+import io.streamvision.proto.vision.v1.Detection;
 import io.streamvision.runtime.Classifications;
+import io.streamvision.runtime.Detections;
 import io.streamvision.runtime.Tensors;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -15,13 +20,19 @@ import java.util.Set;
  * The serving version and the candidate compared on the same inputs: for a classifier, per row,
  * whether their most probable labels agree, how many of their top-5 labels they share, and the
  * absolute difference of their probabilities label by label (labels are matched by name when both
- * versions have labels, so a candidate whose label list moved is caught); for every model, the
- * compute time of each side on the same batches and the requests each failed. Thread-safe.
+ * versions have labels, so a candidate whose label list moved is caught); for a detector, per image,
+ * how many of the objects the two versions found are the same object (same label name, boxes
+ * overlapping by at least {@link #MATCH_IOU}), as an F1 score, and how closely the matched boxes
+ * overlap; for every model, the compute time of each side on the same batches and the requests
+ * each failed. Thread-safe.
  */
 public final class VersionComparison {
 
     /** Compute times kept for the p99 of each side: the latest this many batches. */
     static final int LATENCY_WINDOW = 4096;
+
+    /** Two versions' objects are the same object when their labels match and their boxes overlap this much. */
+    public static final double MATCH_IOU = 0.5;
 
     private long pairs;
     private long classified;
@@ -35,11 +46,20 @@ public final class VersionComparison {
     private long candidateRequests;
     private long candidateErrors;
     private long skipped;
+    private long detectedImages;
+    private double detectionAgreement;
+    private double matchedIouSum;
+    private long matchedObjects;
     private final long[] servingNanos = new long[LATENCY_WINDOW];
     private final long[] candidateNanos = new long[LATENCY_WINDOW];
     private long latencies;
 
-    /** Figures so far. Agreement figures are NaN before the first classified pair. */
+    /**
+     * Figures so far. Agreement figures are NaN before the first classified (or, for a detector,
+     * detected) pair; {@code detectionAgreement} is the mean over images of 2 × matched objects /
+     * (objects of one version + objects of the other), 1 for an image where neither found any;
+     * {@code matchedIou} the mean overlap of the matched objects' boxes.
+     */
     public record Snapshot(
             long pairs,
             long classifiedRows,
@@ -55,7 +75,29 @@ public final class VersionComparison {
             double servingP99Ms,
             double candidateP99Ms,
             double p99Ratio,
-            long shadowSkipped) {}
+            long shadowSkipped,
+            long detectedImages,
+            double detectionAgreement,
+            double matchedIou) {
+
+        /**
+         * The agreement a gate reads: top-1 agreement for a classifier, detection agreement for a
+         * detector; NaN before the first pair.
+         */
+        public double agreement() {
+            return classifiedRows > 0 ? top1Agreement : detectionAgreement;
+        }
+
+        /** Rows (classifier) or images (detector) the agreement is computed over. */
+        public long agreementRows() {
+            return classifiedRows > 0 ? classifiedRows : detectedImages;
+        }
+
+        /** What the agreement is, in words: "top-1 agreement" or "detection agreement". */
+        public String agreementName() {
+            return classifiedRows > 0 || detectedImages == 0 ? "top-1 agreement" : "detection agreement";
+        }
+    }
 
     /** Requests one side ran (its share of the traffic, or as the shadow), and how many failed. */
     public synchronized void ran(boolean candidate, int requests, int errors) {
@@ -83,13 +125,27 @@ public final class VersionComparison {
     /**
      * One request answered by both sides (each side's run is counted by {@link #ran}); a null
      * response (that side failed) makes no pair.
+     *
+     * @param request the request both answered (a detector's boxes are read in its image's pixels)
      */
     public void pair(
+            ModelInferRequest request,
             ModelConfig servingConfig,
             ModelInferResponse serving,
             ModelConfig candidateConfig,
             ModelInferResponse candidate) {
         if (serving == null || candidate == null) {
+            return;
+        }
+        if (isDetector(servingConfig) && isDetector(candidateConfig)) {
+            List<Detection> a = detections(request, servingConfig, serving);
+            List<Detection> b = detections(request, candidateConfig, candidate);
+            synchronized (this) {
+                pairs++;
+                if (a != null && b != null) {
+                    compareObjects(a, b);
+                }
+            }
             return;
         }
         float[][] a = probabilities(servingConfig, serving);
@@ -126,6 +182,67 @@ public final class VersionComparison {
             diffSum += d;
             diffCount++;
             diffMax = Math.max(diffMax, d);
+        }
+    }
+
+    /**
+     * Matches one image's objects of the two versions: among the pairs with the same label name and
+     * boxes overlapping by at least {@link #MATCH_IOU}, the most overlapping first, each object
+     * matched once.
+     */
+    private void compareObjects(List<Detection> a, List<Detection> b) {
+        detectedImages++;
+        if (a.isEmpty() && b.isEmpty()) {
+            detectionAgreement += 1;
+            return;
+        }
+        List<double[]> candidates = new ArrayList<>();
+        for (int i = 0; i < a.size(); i++) {
+            for (int j = 0; j < b.size(); j++) {
+                if (!a.get(i).getLabel().equals(b.get(j).getLabel())) {
+                    continue;
+                }
+                double iou = Detections.iou(a.get(i).getBox(), b.get(j).getBox());
+                if (iou >= MATCH_IOU) {
+                    candidates.add(new double[] {iou, i, j});
+                }
+            }
+        }
+        // Stable: equal overlaps keep the serving version's order.
+        candidates.sort((x, y) -> Double.compare(y[0], x[0]));
+        boolean[] usedA = new boolean[a.size()];
+        boolean[] usedB = new boolean[b.size()];
+        int matched = 0;
+        for (double[] c : candidates) {
+            int i = (int) c[1];
+            int j = (int) c[2];
+            if (usedA[i] || usedB[j]) {
+                continue;
+            }
+            usedA[i] = true;
+            usedB[j] = true;
+            matched++;
+            matchedIouSum += c[0];
+        }
+        matchedObjects += matched;
+        detectionAgreement += 2.0 * matched / (a.size() + b.size());
+    }
+
+    private static boolean isDetector(ModelConfig config) {
+        return config != null
+                && config.output("detections") != null
+                && config.output("logits") == null
+                && config.output("probabilities") == null;
+    }
+
+    /** A detector's objects for the request's image, as the service answers them; null if unreadable. */
+    private static List<Detection> detections(
+            ModelInferRequest request, ModelConfig config, ModelInferResponse response) {
+        try {
+            Classification c = Classifications.fromResponse(config, request, response, 0);
+            return c == null ? null : c.getDetectionsList();
+        } catch (RuntimeException unreadable) {
+            return null;
         }
     }
 
@@ -195,7 +312,10 @@ public final class VersionComparison {
                 servingP99,
                 candidateP99,
                 n == 0 || servingP99 <= 0 ? Double.NaN : candidateP99 / servingP99,
-                skipped);
+                skipped,
+                detectedImages,
+                detectedImages == 0 ? Double.NaN : detectionAgreement / detectedImages,
+                matchedObjects == 0 ? Double.NaN : matchedIouSum / matchedObjects);
     }
 
     private static double p99(long[] window, int n) {

@@ -116,6 +116,13 @@ public final class Detections {
                 .toList();
     }
 
+    /** Intersection over union of two boxes. */
+    public static double iou(Box a, Box b) {
+        return iou(
+                new float[] {a.getXMin(), a.getYMin(), a.getXMax(), a.getYMax()},
+                new float[] {b.getXMin(), b.getYMin(), b.getXMax(), b.getYMax()});
+    }
+
     /** Intersection over union of two {@code [x1, y1, x2, y2, ...]} boxes. */
     static double iou(float[] a, float[] b) {
         double iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);

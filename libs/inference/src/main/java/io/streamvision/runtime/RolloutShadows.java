@@ -113,9 +113,9 @@ final class RolloutShadows implements AutoCloseable {
                 var a = answered.get(i).response();
                 var b = shadowed.get(i).response();
                 if (ranCandidate) {
-                    comparison.pair(otherConfig, b, ranConfig, a);
+                    comparison.pair(requests.get(i), otherConfig, b, ranConfig, a);
                 } else {
-                    comparison.pair(ranConfig, a, otherConfig, b);
+                    comparison.pair(requests.get(i), ranConfig, a, otherConfig, b);
                 }
             }
         } finally {

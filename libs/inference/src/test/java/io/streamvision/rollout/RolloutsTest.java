@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
 import io.streamvision.model.ModelConfig;
+import io.streamvision.proto.inference.ModelInferRequest;
 import io.streamvision.proto.inference.ModelInferResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -189,18 +190,45 @@ class RolloutsTest {
         }
     }
 
+    @Test
+    void aDetectorIsGatedOnItsDetectionAgreement() {
+        try (Rollouts rollouts = new Rollouts(false)) {
+            rollouts.update(
+                    "m",
+                    RolloutSettings.parse("{\"serving\": 1, \"shadow\": {\"version\": 2},"
+                            + " \"gates\": {\"min_agreement\": 0.9, \"min_pairs\": 10}}"),
+                    "a");
+            ModelConfig serving = VersionComparisonTest.detector(List.of("cat", "dog"));
+            ModelConfig moved = VersionComparisonTest.detector(List.of("dog", "cat"));
+            var cat = VersionComparisonTest.detections(VersionComparisonTest.box(10, 10, 110, 110, 0.9f, 0));
+            for (int i = 0; i < 10; i++) {
+                rollouts.comparison("m").pair(ANY, serving, cat, i < 8 ? serving : moved, cat);
+            }
+            rollouts.evaluate();
+            Rollouts.State state = rollouts.state("m");
+            assertEquals(Rollouts.Status.ROLLED_BACK, state.status());
+            assertTrue(
+                    state.reason().contains("detection agreement 0.8000 < 0.9000 over 10 paired images"),
+                    state.reason());
+        }
+    }
+
     /** {@code n} pairs of a 3-label classifier whose top labels agree or not. */
     static void feed(VersionComparison comparison, int n, boolean agree) {
         ModelConfig config = config(List.of("a", "b", "c"));
         for (int i = 0; i < n; i++) {
             comparison.ran(true, 1, 0);
             comparison.pair(
+                    ANY,
                     config,
                     probabilities(0.7f, 0.2f, 0.1f),
                     config,
                     agree ? probabilities(0.6f, 0.3f, 0.1f) : probabilities(0.2f, 0.7f, 0.1f));
         }
     }
+
+    /** A request with no image placement. */
+    static final ModelInferRequest ANY = ModelInferRequest.getDefaultInstance();
 
     static ModelConfig config(List<String> labels) {
         try {

@@ -280,7 +280,9 @@ async function refreshRollouts() {
   const rows = (body.rollouts || []).map((r) => {
     const c = r.comparison || {};
     const history = agreementHistory.get(r.model) || [];
-    history.push(c.top1_agreement);
+    // A classifier's top-1 agreement, a detector's detection agreement.
+    const agreement = c.classified_rows > 0 || c.detection_agreement == null ? c.top1_agreement : c.detection_agreement;
+    history.push(agreement);
     if (history.length > 60) history.shift();
     agreementHistory.set(r.model, history);
     const stage = r.candidate_version === undefined ? 'no candidate'
@@ -292,8 +294,8 @@ async function refreshRollouts() {
       el('td', { text: r.candidate_version === undefined ? `v${r.serving_version}` : `v${r.serving_version} → v${r.candidate_version}` }),
       el('td', { text: `${r.percent} %` }),
       el('td', { text: String(c.pairs || 0) }),
-      el('td', { class: 'agreement', text: pct(c.top1_agreement) }),
-      el('td', { text: pct(c.top5_overlap) }),
+      el('td', { class: 'agreement', text: pct(agreement), title: c.classified_rows > 0 || c.detection_agreement == null ? 'top-1 agreement' : 'detection agreement' }),
+      el('td', { text: c.classified_rows > 0 || c.matched_iou == null ? pct(c.top5_overlap) : `IoU ${pct(c.matched_iou)}` }),
       el('td', { text: `${ms(c.serving_p99_ms)} / ${ms(c.candidate_p99_ms)}` }),
       el('td', { text: `${c.candidate_errors || 0} of ${c.candidate_requests || 0}` }),
       el('td', {}, sparkline(history)));

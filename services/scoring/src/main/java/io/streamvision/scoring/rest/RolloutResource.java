@@ -159,6 +159,9 @@ public class RolloutResource {
         number(out, "candidate_p99_ms", s.candidateP99Ms());
         number(out, "p99_ratio", s.p99Ratio());
         out.put("shadow_skipped", s.shadowSkipped());
+        out.put("detected_images", s.detectedImages());
+        number(out, "detection_agreement", s.detectionAgreement());
+        number(out, "matched_iou", s.matchedIou());
         return out;
     }
 

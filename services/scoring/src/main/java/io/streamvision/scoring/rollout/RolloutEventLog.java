@@ -191,7 +191,10 @@ public final class RolloutEventLog implements AutoCloseable {
                     .setCandidateErrors(s.candidateErrors())
                     .setServingP99Ms(s.servingP99Ms())
                     .setCandidateP99Ms(s.candidateP99Ms())
-                    .setShadowSkipped(s.shadowSkipped()));
+                    .setShadowSkipped(s.shadowSkipped())
+                    .setDetectedImages(s.detectedImages())
+                    .setDetectionAgreement(s.detectionAgreement())
+                    .setMatchedIou(s.matchedIou()));
         }
         return out.build();
     }

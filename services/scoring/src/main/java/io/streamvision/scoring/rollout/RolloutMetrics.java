@@ -20,7 +20,8 @@ import java.util.function.ToDoubleFunction;
  * {@code vision_rollout_top1_agreement}, {@code vision_rollout_top5_overlap}, {@code
  * vision_rollout_prob_diff_mean}, {@code vision_rollout_prob_diff_max}, {@code
  * vision_rollout_candidate_error_rate}, {@code vision_rollout_serving_p99_ms}, {@code
- * vision_rollout_candidate_p99_ms}, {@code vision_rollout_shadow_skipped}, {@code
+ * vision_rollout_candidate_p99_ms}, {@code vision_rollout_shadow_skipped}, for a detector {@code
+ * vision_rollout_detection_agreement} and {@code vision_rollout_matched_iou}, {@code
  * vision_rollout_percent} (the candidate's share), {@code vision_rollout_status} (1 active, 2
  * promoted, 3 rolled back) and the counter {@code vision_rollout_events_total} (label {@code type}:
  * started, advanced, promoted, rolled_back).
@@ -64,6 +65,8 @@ public class RolloutMetrics {
         gauge("vision_rollout_serving_p99_ms", model, VersionComparison.Snapshot::servingP99Ms);
         gauge("vision_rollout_candidate_p99_ms", model, VersionComparison.Snapshot::candidateP99Ms);
         gauge("vision_rollout_shadow_skipped", model, VersionComparison.Snapshot::shadowSkipped);
+        gauge("vision_rollout_detection_agreement", model, VersionComparison.Snapshot::detectionAgreement);
+        gauge("vision_rollout_matched_iou", model, VersionComparison.Snapshot::matchedIou);
         Gauge.builder("vision_rollout_percent", rollouts, r -> {
                     Rollouts.State s = r.state(model);
                     return s == null ? Double.NaN : s.percent();
