@@ -1,6 +1,7 @@
 package io.streamvision.captioning;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -54,6 +55,17 @@ class CaptioningServiceIT {
                 .addShape(1)
                 .addShape(values.size());
         return response.addRawOutputContents(ByteString.copyFrom(raw.array())).build();
+    }
+
+    @Test
+    void kafkaStreamsIsHandedTheThreadReplacementPolicy() {
+        // The Kafka Streams extension gives the application the one handler bean there is.
+        var handlers = io.quarkus.arc.Arc.container()
+                .select(org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.class);
+        assertTrue(handlers.isResolvable(), "one handler");
+        assertTrue(
+                handlers.get() instanceof io.streamvision.kafka.StreamThreadReplacement,
+                handlers.get().getClass().getName());
     }
 
     @Test

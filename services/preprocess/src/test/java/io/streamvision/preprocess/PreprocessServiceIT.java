@@ -63,6 +63,17 @@ class PreprocessServiceIT {
     }
 
     @Test
+    void kafkaStreamsIsHandedTheThreadReplacementPolicy() {
+        // The Kafka Streams extension gives the application the one handler bean there is.
+        var handlers = io.quarkus.arc.Arc.container()
+                .select(org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.class);
+        assertTrue(handlers.isResolvable(), "one handler");
+        assertTrue(
+                handlers.get() instanceof io.streamvision.kafka.StreamThreadReplacement,
+                handlers.get().getClass().getName());
+    }
+
+    @Test
     void becomesReadyAndTurnsImagesIntoTensorsAndGarbageIntoDeadLetters() throws Exception {
 
         String bootstrap = TestBrokers.bootstrapServers();
