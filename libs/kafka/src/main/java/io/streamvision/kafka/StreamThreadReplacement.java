@@ -1,8 +1,6 @@
 package io.streamvision.kafka;
 
 import java.time.Duration;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.function.LongSupplier;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.streams.errors.StreamsException;
@@ -28,14 +26,12 @@ public class StreamThreadReplacement implements StreamsUncaughtExceptionHandler 
     private static final Logger LOG = Logger.getLogger(StreamThreadReplacement.class);
 
     /** Replacements allowed within {@link #WINDOW}; the next failure ends the application. */
-    public static final int MAX_REPLACEMENTS = 5;
+    public static final int MAX_REPLACEMENTS = RestartBudget.MAX;
 
     /** The window {@link #MAX_REPLACEMENTS} counts in. */
-    public static final Duration WINDOW = Duration.ofMinutes(10);
+    public static final Duration WINDOW = RestartBudget.WINDOW;
 
-    private final LongSupplier nanoClock;
-    private final Deque<Long> replaced = new ArrayDeque<>();
-    private long replacements;
+    private final RestartBudget budget;
 
     public StreamThreadReplacement() {
         this(System::nanoTime);
@@ -43,41 +39,35 @@ public class StreamThreadReplacement implements StreamsUncaughtExceptionHandler 
 
     /** With a clock of its own, for tests. */
     StreamThreadReplacement(LongSupplier nanoClock) {
-        this.nanoClock = nanoClock;
+        this.budget = new RestartBudget(nanoClock);
     }
 
     @Override
-    public synchronized StreamThreadExceptionResponse handle(Throwable exception) {
-        long now = nanoClock.getAsLong();
-        while (!replaced.isEmpty() && now - replaced.peekFirst() >= WINDOW.toNanos()) {
-            replaced.pollFirst();
-        }
+    public StreamThreadExceptionResponse handle(Throwable exception) {
         Throwable cause = clusterCause(exception);
         if (cause == null) {
             LOG.errorf(exception, "A stream thread died of an error that is not the cluster's; the application ends");
             return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         }
-        if (replaced.size() >= MAX_REPLACEMENTS) {
+        if (!budget.take()) {
             LOG.errorf(
                     exception,
-                    "A stream thread died of %s, the %d. time within %d minutes; the application ends",
+                    "A stream thread died of %s after %d replacements within %d minutes; the application ends",
                     cause,
-                    replaced.size() + 1,
+                    MAX_REPLACEMENTS,
                     WINDOW.toMinutes());
             return StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
         }
-        replaced.addLast(now);
-        replacements++;
         LOG.warnf(
                 "A stream thread died of %s; a new one resumes its tasks from the committed offsets (%d of %d"
                         + " replacements allowed within %d minutes)",
-                cause, replaced.size(), MAX_REPLACEMENTS, WINDOW.toMinutes());
+                cause, budget.inWindow(), MAX_REPLACEMENTS, WINDOW.toMinutes());
         return StreamThreadExceptionResponse.REPLACE_THREAD;
     }
 
     /** Stream threads replaced since the process started. */
-    public synchronized long replacements() {
-        return replacements;
+    public long replacements() {
+        return budget.total();
     }
 
     /**

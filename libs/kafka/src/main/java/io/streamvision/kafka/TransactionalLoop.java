@@ -29,6 +29,8 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.WakeupException;
@@ -50,6 +52,9 @@ import org.jboss.logging.Logger;
  * and its batch rewound and retried, with a doubling backoff; after {@code maxCommitAttempts}
  * failures in a row the loop stops as FAILED (readiness goes DOWN) and {@link #failure()} says why.
  * Being fenced by a newer instance with the same transactional id stops the loop as FAILED too.
+ * Clients that fail in a way only new ones mend (a producer in a fatal state, say after its
+ * transaction coordinator moved) are closed and made afresh, the uncommitted batch dropped with
+ * them, at most 5 times in 10 minutes before the loop stops as FAILED.
  *
  * <p>Pipelined: while one batch's transaction commits, the next poll is already being handled on
  * a second thread, and a batch is committed before its partitions are revoked. A failed commit
@@ -236,6 +241,7 @@ public final class TransactionalLoop implements AutoCloseable {
     private volatile int assignedPartitions;
     private volatile String failure;
     private int failedCommits;
+    private final RestartBudget clientRestarts = new RestartBudget(System::nanoTime);
     private KafkaConsumer<byte[], byte[]> consumer;
     private KafkaProducer<byte[], byte[]> producer;
     private ExecutorService handlerThread;
@@ -339,70 +345,10 @@ public final class TransactionalLoop implements AutoCloseable {
     }
 
     private void run() {
-        try (KafkaConsumer<byte[], byte[]> c =
-                        new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
-                KafkaProducer<byte[], byte[]> producer =
-                        new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
-            consumer = c;
-            this.producer = producer;
-            handlerThread = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, settings.name() + "-handler");
-                t.setDaemon(true);
-                return t;
-            });
-            producer.initTransactions();
-            consumer.subscribe(settings.topics(), new ConsumerRebalanceListener() {
-                @Override
-                public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-                    // Commit what was handled before the partitions go to another member.
-                    finishInFlight(null);
-                    assignedPartitions = Math.max(0, assignedPartitions - partitions.size());
-                }
-
-                @Override
-                public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-                    assignedPartitions = c.assignment().size();
-                    // Called after every join, with or without partitions: the group, its
-                    // coordinator and the group ACLs are all fine now.
-                    if (state == State.STARTING) {
-                        state = State.RUNNING;
-                        LOG.infof("%s: joined group %s", settings.name(), settings.groupId());
-                    }
-                }
-
-                @Override
-                public void onPartitionsLost(Collection<TopicPartition> partitions) {
-                    assignedPartitions = 0;
-                }
-            });
-            LOG.infof(
-                    "%s: consuming %s as group %s with transactional id %s",
-                    settings.name(), settings.topics().pattern(), settings.groupId(), settings.transactionalId());
-            // Pipelined: the next poll is handled on the handler thread while the previous batch's
-            // transaction commits here. A failed commit discards the batch behind it and rewinds both.
-            while (running) {
-                ConsumerRecords<byte[], byte[]> polled;
-                boolean handling = inFlight != null && !inFlight.out().isDone();
-                try {
-                    // While a batch is handled, keep fetching the next one; once it is handled,
-                    // take what is already fetched and commit at once.
-                    polled = consumer.poll(
-                            inFlight == null ? settings.pollTimeout() : handling ? POLL_WHILE_HANDLING : Duration.ZERO);
-                } catch (WakeupException e) {
-                    break;
-                }
-                if (polled.isEmpty() && handling) {
-                    continue;
-                }
-                InFlight next = null;
-                if (!polled.isEmpty()) {
-                    List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(polled.count());
-                    polled.forEach(batch::add);
-                    next = new InFlight(batch, handlerThread.submit(() -> handle(batch)));
-                }
-                inFlight = finishInFlight(next) ? next : null;
+        try {
+            while (runClients()) {
+                inFlight = null;
             }
-            finishInFlight(null);
             state = State.STOPPED;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
             failure = "fenced by a newer instance with transactional id " + settings.transactionalId();
@@ -417,11 +363,115 @@ public final class TransactionalLoop implements AutoCloseable {
             LOG.errorf(e, "%s: loop failed", settings.name());
             state = State.FAILED;
         } finally {
-            if (handlerThread != null) {
-                handlerThread.shutdownNow();
-            }
             stopped.countDown();
         }
+    }
+
+    /**
+     * Runs the loop with one consumer and one producer until it is stopped (false), or until they
+     * failed in a way only new clients mend (true): a producer in a fatal state (its transaction
+     * lost while the coordinator moved, say) or clients that could not start. The uncommitted batch
+     * is dropped with them; the new producer's {@code initTransactions} aborts its transaction and
+     * the new consumer resumes from the committed offsets, as a restarted process would, at most
+     * {@link RestartBudget#MAX} times in {@link RestartBudget#WINDOW}.
+     */
+    private boolean runClients() {
+        try (KafkaConsumer<byte[], byte[]> c =
+                        new KafkaConsumer<>(consumerProps(), new ByteArrayDeserializer(), new ByteArrayDeserializer());
+                KafkaProducer<byte[], byte[]> producer =
+                        new KafkaProducer<>(producerProps(), new ByteArraySerializer(), new ByteArraySerializer())) {
+            consumer = c;
+            this.producer = producer;
+            handlerThread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, settings.name() + "-handler");
+                t.setDaemon(true);
+                return t;
+            });
+            try {
+                consumeAndCommit(c, producer);
+                return false;
+            } catch (ProducerFencedException | InvalidProducerEpochException | CommitsFailedException e) {
+                throw e;
+            } catch (AuthenticationException | AuthorizationException e) {
+                throw e; // the configuration's, not the clients': new ones would fail the same way
+            } catch (KafkaException e) {
+                if (!running || !clientRestarts.take()) {
+                    throw e;
+                }
+                LOG.warnf(
+                        e,
+                        "%s: its Kafka clients failed; starting them afresh, the open transaction aborted and the"
+                                + " uncommitted records read again (%d of %d restarts allowed within %d minutes)",
+                        settings.name(),
+                        clientRestarts.inWindow(),
+                        RestartBudget.MAX,
+                        RestartBudget.WINDOW.toMinutes());
+                return true;
+            } finally {
+                handlerThread.shutdownNow();
+            }
+        }
+    }
+
+    private void consumeAndCommit(KafkaConsumer<byte[], byte[]> c, KafkaProducer<byte[], byte[]> producer) {
+        producer.initTransactions();
+        consumer.subscribe(settings.topics(), new ConsumerRebalanceListener() {
+            @Override
+            public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+                // Commit what was handled before the partitions go to another member.
+                finishInFlight(null);
+                assignedPartitions = Math.max(0, assignedPartitions - partitions.size());
+            }
+
+            @Override
+            public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+                assignedPartitions = c.assignment().size();
+                // Called after every join, with or without partitions: the group, its
+                // coordinator and the group ACLs are all fine now.
+                if (state == State.STARTING) {
+                    state = State.RUNNING;
+                    LOG.infof("%s: joined group %s", settings.name(), settings.groupId());
+                }
+            }
+
+            @Override
+            public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                assignedPartitions = 0;
+            }
+        });
+        LOG.infof(
+                "%s: consuming %s as group %s with transactional id %s",
+                settings.name(), settings.topics().pattern(), settings.groupId(), settings.transactionalId());
+        // Pipelined: the next poll is handled on the handler thread while the previous batch's
+        // transaction commits here. A failed commit discards the batch behind it and rewinds both.
+        while (running) {
+            ConsumerRecords<byte[], byte[]> polled;
+            boolean handling = inFlight != null && !inFlight.out().isDone();
+            try {
+                // While a batch is handled, keep fetching the next one; once it is handled,
+                // take what is already fetched and commit at once.
+                polled = consumer.poll(
+                        inFlight == null ? settings.pollTimeout() : handling ? POLL_WHILE_HANDLING : Duration.ZERO);
+            } catch (WakeupException e) {
+                break;
+            }
+            if (polled.isEmpty() && handling) {
+                continue;
+            }
+            InFlight next = null;
+            if (!polled.isEmpty()) {
+                List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(polled.count());
+                polled.forEach(batch::add);
+                next = new InFlight(batch, handlerThread.submit(() -> handle(batch)));
+            }
+            inFlight = finishInFlight(next) ? next : null;
+        }
+        finishInFlight(null);
+    }
+
+    /** Restarts of the loop's clients since it started. */
+    public long clientRestarts() {
+        return clientRestarts.total();
     }
 
     /**

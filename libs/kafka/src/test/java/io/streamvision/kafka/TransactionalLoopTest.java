@@ -13,14 +13,22 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.Partitioner;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.Cluster;
+import org.apache.kafka.common.errors.InvalidPidMappingException;
+import org.apache.kafka.common.utils.Utils;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** The transactional loop against a real broker when its transactions keep failing. */
+/**
+ * The transactional loop against a real broker when its transactions fail: a few times, always,
+ * or with a producer that can only be replaced.
+ */
 @ExtendWith(KafkaBrokerExtension.class)
 class TransactionalLoopTest {
 
@@ -117,6 +125,78 @@ class TransactionalLoopTest {
             assertEquals(TransactionalLoop.State.RUNNING, loop.state());
             assertTrue(handled.get() > records + 5, "the failed batch was handled again: " + handled.get());
             assertEquals(records + 5, loop.recordsIn(), "each input committed once");
+        } finally {
+            loop.close();
+        }
+    }
+
+    /**
+     * Kafka's own partitioning, except that the record keyed {@code c-20} fails once with an error
+     * that puts the producer in a fatal state, as a transaction lost while its coordinator moved does.
+     */
+    public static class FatalOnce implements Partitioner {
+        static final AtomicBoolean ARMED = new AtomicBoolean();
+
+        @Override
+        public int partition(
+                String topic, Object key, byte[] keyBytes, Object value, byte[] valueBytes, Cluster cluster) {
+            if (keyBytes != null
+                    && new String(keyBytes, StandardCharsets.UTF_8).equals("c-20")
+                    && ARMED.compareAndSet(true, false)) {
+                throw new InvalidPidMappingException("the coordinator no longer knows this producer");
+            }
+            int n = cluster.partitionsForTopic(topic).size();
+            return keyBytes == null ? 0 : Utils.toPositive(Utils.murmur2(keyBytes)) % n;
+        }
+
+        @Override
+        public void close() {}
+
+        @Override
+        public void configure(Map<String, ?> configs) {}
+    }
+
+    @Test
+    void aProducerInAFatalStateIsReplacedAndNothingIsLostOrRepeated() throws Exception {
+        TestBroker broker = TestBrokers.shared();
+        String suffix = TestBrokers.uniqueSuffix("fatal");
+        String input = "loop-c" + suffix;
+        String output = "loop-c-output" + suffix;
+        TopicProvisioner.ensure(broker.bootstrapServers(), Map.of(), List.of(input, output), 1, (short) 1);
+        int records = 40;
+        TestClients.send(broker.bootstrapServers(), records(input, "c-", records));
+        FatalOnce.ARMED.set(true);
+        TransactionalLoop.Settings settings = TransactionalLoop.Settings.builder("test", broker.bootstrapServers())
+                .identity(input + "-group", input + "-tx")
+                .topics(Pattern.compile(Pattern.quote(input)))
+                .polls(10, Duration.ofMillis(100))
+                .producer(Map.of(
+                        "partitioner.class",
+                        FatalOnce.class.getName(),
+                        "max.block.ms",
+                        2000,
+                        "delivery.timeout.ms",
+                        3000,
+                        "request.timeout.ms",
+                        2000))
+                .commits(5, Duration.ofMillis(20))
+                .build();
+        TransactionalLoop loop = new TransactionalLoop(
+                settings,
+                (batch, out) -> batch.forEach(r -> out.add(new ProducerRecord<>(output, r.key(), r.value()))),
+                new DeadLetters(new Topics("").deadLetters(), 1024));
+        loop.start();
+        try {
+            List<ConsumerRecord<byte[], byte[]>> copied = TestClients.read(
+                    broker.bootstrapServers(), output, records, Duration.ofSeconds(60), Duration.ofSeconds(2));
+            Map<String, Integer> counts = new HashMap<>();
+            copied.forEach(r -> counts.merge(new String(r.key(), StandardCharsets.UTF_8), 1, Integer::sum));
+            assertTrue(!FatalOnce.ARMED.get(), "the producer met its fatal error");
+            assertEquals(records, counts.size(), "every input has its output: " + counts.keySet());
+            assertTrue(counts.values().stream().allMatch(n -> n == 1), "no output twice: " + counts);
+            assertEquals(TransactionalLoop.State.RUNNING, loop.state(), String.valueOf(loop.failure()));
+            assertEquals(1, loop.clientRestarts(), "the clients were started afresh once");
+            assertEquals(records, loop.recordsIn(), "each input committed once");
         } finally {
             loop.close();
         }
