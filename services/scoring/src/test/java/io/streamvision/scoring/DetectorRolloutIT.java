@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -18,15 +17,9 @@ import io.streamvision.proto.vision.v1.VisionServiceGrpc;
 import io.streamvision.testing.DetectionReference;
 import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestModels;
-import java.net.URI;
 import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -54,9 +47,9 @@ class DetectorRolloutIT {
         public Map<String, String> getConfigOverrides() {
             try {
                 repo = Files.createTempDirectory("detector-rollout-repo-");
-                copy(TestModels.dir().resolve("centernet/1"), repo.resolve("centernet/1"));
+                RolloutRepository.copyVersion(TestModels.dir().resolve("centernet/1"), repo.resolve("centernet/1"));
                 Path v2 = repo.resolve("centernet/2");
-                copy(TestModels.dir().resolve("centernet/1"), v2);
+                RolloutRepository.copyVersion(TestModels.dir().resolve("centernet/1"), v2);
                 String config = Files.readString(v2.resolve("config.json"));
                 String raised = config.replace("\"version\": 1", "\"version\": 2")
                         .replace("\"min_score\": 0.3", "\"min_score\": 0.6");
@@ -74,19 +67,7 @@ class DetectorRolloutIT {
                 throw new IllegalStateException("Could not make the model repository", e);
             }
         }
-
-        private static void copy(Path from, Path to) throws java.io.IOException {
-            Files.createDirectories(to);
-            try (var files = Files.list(from)) {
-                for (Path f : files.filter(Files::isRegularFile).toList()) {
-                    Files.copy(f, to.resolve(f.getFileName()));
-                }
-            }
-        }
     }
-
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TestHTTPResource("/")
     URL base;
@@ -98,9 +79,7 @@ class DetectorRolloutIT {
     VisionServiceGrpc.VisionServiceBlockingStub vision;
 
     static void rollout(String json) throws java.io.IOException {
-        Path tmp = repo.resolve("centernet/rollout.json.tmp");
-        Files.writeString(tmp, json);
-        Files.move(tmp, repo.resolve("centernet/rollout.json"), StandardCopyOption.ATOMIC_MOVE);
+        RolloutRepository.writeRollout(repo.resolve("centernet"), json);
     }
 
     @Test
@@ -180,22 +159,6 @@ class DetectorRolloutIT {
     }
 
     private JsonNode awaitRollout(Predicate<JsonNode> condition, String what) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
-            HttpResponse<String> r = get(base + "v2/models/centernet/rollout");
-            if (r.statusCode() == 200) {
-                last = JSON.readTree(r.body());
-                if (condition.test(last)) {
-                    return last;
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("timed out waiting for: " + what + "; last " + last);
-    }
-
-    private static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+        return RolloutRepository.awaitRollout(base, "centernet", condition, what);
     }
 }

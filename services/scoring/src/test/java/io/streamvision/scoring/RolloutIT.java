@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarkus.grpc.GrpcClient;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.common.http.TestHTTPResource;
@@ -25,10 +24,7 @@ import io.streamvision.testing.ServiceProcess;
 import io.streamvision.testing.TestBrokers;
 import io.streamvision.testing.TestClients;
 import io.streamvision.testing.TestModels;
-import java.net.URI;
 import java.net.URL;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -64,9 +60,9 @@ class RolloutIT {
         public Map<String, String> getConfigOverrides() {
             try {
                 repo = Files.createTempDirectory("rollout-repo-");
-                copy(TestModels.dir().resolve("fashion-cnn/1"), repo.resolve("fashion-cnn/1"));
+                RolloutRepository.copyVersion(TestModels.dir().resolve("fashion-cnn/1"), repo.resolve("fashion-cnn/1"));
                 Path v2 = repo.resolve("fashion-cnn/2");
-                copy(TestModels.dir().resolve("lenet/1"), v2);
+                RolloutRepository.copyVersion(TestModels.dir().resolve("lenet/1"), v2);
                 Files.writeString(
                         v2.resolve("config.json"),
                         Files.readString(v2.resolve("config.json"))
@@ -84,19 +80,7 @@ class RolloutIT {
                 throw new IllegalStateException("Could not make the model repository", e);
             }
         }
-
-        private static void copy(Path from, Path to) throws java.io.IOException {
-            Files.createDirectories(to);
-            try (var files = Files.list(from)) {
-                for (Path f : files.filter(Files::isRegularFile).toList()) {
-                    Files.copy(f, to.resolve(f.getFileName()));
-                }
-            }
-        }
     }
-
-    private static final HttpClient HTTP = HttpClient.newHttpClient();
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TestHTTPResource(value = "/", management = true)
     URL management;
@@ -108,9 +92,7 @@ class RolloutIT {
     GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub inference;
 
     static void rollout(String json) throws java.io.IOException {
-        Path tmp = repo.resolve("fashion-cnn/rollout.json.tmp");
-        Files.writeString(tmp, json);
-        Files.move(tmp, repo.resolve("fashion-cnn/rollout.json"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        RolloutRepository.writeRollout(repo.resolve("fashion-cnn"), json);
     }
 
     /** Inputs on which the two networks sometimes agree: stripes and blocks of several brightnesses. */
@@ -281,19 +263,7 @@ class RolloutIT {
     }
 
     private JsonNode awaitRollout(Predicate<JsonNode> condition, String what) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < deadline) {
-            HttpResponse<String> r = get(base + "v2/models/fashion-cnn/rollout");
-            if (r.statusCode() == 200) {
-                last = JSON.readTree(r.body());
-                if (condition.test(last)) {
-                    return last;
-                }
-            }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("timed out waiting for: " + what + "; last " + last);
+        return RolloutRepository.awaitRollout(base, "fashion-cnn", condition, what);
     }
 
     private void awaitRolloutGone() throws Exception {
@@ -305,14 +275,10 @@ class RolloutIT {
     }
 
     private static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString());
+        return RolloutRepository.get(url);
     }
 
     private HttpResponse<String> post(String path, String body) throws Exception {
-        return HTTP.send(
-                HttpRequest.newBuilder(URI.create(base + path))
-                        .POST(HttpRequest.BodyPublishers.ofString(body))
-                        .build(),
-                HttpResponse.BodyHandlers.ofString());
+        return RolloutRepository.post(base + path, body);
     }
 }
