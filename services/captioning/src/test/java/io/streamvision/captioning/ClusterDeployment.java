@@ -73,6 +73,11 @@ final class ClusterDeployment implements AutoCloseable {
     }
 
     /** The Kafka Streams application id of the results topology. */
+    /** The deployment's name: the prefix of its groups and application ids. */
+    String name() {
+        return name;
+    }
+
     String resultsApplicationId() {
         return name + "-results";
     }

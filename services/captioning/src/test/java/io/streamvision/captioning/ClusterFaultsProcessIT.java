@@ -34,7 +34,8 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 /**
  * The pipeline on a replicated cluster (three Kafka processes, replication 3, min ISR 2) with
  * several instances of the services, through the faults of a first week in production: a lost
- * broker (the one leading the most partitions; the transaction coordinator of a busy loop),
+ * broker (the one leading the most partitions; the transaction coordinator of the scoring loop, and
+ * that of preprocess's Kafka Streams application),
  * scaling while records flow, a rolling restart of every service, an instance frozen past its
  * session timeout, and a captioning instance killed while it holds video stores. Each test sends
  * images at a steady rate and a multi-segment video, and ends by counting every output
@@ -102,19 +103,56 @@ class ClusterFaultsProcessIT {
 
     @Test
     void killTheTransactionCoordinatorOfTheScoringLoop() throws Exception {
-        try (ClusterDeployment d = oneOfEach("coordinator");
+        killTheTransactionCoordinator("coordinator", d -> transactionalId(d.instance(SCORING, 1)));
+    }
+
+    /**
+     * The commit in flight when its coordinator goes sometimes fails with a fatal {@code
+     * InvalidTxnStateException}; the stream thread is then replaced in the process (ADR 22), so the
+     * same preprocess instance goes on without a restart.
+     */
+    @Test
+    void killTheTransactionCoordinatorOfTheImagesApplication() throws Exception {
+        killTheTransactionCoordinator("images-coordinator", d -> streamsTransactionalId(d.name() + "-preprocess-"));
+    }
+
+    private void killTheTransactionCoordinator(String name, TransactionalIdOf transactionalIdOf) throws Exception {
+        try (ClusterDeployment d = oneOfEach(name);
                 ClusterWorkload work = new ClusterWorkload(cluster, d)) {
             work.start();
             work.awaitSent(ClusterWorkload.IMAGES / 3);
-            String transactionalId = transactionalId(d.instance(SCORING, 1));
+            String transactionalId = transactionalIdOf.of(d);
             int node = cluster.transactionCoordinator(transactionalId);
             long killed = System.currentTimeMillis();
             cluster.kill(node);
-            System.out.printf("[cluster IT] coordinator: killed node %d, coordinator of %s%n", node, transactionalId);
+            System.out.printf("[cluster IT] %s: killed node %d, coordinator of %s%n", name, node, transactionalId);
             work.awaitFed();
             long restarted = System.currentTimeMillis();
             cluster.restart(node);
-            work.verify("coordinator", killed, restarted);
+            work.verify(name, killed, restarted);
+            for (Service service : Service.values()) {
+                assertTrue(d.instance(service, 1).process().isAlive(), service + " went on in the same process");
+            }
+            String preprocessLog = Files.readString(d.instance(PREPROCESS, 1).log());
+            System.out.printf(
+                    "[cluster IT] %s: stream threads replaced in preprocess: %d%n",
+                    name, preprocessLog.split("A stream thread died of", -1).length - 1);
+        }
+    }
+
+    @FunctionalInterface
+    private interface TransactionalIdOf {
+        String of(ClusterDeployment d) throws Exception;
+    }
+
+    /** The transactional id of a Kafka Streams application's producer, found among the cluster's transactions. */
+    private String streamsTransactionalId(String prefix) throws Exception {
+        try (var admin = cluster.admin()) {
+            return admin.listTransactions().all().get(30, java.util.concurrent.TimeUnit.SECONDS).stream()
+                    .map(t -> t.transactionalId())
+                    .filter(id -> id.startsWith(prefix))
+                    .findFirst()
+                    .orElseThrow(() -> new AssertionError("no transaction of " + prefix + "*"));
         }
     }
 
