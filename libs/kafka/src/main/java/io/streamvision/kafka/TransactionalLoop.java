@@ -347,7 +347,7 @@ public final class TransactionalLoop implements AutoCloseable {
     private void run() {
         try {
             while (runClients()) {
-                inFlight = null;
+                // the next clients start afresh
             }
             state = State.STOPPED;
         } catch (ProducerFencedException | InvalidProducerEpochException e) {
@@ -397,6 +397,12 @@ public final class TransactionalLoop implements AutoCloseable {
             } catch (KafkaException e) {
                 if (!running || !clientRestarts.take()) {
                     throw e;
+                }
+                // Dropped before the clients close, so closing the consumer commits nothing of it.
+                InFlight dropped = inFlight;
+                inFlight = null;
+                if (dropped != null) {
+                    dropped.out().cancel(true);
                 }
                 LOG.warnf(
                         e,
