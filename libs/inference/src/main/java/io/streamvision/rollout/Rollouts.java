@@ -385,11 +385,7 @@ public final class Rollouts implements AutoCloseable {
         if (gates.minAgreement() > 0 && !Double.isNaN(s.agreement()) && s.agreement() < gates.minAgreement()) {
             return String.format(
                     "%s %.4f < %.4f over %d paired %s",
-                    s.agreementName(),
-                    s.agreement(),
-                    gates.minAgreement(),
-                    s.agreementRows(),
-                    s.classifiedRows() > 0 ? "rows" : "images");
+                    s.agreementName(), s.agreement(), gates.minAgreement(), s.agreementRows(), s.agreementUnit());
         }
         if (gates.maxP99Ratio() > 0 && !Double.isNaN(s.p99Ratio()) && s.p99Ratio() > gates.maxP99Ratio()) {
             return String.format(

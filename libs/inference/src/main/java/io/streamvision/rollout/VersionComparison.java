@@ -80,22 +80,32 @@ public final class VersionComparison {
             double detectionAgreement,
             double matchedIou) {
 
+        /** True when the pairs compared were a detector's images, not a classifier's rows. */
+        private boolean detector() {
+            return classifiedRows == 0 && detectedImages > 0;
+        }
+
         /**
          * The agreement a gate reads: top-1 agreement for a classifier, detection agreement for a
          * detector; NaN before the first pair.
          */
         public double agreement() {
-            return classifiedRows > 0 ? top1Agreement : detectionAgreement;
+            return detector() ? detectionAgreement : top1Agreement;
         }
 
         /** Rows (classifier) or images (detector) the agreement is computed over. */
         public long agreementRows() {
-            return classifiedRows > 0 ? classifiedRows : detectedImages;
+            return detector() ? detectedImages : classifiedRows;
         }
 
         /** What the agreement is, in words: "top-1 agreement" or "detection agreement". */
         public String agreementName() {
-            return classifiedRows > 0 || detectedImages == 0 ? "top-1 agreement" : "detection agreement";
+            return detector() ? "detection agreement" : "top-1 agreement";
+        }
+
+        /** What {@link #agreementRows()} counts: "rows" or "images". */
+        public String agreementUnit() {
+            return detector() ? "images" : "rows";
         }
     }
 

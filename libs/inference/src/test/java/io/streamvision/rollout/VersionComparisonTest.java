@@ -98,6 +98,7 @@ class VersionComparisonTest {
         assertEquals(s.detectionAgreement(), s.agreement());
         assertEquals(3, s.agreementRows());
         assertEquals("detection agreement", s.agreementName());
+        assertEquals("images", s.agreementUnit());
         assertTrue(Double.isNaN(s.top1Agreement()));
     }
 
